@@ -1,0 +1,184 @@
+"""The run folder: its file names, atomic writes, and reading a run back.
+
+Every file is written to a temporary name in the same folder and renamed
+into place, so a killed run leaves each file either old or new, never
+half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SETTINGS = "settings.toml"
+SPLIT = "split.csv"
+EVENTS = "events.jsonl"
+HISTORY = "history.csv"
+BEST_MODEL = "model.keras"
+LAST_MODEL = "last.keras"
+DIAGNOSIS = "diagnosis.json"
+EVALUATION = "evaluation.json"
+REPORT = "report.html"
+DATASET_CHECK = "dataset_check.json"
+STOP_REQUEST = "STOP"  # created by whoever wants the run to stop after the current batch
+
+
+# ---------------------------------------------------------------- atomic writes
+
+
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    return _atomic(Path(path), lambda f: f.write(data))
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows: list[list]) -> Path:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return atomic_write_text(path, buffer.getvalue())
+
+
+# ---------------------------------------------------------------- run folders
+
+
+def safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^\w\-]+", "-", name, flags=re.UNICODE).strip("-")
+    return cleaned[:60] or "run"
+
+
+def new_run_dir(runs_dir: str | Path, name: str) -> Path:
+    """A new, empty `<date>_<time>_<name>` folder; two runs started together get two folders."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y-%m-%d_%H%M%S')}_{safe_name(name)}"
+    for n in range(1, 1000):
+        candidate = runs_dir / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            candidate.mkdir()  # atomic: fails if another process took the name
+            return candidate
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a run folder in {runs_dir}")
+
+
+# ---------------------------------------------------------------- history
+
+
+def write_history(path: str | Path, history: list[dict]) -> Path:
+    """history: one dict per epoch with 'epoch' and metric values."""
+    columns = ["epoch"]
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    rows = [[row.get(c, "") for c in columns] for row in history]
+    return atomic_write_csv(path, columns, rows)
+
+
+def read_history(path: str | Path) -> list[dict]:
+    """Read history.csv (or a Keras CSVLogger file) into one dict of floats per epoch."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    history = []
+    for i, row in enumerate(rows):
+        entry = {}
+        for key, value in row.items():
+            if key is None:
+                continue
+            try:
+                entry[key] = float(value)
+            except (TypeError, ValueError):
+                entry[key] = float("nan")
+        entry["epoch"] = int(entry.get("epoch", i)) if entry.get("epoch") == entry.get("epoch") else i
+        history.append(entry)
+    return history
+
+
+# ---------------------------------------------------------------- reading a run
+
+
+@dataclass
+class RunSummary:
+    """What the runs list shows about one run folder."""
+
+    path: Path
+    name: str
+    started: float | None = None
+    status: str = "unknown"  # queued | running | completed | stopped | failed
+    epochs_done: int = 0
+    main_metric: str | None = None
+    main_value: float | None = None
+    verdict: str | None = None
+    error: str | None = None
+    events: list[dict] = field(default_factory=list, repr=False)
+
+
+def summarise(run_dir: str | Path) -> RunSummary:
+    from petrilab.events import read_all
+
+    run_dir = Path(run_dir)
+    summary = RunSummary(path=run_dir, name=run_dir.name)
+    events = read_all(run_dir / EVENTS)
+    summary.events = events
+    if not events:
+        summary.status = "queued"
+        return summary
+    summary.status = "running"
+    for e in events:
+        kind = e.get("event")
+        if kind == "started":
+            summary.started = e.get("time")
+            summary.main_metric = e.get("main_metric")
+        elif kind == "epoch_end":
+            summary.epochs_done = int(e.get("epoch", 0)) + 1
+            metrics = e.get("metrics", {})
+            key = f"val_{summary.main_metric}" if summary.main_metric else None
+            if key and metrics.get(key) is not None:
+                summary.main_value = metrics[key]
+        elif kind == "diagnosis":
+            summary.verdict = e.get("verdict")
+        elif kind == "error":
+            summary.error = e.get("message")
+        elif kind == "finished":
+            summary.status = e.get("status", "completed")
+    return summary
+
+
+def list_runs(runs_dir: str | Path) -> list[RunSummary]:
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    found = [summarise(p) for p in sorted(runs_dir.iterdir()) if (p / SETTINGS).exists() or (p / EVENTS).exists()]
+    return found

@@ -1,0 +1,351 @@
+"""An experiment is a settings file.
+
+One dataclass tree (task, data, split, model, augmentation, training), the
+defaults for each task, validation with plain-language errors that name the
+key, and TOML load/save that round-trips. The GUI edits a `Settings`; the
+engine reads one; the run folder keeps the one that ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from petrilab import SETTINGS_FORMAT, __version__
+from petrilab.errors import UserError
+from petrilab.tasks import TASKS
+
+
+@dataclass
+class TaskSettings:
+    kind: str = "classification"
+
+
+@dataclass
+class DataSettings:
+    folder: str = ""
+    test_folder: str = ""  # empty: the split makes a test set
+    classes: list[str] = field(default_factory=list)  # empty: the sub-folder names
+    image_size: list[int] = field(default_factory=lambda: [64, 64])  # height, width the model sees
+    channels: int = 0  # 0: decided from the data; 1 grey; 3 RGB; 2 or 4 kept as they are
+    normalisation: str = "scale"  # scale | mean_std | percentile
+    percentile_low: float = 1.0
+    percentile_high: float = 99.8
+    class_weights: bool = False  # weigh rare classes up during training
+    load: str = "auto"  # auto | memory | stream (read from disk batch by batch)
+
+
+@dataclass
+class SplitSettings:
+    validation_fraction: float = 0.2
+    test_fraction: float = 0.15
+    seed: int = 42
+    stratify: bool = True
+
+
+@dataclass
+class ModelSettings:
+    architecture: str = "convnet"  # dense | convnet | vgg | transfer
+    activation: str = "relu"
+    dense_layers: list[int] = field(default_factory=lambda: [32, 16])  # dense: neurons per hidden layer
+    filters: list[int] = field(default_factory=lambda: [16, 32, 64])  # convnet / vgg: filters per block
+    head_units: list[int] = field(default_factory=lambda: [64])  # dense layers after the convolutions
+    dropout: float = 0.0
+    batch_norm: bool = False
+    l1: float = 0.0
+    l2: float = 0.0
+    backbone: str = "mobilenetv2"  # transfer: mobilenetv2 | vgg16
+    weights: str = "imagenet"  # transfer: imagenet | random | path to a weights file
+    fine_tune_layers: int = 0  # transfer: 0 keeps the pretrained base frozen
+
+
+@dataclass
+class AugmentationSettings:
+    flip_horizontal: bool = True
+    flip_vertical: bool = True
+    rotate_90: bool = True
+    rotation: float = 0.0  # largest free rotation, degrees
+    brightness: float = 0.0  # largest change, fraction of the range
+    contrast: float = 0.0  # largest change, fraction
+    noise: float = 0.0  # Gaussian noise standard deviation, fraction of the range
+    zoom: float = 0.0  # largest zoom in or out, fraction
+
+
+@dataclass
+class TrainingSettings:
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    optimizer: str = "adam"  # sgd | momentum | adam | rmsprop
+    loss: str = "auto"  # auto: the task's loss
+    early_stopping: bool = False
+    patience: int = 10
+    device: str = "auto"  # auto | cpu | gpu
+    mixed_precision: str = "auto"  # auto | on | off
+    seed: int = 42
+
+
+@dataclass
+class Settings:
+    name: str = "experiment"
+    task: TaskSettings = field(default_factory=TaskSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    split: SplitSettings = field(default_factory=SplitSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+
+    def to_dict(self) -> dict:
+        body = dataclasses.asdict(self)
+        return {"format": SETTINGS_FORMAT, "petrilab_version": __version__, **body}
+
+    def copy(self) -> "Settings":
+        return from_dict(self.to_dict())
+
+
+SECTIONS = ("task", "data", "split", "model", "augmentation", "training")
+
+CHOICES = {
+    "task.kind": tuple(TASKS),
+    "data.normalisation": ("scale", "mean_std", "percentile"),
+    "data.load": ("auto", "memory", "stream"),
+    "data.channels": (0, 1, 2, 3, 4),
+    "model.architecture": ("dense", "convnet", "vgg", "transfer"),
+    "model.activation": ("relu", "sigmoid", "tanh", "gelu", "silu"),
+    "model.backbone": ("mobilenetv2", "vgg16"),
+    "training.optimizer": ("sgd", "momentum", "adam", "rmsprop"),
+    "training.loss": ("auto", "binary_crossentropy", "categorical_crossentropy"),
+    "training.device": ("auto", "cpu", "gpu"),
+    "training.mixed_precision": ("auto", "on", "off"),
+}
+
+# (smallest, largest) allowed, both included
+RANGES = {
+    "data.percentile_low": (0.0, 50.0),
+    "data.percentile_high": (50.0, 100.0),
+    "split.validation_fraction": (0.01, 0.5),
+    "split.test_fraction": (0.0, 0.5),
+    "model.dropout": (0.0, 0.9),
+    "model.l1": (0.0, 1.0),
+    "model.l2": (0.0, 1.0),
+    "model.fine_tune_layers": (0, 10_000),
+    "augmentation.rotation": (0.0, 180.0),
+    "augmentation.brightness": (0.0, 1.0),
+    "augmentation.contrast": (0.0, 1.0),
+    "augmentation.noise": (0.0, 1.0),
+    "augmentation.zoom": (0.0, 0.9),
+    "training.epochs": (1, 100_000),
+    "training.batch_size": (1, 65_536),
+    "training.learning_rate": (1e-8, 10.0),
+    "training.patience": (1, 100_000),
+}
+
+
+def defaults_for(task: str) -> Settings:
+    """A new experiment with the defaults for `task`."""
+    settings = Settings()
+    settings.task.kind = task
+    return settings
+
+
+# ---------------------------------------------------------------- types
+
+
+def _section_types(section: str) -> dict[str, typing.Any]:
+    cls = type(getattr(Settings(), section))
+    return typing.get_type_hints(cls)
+
+
+def _describe(tp) -> str:
+    return {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list[int]: "a list of whole numbers, like [32, 64]",
+        list[str]: 'a list of names, like ["a", "b"]',
+    }.get(tp, str(tp))
+
+
+def _coerce(key: str, value, tp):
+    """`value` as type `tp`, or a UserError naming `key` and the expected type."""
+    wrong = UserError(
+        f"The setting '{key}' must be {_describe(tp)}, not {value!r}.",
+        fix=f"Change '{key}' in the settings file.",
+    )
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise wrong
+    if tp is int:
+        if isinstance(value, bool):
+            raise wrong
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise wrong
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise wrong
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise wrong
+    if typing.get_origin(tp) is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise wrong
+        return [_coerce(key, v, inner) for v in value]
+    raise wrong
+
+
+# ---------------------------------------------------------------- dict / TOML
+
+
+def from_dict(raw: dict, source: str | None = None) -> Settings:
+    """Build Settings from a parsed TOML dict, reporting unknown keys and wrong types by name."""
+    where = f" in {source}" if source else ""
+    raw = dict(raw)
+    version = raw.pop("format", SETTINGS_FORMAT)
+    written_by = raw.pop("petrilab_version", None)
+    if not isinstance(version, int) or version > SETTINGS_FORMAT:
+        raise UserError(
+            f"This settings file was written by a newer PetriLab ({written_by or 'unknown version'}); "
+            f"this is PetriLab {__version__}.",
+            file=source,
+            fix="Update PetriLab, or start a new experiment in this version.",
+        )
+    settings = Settings()
+    if "name" in raw:
+        settings.name = _coerce("name", raw.pop("name"), str)
+    for section in SECTIONS:
+        values = raw.pop(section, {})
+        if not isinstance(values, dict):
+            raise UserError(f"'{section}' must be a section ([{section}]){where}.", file=source)
+        target = getattr(settings, section)
+        types = _section_types(section)
+        for key, value in values.items():
+            full = f"{section}.{key}"
+            if key not in types:
+                known = ", ".join(types)
+                raise UserError(
+                    f"Unknown setting '{full}'{where}.",
+                    file=source,
+                    fix=f"Check its spelling. The settings of [{section}] are: {known}.",
+                )
+            setattr(target, key, _coerce(full, value, types[key]))
+    if raw:
+        unknown = ", ".join(sorted(raw))
+        raise UserError(
+            f"Unknown section or setting '{unknown}'{where}.",
+            file=source,
+            fix=f"The sections are: {', '.join(SECTIONS)} (and 'name' at the top).",
+        )
+    return settings
+
+
+def load(path: str | Path) -> Settings:
+    """Read and validate a settings file; relative data folders are relative to the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"The settings file {path} does not exist.", file=path,
+                        fix="Check the path, or create one with 'petrilab init'.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"The settings file {path} is not valid TOML: {exc}.", file=path,
+                        fix="Fix the line it names, or save the experiment again from PetriLab.") from None
+    settings = from_dict(raw, source=str(path))
+    for attr in ("folder", "test_folder"):
+        value = getattr(settings.data, attr)
+        if value and not Path(value).is_absolute():
+            setattr(settings.data, attr, str((path.parent / value).resolve()))
+    validate(settings, source=str(path))
+    return settings
+
+
+def dumps(settings: Settings) -> str:
+    return tomli_w.dumps(settings.to_dict())
+
+
+def save(settings: Settings, path: str | Path) -> Path:
+    from petrilab.runs import atomic_write_text  # runs imports settings
+
+    path = Path(path)
+    atomic_write_text(path, dumps(settings))
+    return path
+
+
+# ---------------------------------------------------------------- overrides and validation
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """'training.epochs=5' → ('training.epochs', 5). Values are read as TOML, else as text."""
+    if "=" not in text:
+        raise UserError(f"'--set {text}' needs the form section.key=value, e.g. training.epochs=5.")
+    key, value = (part.strip() for part in text.split("=", 1))
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key, parsed
+
+
+def apply_override(settings: Settings, key: str, value) -> None:
+    """Set one 'section.key' (or 'name'), with the same checks as loading a file."""
+    if key == "name":
+        settings.name = _coerce(key, value, str)
+        return
+    section, _, name = key.partition(".")
+    if section not in SECTIONS or not name:
+        raise UserError(f"Unknown setting '{key}'.", fix=f"Use section.key with a section among: {', '.join(SECTIONS)}.")
+    types = _section_types(section)
+    if name not in types:
+        raise UserError(f"Unknown setting '{key}'.", fix=f"The settings of [{section}] are: {', '.join(types)}.")
+    target_type = types[name]
+    if target_type is str and not isinstance(value, str):
+        value = str(value)
+    setattr(getattr(settings, section), name, _coerce(key, value, target_type))
+
+
+def validate(settings: Settings, source: str | None = None) -> None:
+    """Raise a UserError for the first value out of its allowed choices or range."""
+    for key, allowed in CHOICES.items():
+        value = get_value(settings, key)
+        if value not in allowed:
+            listed = ", ".join(str(a) for a in allowed)
+            raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source, fix=f"Use one of: {listed}.")
+    for key, (low, high) in RANGES.items():
+        value = get_value(settings, key)
+        if not low <= value <= high:
+            raise UserError(f"The setting '{key}' is {value}, outside {low} … {high}.", file=source,
+                            fix=f"Choose a value between {low} and {high}.")
+    s = settings
+    if s.split.validation_fraction + s.split.test_fraction >= 0.9:
+        raise UserError("The validation and test fractions leave almost nothing to train on.", file=source,
+                        fix="Keep validation + test below 0.9 (typically 0.2 + 0.15).")
+    if len(s.data.image_size) != 2 or min(s.data.image_size) < 8 or max(s.data.image_size) > 4096:
+        raise UserError(f"'data.image_size' must be [height, width] between 8 and 4096, not {s.data.image_size}.",
+                        file=source, fix="For example image_size = [64, 64].")
+    if s.data.percentile_low >= s.data.percentile_high:
+        raise UserError("'data.percentile_low' must be below 'data.percentile_high'.", file=source)
+    for key in ("model.dense_layers", "model.filters", "model.head_units"):
+        if any(n < 1 or n > 8192 for n in get_value(settings, key)):
+            raise UserError(f"Every entry of '{key}' must be between 1 and 8192.", file=source)
+    if s.model.architecture in ("convnet", "vgg") and not s.model.filters:
+        raise UserError(f"A {s.model.architecture} needs at least one block in 'model.filters'.", file=source,
+                        fix="For example filters = [16, 32, 64].")
+
+
+def get_value(settings: Settings, key: str):
+    if key == "name":
+        return settings.name
+    section, _, name = key.partition(".")
+    return getattr(getattr(settings, section), name)
