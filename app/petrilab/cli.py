@@ -1,0 +1,266 @@
+"""The `petrilab` command: the app, and the engine's headless commands.
+
+    petrilab                      the app
+    petrilab demo                 the app, opened on the bundled demo data
+    petrilab init --task classification --data DIR [--test-data DIR] [-o settings.toml]
+    petrilab check DIR [--task classification] [--json]
+    petrilab train SETTINGS [--set section.key=value ...] [--runs-dir DIR] [--run-dir DIR] [--resume RUN_DIR]
+    petrilab evaluate RUN_DIR [--data TEST_DIR]
+    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR
+    petrilab diagnose RUN_DIR|HISTORY.csv
+    petrilab describe-model --serve
+
+These names and options are a contract that scripts and clusters rely on:
+extend them, never rename them. A user mistake ends with a plain message
+and exit code 2, never a traceback (--debug shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from petrilab import __version__
+from petrilab.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_UNEXPECTED = 1
+
+
+def _quiet_tensorflow() -> None:
+    # Must happen before TensorFlow is first imported: hides its start-up
+    # chatter (CUDA probing, CPU instruction notes) that users cannot act on.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _load_settings(path: str, overrides: list[str]):
+    from petrilab import settings as settings_io
+
+    settings = settings_io.load(path)
+    for text in overrides or []:
+        key, value = settings_io.parse_override(text)
+        settings_io.apply_override(settings, key, value)
+    settings_io.validate(settings, source=path)
+    return settings
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_gui(args) -> int:
+    try:
+        from petrilab.gui.app import run_gui
+    except ImportError as exc:
+        raise UserError(f"The PetriLab window cannot start here ({exc}).",
+                        fix="Use the commands (petrilab --help), or install PetriLab with its GUI.") from None
+    return run_gui(settings_path=getattr(args, "settings", None), demo=args.command == "demo")
+
+
+def cmd_init(args) -> int:
+    from petrilab import settings as settings_io
+    from petrilab.data.check import check_dataset
+    from petrilab.data.discovery import discover
+    from petrilab.tasks import get_task
+
+    get_task(args.task)
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise UserError(f"{out} already exists.", file=out, fix="Choose another name with -o, or add --force to replace it.")
+    dataset = discover(args.task, args.data)
+    report = check_dataset(dataset)
+    print(report.to_text())
+    settings = settings_io.defaults_for(args.task)
+    settings.name = Path(args.data).resolve().name
+    settings.data.folder = str(Path(args.data).resolve())
+    if args.test_data:
+        discover(args.task, args.test_data, classes=dataset.classes)
+        settings.data.test_folder = str(Path(args.test_data).resolve())
+    for key, value in report.proposals.items():
+        settings_io.apply_override(settings, key, value)
+        print(f"Applied: {key} = {value!r}")
+    settings_io.validate(settings)
+    settings_io.save(settings, out)
+    print(f"Wrote {out}. Train with: petrilab train {out}")
+    return 0 if report.ok else EXIT_USER_ERROR
+
+
+def cmd_check(args) -> int:
+    from petrilab.data.check import check_dataset
+    from petrilab.data.discovery import discover
+
+    report = check_dataset(discover(args.task, args.folder))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    return 0 if report.ok else EXIT_USER_ERROR
+
+
+def cmd_train(args) -> int:
+    from petrilab import runs
+
+    if args.resume:
+        # A resumed run continues with the settings it ran with; --set may change a few (e.g. more epochs).
+        settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
+    else:
+        settings = _load_settings(args.settings, args.set)
+    _quiet_tensorflow()
+    from petrilab.training.trainer import train
+
+    runs_dir = args.runs_dir or Path(args.settings).resolve().parent / "runs"
+    run_dir = train(settings, runs_dir=runs_dir, run_dir=args.run_dir, resume=args.resume, echo=not args.quiet)
+    print(f"Run folder: {run_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    _quiet_tensorflow()
+    from petrilab.evaluation.evaluate_run import evaluate_run
+
+    result = evaluate_run(args.run_dir, data_dir=args.data)
+    m = result["metrics"]
+    print(f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
+          f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
+    for w in result["warnings"]:
+        print(f"Note: {w}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    _quiet_tensorflow()
+    from petrilab.prediction.predict_folder import predict_folder
+
+    path = predict_folder(args.run_dir, args.input_dir, args.output_dir)
+    print(f"Predictions written to {path}")
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    from petrilab.training.diagnosis import diagnose_file
+
+    print(json.dumps(diagnose_file(args.path).to_dict(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_describe_model(args) -> int:
+    """Answer model descriptions for the GUI, one JSON line in, one JSON line out.
+
+    The GUI keeps this process alive, so TensorFlow loads once and the
+    parameter count updates live without the window ever importing it.
+    """
+    _quiet_tensorflow()
+    from petrilab import settings as settings_io
+    from petrilab.models import ARCHITECTURES, describe_model
+    from petrilab.tasks import output_head
+
+    def answer(request: dict) -> dict:
+        if request.get("catalogue"):
+            return {"catalogue": {k: {"title": a.title, "description": a.description, "tasks": list(a.tasks),
+                                      "uses": list(a.uses)} for k, a in ARCHITECTURES.items()}}
+        settings = settings_io.from_dict(request["settings"])
+        settings_io.validate(settings)
+        head = output_head(settings.task.kind, int(request.get("n_classes", 2)))
+        return describe_model(settings, tuple(request["input_shape"]), head)
+
+    lines = sys.stdin if args.serve else [sys.stdin.readline()]
+    for line in lines:
+        if not line.strip():
+            continue
+        request = {}
+        try:
+            request = json.loads(line)
+            reply = {"ok": True, **answer(request)}
+        except UserError as exc:
+            reply = {"ok": False, "error": str(exc)}
+        except Exception as exc:  # one bad request must not end the server
+            reply = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
+        reply["id"] = request.get("id") if isinstance(request, dict) else None
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="petrilab", description="Deep learning for microscopy images, without code.")
+    parser.add_argument("--version", action="version", version=f"PetriLab {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full technical details of errors")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("gui", help="open the PetriLab window (the default)")
+    p.add_argument("settings", nargs="?", help="an experiment (settings.toml) to open")
+    p.set_defaults(func=cmd_gui)
+    p = sub.add_parser("demo", help="open the window on the bundled demo data")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("init", help="inspect a dataset and write a settings file with the defaults for it")
+    p.add_argument("--task", required=True, help="classification | multilabel | regression | semantic | instance")
+    p.add_argument("--data", required=True, help="the folder with the images")
+    p.add_argument("--test-data", help="a separate folder of test images in the same layout")
+    p.add_argument("-o", "--output", default="settings.toml", help="where to write the settings (default: settings.toml)")
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("check", help="check a dataset and report what is wrong, in plain words")
+    p.add_argument("folder")
+    p.add_argument("--task", default="classification")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("train", help="train the experiment described by a settings file")
+    p.add_argument("settings")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override one setting for this run")
+    p.add_argument("--runs-dir", help="where run folders are created (default: 'runs' beside the settings file)")
+    p.add_argument("--run-dir", help="use exactly this (new or empty) run folder")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an earlier run from its last.keras")
+    p.add_argument("--quiet", action="store_true", help="do not echo events to the terminal")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="test-set metrics of a trained run")
+    p.add_argument("run_dir")
+    p.add_argument("--data", help="a folder of labelled test images (same layout as the training data)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="predict a folder of new images with a trained run")
+    p.add_argument("run_dir")
+    p.add_argument("input_dir")
+    p.add_argument("output_dir")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_diagnose)
+
+    p = sub.add_parser("describe-model", help="parameter count and layers of a model (used by the window)")
+    p.add_argument("--serve", action="store_true", help="answer one JSON request per input line until stdin closes")
+    p.set_defaults(func=cmd_describe_model)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.command = "gui"
+        args.settings = None
+        args.func = cmd_gui
+    try:
+        return args.func(args) or 0
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"PetriLab: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("PetriLab: stopped.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"PetriLab stopped because of an unexpected problem: {exc.__class__.__name__}: {exc}\n"
+              f"  What to do: run the same command again with --debug and send its output to the PetriLab developers.",
+              file=sys.stderr)
+        return EXIT_UNEXPECTED

@@ -1,0 +1,1 @@
+"""Metrics per task, computed with numpy from true and predicted labels."""

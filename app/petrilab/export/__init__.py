@@ -1,0 +1,1 @@
+"""Sharing a run: the HTML report (bioimage.io export comes later)."""

@@ -1,0 +1,66 @@
+"""`petrilab predict`: a trained model on a folder of new images, results as a table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from petrilab import runs
+from petrilab.data.images import is_image_file
+from petrilab.errors import UserError
+from petrilab.prediction.trained_model import TrainedModel
+
+PREDICTIONS = "predictions.csv"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_output_folder(input_dir: Path, output_dir: Path) -> None:
+    """Refuse output folders that would mix results into the user's data or cannot be written."""
+    if _inside(output_dir, input_dir):
+        raise UserError(f"The output folder {output_dir} is inside the input folder {input_dir}.",
+                        file=output_dir,
+                        fix="Choose an output folder outside the images, so your data folder stays untouched.")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"The output folder {output_dir} cannot be created ({exc.strerror}).", file=output_dir,
+                        fix="Choose a folder you can write to.") from None
+    if not os.access(output_dir, os.W_OK):
+        raise UserError(f"The output folder {output_dir} is read-only.", file=output_dir,
+                        fix="Choose a folder you can write to.")
+
+
+def find_images(input_dir: Path) -> list[Path]:
+    """Every image below `input_dir` (sub-folders included), in a stable order; hidden files skipped."""
+    found = []
+    for path in sorted(input_dir.rglob("*")):
+        rel = path.relative_to(input_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and is_image_file(path):
+            found.append(path)
+    return found
+
+
+def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
+                   trained: TrainedModel | None = None) -> Path:
+    input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
+    if not input_dir.is_dir():
+        raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
+    check_output_folder(input_dir, output_dir)
+    images = find_images(input_dir)
+    if not images:
+        raise UserError(f"No images were found in {input_dir}.", file=input_dir,
+                        fix="PetriLab reads TIFF, PNG, JPEG and BMP files.")
+    trained = trained or TrainedModel(run_dir)
+    done, probs, problems = trained.predict_files(images)
+    classes = trained.classes
+    header = ["file", "predicted_class"] + [f"p_{c}" for c in classes] + ["problem"]
+    rows = [[str(p.relative_to(input_dir)), classes[int(pr.argmax())], *(f"{v:.6f}" for v in pr), ""]
+            for p, pr in zip(done, probs)]
+    rows += [[str(p.relative_to(input_dir)), "", *([""] * len(classes)), message] for p, message in problems.items()]
+    rows.sort(key=lambda r: r[0])
+    return runs.atomic_write_csv(output_dir / PREDICTIONS, header, rows)

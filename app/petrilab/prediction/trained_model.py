@@ -1,0 +1,64 @@
+"""A trained model as a run folder left it: the model plus the exact preprocessing it was trained with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from petrilab import runs
+from petrilab import settings as settings_io
+from petrilab.data.images import read_image
+from petrilab.data.preprocess import Preprocessing
+from petrilab.errors import UserError
+
+PREDICT_BATCH = 32
+
+
+class TrainedModel:
+    def __init__(self, run_dir: str | Path, model=None):
+        self.run_dir = Path(run_dir)
+        if not (self.run_dir / runs.SETTINGS).exists():
+            raise UserError(f"{self.run_dir} is not a PetriLab run folder (it has no {runs.SETTINGS}).",
+                            file=self.run_dir, fix="Choose a folder under 'runs' made by 'petrilab train'.")
+        self.settings = settings_io.load(self.run_dir / runs.SETTINGS)
+        self.classes = list(self.settings.data.classes)
+        self.prep = Preprocessing.from_settings(self.settings.data, self.settings.data.channels)
+        self.model = model if model is not None else self._load()
+
+    def _load(self):
+        import keras
+
+        path = self.run_dir / runs.BEST_MODEL
+        if not path.exists():
+            raise UserError(f"The run {self.run_dir.name} has no trained model yet ({runs.BEST_MODEL} is missing).",
+                            file=path, fix="Wait for the training to save its first checkpoint, or train again.")
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as exc:
+            raise UserError(f"The model file could not be read ({exc.__class__.__name__}).", file=path,
+                            fix="The file may be damaged; train again or use last.keras.") from None
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Preprocessed batch (N, h, w, c) → class probabilities (N, n_classes)."""
+        out = np.asarray(self.model.predict(images, verbose=0, batch_size=PREDICT_BATCH), dtype=np.float64)
+        if out.shape[1] == 1:  # binary: one sigmoid unit = P(second class)
+            out = np.concatenate([1.0 - out, out], axis=1)
+        return out
+
+    def predict_files(self, paths: list[Path]) -> tuple[list[Path], np.ndarray, dict[Path, str]]:
+        """Predict image files in batches; unreadable files are reported, not fatal."""
+        done, probs, problems = [], [], {}
+        for start in range(0, len(paths), PREDICT_BATCH):
+            batch, names = [], []
+            for path in paths[start:start + PREDICT_BATCH]:
+                try:
+                    batch.append(self.prep(read_image(path)))
+                    names.append(path)
+                except UserError as exc:
+                    problems[path] = exc.message
+            if batch:
+                probs.append(self.probabilities(np.stack(batch)))
+                done += names
+        n = len(self.classes)
+        return done, (np.concatenate(probs) if probs else np.zeros((0, n))), problems

@@ -1,0 +1,257 @@
+"""`petrilab train`: one experiment from settings to a complete run folder.
+
+Steps, each leaving its file in the run folder: settings.toml → dataset
+check → split.csv (with a fingerprint of every input file) → training
+(events.jsonl, history.csv, model.keras, last.keras) → diagnosis.json →
+evaluation.json → report.html. Any user-fixable problem ends as an
+`error` event with a plain message, then `finished` with status failed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from petrilab import events as ev
+from petrilab import runs
+from petrilab import settings as settings_io
+from petrilab.data.check import check_dataset, resolve_channels
+from petrilab.data.discovery import discover
+from petrilab.data.preprocess import Preprocessing
+from petrilab.data.split import data_fingerprint, load_split, make_split, save_split
+from petrilab.errors import UserError
+from petrilab.settings import Settings
+from petrilab.tasks import get_task, output_head
+
+
+@dataclass
+class Prepared:
+    """Everything training needs, decided before the first epoch."""
+
+    classes: list[str]
+    split: object
+    prep: Preprocessing
+    fingerprint: str
+
+
+def _prepare_data(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter) -> Prepared:
+    task = settings.task.kind
+    dataset = discover(task, settings.data.folder, classes=settings.data.classes or None)
+    report = check_dataset(dataset)
+    runs.atomic_write_json(run_dir / runs.DATASET_CHECK, report.to_dict())
+    errors = [f for f in report.findings if f.level == "error"]
+    if errors:
+        raise UserError(errors[0].message, file=errors[0].file, fix=errors[0].fix)
+    for finding in report.findings:
+        if finding.level == "warning":
+            writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
+    unreadable = set(map(str, report.unreadable))
+    dataset.samples = [s for s in dataset.samples if str(s.path) not in unreadable]
+
+    if resume and (run_dir / runs.SPLIT).exists():
+        split, _ = load_split(run_dir / runs.SPLIT, task)
+    else:
+        test = discover(task, settings.data.test_folder, classes=dataset.classes) if settings.data.test_folder else None
+        split = make_split(dataset, settings.split, test_dataset=test)
+        save_split(split, run_dir / runs.SPLIT, dataset.classes)
+
+    channels = resolve_channels(settings.data.channels, report)
+    # The run's settings record what was decided from the data, so that
+    # prediction repeats exactly the same preprocessing.
+    settings.data.classes = list(dataset.classes)
+    settings.data.channels = channels
+    prep = Preprocessing.from_settings(settings.data, channels)
+    return Prepared(dataset.classes, split, prep, data_fingerprint(split))
+
+
+def _build_inputs(settings: Settings, prepared: Prepared, n_classes: int):
+    from petrilab.data.augment import Augmenter
+    from petrilab.data.batches import make_inputs
+
+    batch = settings.training.batch_size
+    augmenter = Augmenter(settings.augmentation, settings.training.seed)
+    train = make_inputs(prepared.split.subset("train"), prepared.prep, n_classes, batch, settings.data.load,
+                        augmenter=augmenter if augmenter.active else None, shuffle=True, seed=settings.training.seed)
+    validation = make_inputs(prepared.split.subset("validation"), prepared.prep, n_classes, batch, settings.data.load)
+    return train, validation
+
+
+def _fit_arguments(data: dict) -> dict:
+    if data["y"] is None:
+        return {"x": data["x"]}
+    return {"x": data["x"], "y": data["y"], "batch_size": data["batch_size"]}
+
+
+def _validation_argument(data: dict):
+    return data["x"] if data["y"] is None else (data["x"], data["y"])
+
+
+def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str | Path | None = None,
+          resume: str | Path | None = None, echo: bool = True) -> Path:
+    """Run one experiment and return its run folder."""
+    settings = settings.copy()
+    settings_io.validate(settings)
+    get_task(settings.task.kind)
+    if not settings.data.folder:
+        raise UserError("The settings do not say where the images are ('data.folder' is empty).",
+                        fix="Set data.folder, or create the settings with 'petrilab init --data FOLDER'.")
+
+    if resume:
+        run_dir = Path(resume)
+        if not (run_dir / runs.SETTINGS).exists():
+            raise UserError(f"{run_dir} is not a PetriLab run folder.", file=run_dir,
+                            fix="Give the folder of the run to continue (it contains settings.toml and last.keras).")
+    elif run_dir:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if (run_dir / runs.EVENTS).exists():
+            raise UserError(f"The run folder {run_dir} already holds a run.", file=run_dir,
+                            fix="Choose a new folder, or continue that run with --resume.")
+    else:
+        run_dir = runs.new_run_dir(runs_dir or Path.cwd() / "runs", settings.name)
+
+    writer = ev.EventWriter(run_dir / runs.EVENTS, echo=echo)
+    started = time.monotonic()
+    try:
+        return _train(settings, run_dir, bool(resume), writer, started)
+    except UserError as exc:
+        writer.emit(ev.ERROR, **exc.to_dict())
+        writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            writer.emit(ev.FINISHED, status="stopped", seconds=round(time.monotonic() - started, 2))
+        else:
+            writer.emit(ev.ERROR, message=f"Training stopped because of an unexpected problem: {exc}",
+                        file=None, fix="Run again with --debug and report the details to the PetriLab developers.")
+            writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
+        raise
+
+
+def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter, started: float) -> Path:
+    import keras
+
+    from petrilab.models import build_model, compile_model
+    from petrilab.training import device as device_setup
+    from petrilab.training.callbacks import RunRecorder
+    from petrilab.training.stop import StopRequest
+
+    keras.config.disable_interactive_logging()
+    prepared = _prepare_data(settings, run_dir, resume, writer)
+    settings_io.save(settings, run_dir / runs.SETTINGS)
+    n_classes = len(prepared.classes)
+    head = output_head(settings.task.kind, n_classes)
+
+    device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
+    for message in device.warnings:
+        writer.emit(ev.WARNING, message=message, file=None, fix=None)
+    keras.utils.set_random_seed(settings.training.seed)
+
+    history: list[dict] = []
+    initial_epoch = 0
+    if resume:
+        last = run_dir / runs.LAST_MODEL
+        if not last.exists():
+            raise UserError("This run has no last.keras to continue from.", file=last,
+                            fix="Start a new training instead of resuming.")
+        model = keras.saving.load_model(last)
+        if (run_dir / runs.HISTORY).exists():
+            history = runs.read_history(run_dir / runs.HISTORY)
+        # last.keras may be older than the history (checkpoints are rationed):
+        # continue from the checkpoint's epoch and drop the epochs it lacks.
+        initial_epoch = int(model.optimizer.iterations.numpy()) // max(1, _steps(settings, prepared))
+        history = [h for h in history if h["epoch"] < initial_epoch]
+        _compile_for_resume(model, settings)
+    else:
+        model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
+        compile_model(model, settings, head)
+
+    train_data, validation_data = _build_inputs(settings, prepared, n_classes)
+    class_weight = None
+    if settings.data.class_weights:
+        from petrilab.data.batches import class_weights
+
+        labels = [s.label for s in prepared.split.subset("train")]
+        class_weight = class_weights(labels, n_classes)
+
+    stop = StopRequest(run_dir)
+    stop.clear()
+    stop.install_signal_handlers()
+    callbacks_epochs = settings.training.epochs
+    recorder = RunRecorder(run_dir, writer, stop, callbacks_epochs, train_data["steps"], history, settings)
+    callbacks = [recorder]
+    if settings.training.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.training.patience))
+
+    writer.emit(
+        ev.STARTED, run_dir=str(run_dir), device=device.name, backend=device.backend,
+        mixed_precision=device.mixed_precision, parameters=int(model.count_params()),
+        trainable_parameters=int(sum(keras.ops.size(w) for w in model.trainable_weights)),
+        main_metric=head.main_metric, epochs=settings.training.epochs, initial_epoch=initial_epoch,
+        steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
+        n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
+        classes=prepared.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
+    )
+    try:
+        if initial_epoch < settings.training.epochs:
+            model.fit(**_fit_arguments(train_data), validation_data=_validation_argument(validation_data),
+                      epochs=settings.training.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                      class_weight=class_weight, shuffle=True, verbose=0)
+    finally:
+        stop.restore_signal_handlers()
+    recorder.save_checkpoints()
+    if not (run_dir / runs.BEST_MODEL).exists():
+        # No finite validation loss (diverged): keep the last model so the run can still be inspected.
+        writer.emit(ev.WARNING, message="The validation loss was never a finite number; model.keras is the last epoch.",
+                    file=None, fix="Lower the learning rate (e.g. divide it by 10) and train again.")
+        from petrilab.training.callbacks import save_model_atomic
+
+        save_model_atomic(model, run_dir / runs.BEST_MODEL)
+    status = "stopped" if recorder.stopped else "completed"
+    if recorder.stopped:
+        stop.clear()
+
+    return _finish(settings, run_dir, writer, model, recorder, status, started)
+
+
+def _steps(settings: Settings, prepared: Prepared) -> int:
+    return math.ceil(len(prepared.split.subset("train")) / settings.training.batch_size)
+
+
+def _compile_for_resume(model, settings: Settings) -> None:
+    """A resumed model keeps its optimiser state; only the learning rate may have been changed."""
+    try:
+        model.optimizer.learning_rate.assign(settings.training.learning_rate)
+    except AttributeError:
+        pass
+
+
+def _finish(settings, run_dir, writer, model, recorder, status, started) -> Path:
+    from petrilab.evaluation.evaluate_run import evaluate_run
+    from petrilab.export.report import write_report
+    from petrilab.prediction.trained_model import TrainedModel
+    from petrilab.training.diagnosis import diagnose
+
+    history = recorder.history
+    if history:
+        verdict = diagnose(history, final=True, settings=settings)
+        runs.atomic_write_json(run_dir / runs.DIAGNOSIS, verdict.to_dict())
+        writer.emit(ev.DIAGNOSIS, **verdict.to_dict())
+
+    if recorder.best_weights is not None:
+        model.set_weights(recorder.best_weights)  # evaluate what model.keras holds
+    split_has_test = any(subset == "test" for _, subset in _assignments(run_dir))
+    if split_has_test:
+        result = evaluate_run(run_dir, trained=TrainedModel(run_dir, model=model))
+        writer.emit(ev.EVALUATION, metrics=result["metrics"], warnings=result["warnings"])
+    write_report(run_dir)
+    writer.emit(ev.FINISHED, status=status, epochs_done=len(history), best_epoch=recorder.best_epoch,
+                best_val_loss=recorder.best_val_loss, seconds=round(time.monotonic() - started, 2))
+    return run_dir
+
+
+def _assignments(run_dir: Path):
+    split, _ = load_split(run_dir / runs.SPLIT)
+    return split.assignments
