@@ -1,0 +1,26 @@
+"""The architecture catalogue: building, compiling and describing models (Keras 3 only).
+
+    ARCHITECTURES   what the user can choose, in the workshop's words
+    build_model     the model for settings, an input shape and a task's output head
+    compile_model   optimiser, loss and metrics from the settings
+    describe_model  parameter counts and the layer table, without weights or training
+
+Importing this package registers everything a saved model.keras needs, so
+load models after `import petrilab.models`.
+"""
+
+from petrilab.models.build import build_model
+from petrilab.models.catalogue import ARCHITECTURES, Architecture, get_architecture
+from petrilab.models.compile import compile_model
+from petrilab.models.describe import describe_model
+from petrilab.models.transfer import WeightsUnavailable
+
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "WeightsUnavailable",
+    "build_model",
+    "compile_model",
+    "describe_model",
+    "get_architecture",
+]

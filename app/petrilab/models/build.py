@@ -1,0 +1,38 @@
+"""build_model: the settings' architecture, for one input shape and one output head."""
+
+from __future__ import annotations
+
+import keras
+
+from petrilab.errors import UserError
+from petrilab.models.catalogue import get_architecture
+from petrilab.models.convnet import build_convnet
+from petrilab.models.dense import build_dense
+from petrilab.models.transfer import build_transfer
+from petrilab.models.vgg import build_vgg
+from petrilab.settings import Settings
+from petrilab.tasks import OutputHead
+
+BUILDERS = {
+    "dense": build_dense,
+    "convnet": build_convnet,
+    "vgg": build_vgg,
+    "transfer": build_transfer,
+}
+
+
+def build_model(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead) -> keras.Model:
+    """A new, untrained (or pretrained-base) model taking (height, width, channels) images scaled 0..1."""
+    architecture = get_architecture(settings.model.architecture)
+    input_shape = tuple(int(n) for n in input_shape)
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise ValueError(f"input_shape must be (height, width, channels), not {input_shape}")
+    if not 1 <= input_shape[2] <= 4:
+        raise UserError(
+            f"The images have {input_shape[2]} channels; PetriLab models take 1 to 4.",
+            fix="Set 'data.channels' to 1 (grey) or 3 (RGB), or keep up to 4 channels.",
+        )
+    if architecture.key in ("convnet", "vgg") and not settings.model.filters:
+        raise UserError(f"A {architecture.title} needs at least one block in 'model.filters'.",
+                        fix="For example filters = [16, 32, 64].")
+    return BUILDERS[architecture.key](settings, input_shape, head)

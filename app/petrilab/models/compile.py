@@ -1,0 +1,43 @@
+"""compile_model: the optimiser, loss and metrics the settings and the task ask for."""
+
+from __future__ import annotations
+
+import keras
+
+from petrilab.errors import UserError
+from petrilab.settings import Settings
+from petrilab.tasks import OutputHead
+
+
+def make_optimizer(settings: Settings) -> keras.optimizers.Optimizer:
+    """The four optimisers of the workshop, at training.learning_rate."""
+    name = settings.training.optimizer
+    rate = settings.training.learning_rate
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=rate)
+    if name == "momentum":
+        return keras.optimizers.SGD(learning_rate=rate, momentum=0.9)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=rate, beta_1=0.9, beta_2=0.999)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=rate)
+    raise UserError(f"'{name}' is not an optimiser PetriLab knows.",
+                    fix="Set 'training.optimizer' to sgd, momentum, adam or rmsprop.")
+
+
+def choose_loss(settings: Settings, head: OutputHead) -> str:
+    loss = head.loss if settings.training.loss == "auto" else settings.training.loss
+    if loss == "categorical_crossentropy" and head.units == 1:
+        # Softmax-style cross-entropy over a single output neuron is always 0: nothing would be learnt.
+        raise UserError(
+            "Categorical cross-entropy needs one output neuron per class, but with two classes the model "
+            "has a single sigmoid neuron.",
+            fix="Set 'training.loss' to \"auto\" (or binary_crossentropy) for two classes.",
+        )
+    return loss
+
+
+def compile_model(model: keras.Model, settings: Settings, head: OutputHead) -> None:
+    """Ready `model` for training. Under mixed precision Keras scales the loss itself."""
+    model.compile(optimizer=make_optimizer(settings), loss=choose_loss(settings, head),
+                  metrics=list(head.metrics))

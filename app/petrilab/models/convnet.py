@@ -1,0 +1,22 @@
+"""The small ConvNet of the workshop's MNIST example."""
+
+from __future__ import annotations
+
+import keras
+
+from petrilab.models import blocks
+from petrilab.settings import Settings
+from petrilab.tasks import OutputHead
+
+
+def build_convnet(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead) -> keras.Model:
+    """Per entry of model.filters one 3 × 3 convolution and a 2 × 2 max-pooling, then the dense head."""
+    model = settings.model
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    for i, filters in enumerate(model.filters, start=1):
+        x = blocks.conv(x, filters, model, name=f"block{i}_conv")
+        x = blocks.pool(x, name=f"block{i}_pool")
+    x = blocks.feature_vector(x)
+    outputs = blocks.classifier(x, model, head, model.head_units)
+    return keras.Model(inputs, outputs, name="convnet")

@@ -1,0 +1,114 @@
+"""describe_model: the parameter count and layer table the GUI shows while the user edits.
+
+Builds the real model (never downloads or reads weights, never trains),
+reads its numbers, throws it away. Warnings are plain sentences about
+choices that will likely disappoint, in the workshop's words.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+
+from petrilab.models.build import build_model
+from petrilab.models.transfer import base_name
+from petrilab.settings import Settings
+from petrilab.tasks import OutputHead
+
+# A first dense layer above this many weights gets the workshop's warning about dense nets on images.
+DENSE_FIRST_LAYER_WARNING = 200_000
+
+
+def describe_model(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead) -> dict:
+    """{"total", "trainable", "non_trainable", "layers": [{"name", "type", "output_shape", "parameters"}],
+    "warnings": [str]}. output_shape leaves out the batch: [height, width, channels] or [values]."""
+    notes = _weights_notes(settings)
+    counted = settings.copy()
+    counted.model.weights = "random"  # same counts, no download, no file to read
+    model = build_model(counted, input_shape, head)
+    try:
+        return {
+            "total": _size(model.weights),
+            "trainable": _size(model.trainable_weights),
+            "non_trainable": _size(model.non_trainable_weights),
+            "layers": layer_table(model),
+            "warnings": notes + model_warnings(model, settings),
+        }
+    finally:
+        del model
+        keras.backend.clear_session()  # the GUI asks again at every edit: free each model
+
+
+def layer_table(model: keras.Model) -> list[dict]:
+    rows = []
+    for operation in model.operations:  # layers and the few keras.ops steps (e.g. a channel flip)
+        rows.append({
+            "name": operation.name,
+            "type": type(operation).__name__,
+            "output_shape": list(operation.output.shape[1:]),
+            "parameters": operation.count_params() if isinstance(operation, keras.layers.Layer) else 0,
+        })
+    return rows
+
+
+def model_warnings(model: keras.Model, settings: Settings) -> list[str]:
+    """Plain-language warnings about a built model and the settings that made it."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.input.shape[1:3]) == (1, 1):
+            found.append(
+                f"'{layer.name}' starts from a 1 × 1 map: the images are too small for "
+                f"{len(settings.model.filters)} blocks, the last ones see no neighbourhood any more. "
+                "Remove blocks from 'model.filters' or use larger images."
+            )
+            break
+    if settings.model.architecture == "dense":
+        first = next((layer for layer in model.layers if isinstance(layer, keras.layers.Dense)), None)
+        if first is not None and first.count_params() > DENSE_FIRST_LAYER_WARNING:
+            per_neuron = first.kernel.shape[0]
+            found.append(
+                f"Each neuron of the first dense layer has one weight per pixel value ({per_neuron:,} here), "
+                f"so that layer alone has {first.count_params():,} parameters. A ConvNet needs far fewer "
+                "and keeps neighbouring pixels together."
+            )
+    if settings.model.architecture == "transfer":
+        found += _transfer_warnings(model, settings)
+    return found
+
+
+def _transfer_warnings(model: keras.Model, settings: Settings) -> list[str]:
+    found = []
+    m = settings.model
+    base = model.get_layer(base_name(m.backbone))
+    if "enlarge" in [layer.name for layer in model.layers]:
+        height, width = model.input.shape[1:3]
+        new_height, new_width = model.get_layer("enlarge").output.shape[1:3]
+        found.append(f"Images of {height} × {width} pixels are enlarged to {new_height} × {new_width} inside "
+                     "the model: the pretrained base needs at least 32 pixels a side.")
+    if m.fine_tune_layers > len(base.layers):
+        found.append(f"'model.fine_tune_layers' is {m.fine_tune_layers} but the base has only "
+                     f"{len(base.layers)} layers: the whole base is retrained.")
+    if m.weights == "random" and m.fine_tune_layers == 0:
+        found.append("With weights = random and fine_tune_layers = 0 the base is random and frozen: only the "
+                     "classifier on top learns. Use the ImageNet weights, or raise 'model.fine_tune_layers' "
+                     "to train the base too.")
+    return found
+
+
+def _weights_notes(settings: Settings) -> list[str]:
+    m = settings.model
+    if m.architecture != "transfer" or m.weights == "random":
+        return []
+    if m.weights == "imagenet":
+        return ["Counted without downloading the ImageNet weights (the counts are the same); training "
+                "downloads them once, which needs an internet connection."]
+    if not Path(m.weights).expanduser().is_file():
+        return [f"The weights file {m.weights} does not exist: training will stop there. Check the path in "
+                "'model.weights', or set it to \"imagenet\" or \"random\"."]
+    return []
+
+
+def _size(weights) -> int:
+    return int(sum(math.prod(w.shape) for w in weights))
