@@ -1,0 +1,332 @@
+"""Evaluate: how good is the model on images it never saw? Metrics, confusion matrix, and its mistakes.
+
+Reads evaluation.json and test_predictions.csv from the run folder (the
+engine writes them at the end of training); "Evaluate on another folder"
+runs `petrilab evaluate RUN --data DIR` as a child process.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from petrilab import runs
+from petrilab.gui.context import AppContext
+from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.process import EngineProcess, plain_failure
+from petrilab.gui.widgets.confusion import ConfusionMatrixView
+from petrilab.gui.widgets.gallery import ImageGallery
+from petrilab.gui.widgets.message_box import InlineMessage
+
+NO_RUN = "Train a model first: the evaluation uses the model the training saved."
+NOT_EVALUATED = "This model has not been evaluated yet."
+GALLERY_LIMIT = 200  # thumbnails shown at most; the table file has them all
+
+METRICS = [  # key, title, what it means in the workshop's words
+    ("accuracy", "Accuracy", "Share of test images put in the right class."),
+    ("balanced_accuracy", "Balanced accuracy",
+     "Accuracy averaged over the classes, so a rare class counts as much as a common one."),
+    ("macro_f1", "Macro F1", "F1 (balance of precision and recall) averaged over the classes."),
+]
+
+
+def _card(title: str, tooltip: str) -> tuple[QFrame, QLabel]:
+    frame = QFrame()
+    frame.setObjectName("card")
+    frame.setToolTip(tooltip)
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(14, 8, 14, 10)
+    layout.setSpacing(2)
+    name = QLabel(title)
+    name.setObjectName("muted")
+    value = QLabel("–")
+    value.setStyleSheet("font-size: 22px; font-weight: 600;")
+    layout.addWidget(name)
+    layout.addWidget(value)
+    return frame, value
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_rows(path: Path) -> list[dict]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+class EvaluatePage(WizardPage):
+    key = "evaluate"
+    title = "Evaluate"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(context, parent)
+        self.engine = EngineProcess(self)
+        self.engine.finished.connect(self._on_engine_finished)
+        self.run_dir: Path | None = None
+        self.evaluation: dict = {}
+        self._expected: Path | None = None
+        self._build()
+        context.run_changed.connect(lambda _run: self.isVisible() and self.enter())
+
+    # ------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.model_label = QLabel(NO_RUN)
+        self.model_label.setStyleSheet("font-weight: 600;")
+        self.source = QComboBox()
+        self.source.setMinimumWidth(220)
+        self.source.setToolTip("Which evaluation to show: the run's own test images, or another labelled folder.")
+        self.source.currentIndexChanged.connect(self._on_source_chosen)
+        self.evaluate_button = QPushButton("Evaluate on the test images")
+        self.evaluate_button.clicked.connect(lambda: self.evaluate())
+        self.other_button = QPushButton("Evaluate on another folder…")
+        self.other_button.setToolTip("A folder of labelled images in the same layout as the training data, "
+                                     "e.g. images from another microscope or another day.")
+        self.other_button.clicked.connect(self._choose_other_folder)
+        top = QHBoxLayout()
+        top.addWidget(self.model_label, 1)
+        top.addWidget(QLabel("Showing:"))
+        top.addWidget(self.source)
+        top.addWidget(self.evaluate_button)
+        top.addWidget(self.other_button)
+
+        self.message = InlineMessage()
+        self.warnings = InlineMessage()
+
+        cards = QHBoxLayout()
+        self.cards: dict[str, QLabel] = {}
+        for key, title, tip in METRICS + [("n_images", "Test images", "How many images the numbers are based on.")]:
+            frame, value = _card(title, tip)
+            cards.addWidget(frame)
+            self.cards[key] = value
+
+        self.confusion = ConfusionMatrixView()
+        confusion_box = self._section("Confusion matrix",
+                                      "Rows: true class · columns: predicted class · the diagonal is right", self.confusion)
+
+        self.per_class = QTableWidget(0, 5)
+        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Images"])
+        self.per_class.verticalHeader().setVisible(False)
+        self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.per_class.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.per_class.setToolTip("Precision: of the images predicted as this class, the share that really are.\n"
+                                  "Recall: of the images of this class, the share the model found.\n"
+                                  "F1: the balance of the two.")
+        per_class_box = self._section("Per class", "Precision, recall and F1 of each class", self.per_class)
+
+        tables = QSplitter(Qt.Orientation.Horizontal)
+        tables.addWidget(confusion_box)
+        tables.addWidget(per_class_box)
+        tables.setChildrenCollapsible(False)
+        tables.setSizes([520, 480])
+
+        self.gallery = ImageGallery(thumb_size=88)
+        self.gallery.setMinimumHeight(170)
+        self.gallery_title = QLabel("Misclassified test images")
+        self.gallery_box = self._section("Misclassified test images",
+                                         "What the model got wrong: look for a pattern (blur, stain, a label mistake)",
+                                         self.gallery, title_label=self.gallery_title)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(tables)
+        splitter.addWidget(self.gallery_box)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([330, 260])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addLayout(cards)
+        layout.addWidget(self.warnings)
+        layout.addWidget(splitter, 1)
+
+    @staticmethod
+    def _section(title: str, subtitle: str, body: QWidget, title_label: QLabel | None = None) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(3)
+        heading = title_label or QLabel(title)
+        heading.setObjectName("sectionTitle")
+        note = QLabel(subtitle)
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        layout.addWidget(heading)
+        layout.addWidget(note)
+        layout.addWidget(body, 1)
+        return box
+
+    # ------------------------------------------------------------ the page contract
+
+    def enter(self) -> None:
+        run = self.context.current_run
+        if run != self.run_dir:
+            self.run_dir = Path(run) if run is not None else None
+            self.message.clear()
+        self._list_sources()
+        self._update_buttons()
+
+    def problem(self) -> str | None:
+        if self.run_dir is None or not (self.run_dir / runs.BEST_MODEL).exists():
+            return NO_RUN
+        return None
+
+    # ------------------------------------------------------------ loading what the engine wrote
+
+    def _list_sources(self, prefer: Path | None = None) -> None:
+        """Fill the 'Showing' list with the run's evaluations, the test split first, and show one."""
+        self.source.blockSignals(True)
+        chosen = str(prefer) if prefer is not None else self.source.currentData()
+        self.source.clear()
+        if self.run_dir is not None:
+            files = sorted(self.run_dir.glob("evaluation*.json"), key=lambda p: (p.name != runs.EVALUATION, p.name))
+            for path in files:
+                evaluation = read_json(path)
+                if not evaluation:
+                    continue
+                label = ("test images of the split" if evaluation.get("source") == "test split"
+                         else Path(str(evaluation.get("source", path.stem))).name)
+                self.source.addItem(label, str(path))
+        index = max(0, self.source.findData(chosen)) if chosen else 0
+        self.source.setCurrentIndex(index)
+        self.source.setEnabled(self.source.count() > 1)
+        self.source.blockSignals(False)
+        if self.source.count():
+            self.show_evaluation(Path(self.source.currentData()))
+        else:
+            self._show_nothing()
+
+    def _on_source_chosen(self, _index: int) -> None:
+        if self.source.currentData():
+            self.show_evaluation(Path(self.source.currentData()))
+
+    def _show_nothing(self) -> None:
+        self.evaluation = {}
+        for label in self.cards.values():
+            label.setText("–")
+        self.confusion.setRowCount(0)
+        self.confusion.setColumnCount(0)
+        self.per_class.setRowCount(0)
+        self.gallery.set_images([])
+        self.gallery_title.setText("Misclassified test images")
+        self.warnings.clear()
+        if self.run_dir is None:
+            self.model_label.setText(NO_RUN)
+        else:
+            self.model_label.setText(f"Model: {self.run_dir.name}")
+            if not self.engine.is_running() and self.message.kind != "error":
+                self.message.show_message("note", NOT_EVALUATED,
+                                          fix="Press 'Evaluate on the test images' (or choose another labelled folder).")
+
+    def show_evaluation(self, path: Path) -> None:
+        """Show one evaluation file and the predictions table beside it."""
+        evaluation = read_json(path)
+        self.evaluation = evaluation
+        if not evaluation:
+            self._show_nothing()
+            return
+        if self.message.kind == "note":
+            self.message.clear()
+        metrics = evaluation.get("metrics", {})
+        classes = list(evaluation.get("classes", []))
+        self.model_label.setText(f"Model: {self.run_dir.name}")
+        for key, _title, _tip in METRICS:
+            value = metrics.get(key)
+            self.cards[key].setText("–" if value is None else f"{value:.1%}")
+        self.cards["n_images"].setText(str(evaluation.get("n_images", "–")))
+        self.confusion.set_matrix(classes, evaluation.get("confusion_matrix", []))
+        self._fill_per_class(classes, metrics.get("per_class", {}))
+        warnings = evaluation.get("warnings") or []
+        if warnings:
+            self.warnings.show_message("warning", " ".join(warnings[:4]))
+        else:
+            self.warnings.clear()
+        predictions = path.with_name(path.name.replace("evaluation", "test_predictions", 1)).with_suffix(".csv")
+        self._fill_gallery(read_rows(predictions), classes)
+
+    def _fill_per_class(self, classes: list[str], per_class: dict) -> None:
+        self.per_class.setRowCount(len(classes))
+        for row, name in enumerate(classes):
+            values = per_class.get(name, {})
+            cells = [name] + [f"{values[k]:.1%}" if values.get(k) is not None else "–"
+                              for k in ("precision", "recall", "f1")] + [str(values.get("support", "–"))]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.per_class.setItem(row, column, item)
+
+    def _fill_gallery(self, rows: list[dict], classes: list[str]) -> None:
+        wrong = [r for r in rows if str(r.get("correct", "1")).strip() in ("0", "0.0", "False", "false")]
+        entries = []
+        for r in wrong[:GALLERY_LIMIT]:
+            predicted, true = r.get("predicted_class", "?"), r.get("true_class", "?")
+            confidence = r.get(f"p_{predicted}")
+            sure = f" ({float(confidence):.0%})" if confidence not in (None, "") else ""
+            caption = f"{predicted}{sure}\ntrue: {true}"
+            tooltip = f"{r.get('file')}\nTrue class: {true}\nPredicted: {predicted}{sure}"
+            entries.append((self._resolve(r.get("file", "")), caption, tooltip))
+        self.gallery.set_images(entries)
+        shown = f" — showing {GALLERY_LIMIT}" if len(wrong) > GALLERY_LIMIT else ""
+        if rows and not wrong:
+            self.gallery_title.setText("Misclassified test images: none, every test image was right")
+        else:
+            self.gallery_title.setText(f"Misclassified test images ({len(wrong)} of {len(rows)}){shown}")
+
+    def _resolve(self, file: str) -> str:
+        path = Path(file)
+        if path.is_absolute() or self.run_dir is None:
+            return str(path)
+        return str(self.run_dir / path)
+
+    # ------------------------------------------------------------ running an evaluation
+
+    def evaluate(self, folder: str | Path | None = None) -> None:
+        if self.run_dir is None or self.engine.is_running():
+            return
+        self.message.show_message("note", "Evaluating… the model is predicting every test image.")
+        suffix = "" if folder is None else "_" + runs.safe_name(Path(folder).resolve().name)
+        self._expected = self.run_dir / f"evaluation{suffix}.json"  # where the engine writes this one
+        self.engine.start_evaluate(self.run_dir, folder)
+        self._update_buttons()
+
+    def _choose_other_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A folder of labelled images (one sub-folder per class)")
+        if folder:
+            self.evaluate(folder)
+
+    def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
+        if exit_code == 0:
+            self.message.clear()
+        else:
+            failure = plain_failure(self.engine.log_tail(40))
+            if failure:
+                self.message.show_message("error", *failure)
+            else:
+                self.message.show_message("error", "The evaluation stopped unexpectedly.", str(self.engine.log_path),
+                                          "Try again; if it happens again, send the log file to PetriLab's developers.",
+                                          details=self.engine.log_tail(10))
+        self._list_sources(prefer=self._expected if exit_code == 0 else None)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_model = self.run_dir is not None and (self.run_dir / runs.BEST_MODEL).exists()
+        idle = not self.engine.is_running()
+        self.evaluate_button.setEnabled(has_model and idle)
+        self.other_button.setEnabled(has_model and idle)
+        self.evaluate_button.setText("Evaluate again" if (self.run_dir and (self.run_dir / runs.EVALUATION).exists())
+                                     else "Evaluate on the test images")

@@ -1,0 +1,303 @@
+"""Runs: every training kept, listed with its result; compare runs by overlaying their curves.
+
+Any run folder can be added — also one a `petrilab train` in a terminal or a
+cluster node is still writing — and it is followed live by polling its
+events.jsonl (cheap: only files that grew are read again).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QBrush, QColor, QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from petrilab import events as ev
+from petrilab import runs
+from petrilab.gui.context import AppContext
+from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.run_follower import RunState
+from petrilab.gui.widgets.curves import RUN_COLOURS, TrainingCurves
+
+POLL_MS = 1500
+STATUS_COLOURS = {"running": "#2f6f9f", "completed": "#2f855a", "stopped": "#6b7a8f", "failed": "#c53030",
+                  "queued": "#6b7a8f"}
+COLUMNS = ["Run", "Started", "Status", "Epochs", "Validation accuracy", "Verdict"]
+
+
+def is_run_folder(path: Path) -> bool:
+    return (path / runs.EVENTS).exists() or (path / runs.SETTINGS).exists() and (path / runs.HISTORY).exists()
+
+
+def _verdict_title(summary: runs.RunSummary) -> str:
+    for event in reversed(summary.events):
+        if event.get("event") == ev.DIAGNOSIS:
+            return str(event.get("title") or event.get("verdict", "")).strip()
+    return (summary.verdict or "").replace("_", " ").capitalize()
+
+
+def _format_value(metric: str | None, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric and "accuracy" in metric:
+        return f"{value:.1%}"
+    return f"{value:.3g}"
+
+
+class _Followed:
+    """A run whose curves are drawn: its events read incrementally."""
+
+    def __init__(self, path: Path):
+        self.follower = ev.EventFollower(path / runs.EVENTS)
+        self.state = RunState(run_dir=path)
+
+    def poll(self) -> bool:
+        new = self.follower.poll()
+        for event in new:
+            self.state.apply(event)
+        if not self.state.metrics:
+            self.state.load_history_file()
+        return bool(new)
+
+
+class RunsPage(WizardPage):
+    key = "runs"
+    title = "Runs"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(context, parent)
+        self.extra_folders: list[Path] = []  # runs folders the user added
+        self.extra_runs: list[Path] = []  # single run folders the user added
+        self.summaries: dict[Path, runs.RunSummary] = {}
+        self._sizes: dict[Path, int] = {}
+        self._followed: dict[Path, _Followed] = {}
+        self._build()
+        self.timer = QTimer(self, interval=POLL_MS, timeout=self.refresh)
+
+    # ------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.where = QLabel()
+        self.where.setObjectName("muted")
+        self.where.setWordWrap(True)
+        add = QPushButton("Add a run or runs folder…")
+        add.setToolTip("A run folder (also one still being written by a training in a terminal or on a cluster),\n"
+                       "or a folder that contains run folders.")
+        add.clicked.connect(self._choose_folder)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.where, 1)
+        top.addWidget(add)
+        top.addWidget(refresh)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(lambda _index: self.open_in_train_page())
+
+        self.hint = QLabel("Select a run to see its curves; select two or more (Ctrl+click) to compare them.")
+        self.hint.setObjectName("muted")
+        self.open_button = QPushButton("Show in the Train page")
+        self.open_button.clicked.connect(self.open_in_train_page)
+        self.folder_button = QPushButton("Open run folder")
+        self.folder_button.clicked.connect(self._open_folder)
+        actions = QHBoxLayout()
+        actions.addWidget(self.hint, 1)
+        actions.addWidget(self.folder_button)
+        actions.addWidget(self.open_button)
+
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(self.table, 1)
+        upper_layout.addLayout(actions)
+
+        self.curves = TrainingCurves()
+        self.legend = QLabel()
+        self.legend.setObjectName("muted")
+        self.legend.setWordWrap(True)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.curves, 1)
+        lower_layout.addWidget(self.legend)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(upper)
+        splitter.addWidget(lower)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([260, 400])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        self._update_buttons()
+
+    # ------------------------------------------------------------ the page contract
+
+    def enter(self) -> None:
+        self.refresh()
+        self.timer.start()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.timer.stop()  # nothing to poll for while nobody looks
+        super().hideEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self.timer.isActive():
+            self.enter()
+
+    # ------------------------------------------------------------ finding runs
+
+    def add_folder(self, folder: str | Path) -> None:
+        """Add a run folder, or a folder of run folders, to the list (and follow it)."""
+        folder = Path(folder)
+        if is_run_folder(folder):
+            if folder not in self.extra_runs:
+                self.extra_runs.append(folder)
+        elif folder not in self.extra_folders:
+            self.extra_folders.append(folder)
+        self.refresh()
+        if is_run_folder(folder):
+            self.select_runs([folder])
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A run folder, or a folder of runs", str(self.context.runs_dir))
+        if folder:
+            self.add_folder(folder)
+
+    def run_folders(self) -> list[Path]:
+        found: list[Path] = []
+        for parent in [Path(self.context.runs_dir), *self.extra_folders]:
+            if parent.is_dir():
+                found += [p for p in sorted(parent.iterdir()) if p.is_dir() and is_run_folder(p)]
+        found += [p for p in self.extra_runs if p not in found]
+        return found
+
+    def refresh(self) -> None:
+        """Re-read the runs whose events grew, update the table and the curves of the selected runs."""
+        folders = self.run_folders()
+        changed = set(folders) != set(self.summaries)
+        for path in folders:
+            try:
+                size = (path / runs.EVENTS).stat().st_size
+            except OSError:
+                size = -1
+            if self._sizes.get(path) != size or path not in self.summaries:
+                self.summaries[path] = runs.summarise(path)
+                self._sizes[path] = size
+                changed = True
+        for path in list(self.summaries):
+            if path not in folders:
+                del self.summaries[path]
+                self._sizes.pop(path, None)
+        self.where.setText(f"Runs in {self.context.runs_dir}" +
+                           "".join(f" · {p}" for p in self.extra_folders + self.extra_runs))
+        if changed:
+            self._fill_table()
+        redraw = False
+        for followed in self._followed.values():
+            redraw |= followed.poll()
+        if redraw:
+            self._draw()
+
+    def _fill_table(self) -> None:
+        selected = set(self.selected_runs())
+        ordered = sorted(self.summaries.values(), key=lambda s: (s.started or 0.0, s.name), reverse=True)
+        self.table.blockSignals(True)
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(ordered))
+        for row, summary in enumerate(ordered):
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started)) if summary.started else "–"
+            cells = [summary.name, started, summary.status, str(summary.epochs_done),
+                     _format_value(summary.main_metric, summary.main_value), _verdict_title(summary)]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, str(summary.path))
+                if column == 2:
+                    item.setForeground(QBrush(QColor(STATUS_COLOURS.get(summary.status, "#333333"))))
+                    if summary.error:
+                        item.setToolTip(summary.error)
+                if column == 0:
+                    item.setToolTip(str(summary.path))
+                self.table.setItem(row, column, item)
+        self.table.clearSelection()
+        for row, summary in enumerate(ordered):
+            if summary.path in selected:
+                self.table.selectRow(row)
+        self.table.blockSignals(False)
+        self._on_selection()
+
+    # ------------------------------------------------------------ comparing
+
+    def selected_runs(self) -> list[Path]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)) for r in rows if self.table.item(r, 0)]
+
+    def select_runs(self, paths: list[Path]) -> None:
+        wanted = {str(p) for p in paths}
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) in wanted:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    def _on_selection(self) -> None:
+        selected = self.selected_runs()
+        for path in list(self._followed):
+            if path not in selected:
+                del self._followed[path]
+        for path in selected:
+            if path not in self._followed:
+                self._followed[path] = _Followed(path)
+                self._followed[path].poll()
+        self._draw()
+        self._update_buttons()
+
+    def _draw(self) -> None:
+        selected = [p for p in self.selected_runs() if p in self._followed]
+        if not selected:
+            self.curves.clear()
+            self.legend.setText("")
+        elif len(selected) == 1:
+            state = self._followed[selected[0]].state
+            self.curves.show_run(state)
+            self.legend.setText(f"{selected[0].name}: training (blue) and validation (orange).")
+        else:
+            self.curves.compare_runs([(p.name, self._followed[p].state) for p in selected])
+            names = [f"<span style='color:{RUN_COLOURS[i % len(RUN_COLOURS)]}'>■</span> {p.name}"
+                     for i, p in enumerate(selected)]
+            self.legend.setText("Solid: validation · dashed: training.   " + "   ".join(names))
+            self.legend.setTextFormat(Qt.TextFormat.RichText)
+
+    def _update_buttons(self) -> None:
+        selected = self.selected_runs()
+        self.open_button.setEnabled(len(selected) == 1)
+        self.folder_button.setEnabled(len(selected) == 1)
+
+    def open_in_train_page(self) -> None:
+        selected = self.selected_runs()
+        if len(selected) == 1:
+            self.context.set_run(selected[0])
+            self.context.go_to_page.emit("train")
+
+    def _open_folder(self) -> None:
+        selected = self.selected_runs()
+        if len(selected) == 1:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(selected[0])))

@@ -1,0 +1,327 @@
+"""Train: start the engine in a child process, watch the curves and the diagnosis live, stop it.
+
+Everything shown comes from the run folder's events (RunFollower), so the
+page shows a run started here exactly as one started from a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from petrilab import runs
+from petrilab import settings as settings_io
+from petrilab.errors import UserError
+from petrilab.gui.context import AppContext
+from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.process import EngineProcess
+from petrilab.gui.run_follower import RunFollower, format_duration
+from petrilab.gui.widgets.curves import TrainingCurves
+from petrilab.gui.widgets.diagnosis_panel import DiagnosisPanel
+from petrilab.gui.widgets.message_box import InlineMessage
+
+NOT_TRAINED = "Press Start to train the model."
+STILL_RUNNING = "The training is still running: wait for it to finish, or press Stop."
+NO_MODEL = "This run saved no model: fix the problem shown and press Start again."
+CRASHED = "The training engine stopped unexpectedly, without explaining why."
+CRASHED_FIX = ("Try again; if it happens again, try smaller images or a smaller batch size (memory), "
+               "and send the engine log below to whoever supports PetriLab.")
+STOPPED = "Training stopped. The best model so far was saved: you can evaluate it, or continue training later."
+
+
+class TrainPage(WizardPage):
+    key = "train"
+    title = "Train"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None, engine: EngineProcess | None = None):
+        super().__init__(context, parent)
+        self.engine = engine or EngineProcess(self)
+        self.follower = RunFollower(self)
+        self._build()
+        self.follower.changed.connect(self._refresh)
+        self.follower.diagnosis.connect(self._on_diagnosis)
+        self.engine.finished.connect(self._on_engine_finished)
+        self.diagnosis.advice_applied.connect(self.apply_advice)
+        context.run_changed.connect(self._on_run_changed)
+
+    # ------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("primary")
+        self.start_button.setMinimumWidth(140)
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Finish the current batch, save the best model so far, then stop.")
+        self.stop_button.clicked.connect(self.stop)
+        self.open_button = QPushButton("Open run folder")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open_folder)
+        self.status = QLabel(NOT_TRAINED)
+        self.status.setStyleSheet("font-weight: 600;")
+        top = QHBoxLayout()
+        top.addWidget(self.start_button)
+        top.addWidget(self.stop_button)
+        top.addSpacing(12)
+        top.addWidget(self.status, 1)
+        top.addWidget(self.open_button)
+
+        self.details = QLabel()  # device, parameters, images
+        self.details.setStyleSheet("color: #555;")
+        self.details.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(14)
+        self.progress_label = QLabel()
+        self.progress_label.setStyleSheet("color: #333;")
+        self.progress_label.setMinimumWidth(330)
+        self.progress_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.progress_label)
+
+        self.message = InlineMessage()
+        self.warnings = InlineMessage()
+
+        self.curves = TrainingCurves()
+        self.diagnosis = DiagnosisPanel()
+        self.diagnosis.setMinimumWidth(300)
+        self.diagnosis.setStyleSheet("#diagnosisBody { background: #ffffff; border-left: 1px solid #dddddd; }")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.curves)
+        splitter.addWidget(self.diagnosis)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([700, 340])
+        splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.details)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.message)
+        layout.addWidget(self.warnings)
+        layout.addWidget(splitter, 1)
+
+    # ------------------------------------------------------------ the page contract
+
+    def enter(self) -> None:
+        run = self.context.current_run
+        if run is not None and run != self.follower.run_dir and not self.engine.is_running():
+            self.show_run(run)
+        self._update_buttons()
+
+    def problem(self) -> str | None:
+        if self.engine.is_running() and self.engine.job == "train":
+            return STILL_RUNNING
+        run = self.follower.run_dir
+        if run is None:
+            return NOT_TRAINED
+        if self.follower.state.status == "running":
+            return STILL_RUNNING
+        if not (run / runs.BEST_MODEL).exists():
+            return NO_MODEL
+        return None
+
+    # ------------------------------------------------------------ starting and stopping
+
+    def start(self) -> Path | None:
+        """Start training the current settings in a new run folder; returns it, or None if refused."""
+        if self.engine.is_running():
+            return None
+        self.message.clear()
+        try:
+            settings_io.validate(self.context.settings)
+            run_dir = self.engine.start_train(self.context.settings, self.context.runs_dir)
+        except UserError as exc:
+            self.message.show_message("error", exc.message, exc.file, exc.fix)
+            return None
+        except OSError as exc:
+            self.message.show_message("error", f"PetriLab could not prepare the run folder: {exc.strerror}.",
+                                      exc.filename, "Choose a runs folder you can write to.")
+            return None
+        return self._started(run_dir)
+
+    def resume(self, changes: dict | None = None) -> Path | None:
+        """Continue the run shown from its last saved epoch, with a few settings changed (e.g. more epochs)."""
+        run_dir = self.follower.run_dir
+        if self.engine.is_running() or run_dir is None:
+            return None
+        self.message.clear()
+        self.engine.resume_train(run_dir, changes)
+        return self._started(run_dir)
+
+    def _started(self, run_dir: Path) -> Path:
+        if run_dir != self.follower.run_dir:
+            self.show_run(run_dir)
+        self.status.setText("Starting the engine…")
+        self.context.set_run(run_dir)
+        self._update_buttons()
+        self.validity_changed.emit()
+        return run_dir
+
+    def stop(self) -> None:
+        if self.engine.is_running():
+            self.engine.stop()
+            self.status.setText("Stopping: finishing the current batch and saving…")
+            self.stop_button.setEnabled(False)
+
+    def shutdown(self, wait_ms: int = 20_000) -> None:
+        """Stop a training before the window closes, giving it time to save."""
+        if self.engine.is_running():
+            self.engine.stop()
+            self.engine.wait(wait_ms)
+
+    def show_run(self, run_dir: str | Path) -> None:
+        """Show (and follow live) any run folder, finished or still being written."""
+        run_dir = Path(run_dir)
+        self.message.clear()
+        self.warnings.clear()
+        self.curves.clear()
+        self.diagnosis.show_diagnosis({})
+        self.follower.follow(run_dir)
+        if not self.follower.state.diagnosis:
+            saved = _read_json(run_dir / runs.DIAGNOSIS)
+            if saved:
+                self._on_diagnosis(saved)
+        self._refresh()
+
+    # ------------------------------------------------------------ advice
+
+    def apply_advice(self, advice: dict) -> None:
+        """Apply one piece of advice: change the settings, then continue the run or go to the page concerned."""
+        try:
+            for key, value in (advice.get("changes") or {}).items():
+                self.context.set_value(key, value)
+        except UserError as exc:
+            self.message.show_message("error", exc.message, exc.file, exc.fix)
+            return
+        if advice.get("resume") and self.follower.run_dir is not None:
+            self.resume(advice.get("changes") or {})
+        elif advice.get("page") and advice["page"] != self.key:
+            self.context.go_to_page.emit(str(advice["page"]))
+        else:
+            changed = ", ".join(f"{k} = {v}" for k, v in (advice.get("changes") or {}).items())
+            self.message.show_message("success", f"Settings changed: {changed}.",
+                                      fix="Press Start training to train with them.")
+
+    # ------------------------------------------------------------ following the run
+
+    def _on_run_changed(self, run_dir) -> None:
+        if run_dir is not None and run_dir != self.follower.run_dir and not self.engine.is_running() and self.isVisible():
+            self.show_run(run_dir)
+
+    def _on_diagnosis(self, event: dict) -> None:
+        state = self.follower.state
+        can_resume = self._can_resume()
+        self.diagnosis.show_diagnosis(event, epoch=state.epochs_done, can_resume=can_resume)
+
+    def _can_resume(self) -> bool:
+        run = self.follower.run_dir
+        return run is not None and (run / runs.LAST_MODEL).exists() and not self.engine.is_running()
+
+    def _refresh(self) -> None:
+        state = self.follower.state
+        self.curves.show_run(state)
+        status = state.status
+        self.progress.setValue(int(state.progress() * 1000))
+        if state.started:
+            device = state.started.get("device") or "?"
+            backend = state.started.get("backend")
+            params = state.started.get("parameters")
+            parts = [f"Device: {device}" + (f" ({backend})" if backend else "")]
+            if params is not None:
+                parts.append(f"{int(params):,} parameters".replace(",", " "))
+            if state.started.get("n_train") is not None:
+                parts.append(f"{state.started['n_train']} training / {state.started.get('n_validation', 0)} "
+                             f"validation images")
+            parts.append(f"run folder: {state.run_dir.name}")
+            self.details.setText("   ·   ".join(parts))
+        elif state.run_dir is not None:
+            self.details.setText(f"run folder: {state.run_dir.name}")
+        self.progress_label.setText(self._progress_text())
+        self.status.setText(self._status_text())
+        if state.error:
+            self.message.show_message("error", state.error.get("message") or "The training failed.",
+                                      state.error.get("file"), state.error.get("fix"))
+        elif status == "stopped" and self.message.kind != "error":
+            self.message.show_message("note", STOPPED)
+        if state.warnings:
+            shown = state.warnings[-3:]
+            text = " ".join(w.get("message", "") for w in shown)
+            fix = shown[-1].get("fix")
+            self.warnings.show_message("warning", text, shown[-1].get("file"), fix)
+        self.open_button.setEnabled(state.run_dir is not None)
+        self._update_buttons()
+        self.validity_changed.emit()
+
+    def _progress_text(self) -> str:
+        state = self.follower.state
+        total = state.planned_epochs
+        if not state.started and not state.metrics:
+            return ""
+        if state.status != "running":
+            done = state.epochs_done
+            return f"{done} epoch{'s' if done != 1 else ''} done"
+        batch = state.batch
+        epoch = int(batch.get("epoch", state.epochs_done)) + 1 if batch else state.epochs_done + 1
+        text = f"Epoch {min(epoch, total)} of {total}"
+        if batch and batch.get("batches"):
+            text += f" · batch {batch['batch']}/{batch['batches']}"
+        return f"{text} · {format_duration(state.seconds_left())}"
+
+    def _status_text(self) -> str:
+        state = self.follower.state
+        if state.run_dir is None:
+            return NOT_TRAINED
+        status = state.status
+        if status == "running":
+            if self.engine.stop_requested:
+                return "Stopping: finishing the current batch and saving…"
+            return "Training…"
+        if status == "queued":
+            return "Starting the engine…" if self.engine.is_running() else "Waiting for the run to start…"
+        if status == "completed":
+            best = state.best_epoch
+            return "Training finished" + (f" · best model at epoch {best + 1}" if best is not None else "")
+        if status == "stopped":
+            return "Training stopped"
+        return "Training failed"
+
+    def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
+        if self.engine.job != "train":
+            return
+        self.follower.poll()  # the last events the engine wrote before it ended
+        state = self.follower.state
+        if exit_code != 0 and not state.error and not self.engine.stop_requested:
+            self.message.show_message("error", CRASHED, self.engine.log_path and str(self.engine.log_path),
+                                      CRASHED_FIX, details=self.engine.log_tail(12) or None)
+        elif self.engine.stop_requested and state.status == "running":
+            self.message.show_message("note", STOPPED)
+        self._refresh()
+        if state.diagnosis:
+            self._on_diagnosis(state.diagnosis)  # Continue training becomes possible now
+        self.context.set_run(state.run_dir)
+
+    def _update_buttons(self) -> None:
+        running = self.engine.is_running() and self.engine.job == "train"
+        self.start_button.setEnabled(not self.engine.is_running())
+        self.stop_button.setEnabled(running and not self.engine.stop_requested)
+
+    def _open_folder(self) -> None:
+        if self.follower.run_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.follower.run_dir)))
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,149 @@
+"""Training curves: loss and the task's main metric, per epoch, for one run or several overlaid.
+
+Each curve is one PlotDataItem created once and updated with setData, so a
+long run never piles up plot items; peak downsampling and clip-to-view keep
+redraws cheap however many epochs there are.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from petrilab.gui.run_follower import RunState
+
+TRAIN_COLOUR = "#1f77b4"  # blue
+VALIDATION_COLOUR = "#e8710a"  # orange
+# one colour per run when runs are compared (colour-blind friendly order)
+RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000"]
+
+METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss"}
+
+
+def metric_title(key: str) -> str:
+    return METRIC_TITLES.get(key, key.replace("_", " ").capitalize())
+
+
+class MetricPlot(pg.PlotWidget):
+    """One plot (e.g. loss) with named curves, each created once and then updated in place."""
+
+    def __init__(self, title: str, y_label: str, parent: QWidget | None = None):
+        super().__init__(parent, background="w")
+        self.setAntialiasing(True)
+        self.setMinimumSize(260, 200)
+        item = self.getPlotItem()
+        item.setTitle(title, color="#222222", size="11pt")
+        font = QFont()
+        font.setPointSize(9)
+        for side in ("left", "bottom"):
+            axis = item.getAxis(side)
+            axis.setPen(pg.mkPen("#888888"))
+            axis.setTextPen(pg.mkPen("#333333"))
+            axis.setTickFont(font)
+        item.setLabel("bottom", "epoch", color="#333333")
+        item.setLabel("left", y_label, color="#333333")
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setMenuEnabled(False)
+        self.legend = item.addLegend(offset=(-10, 10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
+                                     pen=pg.mkPen("#cccccc"))
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._best = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#2e7d32", width=1, style=Qt.PenStyle.DashLine),
+                                     label="best", labelOpts={"position": 0.92, "color": "#2e7d32"})
+        self._best.setVisible(False)
+        item.addItem(self._best, ignoreBounds=True)
+
+    def curve(self, name: str, colour: str, dashed: bool = False) -> pg.PlotDataItem:
+        """The curve called `name`, created the first time it is asked for."""
+        if name not in self.curves:
+            pen = pg.mkPen(QColor(colour), width=2,
+                           style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            item = self.plotItem.plot([], [], name=name, pen=pen, symbol="o", symbolSize=5,
+                                      symbolBrush=QColor(colour), symbolPen=None)
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+            self.curves[name] = item
+        return self.curves[name]
+
+    def set_curve(self, name: str, xs: list, ys: list, colour: str, dashed: bool = False) -> None:
+        item = self.curve(name, colour, dashed)
+        # symbols help read a short run; on a long run they only clutter
+        item.setSymbol("o" if len(xs) <= 60 else None)
+        item.setData(xs, ys)
+
+    def remove_curves_except(self, keep: set[str]) -> None:
+        for name in list(self.curves):
+            if name not in keep:
+                item = self.curves.pop(name)
+                self.legend.removeItem(item)
+                self.plotItem.removeItem(item)
+
+    def mark_best(self, epoch: int | None) -> None:
+        if epoch is None:
+            self._best.setVisible(False)
+        else:
+            self._best.setPos(epoch)
+            self._best.setVisible(True)
+
+    def point_count(self) -> int:
+        """How many points the curves hold (what a test asserts on)."""
+        total = 0
+        for item in self.curves.values():
+            xs, _ = item.getData()
+            total += 0 if xs is None else len(xs)
+        return total
+
+
+class TrainingCurves(QWidget):
+    """Loss next to the main metric; one run (train and validation) or several runs overlaid."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.loss = MetricPlot("Loss", "loss")
+        self.metric = MetricPlot("Accuracy", "accuracy")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.loss)
+        layout.addWidget(self.metric)
+        self._main_metric = "accuracy"
+
+    def _set_metric_name(self, key: str) -> None:
+        if key != self._main_metric:
+            self._main_metric = key
+            self.metric.plotItem.setTitle(metric_title(key), color="#222222", size="11pt")
+            self.metric.plotItem.setLabel("left", key.replace("_", " "), color="#333333")
+
+    def show_run(self, state: RunState) -> None:
+        """Draw one run: training and validation curves of loss and the main metric."""
+        key = state.main_metric
+        self._set_metric_name(key)
+        for plot, metric in ((self.loss, "loss"), (self.metric, key)):
+            plot.remove_curves_except({"training", "validation"})
+            plot.set_curve("training", *state.series(metric), TRAIN_COLOUR)
+            plot.set_curve("validation", *state.series(f"val_{metric}"), VALIDATION_COLOUR)
+            plot.mark_best(state.best_epoch + 1 if state.best_epoch is not None else None)
+
+    def compare_runs(self, runs: list[tuple[str, RunState]]) -> None:
+        """Overlay several runs: one colour per run, validation solid, training dashed."""
+        key = runs[0][1].main_metric if runs else "accuracy"
+        self._set_metric_name(key)
+        names = set()
+        for plot, metric in ((self.loss, "loss"), (self.metric, key)):
+            plot.mark_best(None)
+            for i, (label, state) in enumerate(runs):
+                colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+                val_name, train_name = f"{label} · validation", f"{label} · training"
+                plot.set_curve(val_name, *state.series(f"val_{metric}"), colour)
+                plot.set_curve(train_name, *state.series(metric), colour, dashed=True)
+                names |= {val_name, train_name}
+            plot.remove_curves_except(names)
+
+    def clear(self) -> None:
+        for plot in (self.loss, self.metric):
+            plot.remove_curves_except(set())
+            plot.mark_best(None)
+
+    def point_count(self) -> int:
+        return self.loss.point_count() + self.metric.point_count()
