@@ -298,7 +298,7 @@ def read_image(path) -> np.ndarray:
         raise UserError(f"The image '{path.name}' is too large to fit in memory.", file=path,
                         fix="Make it smaller in Fiji (Image > Scale...) or crop it.") from None
     except Exception as exc:
-        raise _unreadable(path, _reason(exc)) from None
+        raise _unreadable(path, _reason(exc, path)) from None
 
 
 def image_info(path) -> ImageInfo:
@@ -320,13 +320,15 @@ def image_info(path) -> ImageInfo:
     except UserError:
         raise
     except Exception as exc:
-        raise _unreadable(path, _reason(exc)) from None
+        raise _unreadable(path, _reason(exc, path)) from None
 
 
 def _not_a_tiff(exc: Exception) -> bool:
     return "not a TIFF file" in str(exc) and "header=b''" not in str(exc)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, path: Path) -> str:
+    """The reader's own words, short and without the full path (the message names the file already)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.replace(f"'{path}'", "").replace(str(path), "").replace("  ", " ").strip(" :")
     return text[:120]

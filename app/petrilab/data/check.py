@@ -1,0 +1,365 @@
+"""The dataset check: what is in the folder, what could go wrong, what to change.
+
+It reads every image header once (not the pixels, where the format allows)
+and reports in the words of the workshop: images per class, sizes, channels,
+bit depth; imbalanced classes, too few images, unreadable files, mixed
+grey/colour, mixed bit depths, the same image saved twice. Each finding says
+what to do; `proposals` are the settings changes that are safe to apply.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from petrilab.data.discovery import Dataset
+from petrilab.data.images import image_info
+from petrilab.errors import UserError
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+
+# Images per class below which a class cannot be learnt nor measured: the split
+# keeps at least one image for validation and one for the test, so with fewer
+# than 5 the model would train on two or three examples.
+MIN_PER_CLASS = 5
+# Below this many per class the curves get noisy and the model overfits quickly.
+FEW_PER_CLASS = 20
+# largest / smallest class above which the rare class risks being ignored.
+IMBALANCE_RATIO = 1.5
+# The model input side we propose at most: small ConvNets train in seconds per
+# epoch on a laptop CPU at this size, and the workshop's cells were 50–85 px.
+MAX_PROPOSED_SIDE = 128
+# Multiple of 8 so that three 2×2 poolings (the default ConvNet) divide evenly.
+SIDE_STEP = 8
+MIN_PROPOSED_SIDE = 16
+# At most this many unreadable files are listed one by one; the rest are summed up.
+MAX_LISTED = 50
+
+
+@dataclass
+class Finding:
+    level: str  # error | warning | info
+    message: str
+    file: str | None = None
+    fix: str | None = None
+
+
+@dataclass
+class DatasetReport:
+    task: str
+    n_images: int  # readable images (the ones training will use)
+    classes: list[str]
+    counts: dict[str, int]  # readable images per class
+    sizes: dict[str, int]  # "HxW" -> number of images
+    channels: dict[int, int]  # channels -> number of images
+    dtypes: dict[str, int]  # "uint8", "uint16", "float32"... -> number of images
+    findings: list[Finding] = field(default_factory=list)
+    proposals: dict[str, object] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)  # excluded from training
+    alpha: int = 0  # images whose 4th channel is transparency (RGBA PNG), counted in channels[4]
+    skipped: list[str] = field(default_factory=list)  # files that are not images
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.level == ERROR for f in self.findings)
+
+    def to_dict(self) -> dict:
+        body = asdict(self)
+        body["channels"] = {str(k): v for k, v in self.channels.items()}  # JSON keys are text
+        body["ok"] = self.ok
+        return body
+
+    @classmethod
+    def from_dict(cls, body: dict) -> "DatasetReport":
+        body = dict(body)
+        body.pop("ok", None)
+        body["channels"] = {int(k): v for k, v in body.get("channels", {}).items()}
+        body["findings"] = [Finding(**f) for f in body.get("findings", [])]
+        return cls(**body)
+
+    def to_text(self) -> str:
+        lines = [f"{self.n_images} readable images in {len(self.classes)} classes."]
+        width = max((len(c) for c in self.classes), default=0)
+        for name in self.classes:
+            lines.append(f"  {name:<{width}}  {self.counts.get(name, 0)}")
+        lines.append("Sizes (height x width): " + _tally(self.sizes, limit=6))
+        lines.append("Channels: " + _tally({_channel_words(c): n for c, n in sorted(self.channels.items())}))
+        lines.append("Bit depth: " + _tally({_depth_words(d): n for d, n in self.dtypes.items()}))
+        for level, heading in ((ERROR, "Problems"), (WARNING, "Warnings"), (INFO, "Notes")):
+            chosen = [f for f in self.findings if f.level == level]
+            if not chosen:
+                continue
+            lines.append(f"{heading}:")
+            for f in chosen:
+                lines.append(f"  - {f.message}")
+                if f.file:
+                    lines.append(f"    File: {f.file}")
+                if f.fix:
+                    lines.append(f"    What to do: {f.fix}")
+        if self.proposals:
+            lines.append("Suggested settings:")
+            lines += [f"  {key} = {value!r}" for key, value in self.proposals.items()]
+        lines.append("The data is ready to train." if self.ok else "Fix the problems above before training.")
+        return "\n".join(lines)
+
+
+def _tally(counter: dict, limit: int = 10) -> str:
+    items = sorted(counter.items(), key=lambda kv: -kv[1])
+    text = ", ".join(f"{k} ({v})" for k, v in items[:limit])
+    if len(items) > limit:
+        text += f", and {len(items) - limit} more"
+    return text or "none"
+
+
+def _channel_words(c: int) -> str:
+    return {1: "grey", 3: "colour (RGB)"}.get(c, f"{c} channels")
+
+
+def _depth_words(dtype: str) -> str:
+    return {"uint8": "8-bit", "uint16": "16-bit", "float32": "32-bit float"}.get(dtype, dtype)
+
+
+# ---------------------------------------------------------------- channels
+
+
+def resolve_channels(requested: int, report_or_channel_counts) -> int:
+    """The number of channels the model gets.
+
+    `requested` other than 0 wins. With 0 the data decides: all grey -> 1;
+    any colour image -> 3 (grey ones are repeated into RGB, nothing is lost);
+    all with the same count -> that count; otherwise the largest count.
+    Transparency (RGBA PNG) is not a channel worth learning: it counts as RGB.
+    """
+    if requested:
+        return int(requested)
+    if isinstance(report_or_channel_counts, DatasetReport):
+        counts, alpha = report_or_channel_counts.channels, report_or_channel_counts.alpha
+    else:
+        counts, alpha = report_or_channel_counts, 0
+    present = {int(c) for c, n in counts.items() if n}
+    if not present:
+        raise UserError("There are no readable images to decide the number of channels from.",
+                        fix="Check the data folder: add images PetriLab can read.")
+    if 4 in present and alpha and alpha >= counts.get(4, counts.get("4", 0)):
+        present = (present - {4}) | {3}
+    if present == {1}:
+        return 1
+    if 3 in present:
+        return 3
+    if len(present) == 1:
+        return present.pop()
+    return max(present)
+
+
+# ---------------------------------------------------------------- image size
+
+
+def propose_image_size(heights: list[int], widths: list[int]) -> list[int]:
+    """A model input size from the median image size.
+
+    Keep the median's aspect ratio; shrink so the longer side is at most
+    MAX_PROPOSED_SIDE; round each side to a multiple of 8 (at least 16).
+    """
+    if not heights:
+        return [64, 64]
+    h = float(sorted(heights)[len(heights) // 2])
+    w = float(sorted(widths)[len(widths) // 2])
+    scale = min(1.0, MAX_PROPOSED_SIDE / max(h, w))
+
+    def fit(side: float) -> int:
+        return max(MIN_PROPOSED_SIDE, int(math.floor(side * scale / SIDE_STEP + 0.5)) * SIDE_STEP)
+
+    return [fit(h), fit(w)]
+
+
+# ---------------------------------------------------------------- the check
+
+
+def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> DatasetReport:
+    """Read every image's header and report what the user should know before training."""
+    sizes, channels, dtypes = Counter(), Counter(), Counter()
+    heights, widths = [], []
+    counts = {name: 0 for name in dataset.classes}
+    unreadable: list[str] = []
+    unreadable_reasons: list[UserError] = []
+    alpha = 0
+    total = len(dataset.samples)
+    for i, sample in enumerate(dataset.samples):
+        try:
+            info = image_info(sample.path)
+        except UserError as exc:
+            unreadable.append(str(sample.path))
+            unreadable_reasons.append(exc)
+        else:
+            counts[dataset.classes[sample.label]] += 1
+            sizes[f"{info.height}x{info.width}"] += 1
+            channels[info.channels] += 1
+            dtypes[info.dtype] += 1
+            heights.append(info.height)
+            widths.append(info.width)
+            alpha += int(info.alpha)
+        if progress is not None:
+            progress(i + 1, total)
+
+    report = DatasetReport(
+        task=dataset.task,
+        n_images=sum(counts.values()),
+        classes=list(dataset.classes),
+        counts=counts,
+        sizes=dict(sizes),
+        channels=dict(sorted(channels.items())),
+        dtypes=dict(dtypes),
+        unreadable=unreadable,
+        alpha=alpha,
+        skipped=[str(p) for p in dataset.skipped],
+    )
+    _unreadable_findings(report, unreadable_reasons)
+    _size_of_classes(report)
+    _channel_findings(report)
+    _depth_findings(report)
+    _size_findings(report, heights, widths)
+    _duplicate_findings(report, dataset)
+    _skipped_findings(report)
+    return report
+
+
+def _add(report: DatasetReport, level: str, message: str, file=None, fix: str | None = None) -> None:
+    report.findings.append(Finding(level, message, str(file) if file is not None else None, fix))
+
+
+def _unreadable_findings(report: DatasetReport, errors: list[UserError]) -> None:
+    for exc in errors[:MAX_LISTED]:
+        _add(report, WARNING, f"{exc.message} It is left out of training.", exc.file, exc.fix)
+    if len(errors) > MAX_LISTED:
+        _add(report, WARNING, f"{len(errors) - MAX_LISTED} more images cannot be read; they are left out "
+                              f"of training (all are listed in the report's 'unreadable' list).",
+             fix="Open them in Fiji to check them; replace them with good copies.")
+
+
+def _size_of_classes(report: DatasetReport) -> None:
+    counts = report.counts
+    for name, n in counts.items():
+        if n < MIN_PER_CLASS:
+            _add(report, ERROR,
+                 f"The class '{name}' has only {n} readable image(s): too few to learn it and to measure "
+                 f"how well it is recognised.",
+                 fix=f"Add images of '{name}' (at least {FEW_PER_CLASS}, ideally hundreds), "
+                     f"or remove this class folder.")
+        elif n < FEW_PER_CLASS:
+            _add(report, WARNING,
+                 f"The class '{name}' has only {n} images; with so few, the model overfits quickly and the "
+                 f"validation curve will be noisy.",
+                 fix="Add more images if you can. Meanwhile use data augmentation and a small network, "
+                     "or transfer learning.")
+    present = [n for n in counts.values() if n > 0]
+    if len(present) >= 2 and min(present) > 0:
+        largest = max(counts, key=counts.get)
+        smallest = min(counts, key=counts.get)
+        ratio = counts[largest] / counts[smallest]
+        if ratio > IMBALANCE_RATIO:
+            _add(report, WARNING,
+                 f"The classes are imbalanced: '{largest}' has {counts[largest]} images, '{smallest}' only "
+                 f"{counts[smallest]} ({ratio:.1f} times fewer). The model may ignore the rare class while "
+                 f"the accuracy still looks good.",
+                 fix="Weigh the rare classes up during training (class weights), add images of the rare "
+                     "class, and look at the per-class results, not only the accuracy.")
+            report.proposals["data.class_weights"] = True
+
+
+def _channel_findings(report: DatasetReport) -> None:
+    if not report.channels:
+        return
+    chosen = resolve_channels(0, report)
+    rgba_only = bool(report.alpha) and report.alpha >= report.channels.get(4, 0)
+    # what each image really is once transparency is set aside: RGBA counts as colour
+    kinds = {3 if (c == 4 and rgba_only) else c for c in report.channels}
+    listed = ", ".join(f"{n} {_channel_words(c)}" for c, n in report.channels.items())
+    if report.alpha:
+        _add(report, INFO,
+             f"{report.alpha} image(s) have a transparency (alpha) channel; it carries no measurement and "
+             f"is left out.")
+        report.proposals["data.channels"] = chosen
+    if kinds == {1, 3}:
+        _add(report, WARNING,
+             f"The images mix grey and colour ({listed}). All are given to the model as "
+             f"{_channel_words(chosen)}.",
+             fix="If colour carries no information in your images, choose 1 channel (grey) instead: "
+                 "the model gets smaller and learns faster.")
+        report.proposals["data.channels"] = chosen
+    elif len(kinds) > 1:
+        _add(report, WARNING,
+             f"The images have different numbers of channels ({listed}). All are given to the model with "
+             f"{chosen} channels: missing channels are filled with zeros, extra ones left out.",
+             fix="Check that all images come from the same acquisition, and save them with the same "
+                 "channels in Fiji.")
+        report.proposals["data.channels"] = chosen
+
+
+def _depth_findings(report: DatasetReport) -> None:
+    depths = set(report.dtypes)
+    if len(depths) > 1:
+        words = " and ".join(_depth_words(d) for d in sorted(depths))
+        _add(report, WARNING,
+             f"The images mix bit depths ({words}). Scaled by their largest possible value, a 16-bit image "
+             f"would look far darker to the model than an 8-bit one.",
+             fix="Use percentile normalisation: it stretches each image from its own dark to its own bright "
+                 "pixels.")
+        report.proposals["data.normalisation"] = "percentile"
+    elif depths & {"uint16", "int16", "uint32", "int32"}:
+        _add(report, INFO,
+             f"The images are {_depth_words(next(iter(depths)))}. Cameras often fill only 12 of 16 bits, "
+             f"so dividing by the largest possible value would leave the images dark.",
+             fix="Percentile normalisation (proposed) stretches each image from its own dark to bright pixels.")
+        report.proposals["data.normalisation"] = "percentile"
+
+
+def _size_findings(report: DatasetReport, heights: list[int], widths: list[int]) -> None:
+    if not heights:
+        return
+    proposed = propose_image_size(heights, widths)
+    report.proposals["data.image_size"] = proposed
+    target = f"{proposed[0]}x{proposed[1]}"
+    if len(report.sizes) > 1:
+        smallest = min(report.sizes, key=lambda s: _area(s))
+        largest = max(report.sizes, key=lambda s: _area(s))
+        _add(report, INFO,
+             f"The images have {len(report.sizes)} different sizes (from {smallest} to {largest}); each is "
+             f"resized to the model's input size (proposed: {target}).")
+    median_side = max(sorted(heights)[len(heights) // 2], sorted(widths)[len(widths) // 2])
+    if median_side > 4 * MAX_PROPOSED_SIDE:
+        _add(report, INFO,
+             f"The images are large (about {median_side} pixels a side) and are shrunk to {target} for the "
+             f"model, so fine details may be lost.",
+             fix="If what tells the classes apart is small, crop the images around the objects, "
+                 "or choose a larger image size (training gets slower).")
+
+
+def _area(size: str) -> int:
+    h, w = size.split("x")
+    return int(h) * int(w)
+
+
+def _duplicate_findings(report: DatasetReport, dataset: Dataset) -> None:
+    groups = defaultdict(list)
+    for sample in dataset.samples:
+        groups[(sample.label, sample.path.stem.casefold())].append(sample.path)
+    for (label, _), paths in groups.items():
+        if len(paths) > 1:
+            names = ", ".join(f"'{p.name}'" for p in paths)
+            _add(report, WARNING,
+                 f"In class '{dataset.classes[label]}', {names} have the same name with different extensions: "
+                 f"probably the same image saved twice. One copy could land in training and the other in the "
+                 f"test set, which makes the results look better than they are.",
+                 file=paths[1],
+                 fix="Keep one copy of each image and move the other out of the data folder.")
+
+
+def _skipped_findings(report: DatasetReport) -> None:
+    if report.skipped:
+        names = ", ".join(f"'{Path(p).name}'" for p in report.skipped[:3])
+        more = f" and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
+        _add(report, INFO, f"{len(report.skipped)} item(s) that are not images were ignored ({names}{more}).",
+             file=report.skipped[0])
