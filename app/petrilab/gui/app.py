@@ -1,0 +1,79 @@
+"""Starting the window: the QApplication, the look, and the experiment it opens on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from petrilab import settings as settings_io
+from petrilab.errors import UserError
+
+DEMO_NAME = "demo"
+
+
+def prepare_demo(folder: str | Path) -> Path:
+    """A demo experiment (settings.toml) in `folder`, pointing at the bundled demo images.
+
+    An existing demo experiment is kept (the user may have changed it), unless
+    its images have gone; then it is written again.
+    """
+    from petrilab.resources import demo_data
+
+    folder = Path(folder)
+    path = folder / "settings.toml"
+    if path.is_file():
+        try:
+            existing = settings_io.load(path)
+            if Path(existing.data.folder).is_dir():
+                return path
+        except UserError:
+            pass  # a damaged demo file: write a good one
+    settings = settings_io.defaults_for("classification")
+    settings.name = DEMO_NAME
+    settings.data.folder = str(demo_data("classification"))
+    settings.training.epochs = 10  # a first run that ends in about a minute on a laptop
+    settings_io.save(settings, path)
+    return path
+
+
+def create_application(argv: list[str] | None = None):
+    """The one QApplication, with PetriLab's name and look."""
+    from PySide6.QtWidgets import QApplication
+
+    from petrilab.gui.widgets import theme
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("PetriLab")
+    app.setOrganizationName("PetriLab")
+    app.setApplicationDisplayName("PetriLab")
+    theme.apply(app)
+    return app
+
+
+def open_window(settings_path: str | Path | None = None, demo: bool = False, warm_up: bool = True):
+    """Create the main window on an experiment (or the demo, or a new one) and show it."""
+    from petrilab.gui.main_window import MainWindow
+
+    window = MainWindow(warm_up=warm_up)
+    if demo and settings_path is None:
+        try:
+            from petrilab.resources import user_data_dir
+
+            settings_path = prepare_demo(user_data_dir() / "demo")
+        except (UserError, OSError) as exc:
+            error = exc if isinstance(exc, UserError) else UserError(f"The demo could not be prepared ({exc}).")
+            window.show_error("The demo data could not be opened", error)
+    if settings_path is not None:
+        window.load_experiment(settings_path)
+    window.show()
+    return window
+
+
+def run_gui(settings_path=None, demo: bool = False) -> int:
+    app = create_application()
+    window = open_window(settings_path, demo=demo)
+    code = app.exec()
+    window.shutdown()
+    return code

@@ -1,0 +1,430 @@
+"""The main window: the step list, the current page, Back / Next, and the experiment file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QPushButton, QScrollArea, QStackedWidget,
+                               QVBoxLayout, QWidget)
+
+from petrilab import __version__
+from petrilab import settings as settings_io
+from petrilab.errors import UserError
+from petrilab.gui import steps
+from petrilab.gui.context import AppContext, default_runs_dir
+from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.pages.data_page import DataPage
+from petrilab.gui.pages.evaluate_page import EvaluatePage
+from petrilab.gui.pages.model_page import ModelPage
+from petrilab.gui.pages.predict_page import PredictPage
+from petrilab.gui.pages.runs_page import RunsPage
+from petrilab.gui.pages.split_page import SplitPage
+from petrilab.gui.pages.task_page import TaskPage
+from petrilab.gui.pages.train_page import TrainPage
+
+MAX_RECENT = 8
+SETTINGS_FILTER = "PetriLab experiment (*.toml)"
+
+
+def page_classes() -> dict[str, type[WizardPage]]:
+    return {
+        "task": TaskPage,
+        "data": DataPage,
+        "split": SplitPage,
+        "model": ModelPage,
+        "train": TrainPage,
+        "evaluate": EvaluatePage,
+        "predict": PredictPage,
+        "runs": RunsPage,
+    }
+
+
+def recent_store() -> QSettings:
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, "PetriLab", "PetriLab")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext | None = None, warm_up: bool = False):
+        super().__init__()
+        self.context = context or AppContext()
+        self.pages: dict[str, WizardPage] = {}
+        self.current_key = "task"
+        self.last_message: QMessageBox | None = None  # the latest message box (tests read it)
+        self._came_from: str | None = None  # where Back leads from the runs page
+
+        self._build_sidebar_and_pages()
+        self._build_menus()
+        self.context.settings_changed.connect(self._settings_changed)
+        self.context.run_changed.connect(lambda _run: self.refresh_steps())
+        self.context.go_to_page.connect(lambda key: self.go_to(key, force=True))
+        self.resize(1280, 800)
+        self.setMinimumSize(QSize(1024, 680))
+        self.go_to("task")
+        self.update_title()
+        if warm_up:  # start the model helper once the window is up: TensorFlow takes seconds to load
+            QTimer.singleShot(800, self._warm_up)
+
+    # ------------------------------------------------------------ layout
+
+    def _build_sidebar_and_pages(self) -> None:
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+
+        sidebar = QWidget()
+        sidebar.setObjectName("sidebar")
+        sidebar.setFixedWidth(210)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(14, 18, 14, 14)
+        side.setSpacing(4)
+        name = QLabel("PetriLab")
+        name.setObjectName("appName")
+        tagline = QLabel("Deep learning for microscopy")
+        tagline.setObjectName("appTagline")
+        tagline.setWordWrap(True)
+        side.addWidget(name)
+        side.addWidget(tagline)
+        side.addSpacing(18)
+        self.step_list = QListWidget()
+        self.step_list.setObjectName("stepList")
+        self.step_list.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.step_items: dict[str, QListWidgetItem] = {}
+        number = 0
+        for s in steps.STEPS:
+            if not s.in_sequence:
+                spacer = QListWidgetItem("")
+                spacer.setFlags(Qt.NoItemFlags)
+                spacer.setSizeHint(QSize(10, 14))
+                self.step_list.addItem(spacer)
+                item = QListWidgetItem(f"     {s.title}")
+            else:
+                number += 1
+                item = QListWidgetItem(f"{number}.  {s.title}")
+            item.setData(Qt.UserRole, s.key)
+            self.step_list.addItem(item)
+            self.step_items[s.key] = item
+        self.step_list.itemClicked.connect(self._step_clicked)
+        side.addWidget(self.step_list, 1)
+        self.file_label = QLabel()
+        self.file_label.setObjectName("muted")
+        self.file_label.setWordWrap(True)
+        side.addWidget(self.file_label)
+        row.addWidget(sidebar)
+
+        area = QWidget()
+        area.setObjectName("pageArea")
+        right = QVBoxLayout(area)
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        header = QWidget()
+        head = QVBoxLayout(header)
+        head.setContentsMargins(28, 18, 28, 8)
+        head.setSpacing(2)
+        self.page_title = QLabel()
+        self.page_title.setObjectName("pageTitle")
+        self.page_subtitle = QLabel()
+        self.page_subtitle.setObjectName("pageSubtitle")
+        head.addWidget(self.page_title)
+        head.addWidget(self.page_subtitle)
+        right.addWidget(header)
+
+        self.stack = QStackedWidget()
+        for key, cls in page_classes().items():
+            page = cls(self.context)
+            self.pages[key] = page
+            page.validity_changed.connect(self.refresh_steps)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.NoFrame)
+            holder = QWidget()
+            holder_layout = QVBoxLayout(holder)
+            holder_layout.setContentsMargins(28, 8, 28, 16)
+            holder_layout.addWidget(page)
+            scroll.setWidget(holder)
+            self.stack.addWidget(scroll)
+        right.addWidget(self.stack, 1)
+
+        bar = QFrame()
+        bar.setObjectName("bottomBar")
+        bottom = QHBoxLayout(bar)
+        bottom.setContentsMargins(28, 10, 28, 10)
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("problem")
+        self.problem_label.setWordWrap(True)
+        self.back_button = QPushButton("‹  Back")
+        self.back_button.clicked.connect(self.go_back)
+        self.next_button = QPushButton("Next  ›")
+        self.next_button.setObjectName("primary")
+        self.next_button.clicked.connect(self.go_next)
+        bottom.addWidget(self.problem_label, 1)
+        bottom.addSpacing(12)
+        bottom.addWidget(self.back_button)
+        bottom.addWidget(self.next_button)
+        right.addWidget(bar)
+        row.addWidget(area, 1)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.action_new = self._action(file_menu, "&New experiment", QKeySequence.New, self.new_experiment)
+        self.action_open = self._action(file_menu, "&Open experiment…", QKeySequence.Open, self.open_dialog)
+        self.recent_menu = file_menu.addMenu("Recent experiments")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self.action_save = self._action(file_menu, "&Save experiment", QKeySequence.Save, self.save)
+        self.action_save_as = self._action(file_menu, "Save experiment &as…", QKeySequence.SaveAs, self.save_as)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
+
+        go_menu = self.menuBar().addMenu("&Go")
+        self.action_runs = self._action(go_menu, "&Runs…", QKeySequence("Ctrl+R"), lambda: self.go_to("runs"))
+        go_menu.addSeparator()
+        for s in steps.STEPS:
+            if s.in_sequence:
+                self._action(go_menu, s.title, None, lambda _c=False, key=s.key: self.go_to(key))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "About PetriLab", None, self._about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # ------------------------------------------------------------ navigation
+
+    def progress(self) -> steps.Progress:
+        complete = frozenset(key for key, page in self.pages.items() if page.problem() is None)
+        return steps.Progress(complete=complete, has_run=self.context.current_run is not None)
+
+    def refresh_steps(self) -> None:
+        reachable = steps.reachable(self.progress())
+        for key, item in self.step_items.items():
+            flags = Qt.ItemIsSelectable | Qt.ItemIsEnabled if reachable[key] else Qt.NoItemFlags
+            item.setFlags(flags)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        page = self.pages[self.current_key]
+        problem = page.problem()
+        following = steps.next_key(self.current_key)
+        self.next_button.setVisible(following is not None)
+        if following is not None:
+            self.next_button.setText(f"Next: {steps.step(following).title}  ›")
+        self.next_button.setEnabled(following is not None and problem is None)
+        self.back_button.setEnabled(steps.previous_key(self.current_key) is not None or self._came_from is not None)
+        self.problem_label.setText(f"⚠  {problem}" if problem else "")
+        self.problem_label.setToolTip(problem or "")
+
+    def go_to(self, key: str, force: bool = False) -> bool:
+        """Show the page `key`; refused (False) when the steps before it are not done, unless forced."""
+        if key not in self.pages:
+            return False
+        if not force and not steps.reachable(self.progress())[key]:
+            self._select_item(self.current_key)
+            return False
+        if key == "runs" and self.current_key != "runs":
+            self._came_from = self.current_key
+        elif key != "runs":
+            self._came_from = None
+        self.current_key = key
+        page = self.pages[key]
+        self.stack.setCurrentIndex(list(self.pages).index(key))
+        s = steps.step(key)
+        self.page_title.setText(s.title if key == "runs" else f"{steps.SEQUENCE.index(key) + 1}. {s.title}")
+        self.page_subtitle.setText(s.subtitle)
+        page.enter()
+        self._select_item(key)
+        self.refresh_steps()
+        return True
+
+    def _select_item(self, key: str) -> None:
+        self.step_list.blockSignals(True)
+        self.step_list.setCurrentItem(self.step_items[key])
+        self.step_list.blockSignals(False)
+
+    def _step_clicked(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.UserRole)
+        if key:
+            self.go_to(key)
+
+    def go_next(self) -> None:
+        following = steps.next_key(self.current_key)
+        if following and self.pages[self.current_key].problem() is None:
+            self.go_to(following, force=True)
+
+    def go_back(self) -> None:
+        if self.current_key == "runs" and self._came_from:
+            self.go_to(self._came_from, force=True)
+            return
+        previous = steps.previous_key(self.current_key)
+        if previous:
+            self.go_to(previous, force=True)
+
+    # ------------------------------------------------------------ the experiment file
+
+    def _settings_changed(self) -> None:
+        self.update_title()
+        self.refresh_steps()
+
+    def update_title(self) -> None:
+        c = self.context
+        where = Path(c.settings_path).name if c.settings_path else "not saved yet"
+        star = "*" if c.dirty else ""
+        self.setWindowTitle(f"{c.settings.name} ({where}){star} — PetriLab")
+        self.file_label.setText(f"Experiment file:\n{c.settings_path}" if c.settings_path
+                                else "Experiment not saved yet")
+
+    def load_experiment(self, path: str | Path) -> bool:
+        """Open a settings file; a problem is shown in plain words (never a traceback)."""
+        path = Path(path)
+        try:
+            settings = settings_io.load(path)
+        except UserError as exc:
+            self.show_error("This experiment cannot be opened", exc)
+            return False
+        self._replace_settings(settings, path.resolve())
+        self.add_recent(path.resolve())
+        return True
+
+    def _replace_settings(self, settings, path: Path | None) -> None:
+        c = self.context
+        c.settings = settings
+        c.settings_path = path
+        c.runs_dir = default_runs_dir(path)
+        c.set_run(None)
+        c.settings_changed.emit()
+        c.dirty = False
+        self.update_title()
+        self.go_to("task", force=True)
+
+    def new_experiment(self) -> None:
+        if not self.maybe_discard():
+            return
+        self._replace_settings(settings_io.defaults_for(self.context.settings.task.kind), None)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_discard():
+            return
+        start = str(self.context.settings_path.parent) if self.context.settings_path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", start, SETTINGS_FILTER)
+        if path:
+            self.load_experiment(path)
+
+    def save(self) -> bool:
+        if self.context.settings_path is None:
+            return self.save_as()
+        return self.save_to(self.context.settings_path)
+
+    def save_as(self) -> bool:
+        start = self.context.settings_path or Path.home() / "PetriLab" / f"{self.context.settings.name}.toml"
+        path, _ = QFileDialog.getSaveFileName(self, "Save experiment as", str(start), SETTINGS_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".toml"):
+            path += ".toml"
+        return self.save_to(path)
+
+    def save_to(self, path: str | Path) -> bool:
+        path = Path(path).resolve()
+        try:
+            settings_io.validate(self.context.settings)
+            settings_io.save(self.context.settings, path)
+        except UserError as exc:
+            self.show_error("The experiment was not saved", exc)
+            return False
+        except OSError as exc:
+            self.show_error("The experiment was not saved",
+                            UserError(f"The file {path} could not be written ({exc.strerror}).", file=path,
+                                      fix="Choose a folder where you can write, or free some disk space."))
+            return False
+        moved = self.context.settings_path != path
+        self.context.settings_path = path
+        if moved:
+            self.context.runs_dir = default_runs_dir(path)
+        self.context.dirty = False
+        self.add_recent(path)
+        self.update_title()
+        return True
+
+    def maybe_discard(self) -> bool:
+        """True when the current experiment may be replaced (saved, unchanged, or the user says so)."""
+        if not self.context.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to '{self.context.settings.name}' first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    # ------------------------------------------------------------ recent experiments
+
+    def recent(self) -> list[str]:
+        value = recent_store().value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [p for p in (value or []) if p]
+
+    def add_recent(self, path: Path) -> None:
+        entries = [str(path)] + [p for p in self.recent() if p != str(path)]
+        store = recent_store()
+        store.setValue("recent", entries[:MAX_RECENT])
+        store.sync()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        entries = self.recent()
+        if not entries:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for p in entries:
+            action = self.recent_menu.addAction(p)
+            action.triggered.connect(lambda _c=False, p=p: self.maybe_discard() and self.load_experiment(p))
+
+    # ------------------------------------------------------------ messages and life cycle
+
+    def show_error(self, title: str, error: UserError) -> QMessageBox:
+        """A plain message box (not modal to the app, so nothing waits on it)."""
+        box = QMessageBox(QMessageBox.Warning, title, error.message, QMessageBox.Ok, self)
+        details = []
+        if error.file and error.file not in error.message:
+            details.append(f"File: {error.file}")
+        if error.fix:
+            details.append(f"What to do: {error.fix}")
+        box.setInformativeText("\n\n".join(details))
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self.last_message = box
+        return box
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About PetriLab",
+                          f"PetriLab {__version__}\n\nBuild deep-learning models for microscopy images, "
+                          "without writing code.")
+
+    def _warm_up(self) -> None:
+        model_page = self.pages.get("model")
+        if isinstance(model_page, ModelPage):
+            model_page.warm_up()
+
+    def shutdown(self) -> None:
+        """Stop the helper processes the pages started."""
+        for page in self.pages.values():
+            stop = getattr(page, "shutdown", None)
+            if callable(stop):
+                stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_discard():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()

@@ -1,0 +1,518 @@
+"""Step 2: the image folder, checked in the background and summarised in plain words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QStyle, QVBoxLayout, QWidget)
+
+from petrilab import help as help_texts
+from petrilab.data.check import DatasetReport, check_dataset
+from petrilab.data.discovery import discover
+from petrilab.errors import UserError
+from petrilab.settings import get_value
+from petrilab.gui import dataset_state
+from petrilab.gui.context import AppContext
+from petrilab.gui.dataset_state import CheckedData, data_key
+from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.widgets import theme
+from petrilab.gui.widgets.bar_chart import ClassBarChart
+from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
+from petrilab.gui.workers import Background, load_thumbnails
+from petrilab.tasks import TASKS
+
+THUMBNAILS_PER_CLASS = 12
+THUMBNAIL_SIZE = 64
+
+
+def card(title: str) -> tuple[QFrame, QVBoxLayout]:
+    """A white panel with a heading; returns it and the layout to fill."""
+    frame = QFrame()
+    frame.setObjectName("card")
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(14, 12, 14, 12)
+    layout.setSpacing(8)
+    heading = QLabel(title)
+    heading.setObjectName("sectionTitle")
+    layout.addWidget(heading)
+    return frame, layout
+
+
+def check_folders(key: tuple, task: str, folder: str, test_folder: str, classes: list[str], *, emit, cancelled):
+    """The background job: discover and check the folder (and the test folder)."""
+    dataset = discover(task, folder, classes=classes or None)
+    emit(("discovered", dataset))
+    total = len(dataset.samples)
+
+    def progress(i: int, n: int) -> None:
+        if i == n or i % 25 == 0:
+            emit(("progress", i, total))
+        if cancelled():
+            raise _Cancelled()
+
+    try:
+        report = check_dataset(dataset, progress=progress)
+        test_dataset = test_report = None
+        if test_folder:
+            test_dataset = discover(task, test_folder, classes=dataset.classes)
+            test_report = check_dataset(test_dataset)
+    except _Cancelled:
+        return None
+    return CheckedData(key, dataset, report, test_dataset, test_report)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def describe_value(key: str, value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if key == "data.image_size":
+        return f"{value[0]} × {value[1]} pixels"
+    if key == "data.channels":
+        return {0: "automatic", 1: "1 (grey)", 3: "3 (RGB)"}.get(value, str(value))
+    return str(value)
+
+
+class DataPage(WizardPage):
+    key = "data"
+    title = "Data"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(context, parent)
+        self.checked: CheckedData | None = None
+        self.error: UserError | None = None
+        self.checking = False
+        self._checking_key: tuple | None = None  # the folders being checked now
+        self._error_key: tuple | None = None  # the folders whose check failed
+        self.check_job = Background(self)
+        self.thumbnail_job = Background(self)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(12)
+        outer.addWidget(self._folder_card())
+
+        self.status = QLabel()
+        self.status.setObjectName("muted")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedHeight(8)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status)
+        status_row.addWidget(self.progress_bar)
+        status_row.addStretch(1)
+        outer.addLayout(status_row)
+
+        self.error_card, error_layout = card("This folder cannot be used yet")
+        self.error_card.setStyleSheet(f"QFrame#card {{ border-color: {theme.LEVEL_COLOURS['error']}; }}")
+        self.error_text = QLabel()
+        self.error_text.setWordWrap(True)
+        self.error_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        error_layout.addWidget(self.error_text)
+        outer.addWidget(self.error_card)
+
+        self.results = QWidget()
+        columns = QHBoxLayout(self.results)
+        columns.setContentsMargins(0, 0, 0, 0)
+        columns.setSpacing(12)
+        left = QVBoxLayout()
+        left.setSpacing(12)
+        left.addWidget(self._summary_card())
+        left.addWidget(self._findings_card())
+        left.addWidget(self._proposals_card())
+        left.addStretch(1)
+        columns.addLayout(left, 11)
+        right = QVBoxLayout()
+        examples, examples_layout = card("Examples")
+        self.thumbnails = ThumbnailGrid(THUMBNAIL_SIZE, columns=6)
+        examples_layout.addWidget(self.thumbnails)
+        examples_layout.addStretch(1)
+        right.addWidget(examples)
+        right.addStretch(1)
+        columns.addLayout(right, 9)
+        outer.addWidget(self.results)
+        outer.addStretch(1)
+
+        context.settings_changed.connect(self._settings_changed)
+        self._show_state()
+
+    # ------------------------------------------------------------ building
+
+    def _folder_card(self) -> QFrame:
+        frame, layout = card("Where are your images?")
+        task = TASKS[self.context.settings.task.kind]
+        self.layout_hint = QLabel(f"Expected layout: {task.layout}")
+        self.layout_hint.setObjectName("muted")
+        self.layout_hint.setWordWrap(True)
+        layout.addWidget(self.layout_hint)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(6)
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("Choose the folder with one sub-folder per class")
+        self.folder_edit.editingFinished.connect(lambda: self._typed("data.folder", self.folder_edit))
+        self.folder_edit.setToolTip(help_texts.explanation("data.folder"))
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(lambda: self._browse("data.folder"))
+        self.test_edit = QLineEdit()
+        self.test_edit.setPlaceholderText("Optional — otherwise a part of your images is kept aside for testing")
+        self.test_edit.editingFinished.connect(lambda: self._typed("data.test_folder", self.test_edit))
+        self.test_edit.setToolTip(help_texts.explanation("data.test_folder"))
+        choose_test = QPushButton("Choose…")
+        choose_test.clicked.connect(lambda: self._browse("data.test_folder"))
+        clear_test = QPushButton("Clear")
+        clear_test.clicked.connect(lambda: self.set_test_folder(""))
+        self.recheck_button = QPushButton("Check again")
+        self.recheck_button.setToolTip("Read the folder again, e.g. after adding or fixing images.")
+        self.recheck_button.clicked.connect(lambda: self.start_check(force=True))
+        grid.addWidget(QLabel(help_texts.label("data.folder")), 0, 0)
+        grid.addWidget(self.folder_edit, 0, 1)
+        grid.addWidget(choose, 0, 2)
+        grid.addWidget(self.recheck_button, 0, 3)
+        grid.addWidget(QLabel(help_texts.label("data.test_folder")), 1, 0)
+        grid.addWidget(self.test_edit, 1, 1)
+        grid.addWidget(choose_test, 1, 2)
+        grid.addWidget(clear_test, 1, 3)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+        return frame
+
+    def _summary_card(self) -> QFrame:
+        frame, layout = card("Images per class")
+        self.chart = ClassBarChart()
+        self.chart.setFixedHeight(190)
+        layout.addWidget(self.chart)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignLeft)
+        form.setHorizontalSpacing(16)
+        form.setVerticalSpacing(4)
+        self.summary_fields: dict[str, QLabel] = {}
+        for name in ("Images", "Image sizes", "Channels", "Bit depth", "Test folder"):
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            form.addRow(f"{name}:", value)
+            self.summary_fields[name] = value
+        self.summary_form = form
+        layout.addLayout(form)
+        return frame
+
+    def _findings_card(self) -> QFrame:
+        frame, layout = card("What the check found")
+        self.findings_layout = QVBoxLayout()
+        self.findings_layout.setSpacing(8)
+        layout.addLayout(self.findings_layout)
+        self.findings_card = frame
+        self.finding_rows: list[QWidget] = []
+        return frame
+
+    def _proposals_card(self) -> QFrame:
+        frame, layout = card("Suggested settings")
+        note = QLabel("Safe changes for this data. Apply them one by one, or all at once.")
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        self.proposals_layout = QVBoxLayout()
+        self.proposals_layout.setSpacing(6)
+        layout.addLayout(self.proposals_layout)
+        self.apply_all_button = QPushButton("Apply all")
+        self.apply_all_button.clicked.connect(self.apply_all)
+        layout.addWidget(self.apply_all_button, 0, Qt.AlignRight)
+        self.proposals_card = frame
+        self.proposal_rows: list[QWidget] = []
+        self.apply_buttons: dict[str, QPushButton] = {}
+        return frame
+
+    # ------------------------------------------------------------ user actions
+
+    def _browse(self, key: str) -> None:
+        current = getattr(self.context.settings.data, key.split(".")[1]) or str(Path.home())
+        title = "Choose the image folder" if key == "data.folder" else "Choose the test folder"
+        folder = QFileDialog.getExistingDirectory(self, title, current)
+        if folder:
+            self.context.set_value(key, folder)
+
+    def _typed(self, key: str, edit: QLineEdit) -> None:
+        text = edit.text().strip()
+        if text != getattr(self.context.settings.data, key.split(".")[1]):
+            self.context.set_value(key, text)
+
+    def set_folder(self, folder: str | Path) -> None:
+        self.context.set_value("data.folder", str(folder))
+
+    def set_test_folder(self, folder: str | Path) -> None:
+        if str(folder) != self.context.settings.data.test_folder:
+            self.context.set_value("data.test_folder", str(folder))
+
+    def apply(self, key: str) -> None:
+        if self.checked is None or key not in self.checked.report.proposals:
+            return
+        self.context.set_value(key, self.checked.report.proposals[key])
+        self._show_proposals()
+
+    def apply_all(self) -> None:
+        if self.checked is None:
+            return
+        for key, value in self.checked.report.proposals.items():
+            self.context.set_value(key, value)
+        self._show_proposals()
+
+    # ------------------------------------------------------------ checking
+
+    def enter(self) -> None:
+        d = self.context.settings.data
+        self.layout_hint.setText(f"Expected layout: {TASKS[self.context.settings.task.kind].layout}")
+        if self.folder_edit.text() != d.folder:
+            self.folder_edit.setText(d.folder)
+        if self.test_edit.text() != d.test_folder:
+            self.test_edit.setText(d.test_folder)
+        self.start_check()
+
+    def _settings_changed(self) -> None:
+        d = self.context.settings.data
+        if self.folder_edit.text() != d.folder:
+            self.folder_edit.setText(d.folder)
+        if self.test_edit.text() != d.test_folder:
+            self.test_edit.setText(d.test_folder)
+        if self.checked is not None and self.checked.key == data_key(self.context.settings):
+            self._show_proposals()  # a proposal may have been applied elsewhere
+        self.start_check()
+
+    def start_check(self, force: bool = False) -> None:
+        """Check the folder in the background, unless it was already checked with these settings."""
+        key = data_key(self.context.settings)
+        if not force and (key == self._checking_key
+                          or (self.checked is not None and self.checked.key == key)
+                          or (self.error is not None and self._error_key == key)):
+            return
+        d = self.context.settings.data
+        self.checked = None
+        self.error = None
+        dataset_state.remember(self.context, None)
+        self.thumbnail_job.cancel()
+        self.thumbnails.clear()
+        if not d.folder:
+            self.check_job.cancel()
+            self.checking = False
+            self._checking_key = None
+            self._show_state()
+            return
+        self.checking = True
+        self._checking_key = key
+        self.status.setText("Looking at the folder…")
+        self.progress_bar.setRange(0, 0)
+        self._show_state()
+        self.check_job.start(check_folders, key, key[0], d.folder, d.test_folder, list(d.classes),
+                             on_progress=self._check_progress, on_done=self._check_done,
+                             on_failed=self._check_failed)
+
+    def _check_progress(self, item) -> None:
+        if item[0] == "discovered":
+            self._start_thumbnails(item[1])
+            self.status.setText(f"Reading {len(item[1].samples)} images…")
+        elif item[0] == "progress":
+            _, i, total = item
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(i)
+            self.status.setText(f"Reading image {i} of {total}…")
+
+    def _check_done(self, checked: CheckedData | None) -> None:
+        if checked is None:
+            return
+        self.checking = False
+        self._checking_key = None
+        self.checked = checked
+        dataset_state.remember(self.context, checked)
+        self._show_state()
+        self.validity_changed.emit()
+
+    def _check_failed(self, error: UserError) -> None:
+        self.checking = False
+        self._error_key = self._checking_key
+        self._checking_key = None
+        self.error = error
+        self.thumbnail_job.cancel()
+        self.thumbnails.clear()
+        self._show_state()
+        self.validity_changed.emit()
+
+    def _start_thumbnails(self, dataset) -> None:
+        per_class: dict[str, list[str]] = {}
+        totals: dict[str, int] = {}
+        labels = dataset.labels()
+        for index, name in enumerate(dataset.classes):
+            members = np.flatnonzero(labels == index)
+            totals[name] = len(members)
+            if len(members) > THUMBNAILS_PER_CLASS:  # spread over the class, not just the first files
+                members = members[np.linspace(0, len(members) - 1, THUMBNAILS_PER_CLASS).astype(int)]
+            per_class[name] = [str(dataset.samples[i].path) for i in members]
+        self.thumbnails.prepare(per_class, totals)
+        items = [(name, path) for name, paths in per_class.items() for path in paths]
+        self.thumbnail_job.start(load_thumbnails, items, THUMBNAIL_SIZE,
+                                 on_progress=lambda item: self.thumbnails.set_thumbnail(*item))
+
+    # ------------------------------------------------------------ showing
+
+    def _show_state(self) -> None:
+        self.progress_bar.setVisible(self.checking)
+        self.error_card.setVisible(self.error is not None)
+        self.results.setVisible(self.checked is not None or (self.checking and self.thumbnails.slots != {}))
+        if self.error is not None:
+            text = f"<p>{_html(self.error.message)}</p>"
+            if self.error.fix:
+                text += f"<p><b>What to do:</b> {_html(self.error.fix)}</p>"
+            self.error_text.setText(text)
+            self.status.setText("")
+        if not self.context.settings.data.folder:
+            self.status.setText("Choose a folder to see what is in it.")
+        if self.checked is not None:
+            self._show_report(self.checked)
+        self.results.setVisible(self.checked is not None)
+
+    def _show_report(self, checked: CheckedData) -> None:
+        report = checked.report
+        words = "ready to train" if report.ok else "has problems to fix first"
+        self.status.setText(f"Checked {report.n_images} images in {len(report.classes)} classes — {words}.")
+        self.chart.set_counts(report.classes, [report.counts.get(c, 0) for c in report.classes])
+        f = self.summary_fields
+        extra = []
+        if report.unreadable:
+            extra.append(f"{len(report.unreadable)} unreadable (left out)")
+        if report.skipped:
+            extra.append(f"{len(report.skipped)} other files ignored")
+        f["Images"].setText(f"{report.n_images} in {len(report.classes)} classes"
+                            + (f" · {', '.join(extra)}" if extra else ""))
+        f["Image sizes"].setText(_tally(report.sizes, lambda s: s.replace("x", " × ")))
+        f["Channels"].setText(_tally(report.channels, _channel_words))
+        f["Bit depth"].setText(_tally(report.dtypes, _depth_words))
+        if checked.test_report is not None:
+            t = checked.test_report
+            f["Test folder"].setText(f"{t.n_images} images: " + ", ".join(f"{c} {t.counts.get(c, 0)}"
+                                                                          for c in t.classes))
+        else:
+            f["Test folder"].setText("none — the split keeps a part of the images aside for testing")
+        self._show_findings(report, checked.test_report)
+        self._show_proposals()
+
+    def _show_findings(self, report: DatasetReport, test_report: DatasetReport | None) -> None:
+        for row in self.finding_rows:
+            self.findings_layout.removeWidget(row)
+            row.deleteLater()
+        self.finding_rows = []
+        findings = [(f, "") for f in report.findings]
+        if test_report is not None:
+            findings += [(f, "Test folder: ") for f in test_report.findings]
+        order = {"error": 0, "warning": 1, "info": 2}
+        findings.sort(key=lambda pair: order.get(pair[0].level, 3))
+        if not findings:
+            findings_row = _finding_row(self, "ok", "No problems found: the classes are balanced enough, and all "
+                                                    "images can be read.", None)
+            self.findings_layout.addWidget(findings_row)
+            self.finding_rows.append(findings_row)
+        for finding, prefix in findings:
+            row = _finding_row(self, finding.level, prefix + finding.message, finding.fix)
+            self.findings_layout.addWidget(row)
+            self.finding_rows.append(row)
+
+    def _show_proposals(self) -> None:
+        for row in self.proposal_rows:
+            self.proposals_layout.removeWidget(row)
+            row.deleteLater()
+        self.proposal_rows = []
+        self.apply_buttons = {}
+        proposals = self.checked.report.proposals if self.checked else {}
+        self.proposals_card.setVisible(bool(proposals))
+        pending = 0
+        for key, value in proposals.items():
+            row = QWidget()
+            h = QHBoxLayout(row)
+            h.setContentsMargins(0, 0, 0, 0)
+            current = self.context.settings
+            done = get_value(current, key) == value
+            text = QLabel(f"<b>{help_texts.label(key)}</b>: {describe_value(key, value)}"
+                          + ("" if done else f" <span style='color:{theme.MUTED}'>(now "
+                             f"{describe_value(key, get_value(current, key))})</span>"))
+            text.setToolTip(help_texts.explanation(key))
+            text.setWordWrap(True)
+            button = QPushButton("Applied" if done else "Apply")
+            button.setEnabled(not done)
+            button.clicked.connect(lambda _c=False, key=key: self.apply(key))
+            h.addWidget(text, 1)
+            h.addWidget(button)
+            self.proposals_layout.addWidget(row)
+            self.proposal_rows.append(row)
+            self.apply_buttons[key] = button
+            pending += not done
+        self.apply_all_button.setEnabled(pending > 0)
+
+    # ------------------------------------------------------------ the contract
+
+    def problem(self) -> str | None:
+        if not self.context.settings.data.folder:
+            return "Choose the folder with your images."
+        if self.checking or (self.checked is None and self.error is None):
+            return "Checking the images…"
+        if self.error is not None:
+            return "This folder cannot be used: " + self.error.message
+        errors = [f for f in self.checked.report.findings if f.level == "error"]
+        if self.checked.test_report is not None:
+            errors += [f for f in self.checked.test_report.findings if f.level == "error"]
+        if errors:
+            return "Fix the problems the check found: " + errors[0].message
+        return None
+
+    def shutdown(self) -> None:
+        self.check_job.cancel()
+        self.thumbnail_job.cancel()
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _finding_row(page: QWidget, level: str, message: str, fix: str | None) -> QWidget:
+    icons = {"error": QStyle.SP_MessageBoxCritical, "warning": QStyle.SP_MessageBoxWarning,
+             "info": QStyle.SP_MessageBoxInformation, "ok": QStyle.SP_DialogApplyButton}
+    row = QWidget()
+    row.setProperty("level", level)
+    h = QHBoxLayout(row)
+    h.setContentsMargins(0, 0, 0, 0)
+    h.setSpacing(10)
+    icon = QLabel()
+    icon.setPixmap(page.style().standardIcon(icons.get(level, QStyle.SP_MessageBoxInformation)).pixmap(QSize(18, 18)))
+    icon.setAlignment(Qt.AlignTop)
+    icon.setFixedWidth(20)
+    text = f"<span>{_html(message)}</span>"
+    if fix:
+        text += f"<br><span style='color:{theme.MUTED}'>What to do: {_html(fix)}</span>"
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    h.addWidget(icon)
+    h.addWidget(label, 1)
+    return row
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _tally(counter: dict, words) -> str:
+    items = sorted(counter.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{words(k)} ({v})" for k, v in items[:4])
+    if len(items) > 4:
+        shown += f", and {len(items) - 4} more"
+    return shown or "—"
+
+
+def _channel_words(c) -> str:
+    return {1: "grey", 3: "colour (RGB)"}.get(int(c), f"{c} channels")
+
+
+def _depth_words(dtype: str) -> str:
+    return {"uint8": "8-bit", "uint16": "16-bit", "float32": "32-bit float"}.get(dtype, dtype)
