@@ -193,6 +193,7 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
         steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
         n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
         classes=prepared.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
+        class_weights={prepared.classes[k]: round(v, 4) for k, v in class_weight.items()} if class_weight else None,
     )
     try:
         if initial_epoch < settings.training.epochs:
