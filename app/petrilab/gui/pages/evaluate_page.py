@@ -85,6 +85,7 @@ class EvaluatePage(WizardPage):
     def _build(self) -> None:
         self.model_label = QLabel(NO_RUN)
         self.model_label.setStyleSheet("font-weight: 600;")
+        self.model_label.setWordWrap(True)
         self.source = QComboBox()
         self.source.setMinimumWidth(220)
         self.source.setToolTip("Which evaluation to show: the run's own test images, or another labelled folder.")
@@ -123,10 +124,20 @@ class EvaluatePage(WizardPage):
         self.per_class.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.setToolTip("Precision: of the images predicted as this class, the share that really are.\n"
-                                  "Recall: of the images of this class, the share the model found.\n"
-                                  "F1: the balance of the two.")
-        per_class_box = self._section("Per class", "Precision, recall and F1 of each class", self.per_class)
+        self.per_class.verticalHeader().setDefaultSectionSize(26)
+        explained = QLabel("<b>Precision</b>: of the images predicted as this class, the share that really are.<br>"
+                           "<b>Recall</b>: of the images of this class, the share the model found.<br>"
+                           "<b>F1</b>: the balance of the two. A rare class with low recall is the one the "
+                           "model tends to miss.")
+        explained.setObjectName("muted")
+        explained.setWordWrap(True)
+        per_class_inner = QWidget()
+        inner = QVBoxLayout(per_class_inner)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.per_class)
+        inner.addWidget(explained)
+        inner.addStretch(1)
+        per_class_box = self._section("Per class", "Precision, recall and F1 of each class", per_class_inner)
 
         tables = QSplitter(Qt.Orientation.Horizontal)
         tables.addWidget(confusion_box)
@@ -135,7 +146,7 @@ class EvaluatePage(WizardPage):
         tables.setSizes([520, 480])
 
         self.gallery = ImageGallery(thumb_size=88)
-        self.gallery.setMinimumHeight(170)
+        self.gallery.setMinimumHeight(140)
         self.gallery_title = QLabel("Misclassified test images")
         self.gallery_box = self._section("Misclassified test images",
                                          "What the model got wrong: look for a pattern (blur, stain, a label mistake)",
@@ -172,6 +183,12 @@ class EvaluatePage(WizardPage):
 
     # ------------------------------------------------------------ the page contract
 
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        # Fill the window's height instead of growing to the wrapped labels' preferred height
+        # (which would put the plots and tables below the fold of the window's scroll area).
+        return False
+
+
     def enter(self) -> None:
         run = self.context.current_run
         if run != self.run_dir:
@@ -203,7 +220,7 @@ class EvaluatePage(WizardPage):
                 self.source.addItem(label, str(path))
         index = max(0, self.source.findData(chosen)) if chosen else 0
         self.source.setCurrentIndex(index)
-        self.source.setEnabled(self.source.count() > 1)
+
         self.source.blockSignals(False)
         if self.source.count():
             self.show_evaluation(Path(self.source.currentData()))
@@ -260,6 +277,9 @@ class EvaluatePage(WizardPage):
 
     def _fill_per_class(self, classes: list[str], per_class: dict) -> None:
         self.per_class.setRowCount(len(classes))
+        # as tall as its rows (up to 8), so the explanation sits right under it
+        header = self.per_class.horizontalHeader().sizeHint().height()
+        self.per_class.setFixedHeight(header + 4 + 26 * min(max(len(classes), 1), 8))
         for row, name in enumerate(classes):
             values = per_class.get(name, {})
             cells = [name] + [f"{values[k]:.1%}" if values.get(k) is not None else "–"
@@ -276,9 +296,9 @@ class EvaluatePage(WizardPage):
         for r in wrong[:GALLERY_LIMIT]:
             predicted, true = r.get("predicted_class", "?"), r.get("true_class", "?")
             confidence = r.get(f"p_{predicted}")
-            sure = f" ({float(confidence):.0%})" if confidence not in (None, "") else ""
-            caption = f"{predicted}{sure}\ntrue: {true}"
-            tooltip = f"{r.get('file')}\nTrue class: {true}\nPredicted: {predicted}{sure}"
+            sure = f" {float(confidence):.0%}" if confidence not in (None, "") else ""
+            caption = f"→ {predicted}{sure}\ntrue: {true}"
+            tooltip = f"{r.get('file')}\nTrue class: {true}\nPredicted: {predicted} (probability{sure})"
             entries.append((self._resolve(r.get("file", "")), caption, tooltip))
         self.gallery.set_images(entries)
         shown = f" — showing {GALLERY_LIMIT}" if len(wrong) > GALLERY_LIMIT else ""

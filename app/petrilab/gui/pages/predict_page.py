@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -31,6 +31,19 @@ NO_OUTPUT = "Choose an output folder for the results."
 INPUT_MISSING = "The folder of images {path} does not exist."
 OUTPUT_INSIDE = "The output folder is inside the folder of images."
 OUTPUT_INSIDE_FIX = "Choose an output folder outside the images, so your data folder stays untouched."
+
+
+class _Percent(QTableWidgetItem):
+    """A probability shown as a percentage, sorted as a number."""
+
+    def __init__(self, value: float):
+        super().__init__(f"{value:.1%}")
+        self.value = value
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setToolTip("How sure the model is that the image belongs to this class (0–100 %).")
+
+    def __lt__(self, other) -> bool:
+        return self.value < getattr(other, "value", -1.0)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -100,6 +113,7 @@ class PredictPage(WizardPage):
         self.table.setAlternatingRowColors(True)
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.model_label)
@@ -110,6 +124,12 @@ class PredictPage(WizardPage):
         layout.addWidget(self.table, 1)
 
     # ------------------------------------------------------------ the page contract
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        # Fill the window's height instead of growing to the wrapped labels' preferred height
+        # (which would put the plots and tables below the fold of the window's scroll area).
+        return False
+
 
     def enter(self) -> None:
         run = self.context.current_run
@@ -213,7 +233,7 @@ class PredictPage(WizardPage):
 
     def _fill_table(self, columns: list[str]) -> None:
         shown = [c for c in columns if c != "problem" or any(r.get("problem") for r in self.rows)]
-        headers = [("confidence " + c[2:]) if c.startswith("p_") else c.replace("_", " ") for c in shown]
+        headers = [f"p({c[2:]})" if c.startswith("p_") else c.replace("_", " ") for c in shown]
         self.table.setSortingEnabled(False)
         self.table.setUpdatesEnabled(False)
         self.table.clear()
@@ -222,14 +242,15 @@ class PredictPage(WizardPage):
         rows = self.rows[:TABLE_LIMIT]
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
+            predicted = f"p_{row.get('predicted_class', '')}"
             for j, column in enumerate(shown):
                 value = row.get(column, "")
-                item = QTableWidgetItem()
                 if column.startswith("p_") and value:
-                    item.setData(Qt.ItemDataRole.DisplayRole, round(float(value) * 100, 1))
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item = _Percent(float(value))
+                    if column == predicted:  # the winning class, tinted by how sure the model is
+                        item.setBackground(QColor(47, 111, 159, int(30 + 90 * float(value))))
                 else:
-                    item.setText(value)
+                    item = QTableWidgetItem(value)
                 self.table.setItem(i, j, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -105,6 +105,8 @@ class RunsPage(WizardPage):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(110)
+        self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _index: self.open_in_train_page())
 
@@ -139,7 +141,7 @@ class RunsPage(WizardPage):
         splitter.addWidget(upper)
         splitter.addWidget(lower)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([260, 400])
+        splitter.setSizes([190, 470])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -147,6 +149,12 @@ class RunsPage(WizardPage):
         self._update_buttons()
 
     # ------------------------------------------------------------ the page contract
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        # Fill the window's height instead of growing to the wrapped labels' preferred height
+        # (which would put the plots and tables below the fold of the window's scroll area).
+        return False
+
 
     def enter(self) -> None:
         self.refresh()

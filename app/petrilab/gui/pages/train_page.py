@@ -81,7 +81,7 @@ class TrainPage(WizardPage):
         self.progress.setFixedHeight(14)
         self.progress_label = QLabel()
         self.progress_label.setStyleSheet("color: #333;")
-        self.progress_label.setMinimumWidth(330)
+        self.progress_label.setMinimumWidth(250)
         self.progress_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
@@ -92,14 +92,14 @@ class TrainPage(WizardPage):
 
         self.curves = TrainingCurves()
         self.diagnosis = DiagnosisPanel()
-        self.diagnosis.setMinimumWidth(300)
+        self.diagnosis.setMinimumWidth(340)
         self.diagnosis.setStyleSheet("#diagnosisBody { background: #ffffff; border-left: 1px solid #dddddd; }")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.curves)
         splitter.addWidget(self.diagnosis)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([700, 340])
+        splitter.setSizes([620, 400])
         splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -111,6 +111,12 @@ class TrainPage(WizardPage):
         layout.addWidget(splitter, 1)
 
     # ------------------------------------------------------------ the page contract
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        # Fill the window's height instead of growing to the wrapped labels' preferred height
+        # (which would put the plots and tables below the fold of the window's scroll area).
+        return False
+
 
     def enter(self) -> None:
         run = self.context.current_run

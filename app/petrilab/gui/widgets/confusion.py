@@ -58,7 +58,7 @@ class ConfusionMatrixView(QTableWidget):
                 item.setFont(font)
                 item.setToolTip(f"{count} image(s) of '{classes[i]}' predicted as '{classes[j]}' ({share:.0%} of '{classes[i]}')")
                 self.setItem(i, j, item)
-        self.setMinimumHeight(80 + 48 * min(n, 6))
+        self.setMinimumHeight(50 + 40 * min(n, 5))
 
     def cell_count(self, row: int, column: int) -> int:
         return int(self.item(row, column).text().split("\n")[0])

@@ -29,10 +29,10 @@ def metric_title(key: str) -> str:
 class MetricPlot(pg.PlotWidget):
     """One plot (e.g. loss) with named curves, each created once and then updated in place."""
 
-    def __init__(self, title: str, y_label: str, parent: QWidget | None = None):
+    def __init__(self, title: str, y_label: str, parent: QWidget | None = None, legend_at_bottom: bool = False):
         super().__init__(parent, background="w")
         self.setAntialiasing(True)
-        self.setMinimumSize(260, 200)
+        self.setMinimumSize(240, 180)
         item = self.getPlotItem()
         item.setTitle(title, color="#222222", size="11pt")
         font = QFont()
@@ -42,11 +42,13 @@ class MetricPlot(pg.PlotWidget):
             axis.setPen(pg.mkPen("#888888"))
             axis.setTextPen(pg.mkPen("#333333"))
             axis.setTickFont(font)
+            axis.enableAutoSIPrefix(False)  # "loss (x0.001)" reads as a different number to a biologist
         item.setLabel("bottom", "epoch", color="#333333")
         item.setLabel("left", y_label, color="#333333")
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setMenuEnabled(False)
-        self.legend = item.addLegend(offset=(-10, 10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
+        # loss falls and accuracy rises: put each legend where the curves are not
+        self.legend = item.addLegend(offset=(-10, -40 if legend_at_bottom else 10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
                                      pen=pg.mkPen("#cccccc"))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._best = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#2e7d32", width=1, style=Qt.PenStyle.DashLine),
@@ -57,7 +59,7 @@ class MetricPlot(pg.PlotWidget):
     def curve(self, name: str, colour: str, dashed: bool = False) -> pg.PlotDataItem:
         """The curve called `name`, created the first time it is asked for."""
         if name not in self.curves:
-            pen = pg.mkPen(QColor(colour), width=2,
+            pen = pg.mkPen(QColor(colour), width=1.5 if dashed else 2,
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             item = self.plotItem.plot([], [], name=name, pen=pen, symbol="o", symbolSize=5,
                                       symbolBrush=QColor(colour), symbolPen=None)
@@ -68,8 +70,8 @@ class MetricPlot(pg.PlotWidget):
 
     def set_curve(self, name: str, xs: list, ys: list, colour: str, dashed: bool = False) -> None:
         item = self.curve(name, colour, dashed)
-        # symbols help read a short run; on a long run they only clutter
-        item.setSymbol("o" if len(xs) <= 60 else None)
+        # symbols help read a short run; on a long run, or on a dashed line, they only clutter
+        item.setSymbol("o" if len(xs) <= 60 and not dashed else None)
         item.setData(xs, ys)
 
     def remove_curves_except(self, keep: set[str]) -> None:
@@ -101,7 +103,7 @@ class TrainingCurves(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.loss = MetricPlot("Loss", "loss")
-        self.metric = MetricPlot("Accuracy", "accuracy")
+        self.metric = MetricPlot("Accuracy", "accuracy", legend_at_bottom=True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -120,6 +122,7 @@ class TrainingCurves(QWidget):
         key = state.main_metric
         self._set_metric_name(key)
         for plot, metric in ((self.loss, "loss"), (self.metric, key)):
+            plot.legend.setVisible(True)
             plot.remove_curves_except({"training", "validation"})
             plot.set_curve("training", *state.series(metric), TRAIN_COLOUR)
             plot.set_curve("validation", *state.series(f"val_{metric}"), VALIDATION_COLOUR)
@@ -132,6 +135,7 @@ class TrainingCurves(QWidget):
         names = set()
         for plot, metric in ((self.loss, "loss"), (self.metric, key)):
             plot.mark_best(None)
+            plot.legend.setVisible(False)  # run names are long: the page shows one legend for both plots
             for i, (label, state) in enumerate(runs):
                 colour = RUN_COLOURS[i % len(RUN_COLOURS)]
                 val_name, train_name = f"{label} · validation", f"{label} · training"

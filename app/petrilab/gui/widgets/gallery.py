@@ -27,10 +27,9 @@ class ImageGallery(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(thumb_size, thumb_size))
-        self.setGridSize(QSize(thumb_size + 56, thumb_size + 52))
+        self.setGridSize(QSize(thumb_size + 70, thumb_size + 46))
         self.setSpacing(4)
-        self.setWordWrap(True)
-        self.setUniformItemSizes(True)
+        self.setWordWrap(False)  # captions carry their own line breaks; wrapping would cut them
         self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.loader = Background(self)
         self._items: dict[str, QListWidgetItem] = {}
