@@ -331,3 +331,55 @@ def test_resolve_channels(counts, expected):
 def test_resolve_channels_without_images():
     with pytest.raises(UserError):
         resolve_channels(0, {})
+
+
+# ---------------------------------------------------------------- demo data
+
+
+def test_bundled_demo_data_is_found_and_checks_clean():
+    from petrilab.resources import demo_data, resources_dir
+
+    folder = demo_data("classification")
+    assert folder == resources_dir() / "demo" / "classification"
+    report = check_dataset(discover("classification", folder))
+    assert report.ok
+    assert report.counts == {"elongated": 80, "fragmented": 80, "round": 80}
+    assert report.sizes == {"64x64": 240} and report.channels == {1: 240} and report.dtypes == {"uint8": 240}
+    assert [f.level for f in report.findings] == []  # nothing to warn about in our own demo
+    assert report.proposals == {"data.image_size": [64, 64]}
+
+
+def test_demo_is_deterministic_and_needs_an_empty_folder(tmp_path):
+    from petrilab.demo import make_classification_demo
+
+    a = make_classification_demo(tmp_path / "a", n_per_class=3, size=32, seed=5)
+    b = make_classification_demo(tmp_path / "b", n_per_class=3, size=32, seed=5)
+    c = make_classification_demo(tmp_path / "c", n_per_class=3, size=32, seed=6)
+    strip = lambda hashes, root: {k.replace(str(root), ""): v for k, v in hashes.items()}  # noqa: E731
+    assert strip(hashes(a), a) == strip(hashes(b), b)
+    assert strip(hashes(a), a) != strip(hashes(c), c)
+    with pytest.raises(UserError, match="not empty"):
+        make_classification_demo(a)
+
+
+def test_demo_data_is_generated_when_not_bundled(tmp_path, monkeypatch):
+    import petrilab.resources as resources
+
+    monkeypatch.setattr(resources, "resources_dir", lambda: tmp_path / "no-bundle")
+    monkeypatch.setattr(resources, "user_data_dir", lambda: tmp_path / "home" / "PetriLab")
+    folder = resources.demo_data()
+    assert folder == tmp_path / "home" / "PetriLab" / "demo-data" / "classification"
+    assert discover("classification", folder).counts() == {"elongated": 80, "fragmented": 80, "round": 80}
+    assert [p.name for p in folder.parent.iterdir()] == ["classification"]  # no scratch folder left
+    assert resources.demo_data() == folder  # made once
+
+
+def test_resources_dir_inside_the_frozen_app(tmp_path, monkeypatch):
+    import sys
+
+    from petrilab.resources import resources_dir
+
+    assert (resources_dir() / "demo" / "README.md").is_file()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert resources_dir() == tmp_path / "resources"

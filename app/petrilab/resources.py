@@ -1,0 +1,61 @@
+"""Where PetriLab's bundled files are: in the repository, or inside the frozen app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from petrilab.errors import UserError
+
+
+def resources_dir() -> Path:
+    """The resources/ folder: next to app/ in a checkout, inside the bundle when frozen (PyInstaller)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def user_data_dir() -> Path:
+    return Path.home() / "PetriLab"
+
+
+def _has_classes(folder: Path) -> bool:
+    return folder.is_dir() and sum(1 for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) >= 2
+
+
+def demo_data(task: str = "classification") -> Path:
+    """The demo data folder for `task`.
+
+    The bundled copy when there is one; otherwise (e.g. PetriLab installed
+    without its resources) it is generated once into ~/PetriLab/demo-data/.
+    """
+    if task != "classification":
+        raise UserError(f"There is no demo data for the task '{task}' yet.",
+                        fix="Try the classification demo for now.")
+    bundled = resources_dir() / "demo" / task
+    if _has_classes(bundled):
+        return bundled
+    target = user_data_dir() / "demo-data" / task
+    if _has_classes(target):
+        return target
+    from petrilab.demo import make_classification_demo
+
+    # generate next to the target, then rename: a second PetriLab starting at the same
+    # moment, or a crash half-way, never leaves a half-made demo folder in place
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{task}-", dir=target.parent))
+    try:
+        make_classification_demo(scratch)
+        try:
+            os.replace(scratch, target)
+        except OSError:
+            if not _has_classes(target):
+                raise
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)  # our own scratch folder, never user data
+    return target

@@ -1,0 +1,44 @@
+"""Regenerate the bundled demo dataset (resources/demo/classification).
+
+    .venv/bin/python resources/make_demo_data.py
+
+The images come from petrilab.demo with a fixed seed, so running this again
+gives the same files. The old demo folder is replaced only once the new one
+is complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "app"))  # works without an installed petrilab too
+
+from petrilab.demo import make_classification_demo  # noqa: E402
+
+N_PER_CLASS = 80
+SIZE = 64
+SEED = 0
+
+
+def main() -> None:
+    target = HERE / "demo" / "classification"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".classification-", dir=target.parent))
+    try:
+        make_classification_demo(scratch / "new", n_per_class=N_PER_CLASS, size=SIZE, seed=SEED)
+        if target.exists():
+            shutil.rmtree(target)  # the previous generated copy, nothing else lives there
+        (scratch / "new").rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    n = sum(1 for _ in target.rglob("*.png"))
+    size = sum(p.stat().st_size for p in target.rglob("*.png"))
+    print(f"{n} images, {size / 1e6:.1f} MB in {target}")
+
+
+if __name__ == "__main__":
+    main()
