@@ -1,0 +1,1 @@
+"""Training: the trainer (fit, callbacks, events) and the diagnosis of the training curves."""
