@@ -13,16 +13,21 @@ from petrilab.models.vgg import build_vgg
 from petrilab.settings import Settings
 from petrilab.tasks import OutputHead
 
+# transfer is built apart: it alone has weights to load
 BUILDERS = {
     "dense": build_dense,
     "convnet": build_convnet,
     "vgg": build_vgg,
-    "transfer": build_transfer,
 }
 
 
-def build_model(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead) -> keras.Model:
-    """A new, untrained (or pretrained-base) model taking (height, width, channels) images scaled 0..1."""
+def build_model(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead, *,
+                load_weights: bool = True) -> keras.Model:
+    """A new, untrained (or pretrained-base) model taking (height, width, channels) images scaled 0..1.
+
+    load_weights=False builds a transfer model exactly as the settings ask (what
+    is frozen included) but leaves the base's weights random: no download, no file read.
+    """
     architecture = get_architecture(settings.model.architecture)
     input_shape = tuple(int(n) for n in input_shape)
     if len(input_shape) != 3 or min(input_shape) < 1:
@@ -35,4 +40,6 @@ def build_model(settings: Settings, input_shape: tuple[int, int, int], head: Out
     if architecture.key in ("convnet", "vgg") and not settings.model.filters:
         raise UserError(f"A {architecture.title} needs at least one block in 'model.filters'.",
                         fix="For example filters = [16, 32, 64].")
+    if architecture.key == "transfer":
+        return build_transfer(settings, input_shape, head, load_weights=load_weights)
     return BUILDERS[architecture.key](settings, input_shape, head)

@@ -25,9 +25,7 @@ def describe_model(settings: Settings, input_shape: tuple[int, int, int], head: 
     """{"total", "trainable", "non_trainable", "layers": [{"name", "type", "output_shape", "parameters"}],
     "warnings": [str]}. output_shape leaves out the batch: [height, width, channels] or [values]."""
     notes = _weights_notes(settings)
-    counted = settings.copy()
-    counted.model.weights = "random"  # same counts, no download, no file to read
-    model = build_model(counted, input_shape, head)
+    model = build_model(settings, input_shape, head, load_weights=False)  # same counts, no download
     try:
         return {
             "total": _size(model.weights),
@@ -87,13 +85,13 @@ def _transfer_warnings(model: keras.Model, settings: Settings) -> list[str]:
         new_height, new_width = model.get_layer("enlarge").output.shape[1:3]
         found.append(f"Images of {height} × {width} pixels are enlarged to {new_height} × {new_width} inside "
                      "the model: the pretrained base needs at least 32 pixels a side.")
-    if m.fine_tune_layers > len(base.layers):
+    if m.weights == "random":
+        found.append("With weights = random there is nothing pretrained to keep: the whole base learns from "
+                     "your images ('model.fine_tune_layers' is not used). Like any large network trained from "
+                     "scratch, this is slow and needs many images; ImageNet weights usually do better.")
+    elif m.fine_tune_layers > len(base.layers):
         found.append(f"'model.fine_tune_layers' is {m.fine_tune_layers} but the base has only "
                      f"{len(base.layers)} layers: the whole base is retrained.")
-    if m.weights == "random" and m.fine_tune_layers == 0:
-        found.append("With weights = random and fine_tune_layers = 0 the base is random and frozen: only the "
-                     "classifier on top learns. Use the ImageNet weights, or raise 'model.fine_tune_layers' "
-                     "to train the base too.")
     return found
 
 

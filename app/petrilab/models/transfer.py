@@ -61,7 +61,8 @@ def base_name(backbone: str) -> str:
     return f"{backbone}_base"
 
 
-def build_transfer(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead) -> keras.Model:
+def build_transfer(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead,
+                   load_weights: bool = True) -> keras.Model:
     model = settings.model
     if model.backbone not in BACKBONES:
         raise UserError(f"'{model.backbone}' is not a pretrained base PetriLab knows.",
@@ -71,8 +72,8 @@ def build_transfer(settings: Settings, input_shape: tuple[int, int, int], head: 
     x = _enlarge_if_small(inputs)
     x, to_rgb = _to_three_channels(x)
     x = backbone.scale_inputs(x)
-    base = _make_base(backbone, tuple(x.shape[1:]), model.weights)
-    set_fine_tuning(base, model.fine_tune_layers)
+    base = _make_base(backbone, tuple(x.shape[1:]), model.weights if load_weights else "random")
+    set_fine_tuning(base, model.fine_tune_layers, pretrained=model.weights != "random")
     x = base(x)
     x = keras.layers.GlobalAveragePooling2D(name="average")(x)
     outputs = blocks.classifier(x, model, head, model.head_units)
@@ -82,8 +83,14 @@ def build_transfer(settings: Settings, input_shape: tuple[int, int, int], head: 
     return result
 
 
-def set_fine_tuning(base: keras.Model, fine_tune_layers: int) -> None:
-    """Freeze the base, or make only its last `fine_tune_layers` layers trainable.
+def set_fine_tuning(base: keras.Model, fine_tune_layers: int, pretrained: bool = True) -> None:
+    """Freeze a pretrained base, or make only its last `fine_tune_layers` layers trainable.
+
+    A base with random weights holds nothing worth keeping, and frozen it is
+    worse than useless: its normalisation layers have no learnt statistics, so
+    the signal fades through the layers (a random MobileNetV2 gives features
+    near 1e-12, the same for every image). So a random base always trains
+    whole, like any network trained from scratch, and fine_tune_layers is not used.
 
     BatchNormalization layers stay frozen even among the last layers: training
     would replace the ImageNet statistics they hold (each feature's mean and
@@ -92,6 +99,9 @@ def set_fine_tuning(base: keras.Model, fine_tune_layers: int) -> None:
     first epochs of fine-tuning would wreck what the base knew. Frozen, Keras
     runs them in inference mode with the ImageNet statistics.
     """
+    if not pretrained:
+        base.trainable = True
+        return
     if fine_tune_layers == 0:
         base.trainable = False
         return
