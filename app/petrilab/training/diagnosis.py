@@ -80,18 +80,22 @@ SMOOTH_MAX_WINDOW = 15
 TAIL_FRACTION = 1 / 3
 TAIL_MIN = 4
 
-# A curve is "still falling" when, over the last third, it fell by at least
-# 6 % of everything it has fallen so far AND 2 % of its current level. For a
-# curve decaying like exp(-epoch / tau) the first is met while tau > ~n/4,
-# i.e. while a clear part of the remaining improvement is still ahead; the
-# second ignores tiny slopes of a loss already close to zero.
-STILL_FALLING_OF_PROGRESS = 0.06
-STILL_FALLING_OF_LEVEL = 0.02
+# A curve is "still falling" when its last third lies lower than the third
+# before by at least 10 % of everything it has fallen so far AND 2 % of its
+# current level. For a curve decaying like exp(-epoch / tau) the first holds
+# while tau > ~n/4, i.e. while a clear part of the improvement is still
+# ahead; the second ignores the tiny falls of a loss already close to zero.
+STILL_FALLING_OF_PROGRESS = 0.10
+STILL_FALLING_OF_LEVEL = 0.03
 
 # A change counts only when larger than twice the epoch-to-epoch noise
 # (about 95 % of the jitter of a steady curve stays within that).
 SIGNIFICANCE = 2.0
-SUPPORTED_SIGNIFICANCE = 1.0  # validation loss, when training loss clearly still falls (see _measure)
+# "Clearly stopped" (see _trend): the fall is below what "still falling"
+# needs by more than one noise deviation. In between, the noise hides which;
+# then validation loss counts as still falling when training loss clearly does.
+DOUBT = 1.0
+FALLING, STOPPED, UNSURE = "falling", "stopped", "unsure"
 
 # Underfitting, without knowing the task: a training loss that fell by less
 # than 10 % from the first epoch has not learnt. (Keras' first-epoch loss is
@@ -241,55 +245,84 @@ def _median(x: np.ndarray) -> float:
 
 def moving_median(x: np.ndarray, window: int) -> np.ndarray:
     """Centred moving median; near the ends the window is cut (the last value is a trailing median)."""
-    n = len(x)
-    k = window // 2
-    if n == 0 or k == 0:
-        return x.astype(float).copy()
-    out = np.empty(n)
-    if n > 2 * k:
-        windows = np.lib.stride_tricks.sliding_window_view(x, 2 * k + 1)
-        out[k:n - k] = np.partition(windows, k, axis=1)[:, k]  # the middle value of each odd window
-        edges = [*range(k), *range(n - k, n)]
-    else:
-        edges = range(n)
-    values = x.tolist()
-    for i in edges:  # a few short windows: plain Python is faster than numpy here
-        out[i] = statistics.median(values[max(0, i - k):i + k + 1])
-    return out
+    return _Smoother(x)(len(x), window)
+
+
+class _Smoother:
+    """Moving medians of a curve and of its first n epochs (the live votes), sharing the work.
+
+    A centred window that lies wholly inside the first n epochs has the same
+    median for the whole curve, so only the cut windows at the ends are
+    computed again for each n.
+    """
+
+    def __init__(self, x: np.ndarray):
+        self.x = np.asarray(x, dtype=float)
+        self.values = self.x.tolist()
+        self._centred: dict[int, np.ndarray] = {}
+
+    def __call__(self, n: int, window: int) -> np.ndarray:
+        k = window // 2
+        if n == 0 or k == 0:
+            return self.x[:n].copy()
+        out = np.empty(n)
+        if n > 2 * k:
+            centred = self._centred.get(k)
+            if centred is None:
+                windows = np.lib.stride_tricks.sliding_window_view(self.x, 2 * k + 1)
+                centred = self._centred[k] = np.partition(windows, k, axis=1)[:, k]  # each odd window's middle value
+            out[k:n - k] = centred[:n - 2 * k]
+            edges = [*range(k), *range(n - k, n)]
+        else:
+            edges = range(n)
+        values = self.values
+        for i in edges:  # a few short windows: plain Python is faster than numpy here
+            out[i] = statistics.median(values[max(0, i - k):min(n, i + k + 1)])
+        return out
 
 
 def jitter(x: np.ndarray) -> float:
     """Epoch-to-epoch noise (a standard deviation), blind to a steady trend.
 
-    Second differences cancel a straight trend; the median absolute deviation
-    ignores the few large steps of the first epochs or of a real bend.
+    Second differences cancel a straight trend. Their spread is first
+    measured robustly (median absolute deviation), then, for a steadier
+    estimate, as the root mean square of the differences clipped at three
+    times that spread, so the few large steps of the first epochs or of a
+    real bend count little.
     """
     if len(x) < 5:
         return 0.0
     d2 = np.diff(x, 2)
-    mad = _median(np.abs(d2 - _median(d2)))
-    return float(1.4826 * mad / math.sqrt(6.0))  # var(x[i+1] - 2x[i] + x[i-1]) = 6 var(x)
+    d2 = d2 - _median(d2)
+    rough = 1.4826 * _median(np.abs(d2))
+    if rough == 0:
+        return 0.0
+    clipped = np.clip(d2, -3 * rough, 3 * rough)
+    return float(math.sqrt(float(np.dot(clipped, clipped)) / len(clipped)) / math.sqrt(6.0))  # var(d2) = 6 var(x)
 
 
 def _tail_length(n: int) -> int:
     return max(TAIL_MIN, int(round(n * TAIL_FRACTION)))
 
 
-def _tail_drop(raw: np.ndarray, smooth: np.ndarray, noise: float, length: int) -> float:
-    """How much the curve fell over its last `length` epochs (least-squares line).
+def _recent_fall(raw: np.ndarray, smooth: np.ndarray, noise: float, tail: int) -> tuple[float, float]:
+    """How much lower the curve is over its last `tail` epochs than over the `tail` epochs before.
 
-    Fitted to the raw values, because the moving median lags at the end of
-    the curve; values further than 3 noise deviations from the smoothed
-    curve are pulled back to that limit, so one odd epoch cannot tilt the line.
+    Comparing two means uses every epoch of both stretches, so a steady fall
+    shows through noise sooner than a slope over the last stretch alone.
+    Values further than 3 noise deviations from the smoothed curve are pulled
+    back to that limit, so one odd epoch cannot decide. Returns the fall and
+    its noise (standard deviation).
     """
-    y = raw[-length:]
+    length = min(tail, len(raw) // 2)
+    if length < 1:
+        return 0.0, 0.0
+    y = raw[-2 * length:]
     if noise > 0:
-        base = smooth[-length:]
+        base = smooth[-2 * length:]
         y = base + np.clip(y - base, -3 * noise, 3 * noise)
-    x = np.arange(length, dtype=float)
-    x -= x.mean()
-    slope = float(np.dot(x, y - y.mean()) / np.dot(x, x))
-    return -slope * (length - 1)
+    fall = float(y[:length].mean() - y[length:].mean())
+    return fall, noise * math.sqrt(2.0 / length)
 
 
 def _fmt(x: float) -> str:
@@ -329,15 +362,17 @@ class _Curves:
     noise_v: float = 0.0
     noise_rel_t: float = 0.0  # ... relative to the curve's typical level
     noise_rel_v: float = 0.0
-    drop_t: float = 0.0  # fall of the smoothed curve over the tail
+    drop_t: float = 0.0  # fall of the last stretch below the one before (see _recent_fall)
     drop_v: float = 0.0
+    drop_sd_t: float = 0.0  # ... and its noise
+    drop_sd_v: float = 0.0
     progress_t: float = 0.0  # fall from the first epoch to the lowest point
     progress_v: float = 0.0
     best: int = 0  # row of the lowest raw validation loss (what model.keras holds)
     vmin: int = 0  # row of the lowest smoothed validation loss
     tmin: int = 0
-    falling_t: bool = False  # still falling at the end (see _still_falling)
-    falling_v: bool = False
+    trend_t: str = UNSURE  # FALLING, STOPPED or UNSURE at the end (see _trend)
+    trend_v: str = UNSURE
 
     @property
     def n(self) -> int:
@@ -355,18 +390,28 @@ class _Curves:
     def ep(self, i: int) -> int:
         return int(self.epochs[i])
 
+    @property
+    def falling_t(self) -> bool:
+        return self.trend_t == FALLING
 
-def _still_falling(drop: float, progress: float, level: float, noise: float, tail: int,
-                   significance: float = SIGNIFICANCE) -> bool:
-    # The noise of a least-squares fall over `tail` epochs is about sigma * sqrt(12 / tail).
-    return (drop > 0 and drop >= STILL_FALLING_OF_PROGRESS * progress and drop >= STILL_FALLING_OF_LEVEL * abs(level)
-            and drop > significance * noise * math.sqrt(12.0 / tail))
+    @property
+    def learning(self) -> bool:
+        """Still learning at the end: validation loss falls, or may fall while training loss clearly falls."""
+        return self.trend_v == FALLING or (self.trend_v == UNSURE and self.trend_t == FALLING)
 
 
-def _measure(epochs, t, v, settings: Settings | None, metrics: dict) -> _Curves:
+def _trend(drop: float, drop_sd: float, progress: float, level: float) -> str:
+    """FALLING: clearly still falling; STOPPED: clearly not (any more); UNSURE: the noise hides which."""
+    needed = max(STILL_FALLING_OF_PROGRESS * progress, STILL_FALLING_OF_LEVEL * abs(level))
+    if drop > 0 and drop >= needed and drop > SIGNIFICANCE * drop_sd:
+        return FALLING
+    if drop + DOUBT * drop_sd <= needed:
+        return STOPPED
+    return UNSURE
+
+
+def _measure(epochs, t, v, settings: Settings | None, metrics: dict, ts: np.ndarray, vs: np.ndarray) -> _Curves:
     n = len(t)
-    w = _window(n)
-    ts, vs = moving_median(t, w), moving_median(v, w)
     tail = min(n, _tail_length(n))
     chance = chance_loss(settings)
     c = _Curves(epochs=epochs, t=t, v=v, ts=ts, vs=vs, tail=tail, chance=chance,
@@ -376,15 +421,13 @@ def _measure(epochs, t, v, settings: Settings | None, metrics: dict) -> _Curves:
     c.noise_t, c.noise_v = jitter(t), jitter(v)
     c.noise_rel_t = c.noise_t / max(_median(ts), 1e-12)
     c.noise_rel_v = c.noise_v / max(_median(vs), 1e-12)
-    c.drop_t, c.drop_v = _tail_drop(t, ts, c.noise_t, tail), _tail_drop(v, vs, c.noise_v, tail)
+    c.drop_t, c.drop_sd_t = _recent_fall(t, ts, c.noise_t, tail)
+    c.drop_v, c.drop_sd_v = _recent_fall(v, vs, c.noise_v, tail)
     c.best, c.vmin, c.tmin = int(np.argmin(v)), int(np.argmin(vs)), int(np.argmin(ts))
     c.progress_t = max(float(ts[0] - ts[c.tmin]), 0.0)
     c.progress_v = max(float(vs[0] - vs[c.vmin]), 0.0)
-    c.falling_t = _still_falling(c.drop_t, c.progress_t, ts[-1], c.noise_t, tail)
-    # Validation loss is the noisier curve: when training loss is clearly still
-    # falling, a validation fall of one noise deviation is enough to say "both".
-    c.falling_v = _still_falling(c.drop_v, c.progress_v, vs[-1], c.noise_v, tail,
-                                 SUPPORTED_SIGNIFICANCE if c.falling_t else SIGNIFICANCE)
+    c.trend_t = _trend(c.drop_t, c.drop_sd_t, c.progress_t, ts[-1])
+    c.trend_v = _trend(c.drop_v, c.drop_sd_v, c.progress_v, vs[-1])
     return c
 
 
@@ -440,16 +483,16 @@ def _underfitting(c: _Curves) -> _Finding | None:
             return _Finding("underfitting", "chance", [
                 f"Training loss is {_fmt(c.level_t)} over epochs {c.ep(c.start)}–{c.ep(last)}, "
                 f"{_pct(ratio)} of {guess}: the network has learnt almost nothing."
-            ], numbers, weak=c.falling_t)
-        if not c.falling_t and ratio >= HIGH_PLATEAU_FRACTION:
+            ], numbers, weak=c.trend_t == FALLING or c.learning)
+        if c.trend_t != FALLING and not c.learning and ratio >= HIGH_PLATEAU_FRACTION:
             return _Finding("underfitting", "high", [
                 f"Training loss settled at {_fmt(c.level_t)} over epochs {c.ep(c.start)}–{c.ep(last)}, "
                 f"still {_pct(ratio)} of {guess}."
             ], numbers)
-        if not c.falling_t and decrease < FLAT_DECREASE and ratio >= FLAT_BELOW_CHANCE:
+        if c.trend_t != FALLING and not c.learning and decrease < FLAT_DECREASE and ratio >= FLAT_BELOW_CHANCE:
             return _flat(c, decrease, numbers)
         return None
-    if not c.falling_t and decrease < FLAT_DECREASE:
+    if c.trend_t != FALLING and not c.learning and decrease < FLAT_DECREASE:
         return _flat(c, decrease, numbers)
     return None
 
@@ -484,7 +527,7 @@ def _overfitting(c: _Curves) -> _Finding | None:
     # Overfitting that has begun: validation loss levelled off while training
     # loss still falls, and the gap is already large.
     gap_rel = gap_now / c.vs[last] if c.vs[last] > 0 else 0.0
-    if not c.falling_v and c.falling_t and gap_rel >= LARGE_GAP and gap_now >= GAP_OF_SCALE * c.scale:
+    if c.trend_v == STOPPED and c.trend_t == FALLING and gap_rel >= LARGE_GAP and gap_now >= GAP_OF_SCALE * c.scale:
         evidence = [
             f"Validation loss levelled off at about {_fmt(c.level_v)} over the last {c.tail} epochs "
             f"({c.ep(c.start)}–{c.ep(last)}; lowest at epoch {c.ep(b)}, {_fmt(c.v[b])}), while training loss kept "
@@ -505,17 +548,23 @@ def _accuracy_evidence(c: _Curves, row: int) -> list[str]:
 
 
 def _not_finished(c: _Curves) -> _Finding | None:
-    if not (c.falling_v and c.drop_t > 0):
+    if not c.learning:
         return None
     start, last = c.start, c.last
-    where = (f"Validation loss is lowest at the end (epoch {c.ep(c.best)}, {_fmt(c.v[c.best])})."
-             if c.best >= start else
-             f"Validation loss is lowest at epoch {c.ep(c.best)} ({_fmt(c.v[c.best])}), and still falling on average.")
-    return _Finding("not_finished", "falling", [
-        f"Over the last {c.tail} epochs ({c.ep(start)}–{c.ep(last)}) validation loss still fell from "
-        f"{_fmt(c.vs[start])} to {_fmt(c.vs[last])} and training loss from {_fmt(c.ts[start])} to "
-        f"{_fmt(c.ts[last])}.", where,
-    ], {"val_tail_fall_of_level": c.drop_v / c.vs[last] if c.vs[last] > 0 else 0.0})
+    numbers = {"val_recent_fall_of_level": c.drop_v / c.vs[last] if c.vs[last] > 0 else 0.0}
+    span = f"Over the last {c.tail} epochs ({c.ep(start)}–{c.ep(last)})"
+    if c.trend_v == FALLING:
+        where = (f"Validation loss is lowest at the end (epoch {c.ep(c.best)}, {_fmt(c.v[c.best])})."
+                 if c.best >= start else
+                 f"Validation loss was lowest at epoch {c.ep(c.best)} ({_fmt(c.v[c.best])}), and is still falling "
+                 "on average.")
+        return _Finding("not_finished", "falling", [
+            f"{span} validation loss still fell from {_fmt(c.vs[start])} to {_fmt(c.vs[last])} and training loss "
+            f"from {_fmt(c.ts[start])} to {_fmt(c.ts[last])}.", where], numbers)
+    return _Finding("not_finished", "maybe_falling", [
+        f"{span} training loss went from {_fmt(c.ts[start])} to {_fmt(c.ts[last])}; it has not settled yet.",
+        f"Validation loss (now about {_fmt(c.level_v)}) jumps too much to tell yet whether it has stopped falling.",
+    ], numbers)
 
 
 def _unrepresentative_validation(c: _Curves) -> _Finding | None:
@@ -545,7 +594,7 @@ def _unrepresentative_validation(c: _Curves) -> _Finding | None:
 def _unrepresentative_training(c: _Curves) -> _Finding | None:
     gap = c.level_v - c.level_t
     gap_rel = gap / c.level_v if c.level_v > 0 else 0.0
-    if c.falling_v or gap_rel < LARGE_GAP or gap < GAP_OF_SCALE * c.scale:
+    if c.learning or gap_rel < LARGE_GAP or gap < GAP_OF_SCALE * c.scale:
         return None
     start, last = c.start, c.last
     times = f": validation loss is {_fmt(c.level_v / c.level_t)} times the training loss" if c.level_t > 0 else ""
@@ -629,13 +678,19 @@ def diagnose(history: list[dict], final: bool = True, settings: Settings | None 
     keep = np.isfinite(val)  # epochs without a validation value (e.g. validated every few epochs) are skipped
     if not keep.any():
         raise _no_validation()
-    metrics = {k: _column(history, k) for k in ("accuracy", "val_accuracy") if k in history[-1]}
-    epochs = np.arange(1, n_seen + 1)
+    epochs, train, val = np.arange(1, n_seen + 1)[keep], train[keep], val[keep]
+    metrics = {k: _column(history, k)[keep] for k in ("accuracy", "val_accuracy") if k in history[-1]}
+    kept_before = np.concatenate([[0], np.cumsum(keep)])  # rows analysed among the first n epochs
+    smooth_t, smooth_v = _Smoother(train), _Smoother(val)
 
     def analyse(n: int) -> _Analysis:
-        rows = keep[:n]
-        return _analyse(epochs[:n][rows], train[:n][rows], val[:n][rows],
-                        {k: m[:n][rows] for k, m in metrics.items()}, settings, n)
+        m = int(kept_before[n])
+        if m < MIN_EPOCHS_TO_JUDGE:
+            return _too_few(epochs[:m], train[:m], val[:m], n)
+        w = _window(m)
+        c = _measure(epochs[:m], train[:m], val[:m], settings, {k: x[:m] for k, x in metrics.items()},
+                     smooth_t(m, w), smooth_v(m, w))
+        return _analyse(c)
 
     analysis = analyse(n_seen)
     if not final:
@@ -643,12 +698,14 @@ def diagnose(history: list[dict], final: bool = True, settings: Settings | None 
     return _build(analysis, n_seen, final, settings)
 
 
-def _analyse(epochs, train, val, metrics, settings, n_seen) -> _Analysis:
-    if len(train) < MIN_EPOCHS_TO_JUDGE:
-        return _Analysis(None, [_Finding("not_finished", "few", [
-            f"Only {n_seen} epoch{'s' if n_seen > 1 else ''} so far: too few to read the curves "
-            f"(training loss {_fmt(train[-1])}, validation loss {_fmt(val[-1])} at epoch {epochs[-1]})."])])
-    c = _measure(epochs, train, val, settings, metrics)
+def _too_few(epochs, train, val, n_seen: int) -> _Analysis:
+    measured = (f" (training loss {_fmt(train[-1])}, validation loss {_fmt(val[-1])} at epoch {epochs[-1]})"
+                if len(train) else "")
+    return _Analysis(None, [_Finding("not_finished", "few", [
+        f"Only {n_seen} epoch{'s' if n_seen > 1 else ''} so far: too few to read the curves{measured}."])])
+
+
+def _analyse(c: _Curves) -> _Analysis:
     found = [f for f in (RULES[name](c) for name in PRIORITY if name in RULES) if f is not None]
     strong = [f for f in found if not f.weak]
     main = strong[0] if strong else _good_fit(c)
@@ -714,7 +771,7 @@ def _build(analysis: _Analysis, n_seen: int, final: bool, settings: Settings | N
             "train_level": c.level_t, "val_level": c.level_v,
             "train_tail_fall": c.drop_t / c.progress_t if c.progress_t > 0 else 0.0,
             "val_tail_fall": c.drop_v / c.progress_v if c.progress_v > 0 else 0.0,
-            "train_still_falling": c.falling_t, "val_still_falling": c.falling_v,
+            "train_trend": c.trend_t, "val_trend": c.trend_v,
             "train_noise": c.noise_rel_t, "val_noise": c.noise_rel_v,
             "gap_relative": (c.level_v - c.level_t) / c.level_v if c.level_v > 0 else 0.0,
             "chance_loss": c.chance, "smoothing_window": _window(c.n), "tail_epochs": c.tail,
@@ -833,7 +890,7 @@ def _underfitting_advice(f: _Finding, s, c, n_seen) -> list[Advice]:
                                        ("model.l2", s.model.l2)) if v > 0}
         tips.append(Advice("Remove the regularisation (dropout, L1/L2): it fights overfitting, which is not the "
                            "problem here, and makes learning harder.", changes, page="model"))
-    if c is not None and c.falling_t:
+    if c is not None and c.trend_t == FALLING:
         tips.append(_raise_epochs(s, n_seen, "The training loss still falls a little: train more epochs"))
     if s is None or s.model.architecture != "transfer":
         tips.append(_transfer(s, "A pretrained network brings features learnt on millions of images"))
@@ -868,8 +925,8 @@ def _more_epochs(s: Settings | None, n_seen: int) -> list[Advice]:
     planned = s.training.epochs if s is not None else 0
     # As many again (at least 10), or up to the planned number when the run was stopped before it.
     total = max(n_seen + max(MIN_MORE_EPOCHS, int(math.ceil(n_seen / 5.0)) * 5), planned)
-    tips = [Advice(f"Train {total - n_seen} more epochs from where it stopped.", {"training.epochs": total},
-                   page="train", resume=True)]
+    tips = [Advice(f"Train {total - n_seen} more epochs from where it stopped.",
+                   {"training.epochs": total} if total != planned else {}, page="train", resume=True)]
     if n_seen >= planned:  # the planned epochs were too few (not so when the run was stopped early)
         tips.append(_raise_epochs(s, n_seen, "For the next trainings, set more epochs"))
     if s is None or not s.training.early_stopping:
