@@ -5,8 +5,8 @@
     compile_model   optimiser, loss and metrics from the settings
     describe_model  parameter counts and the layer table, without weights or training
 
-Importing this package registers everything a saved model.keras needs, so
-load models after `import petrilab.models`.
+The models use only Keras' own layers and ops (no Lambda, no custom layer), so
+a saved model.keras loads with plain keras.saving.load_model.
 """
 
 from petrilab.models.build import build_model
