@@ -170,6 +170,22 @@ def test_underfitting_flat_names_first_and_last_epoch():
     assert epochs_in(d.evidence[0]) == [1, 30]
 
 
+def test_a_slow_start_is_not_finished_but_a_long_stay_at_chance_is_underfitting():
+    """The demo ConvNet sits near ln 3 for its first epochs before it takes off (numbers from a real run)."""
+    s = Settings()
+    s.data.classes = ["elongated", "fragmented", "round"]
+    train = [1.101, 1.099, 1.099, 1.096, 1.094]
+    val = [1.098, 1.098, 1.097, 1.096, 1.095]
+    d = diagnose(history(train, val), settings=s)
+    assert d.verdict == "not_finished" and d.secondary == ["underfitting"]
+    assert "(1.100 at epoch 1, 1.095 at epoch 5)" in d.evidence[0]  # smoothed values, with the digits that differ
+    assert d.advice[0].resume
+    assert {"training.learning_rate": 0.003} in [a.changes for a in d.advice]
+    rng = np.random.default_rng(0)
+    flat = math.log(3) * (1 + 0.002 * rng.standard_normal(30))
+    assert diagnose(history(flat, flat + 0.001), settings=s).verdict == "underfitting"
+
+
 def test_unstable_training_loss_rising_again():
     rng = np.random.default_rng(0)
     train = np.concatenate([decay(15, 0.7, 0.3, 3), np.linspace(0.3, 0.75, 15)]) * (1 + 0.01 * rng.standard_normal(30))
@@ -205,7 +221,8 @@ def test_not_finished(shape, seed):
     resume = d.advice[0]
     assert resume.resume and resume.page == "train"
     assert resume.changes["training.epochs"] > n  # the new total, as Keras' epochs with initial_epoch
-    assert {"training.epochs": 2 * n} in [a.changes for a in d.advice]  # for the next runs: twice as many
+    # for the next runs: twice as many, and at least the default 30
+    assert {"training.epochs": max(2 * n, 30)} in [a.changes for a in d.advice]
 
 
 def unrepresentative_validation_curves(shape, rng):
@@ -412,7 +429,7 @@ def changes(verdicts: list[str]) -> int:
     return sum(a != b for a, b in zip(verdicts, verdicts[1:]))
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_live_verdict_is_stable_on_a_noisy_plateau(seed):
     """A quick descent, then a long noisy-but-steady plateau: the live verdict settles and stays."""
     rng = np.random.default_rng(seed)
@@ -420,10 +437,10 @@ def test_live_verdict_is_stable_on_a_noisy_plateau(seed):
     verdicts = live_verdicts(train, val)
     assert verdicts[:3] == ["too_early"] * 3
     assert set(verdicts[40:]) == {"good_fit"}
-    assert changes(verdicts[3:]) <= 3
+    assert changes(verdicts[3:]) <= 1  # one change: from "not finished" to the steady verdict
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_live_verdict_is_stable_while_overfitting(seed):
     rng = np.random.default_rng(seed)
     n, m = 100, 15
@@ -432,10 +449,10 @@ def test_live_verdict_is_stable_while_overfitting(seed):
         1 + 0.05 * rng.standard_normal(n))
     verdicts = live_verdicts(train, val)
     assert set(verdicts[35:]) == {"overfitting"}
-    assert changes(verdicts[3:]) <= 3
+    assert changes(verdicts[3:]) <= 1  # one change: from "not finished" to the steady verdict
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_live_verdict_is_stable_while_still_learning(seed):
     rng = np.random.default_rng(seed)
     train, val = np.linspace(1.0, 0.4, 80) * (1 + 0.01 * rng.standard_normal(80)), np.linspace(1.0, 0.5, 80) * (
@@ -443,7 +460,29 @@ def test_live_verdict_is_stable_while_still_learning(seed):
     verdicts = live_verdicts(train, val)
     # By epoch 20 validation loss has fallen by three noise deviations: from then on, "not finished" throughout.
     assert set(verdicts[19:]) == {"not_finished"}
-    assert changes(verdicts[3:]) <= 3
+    assert changes(verdicts[3:]) <= 1  # one change: from "not finished" to the steady verdict
+
+
+STEADY_CASES = {
+    "noisy validation": lambda rng: (decay(100, 0.7, 0.3, 5, rng, 0.01), decay(100, 0.72, 0.32, 5, rng, 0.2)),
+    "validation below training": lambda rng: (decay(100, 0.7, 0.3, 5, rng, 0.01), decay(100, 0.6, 0.2, 5, rng, 0.03)),
+    "gap that never closes": lambda rng: (decay(100, 0.7, 0.1, 5, rng, 0.01), decay(100, 0.75, 0.5, 5, rng, 0.03)),
+    "flat at chance": lambda rng: (0.69 * (1 + 0.01 * rng.standard_normal(60)),
+                                   0.7 * (1 + 0.03 * rng.standard_normal(60))),
+}
+STEADY_VERDICT = {"noisy validation": "unrepresentative_validation",
+                  "validation below training": "unrepresentative_validation",
+                  "gap that never closes": "unrepresentative_training", "flat at chance": "underfitting"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("case", list(STEADY_CASES))
+def test_live_verdict_is_stable_on_other_steady_curves(case, seed):
+    train, val = STEADY_CASES[case](np.random.default_rng(seed))
+    verdicts = live_verdicts(train, val, binary_settings())
+    assert set(verdicts[40:]) == {STEADY_VERDICT[case]}
+    assert changes(verdicts[3:]) <= 1
+    assert verdicts[3:9] == ["not_finished"] * 6  # the first epochs: too early to tell a slow start
 
 
 def test_live_diagnosis_is_fast():

@@ -17,13 +17,16 @@ summaries rather than single values:
 - each curve is smoothed with a moving median (a single odd epoch is
   ignored, a real minimum is kept);
 - "at the end" means the last third of the epochs; whether a curve is still
-  falling there is the slope of the smoothed curve over that third, compared
-  with how much the curve has fallen in total and with its level;
-- noise is the epoch-to-epoch jitter (robust spread of second differences,
-  which ignores a steady trend), relative to the curve's level;
-- a change only counts when it is larger than the noise.
+  falling there is how much lower that third lies than the third before,
+  compared with how much the curve has fallen in total and with its level;
+- noise is the epoch-to-epoch jitter (spread of second differences, which
+  ignore a steady trend), relative to the curve's level;
+- a change only counts when it is larger than the noise, and a curve can be
+  "still falling", "stopped", or unsure when the noise hides which.
 The rules are checked in a fixed priority order (see `PRIORITY`); the first
 that holds is the verdict and the others that also hold go to `secondary`.
+While training runs (final=False) the verdict shown is the one reached most
+often over the last few epochs, so it does not flicker on a noisy curve.
 """
 
 from __future__ import annotations
@@ -76,17 +79,19 @@ SMOOTH_MIN_WINDOW = 3
 SMOOTH_MAX_WINDOW = 15
 
 # "At the end" is the last third of the epochs (the part of the plot the
-# workshop reads the verdict from), at least three epochs.
+# workshop reads the verdict from), at least four epochs (fewer cannot be
+# told from noise).
 TAIL_FRACTION = 1 / 3
 TAIL_MIN = 4
 
 # A curve is "still falling" when its last third lies lower than the third
-# before by at least 10 % of everything it has fallen so far AND 2 % of its
-# current level. For a curve decaying like exp(-epoch / tau) the first holds
-# while tau > ~n/4, i.e. while a clear part of the improvement is still
-# ahead; the second ignores the tiny falls of a loss already close to zero.
+# before by at least 10 % of everything it has fallen so far AND 1 % of its
+# current level (and by more than the noise, see SIGNIFICANCE). For a curve
+# decaying like exp(-epoch / tau) the first holds while tau > ~n/4, i.e.
+# while a clear part of the improvement is still ahead; the second ignores
+# falls too small to be worth more epochs.
 STILL_FALLING_OF_PROGRESS = 0.10
-STILL_FALLING_OF_LEVEL = 0.03
+STILL_FALLING_OF_LEVEL = 0.01
 
 # A change counts only when larger than twice the epoch-to-epoch noise
 # (about 95 % of the jitter of a steady curve stays within that).
@@ -114,9 +119,16 @@ FLAT_BELOW_CHANCE = 0.50
 # A training accuracy of 98 % or more is not underfitting, however flat the
 # loss (a task learnt within the first epoch).
 LEARNT_ACCURACY = 0.98
+# In the first 10 epochs a network often stays close to a blind guess before
+# it takes off (the demo data's ConvNet does for about 10 epochs): so a run
+# this short is "not finished", with underfitting as a partial verdict when
+# the loss has hardly moved.
+EARLY_EPOCHS = 10
 # A training loss that climbs 20 % above its lowest value is unstable: with a
-# fixed learning rate, overfitting never makes the training loss rise.
+# fixed learning rate, overfitting never makes the training loss rise. The
+# climb must also be 5 % of the loss scale: 0.001 → 0.0015 near zero is not.
 TRAIN_RISE = 0.20
+TRAIN_RISE_OF_SCALE = 0.05
 
 # Overfitting: the smoothed validation loss ended at least 10 % above its
 # minimum (and above the noise), at least 3 epochs after it, while the
@@ -290,9 +302,11 @@ def jitter(x: np.ndarray) -> float:
     times that spread, so the few large steps of the first epochs or of a
     real bend count little.
     """
-    if len(x) < 5:
+    if len(x) < 3:
         return 0.0
     d2 = np.diff(x, 2)
+    if len(d2) < 3:  # too few for a spread around a median: plain root mean square
+        return float(math.sqrt(float(np.dot(d2, d2)) / len(d2)) / math.sqrt(6.0))
     d2 = d2 - _median(d2)
     rough = 1.4826 * _median(np.abs(d2))
     if rough == 0:
@@ -333,6 +347,17 @@ def _fmt(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:.0f}"
     return f"{x:.3g}"
+
+
+def _fmt_pair(a: float, b: float) -> tuple[str, str]:
+    """Two values with enough digits to show that they differ (1.100 and 1.095, not 1.1 and 1.1)."""
+    if _fmt(a) != _fmt(b):
+        return _fmt(a), _fmt(b)
+    for digits in (4, 5):
+        left, right = f"{a:#.{digits}g}", f"{b:#.{digits}g}"  # '#' keeps trailing zeros: 1.100
+        if left != right:
+            return left, right
+    return _fmt(a), _fmt(b)
 
 
 def _pct(fraction: float) -> str:
@@ -396,14 +421,16 @@ class _Curves:
 
     @property
     def learning(self) -> bool:
-        """Still learning at the end: validation loss falls, or may fall while training loss clearly falls."""
-        return self.trend_v == FALLING or (self.trend_v == UNSURE and self.trend_t == FALLING)
+        """Both still falling at the end: one clearly, the other clearly or perhaps (its noise hides which)."""
+        return ((self.trend_v == FALLING and self.trend_t != STOPPED)
+                or (self.trend_v == UNSURE and self.trend_t == FALLING))
 
 
-def _trend(drop: float, drop_sd: float, progress: float, level: float) -> str:
+def _trend(drop: float, drop_sd: float, progress: float, level: float, noise: float) -> str:
     """FALLING: clearly still falling; STOPPED: clearly not (any more); UNSURE: the noise hides which."""
     needed = max(STILL_FALLING_OF_PROGRESS * progress, STILL_FALLING_OF_LEVEL * abs(level))
-    if drop > 0 and drop >= needed and drop > SIGNIFICANCE * drop_sd:
+    # A curve that never fell further than its own jitter is not "still falling", whatever its last stretches do.
+    if drop > 0 and drop >= needed and drop > SIGNIFICANCE * drop_sd and progress > SIGNIFICANCE * noise:
         return FALLING
     if drop + DOUBT * drop_sd <= needed:
         return STOPPED
@@ -426,8 +453,8 @@ def _measure(epochs, t, v, settings: Settings | None, metrics: dict, ts: np.ndar
     c.best, c.vmin, c.tmin = int(np.argmin(v)), int(np.argmin(vs)), int(np.argmin(ts))
     c.progress_t = max(float(ts[0] - ts[c.tmin]), 0.0)
     c.progress_v = max(float(vs[0] - vs[c.vmin]), 0.0)
-    c.trend_t = _trend(c.drop_t, c.drop_sd_t, c.progress_t, ts[-1])
-    c.trend_v = _trend(c.drop_v, c.drop_sd_v, c.progress_v, vs[-1])
+    c.trend_t = _trend(c.drop_t, c.drop_sd_t, c.progress_t, ts[-1], c.noise_t)
+    c.trend_v = _trend(c.drop_v, c.drop_sd_v, c.progress_v, vs[-1], c.noise_v)
     return c
 
 
@@ -463,8 +490,8 @@ class _Finding:
 def _underfitting(c: _Curves) -> _Finding | None:
     last = c.last
     rise = float(c.ts[last] - c.ts[c.tmin])
-    if (c.tmin < last and rise >= TRAIN_RISE * c.ts[c.tmin] and rise > SIGNIFICANCE * c.noise_t
-            and c.ts[last] > c.ts[0] * (1 - FLAT_DECREASE)):
+    if (c.tmin < last and rise >= TRAIN_RISE * c.ts[c.tmin] and rise >= TRAIN_RISE_OF_SCALE * c.scale
+            and rise > SIGNIFICANCE * c.noise_t):
         return _Finding("underfitting", "unstable", [
             f"Training loss was lowest at epoch {c.ep(c.tmin)} ({_fmt(c.ts[c.tmin])}) and rose again to "
             f"{_fmt(c.ts[last])} by epoch {c.ep(last)}: training is unstable."
@@ -479,11 +506,11 @@ def _underfitting(c: _Curves) -> _Finding | None:
         numbers["train_vs_chance"] = ratio
         guess = f"the loss of a blind guess that ignores the image ({_fmt(c.chance)} for this number of classes)"
         if ratio >= CHANCE_FRACTION:
-            # Still falling: maybe a slow start rather than a dead end, so only a partial verdict.
+            # Still falling, or early days: maybe a slow start rather than a dead end, so only a partial verdict.
             return _Finding("underfitting", "chance", [
                 f"Training loss is {_fmt(c.level_t)} over epochs {c.ep(c.start)}–{c.ep(last)}, "
-                f"{_pct(ratio)} of {guess}: the network has learnt almost nothing."
-            ], numbers, weak=c.trend_t == FALLING or c.learning)
+                f"{_pct(ratio)} of {guess}: the network has learnt almost nothing so far."
+            ], numbers, weak=c.trend_t == FALLING or c.learning or _early(c))
         if c.trend_t != FALLING and not c.learning and ratio >= HIGH_PLATEAU_FRACTION:
             return _Finding("underfitting", "high", [
                 f"Training loss settled at {_fmt(c.level_t)} over epochs {c.ep(c.start)}–{c.ep(last)}, "
@@ -499,9 +526,15 @@ def _underfitting(c: _Curves) -> _Finding | None:
 
 def _flat(c: _Curves, decrease: float, numbers: dict) -> _Finding:
     change = "stayed flat" if decrease < 0.01 else f"fell by only {_pct(decrease)}"
+    first, now = _fmt_pair(c.ts[0], c.ts[c.last])
     return _Finding("underfitting", "flat", [
-        f"Training loss {change}: {_fmt(c.ts[0])} at epoch {c.ep(0)}, {_fmt(c.ts[c.last])} at epoch {c.ep(c.last)}."
-    ], numbers)
+        f"Training loss {change}: {first} at epoch {c.ep(0)}, {now} at epoch {c.ep(c.last)}."
+    ], numbers, weak=_early(c))
+
+
+def _early(c: _Curves) -> bool:
+    """The first epochs: a slow start cannot be told from a dead end yet (a loss going up is `unstable`)."""
+    return c.n < EARLY_EPOCHS
 
 
 def _overfitting(c: _Curves) -> _Finding | None:
@@ -522,7 +555,10 @@ def _overfitting(c: _Curves) -> _Finding | None:
         else:
             train = f"while training loss stayed about the same ({_fmt(c.ts[b])} → {_fmt(c.ts[last])})"
         evidence = [f"{lowest} and rose to {_fmt(c.vs[last])} by epoch {c.ep(last)} {train}.", grew]
-        weak = rise < OVERFIT_RISE * c.vs[m] or not (t_fall >= TRAIN_KEEPS_FALLING or memorised)
+        # In the first epochs noise is hard to measure: ask for twice the rise.
+        needed = OVERFIT_RISE * c.vs[m] * (2 if _early(c) else 1)
+        early_noise = _early(c) and rise <= 2 * SIGNIFICANCE * c.noise_v
+        weak = rise < needed or early_noise or not (t_fall >= TRAIN_KEEPS_FALLING or memorised)
         return _Finding("overfitting", "rising", evidence + _accuracy_evidence(c, b), numbers, weak=weak)
     # Overfitting that has begun: validation loss levelled off while training
     # loss still falls, and the gap is already large.
@@ -548,11 +584,19 @@ def _accuracy_evidence(c: _Curves, row: int) -> list[str]:
 
 
 def _not_finished(c: _Curves) -> _Finding | None:
-    if not c.learning:
+    if not (c.learning or _early(c)):
         return None
     start, last = c.start, c.last
     numbers = {"val_recent_fall_of_level": c.drop_v / c.vs[last] if c.vs[last] > 0 else 0.0}
     span = f"Over the last {c.tail} epochs ({c.ep(start)}–{c.ep(last)})"
+    if not c.learning:
+        first, now = _fmt_pair(c.ts[0], c.ts[last])
+        moving = "is still going down, if slowly" if c.drop_t > DOUBT * c.drop_sd_t else "has hardly moved yet"
+        return _Finding("not_finished", "early", [
+            f"Only {c.n} epochs: training loss {moving} ({first} at epoch {c.ep(0)}, {now} at epoch {c.ep(last)}).",
+            "A network often stays close to where it started for its first epochs before it takes off; "
+            "a few more epochs will tell whether it learns.",
+        ], numbers)
     if c.trend_v == FALLING:
         where = (f"Validation loss is lowest at the end (epoch {c.ep(c.best)}, {_fmt(c.v[c.best])})."
                  if c.best >= start else
@@ -807,7 +851,7 @@ def _summary(f: _Finding, c: _Curves | None) -> str:
                     "while training loss keeps falling.")
         return (f"The network learns the training images by heart: validation loss reached its minimum{best}, "
                 "then rose while training loss kept falling.")
-    if f.kind == "few":
+    if f.kind in ("few", "early"):
         return "Only a few epochs so far: train longer to see where the curves go."
     if f.verdict == "not_finished":
         return "Both losses are still falling at the end: train longer."
@@ -937,7 +981,7 @@ def _more_epochs(s: Settings | None, n_seen: int) -> list[Advice]:
 
 def _raise_epochs(s: Settings | None, n_seen: int, text: str) -> Advice:
     current = s.training.epochs if s is not None else n_seen
-    new = max(2 * current, 2 * n_seen, MIN_MORE_EPOCHS)
+    new = max(2 * current, 2 * n_seen, Settings().training.epochs)
     return Advice(f"{text}: {new} instead of {current}.", {"training.epochs": new}, page="train")
 
 
