@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from petrilab.errors import UserError
-from petrilab.settings import Settings
+from petrilab.settings import RANGES, Settings
 
 VERDICTS = ("overfitting", "underfitting", "not_finished", "unrepresentative_validation",
             "unrepresentative_training", "good_fit")
@@ -141,6 +141,10 @@ TRAIN_KEEPS_FALLING = 0.10
 # ...or had nothing left to fall: a training loss below 5 % of the loss scale
 # means the training images are learnt by heart.
 MEMORISED = 0.05
+# Overfitting that has just begun (validation loss stopped, training loss
+# still falling, gap large) needs the gap to have grown by a fifth over the
+# last third: otherwise both have simply settled apart.
+ONSET_GAP_GROWTH = 0.2
 
 # Unrepresentative validation set: validation loss jitters by 10 % of its
 # level or more from epoch to epoch, and at least twice as much (in loss
@@ -255,13 +259,10 @@ def _median(x: np.ndarray) -> float:
     return float(0.5 * (part[h - 1] + part[h]))
 
 
-def moving_median(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving median; near the ends the window is cut (the last value is a trailing median)."""
-    return _Smoother(x)(len(x), window)
-
-
 class _Smoother:
-    """Moving medians of a curve and of its first n epochs (the live votes), sharing the work.
+    """Centred moving medians of a curve and of its first n epochs (the live votes), sharing the work.
+
+    Near the ends the window is cut, so the last value is a trailing median.
 
     A centred window that lies wholly inside the first n epochs has the same
     median for the whole curve, so only the cut windows at the ends are
@@ -563,7 +564,8 @@ def _overfitting(c: _Curves) -> _Finding | None:
     # Overfitting that has begun: validation loss levelled off while training
     # loss still falls, and the gap is already large.
     gap_rel = gap_now / c.vs[last] if c.vs[last] > 0 else 0.0
-    if c.trend_v == STOPPED and c.trend_t == FALLING and gap_rel >= LARGE_GAP and gap_now >= GAP_OF_SCALE * c.scale:
+    if (c.trend_v == STOPPED and c.trend_t == FALLING and gap_rel >= LARGE_GAP and gap_now >= GAP_OF_SCALE * c.scale
+            and c.drop_t - c.drop_v >= ONSET_GAP_GROWTH * gap_now):
         evidence = [
             f"Validation loss levelled off at about {_fmt(c.level_v)} over the last {c.tail} epochs "
             f"({c.ep(c.start)}–{c.ep(last)}; lowest at epoch {c.ep(b)}, {_fmt(c.v[b])}), while training loss kept "
@@ -657,7 +659,8 @@ def _good_fit(c: _Curves) -> _Finding:
         f"{_fmt(c.level_v)}; training loss is at {_fmt(c.level_t)}.",
         f"The gap between them is {'small' if abs(gap) < SMALL_GAP * c.level_v else 'moderate'} ({_fmt(gap)}, "
         f"{_pct(abs(gap) / c.level_v)} of the validation loss)." if c.level_v > 0 else f"The gap is {_fmt(gap)}.",
-        f"Validation loss was lowest at epoch {c.ep(c.best)} ({_fmt(c.v[c.best])}); model.keras holds that epoch.",
+        f"Validation loss was lowest at epoch {c.ep(c.best)} ({_fmt(c.v[c.best])}): the best checkpoint is from "
+        "that epoch.",
     ]
     kind = "small_gap" if abs(gap) < SMALL_GAP * c.level_v else "moderate_gap"
     return _Finding("good_fit", kind, evidence + _accuracy_evidence(c, c.best))
@@ -853,6 +856,9 @@ def _summary(f: _Finding, c: _Curves | None) -> str:
                 "then rose while training loss kept falling.")
     if f.kind in ("few", "early"):
         return "Only a few epochs so far: train longer to see where the curves go."
+    if f.kind == "maybe_falling":
+        return ("Training loss is still falling, and validation loss may be too (its noise hides it): "
+                "train longer.")
     if f.verdict == "not_finished":
         return "Both losses are still falling at the end: train longer."
     if f.verdict == "unrepresentative_validation":
@@ -899,7 +905,11 @@ def _lower_learning_rate(s: Settings | None, why: str) -> Advice:
     if s is None:
         return Advice(f"{why}: lower the learning rate, for example to 0.0001.",
                       {"training.learning_rate": 1e-4}, page="train")
-    new = _nice(s.training.learning_rate / 10)
+    lowest = RANGES["training.learning_rate"][0]
+    new = max(_nice(s.training.learning_rate / 10), lowest)
+    if new >= s.training.learning_rate:
+        return Advice(f"{why}, although the learning rate is already as low as it can be: check the images and "
+                      "the labels.", page="data")
     return Advice(f"{why}: lower the learning rate ten times, from {_fmt(s.training.learning_rate)} to "
                   f"{_fmt(new)}.", {"training.learning_rate": new}, page="train")
 
@@ -968,7 +978,7 @@ def _overfitting_advice(s: Settings | None, c: _Curves | None) -> list[Advice]:
 def _more_epochs(s: Settings | None, n_seen: int) -> list[Advice]:
     planned = s.training.epochs if s is not None else 0
     # As many again (at least 10), or up to the planned number when the run was stopped before it.
-    total = max(n_seen + max(MIN_MORE_EPOCHS, int(math.ceil(n_seen / 5.0)) * 5), planned)
+    total = min(max(n_seen + max(MIN_MORE_EPOCHS, int(math.ceil(n_seen / 5.0)) * 5), planned), _most_epochs())
     tips = [Advice(f"Train {total - n_seen} more epochs from where it stopped.",
                    {"training.epochs": total} if total != planned else {}, page="train", resume=True)]
     if n_seen >= planned:  # the planned epochs were too few (not so when the run was stopped early)
@@ -979,9 +989,13 @@ def _more_epochs(s: Settings | None, n_seen: int) -> list[Advice]:
     return tips
 
 
+def _most_epochs() -> int:
+    return int(RANGES["training.epochs"][1])
+
+
 def _raise_epochs(s: Settings | None, n_seen: int, text: str) -> Advice:
     current = s.training.epochs if s is not None else n_seen
-    new = max(2 * current, 2 * n_seen, Settings().training.epochs)
+    new = min(max(2 * current, 2 * n_seen, Settings().training.epochs), _most_epochs())
     return Advice(f"{text}: {new} instead of {current}.", {"training.epochs": new}, page="train")
 
 
@@ -1090,6 +1104,9 @@ def _bigger_model(s: Settings | None) -> Advice:
     key = "model.dense_layers" if m.architecture == "dense" else "model.filters"
     now = m.dense_layers if m.architecture == "dense" else m.filters
     new = [min(8192, n * 2) for n in now]
+    if new == now:  # already the largest the settings allow
+        return Advice(text + ": try transfer learning, or check that the images show what separates the classes.",
+                      page="model")
     return Advice(f"{text}: {_describe_sizes(now)} → {_describe_sizes(new)}.", {key: new}, page="model")
 
 
