@@ -158,6 +158,26 @@ def finished_run(tmp_path):
                     images_dir=tmp_path / "test-images")
 
 
+# ---------------------------------------------------------------- the Qt binding
+
+
+def test_emitting_signals_does_not_drain_references():
+    """PySide6 6.12.0 loses a reference to True on every Signal.emit() called from Python: a window
+    following a training (pyqtgraph and the pages emit constantly) crashed after a few minutes."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        happened = Signal(object)
+
+    emitter = Emitter()
+    emitter.happened.connect(lambda value: None)
+    before = sys.getrefcount(True), sys.getrefcount(None)
+    for _ in range(2000):
+        emitter.happened.emit({"fix": None})
+    assert abs(sys.getrefcount(True) - before[0]) < 50
+    assert abs(sys.getrefcount(None) - before[1]) < 50
+
+
 # ---------------------------------------------------------------- the follower
 
 

@@ -102,6 +102,8 @@ class EngineProcess(QObject):
         process.errorOccurred.connect(self._on_error)
         self._process = process
         process.start(self.command[0], self.command[1:] + args)
+        if process.waitForStarted(5_000):
+            lower_priority(process.processId())
         self.started.emit()
 
     # ------------------------------------------------------------ stopping
@@ -153,6 +155,18 @@ class EngineProcess(QObject):
 
     def log_tail(self, lines: int = 15) -> str:
         return read_log_tail(self.log_path, lines) if self.log_path else ""
+
+
+def lower_priority(pid: int) -> None:
+    """Run the engine below the window's priority: training uses every core, and the window must still
+    get one the moment it needs to repaint. (On an otherwise idle machine training loses nothing.)"""
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        process.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+    except Exception:  # noqa: BLE001 - a priority we cannot set is no reason not to train
+        pass
 
 
 def read_log_tail(path: str | Path, lines: int = 15) -> str:

@@ -42,6 +42,8 @@ class TrainPage(WizardPage):
         super().__init__(context, parent)
         self.engine = engine or EngineProcess(self)
         self.follower = RunFollower(self)
+        self._drawn: tuple | None = None
+        self._last_problem: str | None = NOT_TRAINED
         self._build()
         self.follower.changed.connect(self._refresh)
         self.follower.diagnosis.connect(self._on_diagnosis)
@@ -234,8 +236,13 @@ class TrainPage(WizardPage):
         return run is not None and (run / runs.LAST_MODEL).exists() and not self.engine.is_running()
 
     def _refresh(self) -> None:
+        """Bring the page up to date with the run; cheap when only a batch went by (a few times a second)."""
         state = self.follower.state
-        self.curves.show_run(state)
+        # Redraw the curves only when an epoch ended (or another run is shown), not for every batch.
+        drawn = (id(state), state.epochs_done, state.best_epoch, tuple(state.metrics.get(state.epochs_done - 1, {})))
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.curves.show_run(state)
         status = state.status
         self.progress.setValue(int(state.progress() * 1000))
         if state.started:
@@ -266,7 +273,10 @@ class TrainPage(WizardPage):
             self.warnings.show_message("warning", text, shown[-1].get("file"), fix)
         self.open_button.setEnabled(state.run_dir is not None)
         self._update_buttons()
-        self.validity_changed.emit()
+        problem = self.problem()
+        if problem != self._last_problem:  # the window re-checks every page: only when the answer changed
+            self._last_problem = problem
+            self.validity_changed.emit()
 
     def _progress_text(self) -> str:
         state = self.follower.state

@@ -31,7 +31,9 @@ class MetricPlot(pg.PlotWidget):
 
     def __init__(self, title: str, y_label: str, parent: QWidget | None = None, legend_at_bottom: bool = False):
         super().__init__(parent, background="w")
-        self.setAntialiasing(True)
+        # Antialias the curves only: axes and grid are straight lines, and painting them smoothed
+        # doubles the cost of every repaint while a training runs.
+        self.setAntialiasing(False)
         self.setMinimumSize(240, 180)
         item = self.getPlotItem()
         item.setTitle(title, color="#222222", size="11pt")
@@ -62,7 +64,7 @@ class MetricPlot(pg.PlotWidget):
             pen = pg.mkPen(QColor(colour), width=1.5 if dashed else 2,
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             item = self.plotItem.plot([], [], name=name, pen=pen, symbol="o", symbolSize=5,
-                                      symbolBrush=QColor(colour), symbolPen=None)
+                                      symbolBrush=QColor(colour), symbolPen=None, antialias=True)
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
             self.curves[name] = item
@@ -71,7 +73,9 @@ class MetricPlot(pg.PlotWidget):
     def set_curve(self, name: str, xs: list, ys: list, colour: str, dashed: bool = False) -> None:
         item = self.curve(name, colour, dashed)
         # symbols help read a short run; on a long run, or on a dashed line, they only clutter
-        item.setSymbol("o" if len(xs) <= 60 and not dashed else None)
+        symbol = "o" if len(xs) <= 60 and not dashed else None
+        if item.opts["symbol"] != symbol:  # setSymbol rebuilds the points even when nothing changes
+            item.setSymbol(symbol)
         item.setData(xs, ys)
 
     def remove_curves_except(self, keep: set[str]) -> None:
@@ -146,7 +150,8 @@ class TrainingCurves(QWidget):
 
     def clear(self) -> None:
         for plot in (self.loss, self.metric):
-            plot.remove_curves_except(set())
+            for item in plot.curves.values():
+                item.setData([], [])  # keep the items: creating them again costs more than emptying them
             plot.mark_best(None)
 
     def point_count(self) -> int:

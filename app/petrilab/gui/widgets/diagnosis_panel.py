@@ -7,6 +7,7 @@ diagnosis.json in the run folder); this panel only shows the dictionary.
 from __future__ import annotations
 
 import html
+import json
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout,
@@ -76,6 +77,8 @@ class DiagnosisPanel(QScrollArea):
         self._layout.addStretch(1)
         self.advice_buttons: list[QPushButton] = []
         self.current: dict = {}
+        self._badge_colours: tuple | None = None
+        self._advice_shown: tuple | None = None
         self.show_diagnosis({})
 
     def show_diagnosis(self, diagnosis: dict, epoch: int | None = None, can_resume: bool = True) -> None:
@@ -109,10 +112,17 @@ class DiagnosisPanel(QScrollArea):
     def _badge(self, text: str, colours: tuple[str, str]) -> None:
         background, foreground = colours
         self.verdict.setText(text)
+        if colours == self._badge_colours:
+            return  # a style sheet change re-polishes the panel: only when the colour changes
+        self._badge_colours = colours
         self.verdict.setStyleSheet(f"background: {background}; color: {foreground}; border-radius: 6px; "
                                    f"padding: 8px 10px; font-size: 15px; font-weight: 600;")
 
     def _set_advice(self, advice: list[dict], can_resume: bool) -> None:
+        shown = (json.dumps(advice, sort_keys=True, default=str), can_resume)
+        if shown == self._advice_shown:
+            return  # the same advice as after the last epoch: keep the rows (rebuilding them costs a relayout)
+        self._advice_shown = shown
         while self.advice_box.count():
             item = self.advice_box.takeAt(0)
             if item.widget() is not None:

@@ -29,10 +29,15 @@ class InlineMessage(QFrame):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.label)
         self.kind = ""
+        self._shown: tuple | None = None
         self.hide()
 
     def show_message(self, kind: str, message: str, file: str | None = None, fix: str | None = None,
                      details: str | None = None) -> None:
+        shown = (kind, message, file, fix, details)
+        if shown == self._shown:
+            return  # the same message again (pages refresh often): restyling costs a relayout
+        self._shown = shown
         background, border, text = STYLES.get(kind, STYLES["note"])
         self.kind = kind
         self.setStyleSheet(f"#inlineMessage {{ background: {background}; border: 1px solid {border}; "
@@ -48,6 +53,9 @@ class InlineMessage(QFrame):
         self.show()
 
     def clear(self) -> None:
+        if self._shown is None and self.isHidden():
+            return
+        self._shown = None
         self.kind = ""
         self.label.clear()
         self.hide()
