@@ -58,8 +58,9 @@ class MainWindow(QMainWindow):
         self._build_sidebar_and_pages()
         self._build_menus()
         self.context.settings_changed.connect(self._settings_changed)
-        self.context.run_changed.connect(lambda _run: self.refresh_steps())
-        self.context.go_to_page.connect(lambda key: self.go_to(key, force=True))
+        # bound methods, not lambdas: a lambda would keep this window alive through the context
+        self.context.run_changed.connect(self._run_changed)
+        self.context.go_to_page.connect(self._page_asked)
         self.resize(1280, 800)
         self.setMinimumSize(QSize(1024, 680))
         self.go_to("task")
@@ -245,6 +246,12 @@ class MainWindow(QMainWindow):
         self._select_item(key)
         self.refresh_steps()
         return True
+
+    def _run_changed(self, _run) -> None:
+        self.refresh_steps()
+
+    def _page_asked(self, key: str) -> None:
+        self.go_to(key, force=True)
 
     def _select_item(self, key: str) -> None:
         self.step_list.blockSignals(True)

@@ -1,0 +1,320 @@
+"""The main window and the first four wizard pages (Task, Data, Split, Model), driven as a user would."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import dataclasses  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QEvent, QSettings  # noqa: E402
+from PySide6.QtGui import QFocusEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from petrilab import settings as settings_io  # noqa: E402
+from petrilab.gui import steps  # noqa: E402
+from petrilab.gui.context import AppContext  # noqa: E402
+from petrilab.gui.main_window import MainWindow  # noqa: E402
+from petrilab.gui.widgets.setting_controls import _Bool, _Choice, _Float, _ImageSize, _Int, _IntList  # noqa: E402
+from petrilab.gui.workers import display_uint8  # noqa: E402
+from petrilab.help import HELP  # noqa: E402
+from petrilab.tasks import TASKS  # noqa: E402
+
+pytestmark = pytest.mark.gui
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def all_settings_keys() -> set[str]:
+    s = settings_io.Settings()
+    return {"name"} | {f"{section}.{f.name}" for section in settings_io.SECTIONS
+                       for f in dataclasses.fields(getattr(s, section))}
+
+
+@pytest.fixture(autouse=True)
+def private_qsettings(tmp_path):
+    """Recent experiments go to tmp_path, never to the user's own settings."""
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
+    w.show()
+    yield w
+    w.context.dirty = False  # closing must not ask to save (closed here, not by qtbot, for that reason)
+    w.close()
+    w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # destroyed now, not at interpreter exit
+
+
+def checked(qtbot, window, folder) -> None:
+    window.pages["data"].set_folder(folder)
+    qtbot.waitUntil(lambda: window.pages["data"].checked is not None or window.pages["data"].error is not None,
+                    timeout=10_000)
+
+
+# ---------------------------------------------------------------- no Qt needed
+
+
+def test_help_explains_every_setting_in_a_few_sentences():
+    assert set(HELP) == all_settings_keys()
+    for key, (label, text) in HELP.items():
+        assert label and text, key
+        sentences = [s for s in text.replace("e.g.", "eg").split(". ") if s.strip()]
+        assert 1 <= len(sentences) <= 4, (key, text)
+    for word in ("learning rate", "batch", "epoch", "dropout", "augment", "optimizer", "normalis", "validation"):
+        assert any(word in (label + text).lower() for label, text in HELP.values()), word
+
+
+def test_steps_open_in_order_and_evaluate_needs_a_run():
+    nothing = steps.reachable(steps.Progress())
+    assert nothing["task"] and nothing["runs"]
+    assert not nothing["data"] and not nothing["train"] and not nothing["evaluate"]
+    after_data = steps.reachable(steps.Progress(complete=frozenset({"task", "data"})))
+    assert after_data["split"] and not after_data["model"]
+    everything = steps.reachable(steps.Progress(complete=frozenset({"task", "data", "split", "model"})))
+    assert everything["train"] and not everything["predict"]
+    assert steps.reachable(steps.Progress(has_run=True))["evaluate"]
+    assert steps.SEQUENCE == ("task", "data", "split", "model", "train", "evaluate", "predict")
+    assert steps.next_key("model") == "train" and steps.previous_key("task") is None
+    assert steps.next_key("runs") is None
+
+
+def test_display_scales_16_bit_images_to_8_bit():
+    image = np.zeros((10, 12, 1), dtype=np.uint16)
+    image[5:, :, 0] = 4000
+    shown = display_uint8(image)
+    assert shown.dtype == np.uint8 and shown.shape == (10, 12)
+    assert shown.min() == 0 and shown.max() == 255
+
+
+def test_window_starts_without_tensorflow_or_keras(tmp_path):
+    # in its own process: other tests in this session may have imported TensorFlow already
+    code = (
+        "import os, sys\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from petrilab.gui.app import create_application\n"
+        "from petrilab.gui.main_window import MainWindow\n"
+        "app = create_application(['x'])\n"
+        "w = MainWindow(); w.show(); app.processEvents()\n"
+        "print([m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules])\n"
+    )
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------- the window
+
+
+def test_window_opens_an_experiment_and_gates_the_steps(qtbot, window, tiny_classification_dir, tmp_path):
+    settings = settings_io.defaults_for("classification")
+    settings.name = "cells"
+    settings.data.folder = str(tiny_classification_dir)
+    path = settings_io.save(settings, tmp_path / "cells.toml")
+
+    assert window.load_experiment(path)
+    assert "cells" in window.windowTitle() and "cells.toml" in window.windowTitle()
+    assert "*" not in window.windowTitle()
+    assert window.recent()[0] == str(path.resolve())
+    # the data is checked in the background; until then the later steps stay closed
+    qtbot.waitUntil(lambda: window.pages["data"].checked is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: steps.reachable(window.progress())["model"], timeout=5_000)
+    assert not steps.reachable(window.progress())["evaluate"]  # no run yet
+    assert window.go_to("model")
+    assert window.current_key == "model"
+
+    window.pages["task"].name_edit.setText("cells-2")
+    window.pages["task"].name_edit.textEdited.emit("cells-2")
+    assert window.context.settings.name == "cells-2"
+    assert window.windowTitle().startswith("cells-2") and "*" in window.windowTitle()
+    assert window.save_to(tmp_path / "saved.toml")
+    assert "*" not in window.windowTitle() and "saved.toml" in window.windowTitle()
+    assert settings_io.load(tmp_path / "saved.toml").name == "cells-2"
+
+
+def test_next_is_refused_with_a_reason_until_the_folder_is_good(qtbot, window, tiny_classification_dir):
+    window.go_next()
+    assert window.current_key == "data"
+    assert not window.next_button.isEnabled()
+    assert "Choose the folder" in window.problem_label.text()
+    assert not window.go_to("split")  # the step list refuses it too
+
+    checked(qtbot, window, tiny_classification_dir)
+    qtbot.waitUntil(window.next_button.isEnabled, timeout=5_000)
+    assert window.problem_label.text() == ""
+    window.go_next()
+    assert window.current_key == "split"
+    window.go_back()
+    assert window.current_key == "data"
+
+
+def test_a_bad_folder_is_explained_on_the_page(qtbot, window, tmp_path):
+    window.go_to("data", force=True)
+    page = window.pages["data"]
+    checked(qtbot, window, tmp_path / "no-such-folder")
+    assert page.error is not None
+    assert page.error_card.isVisibleTo(page)
+    assert "does not exist" in page.error_text.text()
+    assert not window.next_button.isEnabled() and "cannot be used" in window.problem_label.text()
+    assert window.last_message is None  # no dialog storm
+
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "a.png").write_bytes(b"not really")
+    checked(qtbot, window, loose)
+    qtbot.waitUntil(lambda: "class" in page.error_text.text(), timeout=5_000)
+
+
+def test_opening_a_broken_settings_file_shows_its_message(window, tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[training]\nepochs = 'many'\n", encoding="utf-8")
+    assert not window.load_experiment(broken)
+    box = window.last_message
+    assert box is not None and box.isVisible()
+    assert "training.epochs" in box.text()
+    assert "Traceback" not in box.text() + box.informativeText()
+    box.close()
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def test_task_cards_show_every_task_and_disable_the_unfinished_ones(window):
+    page = window.pages["task"]
+    assert set(page.cards) == set(TASKS)
+    for key, card in page.cards.items():
+        assert card.isEnabled() == TASKS[key].available
+        assert card.isChecked() == (key == "classification")
+    unavailable = next(k for k, t in TASKS.items() if not t.available)
+    page.cards[unavailable].click()  # disabled: nothing happens
+    assert window.context.settings.task.kind == "classification"
+    assert page.problem() is None
+
+
+def test_data_page_shows_counts_findings_and_thumbnails(qtbot, window, tiny_classification_dir):
+    window.go_to("data", force=True)
+    page = window.pages["data"]
+    checked(qtbot, window, tiny_classification_dir)
+    report = page.checked.report
+    assert page.chart.names == report.classes and page.chart.counts == [8, 8, 8]
+    assert "24 in 3 classes" in page.summary_fields["Images"].text()
+    assert "32 × 32" in page.summary_fields["Image sizes"].text()
+    assert "grey" in page.summary_fields["Channels"].text()
+    assert "8-bit" in page.summary_fields["Bit depth"].text()
+    levels = [row.property("level") for row in page.finding_rows]
+    assert "warning" in levels  # 8 images per class is few
+    qtbot.waitUntil(lambda: page.thumbnails.loaded == 24, timeout=10_000)
+    assert all(label.pixmap() is not None and not label.pixmap().isNull()
+               for labels in page.thumbnails.slots.values() for label in labels)
+
+    # a proposal applies its setting
+    assert "data.image_size" in report.proposals
+    window.context.settings.data.image_size = [64, 64]
+    page._show_proposals()
+    page.apply_buttons["data.image_size"].click()
+    assert window.context.settings.data.image_size == report.proposals["data.image_size"]
+    assert not page.apply_buttons["data.image_size"].isEnabled()
+
+
+def test_split_table_counts_add_up_and_follow_the_controls(qtbot, window, tiny_classification_dir):
+    checked(qtbot, window, tiny_classification_dir)
+    window.go_to("split", force=True)
+    page = window.pages["split"]
+    table = page.table
+    assert page.split is not None
+    last = table.rowCount() - 1
+    assert table.item(last, 0).text() == "All classes"
+    assert int(table.item(last, 4).text()) == 24
+    per_subset = [int(table.item(last, c).text().split()[0]) for c in (1, 2, 3)]
+    assert sum(per_subset) == 24
+    for r in range(last):
+        assert sum(int(table.item(r, c).text().split()[0]) for c in (1, 2, 3)) == int(table.item(r, 4).text())
+
+    page.validation.spin.setValue(40)
+    assert window.context.settings.split.validation_fraction == pytest.approx(0.40)
+    assert int(page.table.item(last, 2).text().split()[0]) > per_subset[1]
+    page.test.spin.setValue(0)
+    assert window.context.settings.split.test_fraction == 0.0
+    assert int(page.table.item(last, 3).text().split()[0]) == 0
+    page.seed.setValue(7)
+    assert window.context.settings.split.seed == 7
+    page.stratify.setChecked(False)
+    assert window.context.settings.split.stratify is False
+    assert page.problem() is None
+
+
+def test_every_model_page_control_writes_exactly_its_key(window):
+    page = window.pages["model"]
+    settings = window.context.settings
+    page.enter_controls()
+    keys = set(page.controls)
+    assert {k for k in all_settings_keys() if k.startswith(("training.", "augmentation.", "model."))} - keys \
+        == {"model.architecture"}  # chosen with the architecture cards
+    for key, control in page.controls.items():
+        before = settings_io.get_value(settings, key)
+        others = {k: settings_io.get_value(settings, k) for k in keys if k != key}
+        widget = control.widget
+        if isinstance(control, _Bool):
+            widget.setChecked(not before)
+            expected = not before
+        elif isinstance(control, _Choice):
+            index = next(i for i in range(widget.count()) if widget.itemData(i) != before)
+            widget.setCurrentIndex(index)
+            expected = widget.itemData(index)
+        elif isinstance(control, _Int):
+            expected = before + 1 if before < widget.maximum() else before - 1
+            widget.setValue(expected)
+        elif isinstance(control, _Float):
+            expected = round(before + widget.singleStep(), widget.decimals())
+            widget.setValue(expected)
+        elif isinstance(control, _IntList):
+            expected = [8, 4] if before != [8, 4] else [4]
+            widget.setText(", ".join(map(str, expected)))
+        elif isinstance(control, _ImageSize):
+            expected = [before[0] + 8, before[1]]
+            control.height.setValue(expected[0])
+        else:
+            raise AssertionError(f"untested control for {key}")
+        value = settings_io.get_value(settings, key)
+        assert value == pytest.approx(expected) if isinstance(expected, float) else value == expected, key
+        assert {k: settings_io.get_value(settings, k) for k in keys if k != key} == others, key
+        assert widget.toolTip() and HELP[key][0] in widget.toolTip()
+
+    page.choose_architecture("dense")
+    assert settings.model.architecture == "dense"
+    # the help panel explains the control the user is on
+    target = page.controls["training.learning_rate"].widget
+    QApplication.sendEvent(target, QFocusEvent(QEvent.FocusIn))
+    assert page.help_panel.current_key == "training.learning_rate"
+    assert "step" in page.help_panel.body.text()
+
+
+def test_model_page_shows_the_parameter_count_from_the_engine(qtbot, window, tiny_classification_dir):
+    checked(qtbot, window, tiny_classification_dir)
+    qtbot.waitUntil(lambda: steps.reachable(window.progress())["model"], timeout=5_000)
+    assert window.go_to("model")
+    page = window.pages["model"]
+    qtbot.waitUntil(lambda: page.description is not None or page.helper_note is not None, timeout=45_000)
+    assert page.helper_note is None, page.helper_note
+    first = page.description["total"]
+    assert first > 0 and page.count_label.text() == f"{first:,} parameters"
+    assert page.layer_table.rowCount() == len(page.description["layers"]) > 3
+    assert page.layer_table.item(0, 1).text() == "64 × 64 × 1"  # the input: image size × grey
+    assert page.catalogue and "convnet" in page.catalogue
+    # only the settings the architecture uses are shown
+    assert "model.dense_layers" not in page.visible_keys() and "model.filters" in page.visible_keys()
+
+    page.controls["model.filters"].widget.setText("8, 16")
+    qtbot.waitUntil(lambda: page.description is not None and page.description["total"] != first, timeout=15_000)
+    assert page.description["total"] < first
+    assert window.context.settings.model.filters == [8, 16]
+    page.choose_architecture("dense")
+    assert "model.dense_layers" in page.visible_keys() and "model.filters" not in page.visible_keys()
