@@ -267,6 +267,9 @@ def load(path: str | Path) -> Settings:
         value = getattr(settings.data, attr)
         if value and not Path(value).is_absolute():
             setattr(settings.data, attr, str((path.parent / value).resolve()))
+    weights = settings.model.weights
+    if weights not in ("imagenet", "random") and not Path(weights).is_absolute():
+        settings.model.weights = str((path.parent / weights).resolve())
     validate(settings, source=str(path))
     return settings
 

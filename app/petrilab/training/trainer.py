@@ -36,24 +36,31 @@ class Prepared:
     fingerprint: str
 
 
-def _prepare_data(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter) -> Prepared:
-    task = settings.task.kind
-    dataset = discover(task, settings.data.folder, classes=settings.data.classes or None)
+def _checked(task: str, folder, classes, run_dir: Path, check_file: str | None, warnings: list):
+    """Discover and check one dataset folder; errors stop the run, warnings are kept, unreadable files dropped."""
+    dataset = discover(task, folder, classes=classes)
     report = check_dataset(dataset)
-    runs.atomic_write_json(run_dir / runs.DATASET_CHECK, report.to_dict())
+    if check_file:
+        runs.atomic_write_json(run_dir / check_file, report.to_dict())
     errors = [f for f in report.findings if f.level == "error"]
     if errors:
         raise UserError(errors[0].message, file=errors[0].file, fix=errors[0].fix)
-    for finding in report.findings:
-        if finding.level == "warning":
-            writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
+    warnings += [f for f in report.findings if f.level == "warning"]
     unreadable = set(map(str, report.unreadable))
     dataset.samples = [s for s in dataset.samples if str(s.path) not in unreadable]
+    return dataset, report
 
+
+def _prepare_data(settings: Settings, run_dir: Path, resume: bool, warnings: list) -> Prepared:
+    task = settings.task.kind
+    dataset, report = _checked(task, settings.data.folder, settings.data.classes or None, run_dir,
+                               runs.DATASET_CHECK, warnings)
     if resume and (run_dir / runs.SPLIT).exists():
         split, _ = load_split(run_dir / runs.SPLIT, task)
     else:
-        test = discover(task, settings.data.test_folder, classes=dataset.classes) if settings.data.test_folder else None
+        test = None
+        if settings.data.test_folder:
+            test, _ = _checked(task, settings.data.test_folder, dataset.classes, run_dir, None, warnings)
         split = make_split(dataset, settings.split, test_dataset=test)
         save_split(split, run_dir / runs.SPLIT, dataset.classes)
 
@@ -139,14 +146,13 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
     from petrilab.training.stop import StopRequest
 
     keras.config.disable_interactive_logging()
-    prepared = _prepare_data(settings, run_dir, resume, writer)
+    data_warnings: list = []
+    prepared = _prepare_data(settings, run_dir, resume, data_warnings)
     settings_io.save(settings, run_dir / runs.SETTINGS)
     n_classes = len(prepared.classes)
     head = output_head(settings.task.kind, n_classes)
 
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
-    for message in device.warnings:
-        writer.emit(ev.WARNING, message=message, file=None, fix=None)
     keras.utils.set_random_seed(settings.training.seed)
 
     history: list[dict] = []
@@ -167,6 +173,9 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
     else:
         model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
         compile_model(model, settings, head)
+        from petrilab.models.describe import model_warnings
+
+        device.warnings += model_warnings(model, settings)
 
     train_data, validation_data = _build_inputs(settings, prepared, n_classes)
     class_weight = None
@@ -195,6 +204,10 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
         classes=prepared.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
         class_weights={prepared.classes[k]: round(v, 4) for k, v in class_weight.items()} if class_weight else None,
     )
+    for finding in data_warnings:
+        writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
+    for message in device.warnings:
+        writer.emit(ev.WARNING, message=message, file=None, fix=None)
     try:
         if initial_epoch < settings.training.epochs:
             model.fit(**_fit_arguments(train_data), validation_data=_validation_argument(validation_data),
