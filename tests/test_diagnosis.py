@@ -145,8 +145,8 @@ def underfitting_curves(shape, rng):
     if shape == "stuck at chance, ten classes":
         s = Settings()
         s.data.classes = [f"c{i}" for i in range(10)]
-        return (math.log(10) * (1 + 0.01 * rng.standard_normal(25)), math.log(10) * (1 + 0.02 * rng.standard_normal(25)),
-                s)
+        chance = math.log(10)
+        return chance * (1 + 0.01 * rng.standard_normal(25)), chance * (1 + 0.02 * rng.standard_normal(25)), s
     raise ValueError(shape)
 
 

@@ -417,10 +417,6 @@ class _Curves:
         return int(self.epochs[i])
 
     @property
-    def falling_t(self) -> bool:
-        return self.trend_t == FALLING
-
-    @property
     def learning(self) -> bool:
         """Both still falling at the end: one clearly, the other clearly or perhaps (its noise hides which)."""
         return ((self.trend_v == FALLING and self.trend_t != STOPPED)
@@ -1113,7 +1109,8 @@ def _bigger_model(s: Settings | None) -> Advice:
 def _transfer(s: Settings | None, why: str) -> Advice | None:
     if s is not None and s.model.architecture == "dense":
         return None  # a dense network is for small non-image inputs; a pretrained ConvNet is a bigger step
-    return Advice(f"Try transfer learning: {why[0].lower()}{why[1:]}.", {"model.architecture": "transfer"}, page="model")
+    return Advice(f"Try transfer learning: {why[0].lower()}{why[1:]}.", {"model.architecture": "transfer"},
+                  page="model")
 
 
 def _describe_sizes(sizes: list[int]) -> str:
