@@ -373,6 +373,11 @@ def test_train_page_live_updates_from_a_run_being_written(qtbot, context, tmp_pa
         writer.emit(ev.DIAGNOSIS, **real_diagnosis(history[: row["epoch"] + 1], final=False))
     qtbot.waitUntil(lambda: page.curves.loss.point_count() == 16, timeout=3000)
     assert page.diagnosis.stage.text().startswith("So far")
+    # a run started elsewhere can be stopped from here too: the engine honours the STOP file
+    assert page.stop_button.isEnabled()
+    page.stop_button.click()
+    assert (run_dir / runs.STOP_REQUEST).exists() and page.status.text().startswith("Stopping")
+    assert not page.stop_button.isEnabled()
     writer.emit(ev.ERROR, message="The disk is full.", file=str(run_dir), fix="Free some space and continue.")
     writer.emit(ev.FINISHED, status="failed")
     qtbot.waitUntil(lambda: page.message.isVisibleTo(page), timeout=3000)

@@ -43,6 +43,7 @@ class TrainPage(WizardPage):
         self.engine = engine or EngineProcess(self)
         self.follower = RunFollower(self)
         self._drawn: tuple | None = None
+        self._ended_run: Path | None = None  # the run whose engine this page saw end
         self._last_problem: str | None = NOT_TRAINED
         self._build()
         self.follower.changed.connect(self._refresh)
@@ -132,7 +133,7 @@ class TrainPage(WizardPage):
         run = self.follower.run_dir
         if run is None:
             return NOT_TRAINED
-        if self.follower.state.status == "running":
+        if self.status_now() == "running":
             return STILL_RUNNING
         if not (run / runs.BEST_MODEL).exists():
             return NO_MODEL
@@ -167,6 +168,7 @@ class TrainPage(WizardPage):
         return self._started(run_dir)
 
     def _started(self, run_dir: Path) -> Path:
+        self._ended_run = None
         if run_dir != self.follower.run_dir:
             self.show_run(run_dir)
         self.status.setText("Starting the engine…")
@@ -178,8 +180,13 @@ class TrainPage(WizardPage):
     def stop(self) -> None:
         if self.engine.is_running():
             self.engine.stop()
-            self.status.setText("Stopping: finishing the current batch and saving…")
-            self.stop_button.setEnabled(False)
+        elif self.status_now() == "running" and self.follower.run_dir is not None:
+            # a run started elsewhere (a terminal, a cluster node): the engine honours a STOP file too
+            (self.follower.run_dir / runs.STOP_REQUEST).touch()
+        else:
+            return
+        self.status.setText("Stopping: finishing the current batch and saving…")
+        self.stop_button.setEnabled(False)
 
     def shutdown(self, wait_ms: int = 20_000) -> None:
         """Stop a training before the window closes, giving it time to save."""
@@ -243,7 +250,7 @@ class TrainPage(WizardPage):
         if drawn != self._drawn:
             self._drawn = drawn
             self.curves.show_run(state)
-        status = state.status
+        status = self.status_now()
         self.progress.setValue(int(state.progress() * 1000))
         if state.started:
             device = state.started.get("device") or "?"
@@ -283,7 +290,7 @@ class TrainPage(WizardPage):
         total = state.planned_epochs
         if not state.started and not state.metrics:
             return ""
-        if state.status != "running":
+        if self.status_now() != "running":
             done = state.epochs_done
             return f"{done} epoch{'s' if done != 1 else ''} done"
         batch = state.batch
@@ -297,9 +304,11 @@ class TrainPage(WizardPage):
         state = self.follower.state
         if state.run_dir is None:
             return NOT_TRAINED
-        status = state.status
+        status = self.status_now()
+        if status == "crashed":
+            return "Training stopped" if self.engine.stop_requested else "The engine stopped unexpectedly"
         if status == "running":
-            if self.engine.stop_requested:
+            if self.engine.stop_requested or (state.run_dir / runs.STOP_REQUEST).exists():
                 return "Stopping: finishing the current batch and saving…"
             return "Training…"
         if status == "queued":
@@ -311,9 +320,19 @@ class TrainPage(WizardPage):
             return "Training stopped"
         return "Training failed"
 
+    def status_now(self) -> str:
+        """The run's status from its events, except that a run whose engine ended here without saying so
+        (killed, out of memory) is 'crashed', not 'running' forever."""
+        status = self.follower.state.status
+        if (status in ("running", "queued") and self._ended_run is not None
+                and self._ended_run == self.follower.run_dir and not self.engine.is_running()):
+            return "crashed"
+        return status
+
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
         if self.engine.job != "train":
             return
+        self._ended_run = self.engine.run_dir
         self.follower.poll()  # the last events the engine wrote before it ended
         state = self.follower.state
         if exit_code != 0 and not state.error and not self.engine.stop_requested:
@@ -327,9 +346,12 @@ class TrainPage(WizardPage):
         self.context.set_run(state.run_dir)
 
     def _update_buttons(self) -> None:
-        running = self.engine.is_running() and self.engine.job == "train"
+        ours = self.engine.is_running() and self.engine.job == "train"
+        run = self.follower.run_dir
+        elsewhere = (not ours and self.status_now() == "running" and run is not None
+                     and not (run / runs.STOP_REQUEST).exists())
         self.start_button.setEnabled(not self.engine.is_running())
-        self.stop_button.setEnabled(running and not self.engine.stop_requested)
+        self.stop_button.setEnabled((ours and not self.engine.stop_requested) or elsewhere)
 
     def _open_folder(self) -> None:
         if self.follower.run_dir is not None:

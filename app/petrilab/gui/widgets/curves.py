@@ -53,10 +53,13 @@ class MetricPlot(pg.PlotWidget):
         self.legend = item.addLegend(offset=(-10, -40 if legend_at_bottom else 10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
                                      pen=pg.mkPen("#cccccc"))
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self._best = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#2e7d32", width=1, style=Qt.PenStyle.DashLine),
-                                     label="best", labelOpts={"position": 0.92, "color": "#2e7d32"})
+        best_pen = pg.mkPen("#2e7d32", width=1.5, style=Qt.PenStyle.DashLine)
+        self._best = pg.InfiniteLine(angle=90, movable=False, pen=best_pen)
         self._best.setVisible(False)
         item.addItem(self._best, ignoreBounds=True)
+        # the legend names the line (a label on the line itself hides under the legend at the last epoch)
+        self._best_key = pg.PlotDataItem([], [], pen=best_pen)
+        self._best_shown = False
 
     def curve(self, name: str, colour: str, dashed: bool = False) -> pg.PlotDataItem:
         """The curve called `name`, created the first time it is asked for."""
@@ -91,6 +94,12 @@ class MetricPlot(pg.PlotWidget):
         else:
             self._best.setPos(epoch)
             self._best.setVisible(True)
+        if (epoch is not None) != self._best_shown:
+            self._best_shown = epoch is not None
+            if self._best_shown:
+                self.legend.addItem(self._best_key, "best model")
+            else:
+                self.legend.removeItem(self._best_key)
 
     def point_count(self) -> int:
         """How many points the curves hold (what a test asserts on)."""
