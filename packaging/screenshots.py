@@ -60,7 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", help="where to save the PNG files")
     parser.add_argument("--no-train", action="store_true", help="skip the short training (faster; later pages empty)")
-    parser.add_argument("--epochs", type=int, default=6, help="epochs of the short training run (default 6)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of the training run (default 20)")
     args = parser.parse_args()
     _under_xvfb()
 

@@ -9,6 +9,7 @@ from petrilab import settings as settings_io
 from petrilab.errors import UserError
 
 DEMO_NAME = "demo"
+DEMO_EPOCHS = 20  # as in the README's quick start: a clear result in about a minute on a laptop
 
 
 def prepare_demo(folder: str | Path) -> Path:
@@ -28,10 +29,16 @@ def prepare_demo(folder: str | Path) -> Path:
                 return path
         except UserError:
             pass  # a damaged demo file: write a good one
+    from petrilab.data.check import check_dataset
+    from petrilab.data.discovery import discover
+
     settings = settings_io.defaults_for("classification")
     settings.name = DEMO_NAME
     settings.data.folder = str(demo_data("classification"))
-    settings.training.epochs = 10  # a first run that ends in about a minute on a laptop
+    settings.training.epochs = DEMO_EPOCHS
+    # what `petrilab init` does: apply the check's safe proposals (image size, channels, ...)
+    for key, value in check_dataset(discover("classification", settings.data.folder)).proposals.items():
+        settings_io.apply_override(settings, key, value)
     settings_io.save(settings, path)
     return path
 

@@ -214,8 +214,7 @@ class MainWindow(QMainWindow):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        page = self.pages[self.current_key]
-        problem = page.problem()
+        problem = self.blocking_problem()
         following = steps.next_key(self.current_key)
         self.next_button.setVisible(following is not None)
         if following is not None:
@@ -224,6 +223,20 @@ class MainWindow(QMainWindow):
         self.back_button.setEnabled(steps.previous_key(self.current_key) is not None or self._came_from is not None)
         self.problem_label.setText(f"⚠  {problem}" if problem else "")
         self.problem_label.setToolTip(problem or "")
+
+    def blocking_problem(self) -> str | None:
+        """Why Next is refused: this page's problem, or that of an earlier step the next one needs."""
+        problem = self.pages[self.current_key].problem()
+        if problem:
+            return problem
+        following = steps.next_key(self.current_key)
+        if following is None or steps.reachable(self.progress())[following]:
+            return None
+        for key in steps.SEQUENCE[: steps.SEQUENCE.index(following)]:
+            earlier = self.pages[key].problem()
+            if earlier:
+                return f"Step {steps.SEQUENCE.index(key) + 1} ({steps.step(key).title}): {earlier}"
+        return None
 
     def go_to(self, key: str, force: bool = False) -> bool:
         """Show the page `key`; refused (False) when the steps before it are not done, unless forced."""
@@ -265,7 +278,7 @@ class MainWindow(QMainWindow):
 
     def go_next(self) -> None:
         following = steps.next_key(self.current_key)
-        if following and self.pages[self.current_key].problem() is None:
+        if following and self.blocking_problem() is None:
             self.go_to(following, force=True)
 
     def go_back(self) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QGridLayout, QH
                                QProgressBar, QPushButton, QStyle, QVBoxLayout, QWidget)
 
 from petrilab import help as help_texts
-from petrilab.data.check import DatasetReport, check_dataset
+from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS, DatasetReport, check_dataset
 from petrilab.data.discovery import discover
 from petrilab.errors import UserError
 from petrilab.settings import get_value
@@ -123,8 +123,8 @@ class DataPage(WizardPage):
         columns.setSpacing(12)
         left = QVBoxLayout()
         left.setSpacing(12)
+        left.addWidget(self._findings_card())  # problems first: they decide whether one can go on
         left.addWidget(self._summary_card())
-        left.addWidget(self._findings_card())
         left.addWidget(self._proposals_card())
         left.addStretch(1)
         columns.addLayout(left, 11)
@@ -361,6 +361,7 @@ class DataPage(WizardPage):
 
     def _show_state(self) -> None:
         self.progress_bar.setVisible(self.checking)
+        self.status.setVisible(True)
         self.error_card.setVisible(self.error is not None)
         self.results.setVisible(self.checked is not None or (self.checking and self.thumbnails.slots != {}))
         if self.error is not None:
@@ -368,7 +369,7 @@ class DataPage(WizardPage):
             if self.error.fix:
                 text += f"<p><b>What to do:</b> {_html(self.error.fix)}</p>"
             self.error_text.setText(text)
-            self.status.setText("")
+            self.status.setVisible(False)
         if not self.context.settings.data.folder:
             self.status.setText("Choose a folder to see what is in it.")
         if self.checked is not None:
@@ -379,7 +380,10 @@ class DataPage(WizardPage):
         report = checked.report
         words = "ready to train" if report.ok else "has problems to fix first"
         self.status.setText(f"Checked {report.n_images} images in {len(report.classes)} classes — {words}.")
-        self.chart.set_counts(report.classes, [report.counts.get(c, 0) for c in report.classes])
+        counts = [report.counts.get(c, 0) for c in report.classes]
+        colours = [theme.LEVEL_COLOURS["error"] if n < MIN_PER_CLASS else
+                   theme.LEVEL_COLOURS["warning"] if n < FEW_PER_CLASS else theme.ACCENT for n in counts]
+        self.chart.set_counts(report.classes, counts, colours)
         f = self.summary_fields
         extra = []
         if report.unreadable:

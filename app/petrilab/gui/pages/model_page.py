@@ -93,6 +93,7 @@ class ModelPage(WizardPage):
         columns.addLayout(left, 1)
 
         right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
         right.setSpacing(12)
         self.help_panel.setMinimumHeight(150)
         right.addWidget(self.help_panel)
@@ -100,7 +101,7 @@ class ModelPage(WizardPage):
         right.addStretch(1)
         holder = QWidget()
         holder.setLayout(right)
-        holder.setFixedWidth(360)
+        holder.setFixedWidth(370)
         columns.addWidget(holder, 0, Qt.AlignTop)
 
         context.settings_changed.connect(self._settings_changed)
@@ -176,11 +177,11 @@ class ModelPage(WizardPage):
         self.layer_table.setFocusPolicy(Qt.NoFocus)
         self.layer_table.setAlternatingRowColors(True)
         header = self.layer_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.Stretch)
         self.layer_table.verticalHeader().setDefaultSectionSize(22)
-        self.layer_table.setMinimumHeight(220)
+        self.layer_table.setMinimumHeight(120)
         for w in (self.count_label, self.count_detail, self.status_label, self.warnings_label, self.layer_table):
             layout.addWidget(w)
         return frame
@@ -368,6 +369,9 @@ class ModelPage(WizardPage):
             params.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             for c, item in enumerate((name, shape, params)):
                 self.layer_table.setItem(r, c, item)
+        # as tall as its rows (up to a limit): no scrolling for the usual small networks
+        rows_height = self.layer_table.verticalHeader().defaultSectionSize() * len(layers)
+        self.layer_table.setFixedHeight(min(self.layer_table.horizontalHeader().height() + rows_height + 4, 360))
 
     # ------------------------------------------------------------ the contract
 

@@ -54,6 +54,7 @@ class SplitPage(WizardPage):
         super().__init__(context, parent)
         self.split: Split | None = None
         self.error: UserError | None = None
+        self._computed_for: tuple | None = None  # the dataset and split settings the counts are for
         self._loading = False
 
         columns = QHBoxLayout(self)
@@ -155,8 +156,15 @@ class SplitPage(WizardPage):
 
     # ------------------------------------------------------------ the counts
 
-    def recompute(self) -> None:
+    def _inputs(self) -> tuple:
+        s = self.context.settings.split
         checked = dataset_state.current(self.context)
+        return (id(checked), s.validation_fraction, s.test_fraction, s.seed, s.stratify)
+
+    def recompute(self, notify: bool = True) -> None:
+        checked = dataset_state.current(self.context)
+        self._checked_seen = checked  # held, so that its id() in _inputs() cannot be reused
+        self._computed_for = self._inputs()
         self.split, self.error = None, None
         test_folder = checked.test_dataset is not None if checked else bool(self.context.settings.data.test_folder)
         self.test.setEnabled(not test_folder)
@@ -178,7 +186,8 @@ class SplitPage(WizardPage):
                 self.error = exc
             self._fill_table(self.split, checked.dataset.classes)
             self._show_note(checked.dataset.classes)
-        self.validity_changed.emit()
+        if notify:
+            self.validity_changed.emit()
 
     def _fill_table(self, split: Split | None, classes: list[str]) -> None:
         headers = ["Class"] + [SUBSET_TITLES[s] for s in SUBSETS] + ["Total"]
@@ -240,6 +249,8 @@ class SplitPage(WizardPage):
     def problem(self) -> str | None:
         if dataset_state.current(self.context) is None:
             return "Check the data first (step 2)."
+        if self._computed_for != self._inputs():  # the data was checked again since: count again
+            self.recompute(notify=False)
         if self.error is not None:
             return self.error.message
         s = self.context.settings.split

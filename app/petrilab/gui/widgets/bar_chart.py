@@ -27,10 +27,12 @@ class ClassBarChart(pg.PlotWidget):
         self.counts: list[int] = []
         self.setMinimumHeight(160)
 
-    def set_counts(self, names: list[str], counts: list[int]) -> None:
+    def set_counts(self, names: list[str], counts: list[int], colours: list[str] | None = None) -> None:
+        """One bar per class; `colours` (one per bar) can flag classes with too few images."""
         self.names, self.counts = list(names), [int(c) for c in counts]
         xs = list(range(len(self.names)))
-        self.bars.setOpts(x=xs, height=self.counts, width=0.6)
+        brushes = [pg.mkBrush(c) for c in colours] if colours else [pg.mkBrush(theme.ACCENT)] * len(xs)
+        self.bars.setOpts(x=xs, height=self.counts, width=0.6, brushes=brushes)
         self.getAxis("bottom").setTicks([[(i, _short(n)) for i, n in enumerate(self.names)]])
         top = max(self.counts, default=1) or 1
         # one text label per bar, reused; extra ones hidden

@@ -68,8 +68,9 @@ class ThumbnailGrid(QWidget):
         if label is None:
             return
         if image is None or image.isNull():
-            label.setText("unreadable")
-            label.setWordWrap(True)
+            label.setText("cannot\nbe read")
+            label.setStyleSheet(f"background: #f3e1e1; border-radius: 3px; color: {theme.LEVEL_COLOURS['error']};"
+                                "font-size: 10px;")
         else:
             label.setPixmap(QPixmap.fromImage(image))
             label.setStyleSheet("background: #111418; border-radius: 3px;")
