@@ -318,3 +318,51 @@ def test_model_page_shows_the_parameter_count_from_the_engine(qtbot, window, tin
     assert window.context.settings.model.filters == [8, 16]
     page.choose_architecture("dense")
     assert "model.dense_layers" in page.visible_keys() and "model.filters" not in page.visible_keys()
+
+
+def test_demo_experiment_points_at_the_bundled_images_and_is_kept(tmp_path):
+    from petrilab.gui.app import prepare_demo
+
+    path = prepare_demo(tmp_path / "demo")
+    settings = settings_io.load(path)
+    assert settings.name == "demo" and Path(settings.data.folder).is_dir()
+    assert settings.training.epochs == 20
+    settings.training.epochs = 3  # the user changed the demo: starting the demo again keeps it
+    settings_io.save(settings, path)
+    assert prepare_demo(tmp_path / "demo") == path
+    assert settings_io.load(path).training.epochs == 3
+
+
+def test_a_separate_test_folder_is_checked_and_becomes_the_test_set(qtbot, window, tiny_classification_dir,
+                                                                     tmp_path):
+    from petrilab.demo import make_classification_demo
+
+    test_dir = make_classification_demo(tmp_path / "test-data", n_per_class=5, size=32, seed=9)
+    window.context.set_value("data.test_folder", str(test_dir))
+    checked(qtbot, window, tiny_classification_dir)
+    page = window.pages["data"]
+    assert page.checked.test_report is not None
+    assert page.summary_fields["Test folder"].text().startswith("15 images")
+    window.go_to("split", force=True)
+    split = window.pages["split"]
+    assert not split.test.isEnabled() and "separate test folder" in split.test_note.text()
+    last = split.table.rowCount() - 1
+    assert int(split.table.item(last, 3).text().split()[0]) == 15  # the whole test folder
+    assert int(split.table.item(last, 4).text()) == 24 + 15
+
+
+def test_model_page_says_so_plainly_when_the_model_helper_cannot_run(qtbot, tmp_path):
+    from petrilab.gui.pages.model_page import ModelPage
+    from petrilab.gui.workers import ModelDescriber
+
+    context = AppContext(runs_dir=tmp_path / "runs")
+    describer = ModelDescriber(command=[str(tmp_path / "no-such-program")])
+    page = ModelPage(context, describer=describer)
+    qtbot.addWidget(page)
+    page.enter()
+    qtbot.waitUntil(lambda: page.helper_note is not None, timeout=5_000)
+    assert "cannot be shown" in page.status_label.text()
+    assert page.count_label.text() == "—"
+    assert page.problem() is None  # training does not need the count
+    # without the catalogue every network setting stays available
+    assert "model.filters" in page.visible_keys() and "model.dense_layers" in page.visible_keys()

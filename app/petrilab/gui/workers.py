@@ -163,6 +163,9 @@ def load_thumbnails(items: list[tuple[str, str]], size: int, *, emit: Callable, 
 # ---------------------------------------------------------------- the model describer
 
 
+MAX_RESTARTS = 2
+
+
 class ModelDescriber(QObject):
     """Client of `petrilab describe-model --serve`: one JSON request per line, one JSON answer per line.
 
@@ -188,6 +191,8 @@ class ModelDescriber(QObject):
         self._sent_id = 0
         self._describe_id: int | None = None
         self._catalogue_id: int | None = None
+        self._last_payload: dict | None = None  # sent again if the helper has to be restarted
+        self._restarts = 0
 
     # -- public
 
@@ -243,6 +248,7 @@ class ModelDescriber(QObject):
             return
         self._ensure_started()
         payload, self._pending = self._pending, None
+        self._last_payload = payload
         self._sent_id += 1
         self._describe_id = self._sent_id
         line = json.dumps({**payload, "id": self._sent_id}) + "\n"
@@ -288,8 +294,23 @@ class ModelDescriber(QObject):
             self._give_up("The model helper could not start, so the parameter count cannot be shown.")
 
     def _ended(self, *args) -> None:
+        """The helper died (e.g. out of memory on a huge network): start it again, a few times at most."""
+        if self._given_up:
+            return
         tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        self._give_up("The model helper stopped, so the parameter count cannot be shown. " + tail[0])
+        if self._restarts >= MAX_RESTARTS:
+            self._give_up("The model helper stopped, so the parameter count cannot be shown. " + tail[0])
+            return
+        self._restarts += 1
+        self.process = None
+        self._in_flight = False
+        wanted_catalogue = self._catalogue_id is not None
+        self._catalogue_id = None
+        if wanted_catalogue:
+            self.request_catalogue()
+        if self._pending is None and self._last_payload is not None:
+            self._pending = self._last_payload
+        self._send_pending()
 
     def _give_up(self, message: str) -> None:
         if self._given_up:
