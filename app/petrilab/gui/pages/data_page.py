@@ -89,6 +89,7 @@ class DataPage(WizardPage):
         self.checking = False
         self._checking_key: tuple | None = None  # the folders being checked now
         self._error_key: tuple | None = None  # the folders whose check failed
+        self._applied_here = False  # the user applied a proposal for this check
         self.check_job = Background(self)
         self.thumbnail_job = Background(self)
 
@@ -185,6 +186,7 @@ class DataPage(WizardPage):
 
     def _summary_card(self) -> QFrame:
         frame, layout = card("Images per class")
+        self.summary_card = frame
         self.chart = ClassBarChart()
         self.chart.setFixedHeight(190)
         layout.addWidget(self.chart)
@@ -253,12 +255,14 @@ class DataPage(WizardPage):
     def apply(self, key: str) -> None:
         if self.checked is None or key not in self.checked.report.proposals:
             return
+        self._applied_here = True  # keep the card, so the user sees what changed
         self.context.set_value(key, self.checked.report.proposals[key])
         self._show_proposals()
 
     def apply_all(self) -> None:
         if self.checked is None:
             return
+        self._applied_here = True
         for key, value in self.checked.report.proposals.items():
             self.context.set_value(key, value)
         self._show_proposals()
@@ -294,6 +298,7 @@ class DataPage(WizardPage):
         d = self.context.settings.data
         self.checked = None
         self.error = None
+        self._applied_here = False
         dataset_state.remember(self.context, None)
         self.thumbnail_job.cancel()
         self.thumbnails.clear()
@@ -356,6 +361,7 @@ class DataPage(WizardPage):
         items = [(name, path) for name, paths in per_class.items() for path in paths]
         self.thumbnail_job.start(load_thumbnails, items, THUMBNAIL_SIZE,
                                  on_progress=lambda item: self.thumbnails.set_thumbnail(*item))
+        self._show_state()
 
     # ------------------------------------------------------------ showing
 
@@ -363,7 +369,6 @@ class DataPage(WizardPage):
         self.progress_bar.setVisible(self.checking)
         self.status.setVisible(True)
         self.error_card.setVisible(self.error is not None)
-        self.results.setVisible(self.checked is not None or (self.checking and self.thumbnails.slots != {}))
         if self.error is not None:
             text = f"<p>{_html(self.error.message)}</p>"
             if self.error.fix:
@@ -374,7 +379,13 @@ class DataPage(WizardPage):
             self.status.setText("Choose a folder to see what is in it.")
         if self.checked is not None:
             self._show_report(self.checked)
-        self.results.setVisible(self.checked is not None)
+        # the examples show up as soon as the folder is listed; the report once every image is read
+        has_report = self.checked is not None
+        self.results.setVisible(has_report or bool(self.thumbnails.slots))
+        self.findings_card.setVisible(has_report)
+        self.summary_card.setVisible(has_report)
+        if not has_report:
+            self.proposals_card.setVisible(False)
 
     def _show_report(self, checked: CheckedData) -> None:
         report = checked.report
@@ -431,7 +442,6 @@ class DataPage(WizardPage):
         self.proposal_rows = []
         self.apply_buttons = {}
         proposals = self.checked.report.proposals if self.checked else {}
-        self.proposals_card.setVisible(bool(proposals))
         pending = 0
         for key, value in proposals.items():
             row = QWidget()
@@ -454,6 +464,7 @@ class DataPage(WizardPage):
             self.apply_buttons[key] = button
             pending += not done
         self.apply_all_button.setEnabled(pending > 0)
+        self.proposals_card.setVisible(pending > 0 or self._applied_here)  # nothing to suggest: no card
 
     # ------------------------------------------------------------ the contract
 
