@@ -207,10 +207,14 @@ class MainWindow(QMainWindow):
         return steps.Progress(complete=complete, has_run=self.context.current_run is not None)
 
     def refresh_steps(self) -> None:
-        reachable = steps.reachable(self.progress())
+        progress = self.progress()
+        reachable = steps.reachable(progress)
         for key, item in self.step_items.items():
             flags = Qt.ItemIsSelectable | Qt.ItemIsEnabled if reachable[key] else Qt.NoItemFlags
             item.setFlags(flags)
+            if key in steps.SEQUENCE:  # a tick on the steps that are done
+                done = key in progress.complete and reachable[key] and key not in ("evaluate", "predict")
+                item.setText(f"{steps.SEQUENCE.index(key) + 1}.  {steps.step(key).title}" + ("   ✓" if done else ""))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
