@@ -127,3 +127,42 @@ def test_unreadable_image_is_left_out_with_a_warning(tmp_path):
     split_text = (run_dir / runs.SPLIT).read_text()
     assert "broken.png" not in split_text
     assert broken.read_bytes() == b"\x89PNG\r\n\x1a\n not really"  # the user's file is untouched
+
+
+@pytest.mark.slow
+def test_terminal_signal_stops_politely(tmp_path):
+    """`petrilab train` as a real process: SIGTERM (a scheduler, or Ctrl+C) ends it after the batch, saved."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    data = make_classification_demo(tmp_path / "data", n_per_class=12, size=32, seed=8)
+    settings_path = settings_io.save(small_settings(data, training__epochs=500), tmp_path / "s.toml")
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "petrilab", "train", str(settings_path), "--run-dir", str(run_dir),
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not ((run_dir / runs.EVENTS).exists() and events_of(run_dir, "epoch_end")):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM if os.name != "nt" else signal.CTRL_C_EVENT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert events_of(run_dir, "finished")[-1]["status"] == "stopped"
+    assert (run_dir / runs.BEST_MODEL).exists() and (run_dir / runs.LAST_MODEL).exists()
+
+
+@pytest.mark.slow
+def test_early_stopping_ends_before_the_planned_epochs(tmp_path):
+    data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=9)
+    # a learning rate this small cannot improve the validation loss for long: patience 2 ends it early
+    settings = small_settings(data, training__epochs=200, training__early_stopping=True, training__patience=2,
+                              training__learning_rate=1e-7)
+    run_dir = train(settings, run_dir=tmp_path / "run", echo=False)
+    finished = events_of(run_dir, "finished")[-1]
+    assert finished["status"] == "completed"
+    assert finished["epochs_done"] <= 10

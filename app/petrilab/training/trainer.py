@@ -192,7 +192,9 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
     recorder = RunRecorder(run_dir, writer, stop, callbacks_epochs, train_data["steps"], history, settings)
     callbacks = [recorder]
     if settings.training.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.training.patience))
+        # min_delta: a validation loss that creeps down by less than this is not progress worth waiting for
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.training.patience,
+                                                       min_delta=1e-4))
 
     writer.emit(
         ev.STARTED, run_dir=str(run_dir), device=device.name, backend=device.backend,
