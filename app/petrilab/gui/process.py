@@ -161,10 +161,12 @@ def lower_priority(pid: int) -> None:
     """Run the engine below the window's priority: training uses every core, and the window must still
     get one the moment it needs to repaint. (On an otherwise idle machine training loses nothing.)"""
     try:
-        import psutil
+        if hasattr(os, "setpriority"):
+            os.setpriority(os.PRIO_PROCESS, pid, 10)
+        else:  # Windows
+            import psutil
 
-        process = psutil.Process(pid)
-        process.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+            psutil.Process(pid).nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
     except Exception:  # noqa: BLE001 - a priority we cannot set is no reason not to train
         pass
 

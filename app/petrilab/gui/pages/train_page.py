@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -47,7 +47,9 @@ class TrainPage(WizardPage):
         self._last_problem: str | None = NOT_TRAINED
         self._build()
         self.follower.changed.connect(self._refresh)
-        self.follower.diagnosis.connect(self._on_diagnosis)
+        # The verdict is drawn one event-loop turn after the curves, so one epoch's work never makes
+        # a single long pause of the window.
+        self.follower.diagnosis.connect(self._queue_diagnosis)
         self.engine.finished.connect(self._on_engine_finished)
         self.diagnosis.advice_applied.connect(self.apply_advice)
         context.run_changed.connect(self._on_run_changed)
@@ -68,6 +70,7 @@ class TrainPage(WizardPage):
         self.open_button.clicked.connect(self._open_folder)
         self.status = QLabel(NOT_TRAINED)
         self.status.setStyleSheet("font-weight: 600;")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.start_button)
         top.addWidget(self.stop_button)
@@ -77,14 +80,15 @@ class TrainPage(WizardPage):
 
         self.details = QLabel()  # device, parameters, images
         self.details.setStyleSheet("color: #555;")
-        self.details.setWordWrap(True)
+        # Labels that change during a run must not change size: a relayout repaints the plots too.
+        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(14)
         self.progress_label = QLabel()
         self.progress_label.setStyleSheet("color: #333;")
-        self.progress_label.setMinimumWidth(250)
+        self.progress_label.setFixedWidth(360)
         self.progress_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
@@ -122,6 +126,7 @@ class TrainPage(WizardPage):
 
 
     def enter(self) -> None:
+        self.curves.prepare()
         run = self.context.current_run
         if run is not None and run != self.follower.run_dir and not self.engine.is_running():
             self.show_run(run)
@@ -202,10 +207,9 @@ class TrainPage(WizardPage):
         self.curves.clear()
         self.diagnosis.show_diagnosis({})
         self.follower.follow(run_dir)
-        if not self.follower.state.diagnosis:
-            saved = _read_json(run_dir / runs.DIAGNOSIS)
-            if saved:
-                self._on_diagnosis(saved)
+        shown = self.follower.state.diagnosis or _read_json(run_dir / runs.DIAGNOSIS)
+        if shown:
+            self._on_diagnosis(shown)
         self._refresh()
 
     # ------------------------------------------------------------ advice
@@ -233,6 +237,10 @@ class TrainPage(WizardPage):
         if run_dir is not None and run_dir != self.follower.run_dir and not self.engine.is_running() and self.isVisible():
             self.show_run(run_dir)
 
+    def _queue_diagnosis(self, event: dict) -> None:
+        run = self.follower.run_dir
+        QTimer.singleShot(0, lambda: run == self.follower.run_dir and self._on_diagnosis(event))
+
     def _on_diagnosis(self, event: dict) -> None:
         state = self.follower.state
         can_resume = self._can_resume()
@@ -256,7 +264,7 @@ class TrainPage(WizardPage):
             device = state.started.get("device") or "?"
             backend = state.started.get("backend")
             params = state.started.get("parameters")
-            parts = [f"Device: {device}" + (f" ({backend})" if backend else "")]
+            parts = [f"Device: {device}" + (f", {backend} backend" if backend else "")]
             if params is not None:
                 parts.append(f"{int(params):,} parameters".replace(",", " "))
             if state.started.get("n_train") is not None:

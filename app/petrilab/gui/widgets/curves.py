@@ -50,8 +50,8 @@ class MetricPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setMenuEnabled(False)
         # loss falls and accuracy rises: put each legend where the curves are not
-        self.legend = item.addLegend(offset=(-10, -40 if legend_at_bottom else 10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
-                                     pen=pg.mkPen("#cccccc"))
+        self.legend = item.addLegend(offset=(-10, -40 if legend_at_bottom else 10), labelTextColor="#222222",
+                                     brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#cccccc"))
         self.curves: dict[str, pg.PlotDataItem] = {}
         best_pen = pg.mkPen("#2e7d32", width=1.5, style=Qt.PenStyle.DashLine)
         self._best = pg.InfiniteLine(angle=90, movable=False, pen=best_pen)
@@ -81,6 +81,13 @@ class MetricPlot(pg.PlotWidget):
             item.setSymbol(symbol)
         item.setData(xs, ys)
 
+    def settle(self) -> None:
+        """Apply the new auto-range now: left to pyqtgraph, it settles during the next paint and asks
+        for another one, so every update of a live plot would cost two repaints instead of one."""
+        view = self.plotItem.vb
+        view.updateAutoRange()
+        view.updateMatrix()
+
     def remove_curves_except(self, keep: set[str]) -> None:
         for name in list(self.curves):
             if name not in keep:
@@ -105,8 +112,7 @@ class MetricPlot(pg.PlotWidget):
         """How many points the curves hold (what a test asserts on)."""
         total = 0
         for item in self.curves.values():
-            xs, _ = item.getData()
-            total += 0 if xs is None else len(xs)
+            total += 0 if item.xData is None else len(item.xData)
         return total
 
 
@@ -130,6 +136,13 @@ class TrainingCurves(QWidget):
             self.metric.plotItem.setTitle(metric_title(key), color="#222222", size="11pt")
             self.metric.plotItem.setLabel("left", key.replace("_", " "), color="#333333")
 
+    def prepare(self) -> None:
+        """Create the training and validation curves ahead of time (creating a curve and its legend
+        entry costs more than updating it; better when the page opens than when Start is pressed)."""
+        for plot in (self.loss, self.metric):
+            plot.curve("training", TRAIN_COLOUR)
+            plot.curve("validation", VALIDATION_COLOUR)
+
     def show_run(self, state: RunState) -> None:
         """Draw one run: training and validation curves of loss and the main metric."""
         key = state.main_metric
@@ -140,6 +153,7 @@ class TrainingCurves(QWidget):
             plot.set_curve("training", *state.series(metric), TRAIN_COLOUR)
             plot.set_curve("validation", *state.series(f"val_{metric}"), VALIDATION_COLOUR)
             plot.mark_best(state.best_epoch + 1 if state.best_epoch is not None else None)
+            plot.settle()
 
     def compare_runs(self, runs: list[tuple[str, RunState]]) -> None:
         """Overlay several runs: one colour per run, validation solid, training dashed."""
@@ -156,6 +170,7 @@ class TrainingCurves(QWidget):
                 plot.set_curve(train_name, *state.series(metric), colour, dashed=True)
                 names |= {val_name, train_name}
             plot.remove_curves_except(names)
+            plot.settle()
 
     def clear(self) -> None:
         for plot in (self.loss, self.metric):
