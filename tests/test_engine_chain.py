@@ -130,3 +130,34 @@ def test_bad_setting_override_is_refused(tiny_classification_dir, tmp_path, caps
     assert main(["train", str(settings_path), "--set", "training.optimizer=adamw"]) == 2
     assert "training.optimizer" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def _one_class(root):
+    (root / "only").mkdir(parents=True)
+    tifffile.imwrite(root / "only" / "a.tif", np.zeros((16, 16), np.uint8))
+
+
+def _empty_class(root):
+    _one_class(root)
+    (root / "empty").mkdir()
+
+
+def _loose_images(root):
+    root.mkdir()
+    tifffile.imwrite(root / "a.tif", np.zeros((16, 16), np.uint8))
+
+
+@pytest.mark.parametrize("make, words", [
+    (_one_class, "only one class"),
+    (_empty_class, "empty"),
+    (_loose_images, "class"),
+])
+def test_dataset_mistakes_end_with_a_plain_message(tmp_path, capsys, make, words):
+    root = tmp_path / "data"
+    make(root)
+    code = main(["init", "--task", "classification", "--data", str(root), "-o", str(tmp_path / "s.toml")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err and words in err.lower()
+    assert "What to do" in err
+    assert not (tmp_path / "s.toml").exists()
