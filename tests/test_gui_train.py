@@ -522,6 +522,31 @@ def test_predict_page_shows_the_results_table(qtbot, context, finished_run, tmp_
     assert page.open_button.isEnabled()
 
 
+def test_predict_page_shows_the_engines_plain_message_when_it_refuses(qtbot, context, finished_run, tmp_path):
+    from petrilab.gui.pages.predict_page import PredictPage
+    from petrilab.gui.process import EngineProcess
+
+    refuses = tmp_path / "refuses.py"
+    refuses.write_text("import sys\n"
+                       "print('Traceback (most recent call last): noise the user must not see')\n"
+                       "print('PetriLab: No images were found in the folder.\\n  File: /x\\n"
+                       "  What to do: PetriLab reads TIFF, PNG, JPEG and BMP files.', file=sys.stderr)\n"
+                       "sys.exit(2)\n")
+    images = tmp_path / "empty"
+    images.mkdir()
+    page = PredictPage(context, engine=EngineProcess(command=[sys.executable, str(refuses)]))
+    qtbot.addWidget(page)
+    context.set_run(finished_run)
+    page.enter()
+    page.input_edit.setText(str(images))
+    with qtbot.waitSignal(page.engine.finished, timeout=20_000):
+        assert page.predict()
+    text = page.message.text()
+    assert "No images were found" in text and "TIFF, PNG" in text and "Traceback" not in text
+    assert page.predict_button.isEnabled() and page.busy.isHidden()
+    page.shutdown()
+
+
 def test_runs_page_lists_compares_and_follows_runs(qtbot, context, tmp_path):
     from petrilab.gui.pages.runs_page import RunsPage
 

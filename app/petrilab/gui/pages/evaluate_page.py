@@ -70,9 +70,9 @@ class EvaluatePage(WizardPage):
     key = "evaluate"
     title = "Evaluate"
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None):
+    def __init__(self, context: AppContext, parent: QWidget | None = None, engine: EngineProcess | None = None):
         super().__init__(context, parent)
-        self.engine = EngineProcess(self)
+        self.engine = engine or EngineProcess(self)
         self.engine.finished.connect(self._on_engine_finished)
         self.run_dir: Path | None = None
         self.evaluation: dict = {}
@@ -182,6 +182,12 @@ class EvaluatePage(WizardPage):
         return box
 
     # ------------------------------------------------------------ the page contract
+
+    def shutdown(self) -> None:
+        """The window closes: end a running job (it saves nothing worth waiting for)."""
+        if self.engine.is_running():
+            self.engine.stop()
+            self.engine.wait(5_000)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
         # Fill the window's height instead of growing to the wrapped labels' preferred height

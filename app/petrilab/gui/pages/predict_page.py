@@ -54,9 +54,9 @@ class PredictPage(WizardPage):
     key = "predict"
     title = "Predict"
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None):
+    def __init__(self, context: AppContext, parent: QWidget | None = None, engine: EngineProcess | None = None):
         super().__init__(context, parent)
-        self.engine = EngineProcess(self)
+        self.engine = engine or EngineProcess(self)
         self.engine.finished.connect(self._on_engine_finished)
         self.rows: list[dict] = []
         self._build()
@@ -124,6 +124,12 @@ class PredictPage(WizardPage):
         layout.addWidget(self.table, 1)
 
     # ------------------------------------------------------------ the page contract
+
+    def shutdown(self) -> None:
+        """The window closes: end a running job (it saves nothing worth waiting for)."""
+        if self.engine.is_running():
+            self.engine.stop()
+            self.engine.wait(5_000)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
         # Fill the window's height instead of growing to the wrapped labels' preferred height
