@@ -1,11 +1,10 @@
-"""`petrilab predict`: a trained model on a folder of new images, results as a table."""
+"""`petrilab predict`: a trained model on a folder of new images, results as files in an output folder."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from petrilab import runs
 from petrilab.data.images import is_image_file
 from petrilab.errors import UserError
 from petrilab.prediction.trained_model import TrainedModel
@@ -56,11 +55,4 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
         raise UserError(f"No images were found in {input_dir}.", file=input_dir,
                         fix="PetriLab reads TIFF, PNG, JPEG and BMP files.")
     trained = trained or TrainedModel(run_dir)
-    done, probs, problems = trained.predict_files(images)
-    classes = trained.classes
-    header = ["file", "predicted_class"] + [f"p_{c}" for c in classes] + ["problem"]
-    rows = [[str(p.relative_to(input_dir)), classes[int(pr.argmax())], *(f"{v:.6f}" for v in pr), ""]
-            for p, pr in zip(done, probs)]
-    rows += [[str(p.relative_to(input_dir)), "", *([""] * len(classes)), message] for p, message in problems.items()]
-    rows.sort(key=lambda r: r[0])
-    return runs.atomic_write_csv(output_dir / PREDICTIONS, header, rows)
+    return trained.recipe.predict(trained, images, input_dir, output_dir)

@@ -17,11 +17,14 @@ PREDICT_BATCH = 32
 
 class TrainedModel:
     def __init__(self, run_dir: str | Path, model=None):
+        from petrilab.recipes import get_recipe
+
         self.run_dir = Path(run_dir)
         if not (self.run_dir / runs.SETTINGS).exists():
             raise UserError(f"{self.run_dir} is not a PetriLab run folder (it has no {runs.SETTINGS}).",
                             file=self.run_dir, fix="Choose a folder under 'runs' made by 'petrilab train'.")
         self.settings = settings_io.load(self.run_dir / runs.SETTINGS)
+        self.recipe = get_recipe(self.settings.task.kind)
         self.classes = list(self.settings.data.classes)
         self.prep = Preprocessing.from_settings(self.settings.data, self.settings.data.channels)
         self.model = model if model is not None else self._load()
@@ -39,16 +42,13 @@ class TrainedModel:
             raise UserError(f"The model file could not be read ({exc.__class__.__name__}).", file=path,
                             fix="The file may be damaged; train again or use last.keras.") from None
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Preprocessed batch (N, h, w, c) → class probabilities (N, n_classes)."""
-        out = np.asarray(self.model.predict(images, verbose=0, batch_size=PREDICT_BATCH), dtype=np.float64)
-        if out.shape[1] == 1:  # binary: one sigmoid unit = P(second class)
-            out = np.concatenate([1.0 - out, out], axis=1)
-        return out
+    def raw_predict(self, images: np.ndarray) -> np.ndarray:
+        """The network's outputs for a preprocessed batch (N, h, w, c)."""
+        return np.asarray(self.model.predict(images, verbose=0, batch_size=PREDICT_BATCH), dtype=np.float64)
 
     def predict_files(self, paths: list[Path]) -> tuple[list[Path], np.ndarray, dict[Path, str]]:
-        """Predict image files in batches; unreadable files are reported, not fatal."""
-        done, probs, problems = [], [], {}
+        """Raw outputs for image files, in batches; unreadable files are reported, not fatal."""
+        done, outputs, problems = [], [], {}
         for start in range(0, len(paths), PREDICT_BATCH):
             batch, names = [], []
             for path in paths[start:start + PREDICT_BATCH]:
@@ -58,7 +58,6 @@ class TrainedModel:
                 except UserError as exc:
                     problems[path] = exc.message
             if batch:
-                probs.append(self.probabilities(np.stack(batch)))
+                outputs.append(self.raw_predict(np.stack(batch)))
                 done += names
-        n = len(self.classes)
-        return done, (np.concatenate(probs) if probs else np.zeros((0, n))), problems
+        return done, (np.concatenate(outputs) if outputs else np.zeros((0, 0))), problems

@@ -17,72 +17,55 @@ from pathlib import Path
 from petrilab import events as ev
 from petrilab import runs
 from petrilab import settings as settings_io
-from petrilab.data.check import check_dataset, resolve_channels
-from petrilab.data.discovery import discover
 from petrilab.data.preprocess import Preprocessing
-from petrilab.data.split import data_fingerprint, load_split, make_split, save_split
+from petrilab.data.split import Split, data_fingerprint, load_split, make_split, save_split
 from petrilab.errors import UserError
+from petrilab.recipes import Recipe, get_recipe
 from petrilab.settings import Settings
-from petrilab.tasks import get_task, output_head
 
 
 @dataclass
 class Prepared:
     """Everything training needs, decided before the first epoch."""
 
-    classes: list[str]
-    split: object
+    split: Split
     prep: Preprocessing
     fingerprint: str
 
 
-def _checked(task: str, folder, classes, run_dir: Path, check_file: str | None, warnings: list):
+def _checked(recipe: Recipe, settings: Settings, folder, run_dir: Path, check_file: str | None, warnings: list):
     """Discover and check one dataset folder; errors stop the run, warnings are kept, unreadable files dropped."""
-    dataset = discover(task, folder, classes=classes)
-    report = check_dataset(dataset)
+    dataset = recipe.discover(settings, folder)
+    report = recipe.check(dataset)
     if check_file:
         runs.atomic_write_json(run_dir / check_file, report.to_dict())
     errors = [f for f in report.findings if f.level == "error"]
     if errors:
         raise UserError(errors[0].message, file=errors[0].file, fix=errors[0].fix)
     warnings += [f for f in report.findings if f.level == "warning"]
-    unreadable = set(map(str, report.unreadable))
-    dataset.samples = [s for s in dataset.samples if str(s.path) not in unreadable]
-    return dataset, report
+    return dataset.excluding(report.unreadable), report
 
 
-def _prepare_data(settings: Settings, run_dir: Path, resume: bool, warnings: list) -> Prepared:
-    task = settings.task.kind
-    dataset, report = _checked(task, settings.data.folder, settings.data.classes or None, run_dir,
-                               runs.DATASET_CHECK, warnings)
+def _split_from_file(path: Path, samples: list) -> Split:
+    """The saved split applied to freshly discovered samples (which carry their labels and targets)."""
+    saved, _ = load_split(path)
+    subset_of = {str(s.path): subset for s, subset in saved.assignments}
+    return Split([(s, subset_of[str(s.path)]) for s in samples if str(s.path) in subset_of])
+
+
+def _prepare_data(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, warnings: list) -> Prepared:
+    dataset, report = _checked(recipe, settings, settings.data.folder, run_dir, runs.DATASET_CHECK, warnings)
+    test = None
+    if settings.data.test_folder:
+        test, _ = _checked(recipe, settings, settings.data.test_folder, run_dir, None, warnings)
     if resume and (run_dir / runs.SPLIT).exists():
-        split, _ = load_split(run_dir / runs.SPLIT, task)
+        split = _split_from_file(run_dir / runs.SPLIT, dataset.samples + (test.samples if test else []))
     else:
-        test = None
-        if settings.data.test_folder:
-            test, _ = _checked(task, settings.data.test_folder, dataset.classes, run_dir, None, warnings)
         split = make_split(dataset, settings.split, test_dataset=test)
         save_split(split, run_dir / runs.SPLIT, dataset.classes)
-
-    channels = resolve_channels(settings.data.channels, report)
-    # The run's settings record what was decided from the data, so that
-    # prediction repeats exactly the same preprocessing.
-    settings.data.classes = list(dataset.classes)
-    settings.data.channels = channels
-    prep = Preprocessing.from_settings(settings.data, channels)
-    return Prepared(dataset.classes, split, prep, data_fingerprint(split))
-
-
-def _build_inputs(settings: Settings, prepared: Prepared, n_classes: int):
-    from petrilab.data.augment import Augmenter
-    from petrilab.data.batches import make_inputs
-
-    batch = settings.training.batch_size
-    augmenter = Augmenter(settings.augmentation, settings.training.seed)
-    train = make_inputs(prepared.split.subset("train"), prepared.prep, n_classes, batch, settings.data.load,
-                        augmenter=augmenter if augmenter.active else None, shuffle=True, seed=settings.training.seed)
-    validation = make_inputs(prepared.split.subset("validation"), prepared.prep, n_classes, batch, settings.data.load)
-    return train, validation
+    recipe.decide_from_data(settings, dataset, report)
+    prep = Preprocessing.from_settings(settings.data, settings.data.channels)
+    return Prepared(split, prep, data_fingerprint(split))
 
 
 def _fit_arguments(data: dict) -> dict:
@@ -100,7 +83,7 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
     """Run one experiment and return its run folder."""
     settings = settings.copy()
     settings_io.validate(settings)
-    get_task(settings.task.kind)
+    recipe = get_recipe(settings.task.kind)
     if not settings.data.folder:
         raise UserError("The settings do not say where the images are ('data.folder' is empty).",
                         fix="Set data.folder, or create the settings with 'petrilab init --data FOLDER'.")
@@ -122,7 +105,7 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
     writer = ev.EventWriter(run_dir / runs.EVENTS, echo=echo)
     started = time.monotonic()
     try:
-        return _train(settings, run_dir, bool(resume), writer, started)
+        return _train(recipe, settings, run_dir, bool(resume), writer, started)
     except UserError as exc:
         writer.emit(ev.ERROR, **exc.to_dict())
         writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
@@ -137,7 +120,7 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         raise
 
 
-def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter, started: float) -> Path:
+def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter, started: float) -> Path:
     import keras
 
     from petrilab.models import build_model, compile_model
@@ -147,10 +130,9 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
 
     keras.config.disable_interactive_logging()
     data_warnings: list = []
-    prepared = _prepare_data(settings, run_dir, resume, data_warnings)
+    prepared = _prepare_data(recipe, settings, run_dir, resume, data_warnings)
     settings_io.save(settings, run_dir / runs.SETTINGS)
-    n_classes = len(prepared.classes)
-    head = output_head(settings.task.kind, n_classes)
+    head = recipe.head(settings)
 
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
     keras.utils.set_random_seed(settings.training.seed)
@@ -177,13 +159,10 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
 
         device.warnings += model_warnings(model, settings)
 
-    train_data, validation_data = _build_inputs(settings, prepared, n_classes)
-    class_weight = None
-    if settings.data.class_weights:
-        from petrilab.data.batches import class_weights
-
-        labels = [s.label for s in prepared.split.subset("train")]
-        class_weight = class_weights(labels, n_classes)
+    train_samples = prepared.split.subset("train")
+    train_data = recipe.inputs(train_samples, prepared.prep, settings, training=True)
+    validation_data = recipe.inputs(prepared.split.subset("validation"), prepared.prep, settings, training=False)
+    fit_options, reported_options = recipe.fit_options(train_samples, settings)
 
     stop = StopRequest(run_dir)
     stop.clear()
@@ -203,8 +182,8 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
         main_metric=head.main_metric, epochs=settings.training.epochs, initial_epoch=initial_epoch,
         steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
         n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
-        classes=prepared.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
-        class_weights={prepared.classes[k]: round(v, 4) for k, v in class_weight.items()} if class_weight else None,
+        classes=settings.data.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
+        task=settings.task.kind, **reported_options,
     )
     for finding in data_warnings:
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
@@ -214,7 +193,7 @@ def _train(settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWrit
         if initial_epoch < settings.training.epochs:
             model.fit(**_fit_arguments(train_data), validation_data=_validation_argument(validation_data),
                       epochs=settings.training.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                      class_weight=class_weight, shuffle=True, verbose=0)
+                      shuffle=True, verbose=0, **fit_options)
     finally:
         stop.restore_signal_handlers()
     recorder.save_checkpoints()
@@ -258,16 +237,10 @@ def _finish(settings, run_dir, writer, model, recorder, status, started) -> Path
 
     if recorder.best_weights is not None:
         model.set_weights(recorder.best_weights)  # evaluate what model.keras holds
-    split_has_test = any(subset == "test" for _, subset in _assignments(run_dir))
-    if split_has_test:
+    if any(subset == "test" for _, subset in load_split(run_dir / runs.SPLIT)[0].assignments):
         result = evaluate_run(run_dir, trained=TrainedModel(run_dir, model=model))
         writer.emit(ev.EVALUATION, metrics=result["metrics"], warnings=result["warnings"])
     write_report(run_dir)
     writer.emit(ev.FINISHED, status=status, epochs_done=len(history), best_epoch=recorder.best_epoch,
                 best_val_loss=recorder.best_val_loss, seconds=round(time.monotonic() - started, 2))
     return run_dir
-
-
-def _assignments(run_dir: Path):
-    split, _ = load_split(run_dir / runs.SPLIT)
-    return split.assignments

@@ -1,0 +1,61 @@
+"""The contract each task's recipe fulfils."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from petrilab.data.check import DatasetReport
+from petrilab.data.discovery import Dataset, Sample
+from petrilab.data.preprocess import Preprocessing
+from petrilab.settings import Settings
+from petrilab.tasks import OutputHead
+
+
+class Recipe:
+    task = ""
+
+    # ------------------------------------------------------------ data
+
+    def discover(self, settings: Settings, folder: str | Path) -> Dataset:
+        """The samples in `folder` (the training folder or a test folder, same layout).
+
+        `Sample.label` is the stratification group the split uses (the class
+        for classification); task-specific targets live in the sample's other fields.
+        """
+        raise NotImplementedError
+
+    def check(self, dataset: Dataset, progress=None) -> DatasetReport:
+        raise NotImplementedError
+
+    def decide_from_data(self, settings: Settings, dataset: Dataset, report: DatasetReport) -> None:
+        """Record in `settings` what was decided from the data (classes, channels, …), so that
+        evaluation and prediction repeat exactly the same preprocessing."""
+
+    # ------------------------------------------------------------ model and batches
+
+    def head(self, settings: Settings) -> OutputHead:
+        """The output layer, loss and metrics, from the settings as `decide_from_data` left them."""
+        raise NotImplementedError
+
+    def inputs(self, samples: list[Sample], prep: Preprocessing, settings: Settings, training: bool) -> dict:
+        """What model.fit gets: {"x", "y", "batch_size", "steps", "in_memory"} (see data.batches.make_inputs)."""
+        raise NotImplementedError
+
+    def fit_options(self, samples: list[Sample], settings: Settings) -> tuple[dict, dict]:
+        """Extra keyword arguments for model.fit, and what to report of them in the `started` event."""
+        return {}, {}
+
+    # ------------------------------------------------------------ results
+
+    def evaluate(self, trained, samples: list[Sample]) -> tuple[dict, list[str], list[list]]:
+        """Score the trained model on labelled samples.
+
+        Returns (result, header, rows): result has "metrics", "warnings" and
+        whatever the task shows (e.g. "confusion_matrix"); header and rows
+        form the per-image table (test_predictions.csv).
+        """
+        raise NotImplementedError
+
+    def predict(self, trained, images: list[Path], input_dir: Path, output_dir: Path) -> Path:
+        """Predict new images into output_dir; return the main table written (predictions.csv)."""
+        raise NotImplementedError
