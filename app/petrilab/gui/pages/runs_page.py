@@ -8,6 +8,7 @@ events.jsonl (cheap: only files that grew are read again).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
@@ -32,13 +33,6 @@ def is_run_folder(path: Path) -> bool:
     return (path / runs.EVENTS).exists() or (path / runs.SETTINGS).exists() and (path / runs.HISTORY).exists()
 
 
-def _verdict_title(summary: runs.RunSummary) -> str:
-    for event in reversed(summary.events):
-        if event.get("event") == ev.DIAGNOSIS:
-            return str(event.get("title") or event.get("verdict", "")).strip()
-    return (summary.verdict or "").replace("_", " ").capitalize()
-
-
 def _format_value(metric: str | None, value: float | None) -> str:
     if value is None:
         return "–"
@@ -47,20 +41,47 @@ def _format_value(metric: str | None, value: float | None) -> str:
     return f"{value:.3g}"
 
 
+@dataclass(frozen=True)
+class _Row:
+    """What the table shows about one run (compared to know when to redraw)."""
+
+    path: Path
+    name: str
+    started: float | None
+    status: str
+    epochs: int
+    metric: str
+    verdict: str
+    error: str
+
+
 class _Followed:
-    """A run whose curves are drawn: its events read incrementally."""
+    """One run, its events read incrementally: a live run costs only what it appended since the last look."""
 
     def __init__(self, path: Path):
         self.follower = ev.EventFollower(path / runs.EVENTS)
         self.state = RunState(run_dir=path)
+        self.first_started: float | None = None
 
     def poll(self) -> bool:
         new = self.follower.poll()
         for event in new:
+            if event.get("event") == ev.STARTED and self.first_started is None:
+                self.first_started = event.get("time")
             self.state.apply(event)
         if not self.state.metrics:
             self.state.load_history_file()
         return bool(new)
+
+    def row(self) -> _Row:
+        state = self.state
+        key = f"val_{state.main_metric}"
+        last = state.metrics.get(state.epochs_done - 1, {}) if state.metrics else {}
+        diagnosis = state.diagnosis
+        verdict = str(diagnosis.get("title") or diagnosis.get("verdict", "")).replace("_", " ") if diagnosis else ""
+        return _Row(path=state.run_dir, name=state.run_dir.name, started=self.first_started, status=state.status,
+                    epochs=state.epochs_done, metric=_format_value(state.main_metric, last.get(key)),
+                    verdict=verdict, error=str(state.error.get("message") or "") if state.error else "")
 
 
 class RunsPage(WizardPage):
@@ -71,9 +92,8 @@ class RunsPage(WizardPage):
         super().__init__(context, parent)
         self.extra_folders: list[Path] = []  # runs folders the user added
         self.extra_runs: list[Path] = []  # single run folders the user added
-        self.summaries: dict[Path, runs.RunSummary] = {}
-        self._sizes: dict[Path, int] = {}
-        self._followed: dict[Path, _Followed] = {}
+        self.followed: dict[Path, _Followed] = {}  # every listed run, read incrementally
+        self._rows: list[_Row] = []
         self._build()
         self.timer = QTimer(self, interval=POLL_MS, timeout=self.refresh)
 
@@ -197,55 +217,48 @@ class RunsPage(WizardPage):
         return found
 
     def refresh(self) -> None:
-        """Re-read the runs whose events grew, update the table and the curves of the selected runs."""
+        """Read what each run appended since the last look; update the rows and curves that changed."""
         folders = self.run_folders()
-        changed = set(folders) != set(self.summaries)
+        redraw = False
         for path in folders:
-            try:
-                size = (path / runs.EVENTS).stat().st_size
-            except OSError:
-                size = -1
-            if self._sizes.get(path) != size or path not in self.summaries:
-                self.summaries[path] = runs.summarise(path)
-                self._sizes[path] = size
-                changed = True
-        for path in list(self.summaries):
+            if path not in self.followed:
+                self.followed[path] = _Followed(path)
+            grew = self.followed[path].poll()
+            redraw |= grew and path in self.selected_runs()
+        for path in list(self.followed):
             if path not in folders:
-                del self.summaries[path]
-                self._sizes.pop(path, None)
+                del self.followed[path]
         self.where.setText(f"Runs in {self.context.runs_dir}" +
                            "".join(f" · {p}" for p in self.extra_folders + self.extra_runs))
-        if changed:
+        rows = [self.followed[p].row() for p in folders]
+        rows.sort(key=lambda r: (r.started or 0.0, r.name), reverse=True)
+        if rows != self._rows:  # the table is rebuilt only when something it shows changed
+            self._rows = rows
             self._fill_table()
-        redraw = False
-        for followed in self._followed.values():
-            redraw |= followed.poll()
-        if redraw:
+        elif redraw:
             self._draw()
 
     def _fill_table(self) -> None:
         selected = set(self.selected_runs())
-        ordered = sorted(self.summaries.values(), key=lambda s: (s.started or 0.0, s.name), reverse=True)
         self.table.blockSignals(True)
         self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(ordered))
-        for row, summary in enumerate(ordered):
-            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started)) if summary.started else "–"
-            cells = [summary.name, started, summary.status, str(summary.epochs_done),
-                     _format_value(summary.main_metric, summary.main_value), _verdict_title(summary)]
+        self.table.setRowCount(len(self._rows))
+        for row, run in enumerate(self._rows):
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)) if run.started else "–"
+            cells = [run.name, started, run.status, str(run.epochs), run.metric, run.verdict]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, str(summary.path))
+                item.setData(Qt.ItemDataRole.UserRole, str(run.path))
                 if column == 2:
-                    item.setForeground(QBrush(QColor(STATUS_COLOURS.get(summary.status, "#333333"))))
-                    if summary.error:
-                        item.setToolTip(summary.error)
+                    item.setForeground(QBrush(QColor(STATUS_COLOURS.get(run.status, "#333333"))))
+                    if run.error:
+                        item.setToolTip(run.error)
                 if column == 0:
-                    item.setToolTip(str(summary.path))
+                    item.setToolTip(str(run.path))
                 self.table.setItem(row, column, item)
         self.table.clearSelection()
-        for row, summary in enumerate(ordered):
-            if summary.path in selected:
+        for row, run in enumerate(self._rows):
+            if run.path in selected:
                 self.table.selectRow(row)
         self.table.blockSignals(False)
         self._on_selection()
@@ -267,28 +280,20 @@ class RunsPage(WizardPage):
         self.table.setSelectionMode(mode)
 
     def _on_selection(self) -> None:
-        selected = self.selected_runs()
-        for path in list(self._followed):
-            if path not in selected:
-                del self._followed[path]
-        for path in selected:
-            if path not in self._followed:
-                self._followed[path] = _Followed(path)
-                self._followed[path].poll()
         self._draw()
         self._update_buttons()
 
     def _draw(self) -> None:
-        selected = [p for p in self.selected_runs() if p in self._followed]
+        selected = [p for p in self.selected_runs() if p in self.followed]
         if not selected:
             self.curves.clear()
             self.legend.setText("")
         elif len(selected) == 1:
-            state = self._followed[selected[0]].state
+            state = self.followed[selected[0]].state
             self.curves.show_run(state)
             self.legend.setText(f"{selected[0].name}: training (blue) and validation (orange).")
         else:
-            self.curves.compare_runs([(p.name, self._followed[p].state) for p in selected])
+            self.curves.compare_runs([(p.name, self.followed[p].state) for p in selected])
             names = [f"<span style='color:{RUN_COLOURS[i % len(RUN_COLOURS)]}'>■</span> {p.name}"
                      for i, p in enumerate(selected)]
             self.legend.setText("Solid: validation · dashed: training.   " + "   ".join(names))
