@@ -263,7 +263,11 @@ FAKE_ENGINE = textwrap.dedent('''
         sys.exit(2)
     for epoch in range(3):
         for batch in range(1, 200):
-            if mode == "polite" and (run_dir / "STOP").exists():
+            if mode in ("polite", "slow-finish") and (run_dir / "STOP").exists():
+                if mode == "slow-finish":  # saving, evaluating, writing the report: longer than the grace
+                    for step in range(8):
+                        w.emit("warning", message=f"still finishing {step}")
+                        time.sleep(0.2)
                 w.emit("finished", status="stopped", epochs_done=epoch)
                 sys.exit(0)
             time.sleep(0.01)
@@ -307,6 +311,18 @@ def test_stop_is_polite_first(qtbot, tmp_path):
     with qtbot.waitSignal(engine.finished, timeout=15_000) as blocker:
         engine.stop()
     assert blocker.args == [0, True]  # ended on its own, after seeing the STOP file
+    assert ev.read_all(run_dir / runs.EVENTS)[-1]["status"] == "stopped"
+
+
+def test_stop_waits_for_an_engine_that_is_still_finishing_its_work(qtbot, tmp_path):
+    from petrilab.gui.process import EngineProcess
+
+    engine = EngineProcess(command=fake_engine(tmp_path, "slow-finish"), grace_ms=500, kill_ms=300)
+    run_dir = engine.start_train(Settings(), tmp_path / "runs")
+    qtbot.waitUntil(lambda: (run_dir / runs.EVENTS).exists(), timeout=20_000)
+    with qtbot.waitSignal(engine.finished, timeout=15_000) as blocker:
+        engine.stop()
+    assert blocker.args == [0, True]  # not terminated although it took three grace periods
     assert ev.read_all(run_dir / runs.EVENTS)[-1]["status"] == "stopped"
 
 

@@ -20,6 +20,7 @@ from petrilab import settings as settings_io
 from petrilab.gui.context import engine_command
 from petrilab.settings import Settings
 
+MAX_WAIT_AFTER_STOP_MS = 180_000  # an engine still writing events after Stop is finishing its work
 TRAIN_LOG = "engine.log"
 EVALUATE_LOG = "engine-evaluate.log"
 PREDICT_LOG = "engine-predict.log"
@@ -42,6 +43,8 @@ class EngineProcess(QObject):
         self.log_path: Path | None = None
         self.job: str | None = None  # train | evaluate | predict
         self.stop_requested = False
+        self._events_size = -1
+        self._waited_ms = 0
         self._process: QProcess | None = None
         self._terminate_timer = QTimer(self, singleShot=True, timeout=self._terminate)
         self._kill_timer = QTimer(self, singleShot=True, timeout=self._kill)
@@ -118,14 +121,31 @@ class EngineProcess(QObject):
         self.stop_requested = True
         if self.job == "train" and self.run_dir is not None:
             (self.run_dir / runs.STOP_REQUEST).touch()
+            self._events_size = self._events_now()
+            self._waited_ms = 0
             self._terminate_timer.start(self.grace_ms)
         else:
             self._terminate()  # evaluate / predict save nothing worth waiting for
 
+    def _events_now(self) -> int:
+        try:
+            return (self.run_dir / runs.EVENTS).stat().st_size
+        except (OSError, TypeError):
+            return -1
+
     def _terminate(self) -> None:
-        if self.is_running():
-            self._process.terminate()
-            self._kill_timer.start(self.kill_ms)
+        if not self.is_running():
+            return
+        if self.job == "train" and self.stop_requested:
+            # Still writing events: it heard the request and is saving, evaluating the best model and
+            # writing the report. Let it finish (up to a limit) rather than lose that work.
+            size, self._waited_ms = self._events_now(), self._waited_ms + self.grace_ms
+            if size != self._events_size and self._waited_ms < MAX_WAIT_AFTER_STOP_MS:
+                self._events_size = size
+                self._terminate_timer.start(self.grace_ms)
+                return
+        self._process.terminate()
+        self._kill_timer.start(self.kill_ms)
 
     def _kill(self) -> None:
         if self.is_running():
