@@ -326,7 +326,7 @@ def test_demo_experiment_points_at_the_bundled_images_and_is_kept(tmp_path):
     path = prepare_demo(tmp_path / "demo")
     settings = settings_io.load(path)
     assert settings.name == "demo" and Path(settings.data.folder).is_dir()
-    assert settings.training.epochs == 20
+    assert settings.training.epochs == 30
     settings.training.epochs = 3  # the user changed the demo: starting the demo again keeps it
     settings_io.save(settings, path)
     assert prepare_demo(tmp_path / "demo") == path

@@ -74,6 +74,16 @@ HELP: dict[str, tuple[str, str]] = {
         "'In memory' reads all images once (fastest); 'stream' reads them from disk batch by batch for "
         "datasets larger than memory. 'Automatic' chooses from the dataset's size.",
     ),
+    "data.patch_size": (
+        "Patch size",
+        "Segmentation trains on square pieces (patches) cut at random from the images, so large images keep "
+        "their detail. Larger patches show more context but need more memory; empty chooses from the data.",
+    ),
+    "data.target_columns": (
+        "Values to predict",
+        "The columns of targets.csv the network learns to predict (e.g. x and y of a bead). Empty uses "
+        "every numeric column.",
+    ),
     # ---------------------------------------------------------------- split
     "split.validation_fraction": (
         "Validation fraction",
@@ -199,6 +209,11 @@ HELP: dict[str, tuple[str, str]] = {
         "Zooms training images in or out by up to this fraction. Helps when object size varies; "
         "avoid it when size tells the classes apart.",
     ),
+    "augmentation.elastic": (
+        "Elastic deformation",
+        "Bends training images and their masks smoothly, as soft cells deform. Useful for segmentation "
+        "with few images; 0 turns it off, 0.3 is a moderate strength.",
+    ),
     # ---------------------------------------------------------------- training
     "training.epochs": (
         "Epochs",
@@ -223,7 +238,8 @@ HELP: dict[str, tuple[str, str]] = {
     "training.loss": (
         "Loss",
         "What the network tries to make small during training. 'Automatic' uses the task's loss "
-        "(binary cross-entropy for two classes, categorical cross-entropy for more).",
+        "(binary cross-entropy for two classes, categorical cross-entropy for more, MSE for regression). "
+        "Segmentation also offers Dice, cross-entropy + Dice, weighted cross-entropy and focal loss.",
     ),
     "training.early_stopping": (
         "Stop early",
@@ -249,6 +265,37 @@ HELP: dict[str, tuple[str, str]] = {
         "Training seed",
         "The number that fixes the random starting weights and the order of the batches, so a run can "
         "be repeated. Change it to see how much results vary by chance.",
+    ),
+    # ---------------------------------------------------------------- post-processing
+    "postprocess.threshold": (
+        "Threshold",
+        "A pixel counts as foreground when the network's probability is above this value. Lower it to "
+        "find faint objects, raise it to avoid false detections.",
+    ),
+    "postprocess.tune_threshold": (
+        "Tune the threshold",
+        "After training, try several thresholds on the validation images and keep the one with the best "
+        "score, instead of the fixed value.",
+    ),
+    "postprocess.fill_holes": (
+        "Fill holes",
+        "Fills holes inside detected objects, as in Fiji's 'Fill Holes'.",
+    ),
+    "postprocess.min_size": (
+        "Smallest object (pixels)",
+        "Objects smaller than this many pixels are removed as noise; 0 keeps them all.",
+    ),
+    "postprocess.max_size": (
+        "Largest object (pixels)",
+        "Objects larger than this many pixels are removed (e.g. clumps or debris); 0 keeps them all.",
+    ),
+    "postprocess.clear_border": (
+        "Remove objects on the border",
+        "Removes objects touching the image edge, whose size and shape cannot be measured fully.",
+    ),
+    "postprocess.split_touching": (
+        "Split touching objects",
+        "Separates objects that touch with a watershed, so two nuclei side by side count as two.",
     ),
 }
 

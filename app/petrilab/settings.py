@@ -38,6 +38,8 @@ class DataSettings:
     percentile_high: float = 99.8
     class_weights: bool = False  # weigh rare classes up during training
     load: str = "auto"  # auto | memory | stream (read from disk batch by batch)
+    patch_size: list[int] = field(default_factory=list)  # segmentation: [height, width] of training patches; empty: from the data
+    target_columns: list[str] = field(default_factory=list)  # regression: the targets.csv columns to learn; empty: all
 
 
 @dataclass
@@ -74,6 +76,7 @@ class AugmentationSettings:
     contrast: float = 0.0  # largest change, fraction
     noise: float = 0.0  # Gaussian noise standard deviation, fraction of the range
     zoom: float = 0.0  # largest zoom in or out, fraction
+    elastic: float = 0.0  # segmentation: strength of elastic deformation (0 = off)
 
 
 @dataclass
@@ -91,6 +94,19 @@ class TrainingSettings:
 
 
 @dataclass
+class PostprocessSettings:
+    """Turning probability maps into masks and objects (segmentation)."""
+
+    threshold: float = 0.5  # foreground probability above which a pixel is foreground
+    tune_threshold: bool = True  # choose the threshold that scores best on the validation images
+    fill_holes: bool = True
+    min_size: int = 0  # objects smaller than this (pixels) are removed; 0 keeps all
+    max_size: int = 0  # objects larger than this (pixels) are removed; 0 keeps all
+    clear_border: bool = False  # remove objects touching the image border
+    split_touching: bool = True  # separate touching objects by watershed (instance segmentation)
+
+
+@dataclass
 class Settings:
     name: str = "experiment"
     task: TaskSettings = field(default_factory=TaskSettings)
@@ -99,6 +115,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    postprocess: PostprocessSettings = field(default_factory=PostprocessSettings)
 
     def to_dict(self) -> dict:
         body = dataclasses.asdict(self)
@@ -108,18 +125,19 @@ class Settings:
         return from_dict(self.to_dict())
 
 
-SECTIONS = ("task", "data", "split", "model", "augmentation", "training")
+SECTIONS = ("task", "data", "split", "model", "augmentation", "training", "postprocess")
 
 CHOICES = {
     "task.kind": tuple(TASKS),
     "data.normalisation": ("scale", "mean_std", "percentile"),
     "data.load": ("auto", "memory", "stream"),
     "data.channels": (0, 1, 2, 3, 4),
-    "model.architecture": ("dense", "convnet", "vgg", "transfer"),
+    "model.architecture": ("dense", "convnet", "vgg", "transfer", "unet"),
     "model.activation": ("relu", "sigmoid", "tanh", "gelu", "silu"),
     "model.backbone": ("mobilenetv2", "vgg16"),
     "training.optimizer": ("sgd", "momentum", "adam", "rmsprop"),
-    "training.loss": ("auto", "binary_crossentropy", "categorical_crossentropy"),
+    "training.loss": ("auto", "binary_crossentropy", "categorical_crossentropy", "weighted_crossentropy", "dice",
+                      "crossentropy_dice", "focal", "mse", "mae", "huber"),
     "training.device": ("auto", "cpu", "gpu"),
     "training.mixed_precision": ("auto", "on", "off"),
 }
@@ -139,6 +157,10 @@ RANGES = {
     "augmentation.contrast": (0.0, 1.0),
     "augmentation.noise": (0.0, 1.0),
     "augmentation.zoom": (0.0, 0.9),
+    "augmentation.elastic": (0.0, 1.0),
+    "postprocess.threshold": (0.0, 1.0),
+    "postprocess.min_size": (0, 100_000_000),
+    "postprocess.max_size": (0, 100_000_000),
     "training.epochs": (1, 100_000),
     "training.batch_size": (1, 65_536),
     "training.learning_rate": (1e-8, 10.0),
@@ -337,6 +359,9 @@ def validate(settings: Settings, source: str | None = None) -> None:
     if len(s.data.image_size) != 2 or min(s.data.image_size) < 8 or max(s.data.image_size) > 4096:
         raise UserError(f"'data.image_size' must be [height, width] between 8 and 4096, not {s.data.image_size}.",
                         file=source, fix="For example image_size = [64, 64].")
+    if s.data.patch_size and (len(s.data.patch_size) != 2 or min(s.data.patch_size) < 16 or max(s.data.patch_size) > 4096):
+        raise UserError(f"'data.patch_size' must be [height, width] between 16 and 4096, not {s.data.patch_size}.",
+                        file=source, fix="For example patch_size = [128, 128], or [] to choose from the data.")
     if s.data.percentile_low >= s.data.percentile_high:
         raise UserError("'data.percentile_low' must be below 'data.percentile_high'.", file=source)
     for key in ("model.dense_layers", "model.filters", "model.head_units"):

@@ -36,7 +36,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Augmentation", ["augmentation.flip_horizontal", "augmentation.flip_vertical",
                                              "augmentation.rotate_90", "augmentation.rotation",
                                              "augmentation.brightness", "augmentation.contrast",
-                                             "augmentation.noise", "augmentation.zoom"]),
+                                             "augmentation.noise", "augmentation.zoom", "augmentation.elastic"]),
 ]
 GROUP_NOTES = {
     "Network": "The layers of the chosen architecture. Only the settings it uses are shown.",
