@@ -45,6 +45,14 @@ class Recipe:
         """Extra keyword arguments for model.fit, and what to report of them in the `started` event."""
         return {}, {}
 
+    def after_training(self, trained, validation: list[Sample]) -> dict:
+        """Decisions taken with the trained model on the validation images (e.g. tuning a threshold).
+
+        Change `trained.settings` to keep them (the trainer saves it into the
+        run's settings.toml); return what to report in an event, or {}.
+        """
+        return {}
+
     # ------------------------------------------------------------ results
 
     def evaluate(self, trained, samples: list[Sample]) -> tuple[dict, list[str], list[list]]:

@@ -208,7 +208,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     if recorder.stopped:
         stop.clear()
 
-    return _finish(settings, run_dir, writer, model, recorder, status, started)
+    recorder.validation_samples = prepared.split.subset("validation")
+    return _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
 
 
 def _steps(settings: Settings, prepared: Prepared) -> int:
@@ -223,7 +224,7 @@ def _compile_for_resume(model, settings: Settings) -> None:
         pass
 
 
-def _finish(settings, run_dir, writer, model, recorder, status, started) -> Path:
+def _finish(recipe, settings, run_dir, writer, model, recorder, status, started) -> Path:
     from petrilab.evaluation.evaluate_run import evaluate_run
     from petrilab.export.report import write_report
     from petrilab.prediction.trained_model import TrainedModel
@@ -237,8 +238,13 @@ def _finish(settings, run_dir, writer, model, recorder, status, started) -> Path
 
     if recorder.best_weights is not None:
         model.set_weights(recorder.best_weights)  # evaluate what model.keras holds
+    trained = TrainedModel(run_dir, model=model)
+    tuned = recipe.after_training(trained, recorder.validation_samples)
+    if tuned:
+        settings_io.save(trained.settings, run_dir / runs.SETTINGS)
+        writer.emit(ev.TUNED, **tuned)
     if any(subset == "test" for _, subset in load_split(run_dir / runs.SPLIT)[0].assignments):
-        result = evaluate_run(run_dir, trained=TrainedModel(run_dir, model=model))
+        result = evaluate_run(run_dir, trained=trained)
         writer.emit(ev.EVALUATION, metrics=result["metrics"], warnings=result["warnings"])
     write_report(run_dir)
     writer.emit(ev.FINISHED, status=status, epochs_done=len(history), best_epoch=recorder.best_epoch,
