@@ -143,3 +143,28 @@ def test_the_whole_flow_from_images_to_predictions(qtbot, window, tmp_path):
     assert runs_page.table.item(0, 2).text() == "completed"
     assert runs_page.table.item(0, 5).text() != ""
     runs_page.timer.stop()
+
+
+def test_stop_ends_a_real_training_politely_and_keeps_its_model(qtbot, tmp_path):
+    from petrilab.gui.pages.train_page import STOPPED, TrainPage
+
+    data = make_classification_demo(tmp_path / "cells", n_per_class=12, size=32, seed=4)
+    context = AppContext(runs_dir=tmp_path / "runs")
+    for key, value in {"data.folder": str(data), "data.image_size": [32, 32], "model.filters": [4],
+                       "model.head_units": [8], "training.epochs": 500, "training.batch_size": 8}.items():
+        context.set_value(key, value)
+    page = TrainPage(context)
+    qtbot.addWidget(page)
+    run_dir = page.start()
+    qtbot.waitUntil(lambda: page.follower.state.epochs_done >= 1, timeout=60_000)
+    with qtbot.waitSignal(page.engine.finished, timeout=60_000) as ended:
+        qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)
+        assert page.status.text().startswith("Stopping")
+    assert ended.args == [0, True], page.engine.log_tail()  # it ended by itself, not terminated
+    assert page.follower.state.status == "stopped"
+    assert page.follower.state.epochs_done < 500
+    assert (run_dir / runs.BEST_MODEL).exists() and (run_dir / runs.LAST_MODEL).exists()
+    assert not (run_dir / runs.STOP_REQUEST).exists()  # the engine cleared the request
+    assert STOPPED in page.message.text()
+    assert page.problem() is None  # a stopped run can be evaluated
+    page.follower.stop()
