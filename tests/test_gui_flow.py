@@ -167,4 +167,14 @@ def test_stop_ends_a_real_training_politely_and_keeps_its_model(qtbot, tmp_path)
     assert not (run_dir / runs.STOP_REQUEST).exists()  # the engine cleared the request
     assert STOPPED in page.message.text()
     assert page.problem() is None  # a stopped run can be evaluated
+
+    # "Train N more epochs from where it stopped": the same run folder goes on, the curves continue
+    done = page.follower.state.epochs_done
+    with qtbot.waitSignal(page.engine.finished, timeout=60_000) as ended:
+        page.apply_advice({"text": "Train 2 more epochs", "changes": {"training.epochs": done + 2},
+                           "page": "train", "resume": True})
+    assert ended.args == [0, True], page.engine.log_tail()
+    assert page.follower.run_dir == run_dir and page.follower.state.status == "completed"
+    assert page.follower.state.epochs_done == done + 2
+    assert page.curves.loss.curves["training"].xData.tolist() == list(range(1, done + 3))
     page.follower.stop()
