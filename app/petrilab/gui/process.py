@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
@@ -191,6 +192,10 @@ def lower_priority(pid: int) -> None:
         pass
 
 
+# TensorFlow's start-up chatter (C++ log lines such as "I0000 00:00:… cudart_stub.cc…"): nothing a user can act on
+_NOISE = re.compile(r"^([IWE]\d{4} \d\d:\d\d|WARNING: All log messages before absl)")
+
+
 def read_log_tail(path: str | Path, lines: int = 15) -> str:
     """The last lines of an engine log, without the event lines the engine echoes to stdout."""
     try:
@@ -201,7 +206,8 @@ def read_log_tail(path: str | Path, lines: int = 15) -> str:
             text = f.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    kept = [line for line in text.splitlines() if line.strip() and not line.startswith('{"event"')]
+    kept = [line for line in text.splitlines()
+            if line.strip() and not line.startswith('{"event"') and not _NOISE.match(line)]
     return "\n".join(kept[-lines:])
 
 
