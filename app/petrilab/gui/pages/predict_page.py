@@ -232,6 +232,8 @@ class PredictPage(WizardPage):
         text = f"{len(self.rows)} images: " + ", ".join(f"{n} {c}" for c, n in counts.most_common())
         if problems:
             text += f" · {problems} could not be read"
+        if len(self.rows) > TABLE_LIMIT:
+            text += f" · the table shows the first {TABLE_LIMIT}; predictions.csv has them all"
         self.summary.setText(text)
         self.status.setText(f"Results saved to {path}")
         self._fill_table(columns)
