@@ -355,7 +355,7 @@ def test_plain_failure_reads_the_engine_message():
 
 
 def test_train_page_shows_a_finished_run(qtbot, context, finished_run):
-    from petrilab.gui.pages.train_page import TrainPage
+    from petrilab.gui.pages.train_page import NOT_TRAINED, TrainPage
 
     page = TrainPage(context)
     qtbot.addWidget(page)
@@ -370,7 +370,10 @@ def test_train_page_shows_a_finished_run(qtbot, context, finished_run):
     assert "CPU" in page.details.text() and "27 843 parameters" in page.details.text()
     assert page.warnings.isVisibleTo(page) and "fewer images" in page.warnings.text()
     assert page.problem() is None
-    page.follower.stop()
+    context.set_run(None)  # another experiment was opened
+    assert page.curves.point_count() == 0 and page.status.text() == NOT_TRAINED
+    assert page.diagnosis.stage.text() == "The verdict appears after a few epochs."
+    assert page.problem() == NOT_TRAINED and not page.warnings.isVisibleTo(page)
 
 
 def test_train_page_live_updates_from_a_run_being_written(qtbot, context, tmp_path):

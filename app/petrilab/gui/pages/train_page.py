@@ -234,7 +234,19 @@ class TrainPage(WizardPage):
     # ------------------------------------------------------------ following the run
 
     def _on_run_changed(self, run_dir) -> None:
-        if run_dir is not None and run_dir != self.follower.run_dir and not self.engine.is_running() and self.isVisible():
+        if self.engine.is_running() or run_dir == self.follower.run_dir:
+            return
+        if run_dir is None:  # another experiment was opened: nothing trained for it yet
+            self.follower.clear()
+            self.curves.clear()
+            self.diagnosis.show_diagnosis({})
+            self.message.clear()
+            self.warnings.clear()
+            self.details.clear()
+            self.progress.setValue(0)
+            self._drawn = None
+            self._refresh()
+        elif self.isVisible():
             self.show_run(run_dir)
 
     def _queue_diagnosis(self, event: dict) -> None:
