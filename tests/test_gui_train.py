@@ -471,7 +471,7 @@ def test_resume_advice_continues_the_run_with_the_new_epochs(qtbot, context, tmp
         page.apply_advice({"text": "Train 20 more epochs", "changes": {"training.epochs": 50}, "page": "train",
                            "resume": True})
     args = json.loads(args_file.read_text())
-    assert args == ["train", str(finished_run / runs.SETTINGS), "--resume", str(finished_run),
+    assert args == ["train", str(finished_run / runs.SETTINGS), "--resume", str(finished_run), "--quiet",
                     "--set", "training.epochs=50"]
     assert context.settings.training.epochs == 50
     page.follower.stop()

@@ -57,13 +57,15 @@ class EngineProcess(QObject):
         run_dir = runs.new_run_dir(runs_dir, settings.name or "experiment")
         # The engine reads this file and rewrites it with what it decided from the data (classes, channels).
         settings_path = settings_io.save(settings, run_dir / runs.SETTINGS)
-        self._start("train", ["train", str(settings_path), "--run-dir", str(run_dir)], run_dir, run_dir / TRAIN_LOG)
+        # --quiet: the events are in the run folder already; the log keeps only what explains a crash
+        self._start("train", ["train", str(settings_path), "--run-dir", str(run_dir), "--quiet"], run_dir,
+                    run_dir / TRAIN_LOG)
         return run_dir
 
     def resume_train(self, run_dir: str | Path, changes: dict | None = None) -> Path:
         """Continue a run from its last.keras, with the settings it ran with and a few `changes` (--set)."""
         run_dir = Path(run_dir)
-        args = ["train", str(run_dir / runs.SETTINGS), "--resume", str(run_dir)]
+        args = ["train", str(run_dir / runs.SETTINGS), "--resume", str(run_dir), "--quiet"]
         for key, value in (changes or {}).items():
             args += ["--set", f"{key}={json.dumps(value)}"]  # JSON numbers, booleans, lists and strings read as TOML
         try:
