@@ -106,14 +106,6 @@ def test_the_whole_flow_from_images_to_predictions(qtbot, window, tmp_path):
     assert sum(evaluate.confusion.cell_count(i, j) for i in range(3) for j in range(3)) == n_test
     assert evaluate.cards["accuracy"].text().endswith("%")
     assert "Misclassified test images" in evaluate.gallery_title.text()
-    # …and on another labelled folder, through `petrilab evaluate RUN --data DIR` in a child process
-    with qtbot.waitSignal(evaluate.engine.finished, timeout=60_000) as ended:
-        evaluate.evaluate(data)
-    assert ended.args[0] == 0, evaluate.engine.log_tail()
-    assert evaluate.source.count() == 2 and evaluate.source.currentText() == "cells"
-    assert evaluate.cards["n_images"].text() == "48"
-    evaluate.source.setCurrentIndex(0)
-    assert int(evaluate.cards["n_images"].text()) == n_test
 
     # 7. Predict: new images in another child process; never an output folder inside the images
     qtbot.mouseClick(window.next_button, Qt.MouseButton.LeftButton)

@@ -500,6 +500,36 @@ def test_evaluate_page_shows_metrics_matrix_table_and_mistakes(qtbot, context, f
     assert page.problem() is None
 
 
+def test_evaluate_on_another_folder_runs_the_engine_and_shows_that_evaluation(qtbot, context, finished_run, tmp_path):
+    from petrilab.gui.pages.evaluate_page import EvaluatePage
+    from petrilab.gui.process import EngineProcess
+
+    # stands in for `petrilab evaluate RUN --data DIR`: records its arguments, writes evaluation_<folder>.json
+    fake = tmp_path / "fake_evaluate.py"
+    fake.write_text(textwrap.dedent('''
+        import json, sys
+        from pathlib import Path
+        run_dir, data = Path(sys.argv[2]), Path(sys.argv[4])
+        (run_dir / "args.json").write_text(json.dumps(sys.argv[1:]))
+        evaluation = json.loads((run_dir / "evaluation.json").read_text())
+        evaluation.update(source=str(data), n_images=12)
+        (run_dir / f"evaluation_{data.name}.json").write_text(json.dumps(evaluation))
+    '''))
+    other = tmp_path / "microscope-2"
+    other.mkdir()
+    page = EvaluatePage(context, engine=EngineProcess(command=[sys.executable, str(fake)]))
+    qtbot.addWidget(page)
+    context.set_run(finished_run)
+    page.enter()
+    with qtbot.waitSignal(page.engine.finished, timeout=20_000):
+        page.evaluate(other)
+    assert json.loads((finished_run / "args.json").read_text()) == ["evaluate", str(finished_run), "--data", str(other)]
+    assert page.source.count() == 2 and page.source.currentText() == "microscope-2"
+    assert page.cards["n_images"].text() == "12"
+    page.source.setCurrentIndex(0)
+    assert page.cards["n_images"].text() == "70"
+
+
 def test_evaluate_page_without_evaluation_says_what_to_do(qtbot, context, tmp_path):
     from petrilab.gui.pages.evaluate_page import NOT_EVALUATED, EvaluatePage
 
