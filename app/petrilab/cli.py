@@ -62,22 +62,22 @@ def cmd_gui(args) -> int:
 
 def cmd_init(args) -> int:
     from petrilab import settings as settings_io
-    from petrilab.data.check import check_dataset
-    from petrilab.data.discovery import discover
-    from petrilab.tasks import get_task
+    from petrilab.recipes import get_recipe
 
-    get_task(args.task)
+    recipe = get_recipe(args.task)
     out = Path(args.output)
     if out.exists() and not args.force:
         raise UserError(f"{out} already exists.", file=out, fix="Choose another name with -o, or add --force to replace it.")
-    dataset = discover(args.task, args.data)
-    report = check_dataset(dataset)
-    print(report.to_text())
     settings = settings_io.defaults_for(args.task)
+    dataset = recipe.discover(settings, args.data)
+    report = recipe.check(dataset)
+    print(report.to_text())
     settings.name = Path(args.data).resolve().name
     settings.data.folder = str(Path(args.data).resolve())
     if args.test_data:
-        discover(args.task, args.test_data, classes=dataset.classes)
+        settings.data.classes = list(dataset.classes) if args.task == "classification" else []
+        recipe.discover(settings, args.test_data)
+        settings.data.classes = []
         settings.data.test_folder = str(Path(args.test_data).resolve())
     for key, value in report.proposals.items():
         settings_io.apply_override(settings, key, value)
@@ -89,10 +89,11 @@ def cmd_init(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from petrilab.data.check import check_dataset
-    from petrilab.data.discovery import discover
+    from petrilab import settings as settings_io
+    from petrilab.recipes import get_recipe
 
-    report = check_dataset(discover(args.task, args.folder))
+    recipe = get_recipe(args.task)
+    report = recipe.check(recipe.discover(settings_io.defaults_for(args.task), args.folder))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
     return 0 if report.ok else EXIT_USER_ERROR
 
@@ -120,8 +121,17 @@ def cmd_evaluate(args) -> int:
 
     result = evaluate_run(args.run_dir, data_dir=args.data)
     m = result["metrics"]
-    print(f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
-          f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
+    if result.get("task") == "regression":
+        from petrilab.evaluation.regression import summary_line
+
+        print(summary_line(result))
+    elif result.get("task") == "multilabel":
+        from petrilab.evaluation.multilabel import summary_line
+
+        print(summary_line(result))
+    else:
+        print(f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
+              f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
     for w in result["warnings"]:
         print(f"Note: {w}")
     return 0

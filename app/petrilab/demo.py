@@ -113,3 +113,112 @@ def _cell(kind: str, centre, s: float, yy, xx, rng) -> np.ndarray:
             body = np.maximum(body, blob * rng.uniform(0.6, 1.3))
         return body
     raise ValueError(f"unknown demo cell kind {kind!r}")
+
+# ---------------------------------------------------------------- regression: the bead
+
+
+BEAD_TARGETS = ("x", "y")
+
+
+def make_regression_demo(out_dir, n_images: int = 400, size: int = 32, seed: int = 0) -> Path:
+    """Write DEMO/images/bead_001.png … and DEMO/targets.csv (filename, x, y) into `out_dir` (new or empty).
+
+    The workshop's bead case: one bright bead per image at a known sub-pixel
+    position, blurred by the optics, on an uneven background with shot and
+    camera noise. x is the column and y the row of the bead's centre, in
+    pixels, from the centre of the top-left pixel.
+    """
+    from PIL import Image
+
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"The folder {out} is not empty; the demo data needs an empty folder.", file=out,
+                        fix="Choose a new folder for the demo data.")
+    if n_images < 1 or size < 16:
+        raise ValueError("the demo needs at least 1 image of at least 16 pixels")
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    lines = ["filename," + ",".join(BEAD_TARGETS)]
+    for i in range(n_images):
+        rng = np.random.default_rng([seed, 5, i])  # one generator per image, as for classification
+        pixels, x, y = render_bead(size, rng)
+        name = f"bead_{i + 1:03d}.png"
+        Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
+        lines.append(f"{name},{x:.3f},{y:.3f}")
+    (out / "targets.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def render_bead(size: int, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """One uint8 (size, size) image of a bead and its centre (x = column, y = row), sub-pixel."""
+    s = size / 32  # lengths below are for a 32-pixel image
+    margin = 6 * s  # the whole bead stays inside the field
+    x = float(rng.uniform(margin, size - 1 - margin))
+    y = float(rng.uniform(margin, size - 1 - margin))
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    background = (rng.uniform(15, 40) + rng.uniform(-8, 8) * (xx / size - 0.5)
+                  + rng.uniform(-8, 8) * (yy / size - 0.5))
+    # a bead is a small disk seen through the optics: a Gaussian spot, its width set by size and focus
+    width = rng.uniform(1.6, 2.6) * s
+    bead = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * width ** 2))
+    image = background + rng.uniform(110, 200) * bead
+    gain = rng.uniform(0.4, 1.0)  # photon shot noise, then camera read noise
+    image = rng.poisson(np.clip(image, 0, None) * gain) / gain
+    image = image + rng.normal(0, rng.uniform(2, 5), image.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), x, y
+
+
+# ---------------------------------------------------------------- multi-label: what a cell shows
+
+
+MULTILABEL_DEMO_LABELS = ("nucleus", "spots", "membrane")
+
+
+def make_multilabel_demo(out_dir, n_images: int = 300, size: int = 32, seed: int = 0) -> Path:
+    """Write DEMO/images/cell_001.png … and DEMO/labels.csv (filename, nucleus, spots, membrane).
+
+    Each image may show any of three structures, independently: a round
+    nucleus (labelled in about half the images), a few small bright spots
+    (a third) and a bright ring of membrane (40 %), on a noisy background.
+    """
+    from PIL import Image
+
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"The folder {out} is not empty; the demo data needs an empty folder.", file=out,
+                        fix="Choose a new folder for the demo data.")
+    if n_images < 1 or size < 16:
+        raise ValueError("the demo needs at least 1 image of at least 16 pixels")
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    lines = ["filename," + ",".join(MULTILABEL_DEMO_LABELS)]
+    for i in range(n_images):
+        rng = np.random.default_rng([seed, 11, i])
+        present = rng.random(3) < (0.5, 0.33, 0.4)
+        pixels = render_labelled_cell(size, present, rng)
+        name = f"cell_{i + 1:03d}.png"
+        Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
+        lines.append(name + "," + ",".join(str(int(p)) for p in present))
+    (out / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def render_labelled_cell(size: int, present, rng: np.random.Generator) -> np.ndarray:
+    """One uint8 image with a nucleus, spots and/or a membrane ring, as `present` (3 booleans) says."""
+    from scipy.ndimage import gaussian_filter
+
+    s = size / 32
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    cy, cx = size / 2 + rng.uniform(-3, 3, 2) * s
+    r = np.hypot(yy - cy, xx - cx)
+    signal = np.zeros((size, size))
+    if present[0]:  # nucleus: a filled disk
+        signal += rng.uniform(80, 140) / (1 + np.exp((r - rng.uniform(4, 6) * s) * 2))
+    if present[1]:  # spots: a few small dots anywhere in the cell
+        for _ in range(int(rng.integers(3, 7))):
+            angle, dist = rng.uniform(0, 2 * np.pi), rng.uniform(2, 10) * s
+            sy, sx = cy + dist * np.sin(angle), cx + dist * np.cos(angle)
+            signal += rng.uniform(90, 160) * np.exp(-((yy - sy) ** 2 + (xx - sx) ** 2) / (2 * (0.8 * s) ** 2))
+    if present[2]:  # membrane: a thin ring around the cell
+        signal += rng.uniform(60, 110) * np.exp(-((r - rng.uniform(11, 13) * s) ** 2) / (2 * (0.9 * s) ** 2))
+    image = rng.uniform(15, 35) + gaussian_filter(signal, rng.uniform(0.3, 0.9) * s)
+    image = image + rng.normal(0, rng.uniform(3, 8), image.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)

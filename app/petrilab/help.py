@@ -81,8 +81,18 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "data.target_columns": (
         "Values to predict",
-        "The columns of targets.csv the network learns to predict (e.g. x and y of a bead). Empty uses "
-        "every numeric column.",
+        "The columns of targets.csv (regression) or labels.csv (multi-label) the network learns to predict, "
+        "e.g. x and y of a bead. Empty uses every numeric column.",
+    ),
+    "data.target_mean": (
+        "Mean of each value",
+        "Worked out by the training from its own images: each value's average. The network learns values "
+        "standardised (mean 0, spread 1) so that none dominates; its answers are turned back into your units.",
+    ),
+    "data.target_std": (
+        "Spread of each value",
+        "Worked out by the training from its own images: each value's standard deviation, used with the mean "
+        "to standardise the values and to turn the network's answers back into your units.",
     ),
     # ---------------------------------------------------------------- split
     "split.validation_fraction": (
@@ -292,6 +302,12 @@ HELP: dict[str, tuple[str, str]] = {
     "postprocess.clear_border": (
         "Remove objects on the border",
         "Removes objects touching the image edge, whose size and shape cannot be measured fully.",
+    ),
+    "postprocess.label_thresholds": (
+        "Threshold per label",
+        "Multi-label: an image gets a label when the network's probability for it is above that label's "
+        "threshold. Chosen on the validation images after training when 'Tune the threshold' is on; empty uses "
+        "the single threshold for every label.",
     ),
     "postprocess.split_touching": (
         "Split touching objects",

@@ -40,6 +40,9 @@ class DataSettings:
     load: str = "auto"  # auto | memory | stream (read from disk batch by batch)
     patch_size: list[int] = field(default_factory=list)  # segmentation: [height, width] of training patches; empty: from the data
     target_columns: list[str] = field(default_factory=list)  # regression: the targets.csv columns to learn; empty: all
+    # regression, decided from the training images: each target's mean and spread (targets are standardised)
+    target_mean: list[float] = field(default_factory=list)
+    target_std: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +107,7 @@ class PostprocessSettings:
     max_size: int = 0  # objects larger than this (pixels) are removed; 0 keeps all
     clear_border: bool = False  # remove objects touching the image border
     split_touching: bool = True  # separate touching objects by watershed (instance segmentation)
+    label_thresholds: list[float] = field(default_factory=list)  # multi-label: one per label; empty: threshold for all
 
 
 @dataclass
@@ -168,10 +172,31 @@ RANGES = {
 }
 
 
+# Settings whose default depends on the task. Regression: flips and turns move a bead but not its
+# x, y in targets.csv, so geometric augmentation is off (turn it on for counts or areas); the loss is
+# the workshop's MSE, named so the user sees it.
+TASK_DEFAULTS = {
+    "regression": {"augmentation.flip_horizontal": False, "augmentation.flip_vertical": False,
+                   "augmentation.rotate_90": False, "training.loss": "mse"},
+}
+
+
+def task_defaults(task: str) -> dict[str, object]:
+    """For every key some task sets its own way: its default value for `task` (the general default otherwise).
+
+    Applying all of them when the user changes task leaves no other task's choice behind.
+    """
+    keys = {key for overrides in TASK_DEFAULTS.values() for key in overrides}
+    general = Settings()
+    return {key: TASK_DEFAULTS.get(task, {}).get(key, get_value(general, key)) for key in sorted(keys)}
+
+
 def defaults_for(task: str) -> Settings:
     """A new experiment with the defaults for `task`."""
     settings = Settings()
     settings.task.kind = task
+    for key, value in task_defaults(task).items():
+        apply_override(settings, key, value)
     return settings
 
 
@@ -191,6 +216,7 @@ def _describe(tp) -> str:
         bool: "true or false",
         list[int]: "a list of whole numbers, like [32, 64]",
         list[str]: 'a list of names, like ["a", "b"]',
+        list[float]: "a list of numbers, like [0.5, 1.5]",
     }.get(tp, str(tp))
 
 
@@ -364,6 +390,12 @@ def validate(settings: Settings, source: str | None = None) -> None:
                         file=source, fix="For example patch_size = [128, 128], or [] to choose from the data.")
     if s.data.percentile_low >= s.data.percentile_high:
         raise UserError("'data.percentile_low' must be below 'data.percentile_high'.", file=source)
+    if any(not 0.0 <= t <= 1.0 for t in s.postprocess.label_thresholds):
+        raise UserError("Every entry of 'postprocess.label_thresholds' must be between 0 and 1.", file=source)
+    if len(s.data.target_mean) != len(s.data.target_std) or any(not sd > 0 for sd in s.data.target_std):
+        raise UserError("'data.target_mean' and 'data.target_std' must have one entry per target, and every "
+                        "spread must be above 0.", file=source,
+                        fix="Leave both empty: training computes them from the training images.")
     for key in ("model.dense_layers", "model.filters", "model.head_units"):
         if any(n < 1 or n > 8192 for n in get_value(settings, key)):
             raise UserError(f"Every entry of '{key}' must be between 1 and 8192.", file=source)

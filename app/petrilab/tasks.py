@@ -40,14 +40,14 @@ TASKS: dict[str, Task] = {
             "Multi-label classification",
             "Give each image any number of labels (e.g. several protein localisations).",
             "DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label)",
-            False,
+            True,
         ),
         Task(
             "regression",
             "Regression from images",
             "Predict numbers from each image (e.g. a bead's x, y position, a cell count).",
             "DATA/images/<image> + DATA/targets.csv (filename, one column per value)",
-            False,
+            True,
         ),
         Task(
             "semantic",
@@ -101,8 +101,30 @@ class OutputHead:
 
 
 def output_head(task_key: str, n_classes: int) -> OutputHead:
+    """The head for `n_classes` outputs: classes, labels (multi-label) or values (regression)."""
     if task_key == "classification":
         if n_classes == 2:
             return OutputHead(1, "sigmoid", "binary_crossentropy", ("accuracy",), "accuracy")
         return OutputHead(n_classes, "softmax", "categorical_crossentropy", ("accuracy",), "accuracy")
+    if task_key == "multilabel":
+        # one independent yes/no per label; AUC judges them without a threshold and is not fooled by rare labels
+        return OutputHead(max(n_classes, 1), "sigmoid", "binary_crossentropy", ("auc", "binary_accuracy"), "auc")
+    if task_key == "regression":
+        # a linear neuron per value: any number can come out (the targets are standardised for training)
+        return OutputHead(max(n_classes, 1), "linear", "mse", ("mae",), "mae")
     raise UserError(f"The task '{task_key}' has no output head in this version.")
+
+
+def task_warnings(settings) -> list[str]:
+    """Plain warnings about settings that fight the task (shown with the model, emitted when training)."""
+    found = []
+    if settings.task.kind == "regression":
+        a = settings.augmentation
+        moving = [name for name, on in (("flips", a.flip_horizontal or a.flip_vertical),
+                                        ("quarter turns", a.rotate_90), ("rotations", a.rotation > 0),
+                                        ("zoom", a.zoom > 0)) if on]
+        if moving:
+            found.append(f"Augmentation with {' and '.join(moving)} moves what the image shows, but not the numbers "
+                         "in targets.csv. That is fine for values that stay the same (a count, an area, a "
+                         "brightness) and wrong for positions, angles or lengths: turn these off for those.")
+    return found

@@ -178,8 +178,13 @@ def propose_image_size(heights: list[int], widths: list[int]) -> list[int]:
 # ---------------------------------------------------------------- the check
 
 
-def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> DatasetReport:
-    """Read every image's header and report what the user should know before training."""
+def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None,
+                  by_class: bool = True) -> DatasetReport:
+    """Read every image's header and report what the user should know before training.
+
+    by_class=False leaves out what only class folders mean (images per class, imbalance,
+    the same image twice in a class): tasks whose values come from a table check those themselves.
+    """
     sizes, channels, dtypes = Counter(), Counter(), Counter()
     heights, widths = [], []
     counts = {name: 0 for name in dataset.classes}
@@ -217,11 +222,13 @@ def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None 
         skipped=[str(p) for p in dataset.skipped],
     )
     _unreadable_findings(report, unreadable_reasons)
-    _size_of_classes(report)
+    if by_class:
+        _size_of_classes(report)
     _channel_findings(report)
     _depth_findings(report)
     _size_findings(report, heights, widths)
-    _duplicate_findings(report, dataset)
+    if by_class:
+        _duplicate_findings(report, dataset)
     _skipped_findings(report)
     return report
 

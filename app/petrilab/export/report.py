@@ -79,6 +79,29 @@ def _versions() -> list[list[str]]:
     return rows
 
 
+METRIC_TITLES = {"accuracy": "Accuracy", "mae": "Mean absolute error (in the values' units)", "auc": "AUC"}
+
+
+def _values_evaluation(evaluation: dict) -> list[str]:
+    """The test-set tables of regression (per target, with the mean-answering baseline) and multi-label (per label)."""
+    m = evaluation["metrics"]
+    body = [f"<h2>Test set ({evaluation['n_images']} images, {html.escape(evaluation['source'])})</h2>"]
+    if evaluation["task"] == "regression":
+        body.append(_table([[t, f"{v['mae']:.4g}", f"{v['rmse']:.4g}", f"{v['r2']:.3f}", f"{v['baseline_mae']:.4g}",
+                             f"{v['baseline_rmse']:.4g}"] for t, v in m["per_target"].items()],
+                           ["value", "MAE", "RMSE", "R²", "baseline MAE", "baseline RMSE"]))
+        body.append("<p>Baseline: always answering the training images' mean.</p>")
+    else:
+        body.append(_table([["exact match", f"{m['exact_match']:.3f}"], ["Hamming loss", f"{m['hamming_loss']:.3f}"],
+                            ["macro F1", f"{m['macro_f1']:.3f}"], ["macro AUC", f"{m['macro_auc']:.3f}"]]))
+        body.append(_table([[label, f"{v['threshold']:.3f}", f"{v['precision']:.3f}", f"{v['recall']:.3f}",
+                             f"{v['f1']:.3f}", f"{v['auc']:.3f}", v["support"]] for label, v in m["per_label"].items()],
+                           ["label", "threshold", "precision", "recall", "F1", "AUC", "images"]))
+    for w in evaluation.get("warnings", []):
+        body.append(f"<p class='warn'>{html.escape(w)}</p>")
+    return body
+
+
 def write_report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     settings_text = (run_dir / runs.SETTINGS).read_text(encoding="utf-8") if (run_dir / runs.SETTINGS).exists() else ""
@@ -104,8 +127,9 @@ def write_report(run_dir: str | Path) -> Path:
     if history:
         body.append("<h2>Training curves</h2><div class='plots'>")
         body.append(_svg_curves(history, "loss", "Loss"))
-        if "accuracy" in history[0]:
-            body.append(_svg_curves(history, "accuracy", "Accuracy"))
+        main = started.get("main_metric") or "accuracy"
+        if main in history[0]:
+            body.append(_svg_curves(history, main, METRIC_TITLES.get(main, main)))
         body.append("</div>")
     if diagnosis:
         body.append(f"<h2>Diagnosis: {html.escape(diagnosis.get('title', diagnosis.get('verdict', '')))}</h2>")
@@ -114,7 +138,9 @@ def write_report(run_dir: str | Path) -> Path:
         advice = diagnosis.get("advice", [])
         if advice:
             body.append("<p>Advice:</p><ul>" + "".join(f"<li>{html.escape(a['text'])}</li>" for a in advice) + "</ul>")
-    if evaluation:
+    if evaluation and evaluation.get("task") in ("regression", "multilabel"):
+        body += _values_evaluation(evaluation)
+    elif evaluation:
         m = evaluation["metrics"]
         body.append(f"<h2>Test set ({evaluation['n_images']} images, {html.escape(evaluation['source'])})</h2>")
         body.append(_table([["accuracy", f"{m['accuracy']:.3f}"], ["balanced accuracy", f"{m['balanced_accuracy']:.3f}"],

@@ -15,7 +15,7 @@ import keras
 from petrilab.models.build import build_model
 from petrilab.models.transfer import base_name
 from petrilab.settings import Settings
-from petrilab.tasks import OutputHead
+from petrilab.tasks import OutputHead, task_warnings
 
 # A first dense layer above this many weights gets the workshop's warning about dense nets on images.
 DENSE_FIRST_LAYER_WARNING = 200_000
@@ -73,7 +73,7 @@ def model_warnings(model: keras.Model, settings: Settings) -> list[str]:
             )
     if settings.model.architecture == "transfer":
         found += _transfer_warnings(model, settings)
-    return found
+    return found + task_warnings(settings)
 
 
 def _transfer_warnings(model: keras.Model, settings: Settings) -> list[str]:

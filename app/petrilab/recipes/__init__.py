@@ -16,6 +16,8 @@ from petrilab.tasks import get_task
 # task key -> "module:class" (imported only when used, so a light command never loads the others)
 RECIPES = {
     "classification": "petrilab.recipes.classification:ClassificationRecipe",
+    "regression": "petrilab.recipes.regression:RegressionRecipe",
+    "multilabel": "petrilab.recipes.multilabel:MultiLabelRecipe",
 }
 
 

@@ -31,6 +31,10 @@ class Recipe:
         """Record in `settings` what was decided from the data (classes, channels, …), so that
         evaluation and prediction repeat exactly the same preprocessing."""
 
+    def decide_from_training(self, settings: Settings, train: list[Sample]) -> None:
+        """Record in `settings` what is learnt from the training images alone, never from validation or
+        test (e.g. the mean and spread that standardise regression targets)."""
+
     # ------------------------------------------------------------ model and batches
 
     def head(self, settings: Settings) -> OutputHead:

@@ -64,6 +64,7 @@ def _prepare_data(recipe: Recipe, settings: Settings, run_dir: Path, resume: boo
         split = make_split(dataset, settings.split, test_dataset=test)
         save_split(split, run_dir / runs.SPLIT, dataset.classes)
     recipe.decide_from_data(settings, dataset, report)
+    recipe.decide_from_training(settings, split.subset("train"))
     prep = Preprocessing.from_settings(settings.data, settings.data.channels)
     return Prepared(split, prep, data_fingerprint(split))
 

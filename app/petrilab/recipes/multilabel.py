@@ -1,0 +1,123 @@
+"""Multi-label classification: DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label).
+
+One sigmoid output per label and binary cross-entropy, as in the workshop's
+table: each label is its own yes/no question, so an image can get none, one
+or several. After training, each label's decision threshold is chosen on the
+validation images (the best F1) and kept in the run's settings
+(postprocess.label_thresholds); a rare label often needs a threshold below 0.5.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from petrilab import runs
+from petrilab.data.check import resolve_channels
+from petrilab.data.tables import check_table, discover_table
+from petrilab.errors import UserError
+from petrilab.evaluation.multilabel import best_threshold, multilabel_metrics
+from petrilab.recipes.base import Recipe
+from petrilab.tasks import output_head
+
+LOSSES = ("auto", "binary_crossentropy")
+
+
+def thresholds(settings) -> np.ndarray:
+    """One decision threshold per label: the tuned ones, or postprocess.threshold for every label."""
+    labels = settings.data.target_columns
+    tuned = settings.postprocess.label_thresholds
+    if len(tuned) == len(labels):
+        return np.asarray(tuned, dtype=np.float64)
+    return np.full(len(labels), float(settings.postprocess.threshold))
+
+
+class MultiLabelRecipe(Recipe):
+    task = "multilabel"
+
+    def discover(self, settings, folder):
+        return discover_table(self.task, folder, settings.data.target_columns or None)
+
+    def check(self, dataset, progress=None):
+        return check_table(dataset, progress=progress)
+
+    def decide_from_data(self, settings, dataset, report):
+        settings.data.channels = resolve_channels(settings.data.channels, report)
+        settings.data.target_columns = list(dataset.columns)
+        settings.data.classes = list(dataset.columns)  # the labels, in the order of the outputs
+        if len(settings.postprocess.label_thresholds) != len(dataset.columns):
+            settings.postprocess.label_thresholds = []  # from another dataset: tuned again after training
+
+    def head(self, settings):
+        if settings.training.loss not in LOSSES:
+            raise UserError(f"The loss '{settings.training.loss}' does not suit multi-label classification.",
+                            fix="Set 'training.loss' to auto (binary cross-entropy, one per label).")
+        return output_head(self.task, len(settings.data.target_columns))
+
+    def inputs(self, samples, prep, settings, training):
+        from petrilab.data.augment import Augmenter
+        from petrilab.data.table_batches import make_table_inputs
+
+        augmenter = Augmenter(settings.augmentation, settings.training.seed) if training else None
+        return make_table_inputs(samples, prep, lambda chosen: np.array([s.values for s in chosen], np.float32),
+                                 settings.training.batch_size, settings.data.load, augmenter=augmenter,
+                                 shuffle=training, seed=settings.training.seed)
+
+    def after_training(self, trained, validation):
+        settings = trained.settings
+        labels = list(settings.data.target_columns)
+        default = float(settings.postprocess.threshold)
+        if not settings.postprocess.tune_threshold or not validation:
+            settings.postprocess.label_thresholds = [default] * len(labels)
+            return {}
+        truth = {s.path: s.values for s in validation}
+        done, outputs, _ = trained.predict_files([s.path for s in validation])
+        if not done:
+            return {}
+        y_true = np.array([truth[p] for p in done], dtype=np.float64).reshape(-1, len(labels))
+        chosen = [best_threshold(y_true[:, j] > 0.5, outputs[:, j], default) for j in range(len(labels))]
+        settings.postprocess.label_thresholds = chosen
+        return {"label_thresholds": dict(zip(labels, chosen)), "images": len(done),
+                "message": "Decision threshold per label chosen on the validation images (best F1)."}
+
+    # ------------------------------------------------------------ results
+
+    def evaluate(self, trained, samples):
+        settings = trained.settings
+        labels = list(settings.data.target_columns)
+        cut = thresholds(settings)
+        truth = {s.path: s.values for s in samples}
+        done, outputs, problems = trained.predict_files([s.path for s in samples])
+        probs = outputs if len(done) else np.zeros((0, len(labels)))
+        y_true = np.array([truth[p] for p in done], dtype=np.float64).reshape(-1, len(labels))
+        result = multilabel_metrics(y_true, probs, labels, cut)
+        result["warnings"] += [f"Skipped {p}: {m}" for p, m in problems.items()]
+        result["n_images"] = len(done)
+        result["targets"] = labels
+        decided = probs >= cut
+        header = ["file", "correct"] + [f"{kind}{label}" for label in labels for kind in ("true_", "p_", "")]
+        rows = []
+        for path, true, p, d in zip(done, y_true > 0.5, probs, decided):
+            row = [str(path), int(np.all(true == d))]
+            for t, q, k in zip(true, p, d):
+                row += [int(t), f"{q:.6f}", int(k)]
+            rows.append(row)
+        return result, header, rows
+
+    def predict(self, trained, images, input_dir, output_dir):
+        labels = list(trained.settings.data.target_columns)
+        cut = thresholds(trained.settings)
+        done, outputs, problems = trained.predict_files(images)
+        header = ["file", "labels"] + [f"{kind}{label}" for label in labels for kind in ("p_", "")] + ["problem"]
+        rows = []
+        for path, p in zip(done, outputs if len(done) else []):
+            decided = p >= cut
+            row = [str(path.relative_to(input_dir)), "; ".join(l for l, k in zip(labels, decided) if k)]
+            for q, k in zip(p, decided):
+                row += [f"{q:.6f}", int(k)]
+            rows.append(row + [""])
+        rows += [[str(p.relative_to(input_dir)), "", *([""] * (2 * len(labels))), message]
+                 for p, message in problems.items()]
+        rows.sort(key=lambda r: r[0])
+        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows)

@@ -1,0 +1,127 @@
+"""Regression from images: DATA/images/<image> + DATA/targets.csv (filename, one column per value).
+
+The network has one linear output per value. It learns the values
+standardised with the training images' mean and spread (kept in the run's
+settings as data.target_mean / data.target_std), so a count in the hundreds
+and a position in pixels weigh alike in the loss; every output is turned back
+into the table's own units before anyone sees it. The curves' 'mae' is also
+in those units (the error per value, averaged over the values).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from petrilab import runs
+from petrilab.data.check import resolve_channels
+from petrilab.data.tables import check_table, discover_table
+from petrilab.errors import UserError
+from petrilab.evaluation.regression import regression_metrics
+from petrilab.recipes.base import Recipe
+from petrilab.tasks import OutputHead, output_head
+
+LOSSES = ("auto", "mse", "mae", "huber")
+
+
+def _scale(settings) -> tuple[np.ndarray, np.ndarray]:
+    d = settings.data
+    n = len(d.target_columns)
+    if len(d.target_mean) != n or len(d.target_std) != n:
+        raise UserError("This run's settings lack the mean and spread of its values (data.target_mean, "
+                        "data.target_std), so its outputs cannot be turned back into your units.",
+                        fix="Train the model again with this version of PetriLab.")
+    return np.asarray(d.target_mean, dtype=np.float64), np.asarray(d.target_std, dtype=np.float64)
+
+
+def standardise(settings, values: np.ndarray) -> np.ndarray:
+    mean, std = _scale(settings)
+    return ((np.asarray(values, dtype=np.float64) - mean) / std).astype(np.float32)
+
+
+def restore(settings, outputs: np.ndarray) -> np.ndarray:
+    """The network's outputs in the targets' own units."""
+    mean, std = _scale(settings)
+    return np.asarray(outputs, dtype=np.float64).reshape(-1, len(mean)) * std + mean
+
+
+class RegressionRecipe(Recipe):
+    task = "regression"
+
+    def discover(self, settings, folder):
+        return discover_table(self.task, folder, settings.data.target_columns or None)
+
+    def check(self, dataset, progress=None):
+        return check_table(dataset, progress=progress)
+
+    def decide_from_data(self, settings, dataset, report):
+        settings.data.channels = resolve_channels(settings.data.channels, report)
+        settings.data.target_columns = list(dataset.columns)
+        settings.data.classes = []
+
+    def decide_from_training(self, settings, train):
+        values = np.array([s.values for s in train], dtype=np.float64).reshape(len(train), -1)
+        std = values.std(axis=0)
+        flat = [c for c, s in zip(settings.data.target_columns, std) if not s > 0]
+        if flat:
+            raise UserError(f"The training images all have the same value of '{flat[0]}': there is nothing to learn.",
+                            fix="Leave this column out ('data.target_columns'), or add images with other values.")
+        settings.data.target_mean = [float(v) for v in values.mean(axis=0)]
+        settings.data.target_std = [float(v) for v in std]
+
+    def head(self, settings):
+        loss = settings.training.loss
+        if loss not in LOSSES:
+            raise UserError(f"The loss '{loss}' is for classes or pixels; regression learns numbers with mse, mae "
+                            f"or huber.", fix="Set 'training.loss' to mse (the workshop's choice), mae or huber.")
+        from petrilab.recipes.keras_metrics import MeanAbsoluteErrorInUnits
+
+        base = output_head(self.task, len(settings.data.target_columns))
+        scales = settings.data.target_std or [1.0] * base.units
+        return OutputHead(base.units, base.activation, base.loss, (MeanAbsoluteErrorInUnits(scales),),
+                          base.main_metric)
+
+    def inputs(self, samples, prep, settings, training):
+        from petrilab.data.augment import Augmenter
+        from petrilab.data.table_batches import make_table_inputs
+
+        augmenter = Augmenter(settings.augmentation, settings.training.seed) if training else None
+        return make_table_inputs(samples, prep, lambda chosen: standardise(settings, [s.values for s in chosen]),
+                                 settings.training.batch_size, settings.data.load, augmenter=augmenter,
+                                 shuffle=training, seed=settings.training.seed)
+
+    # ------------------------------------------------------------ results
+
+    def evaluate(self, trained, samples):
+        settings = trained.settings
+        targets = list(settings.data.target_columns)
+        truth = {s.path: s.values for s in samples}
+        done, outputs, problems = trained.predict_files([s.path for s in samples])
+        predicted = restore(settings, outputs) if len(done) else np.zeros((0, len(targets)))
+        y_true = np.array([truth[p] for p in done], dtype=np.float64).reshape(-1, len(targets))
+        result = regression_metrics(y_true, predicted, targets, settings.data.target_mean)
+        result["warnings"] += [f"Skipped {p}: {m}" for p, m in problems.items()]
+        result["n_images"] = len(done)
+        result["targets"] = targets
+        header = ["file"]
+        for t in targets:
+            header += [f"true_{t}", f"predicted_{t}", f"error_{t}"]
+        rows = []
+        for path, true, pred in zip(done, y_true, predicted):
+            row = [str(path)]
+            for a, b in zip(true, pred):
+                row += [f"{a:.6g}", f"{b:.6g}", f"{b - a:.6g}"]
+            rows.append(row)
+        return result, header, rows
+
+    def predict(self, trained, images, input_dir, output_dir):
+        targets = list(trained.settings.data.target_columns)
+        done, outputs, problems = trained.predict_files(images)
+        predicted = restore(trained.settings, outputs) if len(done) else np.zeros((0, len(targets)))
+        header = ["file"] + targets + ["problem"]
+        rows = [[str(p.relative_to(input_dir)), *(f"{v:.6g}" for v in values), ""]
+                for p, values in zip(done, predicted)]
+        rows += [[str(p.relative_to(input_dir)), *([""] * len(targets)), message] for p, message in problems.items()]
+        rows.sort(key=lambda r: r[0])
+        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows)
