@@ -69,8 +69,7 @@ class MultiLabelRecipe(Recipe):
         labels = list(settings.data.target_columns)
         default = float(settings.postprocess.threshold)
         if not settings.postprocess.tune_threshold or not validation:
-            settings.postprocess.label_thresholds = [default] * len(labels)
-            return {}
+            return {}  # no tuned thresholds: postprocess.threshold decides for every label
         truth = {s.path: s.values for s in validation}
         done, outputs, _ = trained.predict_files([s.path for s in validation])
         if not done:
