@@ -61,6 +61,7 @@ class DatasetReport:
     unreadable: list[str] = field(default_factory=list)  # excluded from training
     alpha: int = 0  # images whose 4th channel is transparency (RGBA PNG), counted in channels[4]
     skipped: list[str] = field(default_factory=list)  # files that are not images
+    masks: dict = field(default_factory=dict)  # segmentation: pixel share per class, objects and their sizes
 
     @property
     def ok(self) -> bool:

@@ -27,6 +27,7 @@ _LAYOUT = "DATA/<class name>/<image>, e.g. DATA/healthy/cell01.tif and DATA/infe
 class Sample:
     path: Path
     label: int  # index into Dataset.classes
+    mask: Path | None = None  # segmentation: the image's mask (DATA/masks/<same name>)
 
 
 @dataclass

@@ -22,6 +22,7 @@ class Preprocessing:
     normalisation: str = "scale"
     percentile_low: float = 1.0
     percentile_high: float = 99.8
+    keep_size: bool = False  # segmentation: never resize, the mask must match the image pixel for pixel
 
     def __post_init__(self):
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
@@ -51,7 +52,8 @@ class Preprocessing:
             image = image[:, :, np.newaxis]
         kind = image.dtype
         x = convert_channels(image.astype(np.float32, copy=False), self.channels)
-        x = resize(x, self.image_size)
+        if not self.keep_size:
+            x = resize(x, self.image_size)
         x = self._normalise(x, kind)
         return np.ascontiguousarray(x, dtype=np.float32)
 
