@@ -6,8 +6,11 @@
     describe_model  parameter counts and the layer table, without weights or training
 
 The models use only Keras' own layers and ops (no Lambda, no custom layer), so
-a saved model.keras loads with plain keras.saving.load_model.
+a saved model.keras loads with plain keras.saving.load_model once this package
+is imported (it registers the segmentation losses and metrics).
 """
+
+from petrilab.models import seg_losses  # noqa: F401  (registers the segmentation losses and metrics)
 
 from petrilab.models.build import build_model
 from petrilab.models.catalogue import ARCHITECTURES, Architecture, get_architecture

@@ -5,19 +5,21 @@ from __future__ import annotations
 import keras
 
 from petrilab.errors import UserError
-from petrilab.models.catalogue import get_architecture
+from petrilab.models.catalogue import ARCHITECTURES, get_architecture
 from petrilab.models.convnet import build_convnet
 from petrilab.models.dense import build_dense
 from petrilab.models.transfer import build_transfer
+from petrilab.models.unet import build_unet
 from petrilab.models.vgg import build_vgg
 from petrilab.settings import Settings
-from petrilab.tasks import OutputHead
+from petrilab.tasks import TASKS, OutputHead
 
 # transfer is built apart: it alone has weights to load
 BUILDERS = {
     "dense": build_dense,
     "convnet": build_convnet,
     "vgg": build_vgg,
+    "unet": build_unet,
 }
 
 
@@ -37,7 +39,11 @@ def build_model(settings: Settings, input_shape: tuple[int, int, int], head: Out
             f"The images have {input_shape[2]} channels; PetriLab models take 1 to 4.",
             fix="Set 'data.channels' to 1 (grey) or 3 (RGB), or keep up to 4 channels.",
         )
-    if architecture.key in ("convnet", "vgg") and not settings.model.filters:
+    if settings.task.kind not in architecture.tasks:
+        raise UserError(f"A {architecture.title} cannot do {TASKS[settings.task.kind].title.lower()}.",
+                        fix=f"Choose an architecture made for it: "
+                            f"{', '.join(a.key for a in ARCHITECTURES.values() if settings.task.kind in a.tasks)}.")
+    if architecture.key in ("convnet", "vgg", "unet") and not settings.model.filters:
         raise UserError(f"A {architecture.title} needs at least one block in 'model.filters'.",
                         fix="For example filters = [16, 32, 64].")
     if architecture.key == "transfer":

@@ -75,6 +75,17 @@ ARCHITECTURES: dict[str, Architecture] = {
             ("model.backbone", "model.weights", "model.fine_tune_layers", "model.head_units")
             + _REGULARISATION,
         ),
+        Architecture(
+            "unet",
+            "U-Net",
+            "The workshop's segmentation network: it shrinks the image step by step to see context, then "
+            "grows it back to full size, joining the fine detail of each step, and answers for every pixel. "
+            "Each entry of the filters is one step (the small default [16, 32, 64] trains in minutes without "
+            "a GPU); more or wider steps learn harder images but need more images and time. "
+            "It trains on patches cut from the images and predicts whole images of any size.",
+            ("semantic", "instance"),
+            ("model.filters",) + _REGULARISATION,
+        ),
     ]
 }
 

@@ -25,7 +25,9 @@ def make_optimizer(settings: Settings) -> keras.optimizers.Optimizer:
                     fix="Set 'training.optimizer' to sgd, momentum, adam or rmsprop.")
 
 
-def choose_loss(settings: Settings, head: OutputHead) -> str:
+def choose_loss(settings: Settings, head: OutputHead):
+    if not isinstance(head.loss, str):
+        return head.loss  # a loss object the task's recipe already chose from training.loss (segmentation)
     loss = head.loss if settings.training.loss == "auto" else settings.training.loss
     if loss == "categorical_crossentropy" and head.units == 1:
         # Softmax-style cross-entropy over a single output neuron is always 0: nothing would be learnt.
@@ -39,5 +41,7 @@ def choose_loss(settings: Settings, head: OutputHead) -> str:
 
 def compile_model(model: keras.Model, settings: Settings, head: OutputHead) -> None:
     """Ready `model` for training. Under mixed precision Keras scales the loss itself."""
+    # XLA would compile a U-Net again for every new image size, slowly on a processor, for no faster steps there
+    jit_compile = False if settings.model.architecture == "unet" else "auto"
     model.compile(optimizer=make_optimizer(settings), loss=choose_loss(settings, head),
-                  metrics=list(head.metrics))
+                  metrics=list(head.metrics), jit_compile=jit_compile)
