@@ -530,6 +530,29 @@ def test_evaluate_on_another_folder_runs_the_engine_and_shows_that_evaluation(qt
     assert page.cards["n_images"].text() == "70"
 
 
+def test_evaluate_page_shows_what_a_regression_reports(qtbot, context, tmp_path):
+    from petrilab.gui.pages.evaluate_page import EvaluatePage
+
+    run_dir = make_run(tmp_path / "runs", "beads", good_history(5), evaluation=False)
+    runs.atomic_write_json(run_dir / runs.EVALUATION, {
+        "task": "regression", "source": "test split", "n_images": 40, "targets": ["x", "y"],
+        "metrics": {"mae": 1.25, "rmse": 1.8, "r2": 0.91, "baseline_mae": 6.0,
+                    "per_target": {"x": {"mae": 1.1, "rmse": 1.6, "r2": 0.93, "n": 40},
+                                   "y": {"mae": 1.4, "rmse": 2.0, "r2": 0.89, "n": 40}}},
+        "warnings": []})
+    runs.atomic_write_csv(run_dir / "test_predictions.csv", ["file", "true_x", "predicted_x"], [["a.png", 1, 1.2]])
+    page = EvaluatePage(context)
+    qtbot.addWidget(page)
+    context.set_run(run_dir)
+    page.enter()
+    assert [c.name.text() for c in page.card_widgets if not c.isHidden()] == [
+        "Mean absolute error", "RMSE", "R²", "Test images"]
+    assert page.cards["mae"].text() == "1.25" and page.cards["n_images"].text() == "40"
+    assert page.confusion_box.isHidden() and page.gallery_box.isHidden()
+    assert page.per_class_title.text() == "Per value" and page.per_class.rowCount() == 2
+    assert page.per_class.horizontalHeaderItem(1).text() == "MAE" and page.per_class.item(1, 3).text() == "0.89"
+
+
 def test_evaluate_page_without_evaluation_says_what_to_do(qtbot, context, tmp_path):
     from petrilab.gui.pages.evaluate_page import NOT_EVALUATED, EvaluatePage
 

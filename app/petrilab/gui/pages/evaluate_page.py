@@ -27,28 +27,61 @@ NO_RUN = "Train a model first: the evaluation uses the model the training saved.
 NOT_EVALUATED = "This model has not been evaluated yet."
 GALLERY_LIMIT = 200  # thumbnails shown at most; the table file has them all
 
-METRICS = [  # key, title, what it means in the workshop's words
-    ("accuracy", "Accuracy", "Share of test images put in the right class."),
-    ("balanced_accuracy", "Balanced accuracy",
-     "Accuracy averaged over the classes, so a rare class counts as much as a common one."),
-    ("macro_f1", "Macro F1", "F1 (balance of precision and recall) averaged over the classes."),
-]
+# key -> (title, what it means in the workshop's words); the first ones an evaluation has become the cards
+METRICS = {
+    "accuracy": ("Accuracy", "Share of test images put in the right class."),
+    "balanced_accuracy": ("Balanced accuracy",
+                          "Accuracy averaged over the classes, so a rare class counts as much as a common one."),
+    "macro_f1": ("Macro F1", "F1 (balance of precision and recall) averaged over the classes or labels."),
+    "exact_match": ("Exact match", "Share of images whose labels are all right."),
+    "macro_auc": ("Macro AUC", "How well the probabilities rank positives above negatives, averaged over labels."),
+    "hamming_loss": ("Hamming loss", "Share of wrong yes/no label decisions (lower is better)."),
+    "mae": ("Mean absolute error", "Average distance between the predicted and the true values (lower is better)."),
+    "rmse": ("RMSE", "Root mean squared error: like the MAE, but large mistakes weigh more."),
+    "r2": ("R²", "1 is perfect; 0 is no better than always answering the mean."),
+    "mean_iou": ("Mean IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN), averaged over classes."),
+    "iou": ("IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN)."),
+    "dice": ("Dice", "2 |X ∩ Y| / (|X| + |Y|): overlap of predicted and true masks."),
+}
+AS_PERCENT = {"accuracy", "balanced_accuracy", "macro_f1", "exact_match", "macro_auc", "hamming_loss", "mean_iou",
+              "iou", "dice", "precision", "recall", "f1", "auc"}
+N_CARDS = 3  # metric cards, then the number of test images
+PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
+            ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),
+            ("per_target", "Per value", "How far the predictions are from the true values, for each value"))
+PER_ITEM_COLUMNS = ("precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "support", "n")
 
 
-def _card(title: str, tooltip: str) -> tuple[QFrame, QLabel]:
-    frame = QFrame()
-    frame.setObjectName("card")
-    frame.setToolTip(tooltip)
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(14, 8, 14, 10)
-    layout.setSpacing(2)
-    name = QLabel(title)
-    name.setObjectName("muted")
-    value = QLabel("–")
-    value.setStyleSheet("font-size: 22px; font-weight: 600;")
-    layout.addWidget(name)
-    layout.addWidget(value)
-    return frame, value
+def format_metric(key: str, value) -> str:
+    if not isinstance(value, (int, float)) or value != value:
+        return "–"
+    if key in AS_PERCENT:
+        return f"{value:.1%}"
+    if key in ("support", "n"):
+        return str(int(value))
+    return f"{value:.3g}"
+
+
+class _Card(QFrame):
+    """One number with its name, e.g. Accuracy 84.3 %."""
+
+    def __init__(self):
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 8, 14, 10)
+        layout.setSpacing(2)
+        self.name = QLabel()
+        self.name.setObjectName("muted")
+        self.value = QLabel("–")
+        self.value.setStyleSheet("font-size: 22px; font-weight: 600;")
+        layout.addWidget(self.name)
+        layout.addWidget(self.value)
+
+    def show_metric(self, title: str, tooltip: str, text: str) -> None:
+        self.name.setText(title)
+        self.setToolTip(tooltip)
+        self.value.setText(text)
 
 
 def read_json(path: Path) -> dict:
@@ -107,14 +140,14 @@ class EvaluatePage(WizardPage):
         self.warnings = InlineMessage()
 
         cards = QHBoxLayout()
-        self.cards: dict[str, QLabel] = {}
-        for key, title, tip in METRICS + [("n_images", "Test images", "How many images the numbers are based on.")]:
-            frame, value = _card(title, tip)
-            cards.addWidget(frame)
-            self.cards[key] = value
+        self.card_widgets = [_Card() for _ in range(N_CARDS + 1)]
+        for card in self.card_widgets:
+            cards.addWidget(card)
+        self.cards: dict[str, QLabel] = {}  # metric key -> the value label showing it
+        self._fill_cards({}, None)
 
         self.confusion = ConfusionMatrixView()
-        confusion_box = self._section("Confusion matrix",
+        self.confusion_box = confusion_box = self._section("Confusion matrix",
                                       "Rows: true class · columns: predicted class · the diagonal is right", self.confusion)
 
         self.per_class = QTableWidget(0, 5)
@@ -137,7 +170,10 @@ class EvaluatePage(WizardPage):
         inner.addWidget(self.per_class)
         inner.addWidget(explained)
         inner.addStretch(1)
-        per_class_box = self._section("Per class", "Precision, recall and F1 of each class", per_class_inner)
+        self.per_class_title = QLabel("Per class")
+        self.per_class_explained = explained
+        per_class_box = self._section("Per class", PER_ITEM[0][2], per_class_inner, title_label=self.per_class_title)
+        self.per_class_subtitle = per_class_box.note
 
         tables = QSplitter(Qt.Orientation.Horizontal)
         tables.addWidget(confusion_box)
@@ -179,6 +215,7 @@ class EvaluatePage(WizardPage):
         layout.addWidget(heading)
         layout.addWidget(note)
         layout.addWidget(body, 1)
+        box.note = note  # the subtitle, for sections that change it
         return box
 
     # ------------------------------------------------------------ the page contract
@@ -239,8 +276,7 @@ class EvaluatePage(WizardPage):
 
     def _show_nothing(self) -> None:
         self.evaluation = {}
-        for label in self.cards.values():
-            label.setText("–")
+        self._fill_cards({}, None)
         self.confusion.setRowCount(0)
         self.confusion.setColumnCount(0)
         self.per_class.setRowCount(0)
@@ -267,12 +303,12 @@ class EvaluatePage(WizardPage):
         metrics = evaluation.get("metrics", {})
         classes = list(evaluation.get("classes", []))
         self.model_label.setText(f"Model: {self.run_dir.name}")
-        for key, _title, _tip in METRICS:
-            value = metrics.get(key)
-            self.cards[key].setText("–" if value is None else f"{value:.1%}")
-        self.cards["n_images"].setText(str(evaluation.get("n_images", "–")))
-        self.confusion.set_matrix(classes, evaluation.get("confusion_matrix", []))
-        self._fill_per_class(classes, metrics.get("per_class", {}))
+        self._fill_cards(metrics, evaluation.get("n_images"))
+        matrix = evaluation.get("confusion_matrix")
+        self.confusion_box.setVisible(bool(matrix))  # classification and segmentation have one
+        if matrix:
+            self.confusion.set_matrix(classes, matrix)
+        self._fill_per_item(metrics)
         warnings = evaluation.get("warnings") or []
         if warnings:
             self.warnings.show_message("warning", " ".join(warnings[:4]))
@@ -281,15 +317,45 @@ class EvaluatePage(WizardPage):
         predictions = path.with_name(path.name.replace("evaluation", "test_predictions", 1)).with_suffix(".csv")
         self._fill_gallery(read_rows(predictions), classes)
 
-    def _fill_per_class(self, classes: list[str], per_class: dict) -> None:
-        self.per_class.setRowCount(len(classes))
+    def _fill_cards(self, metrics: dict, n_images) -> None:
+        """The first metrics this evaluation has (in METRICS order), then how many images they rest on."""
+        shown = [k for k in METRICS if isinstance(metrics.get(k), (int, float))][:N_CARDS]
+        if not shown:
+            shown = ["accuracy", "balanced_accuracy", "macro_f1"]
+        self.cards = {}
+        for card, key in zip(self.card_widgets, shown):
+            title, tip = METRICS[key]
+            card.show_metric(title, tip, format_metric(key, metrics.get(key)))
+            card.show()
+            self.cards[key] = card.value
+        for card in self.card_widgets[len(shown):-1]:
+            card.hide()
+        last = self.card_widgets[-1]
+        last.show_metric("Test images", "How many images the numbers are based on.",
+                         str(n_images) if n_images is not None else "–")
+        self.cards["n_images"] = last.value
+
+    def _fill_per_item(self, metrics: dict) -> None:
+        """The per-class (or per-label, per-value) table, with the columns this task reports."""
+        key, title, subtitle = next((item for item in PER_ITEM if isinstance(metrics.get(item[0]), dict)), PER_ITEM[0])
+        items = metrics.get(key) or {}
+        columns = [c for c in PER_ITEM_COLUMNS if any(c in (v or {}) for v in items.values())]
+        self.per_class_title.setText(title)
+        self.per_class_subtitle.setText(subtitle)
+        self.per_class_explained.setVisible(key != "per_target")
+        names = {"f1": "F1", "auc": "AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "support": "Images",
+                 "n": "Images"}
+        self.per_class.setColumnCount(1 + len(columns))
+        self.per_class.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +
+                                                 [names.get(c, c.capitalize()) for c in columns])
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.per_class.setRowCount(len(items))
         # as tall as its rows (up to 8), so the explanation sits right under it
         header = self.per_class.horizontalHeader().sizeHint().height()
-        self.per_class.setFixedHeight(header + 4 + 26 * min(max(len(classes), 1), 8))
-        for row, name in enumerate(classes):
-            values = per_class.get(name, {})
-            cells = [name] + [f"{values[k]:.1%}" if values.get(k) is not None else "–"
-                              for k in ("precision", "recall", "f1")] + [str(values.get("support", "–"))]
+        self.per_class.setFixedHeight(header + 4 + 26 * min(max(len(items), 1), 8))
+        for row, (name, values) in enumerate(items.items()):
+            cells = [str(name)] + [format_metric(c, (values or {}).get(c)) for c in columns]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column:
@@ -297,6 +363,8 @@ class EvaluatePage(WizardPage):
                 self.per_class.setItem(row, column, item)
 
     def _fill_gallery(self, rows: list[dict], classes: list[str]) -> None:
+        # the mistakes gallery is for classes; other tasks' tables have no right-or-wrong column
+        self.gallery_box.setVisible(bool(rows) and "correct" in rows[0])
         wrong = [r for r in rows if str(r.get("correct", "1")).strip() in ("0", "0.0", "False", "false")]
         entries = []
         for r in wrong[:GALLERY_LIMIT]:

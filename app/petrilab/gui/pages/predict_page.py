@@ -229,7 +229,9 @@ class PredictPage(WizardPage):
         self.output_dir = Path(path).parent
         counts = collections.Counter(r.get("predicted_class") for r in self.rows if r.get("predicted_class"))
         problems = sum(1 for r in self.rows if r.get("problem"))
-        text = f"{len(self.rows)} images: " + ", ".join(f"{n} {c}" for c, n in counts.most_common())
+        text = f"{len(self.rows)} images"
+        if counts:  # classification: how many of each class
+            text += ": " + ", ".join(f"{n} {c}" for c, n in counts.most_common())
         if problems:
             text += f" · {problems} could not be read"
         if len(self.rows) > TABLE_LIMIT:
