@@ -114,6 +114,8 @@ class PredictPage(WizardPage):
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setToolTip("Double-click a row to open its image.")
+        self.table.cellDoubleClicked.connect(self._open_image)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.model_label)
@@ -269,6 +271,12 @@ class PredictPage(WizardPage):
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setUpdatesEnabled(True)
         self.table.setSortingEnabled(True)
+
+    def _open_image(self, row: int, _column: int) -> None:
+        item = self.table.item(row, 0)
+        folder = self.input_edit.text().strip()
+        if item is not None and folder:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(folder) / item.text())))
 
     def open_output(self) -> None:
         if getattr(self, "output_dir", None) is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from petrilab.gui.workers import Background, load_thumbnails
@@ -32,6 +32,9 @@ class ImageGallery(QListWidget):
         self.setWordWrap(False)  # captions carry their own line breaks; wrapping would cut them
         self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.loader = Background(self)
+        self.setToolTip("Double-click an image to open it in your image viewer.")
+        self.itemDoubleClicked.connect(
+            lambda item: QDesktopServices.openUrl(QUrl.fromLocalFile(item.data(Qt.ItemDataRole.UserRole))))
         self._items: dict[str, QListWidgetItem] = {}
         self.loaded = 0
 
