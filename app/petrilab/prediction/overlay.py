@@ -91,7 +91,7 @@ def outline_overlay(image: np.ndarray, labels: np.ndarray, colour: tuple[int, in
 
 
 def comparison_overlay(image: np.ndarray, true_labels: np.ndarray, pred_labels: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8: true objects outlined in green, predicted ones in magenta (white where both agree)."""
+    """(H, W, 3) uint8: true objects outlined in green, predicted ones in magenta (yellow where both agree)."""
     from skimage.segmentation import find_boundaries
 
     rgb = display_image(image)
@@ -99,7 +99,7 @@ def comparison_overlay(image: np.ndarray, true_labels: np.ndarray, pred_labels: 
     pred_edge = find_boundaries(np.asarray(pred_labels), mode="inner")
     rgb[true_edge] = GREEN
     rgb[pred_edge] = MAGENTA
-    rgb[true_edge & pred_edge] = (255, 255, 255)
+    rgb[true_edge & pred_edge] = YELLOW
     return rgb
 
 
