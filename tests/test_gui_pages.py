@@ -193,9 +193,9 @@ def test_task_cards_show_every_task_and_disable_the_unfinished_ones(window):
     for key, card in page.cards.items():
         assert card.isEnabled() == TASKS[key].available
         assert card.isChecked() == (key == "classification")
-    unavailable = next(k for k, t in TASKS.items() if not t.available)
-    page.cards[unavailable].click()  # disabled: nothing happens
-    assert window.context.settings.task.kind == "classification"
+    for unavailable in [k for k, t in TASKS.items() if not t.available][:1]:  # none once every task is built
+        page.cards[unavailable].click()  # disabled: nothing happens
+        assert window.context.settings.task.kind == "classification"
     assert page.problem() is None
 
 

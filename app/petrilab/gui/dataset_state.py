@@ -19,7 +19,7 @@ from petrilab.settings import Settings
 def data_key(settings: Settings) -> tuple:
     """What decides the dataset: a change in any of these means checking again."""
     d = settings.data
-    return (settings.task.kind, d.folder, d.test_folder, tuple(d.classes))
+    return (settings.task.kind, d.folder, d.test_folder, tuple(d.classes), tuple(d.target_columns))
 
 
 @dataclass

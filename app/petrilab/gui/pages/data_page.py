@@ -18,9 +18,11 @@ from petrilab.gui import dataset_state
 from petrilab.gui.context import AppContext
 from petrilab.gui.dataset_state import CheckedData, data_key
 from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.table_check import check_table_folders
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
 from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
+from petrilab.gui.widgets.value_columns import ValuesPanel, contents_words, is_table_task
 from petrilab.gui.workers import Background, load_thumbnails
 from petrilab.tasks import TASKS
 
@@ -187,9 +189,13 @@ class DataPage(WizardPage):
     def _summary_card(self) -> QFrame:
         frame, layout = card("Images per class")
         self.summary_card = frame
+        self.summary_title = layout.itemAt(0).widget()
         self.chart = ClassBarChart()
         self.chart.setFixedHeight(190)
         layout.addWidget(self.chart)
+        self.values_panel = ValuesPanel(self.context)  # regression and multi-label: their values, not classes
+        self.values_panel.hide()
+        layout.addWidget(self.values_panel)
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignLeft)
         form.setHorizontalSpacing(16)
@@ -272,6 +278,9 @@ class DataPage(WizardPage):
     def enter(self) -> None:
         d = self.context.settings.data
         self.layout_hint.setText(f"Expected layout: {TASKS[self.context.settings.task.kind].layout}")
+        self.folder_edit.setPlaceholderText("Choose the folder that holds images/ and the table"
+                                            if is_table_task(self.context.settings.task.kind)
+                                            else "Choose the folder with one sub-folder per class")
         if self.folder_edit.text() != d.folder:
             self.folder_edit.setText(d.folder)
         if self.test_edit.text() != d.test_folder:
@@ -313,7 +322,8 @@ class DataPage(WizardPage):
         self.status.setText("Looking at the folder…")
         self.progress_bar.setRange(0, 0)
         self._show_state()
-        self.check_job.start(check_folders, key, key[0], d.folder, d.test_folder, list(d.classes),
+        job, names = (check_table_folders, d.target_columns) if is_table_task(key[0]) else (check_folders, d.classes)
+        self.check_job.start(job, key, key[0], d.folder, d.test_folder, list(names),
                              on_progress=self._check_progress, on_done=self._check_done,
                              on_failed=self._check_failed)
 
@@ -412,6 +422,15 @@ class DataPage(WizardPage):
                                                                           for c in t.classes))
         else:
             f["Test folder"].setText("none — the split keeps a part of the images aside for testing")
+        table = self.values_panel.show_report(report)
+        self.chart.setVisible(not table)
+        self.summary_title.setText("Values per image" if table else "Images per class")
+        if table:
+            self.status.setText(f"Checked {report.n_images} images with {contents_words(report)} — {words}.")
+            f["Images"].setText(f"{report.n_images} with {contents_words(report)}"
+                                + (f" · {', '.join(extra)}" if extra else ""))
+            if checked.test_report is not None:
+                f["Test folder"].setText(f"{checked.test_report.n_images} images")
         self._show_findings(report, checked.test_report)
         self._show_proposals()
 
@@ -426,8 +445,9 @@ class DataPage(WizardPage):
         order = {"error": 0, "warning": 1, "info": 2}
         findings.sort(key=lambda pair: order.get(pair[0].level, 3))
         if not findings:
-            findings_row = _finding_row(self, "ok", "No problems found: the classes are balanced enough, and all "
-                                                    "images can be read.", None)
+            what = ("every image has its values" if is_table_task(report.task)
+                    else "the classes are balanced enough")
+            findings_row = _finding_row(self, "ok", f"No problems found: {what}, and all images can be read.", None)
             self.findings_layout.addWidget(findings_row)
             self.finding_rows.append(findings_row)
         for finding, prefix in findings:

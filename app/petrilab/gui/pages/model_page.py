@@ -312,7 +312,8 @@ class ModelPage(WizardPage):
         s = self.context.settings
         if checked is not None:
             input_shape = checked.input_shape(s)
-            n_classes = len(checked.dataset.classes)
+            # outputs: one per class, or per value / label of a table (TableReport.columns)
+            n_classes = len(getattr(checked.report, "columns", None) or checked.dataset.classes)
         else:
             input_shape = [*s.data.image_size, s.data.channels or 1]
             n_classes = max(len(s.data.classes), 2)

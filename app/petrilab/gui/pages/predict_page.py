@@ -21,6 +21,7 @@ from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.process import EngineProcess, plain_failure
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.value_results import prediction_summary
 
 PREDICTIONS = "predictions.csv"
 TABLE_LIMIT = 5000  # rows shown; the CSV file has them all
@@ -234,6 +235,8 @@ class PredictPage(WizardPage):
         text = f"{len(self.rows)} images"
         if counts:  # classification: how many of each class
             text += ": " + ", ".join(f"{n} {c}" for c, n in counts.most_common())
+        else:  # regression: the range of each value; multi-label: images given each label
+            text = prediction_summary(self.rows, columns) or text
         if problems:
             text += f" · {problems} could not be read"
         if len(self.rows) > TABLE_LIMIT:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, Q
                                QVBoxLayout, QWidget)
 
 from petrilab import help as help_texts
+from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
@@ -127,7 +128,11 @@ class TaskPage(WizardPage):
         if not TASKS[key].available or key == self.context.settings.task.kind:
             self.enter()
             return
-        self.context.set_value("task.kind", key)
+        # the settings some tasks set their own way (e.g. no flips for regression) follow the task
+        settings_io.apply_override(self.context.settings, "task.kind", key)
+        for name, value in settings_io.task_defaults(key).items():
+            settings_io.apply_override(self.context.settings, name, value)
+        self.context.notify_changed()
         self.enter()
 
     def _name_edited(self, text: str) -> None:

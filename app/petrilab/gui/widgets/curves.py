@@ -19,7 +19,8 @@ VALIDATION_COLOUR = "#e8710a"  # orange
 # one colour per run when runs are compared (colour-blind friendly order)
 RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000"]
 
-METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss"}
+METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss", "mae": "Mean absolute error (in your units)",
+                 "auc": "AUC (1 = perfect, 0.5 = guessing)"}
 
 
 def metric_title(key: str) -> str:
