@@ -224,3 +224,47 @@ def test_prediction_summary_for_labels():
     rows = [{"file": "1.png", "a": "1", "b": "0"}, {"file": "2.png", "a": "1", "b": "1"}]
     assert prediction_summary(rows, columns) == "2 images · images given each label: a 2, b 1"
     assert prediction_summary(rows, ["file", "predicted_class", "p_a"]) is None
+
+
+def test_evaluate_page_shows_the_regression_plots_beside_the_baseline(qtbot, regression_run):
+    from petrilab.gui.pages.evaluate_page import EvaluatePage
+
+    run, _ = regression_run
+    context = AppContext(settings_io.defaults_for("regression"), runs_dir=run.parent)
+    page = EvaluatePage(context)
+    qtbot.addWidget(page)
+    context.set_run(run)
+    page.enter()
+    assert not page.value_plots_box.isHidden() and page.value_plots_title.text() == "Predicted against true"
+    assert page.value_plots.regression.plots.point_count() == page.evaluation["n_images"]
+    headers = [page.per_class.horizontalHeaderItem(i).text() for i in range(page.per_class.columnCount())]
+    assert {"MAE", "Baseline MAE", "R²", "Baseline R²"} <= set(headers)
+    assert page.confusion_box.isHidden() and page.gallery_box.isHidden()
+
+
+def test_evaluate_page_shows_label_scores_and_wrongly_labelled_images(qtbot, tmp_path):
+    from petrilab.gui.pages.evaluate_page import EvaluatePage
+
+    run = tmp_path / "runs" / "cells"
+    run.mkdir(parents=True)
+    settings_io.save(settings_io.defaults_for("multilabel"), run / runs.SETTINGS)
+    (run / runs.BEST_MODEL).write_bytes(b"")
+    labels = ["nucleus", "spots"]
+    truth = np.array([[1, 0], [1, 1], [0, 0]])
+    probs = np.array([[0.9, 0.2], [0.8, 0.4], [0.3, 0.1]])
+    result = multilabel_metrics(truth, probs, labels, [0.5, 0.5])
+    runs.atomic_write_json(run / runs.EVALUATION, {"task": "multilabel", "source": "test split", "n_images": 3,
+                                                   "classes": labels, "targets": labels, **result})
+    runs.atomic_write_csv(run / "test_predictions.csv",
+                          ["file", "correct", "true_labels", "predicted_labels"],
+                          [["a.png", 1, "nucleus", "nucleus"], ["b.png", 0, "nucleus; spots", "nucleus"],
+                           ["c.png", 1, "", ""]])
+    context = AppContext(settings_io.defaults_for("multilabel"), runs_dir=run.parent)
+    page = EvaluatePage(context)
+    qtbot.addWidget(page)
+    context.set_run(run)
+    page.enter()
+    assert page.value_plots.currentWidget() is page.value_plots.labels
+    assert page.value_plots_title.text() == "Scores per label"
+    assert page.per_class_title.text() == "Per label" and page.per_class.rowCount() == 2
+    assert page.gallery.count() == 1 and page.gallery.item(0).text() == "→ nucleus\ntrue: nucleus; spots"

@@ -160,7 +160,10 @@ def test_training_tunes_thresholds_evaluates_and_predicts(cells, tmp_path):
     assert [m["per_label"][k]["threshold"] for k in labels] == pytest.approx(saved.postprocess.label_thresholds)
     with open(run / "test_predictions.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0])[:5] == ["file", "correct", "true_nucleus", "p_nucleus", "nucleus"]
+    assert list(rows[0])[:7] == ["file", "correct", "true_labels", "predicted_labels", "true_nucleus", "p_nucleus",
+                                 "nucleus"]
+    for r in rows:
+        assert r["predicted_labels"] == "; ".join(k for k in labels if r[k] == "1")
     exact = np.mean([int(r["correct"]) for r in rows])
     assert exact == pytest.approx(m["exact_match"])
 

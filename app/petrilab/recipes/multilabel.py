@@ -95,10 +95,12 @@ class MultiLabelRecipe(Recipe):
         result["n_images"] = len(done)
         result["targets"] = labels
         decided = probs >= cut
-        header = ["file", "correct"] + [f"{kind}{label}" for label in labels for kind in ("true_", "p_", "")]
+        header = ["file", "correct", "true_labels", "predicted_labels"]
+        header += [f"{kind}{label}" for label in labels for kind in ("true_", "p_", "")]
         rows = []
         for path, true, p, d in zip(done, y_true > 0.5, probs, decided):
-            row = [str(path), int(np.all(true == d))]
+            row = [str(path), int(np.all(true == d)), "; ".join(l for l, t in zip(labels, true) if t),
+                   "; ".join(l for l, k in zip(labels, d) if k)]
             for t, q, k in zip(true, p, d):
                 row += [int(t), f"{q:.6f}", int(k)]
             rows.append(row)

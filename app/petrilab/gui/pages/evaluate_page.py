@@ -22,6 +22,8 @@ from petrilab.gui.process import EngineProcess, plain_failure
 from petrilab.gui.widgets.confusion import ConfusionMatrixView
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.value_results import TITLES as VALUE_PLOT_TITLES
+from petrilab.gui.widgets.value_results import ValueResults
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."
 NOT_EVALUATED = "This model has not been evaluated yet."
@@ -49,7 +51,8 @@ N_CARDS = 3  # metric cards, then the number of test images
 PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
             ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),
             ("per_target", "Per value", "How far the predictions are from the true values, for each value"))
-PER_ITEM_COLUMNS = ("precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "support", "n")
+PER_ITEM_COLUMNS = ("precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "baseline_mae",
+                    "baseline_rmse", "baseline_r2", "support", "n")
 
 
 def format_metric(key: str, value) -> str:
@@ -188,11 +191,18 @@ class EvaluatePage(WizardPage):
                                          "What the model got wrong: look for a pattern (blur, stain, a label mistake)",
                                          self.gallery, title_label=self.gallery_title)
 
+        # regression and multi-label: their plots between the table and the gallery
+        self.value_plots = ValueResults()
+        self.value_plots_title = QLabel()
+        self.value_plots_box = self._section("", "", self.value_plots, title_label=self.value_plots_title)
+        self.value_plots_box.hide()
+
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(tables)
+        splitter.addWidget(self.value_plots_box)
         splitter.addWidget(self.gallery_box)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([330, 260])
+        splitter.setSizes([330, 330, 260])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -282,6 +292,7 @@ class EvaluatePage(WizardPage):
         self.per_class.setRowCount(0)
         self.gallery.set_images([])
         self.gallery_title.setText("Misclassified test images")
+        self.value_plots_box.hide()
         self.warnings.clear()
         if self.run_dir is None:
             self.model_label.setText(NO_RUN)
@@ -315,7 +326,18 @@ class EvaluatePage(WizardPage):
         else:
             self.warnings.clear()
         predictions = path.with_name(path.name.replace("evaluation", "test_predictions", 1)).with_suffix(".csv")
-        self._fill_gallery(read_rows(predictions), classes)
+        rows = read_rows(predictions)
+        self._fill_gallery(rows, classes)
+        self._show_value_plots(evaluation, rows)
+
+    def _show_value_plots(self, evaluation: dict, rows: list[dict]) -> None:
+        """Regression: predicted-vs-true and residuals; multi-label: scores per label (hidden for other tasks)."""
+        shown = self.value_plots.show_evaluation(evaluation, rows)
+        self.value_plots_box.setVisible(shown)
+        if shown:
+            title, subtitle = VALUE_PLOT_TITLES[evaluation["task"]]
+            self.value_plots_title.setText(title)
+            self.value_plots_box.note.setText(subtitle)
 
     def _fill_cards(self, metrics: dict, n_images) -> None:
         """The first metrics this evaluation has (in METRICS order), then how many images they rest on."""
@@ -344,7 +366,8 @@ class EvaluatePage(WizardPage):
         self.per_class_subtitle.setText(subtitle)
         self.per_class_explained.setVisible(key != "per_target")
         names = {"f1": "F1", "auc": "AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "support": "Images",
-                 "n": "Images"}
+                 "n": "Images", "baseline_mae": "Baseline MAE", "baseline_rmse": "Baseline RMSE",
+                 "baseline_r2": "Baseline R²"}
         self.per_class.setColumnCount(1 + len(columns))
         self.per_class.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +
                                                  [names.get(c, c.capitalize()) for c in columns])
@@ -368,7 +391,9 @@ class EvaluatePage(WizardPage):
         wrong = [r for r in rows if str(r.get("correct", "1")).strip() in ("0", "0.0", "False", "false")]
         entries = []
         for r in wrong[:GALLERY_LIMIT]:
-            predicted, true = r.get("predicted_class", "?"), r.get("true_class", "?")
+            # classes, or the labels of a multi-label image ('' when it has none)
+            predicted = r.get("predicted_class", r.get("predicted_labels")) or "no label"
+            true = r.get("true_class", r.get("true_labels")) or "no label"
             confidence = r.get(f"p_{predicted}")
             sure = f" {float(confidence):.0%}" if confidence not in (None, "") else ""
             caption = f"→ {predicted}{sure}\ntrue: {true}"
