@@ -313,3 +313,15 @@ def test_metric_in_units_matches_numpy():
     assert float(metric.result()) == pytest.approx(expected)
     again = MeanAbsoluteErrorInUnits.from_config(metric.get_config())
     assert again.scales == [2.0, 10.0] and again.name == "mae"
+
+
+def test_the_bundled_bead_demo_is_ready_to_train():
+    from petrilab.resources import demo_data
+
+    dataset = discover_table("regression", demo_data("regression"))
+    report = check_table(dataset)
+    assert report.ok and report.n_images == 1000 and dataset.columns == ["x", "y"]
+    assert report.proposals["data.image_size"] == [32, 32]
+    # sub-pixel positions, at least 6 pixels from every edge
+    values = dataset.values()
+    assert values.min() >= 6 and values.max() <= 25 and np.any(values % 1 != 0)

@@ -225,7 +225,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
 BEAD_TARGETS = ("x", "y")
 
 
-def make_regression_demo(out_dir, n_images: int = 400, size: int = 32, seed: int = 0) -> Path:
+def make_regression_demo(out_dir, n_images: int = 1000, size: int = 32, seed: int = 0) -> Path:
     """Write DEMO/images/bead_001.png … and DEMO/targets.csv (filename, x, y) into `out_dir` (new or empty).
 
     The workshop's bead case: one bright bead per image at a known sub-pixel
@@ -246,7 +246,7 @@ def make_regression_demo(out_dir, n_images: int = 400, size: int = 32, seed: int
     for i in range(n_images):
         rng = np.random.default_rng([seed, 5, i])  # one generator per image, as for classification
         pixels, x, y = render_bead(size, rng)
-        name = f"bead_{i + 1:03d}.png"
+        name = f"bead_{i + 1:0{max(3, len(str(n_images)))}d}.png"  # names sort in their order
         Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
         lines.append(f"{name},{x:.3f},{y:.3f}")
     (out / "targets.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -299,7 +299,7 @@ def make_multilabel_demo(out_dir, n_images: int = 300, size: int = 32, seed: int
         rng = np.random.default_rng([seed, 11, i])
         present = rng.random(3) < (0.5, 0.33, 0.4)
         pixels = render_labelled_cell(size, present, rng)
-        name = f"cell_{i + 1:03d}.png"
+        name = f"cell_{i + 1:0{max(3, len(str(n_images)))}d}.png"
         Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
         lines.append(name + "," + ",".join(str(int(p)) for p in present))
     (out / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -27,33 +27,40 @@ def _has_classes(folder: Path) -> bool:
     return folder.is_dir() and sum(1 for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) >= 2
 
 
+def _has_targets(folder: Path) -> bool:
+    return (folder / "targets.csv").is_file() and (folder / "images").is_dir()
+
+
 def demo_data(task: str = "classification") -> Path:
     """The demo data folder for `task`.
 
     The bundled copy when there is one; otherwise (e.g. PetriLab installed
     without its resources) it is generated once into ~/PetriLab/demo-data/.
     """
-    if task != "classification":
+    if task not in ("classification", "regression"):
         raise UserError(f"There is no demo data for the task '{task}' yet.",
-                        fix="Try the classification demo for now.")
+                        fix="Try the classification or regression demo for now.")
+    complete = _has_classes if task == "classification" else _has_targets
     bundled = resources_dir() / "demo" / task
-    if _has_classes(bundled):
+    if complete(bundled):
         return bundled
     target = user_data_dir() / "demo-data" / task
-    if _has_classes(target):
+    if complete(target):
         return target
-    from petrilab.demo import make_classification_demo
+    from petrilab.demo import make_classification_demo, make_regression_demo
+
+    make = make_classification_demo if task == "classification" else make_regression_demo
 
     # generate next to the target, then rename: a second PetriLab starting at the same
     # moment, or a crash half-way, never leaves a half-made demo folder in place
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{task}-", dir=target.parent))
     try:
-        make_classification_demo(scratch)
+        make(scratch)
         try:
             os.replace(scratch, target)
         except OSError:
-            if not _has_classes(target):
+            if not complete(target):
                 raise
     finally:
         if scratch.exists():
