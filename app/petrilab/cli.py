@@ -9,6 +9,9 @@
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
+    petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
+    petrilab import MODEL.zip|MODEL.keras -o RUN_DIR
+    petrilab report RUN_DIR [--pdf]
 
 These names and options are a contract that scripts and clusters rely on:
 extend them, never rename them. A user mistake ends with a plain message
@@ -247,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe-model", help="parameter count and layers of a model (used by the window)")
     p.add_argument("--serve", action="store_true", help="answer one JSON request per input line until stdin closes")
     p.set_defaults(func=cmd_describe_model)
+
+    from petrilab.export.commands import add_commands  # export, import, report
+
+    add_commands(sub)
     return parser
 
 

@@ -1,0 +1,76 @@
+"""The sharing commands of `petrilab`: export, import, report (registered by cli.build_parser).
+
+    petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author NAME ...] [--license ID]
+                    [--cite "text|DOI or URL" ...] [--description TEXT] [--name TEXT]
+    petrilab import MODEL.zip|MODEL.keras -o RUN_DIR      a run folder that 'petrilab predict' can use
+    petrilab report RUN_DIR [--pdf]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _engine() -> None:
+    from petrilab.cli import _quiet_tensorflow
+
+    _quiet_tensorflow()
+
+
+def cmd_export(args) -> int:
+    _engine()
+    from petrilab.export.bioimageio import PackageInfo, export_bioimageio
+
+    info = PackageInfo(name=args.name or "", description=args.description or "", authors=args.author or [],
+                       license=args.license, cite=args.cite or [])
+    path = export_bioimageio(args.run_dir, args.output, info)
+    print(f"bioimage.io package written to {path} (validated with bioimageio.spec)")
+    return 0
+
+
+def cmd_import(args) -> int:
+    _engine()
+    from petrilab.export.importing import import_model
+
+    run_dir = import_model(args.model, args.output)
+    print(f"Imported into {run_dir}; predict with: petrilab predict {run_dir} INPUT_DIR OUTPUT_DIR")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from petrilab.export.report import write_report
+
+    path = write_report(args.run_dir)
+    print(f"Report written to {path}")
+    if args.pdf:
+        from petrilab.export.pdf import write_pdf
+
+        print(f"PDF written to {write_pdf(args.run_dir)}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("export", help="share a trained run as a bioimage.io model package (deepImageJ, ilastik, ...)")
+    p.add_argument("run_dir")
+    p.add_argument("--format", choices=("bioimageio",), default="bioimageio")
+    p.add_argument("-o", "--output", required=True, help="the package to write, e.g. MODEL.zip")
+    p.add_argument("--name", help="the model's name (default: the experiment's name)")
+    p.add_argument("--description", help="one or two sentences: what the model does, on which images")
+    p.add_argument("--author", action="append", help="an author's name (repeat for several)")
+    p.add_argument("--license", default="CC-BY-4.0", help="an SPDX licence identifier (default CC-BY-4.0)")
+    p.add_argument("--cite", action="append", help='a citation, "text|DOI or web address" (repeat for several)')
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="make a run folder from a bioimage.io zip or a .keras model, to predict with it")
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, help="the run folder to create")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("report", help="write a run's report.html (and a PDF with --pdf)")
+    p.add_argument("run_dir")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    p.set_defaults(func=cmd_report)
+
+
+def default_package_name(run_dir) -> str:
+    return f"{Path(run_dir).name}.bioimageio.zip"
