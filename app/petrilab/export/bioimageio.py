@@ -271,8 +271,8 @@ def _cover(raw: np.ndarray, output: np.ndarray, out_names: list[str], path: Path
         row = min(40, (height - 20) // n)
         for i, (name, v) in enumerate(zip(out_names, values)):
             y = 10 + i * row
-            width = int((height - 110) * abs(v) / top) if not (0 <= values.min() and values.max() <= 1) else \
-                int((height - 110) * v)
+            width = int((height - 160) * abs(v) / top) if not (0 <= values.min() and values.max() <= 1) else \
+                int((height - 160) * v)
             draw.rectangle([100, y + 4, 100 + max(width, 1), y + row - 6], fill=(31, 119, 180))
             draw.text((4, y + row // 3), f"{name[:14]}", fill="black")
             draw.text((104 + max(width, 1), y + row // 3), f"{v:.3g}", fill="black")
