@@ -321,6 +321,17 @@ def test_touching_discs_become_two_objects_from_interior_and_boundary():
     assert instance_labels(probs, post).max() == 1
 
 
+def test_interiors_joined_by_a_neck_are_split_and_specks_without_interior_dropped():
+    truth = two_touching_discs()
+    interior = np.where(truth > 0, 0.9, 0.02)  # an unsure network: one interior over both discs
+    boundary = np.zeros_like(interior)
+    boundary[5:8, 70:73] = 0.9  # a speck of boundary with no interior: not an object
+    probs = np.stack([1 - interior - boundary, interior, boundary], axis=2)
+    labels = instance_labels(probs, PostprocessSettings(threshold=0.5))
+    assert labels.max() == 2 and labels[6, 71] == 0
+    assert match_objects(truth, labels)["summary"]["f1"] == 1.0
+
+
 def test_touching_discs_split_from_a_foreground_map():
     truth = two_touching_discs()
     probs = np.where(truth > 0, 0.9, 0.1)[:, :, np.newaxis]
@@ -341,6 +352,20 @@ def test_instance_clean_up_follows_the_settings():
     assert labels.max() == 1 and (labels == 1).sum() == 100
     post = PostprocessSettings(threshold=0.5, max_size=50, fill_holes=False, split_touching=False)
     assert instance_labels(probs, post).max() == 2  # the 96-pixel square is too large
+
+
+def test_holes_are_filled_by_the_object_around_them_only():
+    from petrilab.prediction.postprocess import finish_labels
+
+    labels = np.zeros((12, 20), np.int32)
+    labels[1:6, 1:6] = 4
+    labels[3, 3] = 0  # a hole in object 4
+    labels[1:10, 8:11] = 7
+    labels[1:10, 11:14] = 9
+    labels[4:6, 10:12] = 0  # a hole between objects 7 and 9: nobody's
+    filled = finish_labels(labels, PostprocessSettings(fill_holes=True))
+    assert filled[3, 3] == filled[1, 1] and (filled[4:6, 10:12] == 0).all()
+    assert filled.max() == 3  # renumbered 1..3
 
 
 def test_semantic_mask_and_its_clean_up():
