@@ -18,7 +18,9 @@ import numpy as np
 
 from petrilab.errors import UserError
 
-IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"}
+from petrilab.data.microscope import MICROSCOPE_SUFFIXES, read_microscope  # CZI, ND2, LIF (optional readers)
+
+IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"} | MICROSCOPE_SUFFIXES
 TIFF_SUFFIXES = {".tif", ".tiff"}
 MAX_CHANNELS = 4
 
@@ -280,7 +282,9 @@ def read_image(path) -> np.ndarray:
     if not path.is_file():
         raise _missing(path)
     try:
-        if _is_tiff(path):
+        if path.suffix.lower() in MICROSCOPE_SUFFIXES:
+            array = read_microscope(path)
+        elif _is_tiff(path):
             try:
                 array = _read_tiff(path)
             except UserError:
@@ -307,6 +311,9 @@ def image_info(path) -> ImageInfo:
     if not path.is_file():
         raise _missing(path)
     try:
+        if path.suffix.lower() in MICROSCOPE_SUFFIXES:  # no cheap header reading: decode the plane
+            array = read_image(path)
+            return ImageInfo(array.shape[0], array.shape[1], array.shape[2], array.dtype.name)
         if _is_tiff(path):
             try:
                 return _tiff_info(path)
