@@ -64,12 +64,22 @@ def atomic_write_json(path: str | Path, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
-def atomic_write_csv(path: str | Path, header: list[str], rows: list[list]) -> Path:
+EXCEL_CSV = "PETRILAB_EXCEL_CSV"  # "1": tables start with a UTF-8 byte-order mark (set by the --excel option)
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows: list[list], excel: bool | None = None) -> Path:
+    """A CSV: UTF-8, commas between columns, points in numbers (Python never writes decimal commas).
+
+    `excel`: start with a byte-order mark, so Excel reads accents and µ right (LibreOffice does either way);
+    default: the --excel option of the command (environment variable PETRILAB_EXCEL_CSV).
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return atomic_write_text(path, buffer.getvalue())
+    if excel is None:
+        excel = os.environ.get(EXCEL_CSV) == "1"
+    return atomic_write_text(path, ("\ufeff" if excel else "") + buffer.getvalue())
 
 
 # ---------------------------------------------------------------- run folders
