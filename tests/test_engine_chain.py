@@ -118,9 +118,9 @@ def test_user_mistake_gives_plain_message_and_exit_2(tmp_path):
     assert "missing" in result.stderr
 
 
-def test_unbuilt_task_is_refused_by_name(tmp_path, capsys):
-    assert main(["init", "--task", "instance", "--data", str(tmp_path)]) == 2
-    assert "Instance segmentation is not available" in capsys.readouterr().err
+def test_unknown_task_is_refused_by_name(tmp_path, capsys):
+    assert main(["init", "--task", "counting", "--data", str(tmp_path)]) == 2
+    assert "'counting' is not a task PetriLab knows" in capsys.readouterr().err
 
 
 def test_bad_setting_override_is_refused(tiny_classification_dir, tmp_path, capsys):

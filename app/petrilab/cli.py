@@ -132,6 +132,10 @@ def cmd_evaluate(args) -> int:
         from petrilab.evaluation.multilabel import summary_line
 
         print(summary_line(result))
+    elif result.get("task") in ("semantic", "instance"):
+        from petrilab.recipes.segmentation import summary_line
+
+        print(summary_line(result))
     else:
         print(f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
               f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")

@@ -172,12 +172,19 @@ RANGES = {
 }
 
 
+_SEGMENTATION_DEFAULTS = {"model.architecture": "unet", "model.batch_norm": True, "model.dropout": 0.1,
+                          "training.loss": "crossentropy_dice", "training.batch_size": 8, "training.epochs": 40,
+                          "augmentation.elastic": 0.2}
 # Settings whose default depends on the task. Regression: flips and turns move a bead but not its
 # x, y in targets.csv, so geometric augmentation is off (turn it on for counts or areas); the loss is
 # the workshop's MSE, named so the user sees it.
 TASK_DEFAULTS = {
     "regression": {"augmentation.flip_horizontal": False, "augmentation.flip_vertical": False,
                    "augmentation.rotate_90": False, "training.loss": "mse"},
+    # Segmentation: the workshop's "petit U-Net" (batch norm, a little dropout) on 128-pixel patches,
+    # cross-entropy + Dice so a rare foreground is not ignored, small batches for the processor's memory.
+    "semantic": _SEGMENTATION_DEFAULTS,
+    "instance": _SEGMENTATION_DEFAULTS,
 }
 
 
@@ -399,7 +406,7 @@ def validate(settings: Settings, source: str | None = None) -> None:
     for key in ("model.dense_layers", "model.filters", "model.head_units"):
         if any(n < 1 or n > 8192 for n in get_value(settings, key)):
             raise UserError(f"Every entry of '{key}' must be between 1 and 8192.", file=source)
-    if s.model.architecture in ("convnet", "vgg") and not s.model.filters:
+    if s.model.architecture in ("convnet", "vgg", "unet") and not s.model.filters:
         raise UserError(f"A {s.model.architecture} needs at least one block in 'model.filters'.", file=source,
                         fix="For example filters = [16, 32, 64].")
 

@@ -54,14 +54,14 @@ TASKS: dict[str, Task] = {
             "Semantic segmentation",
             "Give every pixel a class (e.g. background, bacteria).",
             "DATA/images/<image> + DATA/masks/<same name> (pixel value = class index)",
-            False,
+            True,
         ),
         Task(
             "instance",
             "Instance segmentation",
             "Find and separate each object (e.g. every nucleus), then measure it.",
             "DATA/images/<image> + DATA/masks/<same name> (0 background, 1..N objects)",
-            False,
+            True,
         ),
     ]
 }
@@ -112,6 +112,13 @@ def output_head(task_key: str, n_classes: int) -> OutputHead:
     if task_key == "regression":
         # a linear neuron per value: any number can come out (the targets are standardised for training)
         return OutputHead(max(n_classes, 1), "linear", "mse", ("mae",), "mae")
+    if task_key == "semantic":
+        # per pixel: one sigmoid channel P(foreground) for two classes, else a softmax over the classes
+        units, activation = (1, "sigmoid") if n_classes <= 2 else (n_classes, "softmax")
+        return OutputHead(units, activation, "crossentropy_dice", ("iou", "dice"), "iou")
+    if task_key == "instance":
+        # per pixel: background, object interior, object boundary (see recipes/segmentation.py)
+        return OutputHead(3, "softmax", "crossentropy_dice", ("iou", "dice"), "iou")
     raise UserError(f"The task '{task_key}' has no output head in this version.")
 
 

@@ -18,6 +18,8 @@ RECIPES = {
     "classification": "petrilab.recipes.classification:ClassificationRecipe",
     "regression": "petrilab.recipes.regression:RegressionRecipe",
     "multilabel": "petrilab.recipes.multilabel:MultiLabelRecipe",
+    "semantic": "petrilab.recipes.segmentation:SemanticRecipe",
+    "instance": "petrilab.recipes.segmentation:InstanceRecipe",
 }
 
 

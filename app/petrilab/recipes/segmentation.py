@@ -9,10 +9,11 @@ The network learns three softmax channels per pixel, in this order:
 
     0 background   pixels of no object
     1 interior     pixels of an object that are not on its edge
-    2 boundary     the object's own edge pixels (skimage find_boundaries(labels, mode="inner")):
-                   every object pixel next to background or to another object
+    2 boundary     the object's own edge (skimage find_boundaries(labels, mode="inner"), grown
+                   inwards to 1–3 pixels: a third of the objects' median inscribed radius, decided
+                   from the training masks): every object pixel near background or another object
 
-so two touching nuclei are kept apart by their two rows of boundary pixels.
+so two touching nuclei are kept apart by their two bands of boundary pixels.
 From probabilities (H, W, 3) back to objects (prediction/postprocess.instance_labels,
 mode="boundary"):
 
@@ -28,5 +29,482 @@ postprocess.threshold is tuned on the validation images after training
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from petrilab.data.check import resolve_channels
+from petrilab.data.images import read_image
+from petrilab.data.masks import check_segmentation, discover_segmentation, read_mask
+from petrilab.errors import UserError
+from petrilab.recipes.base import Recipe
+from petrilab.runs import atomic_write_bytes
+from petrilab.tasks import output_head
+
 INSTANCE_MODE = "boundary"
 INSTANCE_CHANNELS = ("background", "interior", "boundary")
+# Instance boundaries: about a third of the objects' typical inscribed radius, within these bounds.
+# Wider boundaries keep touching objects' seeds far apart and are learnt sooner; thin objects (bacteria)
+# need narrow ones, or no interior would be left to seed them.
+BOUNDARY_WIDTHS = (1, 3)
+PREDICTIONS = "predictions.csv"  # the per-image summary, as prediction.predict_folder names it
+
+# Prediction tiles: at least this side (a U-Net predicts large tiles faster than many small ones),
+# overlapping by a quarter so every pixel is predicted with context around it.
+PREDICT_TILE = 256
+PREDICT_BATCH = 4
+
+
+def encode_classes(n_classes: int):
+    """Class mask → the semantic network's target: one 0/1 channel for two classes, one-hot for more."""
+    if n_classes <= 2:
+        return lambda mask: (mask > 0).astype(np.float32)[:, :, np.newaxis]
+    eye = np.eye(n_classes, dtype=np.float32)
+    return lambda mask: eye[np.clip(mask, 0, n_classes - 1)]
+
+
+def instance_classes(labels: np.ndarray, width: int = 1) -> np.ndarray:
+    """Label image → 0 background, 1 interior, 2 boundary (each object's own edge, `width` pixels deep)."""
+    from skimage.segmentation import find_boundaries
+
+    classes = (labels > 0).astype(np.int64)
+    edge = find_boundaries(labels, mode="inner") & (labels > 0)
+    for _ in range(width - 1):  # grow inwards, never over a neighbour
+        edge |= find_boundaries(np.where(edge, 0, labels), mode="inner") & (labels > 0)
+    classes[edge] = 2
+    return classes
+
+
+def encode_instances(labels: np.ndarray, width: int = 1) -> np.ndarray:
+    return np.eye(3, dtype=np.float32)[instance_classes(labels, width)]
+
+
+def boundary_width_for(label_images) -> int:
+    """The boundary width for these objects: a third of their median inscribed radius (see BOUNDARY_WIDTHS)."""
+    from scipy import ndimage
+    from skimage.segmentation import find_boundaries
+
+    radii = []
+    for labels in label_images:
+        if not labels.any():
+            continue
+        inside = (labels > 0) & ~find_boundaries(labels, mode="inner")  # touching objects measured apart
+        depth = ndimage.distance_transform_edt(inside) + 1
+        present = np.unique(labels[labels > 0])
+        radii.extend(ndimage.maximum(depth, labels, present))
+    if not radii:
+        return BOUNDARY_WIDTHS[0]
+    return int(np.clip(int(np.median(radii) / 3 + 0.5), *BOUNDARY_WIDTHS))
+
+
+class SegmentationRecipe(Recipe):
+    """What semantic and instance segmentation share; the two subclasses differ in targets and outputs."""
+
+    task = ""
+    scored_classes: tuple[str, ...] = ()
+
+    def __init__(self):
+        self.class_weights: list[float] | None = None
+
+    # ------------------------------------------------------------ data
+
+    def discover(self, settings, folder):
+        return discover_segmentation(self.task, folder, settings.data.classes or None)
+
+    def check(self, dataset, progress=None):
+        return check_segmentation(dataset, progress=progress)
+
+    def decide_from_data(self, settings, dataset, report):
+        from petrilab.data.patches import patch_size_for
+
+        settings.data.classes = list(report.classes)
+        settings.data.channels = resolve_channels(settings.data.channels, report)
+        shapes = [tuple(int(n) for n in size.split("x")) for size in report.sizes]
+        settings.data.patch_size = list(patch_size_for(settings.data.patch_size, shapes, size_multiple(settings)))
+
+    def decide_from_training(self, settings, train):
+        if settings.training.loss != "weighted_crossentropy":
+            return
+        from petrilab.models.seg_losses import class_weights_from_pixels
+
+        counts = np.zeros(self.n_outputs(settings) if self.n_outputs(settings) > 1 else 2, dtype=np.int64)
+        for sample in train:
+            target = self.target_classes(read_mask(sample.mask, self.task))
+            counts += np.bincount(target.ravel(), minlength=len(counts))[:len(counts)]
+        self.class_weights = class_weights_from_pixels(counts.tolist())
+
+    def target_classes(self, mask: np.ndarray) -> np.ndarray:
+        """A mask as the class number of every pixel of the network's output."""
+        raise NotImplementedError
+
+    def encoder(self, settings):
+        raise NotImplementedError
+
+    def n_outputs(self, settings) -> int:
+        return output_head(self.task, len(settings.data.classes)).units
+
+    # ------------------------------------------------------------ model and batches
+
+    def head(self, settings):
+        from petrilab.models.seg_losses import make_loss, make_metrics
+
+        base = output_head(self.task, len(settings.data.classes))
+        if settings.training.loss == "weighted_crossentropy" and self.class_weights is None:
+            self.class_weights = [1.0] * max(2, base.units)
+        loss = make_loss(settings.training.loss, self.class_weights)
+        metrics = make_metrics(self.metric_classes(settings), base.units, self.foreground_groups())
+        return dataclasses.replace(base, loss=loss, metrics=tuple(metrics))
+
+    def metric_classes(self, settings) -> list[str]:
+        return list(settings.data.classes)
+
+    def foreground_groups(self):
+        return None
+
+    @staticmethod
+    def full_size(prep):
+        """The run's preprocessing without resizing: masks stay aligned with their images."""
+        return dataclasses.replace(prep, keep_size=True)
+
+    def load(self, samples, prep) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        prep = self.full_size(prep)
+        images, masks = [], []
+        for sample in samples:
+            image, mask = prep(read_image(sample.path)), read_mask(sample.mask, self.task)
+            if image.shape[:2] != mask.shape:
+                raise UserError(f"The mask '{sample.mask.name}' does not have the size of its image.", file=sample.mask,
+                                fix="Save the mask at its image's size.")
+            images.append(image)
+            masks.append(mask)
+        return images, masks
+
+    def inputs(self, samples, prep, settings, training):
+        from petrilab.data.patches import JointAugmenter, RandomPatches, fixed_patches, patch_size_for
+
+        images, masks = self.load(samples, prep)
+        patch = patch_size_for(settings.data.patch_size, [m.shape for m in masks], size_multiple(settings))
+        batch_size = settings.training.batch_size
+        if training:
+            patches = RandomPatches(images, masks, self.encoder(settings), patch, batch_size,
+                                    augmenter=JointAugmenter(settings.augmentation, settings.training.seed),
+                                    seed=settings.training.seed)
+            return {"x": patches, "y": None, "batch_size": None, "steps": len(patches), "in_memory": True}
+        x, y = fixed_patches(images, masks, self.encoder(settings), patch)
+        return {"x": x, "y": y, "batch_size": batch_size, "steps": math.ceil(len(x) / batch_size), "in_memory": True}
+
+    # ------------------------------------------------------------ prediction
+
+    def probabilities(self, trained, image: np.ndarray) -> np.ndarray:
+        """The network's (H, W, K) output for one whole image of any size, predicted tile by tile."""
+        from petrilab.prediction.tiling import predict_tiled, round_up
+
+        settings = trained.settings
+        x = self.full_size(trained.prep)(image)
+        multiple = size_multiple(settings)
+        patch = settings.data.patch_size or [PREDICT_TILE, PREDICT_TILE]
+        tile = tuple(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch)
+        model = trained.model
+
+        def predict_batch(batch: np.ndarray) -> np.ndarray:
+            return np.asarray(model.predict(batch, verbose=0, batch_size=len(batch)), dtype=np.float32)
+
+        return predict_tiled(predict_batch, x, tile, min(tile) // 4, int(model.output.shape[-1]),
+                             batch_size=PREDICT_BATCH, multiple=multiple)
+
+    def _pairs(self, trained, samples, problems: list[str]):
+        """(sample, image, true mask, probabilities) for each labelled sample that can be read."""
+        for sample in samples:
+            if sample.mask is None:
+                problems.append(f"Skipped {sample.path}: it has no mask.")
+                continue
+            try:
+                image, truth = read_image(sample.path), read_mask(sample.mask, self.task)
+            except UserError as exc:
+                problems.append(f"Skipped {sample.path}: {exc.message}")
+                continue
+            if image.shape[:2] != truth.shape:
+                problems.append(f"Skipped {sample.path}: its mask has another size.")
+                continue
+            yield sample, image, truth, self.probabilities(trained, image)
+
+    def decide(self, probs: np.ndarray, post) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities → (class mask for the pixel scores, label image of the objects found)."""
+        raise NotImplementedError
+
+    def truth(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """A true mask → (class mask for the pixel scores, label image for object matching or None)."""
+        raise NotImplementedError
+
+    def can_tune(self, settings) -> bool:
+        return True
+
+    # ------------------------------------------------------------ after training: the threshold
+
+    def after_training(self, trained, validation):
+        from petrilab.prediction.postprocess import THRESHOLD_CANDIDATES, tune_threshold
+
+        post = trained.settings.postprocess
+        if not post.tune_threshold or not validation or not self.can_tune(trained.settings):
+            return {}
+        seen = [(self.truth(truth), probs) for _, _, truth, probs in self._pairs(trained, validation, [])]
+        if not seen:
+            return {}
+        scores: dict[float, float] = {}
+
+        def score(threshold: float) -> float:
+            scores[threshold] = self.tuning_score(seen, dataclasses.replace(post, threshold=threshold),
+                                                  trained.classes)
+            return scores[threshold]
+
+        best = tune_threshold(score, THRESHOLD_CANDIDATES)
+        post.threshold = float(best)
+        return {"key": "postprocess.threshold", "value": float(best), "metric": self.tuning_metric,
+                "score": round(scores[best], 4), "tried": {f"{t:.1f}": round(v, 4) for t, v in scores.items()},
+                "n_images": len(seen)}
+
+    tuning_metric = "iou"
+
+    def tuning_score(self, seen, post, classes) -> float:
+        from petrilab.evaluation.segmentation import PixelTally
+
+        pixels = PixelTally(classes)
+        for (true_classes, _), probs in seen:
+            pixels.add(true_classes, self.decide(probs, post)[0])
+        return pixels.scores()["metrics"]["mean_iou"] or 0.0
+
+    # ------------------------------------------------------------ evaluation
+
+    def evaluate(self, trained, samples):
+        from petrilab.evaluation.segmentation import ObjectTally, PixelTally
+
+        classes = trained.classes
+        post = trained.settings.postprocess
+        pixels = PixelTally(classes)
+        objects = ObjectTally()
+        problems: list[str] = []
+        header = ["file", "iou", "dice", "pixel_accuracy", "foreground_share"]
+        header += [f"iou_{c}" for c in classes[1:]] if len(classes) > 2 else []
+        header += ["true_objects", "predicted_objects", "tp", "fp", "fn", "precision", "recall", "f1",
+                   "average_precision", "mean_matched_iou"]
+        rows = []
+        for sample, _, mask, probs in self._pairs(trained, samples, problems):
+            true_classes, true_labels = self.truth(mask)
+            pred_classes, pred_labels = self.decide(probs, post)
+            one = PixelTally(classes)
+            one.add(true_classes, pred_classes)
+            pixels.add(true_classes, pred_classes)
+            m = one.scores()["metrics"]
+            row = [str(sample.path), _cell(m["mean_iou"]), _cell(m["mean_dice"]), _cell(m["pixel_accuracy"]),
+                   _cell(m["foreground_share"])]
+            row += [_cell(m["per_class"][c]["iou"]) for c in classes[1:]] if len(classes) > 2 else []
+            if true_labels is None:
+                true_labels = objects_of(true_classes)
+            matched = objects.add(true_labels, pred_labels)
+            o = matched["summary"]
+            row += [matched["n_true"], matched["n_pred"], o["tp"], o["fp"], o["fn"], _cell(o["precision"]), _cell(o["recall"]), _cell(o["f1"]),
+                    _cell(o["average_precision"]), _cell(o["mean_matched_iou"])]
+            rows.append(row)
+        scored = pixels.scores()
+        m = scored["metrics"]
+        metrics = {"iou": m["mean_iou"], "dice": m["mean_dice"], "pixel_accuracy": m["pixel_accuracy"],
+                   "foreground_share": m["foreground_share"], "per_class": m["per_class"],
+                   "objects": objects.scores()}
+        o = metrics["objects"]["summary"]
+        metrics.update({"object_f1": o["f1"], "object_precision": o["precision"], "object_recall": o["recall"],
+                        "average_precision": o["average_precision"],
+                        "average_precision_50_95": o["average_precision_50_95"],
+                        "mean_matched_iou": o["mean_matched_iou"]})
+        result = {"metrics": metrics, "confusion_matrix": scored["confusion_matrix"],
+                  "warnings": scored["warnings"] + problems, "n_images": len(rows),
+                  "threshold": post.threshold if self.can_tune(trained.settings) else None}
+        return result, header, rows
+
+    # ------------------------------------------------------------ prediction
+
+    def predict_image(self, trained, image: np.ndarray) -> dict:
+        """Everything predicted for one image: {"probabilities" (H, W, K), "mask" (class per pixel),
+        "labels" (one number per object), "object_classes" (label → class number)}."""
+        probs = self.probabilities(trained, image)
+        mask, labels = self.decide(probs, trained.settings.postprocess)
+        object_classes = np.zeros(int(labels.max(initial=0)) + 1, dtype=np.int64)
+        object_classes[labels.ravel()] = mask.ravel()
+        object_classes[0] = 0
+        return {"probabilities": probs, "mask": mask, "labels": labels, "object_classes": object_classes}
+
+    def predict(self, trained, images, input_dir, output_dir):
+        from petrilab.prediction.measurements import image_summary, measure_objects, write_table
+        from petrilab.prediction.overlay import outline_overlay, save_png
+
+        output_dir = Path(output_dir)
+        summaries, measured = [], []
+        used: set[Path] = set()
+        for path in images:
+            rel = path.relative_to(input_dir)
+            row = {"file": str(rel)}
+            try:
+                image = read_image(path)
+            except UserError as exc:
+                summaries.append({**row, "problem": exc.message})
+                continue
+            found = self.predict_image(trained, image)
+            mask_file = _unique(output_dir / self.outputs_folder / rel.parent / f"{rel.stem}{self.outputs_suffix}.tif",
+                                used)
+            overlay_file = _unique(output_dir / "overlays" / rel.parent / f"{rel.stem}_overlay.png", used)
+            _write_tiff(mask_file, self.saved_array(found), read_pixel_size(path))  # the input's scale, for Fiji
+            save_png(overlay_file, outline_overlay(image, self.saved_array(found)))
+            objects = measure_objects(found["labels"], image)
+            for obj in objects:
+                measured.append({"file": str(rel), "class": trained.classes[found["object_classes"][obj["label"]]],
+                                 **obj})
+            summary = image_summary(objects, image_area=int(image.shape[0] * image.shape[1]))
+            summaries.append({**row, "mask_file": str(mask_file.relative_to(output_dir)),
+                              "overlay_file": str(overlay_file.relative_to(output_dir)), **summary, "problem": ""})
+        summaries.sort(key=lambda r: r["file"])
+        write_table(output_dir / "objects.csv", measured, None if measured else ["file", "label", "area_px"])
+        return write_table(output_dir / PREDICTIONS, summaries)
+
+    outputs_folder = "masks"
+    outputs_suffix = "_mask"
+
+    def saved_array(self, found: dict) -> np.ndarray:
+        return found["mask"]
+
+
+class SemanticRecipe(SegmentationRecipe):
+    """Semantic segmentation: every pixel gets a class; objects are the connected pieces of each class."""
+
+    task = "semantic"
+
+    def target_classes(self, mask):
+        return mask
+
+    def encoder(self, settings):
+        return encode_classes(len(settings.data.classes))
+
+    def can_tune(self, settings):
+        return len(settings.data.classes) == 2  # a single sigmoid channel; more classes take the most probable
+
+    def decide(self, probs, post):
+        from petrilab.prediction.postprocess import clean_mask, semantic_mask
+
+        mask = clean_mask(semantic_mask(probs, post.threshold), post)
+        return mask, objects_of(mask)
+
+    def truth(self, mask):
+        return mask, None
+
+
+class InstanceRecipe(SegmentationRecipe):
+    """Instance segmentation: one label per object, touching objects kept apart (see the module docstring)."""
+
+    task = "instance"
+    tuning_metric = "object F1 at IoU 0.5"
+    outputs_folder = "labels"
+    outputs_suffix = "_labels"
+
+    def __init__(self):
+        super().__init__()
+        self.boundary_width = BOUNDARY_WIDTHS[0]
+
+    def decide_from_training(self, settings, train):
+        # only for the targets: prediction finds objects the same way whatever the width
+        self.boundary_width = boundary_width_for(read_mask(s.mask, self.task) for s in train)
+        super().decide_from_training(settings, train)
+
+    def fit_options(self, samples, settings):
+        return {}, {"boundary_width": self.boundary_width}
+
+    def target_classes(self, mask):
+        return instance_classes(mask, self.boundary_width)
+
+    def encoder(self, settings):
+        return lambda labels: encode_instances(labels, self.boundary_width)
+
+    def metric_classes(self, settings):
+        return list(INSTANCE_CHANNELS)
+
+    def foreground_groups(self):
+        return [[1, 2]]  # interior and boundary together: the objects
+
+    def decide(self, probs, post):
+        from petrilab.prediction.postprocess import instance_labels
+
+        labels = instance_labels(probs, post, INSTANCE_MODE)
+        return (labels > 0).astype(np.int32), labels
+
+    def truth(self, mask):
+        return (mask > 0).astype(np.int32), mask
+
+    def tuning_score(self, seen, post, classes) -> float:
+        from petrilab.evaluation.segmentation import ObjectTally
+
+        objects = ObjectTally(thresholds=(0.5,))
+        for (_, true_labels), probs in seen:
+            objects.add(true_labels, self.decide(probs, post)[1])
+        return objects.scores()["summary"]["f1"]
+
+    def saved_array(self, found):
+        return found["labels"]
+
+
+def summary_line(result: dict) -> str:
+    """evaluation.json in one line for the terminal: pixel scores first, then the objects."""
+    m = result["metrics"]
+
+    def number(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    line = (f"{result['n_images']} images ({result['source']}): IoU {number(m['iou'])}, Dice {number(m['dice'])}; "
+            f"objects at IoU 0.5: F1 {number(m['object_f1'])} (precision {number(m['object_precision'])}, "
+            f"recall {number(m['object_recall'])}), average precision 0.5:0.95 {number(m['average_precision_50_95'])}")
+    if result.get("threshold") is not None:
+        line += f"; threshold {result.get('threshold', 0.5):.2f}"
+    return line
+
+
+def objects_of(mask: np.ndarray) -> np.ndarray:
+    """The connected pieces of every non-zero class of a class mask, numbered 1..N over all classes."""
+    from scipy import ndimage
+
+    labels = np.zeros(mask.shape, np.int32)
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        pieces, n = ndimage.label(mask == value, structure=np.ones((3, 3)))
+        labels = np.where(pieces > 0, pieces + labels.max(), labels)
+    return labels
+
+
+def _cell(value) -> str:
+    return "" if value is None else f"{float(value):.6f}"
+
+
+def read_pixel_size(path: Path):
+    from petrilab.export.tiff import read_pixel_size as read
+
+    return read(path)
+
+
+def _unique(path: Path, used: set) -> Path:
+    """`path`, or a numbered variant when another input of the same name (other extension) already took it."""
+    candidate, n = path, 2
+    while candidate in used:
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        n += 1
+    used.add(candidate)
+    return candidate
+
+
+def _write_tiff(path: Path, array: np.ndarray, pixel_size=None) -> None:
+    """A mask or label image as an ImageJ TIFF with the input's pixel size (see export/tiff.py; Fiji, napari)."""
+    from petrilab.export.tiff import write_labels
+
+    write_labels(path, array, pixel_size)
+
+
+def size_multiple(settings) -> int:
+    """Patch and tile sides are multiples of this: 2^depth of the U-Net."""
+    return 2 ** max(1, len(settings.model.filters))
