@@ -189,3 +189,58 @@ def test_command_line_export_import_and_plain_refusals(classification_run, tmp_p
         z.writestr("hello.txt", "hi")
     assert main(["import", str(not_model), "-o", str(tmp_path / "imp2")]) == 2
     assert "no rdf.yaml" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- report
+
+
+def test_reports_hold_what_a_methods_section_needs(classification_run, regression_run, tmp_path, capsys):
+    import re
+
+    run, _ = classification_run
+    assert main(["report", str(run)]) == 0
+    page = (run / runs.REPORT).read_text(encoding="utf-8")
+    for words in ("Image classification", "Dataset", "Split", "Training curves", "Diagnosis", "Evidence",
+                  "Confusion matrix", "class='confusion'", "Settings", "Software", "keras", "Seeds (split / training)",
+                  "42 / 42", "Data fingerprint"):
+        assert words in page, words
+    assert page.count("<svg") == 2  # loss and accuracy
+    settings = settings_io.load(run / runs.SETTINGS)
+    assert f"seed = {settings.training.seed}" in page
+
+    run, _ = regression_run
+    assert main(["report", str(run)]) == 0
+    page = (run / runs.REPORT).read_text(encoding="utf-8")
+    assert "Regression from images" in page and "baseline MAE" in page
+    assert "x: predicted vs true" in page and "y: predicted vs true" in page
+    n_test = len([r for r in _predictions(run / "test_predictions.csv")])
+    scatter = page[page.index("x: predicted vs true"):page.index("y: predicted vs true")]
+    assert len(re.findall("<circle", scatter)) == n_test  # one point per test image
+
+
+def test_multilabel_and_segmentation_reports_show_their_scores(tmp_path):
+    import json
+
+    from petrilab.export.report import write_report
+
+    labels = {"nucleus": {"threshold": 0.4, "precision": 0.9, "recall": 0.8, "f1": 0.85, "auc": 0.95, "support": 7},
+              "spots": {"threshold": 0.6, "precision": 0.5, "recall": 0.4, "f1": 0.44, "auc": 0.7, "support": 3}}
+    run = tmp_path / "ml"
+    run.mkdir()
+    runs.atomic_write_json(run / runs.EVALUATION, {
+        "task": "multilabel", "source": "test split", "n_images": 10, "classes": list(labels),
+        "metrics": {"exact_match": 0.5, "hamming_loss": 0.2, "macro_f1": 0.645, "macro_auc": 0.825,
+                    "per_label": labels}, "warnings": []})
+    page = write_report(run).read_text(encoding="utf-8")
+    assert "F1 per label" in page and "AUC per label" in page and ">0.85<" in page and "nucleus" in page
+
+    run = tmp_path / "seg"
+    run.mkdir()
+    runs.atomic_write_json(run / runs.EVALUATION, {
+        "task": "semantic", "source": "test split", "n_images": 1, "classes": ["background", "cells"],
+        "metrics": {"iou": 0.7, "dice": 0.82, "pixel_accuracy": 0.95,
+                    "per_class": {"cells": {"iou": 0.7, "dice": 0.82, "precision": 0.9, "recall": 0.75}}},
+        "warnings": [], "threshold": 0.45})
+    page = write_report(run).read_text(encoding="utf-8")
+    assert "IoU (foreground)" in page and "0.700" in page and "Test set (1 image," in page
+    assert json.loads(json.dumps(page))  # a plain string, written without the model (no examples to draw)

@@ -43,6 +43,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_report(args) -> int:
+    _engine()  # segmentation reports draw example predictions with the model
     from petrilab.export.report import write_report
 
     path = write_report(args.run_dir)
