@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame
 from petrilab import runs
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.export_dialog import ShareButtons
 from petrilab.gui.process import EngineProcess, plain_failure
 from petrilab.gui.widgets.confusion import ConfusionMatrixView
 from petrilab.gui.widgets.gallery import ImageGallery
@@ -138,6 +139,8 @@ class EvaluatePage(WizardPage):
         top.addWidget(self.source)
         top.addWidget(self.evaluate_button)
         top.addWidget(self.other_button)
+        self.share = ShareButtons(self)  # open the report, export for bioimage.io (gui/export_dialog.py)
+        top.addWidget(self.share)
 
         self.message = InlineMessage()
         self.warnings = InlineMessage()
@@ -447,5 +450,6 @@ class EvaluatePage(WizardPage):
         idle = not self.engine.is_running()
         self.evaluate_button.setEnabled(has_model and idle)
         self.other_button.setEnabled(has_model and idle)
+        self.share.set_run(self.run_dir)
         self.evaluate_button.setText("Evaluate again" if (self.run_dir and (self.run_dir / runs.EVALUATION).exists())
                                      else "Evaluate on the test images")
