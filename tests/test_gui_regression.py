@@ -183,8 +183,8 @@ def test_regression_plots_show_predicted_against_true(qtbot, regression_run):
     residual = {float(r["true_x"]): float(r["predicted_x"]) - float(r["true_x"]) for r in rows}
     for x, y in zip(plots.residuals.data["x"], plots.residuals.data["y"]):
         assert y == pytest.approx(residual[x])
-    baseline = evaluation["metrics"]["per_target"]["x"]["baseline_mae"]
-    assert plots.band.getRegion() == pytest.approx((-baseline, baseline))
+    mean_x = evaluation["metrics"]["per_target"]["x"]["training_mean"]
+    assert list(plots.baseline.getData()[1]) == pytest.approx([mean_x, mean_x])  # the baseline: a flat line
     view.regression.choose("y")
     assert sorted(plots.points.data["x"]) == pytest.approx(sorted(float(r["true_y"]) for r in rows))
     assert not view.show_evaluation({"task": "classification"}, [])
@@ -238,7 +238,7 @@ def test_evaluate_page_shows_the_regression_plots_beside_the_baseline(qtbot, reg
     assert not page.value_plots_box.isHidden() and page.value_plots_title.text() == "Predicted against true"
     assert page.value_plots.regression.plots.point_count() == page.evaluation["n_images"]
     headers = [page.per_class.horizontalHeaderItem(i).text() for i in range(page.per_class.columnCount())]
-    assert {"MAE", "Baseline MAE", "R²", "Baseline R²"} <= set(headers)
+    assert {"MAE", "RMSE", "R²", "Baseline MAE", "Baseline RMSE"} <= set(headers)
     assert page.confusion_box.isHidden() and page.gallery_box.isHidden()
 
 

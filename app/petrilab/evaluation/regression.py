@@ -47,7 +47,7 @@ def regression_metrics(y_true, y_pred, targets: list[str], training_mean) -> dic
         per_target[name] = {
             "mae": mae(t, p), "rmse": rmse(t, p), "r2": r2(t, p),
             "baseline_mae": mae(t, base), "baseline_rmse": rmse(t, base), "baseline_r2": r2(t, base),
-            "n": int(len(t)),
+            "training_mean": float(mean[j]), "n": int(len(t)),
         }
 
     def average(key: str) -> float:

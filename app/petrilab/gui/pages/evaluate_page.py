@@ -52,8 +52,17 @@ N_CARDS = 3  # metric cards, then the number of test images
 PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
             ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),
             ("per_target", "Per value", "How far the predictions are from the true values, for each value"))
+PER_ITEM_EXPLAINED = {
+    "per_class": "<b>Precision</b>: of the images predicted as this class, the share that really are.<br>"
+                 "<b>Recall</b>: of the images of this class, the share the model found.<br>"
+                 "<b>F1</b>: the balance of the two. A rare class with low recall is the one the model tends to miss.",
+    "per_label": "<b>Precision</b>: of the images given this label, the share that really have it.<br>"
+                 "<b>Recall</b>: of the images with this label, the share the model found.<br>"
+                 "<b>Threshold</b>: the probability above which an image gets the label, chosen on the "
+                 "validation images.",
+}
 PER_ITEM_COLUMNS = ("precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "baseline_mae",
-                    "baseline_rmse", "baseline_r2", "support", "n")
+                    "baseline_rmse", "support", "n")
 
 
 def format_metric(key: str, value) -> str:
@@ -164,10 +173,7 @@ class EvaluatePage(WizardPage):
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.per_class.verticalHeader().setDefaultSectionSize(26)
-        explained = QLabel("<b>Precision</b>: of the images predicted as this class, the share that really are.<br>"
-                           "<b>Recall</b>: of the images of this class, the share the model found.<br>"
-                           "<b>F1</b>: the balance of the two. A rare class with low recall is the one the "
-                           "model tends to miss.")
+        explained = QLabel(PER_ITEM_EXPLAINED["per_class"])
         explained.setObjectName("muted")
         explained.setWordWrap(True)
         per_class_inner = QWidget()
@@ -200,7 +206,7 @@ class EvaluatePage(WizardPage):
         self.value_plots_box = self._section("", "", self.value_plots, title_label=self.value_plots_title)
         self.value_plots_box.hide()
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.sections = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(tables)
         splitter.addWidget(self.value_plots_box)
         splitter.addWidget(self.gallery_box)
@@ -341,6 +347,8 @@ class EvaluatePage(WizardPage):
             title, subtitle = VALUE_PLOT_TITLES[evaluation["task"]]
             self.value_plots_title.setText(title)
             self.value_plots_box.note.setText(subtitle)
+            # the table needs only its rows; the plots get the rest
+            self.sections.setSizes([self.per_class.height() + 70, 1000, 260])
 
     def _fill_cards(self, metrics: dict, n_images) -> None:
         """The first metrics this evaluation has (in METRICS order), then how many images they rest on."""
@@ -367,10 +375,10 @@ class EvaluatePage(WizardPage):
         columns = [c for c in PER_ITEM_COLUMNS if any(c in (v or {}) for v in items.values())]
         self.per_class_title.setText(title)
         self.per_class_subtitle.setText(subtitle)
-        self.per_class_explained.setVisible(key != "per_target")
+        self.per_class_explained.setVisible(key in PER_ITEM_EXPLAINED)
+        self.per_class_explained.setText(PER_ITEM_EXPLAINED.get(key, ""))
         names = {"f1": "F1", "auc": "AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "support": "Images",
-                 "n": "Images", "baseline_mae": "Baseline MAE", "baseline_rmse": "Baseline RMSE",
-                 "baseline_r2": "Baseline R²"}
+                 "n": "Images", "baseline_mae": "Baseline MAE", "baseline_rmse": "Baseline RMSE"}
         self.per_class.setColumnCount(1 + len(columns))
         self.per_class.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +
                                                  [names.get(c, c.capitalize()) for c in columns])

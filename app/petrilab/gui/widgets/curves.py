@@ -19,8 +19,8 @@ VALIDATION_COLOUR = "#e8710a"  # orange
 # one colour per run when runs are compared (colour-blind friendly order)
 RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000"]
 
-METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss", "mae": "Mean absolute error (in your units)",
-                 "auc": "AUC (1 = perfect, 0.5 = guessing)"}
+METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss", "mae": "Mean absolute error", "auc": "AUC"}
+FALLING_METRICS = {"mae"}  # lower is better: the legend goes to the top, away from where the curves end
 
 
 def metric_title(key: str) -> str:
@@ -136,6 +136,7 @@ class TrainingCurves(QWidget):
             self._main_metric = key
             self.metric.plotItem.setTitle(metric_title(key), color="#222222", size="11pt")
             self.metric.plotItem.setLabel("left", key.replace("_", " "), color="#333333")
+            self.metric.legend.setOffset((-10, 10) if key in FALLING_METRICS else (-10, -40))
 
     def prepare(self) -> None:
         """Create the training and validation curves ahead of time (creating a curve and its legend

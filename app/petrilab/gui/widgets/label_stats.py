@@ -49,7 +49,8 @@ class LabelScoreChart(pg.PlotWidget):
         self.hideButtons()
         self.setMinimumHeight(170)
         self.showGrid(x=False, y=True, alpha=0.25)
-        self.setYRange(0, 1.12, padding=0)
+        self.setYRange(0, 1.3, padding=0)  # room above the bars for the legend
+        self.getAxis("left").setTicks([[(v, f"{v:.1f}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]])
         self.getPlotItem().setLabel("left", "score")
         for side in ("left", "bottom"):
             axis = self.getAxis(side)

@@ -58,7 +58,7 @@ class TargetHistogram(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setMinimumHeight(130)
+        self.setFixedHeight(170)
         item = self.getPlotItem()
         item.setLabel("left", "images", color=theme.MUTED)
         item.showGrid(x=False, y=True, alpha=0.2)
@@ -79,9 +79,11 @@ class TargetHistogram(pg.PlotWidget):
         edges, counts = stats.get("edges", []), stats.get("counts", [])
         self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
         self.mean_line.setPos(stats.get("mean", 0.0))
-        self.getPlotItem().setTitle(
-            f"{name}: {fmt(stats.get('min'))} … {fmt(stats.get('max'))} · mean {fmt(stats.get('mean'))} "
-            f"· spread {fmt(stats.get('std'))}", color=theme.TEXT, size="9pt")
+        self.getPlotItem().setTitle(f"{name}: {fmt(stats.get('min'))} … {fmt(stats.get('max'))}, "
+                                    f"mean {fmt(stats.get('mean'))}", color=theme.TEXT, size="9pt")
+        self.setToolTip(f"{name}: {stats.get('n', 0)} images, from {fmt(stats.get('min'))} to "
+                        f"{fmt(stats.get('max'))}; mean {fmt(stats.get('mean'))} (dashed line), "
+                        f"standard deviation {fmt(stats.get('std'))}.")
         if edges:
             self.setXRange(edges[0], edges[-1], padding=0.02)
             self.setYRange(0, max(counts, default=1) * 1.15 or 1, padding=0)
@@ -121,7 +123,10 @@ class TargetHistograms(QWidget):
 
 
 class PredictedVsTrue(QWidget):
-    """Predicted against true values (on the diagonal = right) and the residuals (predicted − true)."""
+    """Predicted against true values (on the diagonal = right) and the residuals (predicted − true).
+
+    The flat dotted line is the baseline: always answering the training images' mean.
+    """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -130,13 +135,16 @@ class PredictedVsTrue(QWidget):
         brush = pg.mkBrush(47, 111, 159, 150)
         self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(None), brush=brush)
         self.ideal = pg.PlotDataItem([], [], pen=pg.mkPen(IDEAL_COLOUR, width=1.5, style=Qt.PenStyle.DashLine))
+        self.baseline = pg.PlotDataItem([], [], pen=pg.mkPen(BASELINE_COLOUR, width=1.5, style=Qt.PenStyle.DotLine))
+        legend = self.scatter_plot.getPlotItem().addLegend(offset=(10, 10), labelTextColor=theme.TEXT,
+                                                           brush=pg.mkBrush(255, 255, 255, 220))
         self.scatter_plot.addItem(self.ideal)
+        self.scatter_plot.addItem(self.baseline)
         self.scatter_plot.addItem(self.points)
+        legend.addItem(self.ideal, "exactly right")
+        legend.addItem(self.baseline, "always the training mean")
         self.residuals = pg.ScatterPlotItem(size=6, pen=pg.mkPen(None), brush=brush)
         self.zero = pg.InfiniteLine(angle=0, pos=0, pen=pg.mkPen(IDEAL_COLOUR, width=1.5, style=Qt.PenStyle.DashLine))
-        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False,
-                                        brush=pg.mkBrush(183, 121, 31, 35), pen=pg.mkPen(None))
-        self.residual_plot.addItem(self.band, ignoreBounds=True)
         self.residual_plot.addItem(self.zero, ignoreBounds=True)
         self.residual_plot.addItem(self.residuals)
         layout = QHBoxLayout(self)
@@ -145,7 +153,7 @@ class PredictedVsTrue(QWidget):
         layout.addWidget(self.scatter_plot, 1)
         layout.addWidget(self.residual_plot, 1)
 
-    def set_values(self, true: np.ndarray, predicted: np.ndarray, name: str, baseline_mae: float | None = None,
+    def set_values(self, true: np.ndarray, predicted: np.ndarray, name: str, training_mean: float | None = None,
                    files: list[str] | None = None) -> None:
         true, predicted = np.asarray(true, float), np.asarray(predicted, float)
         data = list(files) if files is not None else None
@@ -157,16 +165,15 @@ class PredictedVsTrue(QWidget):
             high = float(max(true.max(), predicted.max()))
             pad = (high - low) * 0.05 or 1.0
             self.ideal.setData([low - pad, high + pad], [low - pad, high + pad])
+            if training_mean is not None and math.isfinite(training_mean):
+                self.baseline.setData([low - pad, high + pad], [training_mean] * 2)
+            else:
+                self.baseline.setData([], [])
             self.scatter_plot.setXRange(low - pad, high + pad, padding=0)
             self.scatter_plot.setYRange(low - pad, high + pad, padding=0)
         else:
             self.ideal.setData([], [])
-        # the band: errors as large as the baseline's typical error (answering the mean)
-        if baseline_mae is not None and math.isfinite(baseline_mae):
-            self.band.setRegion((-baseline_mae, baseline_mae))
-            self.band.setVisible(True)
-        else:
-            self.band.setVisible(False)
+            self.baseline.setData([], [])
         self.scatter_plot.getPlotItem().setTitle(f"{name}: predicted against true", color=theme.TEXT, size="10pt")
         self.residual_plot.getPlotItem().setTitle(f"{name}: residuals (predicted − true)", color=theme.TEXT,
                                                   size="10pt")
@@ -186,9 +193,9 @@ class RegressionPlots(QWidget):
         self.chooser = QComboBox()
         self.chooser.setToolTip("Which value to plot")
         self.chooser.currentIndexChanged.connect(self._show_target)
-        self.note = QLabel("On the left, points on the dashed diagonal are exactly right. On the right, the "
-                           "shaded band spans the typical error of always answering the training mean: a useful "
-                           "model keeps its points well inside it, with no trend.")
+        self.note = QLabel("Left: points on the dashed diagonal are exactly right; the dotted flat line is what "
+                           "always answering the training mean would give. Right: each image's error; a good model's "
+                           "errors are small and show no trend along the values.")
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
         top = QHBoxLayout()
@@ -234,4 +241,4 @@ class RegressionPlots(QWidget):
             predicted.append(p)
             files.append(row.get("file", ""))
         self.plots.set_values(np.array(true), np.array(predicted), name,
-                              self.per_target.get(name, {}).get("baseline_mae"), files)
+                              self.per_target.get(name, {}).get("training_mean"), files)
