@@ -244,3 +244,31 @@ def test_multilabel_and_segmentation_reports_show_their_scores(tmp_path):
     page = write_report(run).read_text(encoding="utf-8")
     assert "IoU (foreground)" in page and "0.700" in page and "Test set (1 image," in page
     assert json.loads(json.dumps(page))  # a plain string, written without the model (no examples to draw)
+
+
+def test_segmentation_package_takes_any_size_and_reproduces_its_map(tmp_path):
+    from bioimageio.spec import InvalidDescr, load_description
+
+    from petrilab.demo import make_segmentation_demo
+    from petrilab.export.bioimageio import export_bioimageio, load_exported_weights, normalise_like_spec
+
+    data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32)
+    s = settings_io.defaults_for("semantic")
+    s.data.folder, s.data.image_size, s.data.patch_size = str(data), [32, 32], [32, 32]
+    s.model.filters = [4, 8]
+    s.training.epochs, s.training.batch_size = 1, 4
+    run = _train(s, tmp_path / "run")
+    zip_path = export_bioimageio(run, tmp_path / "seg.zip")
+    descr = load_description(str(zip_path), perform_io_checks=True)
+    assert not isinstance(descr, InvalidDescr), descr.validation_summary
+    y_axis = descr.inputs[0].axes[1]
+    assert y_axis.size.step == 4 and y_axis.size.min == 16  # two poolings: any multiple of 4
+    folder = unpack(zip_path, tmp_path / "u")
+    raw, expected = np.load(folder / "test_input.npy"), np.load(folder / "test_output.npy")
+    assert expected.shape[:3] == raw.shape[:3]  # one probability map per pixel
+    steps = [{"id": p.id, "kwargs": p.kwargs.model_dump()} for p in descr.inputs[0].preprocessing
+             if p.id != "ensure_dtype"]
+    net = load_exported_weights(folder / "weights.h5")
+    assert np.allclose(net.predict(normalise_like_spec(raw, steps), verbose=0), expected, atol=1e-5)
+    bigger = np.pad(raw, ((0, 0), (0, 8), (0, 4), (0, 0)), mode="reflect")
+    assert net.predict(normalise_like_spec(bigger, steps), verbose=0).shape[1:3] == (raw.shape[1] + 8, raw.shape[2] + 4)

@@ -190,7 +190,7 @@ def _tensors(trained, settings, in_shape, out_shape, steps, out_names, n_in_chan
     in_channel = {"type": "channel", "channel_names": [f"channel{i}" for i in range(n_in_channels)]}
     if seg:
         step = _model_step(trained.model)
-        space_in = [{"type": "space", "id": axis, "size": {"min": step, "step": step}, "unit": "micrometer"}
+        space_in = [{"type": "space", "id": axis, "size": {"min": 4 * step, "step": step}}
                     for axis in ("y", "x")]
     else:
         space_in = [{"type": "space", "id": "y", "size": int(in_shape[1])},
@@ -200,7 +200,7 @@ def _tensors(trained, settings, in_shape, out_shape, steps, out_names, n_in_chan
               "data": {"type": "float32"}, "preprocessing": steps}
     out_channel = {"type": "channel", "channel_names": _channel_ids(out_names)}
     if seg:
-        space_out = [{"type": "space", "id": axis, "size": {"tensor_id": "raw", "axis_id": axis}, "unit": "micrometer"}
+        space_out = [{"type": "space", "id": axis, "size": {"tensor_id": "raw", "axis_id": axis}}
                      for axis in ("y", "x")]
         description = "Probability of each class for every pixel."
     else:
