@@ -18,8 +18,10 @@ From probabilities (H, W, 3) back to objects (prediction/postprocess.instance_la
 mode="boundary"):
 
     foreground = P(interior) + P(boundary) > 0.5
-    seeds      = connected components of P(interior) > postprocess.threshold
+    seeds      = connected components of P(interior) > postprocess.threshold, those joined by a
+                 neck split by a distance-transform watershed
     labels     = seeded watershed on 1 - P(interior), restricted to the foreground
+                 (foreground pieces without a seed are dropped)
                  (postprocess.split_touching = false: connected components of the foreground)
     then fill holes, min/max size, clear border as the [postprocess] settings say.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +44,7 @@ from petrilab.data.images import read_image
 from petrilab.data.masks import check_segmentation, discover_segmentation, read_mask
 from petrilab.errors import UserError
 from petrilab.recipes.base import Recipe
+from petrilab import runs
 from petrilab.runs import atomic_write_bytes
 from petrilab.tasks import output_head
 
@@ -104,7 +108,6 @@ class SegmentationRecipe(Recipe):
     """What semantic and instance segmentation share; the two subclasses differ in targets and outputs."""
 
     task = ""
-    scored_classes: tuple[str, ...] = ()
 
     def __init__(self):
         self.class_weights: list[float] | None = None
@@ -130,7 +133,7 @@ class SegmentationRecipe(Recipe):
             return
         from petrilab.models.seg_losses import class_weights_from_pixels
 
-        counts = np.zeros(self.n_outputs(settings) if self.n_outputs(settings) > 1 else 2, dtype=np.int64)
+        counts = np.zeros(max(2, self.n_outputs(settings)), dtype=np.int64)
         for sample in train:
             target = self.target_classes(read_mask(sample.mask, self.task))
             counts += np.bincount(target.ravel(), minlength=len(counts))[:len(counts)]
@@ -153,7 +156,7 @@ class SegmentationRecipe(Recipe):
 
         base = output_head(self.task, len(settings.data.classes))
         if settings.training.loss == "weighted_crossentropy" and self.class_weights is None:
-            self.class_weights = [1.0] * max(2, base.units)
+            self.class_weights = [1.0] * max(2, base.units)  # not trained here (e.g. described): no pixels counted
         loss = make_loss(settings.training.loss, self.class_weights)
         metrics = make_metrics(self.metric_classes(settings), base.units, self.foreground_groups())
         return dataclasses.replace(base, loss=loss, metrics=tuple(metrics))
@@ -244,41 +247,46 @@ class SegmentationRecipe(Recipe):
     # ------------------------------------------------------------ after training: the threshold
 
     def after_training(self, trained, validation):
+        """Try each threshold on the validation images, one image in memory at a time; keep the best."""
         from petrilab.prediction.postprocess import THRESHOLD_CANDIDATES, tune_threshold
 
         post = trained.settings.postprocess
         if not post.tune_threshold or not validation or not self.can_tune(trained.settings):
             return {}
-        seen = [(self.truth(truth), probs) for _, _, truth, probs in self._pairs(trained, validation, [])]
-        if not seen:
+        tallies = {t: self.tuning_tally(trained.classes) for t in THRESHOLD_CANDIDATES}
+        n_images = 0
+        for _, _, mask, probs in self._pairs(trained, validation, []):
+            truth = self.truth(mask)
+            for threshold, tally in tallies.items():
+                self.tuning_add(tally, truth, self.decide(probs, dataclasses.replace(post, threshold=threshold)))
+            n_images += 1
+        if not n_images:
             return {}
-        scores: dict[float, float] = {}
-
-        def score(threshold: float) -> float:
-            scores[threshold] = self.tuning_score(seen, dataclasses.replace(post, threshold=threshold),
-                                                  trained.classes)
-            return scores[threshold]
-
-        best = tune_threshold(score, THRESHOLD_CANDIDATES)
+        scores = {t: self.tuning_score(tally) for t, tally in tallies.items()}
+        best = tune_threshold(scores.__getitem__, THRESHOLD_CANDIDATES)
         post.threshold = float(best)
         return {"key": "postprocess.threshold", "value": float(best), "metric": self.tuning_metric,
                 "score": round(scores[best], 4), "tried": {f"{t:.1f}": round(v, 4) for t, v in scores.items()},
-                "n_images": len(seen)}
+                "n_images": n_images}
 
     tuning_metric = "iou"
 
-    def tuning_score(self, seen, post, classes) -> float:
+    def tuning_tally(self, classes):
         from petrilab.evaluation.segmentation import PixelTally
 
-        pixels = PixelTally(classes)
-        for (true_classes, _), probs in seen:
-            pixels.add(true_classes, self.decide(probs, post)[0])
-        return pixels.scores()["metrics"]["mean_iou"] or 0.0
+        return PixelTally(classes)
+
+    def tuning_add(self, tally, truth, decided) -> None:
+        tally.add(truth[0], decided[0])
+
+    def tuning_score(self, tally) -> float:
+        return tally.scores()["metrics"]["mean_iou"] or 0.0
 
     # ------------------------------------------------------------ evaluation
 
     def evaluate(self, trained, samples):
         from petrilab.evaluation.segmentation import ObjectTally, PixelTally
+        from petrilab.models.seg_losses import metric_name
 
         classes = trained.classes
         post = trained.settings.postprocess
@@ -286,7 +294,7 @@ class SegmentationRecipe(Recipe):
         objects = ObjectTally()
         problems: list[str] = []
         header = ["file", "iou", "dice", "pixel_accuracy", "foreground_share"]
-        header += [f"iou_{c}" for c in classes[1:]] if len(classes) > 2 else []
+        header += [metric_name("iou", c) for c in classes[1:]] if len(classes) > 2 else []
         header += ["true_objects", "predicted_objects", "tp", "fp", "fn", "precision", "recall", "f1",
                    "average_precision", "mean_matched_iou"]
         rows = []
@@ -304,8 +312,8 @@ class SegmentationRecipe(Recipe):
                 true_labels = objects_of(true_classes)
             matched = objects.add(true_labels, pred_labels)
             o = matched["summary"]
-            row += [matched["n_true"], matched["n_pred"], o["tp"], o["fp"], o["fn"], _cell(o["precision"]), _cell(o["recall"]), _cell(o["f1"]),
-                    _cell(o["average_precision"]), _cell(o["mean_matched_iou"])]
+            row += [matched["n_true"], matched["n_pred"], o["tp"], o["fp"], o["fn"], _cell(o["precision"]),
+                    _cell(o["recall"]), _cell(o["f1"]), _cell(o["average_precision"]), _cell(o["mean_matched_iou"])]
             rows.append(row)
         scored = pixels.scores()
         m = scored["metrics"]
@@ -335,12 +343,14 @@ class SegmentationRecipe(Recipe):
         return {"probabilities": probs, "mask": mask, "labels": labels, "object_classes": object_classes}
 
     def predict(self, trained, images, input_dir, output_dir):
+        from petrilab.export.tiff import read_pixel_size
         from petrilab.prediction.measurements import image_summary, measure_objects, write_table
         from petrilab.prediction.overlay import outline_overlay, save_png
 
         output_dir = Path(output_dir)
         summaries, measured = [], []
         used: set[Path] = set()
+        with_probabilities = os.environ.get(runs.SAVE_PROBABILITIES) == "1"  # predict --probabilities
         for path in images:
             rel = path.relative_to(input_dir)
             row = {"file": str(rel)}
@@ -353,9 +363,14 @@ class SegmentationRecipe(Recipe):
             mask_file = _unique(output_dir / self.outputs_folder / rel.parent / f"{rel.stem}{self.outputs_suffix}.tif",
                                 used)
             overlay_file = _unique(output_dir / "overlays" / rel.parent / f"{rel.stem}_overlay.png", used)
-            _write_tiff(mask_file, self.saved_array(found), read_pixel_size(path))  # the input's scale, for Fiji
+            pixel_size = read_pixel_size(path)
+            _write_tiff(mask_file, self.saved_array(found), pixel_size)  # the input's scale, for Fiji
             save_png(overlay_file, outline_overlay(image, self.saved_array(found)))
-            objects = measure_objects(found["labels"], image)
+            if with_probabilities:
+                _write_probabilities(_unique(output_dir / "probabilities" / rel.parent
+                                             / f"{rel.stem}_probabilities.tif", used), found["probabilities"])
+            # calibrated columns (µm) too when the input says its pixel size (square pixels: the x size)
+            objects = measure_objects(found["labels"], image, pixel_size=pixel_size.x if pixel_size else None)
             for obj in objects:
                 measured.append({"file": str(rel), "class": trained.classes[found["object_classes"][obj["label"]]],
                                  **obj})
@@ -438,13 +453,16 @@ class InstanceRecipe(SegmentationRecipe):
     def truth(self, mask):
         return (mask > 0).astype(np.int32), mask
 
-    def tuning_score(self, seen, post, classes) -> float:
+    def tuning_tally(self, classes):
         from petrilab.evaluation.segmentation import ObjectTally
 
-        objects = ObjectTally(thresholds=(0.5,))
-        for (_, true_labels), probs in seen:
-            objects.add(true_labels, self.decide(probs, post)[1])
-        return objects.scores()["summary"]["f1"]
+        return ObjectTally(thresholds=(0.5,))
+
+    def tuning_add(self, tally, truth, decided) -> None:
+        tally.add(truth[1], decided[1])
+
+    def tuning_score(self, tally) -> float:
+        return tally.scores()["summary"]["f1"]
 
     def saved_array(self, found):
         return found["labels"]
@@ -503,6 +521,17 @@ def _write_tiff(path: Path, array: np.ndarray, pixel_size=None) -> None:
     from petrilab.export.tiff import write_labels
 
     write_labels(path, array, pixel_size)
+
+
+def _write_probabilities(path: Path, probabilities: np.ndarray) -> None:
+    """(H, W, K) probabilities as a float32 ImageJ TIFF, one plane per output channel (a stack in Fiji)."""
+    import tifffile
+
+    buffer = io.BytesIO()
+    planes = np.ascontiguousarray(np.moveaxis(probabilities.astype(np.float32), -1, 0))
+    tifffile.imwrite(buffer, planes, imagej=True, metadata={"axes": "CYX"}, compression="zlib")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def size_multiple(settings) -> int:
