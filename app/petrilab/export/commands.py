@@ -89,7 +89,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("report", help="write a run's report.html (and a PDF with --pdf)")
     p.add_argument("run_dir")
-    p.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    p.add_argument("--pdf", action="store_true", help="a PDF: explains how to print report.html to PDF")
     p.set_defaults(func=cmd_report)
 
 
