@@ -1,6 +1,6 @@
-"""Regenerate the bundled demo datasets (resources/demo/classification, resources/demo/regression).
+"""Regenerate the bundled demo datasets (resources/demo/classification, regression, semantic, instance).
 
-    .venv/bin/python resources/make_demo_data.py [classification] [regression]
+    .venv/bin/python resources/make_demo_data.py [classification] [regression] [semantic] [instance]
 
 The images come from petrilab.demo with a fixed seed, so running this again
 gives the same files. The old demo folder is replaced only once the new one
@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "app"))  # works without an installed petrilab too
 
-from petrilab.demo import make_classification_demo, make_regression_demo  # noqa: E402
+from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo  # noqa: E402
 
 N_PER_CLASS = 80
 SIZE = 64
@@ -26,6 +26,9 @@ SEED = 0
 DEMOS = {
     "classification": lambda out: make_classification_demo(out, n_per_class=N_PER_CLASS, size=SIZE, seed=SEED),
     "regression": lambda out: make_regression_demo(out, n_images=1000, size=32, seed=SEED),
+    # touching nuclei: 30 fields of 128 × 128 pixels, the same fields for both segmentation tasks (about 0.4 MB each)
+    "semantic": lambda out: make_segmentation_demo(out, "semantic", n_images=30, size=128, seed=SEED),
+    "instance": lambda out: make_segmentation_demo(out, "instance", n_images=30, size=128, seed=SEED),
 }
 
 

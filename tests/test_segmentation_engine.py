@@ -317,7 +317,7 @@ def semantic_run(tmp_path_factory):
     return SimpleNamespace(data=data, tmp=tmp, run=train_cli(data, tmp, "semantic", "--set", "training.epochs=8"))
 
 
-def test_semantic_binary_learns_tunes_its_threshold_and_predicts_files(semantic_run, capsys):
+def test_semantic_binary_learns_tunes_its_threshold_and_predicts_files(semantic_run, capsys, monkeypatch):
     run, data, tmp = semantic_run.run, semantic_run.data, semantic_run.tmp
     events = read_events(run)
     started = next(e for e in events if e["event"] == "started")
@@ -342,7 +342,11 @@ def test_semantic_binary_learns_tunes_its_threshold_and_predicts_files(semantic_
     assert "IoU" in capsys.readouterr().out
 
     out = tmp / "predicted"
-    assert main(["predict", str(run), str(data / "images"), str(out)]) == 0
+    monkeypatch.setenv(runs.SAVE_PROBABILITIES, "0")  # --probabilities sets it; restored after the test
+    assert main(["predict", str(run), str(data / "images"), str(out), "--probabilities"]) == 0
+    probabilities = tifffile.imread(out / "probabilities" / "nuclei_001_probabilities.tif")
+    assert probabilities.shape == (64, 64) and probabilities.dtype == np.float32  # one sigmoid channel
+    assert 0 <= probabilities.min() and probabilities.max() <= 1
     mask = tifffile.imread(out / "masks" / "nuclei_001_mask.tif")
     assert mask.shape == (64, 64) and set(np.unique(mask)) <= {0, 1}
     truth = np.array(Image.open(data / "masks" / "nuclei_001.png"))

@@ -201,6 +201,22 @@ def cmd_describe_model(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
+class _SaveProbabilities(argparse.Action):
+    """predict --probabilities: the segmentation recipe also writes the network's probability maps."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import os
+
+        from petrilab.runs import SAVE_PROBABILITIES
+
+        os.environ[SAVE_PROBABILITIES] = "1"  # read where the maps are written, as --excel does for tables
+        setattr(namespace, self.dest, True)
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="petrilab", description="Deep learning for microscopy images, without code.")
     parser.add_argument("--version", action="version", version=f"PetriLab {__version__}")
@@ -245,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("input_dir")
     p.add_argument("output_dir")
+    p.add_argument("--probabilities", action=_SaveProbabilities,
+                   help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")

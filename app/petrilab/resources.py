@@ -31,25 +31,30 @@ def _has_targets(folder: Path) -> bool:
     return (folder / "targets.csv").is_file() and (folder / "images").is_dir()
 
 
+def _has_masks(folder: Path) -> bool:
+    return (folder / "images").is_dir() and (folder / "masks").is_dir()
+
+
 def demo_data(task: str = "classification") -> Path:
     """The demo data folder for `task`.
 
     The bundled copy when there is one; otherwise (e.g. PetriLab installed
     without its resources) it is generated once into ~/PetriLab/demo-data/.
     """
-    if task not in ("classification", "regression"):
+    if task not in ("classification", "regression", "semantic", "instance"):
         raise UserError(f"There is no demo data for the task '{task}' yet.",
-                        fix="Try the classification or regression demo for now.")
-    complete = _has_classes if task == "classification" else _has_targets
+                        fix="Try the classification, regression or segmentation demos for now.")
+    complete = {"classification": _has_classes, "regression": _has_targets}.get(task, _has_masks)
     bundled = resources_dir() / "demo" / task
     if complete(bundled):
         return bundled
     target = user_data_dir() / "demo-data" / task
     if complete(target):
         return target
-    from petrilab.demo import make_classification_demo, make_regression_demo
+    from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo
 
-    make = make_classification_demo if task == "classification" else make_regression_demo
+    make = {"classification": make_classification_demo, "regression": make_regression_demo}.get(
+        task, lambda out: make_segmentation_demo(out, task, n_images=30))
 
     # generate next to the target, then rename: a second PetriLab starting at the same
     # moment, or a crash half-way, never leaves a half-made demo folder in place

@@ -64,6 +64,7 @@ def atomic_write_json(path: str | Path, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
+SAVE_PROBABILITIES = "PETRILAB_SAVE_PROBABILITIES"  # "1": segmentation predictions also write probability maps
 EXCEL_CSV = "PETRILAB_EXCEL_CSV"  # "1": tables start with a UTF-8 byte-order mark (set by the --excel option)
 
 
