@@ -211,7 +211,7 @@ class _Tally:
         self.max_value = 0
         self.most_values: tuple[int, Path | None] = (0, None)
 
-    def add(self, sample: Sample, mask_path: Path) -> np.ndarray:
+    def add(self, mask_path: Path) -> None:
         from scipy import ndimage
 
         if self.task == "instance":
@@ -222,7 +222,7 @@ class _Tally:
             self.objects.setdefault(1, []).append(len(areas))
             self.areas.setdefault(1, []).extend(int(a) for a in areas)
             classes = (labels > 0).astype(np.int64)
-        else:
+        else:  # semantic
             raw = _raw_mask(mask_path)
             self.black_and_white += int(is_black_and_white(raw))
             classes = raw // 255 if is_black_and_white(raw) else raw
@@ -250,7 +250,6 @@ class _Tally:
                 self.images_with[c] += 1
         self.max_value = max(self.max_value, len(counts) - 1)
         self.empty += int(len(counts) <= 1)
-        return classes
 
 
 def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> DatasetReport:
@@ -289,7 +288,7 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
             mismatched.append((sample, (info.height, info.width), (mask_info.height, mask_info.width)))
             continue
         try:
-            tally.add(sample, sample.mask)
+            tally.add(sample.mask)
         except UserError as exc:
             findings_first.append((ERROR, exc.message, exc.file, exc.fix))
             continue
