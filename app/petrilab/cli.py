@@ -33,11 +33,24 @@ EXIT_USER_ERROR = 2
 EXIT_UNEXPECTED = 1
 
 
-def _quiet_tensorflow() -> None:
-    # Must happen before TensorFlow is first imported: hides its start-up
-    # chatter (CUDA probing, CPU instruction notes) that users cannot act on.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+def _quiet_tensorflow(backend: str = "auto", device: str = "auto") -> None:
+    # Must happen before Keras is first imported: chooses its backend (the setting
+    # training.backend; for "auto", KERAS_BACKEND or TensorFlow) and hides
+    # TensorFlow's start-up chatter (CUDA probing, CPU notes) that users cannot act on.
+    from petrilab.backend import activate
+
+    activate(backend, device)
+
+
+def _run_backend(run_dir) -> str:
+    """The backend a run was trained with (its settings.toml), so evaluate and predict use the same."""
+    from petrilab import runs
+    from petrilab import settings as settings_io
+
+    try:
+        return settings_io.load(Path(run_dir) / runs.SETTINGS).training.backend
+    except UserError:
+        return "auto"  # not a run folder: the command itself explains that
 
 
 def _load_settings(path: str, overrides: list[str]):
@@ -109,7 +122,7 @@ def cmd_train(args) -> int:
         settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
     else:
         settings = _load_settings(args.settings, args.set)
-    _quiet_tensorflow()
+    _quiet_tensorflow(settings.training.backend, settings.training.device)
     from petrilab.training.trainer import train
 
     runs_dir = args.runs_dir or Path(args.settings).resolve().parent / "runs"
@@ -119,7 +132,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    _quiet_tensorflow()
+    _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.evaluation.evaluate_run import evaluate_run
 
     result = evaluate_run(args.run_dir, data_dir=args.data)
@@ -145,7 +158,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    _quiet_tensorflow()
+    _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.prediction.predict_folder import predict_folder
 
     path = predict_folder(args.run_dir, args.input_dir, args.output_dir)

@@ -271,6 +271,12 @@ HELP: dict[str, tuple[str, str]] = {
         "Computes with 16-bit numbers where it is safe, which is faster on recent graphics cards. "
         "'Automatic' turns it on only where it helps.",
     ),
+    "training.backend": (
+        "Engine",
+        "The library that does the maths: TensorFlow or PyTorch. Both train the same network to the same "
+        "kind of result. PyTorch is the one that uses a graphics card on Windows (and Apple's GPU on a "
+        "Mac); 'automatic' uses TensorFlow unless your PetriLab was set up for PyTorch.",
+    ),
     "training.seed": (
         "Training seed",
         "The number that fixes the random starting weights and the order of the batches, so a run can "

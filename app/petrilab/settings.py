@@ -94,6 +94,7 @@ class TrainingSettings:
     device: str = "auto"  # auto | cpu | gpu
     mixed_precision: str = "auto"  # auto | on | off
     seed: int = 42
+    backend: str = "auto"  # auto (KERAS_BACKEND, else tensorflow) | tensorflow | torch (PyTorch: GPU on Windows)
 
 
 @dataclass
@@ -144,6 +145,7 @@ CHOICES = {
                       "crossentropy_dice", "focal", "mse", "mae", "huber"),
     "training.device": ("auto", "cpu", "gpu"),
     "training.mixed_precision": ("auto", "on", "off"),
+    "training.backend": ("auto", "tensorflow", "torch"),
 }
 
 # (smallest, largest) allowed, both included

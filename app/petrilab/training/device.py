@@ -44,6 +44,13 @@ def _tensorflow_gpus() -> list[tuple[str, tuple[int, int] | None]]:
 def _torch_gpus() -> list[tuple[str, tuple[int, int] | None]]:
     import torch
 
+    # Keras chooses its torch device once, at import (KERAS_TORCH_DEVICE, else MPS, else CUDA):
+    # report the same one it will train on.
+    if os.environ.get("KERAS_TORCH_DEVICE", "").startswith("cpu"):
+        return []
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return [("Apple GPU (Metal)", None)]
     if not torch.cuda.is_available():
         return []
     return [(torch.cuda.get_device_name(i), torch.cuda.get_device_capability(i)) for i in range(torch.cuda.device_count())]
@@ -69,7 +76,9 @@ def _hide_gpus(backend: str) -> None:
         except RuntimeError:
             pass  # devices already initialised; the CPU choice then holds for new models only
     else:
+        # effective only before Keras is imported (petrilab.backend.activate sets it then)
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+        os.environ["KERAS_TORCH_DEVICE"] = "cpu"
 
 
 def configure(device: str = "auto", mixed_precision: str = "auto") -> Device:

@@ -28,6 +28,7 @@ CHOICE_WORDS = {
                       "categorical_crossentropy": "categorical cross-entropy"},
     "training.device": {"auto": "automatic", "cpu": "processor (CPU)", "gpu": "graphics card (GPU)"},
     "training.mixed_precision": {"auto": "automatic", "on": "on", "off": "off"},
+    "training.backend": {"auto": "automatic", "tensorflow": "TensorFlow", "torch": "PyTorch"},
     "data.channels": {0: "automatic (from the data)", 1: "1 (grey)", 2: "2", 3: "3 (RGB)", 4: "4"},
     "data.normalisation": {"scale": "scale to 0–1", "mean_std": "mean 0, std 1 (per image)",
                            "percentile": "percentiles (per image)"},
