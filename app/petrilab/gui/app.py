@@ -55,8 +55,19 @@ def create_application(argv: list[str] | None = None):
     app.setApplicationName("PetriLab")
     app.setOrganizationName("PetriLab")
     app.setApplicationDisplayName("PetriLab")
+    _set_icon(app)
     theme.apply(app)
     return app
+
+
+def _set_icon(app) -> None:
+    from PySide6.QtGui import QIcon
+
+    from petrilab.resources import resources_dir
+
+    icon = resources_dir() / "icons" / "petrilab.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 def open_window(settings_path: str | Path | None = None, demo: bool = False, warm_up: bool = True):
@@ -79,8 +90,12 @@ def open_window(settings_path: str | Path | None = None, demo: bool = False, war
 
 
 def run_gui(settings_path=None, demo: bool = False) -> int:
+    from petrilab.gui import welcome
+
     app = create_application()
-    window = open_window(settings_path, demo=demo)
+    # the very first start opens on the demo data, with the short "start here" tour over it
+    window = open_window(settings_path, demo=demo or welcome.opens_on_demo(settings_path))
+    welcome.show_on_first_start(window)
     code = app.exec()
     window.shutdown()
     return code

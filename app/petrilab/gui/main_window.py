@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWi
 from petrilab import __version__
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
-from petrilab.gui import steps
+from petrilab.gui import steps, welcome
 from petrilab.gui.context import AppContext, default_runs_dir
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_page import DataPage
@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
                 self._action(go_menu, s.title, None, lambda _c=False, key=s.key: self.go_to(key))
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.action_tour = self._action(help_menu, "Start here (a short tour)", None, self.start_tour)
         self._action(help_menu, "About PetriLab", None, self._about)
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
@@ -428,6 +429,9 @@ class MainWindow(QMainWindow):
         box.open()
         self.last_message = box
         return box
+
+    def start_tour(self) -> None:
+        welcome.start_tour(self)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About PetriLab",
