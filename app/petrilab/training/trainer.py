@@ -9,7 +9,6 @@ evaluation.json → report.html. Any user-fixable problem ends as an
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +137,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
     keras.utils.set_random_seed(settings.training.seed)
 
+    train_samples = prepared.split.subset("train")
+    train_data = recipe.inputs(train_samples, prepared.prep, settings, training=True)
     history: list[dict] = []
     initial_epoch = 0
     if resume:
@@ -150,7 +151,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
             history = runs.read_history(run_dir / runs.HISTORY)
         # last.keras may be older than the history (checkpoints are rationed):
         # continue from the checkpoint's epoch and drop the epochs it lacks.
-        initial_epoch = int(model.optimizer.iterations.numpy()) // max(1, _steps(settings, prepared))
+        initial_epoch = int(model.optimizer.iterations.numpy()) // max(1, train_data["steps"])
         history = [h for h in history if h["epoch"] < initial_epoch]
         _compile_for_resume(model, settings)
     else:
@@ -160,8 +161,6 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
         device.warnings += model_warnings(model, settings)
 
-    train_samples = prepared.split.subset("train")
-    train_data = recipe.inputs(train_samples, prepared.prep, settings, training=True)
     validation_data = recipe.inputs(prepared.split.subset("validation"), prepared.prep, settings, training=False)
     fit_options, reported_options = recipe.fit_options(train_samples, settings)
 
@@ -211,10 +210,6 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     recorder.validation_samples = prepared.split.subset("validation")
     return _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
-
-
-def _steps(settings: Settings, prepared: Prepared) -> int:
-    return math.ceil(len(prepared.split.subset("train")) / settings.training.batch_size)
 
 
 def _compile_for_resume(model, settings: Settings) -> None:
