@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -323,12 +322,10 @@ def test_describe_transfer_notes_about_weights():
     assert imagenet["trainable"] == missing["trainable"] < random["trainable"] == random["total"]
 
 
-def test_describe_is_fast_and_repeatable():
+def test_describe_is_repeatable():
     settings = Settings()
     first = describe_model(settings, (64, 64, 1), THREE)
-    started = time.perf_counter()
     second = describe_model(settings, (64, 64, 1), THREE)
-    assert time.perf_counter() - started < 1.0
     assert second == first
     transfer = make_settings("transfer", backbone="vgg16")
     # the session is cleared after each call: the unnamed channel flip keeps its name

@@ -1,12 +1,9 @@
 """Training under control: stop and resume, streaming from disk, class weights, offline transfer learning."""
 
-import json
 import threading
 import time
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from petrilab import runs
 from petrilab import settings as settings_io
