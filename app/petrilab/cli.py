@@ -98,6 +98,12 @@ def cmd_init(args) -> int:
     for key, value in report.proposals.items():
         settings_io.apply_override(settings, key, value)
         print(f"Applied: {key} = {value!r}")
+    _quiet_tensorflow()
+    from petrilab.training.memory import propose_batch_size
+
+    batch_note = propose_batch_size(settings, report)  # from the model and the memory free now
+    if batch_note:
+        print(batch_note)
     settings_io.validate(settings)
     settings_io.save(settings, out)
     print(f"Wrote {out}. Train with: petrilab train {out}")

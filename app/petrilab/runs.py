@@ -23,6 +23,7 @@ EVENTS = "events.jsonl"
 HISTORY = "history.csv"
 BEST_MODEL = "model.keras"
 LAST_MODEL = "last.keras"
+CHECKPOINT_RECORD = "last.json"  # which epoch last.keras holds (training/resume.py)
 DIAGNOSIS = "diagnosis.json"
 EVALUATION = "evaluation.json"
 REPORT = "report.html"

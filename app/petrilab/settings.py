@@ -319,7 +319,11 @@ def load(path: str | Path) -> Settings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"The settings file {path} is not valid TOML: {exc}.", file=path,
                         fix="Fix the line it names, or save the experiment again from PetriLab.") from None
-    settings = from_dict(raw, source=str(path))
+    try:
+        settings = from_dict(raw, source=str(path))
+    except UserError as exc:
+        exc.file = exc.file or str(path)  # a wrong type names the key: say in which file too
+        raise
     for attr in ("folder", "test_folder"):
         value = getattr(settings.data, attr)
         if value and not Path(value).is_absolute():

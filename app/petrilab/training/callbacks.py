@@ -12,6 +12,7 @@ import keras
 from petrilab import events as ev
 from petrilab import runs
 from petrilab.training.diagnosis import diagnose
+from petrilab.training.resume import record_checkpoint
 from petrilab.training.stop import StopRequest
 
 BATCH_EVENT_INTERVAL = 0.25  # seconds between progress events: smooth bar, tiny file
@@ -112,6 +113,8 @@ class RunRecorder(keras.callbacks.Callback):
     def save_checkpoints(self) -> None:
         start = time.monotonic()
         save_model_atomic(self.model, self.run_dir / runs.LAST_MODEL)
+        # which epoch last.keras holds, so a resume continues exactly from it (training/resume.py)
+        record_checkpoint(self.run_dir, self.model, self.history[-1]["epoch"] + 1 if self.history else 0)
         if self._dirty_best and self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)

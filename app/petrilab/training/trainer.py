@@ -19,6 +19,8 @@ from petrilab import settings as settings_io
 from petrilab.data.preprocess import Preprocessing
 from petrilab.data.split import Split, data_fingerprint, load_split, make_split, save_split
 from petrilab.errors import UserError
+from petrilab.liveness import engine_identity
+from petrilab.output_folders import disk_problem, refuse_inside_data, writable_folder
 from petrilab.recipes import Recipe, get_recipe
 from petrilab.settings import Settings
 
@@ -95,12 +97,15 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
                             fix="Give the folder of the run to continue (it contains settings.toml and last.keras).")
     elif run_dir:
         run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        refuse_inside_data(run_dir, _data_folders(settings), "run folder")
+        writable_folder(run_dir, "run folder")
         if (run_dir / runs.EVENTS).exists():
             raise UserError(f"The run folder {run_dir} already holds a run.", file=run_dir,
                             fix="Choose a new folder, or continue that run with --resume.")
     else:
-        run_dir = runs.new_run_dir(runs_dir or Path.cwd() / "runs", settings.name)
+        runs_dir = Path(runs_dir or Path.cwd() / "runs")
+        refuse_inside_data(runs_dir, _data_folders(settings))
+        run_dir = runs.new_run_dir(writable_folder(runs_dir), settings.name)
 
     writer = ev.EventWriter(run_dir / runs.EVENTS, echo=echo)
     started = time.monotonic()
@@ -111,6 +116,11 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
         raise
     except BaseException as exc:
+        problem = disk_problem(exc, run_dir)
+        if problem is not None:  # a full or read-only disk: what was saved before is intact
+            _emit_if_possible(writer, ev.ERROR, **problem.to_dict())
+            _emit_if_possible(writer, ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
+            raise problem from None
         if isinstance(exc, KeyboardInterrupt):
             writer.emit(ev.FINISHED, status="stopped", seconds=round(time.monotonic() - started, 2))
         else:
@@ -120,12 +130,25 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         raise
 
 
+def _data_folders(settings: Settings) -> list[str]:
+    return [f for f in (settings.data.folder, settings.data.test_folder) if f]
+
+
+def _emit_if_possible(writer: ev.EventWriter, kind: str, **fields) -> None:
+    try:
+        writer.emit(kind, **fields)
+    except OSError:  # the disk is full: the message still reaches the terminal and the GUI's log
+        pass
+
+
 def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter, started: float) -> Path:
     import keras
 
     from petrilab.models import build_model, compile_model
     from petrilab.training import device as device_setup
+    from petrilab.training import memory
     from petrilab.training.callbacks import RunRecorder
+    from petrilab.training.resume import checkpoint_epoch
     from petrilab.training.stop import StopRequest
 
     keras.config.disable_interactive_logging()
@@ -151,7 +174,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
             history = runs.read_history(run_dir / runs.HISTORY)
         # last.keras may be older than the history (checkpoints are rationed):
         # continue from the checkpoint's epoch and drop the epochs it lacks.
-        initial_epoch = int(model.optimizer.iterations.numpy()) // max(1, train_data["steps"])
+        initial_epoch = checkpoint_epoch(run_dir, model, train_data["steps"])
         history = [h for h in history if h["epoch"] < initial_epoch]
         _compile_for_resume(model, settings)
     else:
@@ -183,17 +206,38 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
         n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
         classes=settings.data.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
-        task=settings.task.kind, **reported_options,
+        task=settings.task.kind, **engine_identity(), **reported_options,
     )
     for finding in data_warnings:
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
     for message in device.warnings:
         writer.emit(ev.WARNING, message=message, file=None, fix=None)
+    _warn_if_batch_too_large(model, (*prepared.prep.image_size, prepared.prep.channels), settings, device, writer)
+
+    data = {"train": train_data, "validation": validation_data}
+
+    def fit(first_epoch: int) -> None:
+        model.fit(**_fit_arguments(data["train"]), validation_data=_validation_argument(data["validation"]),
+                  epochs=settings.training.epochs, initial_epoch=first_epoch, callbacks=callbacks,
+                  shuffle=True, verbose=0, **fit_options)
+
+    def use_batch_size(batch_size: int) -> None:  # after running out of memory
+        settings.training.batch_size = batch_size
+        settings_io.save(settings, run_dir / runs.SETTINGS)
+        data["train"] = recipe.inputs(train_samples, prepared.prep, settings, training=True)
+        data["validation"] = recipe.inputs(prepared.split.subset("validation"), prepared.prep, settings,
+                                           training=False)
+        recorder.steps = data["train"]["steps"]
+
+    def epochs_done() -> int:
+        return max(initial_epoch, recorder.history[-1]["epoch"] + 1 if recorder.history else 0)
+
+    def warn(message: str, fix: str) -> None:
+        writer.emit(ev.WARNING, message=message, file=None, fix=fix)
+
     try:
         if initial_epoch < settings.training.epochs:
-            model.fit(**_fit_arguments(train_data), validation_data=_validation_argument(validation_data),
-                      epochs=settings.training.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                      shuffle=True, verbose=0, **fit_options)
+            memory.fit_with_smaller_batches(fit, settings.training.batch_size, use_batch_size, warn, epochs_done)
     finally:
         stop.restore_signal_handlers()
     recorder.save_checkpoints()
@@ -210,6 +254,18 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     recorder.validation_samples = prepared.split.subset("validation")
     return _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
+
+
+def _warn_if_batch_too_large(model, input_shape, settings: Settings, device, writer: ev.EventWriter) -> None:
+    """A warning when the estimate says the batch clearly will not fit (training still tries: estimates err)."""
+    from petrilab.training import memory
+
+    shape = tuple(settings.data.patch_size) + (input_shape[-1],) if settings.data.patch_size else input_shape
+    est = memory.estimate(model, shape, device.kind, device.backend)
+    batch = settings.training.batch_size
+    if est is not None and est.clearly_too_large(batch):
+        writer.emit(ev.WARNING, message=memory.too_large_message(batch, est), file=None,
+                    fix=memory.too_large_fix(est, batch))
 
 
 def _compile_for_resume(model, settings: Settings) -> None:

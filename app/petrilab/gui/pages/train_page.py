@@ -19,11 +19,13 @@ from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.process import EngineProcess
+from petrilab.gui.process import TRAIN_LOG, EngineProcess, read_log_tail
 from petrilab.gui.run_follower import RunFollower, format_duration
 from petrilab.gui.widgets.curves import TrainingCurves
 from petrilab.gui.widgets.diagnosis_panel import DiagnosisPanel
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.liveness import engine_gone
+from petrilab.output_folders import refuse_inside_data, writable_folder
 
 NOT_TRAINED = "Press Start to train the model."
 STILL_RUNNING = "The training is still running: wait for it to finish, or press Stop."
@@ -31,6 +33,10 @@ NO_MODEL = "This run saved no model: fix the problem shown and press Start again
 CRASHED = "The training engine stopped unexpectedly, without explaining why."
 CRASHED_FIX = ("Try again; if it happens again, try smaller images or a smaller batch size (memory), "
                "and send the engine log below to whoever supports PetriLab.")
+CRASHED_RESUME = ("The run is saved up to its last checkpoint (epoch {epoch}): press 'Continue training' to go on "
+                  "from there. If it happens again, try smaller images or a smaller batch size (memory), and send "
+                  "the engine log below to whoever supports PetriLab.")
+ENGINE_CHECK_MS = 2_000  # how often a run whose engine is not ours is checked for a silent death
 STOPPED = "Training stopped. The best model so far was saved: you can evaluate it, or continue training later."
 
 
@@ -51,6 +57,9 @@ class TrainPage(WizardPage):
         # a single long pause of the window.
         self.follower.diagnosis.connect(self._queue_diagnosis)
         self.engine.finished.connect(self._on_engine_finished)
+        # a run started elsewhere (a terminal, a window closed since) may die silently: look now and then
+        self._engine_check = QTimer(self, interval=ENGINE_CHECK_MS, timeout=self._check_engine_alive)
+        self._engine_check.start()
         self.diagnosis.advice_applied.connect(self.apply_advice)
         context.run_changed.connect(self._on_run_changed)
 
@@ -65,6 +74,10 @@ class TrainPage(WizardPage):
         self.stop_button.setEnabled(False)
         self.stop_button.setToolTip("Finish the current batch, save the best model so far, then stop.")
         self.stop_button.clicked.connect(self.stop)
+        self.resume_button = QPushButton("Continue training")
+        self.resume_button.setToolTip("Continue this run from its last saved epoch (last.keras).")
+        self.resume_button.hide()  # offered when an engine died without finishing its run
+        self.resume_button.clicked.connect(lambda: self.resume())
         self.open_button = QPushButton("Open run folder")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self._open_folder)
@@ -74,6 +87,7 @@ class TrainPage(WizardPage):
         top = QHBoxLayout()
         top.addWidget(self.start_button)
         top.addWidget(self.stop_button)
+        top.addWidget(self.resume_button)
         top.addSpacing(12)
         top.addWidget(self.status, 1)
         top.addWidget(self.open_button)
@@ -153,6 +167,10 @@ class TrainPage(WizardPage):
         self.message.clear()
         try:
             settings_io.validate(self.context.settings)
+            data = self.context.settings.data
+            # never create anything inside the user's data, and say so before the engine starts
+            refuse_inside_data(self.context.runs_dir, [data.folder, data.test_folder])
+            writable_folder(self.context.runs_dir)
             run_dir = self.engine.start_train(self.context.settings, self.context.runs_dir)
         except UserError as exc:
             self.message.show_message("error", exc.message, exc.file, exc.fix)
@@ -341,13 +359,33 @@ class TrainPage(WizardPage):
         return "Training failed"
 
     def status_now(self) -> str:
-        """The run's status from its events, except that a run whose engine ended here without saying so
-        (killed, out of memory) is 'crashed', not 'running' forever."""
+        """The run's status from its events, except that a run whose engine ended without saying so
+        (killed, out of memory) is 'crashed', not 'running' forever: an engine this page started and saw
+        end, or one started elsewhere on this computer whose process is gone."""
         status = self.follower.state.status
-        if (status in ("running", "queued") and self._ended_run is not None
-                and self._ended_run == self.follower.run_dir and not self.engine.is_running()):
-            return "crashed"
+        if status in ("running", "queued") and not self.engine.is_running():
+            if self._ended_run is not None and self._ended_run == self.follower.run_dir:
+                return "crashed"
+            if status == "running" and engine_gone(self.follower.state.started):
+                return "crashed"
         return status
+
+    def _check_engine_alive(self) -> None:
+        state = self.follower.state
+        if (state.status == "running" and self._ended_run != state.run_dir and not self.engine.is_running()
+                and engine_gone(state.started)):
+            self._ended_run = state.run_dir
+            self._report_crash()
+            self._refresh()
+
+    def _report_crash(self) -> None:
+        """Plain words, the last lines of the engine's log, and the offer to continue from the last checkpoint."""
+        run = self.follower.run_dir
+        log = (run / TRAIN_LOG) if run is not None else None
+        tail = read_log_tail(log, 12) if log is not None and log.exists() else ""
+        epoch = _checkpoint_epochs(run) if run is not None else None
+        fix = CRASHED_RESUME.format(epoch=epoch) if self._can_resume() and epoch else CRASHED_FIX
+        self.message.show_message("error", CRASHED, str(log) if tail else None, fix, details=tail or None)
 
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
         if self.engine.job != "train":
@@ -356,8 +394,7 @@ class TrainPage(WizardPage):
         self.follower.poll()  # the last events the engine wrote before it ended
         state = self.follower.state
         if exit_code != 0 and not state.error and not self.engine.stop_requested:
-            self.message.show_message("error", CRASHED, self.engine.log_path and str(self.engine.log_path),
-                                      CRASHED_FIX, details=self.engine.log_tail(12) or None)
+            self._report_crash()
         elif self.engine.stop_requested and state.status == "running":
             self.message.show_message("note", STOPPED)
         self._refresh()
@@ -372,10 +409,18 @@ class TrainPage(WizardPage):
                      and not (run / runs.STOP_REQUEST).exists())
         self.start_button.setEnabled(not self.engine.is_running())
         self.stop_button.setEnabled((ours and not self.engine.stop_requested) or elsewhere)
+        self.resume_button.setVisible(self.status_now() == "crashed" and self._can_resume())
 
     def _open_folder(self) -> None:
         if self.follower.run_dir is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.follower.run_dir)))
+
+
+def _checkpoint_epochs(run_dir: Path) -> int | None:
+    """The epochs last.keras holds, from its record (training/resume.py), counted as the user counts."""
+    record = _read_json(run_dir / runs.CHECKPOINT_RECORD)
+    value = record.get("epochs_done")
+    return int(value) if isinstance(value, int) else None
 
 
 def _read_json(path: Path) -> dict:
