@@ -106,7 +106,7 @@ def read_json(path: Path) -> dict:
 
 def read_rows(path: Path) -> list[dict]:
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             return list(csv.DictReader(f))
     except OSError:
         return []

@@ -223,7 +223,7 @@ class PredictPage(WizardPage):
 
     def show_results(self, path: Path) -> None:
         try:
-            with open(path, newline="", encoding="utf-8") as f:
+            with open(path, newline="", encoding="utf-8-sig") as f:
                 reader = csv.DictReader(f)
                 columns = list(reader.fieldnames or [])
                 self.rows = list(reader)
