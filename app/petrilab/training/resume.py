@@ -6,7 +6,8 @@ but never checkpointed before a kill) are dropped and trained again, so the
 history has no gap and no epoch twice. last.keras is saved after every epoch
 unless saving costs more than CHECKPOINT_BUDGET of the training time (then
 less often), at every stop and at the end: a kill loses at most the epochs
-since the last save.
+since the last save. An epoch cut short by Stop is in the history and counts
+as done.
 
 Beside last.keras, `last.json` records the epochs it holds and the
 optimiser's step count. The step count is checked at resume: a kill between
