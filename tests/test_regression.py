@@ -325,3 +325,13 @@ def test_the_bundled_bead_demo_is_ready_to_train():
     # sub-pixel positions, at least 6 pixels from every edge
     values = dataset.values()
     assert values.min() >= 6 and values.max() <= 25 and np.any(values % 1 != 0)
+
+
+def test_a_test_folder_with_other_columns_is_refused_in_table_words(beads, tmp_path):
+    other = make_regression_demo(tmp_path / "other", n_images=12, size=16, seed=9)
+    rewrite_table(other, lambda rows: rows[0].__setitem__(2, "z"))
+    with pytest.raises(UserError) as caught:
+        make_split(discover_table("regression", beads), settings_io.defaults_for("regression").split,
+                   test_dataset=discover_table("regression", other))
+    assert caught.value.message == "The test folder's table has the columns x, z; the training folder's has x, y."
+    assert caught.value.file == str(other / "targets.csv")

@@ -81,6 +81,14 @@ def make_split(dataset: Dataset, split_settings, test_dataset: Dataset | None = 
     `dataset` too. A test fraction of 0 without a test folder means no test set,
     on purpose; any other empty set is an error.
     """
+    table_columns = getattr(dataset, "columns", None)  # regression / multi-label: the table's value columns
+    if test_dataset is not None and table_columns is not None and test_dataset.columns != table_columns:
+        raise UserError(
+            f"The test folder's table has the columns {', '.join(test_dataset.columns)}; the training folder's has "
+            f"{', '.join(table_columns)}.",
+            file=test_dataset.table,
+            fix="Give both tables the same value columns, or choose the columns to learn ('data.target_columns').",
+        )
     if test_dataset is not None and list(test_dataset.classes) != list(dataset.classes):
         raise UserError(
             f"The test folder's classes ({', '.join(test_dataset.classes)}) are not the training folder's "

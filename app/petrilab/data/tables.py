@@ -550,7 +550,3 @@ def _same_image_findings(dataset: TableDataset) -> list[Finding]:
                                         f"test set, which makes the results look better than they are.",
                                str(paths[1]), "Keep one copy of each image (and its line in the table)."))
     return out
-
-
-def layout(task: str) -> str:
-    return _LAYOUTS[task]
