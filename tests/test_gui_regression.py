@@ -268,3 +268,14 @@ def test_evaluate_page_shows_label_scores_and_wrongly_labelled_images(qtbot, tmp
     assert page.value_plots_title.text() == "Scores per label"
     assert page.per_class_title.text() == "Per label" and page.per_class.rowCount() == 2
     assert page.gallery.count() == 1 and page.gallery.item(0).text() == "→ nucleus\ntrue: nucleus; spots"
+
+
+def test_split_page_counts_groups_of_values(qtbot, window, tmp_path):
+    folder = make_regression_demo(tmp_path / "beads", n_images=40, size=16, seed=1)
+    check(qtbot, window, "regression", folder)
+    window.go_to("split", force=True)
+    page = window.pages["split"]
+    assert page.table.horizontalHeaderItem(0).text() == "Group"
+    names = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
+    assert names == ["x: lowest quarter", "x: second quarter", "x: third quarter", "x: highest quarter", "All images"]
+    assert page.problem() is None

@@ -15,6 +15,7 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_page import card
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
+from petrilab.gui.widgets.value_columns import is_table_task
 from petrilab.settings import RANGES
 
 SUBSET_TITLES = {"train": "Training", "validation": "Validation", "test": "Test"}
@@ -190,7 +191,9 @@ class SplitPage(WizardPage):
             self.validity_changed.emit()
 
     def _fill_table(self, split: Split | None, classes: list[str]) -> None:
-        headers = ["Class"] + [SUBSET_TITLES[s] for s in SUBSETS] + ["Total"]
+        # regression and multi-label split by groups of values (quarters of a value, rarest label), not classes
+        word = "group" if is_table_task(self.context.settings.task.kind) else "class"
+        headers = [word.capitalize()] + [SUBSET_TITLES[s] for s in SUBSETS] + ["Total"]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         header = self.table.horizontalHeader()
@@ -205,7 +208,7 @@ class SplitPage(WizardPage):
         table = split.counts(classes)
         rows = [(name, [table[s][name] for s in SUBSETS]) for name in classes]
         totals = [sum(table[s].values()) for s in SUBSETS]
-        rows.append(("All classes", totals))
+        rows.append(("All classes" if word == "class" else "All images", totals))
         self.table.setRowCount(len(rows))
         grand = sum(totals)
         for r, (name, numbers) in enumerate(rows):
@@ -241,7 +244,8 @@ class SplitPage(WizardPage):
                               "A larger validation fraction (or more images) makes it steadier.")
             self.note.setStyleSheet(f"color: {theme.LEVEL_COLOURS['warning']};")
         else:
-            self.note.setText("Each class is represented in every subset.")
+            word = "group of values" if is_table_task(self.context.settings.task.kind) else "class"
+            self.note.setText(f"Each {word} is represented in every subset.")
             self.note.setStyleSheet(f"color: {theme.LEVEL_COLOURS['ok']};")
 
     # ------------------------------------------------------------ the contract
