@@ -514,3 +514,11 @@ def test_window_notices_a_run_whose_engine_died_elsewhere(qtbot, tmp_path):
     assert train_page.CRASHED in page.message.text() and "epoch 1" in page.message.text()
     assert not engine_gone({"pid": stand_in.pid, "host": "a-cluster-node", "time": 0})  # cannot tell: alive
     page.follower.stop()
+
+    from petrilab.gui.pages.runs_page import RunsPage
+
+    listed = RunsPage(AppContext(settings_io.Settings(), runs_dir=tmp_path / "runs"))
+    qtbot.addWidget(listed)
+    listed.enter()
+    assert listed.table.rowCount() == 1 and listed.table.item(0, 2).text() == "crashed"
+    listed.timer.stop()

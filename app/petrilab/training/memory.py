@@ -113,14 +113,18 @@ def _known_shape(shape, input_shape) -> tuple:
     return tuple(n if n is not None else (sides[i - 1] if 1 <= i <= 2 else 1) for i, n in enumerate(shape))
 
 
-def estimate(model, input_shape: tuple[int, ...], device_kind: str = "cpu", backend: str = "tensorflow") -> MemoryEstimate | None:
+def estimate(model, input_shape: tuple[int, ...], device_kind: str = "cpu",
+             backend: str = "tensorflow") -> MemoryEstimate | None:
     """The memory estimate for training `model` on images of `input_shape`; None when the free memory is unknown."""
     where, available = available_memory(device_kind, backend)
     if available is None:
         return None
-    fixed = BYTES_PER_NUMBER * PARAMETER_COPIES * int(model.count_params())
-    per_image = BYTES_PER_NUMBER * (ACTIVATION_COPIES * activation_numbers(model, input_shape)
-                                    + INPUT_COPIES * int(math.prod(input_shape)))
+    try:
+        fixed = BYTES_PER_NUMBER * PARAMETER_COPIES * int(model.count_params())
+        per_image = BYTES_PER_NUMBER * (ACTIVATION_COPIES * activation_numbers(model, input_shape)
+                                        + INPUT_COPIES * int(math.prod(input_shape)))
+    except Exception:  # noqa: BLE001 - a model the estimate cannot read: no estimate, never no training
+        return None
     return MemoryEstimate(where, int(available), fixed, per_image)
 
 
@@ -281,4 +285,5 @@ def propose_batch_size(settings, report) -> str | None:
     fits = (f"about {est.needed(chosen) / gb:.1f} GB of the {est.available / gb:.1f} GB of free {est.where}")
     if chosen == wanted:
         return f"Batch size: {chosen} fits in memory ({fits})."
-    return f"Applied: training.batch_size = {chosen} (a batch of {wanted} would not fit in memory; {chosen} needs {fits})."
+    return (f"Applied: training.batch_size = {chosen} (a batch of {wanted} would not fit in memory; "
+            f"{chosen} needs {fits}).")

@@ -22,10 +22,11 @@ from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.run_follower import RunState
 from petrilab.gui.widgets.curves import RUN_COLOURS, TrainingCurves
+from petrilab.liveness import engine_gone
 
 POLL_MS = 1500
 STATUS_COLOURS = {"running": "#2f6f9f", "completed": "#2f855a", "stopped": "#6b7a8f", "failed": "#c53030",
-                  "queued": "#6b7a8f"}
+                  "queued": "#6b7a8f", "crashed": "#c53030"}
 COLUMNS = ["Run", "Started", "Status", "Epochs", "Validation accuracy", "Verdict"]
 
 
@@ -79,7 +80,10 @@ class _Followed:
         last = state.metrics.get(state.epochs_done - 1, {}) if state.metrics else {}
         diagnosis = state.diagnosis
         verdict = str(diagnosis.get("title") or diagnosis.get("verdict", "")).replace("_", " ") if diagnosis else ""
-        return _Row(path=state.run_dir, name=state.run_dir.name, started=self.first_started, status=state.status,
+        status = state.status
+        if status == "running" and engine_gone(state.started):
+            status = "crashed"  # its engine died without a last event (killed, out of memory): resumable
+        return _Row(path=state.run_dir, name=state.run_dir.name, started=self.first_started, status=status,
                     epochs=state.epochs_done, metric=_format_value(state.main_metric, last.get(key)),
                     verdict=verdict, error=str(state.error.get("message") or "") if state.error else "")
 
