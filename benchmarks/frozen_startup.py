@@ -51,13 +51,15 @@ def time_window(exe: Path, home: Path, timeout: float = 120) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "QT_QPA"))}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
     started = time.perf_counter()
-    proc = subprocess.Popen([str(exe)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(home / "window.log", "wb")  # read when the window does not come up
+    proc = subprocess.Popen([str(exe)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         while time.perf_counter() - started < timeout:
             if viewable_petrilab_window():
                 return time.perf_counter() - started
             if proc.poll() is not None:
-                raise RuntimeError(f"PetriLab exited with {proc.returncode} before showing its window")
+                tail = (home / "window.log").read_text(errors="replace")[-1500:]
+                raise RuntimeError(f"PetriLab exited with {proc.returncode} before showing its window:\n{tail}")
             time.sleep(0.02)
         raise RuntimeError(f"no PetriLab window within {timeout} s")
     finally:
@@ -70,6 +72,7 @@ def time_window(exe: Path, home: Path, timeout: float = 120) -> float:
             pass
         proc.kill()
         proc.wait()
+        log.close()
 
 
 def time_version(exe: Path) -> float:

@@ -52,9 +52,13 @@ def project_dependencies(with_tensorflow: bool) -> list[str]:
 
 
 def tensorflow_version(python: Path) -> str | None:
-    probe = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('tensorflow'))"],
-                           capture_output=True, text=True)
-    return probe.stdout.strip() if probe.returncode == 0 else None
+    """The bundled TensorFlow's distribution and version, e.g. 'tensorflow-cpu 2.21.0' (without importing it)."""
+    code = ("import importlib.metadata as m\n"
+            "for name in ('tensorflow', 'tensorflow-cpu', 'tensorflow-macos', 'tensorflow-intel'):\n"
+            "    try:\n        print(name, m.version(name)); break\n"
+            "    except m.PackageNotFoundError:\n        pass\n")
+    probe = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    return probe.stdout.strip() or None
 
 
 def optional_dependencies(extra: str) -> list[str]:

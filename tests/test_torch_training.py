@@ -1,0 +1,128 @@
+"""Real trainings on the Keras PyTorch backend, one per task the engine has (every recipe in RECIPES).
+
+Each runs the commands a user or the window runs (init → train → evaluate →
+predict) in child processes with KERAS_BACKEND=torch, on a tiny dataset made
+for the test, and checks the run folder. This is what lets a Windows build
+ship GPU training through PyTorch. Skipped, with the reason, where PyTorch is
+not installed (pip install -e ".[torch]").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from petrilab import demo
+from petrilab.backend import installed
+from petrilab.recipes import RECIPES
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not installed("torch"), reason="PyTorch is not installed (pip install -e '.[torch]')"),
+]
+
+# task -> the demo maker of petrilab.demo, its arguments, and settings for a model that trains in seconds
+SMALL_UNET = ["model.filters=[8, 16]", "model.batch_norm=false", "model.dropout=0.0", "training.batch_size=4",
+              "data.patch_size=[32, 32]", "augmentation.elastic=0.0"]
+TINY_DATA = {
+    "classification": ("make_classification_demo", {"n_per_class": 8, "size": 32, "seed": 1}, []),
+    "semantic": ("make_segmentation_demo", {"task": "semantic", "n_images": 8, "size": 64, "seed": 1}, SMALL_UNET),
+    "instance": ("make_segmentation_demo", {"task": "instance", "n_images": 8, "size": 64, "seed": 1}, SMALL_UNET),
+    "regression": ("make_regression_demo", {"n_images": 40, "size": 32, "seed": 1}, []),
+    "multilabel": ("make_multilabel_demo", {"n_images": 40, "size": 32, "seed": 1}, []),
+}
+EPOCHS = 1
+
+
+def petrilab(*args: str, backend: str | None = "torch", timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_TORCH_DEVICE")}
+    if backend:
+        env["KERAS_BACKEND"] = backend
+    proc = subprocess.run([sys.executable, "-m", "petrilab", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+    assert proc.returncode == 0, f"petrilab {args[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def tiny_dataset(task: str, folder: Path) -> Path:
+    assert task in TINY_DATA, (f"the task '{task}' is registered in RECIPES but has no tiny dataset here: "
+                               f"add it to TINY_DATA in {Path(__file__).name} so it is trained on PyTorch too")
+    maker, arguments, _ = TINY_DATA[task]
+    assert hasattr(demo, maker), f"petrilab.demo has no {maker}() for the task '{task}'"
+    return getattr(demo, maker)(folder, **arguments)
+
+
+def small_model(task: str) -> list[str]:
+    return [arg for setting in TINY_DATA[task][2] for arg in ("--set", setting)]
+
+
+def events_of(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("task", sorted(RECIPES))
+def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
+    data = tiny_dataset(task, tmp_path / "data")
+    settings = tmp_path / "settings.toml"
+    petrilab("init", "--task", task, "--data", str(data), "-o", str(settings))
+    run_dir = tmp_path / "run"
+    petrilab("train", str(settings), "--set", f"training.epochs={EPOCHS}", *small_model(task), "--run-dir",
+             str(run_dir), "--quiet")
+
+    events = events_of(run_dir)
+    started, finished = events[0], events[-1]
+    assert started["event"] == "started" and started["backend"] == "torch" and started["device"].startswith("CPU")
+    assert 'backend = "auto"' in (run_dir / "settings.toml").read_text(encoding="utf-8")  # chosen by KERAS_BACKEND
+    assert finished["event"] == "finished" and finished["status"] == "completed"
+    epochs = [e for e in events if e["event"] == "epoch_end"]
+    assert len(epochs) == EPOCHS
+    assert all(isinstance(e["metrics"]["loss"], float) and isinstance(e["metrics"]["val_loss"], float)
+               for e in epochs)  # finite numbers (NaN would be written as null)
+    for name in ("model.keras", "last.keras", "history.csv", "diagnosis.json", "report.html"):
+        assert (run_dir / name).is_file(), name
+
+    (run_dir / "evaluation.json").unlink(missing_ok=True)
+    petrilab("evaluate", str(run_dir))
+    evaluation = json.loads((run_dir / "evaluation.json").read_text(encoding="utf-8"))
+    assert evaluation["n_images"] > 0 and evaluation["metrics"]
+
+    out = tmp_path / "predictions"
+    images = data / "images" if (data / "images").is_dir() else next(p for p in sorted(data.iterdir()) if p.is_dir())
+    before = sorted(p.name for p in images.iterdir())
+    petrilab("predict", str(run_dir), str(images), str(out))
+    assert any(out.glob("*.csv")), f"no table of results in {sorted(p.name for p in out.iterdir())}"
+    assert sorted(p.name for p in images.iterdir()) == before  # input files never touched
+    if task == "classification":
+        same_model_on_tensorflow(run_dir, images, out / "predictions.csv", tmp_path / "on-tensorflow")
+
+
+def same_model_on_tensorflow(run_dir: Path, images: Path, torch_csv: Path, out: Path) -> None:
+    """A run trained on a Windows GPU (PyTorch) is used unchanged on a Linux server (TensorFlow)."""
+    petrilab("predict", str(run_dir), str(images), str(out), backend=None)  # 'auto' without KERAS_BACKEND
+    tables = []
+    for path in (torch_csv, out / "predictions.csv"):
+        with open(path, newline="", encoding="utf-8") as f:
+            tables.append({row["file"]: row for row in csv.DictReader(f)})
+    on_torch, on_tensorflow = tables
+    assert on_torch.keys() == on_tensorflow.keys() and len(on_torch) == 8
+    for name, row in on_torch.items():
+        assert row["predicted_class"] == on_tensorflow[name]["predicted_class"]
+        for key in (k for k in row if k.startswith("p_")):
+            assert float(row[key]) == pytest.approx(float(on_tensorflow[name][key]), abs=1e-4)
+
+
+def test_the_backend_setting_alone_chooses_pytorch(tiny_classification_dir, tmp_path):
+    settings = tmp_path / "settings.toml"
+    petrilab("init", "--task", "classification", "--data", str(tiny_classification_dir), "-o", str(settings),
+             backend=None)
+    run_dir = tmp_path / "run"
+    petrilab("train", str(settings), "--set", "training.epochs=1", "--set", "training.backend=torch",
+             "--set", "training.device=cpu", "--run-dir", str(run_dir), "--quiet", backend=None)
+    assert events_of(run_dir)[0]["backend"] == "torch"
+    assert 'backend = "torch"' in (run_dir / "settings.toml").read_text(encoding="utf-8")  # exactly what ran
