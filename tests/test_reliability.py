@@ -246,15 +246,15 @@ def test_a_batch_that_does_not_fit_is_halved_and_training_goes_on(tmp_path, monk
 
     monkeypatch.setattr(models, "build_model", build_with_limit)
     data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=12)
-    run_dir = train(small_settings(data, training__batch_size=16, training__epochs=3), run_dir=tmp_path / "run",
+    run_dir = train(small_settings(data, training__batch_size=8, training__epochs=2), run_dir=tmp_path / "run",
                     echo=False)
 
     warnings = [w for w in events_of(run_dir, "warning") if "did not fit" in w["message"]]
-    assert [w["message"].split("batch of ")[1].split(" ")[0] for w in warnings] == ["16", "8"]
+    assert [w["message"].split("batch of ")[1].split(" ")[0] for w in warnings] == ["8"]
     assert "batches of 4" in warnings[-1]["message"] and warnings[-1]["fix"]
     assert settings_io.load(run_dir / runs.SETTINGS).training.batch_size == 4  # what really ran
     history = runs.read_history(run_dir / runs.HISTORY)
-    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert [h["epoch"] for h in history] == [0, 1]
     finished = events_of(run_dir, "finished")[-1]
     assert finished["status"] == "completed"
     assert load_model(run_dir / runs.BEST_MODEL).count_params() > 0
@@ -409,7 +409,7 @@ def test_a_folder_that_cannot_be_written_and_a_full_disk_are_said_plainly(tmp_pa
 @pytest.mark.slow
 def test_two_trainings_at_once_write_separate_complete_run_folders(tmp_path):
     data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=14)
-    settings_path = settings_io.save(small_settings(data, training__epochs=3), tmp_path / "s.toml")
+    settings_path = settings_io.save(small_settings(data, training__epochs=2), tmp_path / "s.toml")
     before = digest(data), settings_path.read_bytes()
     runs_dir = tmp_path / "runs"
     command = ENGINE + ["train", str(settings_path), "--runs-dir", str(runs_dir), "--quiet"]
@@ -426,9 +426,9 @@ def test_two_trainings_at_once_write_separate_complete_run_folders(tmp_path):
         events = read_all(run_dir / runs.EVENTS)
         started = [e for e in events if e["event"] == "started"]
         assert len(started) == 1 and started[0]["run_dir"] == str(run_dir)
-        assert [e["epoch"] for e in events if e["event"] == "epoch_end"] == [0, 1, 2]
+        assert [e["epoch"] for e in events if e["event"] == "epoch_end"] == [0, 1]
         assert events[-1]["event"] == "finished" and events[-1]["status"] == "completed"
-        assert [h["epoch"] for h in runs.read_history(run_dir / runs.HISTORY)] == [0, 1, 2]
+        assert [h["epoch"] for h in runs.read_history(run_dir / runs.HISTORY)] == [0, 1]
         assert_every_file_readable(run_dir)
     pids = {read_all(f / runs.EVENTS)[0]["pid"] for f in folders}
     assert len(pids) == 2  # really two engines
