@@ -6,7 +6,7 @@
     petrilab check DIR [--task classification] [--json]
     petrilab train SETTINGS [--set section.key=value ...] [--runs-dir DIR] [--run-dir DIR] [--resume RUN_DIR]
     petrilab evaluate RUN_DIR [--data TEST_DIR]
-    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR
+    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
@@ -98,12 +98,9 @@ def cmd_init(args) -> int:
     for key, value in report.proposals.items():
         settings_io.apply_override(settings, key, value)
         print(f"Applied: {key} = {value!r}")
-    _quiet_tensorflow()
-    from petrilab.training.memory import propose_batch_size
-
-    batch_note = propose_batch_size(settings, report)  # from the model and the memory free now
-    if batch_note:
-        print(batch_note)
+    # No model is built here (that would load TensorFlow for seconds): training checks the batch against
+    # the free memory when it starts, and halves it if a batch does not fit.
+    print(f"Batch size: {settings.training.batch_size} (checked against the free memory when training starts).")
     settings_io.validate(settings)
     settings_io.save(settings, out)
     print(f"Wrote {out}. Train with: petrilab train {out}")
@@ -167,7 +164,7 @@ def cmd_predict(args) -> int:
     _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.prediction.predict_folder import predict_folder
 
-    path = predict_folder(args.run_dir, args.input_dir, args.output_dir)
+    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set)
     print(f"Predictions written to {path}")
     return 0
 
@@ -282,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output_dir")
     p.add_argument("--probabilities", action=_SaveProbabilities,
                    help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
+    p.add_argument("--set", action="append", metavar="postprocess.KEY=VALUE",
+                   help="segmentation: another clean-up for this prediction (threshold, sizes…), the run unchanged")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")
