@@ -10,6 +10,7 @@ from petrilab.errors import UserError
 from petrilab.prediction.trained_model import TrainedModel
 
 TEST_PREDICTIONS = "test_predictions.csv"
+TEST_MASKS = "test_masks"  # segmentation: one predicted mask or label image per test image
 
 
 def test_samples(trained: TrainedModel) -> list:
@@ -32,7 +33,8 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
     """Evaluate on the run's test split, or on `data_dir` (same layout as the training data).
 
     The test-split result goes to evaluation.json and test_predictions.csv;
-    a separate folder's to evaluation_<folder>.json and test_predictions_<folder>.csv.
+    a separate folder's to evaluation_<folder>.json and test_predictions_<folder>.csv
+    (segmentation: the predicted masks to test_masks/ or test_masks_<folder>/).
     """
     run_dir = Path(run_dir)
     trained = trained or TrainedModel(run_dir)
@@ -44,6 +46,8 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
         source = str(Path(data_dir).resolve())
         suffix = "_" + runs.safe_name(Path(data_dir).resolve().name)
 
+    # where a recipe that predicts images (segmentation) leaves each test image's predicted mask, for the window
+    trained.test_masks_dir = run_dir / f"{TEST_MASKS}{suffix}"
     scores, header, rows = trained.recipe.evaluate(trained, samples)
     result = {"task": trained.settings.task.kind, "source": source, "n_images": scores.pop("n_images", len(rows)),
               "classes": trained.classes, **scores}

@@ -80,10 +80,12 @@ class EngineProcess(QObject):
         args = ["evaluate", str(run_dir)] + (["--data", str(data)] if data else [])
         self._start("evaluate", args, run_dir, run_dir / EVALUATE_LOG)
 
-    def start_predict(self, run_dir: str | Path, input_dir: str | Path, output_dir: str | Path) -> None:
+    def start_predict(self, run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
+                      extra: list[str] | None = None, log_path: str | Path | None = None) -> None:
+        """`extra`: more options (e.g. --probabilities, --set postprocess.min_size=30); `log_path`: another log."""
         run_dir = Path(run_dir)
-        args = ["predict", str(run_dir), str(input_dir), str(output_dir)]
-        self._start("predict", args, run_dir, run_dir / PREDICT_LOG)
+        args = ["predict", str(run_dir), str(input_dir), str(output_dir)] + list(extra or [])
+        self._start("predict", args, run_dir, Path(log_path) if log_path else run_dir / PREDICT_LOG)
 
     def _start(self, job: str, args: list[str], run_dir: Path, log_path: Path, append_log: bool = False) -> None:
         if self.is_running():

@@ -44,8 +44,21 @@ def find_images(input_dir: Path) -> list[Path]:
     return found
 
 
+def apply_postprocess(trained: TrainedModel, overrides: list[str]) -> None:
+    """`predict --set postprocess.KEY=VALUE`: this prediction's clean-up, the run's settings.toml untouched."""
+    from petrilab import settings as settings_io
+
+    for text in overrides:
+        key, value = settings_io.parse_override(text)
+        if not key.startswith("postprocess."):
+            raise UserError(f"'--set {text}': a prediction can only change postprocess settings.",
+                            fix="Use e.g. --set postprocess.min_size=30; the rest is fixed by the training.")
+        settings_io.apply_override(trained.settings, key, value)
+    settings_io.validate(trained.settings)
+
+
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
-                   trained: TrainedModel | None = None) -> Path:
+                   trained: TrainedModel | None = None, overrides: list[str] | None = None) -> Path:
     input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
     if not input_dir.is_dir():
         raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
@@ -55,4 +68,6 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
         raise UserError(f"No images were found in {input_dir}.", file=input_dir,
                         fix="PetriLab reads TIFF, PNG, JPEG and BMP files.")
     trained = trained or TrainedModel(run_dir)
+    if overrides:
+        apply_postprocess(trained, overrides)
     return trained.recipe.predict(trained, images, input_dir, output_dir)

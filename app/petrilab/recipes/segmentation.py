@@ -296,8 +296,10 @@ class SegmentationRecipe(Recipe):
         header = ["file", "iou", "dice", "pixel_accuracy", "foreground_share"]
         header += [metric_name("iou", c) for c in classes[1:]] if len(classes) > 2 else []
         header += ["true_objects", "predicted_objects", "tp", "fp", "fn", "precision", "recall", "f1",
-                   "average_precision", "mean_matched_iou"]
+                   "average_precision", "mean_matched_iou", "true_mask", "predicted_mask"]
         rows = []
+        masks_dir = getattr(trained, "test_masks_dir", None)  # set by evaluate_run: the window shows them
+        used: set[Path] = set()
         for sample, _, mask, probs in self._pairs(trained, samples, problems):
             true_classes, true_labels = self.truth(mask)
             pred_classes, pred_labels = self.decide(probs, post)
@@ -314,7 +316,13 @@ class SegmentationRecipe(Recipe):
             o = matched["summary"]
             row += [matched["n_true"], matched["n_pred"], o["tp"], o["fp"], o["fn"], _cell(o["precision"]),
                     _cell(o["recall"]), _cell(o["f1"]), _cell(o["average_precision"]), _cell(o["mean_matched_iou"])]
-            rows.append(row)
+            predicted_file = ""
+            if masks_dir is not None:
+                saved = _unique(Path(masks_dir) / f"{sample.path.stem}{self.outputs_suffix}.tif", used)
+                _write_tiff(saved, pred_labels if self.task == "instance" else pred_classes)
+                predicted_file = str(saved.relative_to(trained.run_dir)) if saved.is_relative_to(
+                    trained.run_dir) else str(saved)
+            rows.append(row + [str(sample.mask), predicted_file])
         scored = pixels.scores()
         m = scored["metrics"]
         metrics = {"iou": m["mean_iou"], "dice": m["mean_dice"], "pixel_accuracy": m["pixel_accuracy"],
