@@ -30,6 +30,8 @@ class AppContext(QObject):
     settings_changed = Signal()  # any page changed a setting (or a file was opened)
     run_changed = Signal(object)  # the current run folder (Path) or None
     go_to_page = Signal(str)  # a page asks the window to show another page, by key
+    # runs just prepared (e.g. sent to a cluster): a runs folder and the run folders in it; the Runs page shows them
+    runs_submitted = Signal(object, object)
 
     def __init__(self, settings: Settings | None = None, settings_path: Path | None = None,
                  runs_dir: Path | None = None):
