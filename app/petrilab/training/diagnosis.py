@@ -379,6 +379,8 @@ class _Curves:
     vs: np.ndarray
     tail: int  # epochs in "the end"
     chance: float | None  # loss of a blind guess, when the task tells it
+    guess: str  # that guess in words ("" when unknown)
+    regression: bool  # the network learns values, not classes
     scale: float  # loss scale for absolute comparisons
     dropout: float
     metrics: dict  # accuracy columns, when present
@@ -434,11 +436,23 @@ def _trend(drop: float, drop_sd: float, progress: float, level: float, noise: fl
     return UNSURE
 
 
+def guess_words(settings: Settings | None) -> str:
+    """What the blind guess of `chance_loss` is, in the users' words."""
+    chance = chance_loss(settings)
+    if settings is not None and settings.task.kind == "regression":
+        loss = "mse" if settings.training.loss == "auto" else settings.training.loss
+        return (f"the loss of always answering the training images' mean value, whatever the image "
+                f"({_fmt(chance)} with {loss} on standardised values)")
+    return f"the loss of a blind guess that ignores the image ({_fmt(chance)} for this number of classes)"
+
+
 def _measure(epochs, t, v, settings: Settings | None, metrics: dict, ts: np.ndarray, vs: np.ndarray) -> _Curves:
     n = len(t)
     tail = min(n, _tail_length(n))
     chance = chance_loss(settings)
     c = _Curves(epochs=epochs, t=t, v=v, ts=ts, vs=vs, tail=tail, chance=chance,
+                guess=guess_words(settings) if chance is not None else "",
+                regression=settings is not None and settings.task.kind == "regression",
                 scale=chance if chance else max(float(t[0]), float(v[0]), 1e-12),
                 dropout=float(settings.model.dropout) if settings is not None else 0.0, metrics=metrics)
     c.level_t, c.level_v = _median(t[-tail:]), _median(v[-tail:])
@@ -455,9 +469,32 @@ def _measure(epochs, t, v, settings: Settings | None, metrics: dict, ts: np.ndar
     return c
 
 
+# Regression learns standardised values (mean 0, spread 1 over the training images): a network that
+# ignores the image and always answers the mean makes errors that are the standardised values themselves,
+# roughly a standard normal Z. Its loss is then E[Z²] = 1 (mse), E|Z| = √(2/π) ≈ 0.80 (mae), and for
+# Keras' Huber loss (quadratic up to 1, linear beyond) E[Z²/2; |Z| ≤ 1] + E[|Z| − 1/2; |Z| > 1] ≈ 0.42.
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
+def _standard_normal_loss(loss: str) -> float:
+    if loss == "mse":
+        return 1.0
+    if loss == "mae":
+        return math.sqrt(2 / math.pi)
+    inside = math.erf(1 / math.sqrt(2))  # P(|Z| <= 1)
+    density = math.exp(-0.5) / math.sqrt(2 * math.pi)  # the normal density at 1
+    return 0.5 * (inside - 2 * density) + (2 * density - 0.5 * (1 - inside))
+
+
 def chance_loss(settings: Settings | None) -> float | None:
-    """The loss of a guess that ignores the image, when the task tells it (classification with known classes)."""
-    if settings is None or settings.task.kind != "classification":
+    """The loss of a guess that ignores the image, when the task tells it: classification with known classes
+    (the classes' frequencies), regression on standardised values (their mean)."""
+    if settings is None:
+        return None
+    if settings.task.kind == "regression":
+        loss = "mse" if settings.training.loss == "auto" else settings.training.loss
+        return _standard_normal_loss(loss) if loss in REGRESSION_LOSSES else None
+    if settings.task.kind != "classification":
         return None
     n = len(settings.data.classes)
     if n < 2:
@@ -501,7 +538,7 @@ def _underfitting(c: _Curves) -> _Finding | None:
     if c.chance is not None:
         ratio = c.level_t / c.chance
         numbers["train_vs_chance"] = ratio
-        guess = f"the loss of a blind guess that ignores the image ({_fmt(c.chance)} for this number of classes)"
+        guess = c.guess
         if ratio >= CHANCE_FRACTION:
             # Still falling, or early days: maybe a slow start rather than a dead end, so only a partial verdict.
             return _Finding("underfitting", "chance", [
@@ -840,6 +877,10 @@ def _summary(f: _Finding, c: _Curves | None) -> str:
     if f.kind == "unstable":
         return ("The training loss goes up again instead of settling: the steps are too large to learn "
                 "steadily. The learning rate is most likely too high.")
+    if f.verdict == "underfitting" and c is not None and c.regression and f.kind in ("chance", "high"):
+        return ("The network does not learn enough: its loss stays close to that of always answering the mean "
+                "value, so it has not learnt how the values change from image to image. The model is too small, "
+                "or it cannot learn (learning rate, or the images do not show the values).")
     if f.verdict == "underfitting":
         return ("The network does not learn enough: training loss stays flat or high. The model is too small, "
                 "or it cannot learn (learning rate, or the images do not show what separates the classes).")
@@ -944,8 +985,12 @@ def _underfitting_advice(f: _Finding, s, c, n_seen) -> list[Advice]:
         tips.append(_raise_epochs(s, n_seen, "The training loss still falls a little: train more epochs"))
     if s is None or s.model.architecture != "transfer":
         tips.append(_transfer(s, "A pretrained network brings features learnt on millions of images"))
-    tips.append(Advice("Check the images and labels (data page): do the images, at the size the model sees, "
-                       "show what separates the classes? Are the labels right?", page="data"))
+    if s is not None and s.task.kind == "regression":
+        tips.append(Advice("Check the images and the table (data page): do the images, at the size the model sees, "
+                           "show the values to predict? Are the values in targets.csv right?", page="data"))
+    else:
+        tips.append(Advice("Check the images and labels (data page): do the images, at the size the model sees, "
+                           "show what separates the classes? Are the labels right?", page="data"))
     return tips
 
 
