@@ -5,6 +5,8 @@
     petrilab init --task classification --data DIR [--test-data DIR] [-o settings.toml]
     petrilab check DIR [--task classification] [--json]
     petrilab train SETTINGS [--set section.key=value ...] [--runs-dir DIR] [--run-dir DIR] [--resume RUN_DIR]
+    petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
+                    [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
     petrilab evaluate RUN_DIR [--data TEST_DIR]
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...]
     petrilab diagnose RUN_DIR|HISTORY.csv
@@ -131,6 +133,49 @@ def cmd_train(args) -> int:
     runs_dir = args.runs_dir or Path(args.settings).resolve().parent / "runs"
     run_dir = train(settings, runs_dir=runs_dir, run_dir=args.run_dir, resume=args.resume, echo=not args.quiet)
     print(f"Run folder: {run_dir}", file=sys.stderr)
+    return 0
+
+
+def _submit_line(args) -> str:
+    """The submit command as typed (rebuilt from its options), for the job script's header."""
+    import shlex
+
+    words = ["petrilab", "submit", args.settings, "--slurm"]
+    for option in ("partition", "gpus", "time", "runs_dir"):
+        if getattr(args, option):
+            words += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    for option in ("set", "sweep"):
+        for value in getattr(args, option) or []:
+            words += [f"--{option}", value]
+    words += ["--dry-run"] if args.dry_run else []
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def cmd_submit(args) -> int:
+    """Queue the training on a SLURM cluster (a job array for a sweep); the engine runs there later."""
+    import shlex
+
+    from petrilab.cluster.script import Resources
+    from petrilab.cluster.submit import submit_experiment
+
+    if not args.slurm:
+        raise UserError("Say which cluster system to submit to: PetriLab knows SLURM.",
+                        fix=f"Add --slurm: petrilab submit {args.settings} --slurm")
+    done = submit_experiment(
+        args.settings, overrides=args.set, sweeps=args.sweep, runs_dir=args.runs_dir, dry_run=args.dry_run,
+        resources=Resources(partition=args.partition, gpus=args.gpus, time=args.time),
+        submit_line=_submit_line(args))
+    if args.json:
+        print(json.dumps(done.to_dict()))
+        return 0
+    runs_word = "run" if len(done.run_dirs) == 1 else f"{len(done.run_dirs)} runs"
+    if args.dry_run:
+        print(f"Wrote the job script {done.script} ({runs_word}); nothing was submitted. Submit it with: "
+              f"sbatch {shlex.quote(str(done.script))}")
+    else:
+        print(f"Submitted SLURM job {done.job_id} ({runs_word}). Follow it with: squeue -j {done.job_id}")
+    for run_dir in done.run_dirs:
+        print(f"Run folder: {run_dir}")
     return 0
 
 
@@ -267,6 +312,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an earlier run from its last.keras")
     p.add_argument("--quiet", action="store_true", help="do not echo events to the terminal")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("submit", help="queue the training on a SLURM cluster (one job, or a job array for a sweep)")
+    p.add_argument("settings")
+    p.add_argument("--slurm", action="store_true", help="submit to SLURM with sbatch (the cluster system supported)")
+    p.add_argument("--partition", help="the SLURM partition (queue) to use; default: the cluster's")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs per training (default: 0)")
+    p.add_argument("--time", metavar="HH:MM", help="time limit per training, hours:minutes (default: the cluster's)")
+    p.add_argument("--runs-dir", help="where run folders are created (default: 'runs' beside the settings file)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override one setting for every run")
+    p.add_argument("--sweep", action="append", metavar="SECTION.KEY=V1,V2",
+                   help="one run per value; several --sweep: one run per combination (a SLURM job array)")
+    p.add_argument("--dry-run", action="store_true", help="write the run folders and the job script, submit nothing")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object: {"job_id", "script", "run_dirs", "sweep"}')
+    p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("evaluate", help="test-set metrics of a trained run")
     p.add_argument("run_dir")

@@ -29,6 +29,9 @@ EVALUATION = "evaluation.json"
 REPORT = "report.html"
 DATASET_CHECK = "dataset_check.json"
 STOP_REQUEST = "STOP"  # created by whoever wants the run to stop after the current batch
+SLURM_SCRIPT = "slurm.sbatch"  # petrilab submit: the job script (cluster/script.py)
+SLURM_RECORD = "slurm.json"  # petrilab submit: job id, array task, sweep, resources (cluster/submit.py)
+SLURM_LOG = "slurm.out"  # the job's terminal output (for a sweep, a link into the runs folder's slurm-logs)
 
 
 # ---------------------------------------------------------------- atomic writes
@@ -155,6 +158,8 @@ class RunSummary:
     verdict: str | None = None
     error: str | None = None
     events: list[dict] = field(default_factory=list, repr=False)
+    job_id: str | None = None  # a run submitted to SLURM (slurm.json)
+    sweep: str | None = None  # the sweep it belongs to, shared by all runs of one submit
 
 
 def summarise(run_dir: str | Path) -> RunSummary:
@@ -164,8 +169,11 @@ def summarise(run_dir: str | Path) -> RunSummary:
     summary = RunSummary(path=run_dir, name=run_dir.name)
     events = read_all(run_dir / EVENTS)
     summary.events = events
+    slurm_job = _read_slurm_record(run_dir)
+    summary.job_id, summary.sweep = slurm_job.get("job_id"), slurm_job.get("sweep")
     if not events:
         summary.status = "queued"
+        _cluster_job_ended(summary, slurm_job)
         return summary
     summary.status = "running"
     for e in events:
@@ -185,7 +193,31 @@ def summarise(run_dir: str | Path) -> RunSummary:
             summary.error = e.get("message")
         elif kind == "finished":
             summary.status = e.get("status", "completed")
+    if summary.status == "running":
+        _cluster_job_ended(summary, slurm_job)
     return summary
+
+
+def _read_slurm_record(run_dir: Path) -> dict:
+    try:
+        record = json.loads((run_dir / SLURM_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _cluster_job_ended(summary: RunSummary, record: dict) -> None:
+    """A SLURM job that ended without a `finished` event failed (only where SLURM can be asked)."""
+    if not summary.job_id or record.get("dry_run"):
+        return
+    from petrilab.cluster.slurm import job_ended
+
+    state = job_ended(summary.job_id, record.get("array_task"))
+    if state:
+        summary.status = "failed"
+        summary.error = summary.error or (
+            f"The cluster job ended before the training finished (SLURM: {state.lower()}); its output is in "
+            f"{SLURM_LOG}.")
 
 
 def list_runs(runs_dir: str | Path) -> list[RunSummary]:
