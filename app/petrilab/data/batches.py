@@ -50,13 +50,26 @@ def load_arrays(samples: Sequence[Sample], prep: Preprocessing, n_classes: int,
     return x, y
 
 
-def fits_in_memory(n_images: int, prep: Preprocessing, fraction: float = 0.25) -> bool:
-    """Whether the prepared images would take less than `fraction` of the memory free now.
+# A quarter of the free memory for the data leaves room for the model, its gradients, Keras' own copies
+# and the rest of the computer.
+DATA_SHARE_OF_FREE_MEMORY = 0.25
 
-    A quarter leaves room for the model, its gradients, Keras' own copies and the rest of the computer.
-    """
-    needed = n_images * int(np.prod(prep.output_shape)) * 4  # float32
+
+def fits_in_memory(n_images: int, prep: Preprocessing, fraction: float = DATA_SHARE_OF_FREE_MEMORY) -> bool:
+    """Whether the prepared images would take less than `fraction` of the memory free now."""
+    return bytes_fit_in_memory(n_images * int(np.prod(prep.output_shape)) * 4, fraction)  # float32
+
+
+def bytes_fit_in_memory(needed: int, fraction: float = DATA_SHARE_OF_FREE_MEMORY) -> bool:
+    """Whether `needed` bytes of prepared data are less than `fraction` of the memory free now."""
     return needed <= fraction * psutil.virtual_memory().available
+
+
+def choose_in_memory(load: str, needed_bytes) -> bool:
+    """data.load → keep the prepared data in memory? "auto" asks `needed_bytes()` (called only then)."""
+    if load not in LOADS:
+        raise ValueError(f"load must be one of {LOADS}, not {load!r}")
+    return load == "memory" or (load == "auto" and bytes_fit_in_memory(needed_bytes()))
 
 
 def class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:

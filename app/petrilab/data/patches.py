@@ -9,6 +9,10 @@ averaged), and only the image gets the intensity changes (brightness,
 contrast, noise). Validation uses patches at fixed places, the same every
 epoch, so its curve moves only when the network does.
 
+With data.load = stream (or "auto" when the images would not fit in memory)
+nothing is kept between batches: each training batch reads the images it
+cuts patches from, and validation keeps only its (bounded) patches.
+
 `encode` turns a mask patch into what the network's last layer outputs (one
 sigmoid channel, one-hot classes, or the instance channels): it runs after
 the augmentation, so an instance mask's boundaries are drawn on the bent
@@ -136,6 +140,9 @@ class JointAugmenter:
 
 # ---------------------------------------------------------------- training: random patches
 
+# read(k) -> (image (H, W, C) float32 normalised, mask (H, W) integers) of the k-th training pair
+PairReader = Callable[[int], "tuple[np.ndarray, np.ndarray]"]
+
 
 class RandomPatches(keras.utils.PyDataset):
     """Batches of random patches from images held in memory, augmented and encoded for the network.
@@ -143,32 +150,39 @@ class RandomPatches(keras.utils.PyDataset):
     images: (H, W, C) float32, already normalised; masks: (H, W) integers (classes or object labels).
     Images smaller than the patch are mirror-padded. Each batch is drawn from a generator seeded by
     (seed, epoch, batch), so a run is repeatable whatever order Keras asks for the batches in.
+    `StreamedPatches` draws exactly the same batches while reading the images from disk.
     """
 
     def __init__(self, images: Sequence[np.ndarray], masks: Sequence[np.ndarray],
                  encode: Callable[[np.ndarray], np.ndarray], patch: tuple[int, int], batch_size: int,
                  augmenter: JointAugmenter | None = None, seed: int = 0, patches_per_epoch: int | None = None,
                  **kwargs):
-        super().__init__(**kwargs)
         if not images:
             raise ValueError("no images to cut patches from")
         self.patch = (int(patch[0]), int(patch[1]))
         self.images = [pad_to(x, *self.patch) for x in images]
         self.masks = [pad_to(m, *self.patch) for m in masks]
+        super().__init__(**kwargs)
+        self._setup([m.shape for m in self.masks], [int(np.count_nonzero(m)) for m in self.masks], encode,
+                     batch_size, augmenter, seed, patches_per_epoch)
+        self._objects = [np.flatnonzero(m) for m in self.masks] if self.centre_on_objects else None
+
+    def _setup(self, shapes, foreground_counts, encode, batch_size, augmenter, seed, patches_per_epoch) -> None:
+        """What both sources share: image weights, patches per epoch, whether to centre on objects."""
+        self.shapes = [tuple(int(n) for n in shape[:2]) for shape in shapes]
         self.encode = encode
         self.batch_size = int(batch_size)
         self.augmenter = augmenter if augmenter is not None and augmenter.active else None
         self.seed = int(seed)
         self.epoch = 0
-        areas = np.array([m.shape[0] * m.shape[1] for m in self.masks], dtype=np.float64)
+        areas = np.array([h * w for h, w in self.shapes], dtype=np.float64)
         self.weights = areas / areas.sum()  # a large image gives more patches than a small one
         if patches_per_epoch is None:
             per_image = np.clip(np.round(areas / (self.patch[0] * self.patch[1])), 1, MAX_PATCHES_PER_IMAGE)
             patches_per_epoch = max(int(per_image.sum()), MIN_STEPS_PER_EPOCH * self.batch_size)
         self.patches_per_epoch = max(int(patches_per_epoch), self.batch_size)
-        foreground = sum(int(np.count_nonzero(m)) for m in self.masks) / areas.sum()
+        foreground = sum(foreground_counts) / areas.sum()
         self.centre_on_objects = 0.0 < foreground < RARE_FOREGROUND
-        self._objects = [np.flatnonzero(m) for m in self.masks] if self.centre_on_objects else None
 
     def __len__(self) -> int:
         return math.ceil(self.patches_per_epoch / self.batch_size)
@@ -176,11 +190,15 @@ class RandomPatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         self.epoch += 1
 
-    def _corner(self, k: int, rng: np.random.Generator) -> tuple[int, int]:
-        h, w = self.masks[k].shape
+    def _pair(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The k-th (padded image, padded mask, flat indices of its object pixels or None)."""
+        return self.images[k], self.masks[k], self._objects[k] if self._objects is not None else None
+
+    def _corner(self, mask: np.ndarray, objects: np.ndarray | None, rng: np.random.Generator) -> tuple[int, int]:
+        h, w = mask.shape
         ph, pw = self.patch
-        if self._objects is not None and len(self._objects[k]) and rng.random() < FOREGROUND_CENTRED:
-            y, x = divmod(int(self._objects[k][rng.integers(len(self._objects[k]))]), w)
+        if objects is not None and len(objects) and rng.random() < FOREGROUND_CENTRED:
+            y, x = divmod(int(objects[rng.integers(len(objects))]), w)
             return int(np.clip(y - ph // 2, 0, h - ph)), int(np.clip(x - pw // 2, 0, w - pw))
         return int(rng.integers(h - ph + 1)), int(rng.integers(w - pw + 1))
 
@@ -189,15 +207,52 @@ class RandomPatches(keras.utils.PyDataset):
         n = min(self.batch_size, self.patches_per_epoch - index * self.batch_size) or self.batch_size
         xs, ys = [], []
         ph, pw = self.patch
-        for k in rng.choice(len(self.images), size=n, p=self.weights):
-            y0, x0 = self._corner(int(k), rng)
-            image = self.images[k][y0:y0 + ph, x0:x0 + pw]
-            mask = self.masks[k][y0:y0 + ph, x0:x0 + pw]
+        pairs: dict[int, tuple] = {}  # each image is fetched once per batch, however many patches it gives
+        for k in rng.choice(len(self.shapes), size=n, p=self.weights):
+            k = int(k)
+            if k not in pairs:
+                pairs[k] = self._pair(k)
+            full_image, full_mask, objects = pairs[k]
+            y0, x0 = self._corner(full_mask, objects, rng)
+            image = full_image[y0:y0 + ph, x0:x0 + pw]
+            mask = full_mask[y0:y0 + ph, x0:x0 + pw]
             if self.augmenter is not None:
                 image, mask = self.augmenter(image, mask, rng)
             xs.append(image)
             ys.append(self.encode(mask))
         return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+
+
+class StreamedPatches(RandomPatches):
+    """The same random patches, with only the images of the current batch in memory (data.load = stream).
+
+    `read(k)` reads and prepares the k-th pair from disk. The masks are read once at the start, one at a
+    time, for their sizes and how much of them is foreground; then every batch reads the images it cuts
+    patches from (each once) and lets them go. The batches are identical to RandomPatches' on the same data.
+    """
+
+    def __init__(self, read: PairReader, n: int, encode: Callable[[np.ndarray], np.ndarray], patch: tuple[int, int],
+                 batch_size: int, augmenter: JointAugmenter | None = None, seed: int = 0,
+                 patches_per_epoch: int | None = None, mask_reader: Callable[[int], np.ndarray] | None = None,
+                 **kwargs):
+        if n == 0:
+            raise ValueError("no images to cut patches from")
+        keras.utils.PyDataset.__init__(self, **kwargs)
+        self.patch = (int(patch[0]), int(patch[1]))
+        self.read = read
+        mask_reader = mask_reader or (lambda k: read(k)[1])
+        shapes, counts = [], []
+        for k in range(n):
+            mask = pad_to(mask_reader(k), *self.patch)
+            shapes.append(mask.shape)
+            counts.append(int(np.count_nonzero(mask)))
+        self._setup(shapes, counts, encode, batch_size, augmenter, seed, patches_per_epoch)
+        self._objects = None
+
+    def _pair(self, k: int):
+        image, mask = self.read(k)
+        image, mask = pad_to(image, *self.patch), pad_to(mask, *self.patch)
+        return image, mask, np.flatnonzero(mask) if self.centre_on_objects else None
 
 
 # ---------------------------------------------------------------- validation: fixed patches
@@ -219,17 +274,25 @@ def fixed_patches(images: Sequence[np.ndarray], masks: Sequence[np.ndarray],
                   limit: int = MAX_VALIDATION_PATCHES) -> tuple[np.ndarray, np.ndarray]:
     """Patches covering every image (mirror-padded when smaller), evenly thinned to at most `limit`:
     x (N, ph, pw, C) float32 and y (N, ph, pw, channels) float32."""
+    return read_fixed_patches(lambda k: (images[k], masks[k]), [m.shape for m in masks], encode, patch, limit)
+
+
+def read_fixed_patches(read: PairReader, shapes: Sequence[tuple[int, int]], encode: Callable[[np.ndarray], np.ndarray],
+                       patch: tuple[int, int], limit: int = MAX_VALIDATION_PATCHES) -> tuple[np.ndarray, np.ndarray]:
+    """fixed_patches with the pairs read one at a time by `read(k)` (each once): only the patches stay in memory."""
     ph, pw = patch
     places = []
-    for k, mask in enumerate(masks):
-        h, w = mask.shape
+    for k, (h, w) in enumerate(shapes):
         places += [(k, y, x) for y, x in grid_corners(h, w, patch)]
     if len(places) > limit:
         keep = np.linspace(0, len(places) - 1, limit).round().astype(int)
         places = [places[i] for i in keep]
     xs, ys = [], []
-    for k, y, x in places:
-        image, mask = pad_to(images[k], ph, pw), pad_to(masks[k], ph, pw)
+    current, image, mask = None, None, None
+    for k, y, x in places:  # in image order: each image is read once
+        if k != current:
+            image, mask = read(k)
+            image, mask, current = pad_to(image, ph, pw), pad_to(mask, ph, pw), k
         xs.append(image[y:y + ph, x:x + pw])
         ys.append(encode(mask[y:y + ph, x:x + pw]))
     return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)

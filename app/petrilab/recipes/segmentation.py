@@ -172,31 +172,67 @@ class SegmentationRecipe(Recipe):
         """The run's preprocessing without resizing: masks stay aligned with their images."""
         return dataclasses.replace(prep, keep_size=True)
 
+    def read_pair(self, sample, prep) -> tuple[np.ndarray, np.ndarray]:
+        """One training pair: the prepared image at full size and its mask, which must have its size."""
+        image, mask = self.full_size(prep)(read_image(sample.path)), read_mask(sample.mask, self.task)
+        if image.shape[:2] != mask.shape:
+            raise UserError(f"The mask '{sample.mask.name}' does not have the size of its image.", file=sample.mask,
+                            fix="Save the mask at its image's size.")
+        return image, mask
+
     def load(self, samples, prep) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        prep = self.full_size(prep)
-        images, masks = [], []
+        pairs = [self.read_pair(sample, prep) for sample in samples]
+        return [image for image, _ in pairs], [mask for _, mask in pairs]
+
+    @staticmethod
+    def prepared_bytes(samples, prep) -> int:
+        """Memory that the prepared images and their masks would take (float32 pixels, int32 masks),
+        from the image headers: nothing is decoded."""
+        from petrilab.data.images import image_info
+
+        total = 0
         for sample in samples:
-            image, mask = prep(read_image(sample.path)), read_mask(sample.mask, self.task)
-            if image.shape[:2] != mask.shape:
-                raise UserError(f"The mask '{sample.mask.name}' does not have the size of its image.", file=sample.mask,
-                                fix="Save the mask at its image's size.")
-            images.append(image)
-            masks.append(mask)
-        return images, masks
+            info = image_info(sample.path)
+            total += info.height * info.width * (4 * prep.channels + 4)
+        return total
 
     def inputs(self, samples, prep, settings, training):
-        from petrilab.data.patches import JointAugmenter, RandomPatches, fixed_patches, patch_size_for
+        from petrilab.data.batches import choose_in_memory
+        from petrilab.data.patches import (JointAugmenter, RandomPatches, StreamedPatches, fixed_patches,
+                                           patch_size_for, read_fixed_patches)
 
-        images, masks = self.load(samples, prep)
-        patch = patch_size_for(settings.data.patch_size, [m.shape for m in masks], size_multiple(settings))
+        samples = list(samples)
+        in_memory = choose_in_memory(settings.data.load, lambda: self.prepared_bytes(samples, prep))
+        encode = self.encoder(settings)
         batch_size = settings.training.batch_size
+        augmenter = JointAugmenter(settings.augmentation, settings.training.seed) if training else None
+        if in_memory:
+            images, masks = self.load(samples, prep)
+            shapes = [m.shape for m in masks]
+        else:  # data.load = stream: sizes from the image headers; images read only when a batch needs them
+            from petrilab.data.images import image_info
+
+            shapes = [(info.height, info.width) for info in map(image_info, (s.path for s in samples))]
+
+        def read(k: int):
+            return self.read_pair(samples[k], prep)
+
+        patch = patch_size_for(settings.data.patch_size, shapes, size_multiple(settings))
         if training:
-            patches = RandomPatches(images, masks, self.encoder(settings), patch, batch_size,
-                                    augmenter=JointAugmenter(settings.augmentation, settings.training.seed),
-                                    seed=settings.training.seed)
-            return {"x": patches, "y": None, "batch_size": None, "steps": len(patches), "in_memory": True}
-        x, y = fixed_patches(images, masks, self.encoder(settings), patch)
-        return {"x": x, "y": y, "batch_size": batch_size, "steps": math.ceil(len(x) / batch_size), "in_memory": True}
+            if in_memory:
+                patches = RandomPatches(images, masks, encode, patch, batch_size, augmenter=augmenter,
+                                        seed=settings.training.seed)
+            else:
+                patches = StreamedPatches(read, len(samples), encode, patch, batch_size, augmenter=augmenter,
+                                          seed=settings.training.seed,
+                                          mask_reader=lambda k: read_mask(samples[k].mask, self.task))
+            return {"x": patches, "y": None, "batch_size": None, "steps": len(patches), "in_memory": in_memory}
+        if in_memory:
+            x, y = fixed_patches(images, masks, encode, patch)
+        else:
+            x, y = read_fixed_patches(read, shapes, encode, patch)
+        return {"x": x, "y": y, "batch_size": batch_size, "steps": math.ceil(len(x) / batch_size),
+                "in_memory": in_memory}
 
     # ------------------------------------------------------------ prediction
 
