@@ -2,7 +2,9 @@
 
 Reads evaluation.json and test_predictions.csv from the run folder (the
 engine writes them at the end of training); "Evaluate on another folder"
-runs `petrilab evaluate RUN --data DIR` as a child process.
+runs `petrilab evaluate RUN --data DIR` as a child process. Segmentation
+runs show their test images with true and predicted outlines (the masks in
+test_masks/), IoU and Dice per class, and, for instances, the object scores.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.export_dialog import ShareButtons
-from petrilab.gui.process import EngineProcess, plain_failure
+from petrilab.gui.engine_job import show_failure, stop_job
+from petrilab.gui.process import EngineProcess
 from petrilab.gui.widgets.confusion import ConfusionMatrixView
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.segmentation_results import ObjectScores, TestImageBrowser
 from petrilab.gui.widgets.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.widgets.value_results import ValueResults
 
@@ -45,9 +49,13 @@ METRICS = {
     "mean_iou": ("Mean IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN), averaged over classes."),
     "iou": ("IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN)."),
     "dice": ("Dice", "2 |X ∩ Y| / (|X| + |Y|): overlap of predicted and true masks."),
+    "object_f1": ("Object F1", "Objects matched one to one at IoU ≥ 0.5: the balance of precision (found objects "
+                               "that are real) and recall (real objects found)."),
 }
+SEGMENTATION = ("semantic", "instance")
+INSTANCE_ONLY = {"object_f1"}  # semantic runs count pieces, not objects: their object scores are not shown
 AS_PERCENT = {"accuracy", "balanced_accuracy", "macro_f1", "exact_match", "macro_auc", "hamming_loss", "mean_iou",
-              "iou", "dice", "precision", "recall", "f1", "auc"}
+              "iou", "dice", "precision", "recall", "f1", "auc", "object_f1"}
 N_CARDS = 3  # metric cards, then the number of test images
 PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
             ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),
@@ -60,8 +68,11 @@ PER_ITEM_EXPLAINED = {
                  "<b>Recall</b>: of the images with this label, the share the model found.<br>"
                  "<b>Threshold</b>: the probability above which an image gets the label, chosen on the "
                  "validation images.",
+    "segmentation": "<b>IoU</b>: overlap of predicted and true pixels, TP / (TP + FP + FN). "
+                    "<b>Dice</b>: 2 |X ∩ Y| / (|X| + |Y|), always ≥ IoU. <b>Precision</b>: of the pixels predicted "
+                    "as the class, the share that are; <b>recall</b>: of its true pixels, the share found.",
 }
-PER_ITEM_COLUMNS = ("precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "baseline_mae",
+PER_ITEM_COLUMNS = ("iou", "dice", "precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "baseline_mae",
                     "baseline_rmse", "support", "n")
 
 
@@ -138,10 +149,15 @@ class EvaluatePage(WizardPage):
         self.source.currentIndexChanged.connect(self._on_source_chosen)
         self.evaluate_button = QPushButton("Evaluate on the test images")
         self.evaluate_button.clicked.connect(lambda: self.evaluate())
-        self.other_button = QPushButton("Evaluate on another folder…")
-        self.other_button.setToolTip("A folder of labelled images in the same layout as the training data, "
-                                     "e.g. images from another microscope or another day.")
+        self.other_button = QPushButton("Another folder…")
+        self.other_button.setToolTip("Evaluate on a folder of labelled images in the same layout as the training "
+                                     "data, e.g. images from another microscope or another day.")
         self.other_button.clicked.connect(self._choose_other_folder)
+        # Fits 1280 px: the label gives way (elided by its width) before the buttons do.
+        self.model_label.setMinimumWidth(80)
+        self.source.setMinimumWidth(160)
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(16)
         top = QHBoxLayout()
         top.addWidget(self.model_label, 1)
         top.addWidget(QLabel("Showing:"))
@@ -181,17 +197,39 @@ class EvaluatePage(WizardPage):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.per_class)
         inner.addWidget(explained)
+        # instance segmentation: the objects matched one to one, under the pixel scores
+        self.objects_title = QLabel("Objects at IoU 0.5")
+        self.objects_title.setObjectName("sectionTitle")
+        self.object_scores = ObjectScores()
+        inner.addWidget(self.objects_title)
+        inner.addWidget(self.object_scores)
+        self.per_class_stretch = inner.count()
         inner.addStretch(1)
+        self.per_class_inner = inner
         self.per_class_title = QLabel("Per class")
         self.per_class_explained = explained
-        per_class_box = self._section("Per class", PER_ITEM[0][2], per_class_inner, title_label=self.per_class_title)
+        # scrolls rather than squeezes when the object scores are added below a tall table
+        per_class_scroll = QScrollArea()
+        per_class_scroll.setWidget(per_class_inner)
+        per_class_scroll.setWidgetResizable(True)
+        per_class_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        per_class_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        per_class_box = self._section("Per class", PER_ITEM[0][2], per_class_scroll, title_label=self.per_class_title)
         self.per_class_subtitle = per_class_box.note
 
-        tables = QSplitter(Qt.Orientation.Horizontal)
+        # segmentation: the test images with true and predicted outlines, in place of the confusion matrix
+        self.browser = TestImageBrowser()
+        self.browser_box = self._section("Test images: true and predicted outlines",
+                                         "Where the two outlines part, the model went wrong",
+                                         self.browser)
+        self.browser_box.hide()
+
+        self.tables = tables = QSplitter(Qt.Orientation.Horizontal)
+        tables.addWidget(self.browser_box)
         tables.addWidget(confusion_box)
         tables.addWidget(per_class_box)
         tables.setChildrenCollapsible(False)
-        tables.setSizes([520, 480])
+        tables.setSizes([0, 520, 480])
 
         self.gallery = ImageGallery(thumb_size=88)
         self.gallery.setMinimumHeight(140)
@@ -241,9 +279,7 @@ class EvaluatePage(WizardPage):
 
     def shutdown(self) -> None:
         """The window closes: end a running job (it saves nothing worth waiting for)."""
-        if self.engine.is_running():
-            self.engine.stop()
-            self.engine.wait(5_000)
+        stop_job(self.engine)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
         # Fill the window's height instead of growing to the wrapped labels' preferred height
@@ -302,6 +338,7 @@ class EvaluatePage(WizardPage):
         self.gallery.set_images([])
         self.gallery_title.setText("Misclassified test images")
         self.value_plots_box.hide()
+        self._show_segmentation({}, [])
         self.warnings.clear()
         if self.run_dir is None:
             self.model_label.setText(NO_RUN)
@@ -323,9 +360,11 @@ class EvaluatePage(WizardPage):
         metrics = evaluation.get("metrics", {})
         classes = list(evaluation.get("classes", []))
         self.model_label.setText(f"Model: {self.run_dir.name}")
-        self._fill_cards(metrics, evaluation.get("n_images"))
+        task = evaluation.get("task", "classification")
+        self._fill_cards(metrics, evaluation.get("n_images"), task)
         matrix = evaluation.get("confusion_matrix")
-        self.confusion_box.setVisible(bool(matrix))  # classification and segmentation have one
+        # classification's; segmentation's (pixel counts) gives way to the test images
+        self.confusion_box.setVisible(bool(matrix) and task not in SEGMENTATION)
         if matrix:
             self.confusion.set_matrix(classes, matrix)
         self._fill_per_item(metrics)
@@ -338,6 +377,30 @@ class EvaluatePage(WizardPage):
         rows = read_rows(predictions)
         self._fill_gallery(rows, classes)
         self._show_value_plots(evaluation, rows)
+        self._show_segmentation(evaluation, rows)
+
+    def _show_segmentation(self, evaluation: dict, rows: list[dict]) -> None:
+        """Segmentation: the test images with both outlines; instances: the object scores (else hidden)."""
+        task = evaluation.get("task")
+        segmentation = task in SEGMENTATION
+        was_shown = self.browser_box.isVisible()
+        self.browser_box.setVisible(segmentation)
+        instance = task == "instance"
+        self.objects_title.setVisible(instance)
+        self.object_scores.setVisible(instance)
+        self.per_class_inner.setStretch(self.per_class_stretch, 0 if instance else 1)
+        if not segmentation:
+            self.browser.set_rows([], "semantic", None)
+            if was_shown:  # back to a classification layout
+                self.tables.setSizes([0, 520, 480])
+                self.sections.setSizes([330, 330, 260])
+            return
+        self.browser.set_rows(rows, task, self.run_dir)
+        if instance:
+            self.object_scores.show_scores(evaluation.get("metrics", {}).get("objects") or {})
+        if not was_shown:
+            self.tables.setSizes([480, 0, 620])
+            self.sections.setSizes([1000, 0, 0])
 
     def _show_value_plots(self, evaluation: dict, rows: list[dict]) -> None:
         """Regression: predicted-vs-true and residuals; multi-label: scores per label (hidden for other tasks)."""
@@ -350,9 +413,10 @@ class EvaluatePage(WizardPage):
             # the table needs only its rows; the plots get the rest
             self.sections.setSizes([self.per_class.height() + 70, 1000, 260])
 
-    def _fill_cards(self, metrics: dict, n_images) -> None:
+    def _fill_cards(self, metrics: dict, n_images, task: str = "classification") -> None:
         """The first metrics this evaluation has (in METRICS order), then how many images they rest on."""
-        shown = [k for k in METRICS if isinstance(metrics.get(k), (int, float))][:N_CARDS]
+        shown = [k for k in METRICS if isinstance(metrics.get(k), (int, float))
+                 and (k not in INSTANCE_ONLY or task == "instance")][:N_CARDS]
         if not shown:
             shown = ["accuracy", "balanced_accuracy", "macro_f1"]
         self.cards = {}
@@ -373,12 +437,19 @@ class EvaluatePage(WizardPage):
         key, title, subtitle = next((item for item in PER_ITEM if isinstance(metrics.get(item[0]), dict)), PER_ITEM[0])
         items = metrics.get(key) or {}
         columns = [c for c in PER_ITEM_COLUMNS if any(c in (v or {}) for v in items.values())]
+        pixels = "iou" in columns  # segmentation: scores of each class's pixels
+        explained = "segmentation" if pixels else key
+        if pixels:
+            subtitle = "IoU, Dice, precision and recall of each class's pixels, over all test images"
         self.per_class_title.setText(title)
         self.per_class_subtitle.setText(subtitle)
-        self.per_class_explained.setVisible(key in PER_ITEM_EXPLAINED)
-        self.per_class_explained.setText(PER_ITEM_EXPLAINED.get(key, ""))
+        self.per_class_explained.setVisible(explained in PER_ITEM_EXPLAINED)
+        self.per_class_explained.setText(PER_ITEM_EXPLAINED.get(explained, ""))
         names = {"f1": "F1", "auc": "AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "support": "Images",
-                 "n": "Images", "baseline_mae": "Baseline MAE", "baseline_rmse": "Baseline RMSE"}
+                 "n": "Images", "baseline_mae": "Baseline MAE", "baseline_rmse": "Baseline RMSE",
+                 "iou": "IoU", "dice": "Dice"}
+        if pixels:
+            names["support"] = "Pixels"
         self.per_class.setColumnCount(1 + len(columns))
         self.per_class.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +
                                                  [names.get(c, c.capitalize()) for c in columns])
@@ -443,13 +514,7 @@ class EvaluatePage(WizardPage):
         if exit_code == 0:
             self.message.clear()
         else:
-            failure = plain_failure(self.engine.log_tail(40))
-            if failure:
-                self.message.show_message("error", *failure)
-            else:
-                self.message.show_message("error", "The evaluation stopped unexpectedly.", str(self.engine.log_path),
-                                          "Try again; if it happens again, send the log file to PetriLab's developers.",
-                                          details=self.engine.log_tail(10))
+            show_failure(self.message, self.engine, "The evaluation")
         self._list_sources(prefer=self._expected if exit_code == 0 else None)
         self._update_buttons()
 

@@ -1,0 +1,208 @@
+"""Segmentation results on the Evaluate page: the test images with true and predicted outlines, and the
+object scores in plain words.
+
+Reads what `petrilab evaluate` writes: test_predictions.csv (one row per test
+image: the image, its true mask, its predicted mask in test_masks/, and that
+image's scores) and evaluation.json ("objects": the matching at IoU 0.5 and
+the average over 0.5 … 0.95).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from petrilab.gui.widgets.overlay_view import OverlayView
+from petrilab.gui.widgets.theme import MUTED
+
+TRUE_COLOUR, PREDICTED_COLOUR, BOTH_COLOUR = "#00dc5a", "#ff00c8", "#ffe600"  # as overlay_view draws them
+
+# (key in the objects' summary, name, what it means) — the workshop's words
+OBJECT_SCORES = (
+    ("tp", "Found (TP)", "true objects matched by a predicted one"),
+    ("fp", "Invented (FP)", "predicted objects matching no true one"),
+    ("fn", "Missed (FN)", "true objects no predicted one matches"),
+    ("precision", "Precision", "TP / (TP + FP): found objects that are real"),
+    ("recall", "Recall", "TP / (TP + FN): real objects found"),
+    ("f1", "F1", "the balance of precision and recall"),
+    ("average_precision", "Average precision", "TP / (TP + FP + FN) (StarDist, Cellpose)"),
+    ("mean_matched_iou", "Mean IoU of matches", "how well found outlines fit the true"),
+    ("average_precision_50_95", "AP, IoU 0.5 … 0.95", "the same, averaged over stricter overlaps"),
+)
+COUNTS = {"tp", "fp", "fn"}
+
+
+def _percent_or_count(key: str, value) -> str:
+    if not isinstance(value, (int, float)) or value != value:
+        return "–"
+    return str(int(value)) if key in COUNTS else f"{value:.1%}"
+
+
+class ObjectScores(QWidget):
+    """The object matching at IoU 0.5 in plain words: one line per score, its value, what it means."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.counts = QLabel()
+        self.counts.setObjectName("muted")
+        self.counts.setWordWrap(True)
+        self.table = QLabel()
+        self.table.setTextFormat(Qt.TextFormat.RichText)
+        self.table.setWordWrap(True)
+        self.table.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.table)
+        self.values: dict[str, str] = {}  # key -> the text shown (for tests)
+
+    def show_scores(self, objects: dict) -> None:
+        summary = (objects or {}).get("summary") or {}
+        self.values = {key: _percent_or_count(key, summary.get(key)) for key, _, _ in OBJECT_SCORES}
+        rows = "".join(f"<tr><td style='padding-right:8px'>{name}</td>"
+                       f"<td align='right' style='padding-right:10px'><b>{self.values[key]}</b></td>"
+                       f"<td style='color:{MUTED}'>{meaning}</td></tr>" for key, name, meaning in OBJECT_SCORES)
+        self.table.setText(f"<table cellspacing='0' cellpadding='1'>{rows}</table>")
+        n_true, n_pred = (objects or {}).get("n_true"), (objects or {}).get("n_pred")
+        self.counts.setText(f"{n_true} true objects in the test images, {n_pred} predicted; each predicted object "
+                            f"is matched to at most one true object it overlaps by IoU ≥ 0.5."
+                            if n_true is not None else "")
+
+
+def legend() -> QLabel:
+    """Which colour is which, in one line."""
+    label = QLabel(f"<span style='color:{TRUE_COLOUR}'>■</span> true outline &nbsp; "
+                   f"<span style='color:{PREDICTED_COLOUR}'>■</span> predicted outline &nbsp; "
+                   f"<span style='color:{BOTH_COLOUR}'>■</span> both agree")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    return label
+
+
+def _number(row: dict, key: str):
+    try:
+        return float(row.get(key, ""))
+    except (TypeError, ValueError):
+        return None
+
+
+def image_caption(row: dict, task: str) -> str:
+    """One test image's own scores in a line."""
+    parts = []
+    iou = _number(row, "iou")
+    if iou is not None:
+        parts.append(f"IoU {iou:.1%}")
+    if task == "instance":
+        counts = [_number(row, k) for k in ("true_objects", "predicted_objects", "tp", "fp", "fn")]
+        if None not in counts:
+            n_true, n_pred, tp, fp, fn = (int(c) for c in counts)
+            parts.append(f"{n_true} true, {n_pred} predicted objects: {tp} found, {fn} missed, {fp} invented")
+    return " · ".join(parts)
+
+
+class TestImageBrowser(QWidget):
+    """One test image at a time: the image, the true outlines (green) and the predicted ones (magenta)."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.rows: list[dict] = []
+        self.task = "semantic"
+        self.base: Path | None = None  # the run folder (predicted masks are named relative to it)
+        self.index = -1
+        self.problem = ""  # why the current image cannot be shown ('' when it is)
+        self.choice = QComboBox()
+        self.choice.setMinimumWidth(160)
+        self.choice.currentIndexChanged.connect(self.show_image)
+        self.previous_button = QPushButton("◀ Previous")
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QPushButton("Next ▶")
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.position = QLabel()
+        self.position.setObjectName("muted")
+        top = QHBoxLayout()
+        top.addWidget(self.previous_button)
+        top.addWidget(self.choice, 1)
+        top.addWidget(self.next_button)
+        top.addWidget(self.position)
+        self.view = OverlayView(mode="outline", minimum=220)
+        self.scores = QLabel()
+        self.scores.setWordWrap(True)
+        bottom = QHBoxLayout()
+        bottom.addWidget(legend())
+        bottom.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.scores)
+        layout.addLayout(bottom)
+
+    def set_rows(self, rows: list[dict], task: str, base: Path | None) -> None:
+        """The test images of one evaluation (rows of test_predictions.csv)."""
+        self.rows = [r for r in rows if r.get("predicted_mask")]
+        self.task, self.base = task, base
+        self.choice.blockSignals(True)
+        self.choice.clear()
+        for row in self.rows:
+            self.choice.addItem(Path(row.get("file", "")).name, row.get("file"))
+        self.choice.blockSignals(False)
+        self.index = -1
+        if self.rows:
+            self.choice.setCurrentIndex(0)
+            self.show_image(0)
+        else:
+            self.view.clear()
+            self.scores.setText("These results have no predicted masks to show: press 'Evaluate again'.")
+            self.position.setText("")
+        self._update_buttons()
+
+    def step(self, delta: int) -> None:
+        if self.rows:
+            self.choice.setCurrentIndex((self.choice.currentIndex() + delta) % len(self.rows))
+
+    def _path(self, text: str) -> Path:
+        path = Path(text)
+        return path if path.is_absolute() or self.base is None else self.base / path
+
+    def arrays(self, row: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(image, true labels or mask, predicted labels or mask) of one row."""
+        import tifffile
+
+        from petrilab.data.images import read_image
+        from petrilab.data.masks import read_mask
+
+        image = read_image(self._path(row["file"]))
+        true = read_mask(self._path(row["true_mask"]), self.task)
+        predicted = tifffile.imread(str(self._path(row["predicted_mask"])))
+        return image, true, predicted
+
+    def show_image(self, index: int) -> None:
+        if not 0 <= index < len(self.rows):
+            return
+        self.index = index
+        row = self.rows[index]
+        self.position.setText(f"{index + 1} of {len(self.rows)}")
+        try:
+            image, true, predicted = self.arrays(row)
+            if true.shape != image.shape[:2] or predicted.shape != image.shape[:2]:
+                raise ValueError("sizes differ")
+        except Exception as exc:  # noqa: BLE001 - a moved or damaged file: say so, keep browsing
+            self.problem = f"{Path(row.get('file', '')).name} cannot be shown ({exc.__class__.__name__})."
+            self.view.clear()
+            self.scores.setText(self.problem + " Its files may have moved since the evaluation.")
+            self._update_buttons()
+            return
+        self.problem = ""
+        self.view.set_arrays(image, true, predicted)
+        self.scores.setText(image_caption(row, self.task))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        several = len(self.rows) > 1
+        self.previous_button.setEnabled(several)
+        self.next_button.setEnabled(several)
