@@ -74,6 +74,10 @@ class TrainPage(WizardPage):
         self.stop_button.setEnabled(False)
         self.stop_button.setToolTip("Finish the current batch, save the best model so far, then stop.")
         self.stop_button.clicked.connect(self.stop)
+        self.cluster_button = QPushButton("Run on cluster…")
+        self.cluster_button.setToolTip("Train on a SLURM cluster (one run, or a sweep of runs) and follow it on the "
+                                       "Runs page.")
+        self.cluster_button.clicked.connect(lambda: self.open_cluster_dialog())
         self.resume_button = QPushButton("Continue training")
         self.resume_button.setToolTip("Continue this run from its last saved epoch (last.keras).")
         self.resume_button.hide()  # offered when an engine died without finishing its run
@@ -86,6 +90,7 @@ class TrainPage(WizardPage):
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.start_button)
+        top.addWidget(self.cluster_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.resume_button)
         top.addSpacing(12)
@@ -210,6 +215,15 @@ class TrainPage(WizardPage):
             return
         self.status.setText("Stopping: finishing the current batch and saving…")
         self.stop_button.setEnabled(False)
+
+    def open_cluster_dialog(self):
+        """'Run on cluster…': the SLURM dialog (cluster_dialog.py); it shows the runs on the Runs page once sent."""
+        from petrilab.gui.cluster_dialog import ClusterDialog
+
+        dialog = ClusterDialog(self.context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def shutdown(self, wait_ms: int = 20_000) -> None:
         """Stop a training before the window closes, giving it time to save."""

@@ -57,6 +57,7 @@ class _Watched:
         self.finished = False
         self.looked_at = 0.0
         self.slurm_mtime: float | None = None
+        self.slurm_checked = False
         self.history_read = False
 
 
@@ -148,7 +149,7 @@ class RunsWatch:
             self._read(watched, news)
         if size is None and not watched.history_read:
             self._read_history(watched, news)
-        if not watched.finished:  # a queued run: its job record may still change (its job id, a resubmit)
+        if not watched.finished or not watched.slurm_checked:  # a live run's job record may still change
             self._read_slurm(watched, news)
 
     def _read(self, watched: _Watched, news: RunNews) -> None:
@@ -164,6 +165,7 @@ class RunsWatch:
         news.events.extend(new)
 
     def _read_slurm(self, watched: _Watched, news: RunNews) -> None:
+        watched.slurm_checked = True
         path = watched.path / SLURM_RECORD
         try:
             mtime = path.stat().st_mtime
