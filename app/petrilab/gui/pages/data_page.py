@@ -1,4 +1,9 @@
-"""Step 2: the image folder, checked in the background and summarised in plain words."""
+"""Step 2: the image folder, checked in the background and summarised in plain words.
+
+Segmentation folders (images/ + masks/) get their own summary rows (masks,
+mask values, objects and their sizes, training patches) and a gallery of
+image/mask pairs with the mask drawn on each image.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QGridLayout, QH
 from petrilab import help as help_texts
 from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS, DatasetReport, check_dataset
 from petrilab.data.discovery import discover
+from petrilab.data.images import image_info
+from petrilab.data.masks import SEGMENTATION_TASKS, check_segmentation, discover_segmentation
 from petrilab.errors import UserError
 from petrilab.settings import get_value
 from petrilab.gui import dataset_state
@@ -20,7 +27,9 @@ from petrilab.gui.dataset_state import CheckedData, data_key
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.table_check import check_table_folders
 from petrilab.gui.widgets import theme
+from petrilab.gui.widgets import seg_summary
 from petrilab.gui.widgets.bar_chart import ClassBarChart
+from petrilab.gui.widgets.seg_gallery import MAX_PAIRS, SegmentationGallery, spread
 from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
 from petrilab.gui.widgets.value_columns import ValuesPanel, contents_words, is_table_task
 from petrilab.gui.workers import Background, load_thumbnails
@@ -28,6 +37,9 @@ from petrilab.tasks import TASKS
 
 THUMBNAILS_PER_CLASS = 12
 THUMBNAIL_SIZE = 64
+SEGMENTATION_ROWS = ("Masks", "Mask values", "Objects", "Object sizes", "Training patches")
+# segmentation: pairs without a mask come first in the gallery (up to this many), so the user sees them
+PROBLEM_PAIRS_FIRST = 6
 
 
 def card(title: str) -> tuple[QFrame, QVBoxLayout]:
@@ -45,6 +57,8 @@ def card(title: str) -> tuple[QFrame, QVBoxLayout]:
 
 def check_folders(key: tuple, task: str, folder: str, test_folder: str, classes: list[str], *, emit, cancelled):
     """The background job: discover and check the folder (and the test folder)."""
+    if task in SEGMENTATION_TASKS:
+        return check_segmentation_folders(key, task, folder, test_folder, classes, emit=emit, cancelled=cancelled)
     dataset = discover(task, folder, classes=classes or None)
     emit(("discovered", dataset))
     total = len(dataset.samples)
@@ -70,11 +84,57 @@ class _Cancelled(Exception):
     pass
 
 
+def check_segmentation_folders(key: tuple, task: str, folder: str, test_folder: str, classes: list[str], *, emit,
+                               cancelled):
+    """Semantic and instance segmentation: pair images/ with masks/, count, then check every mask."""
+    dataset = discover_segmentation(task, folder, classes or None)
+    emit(("discovered", dataset))
+    total = len(dataset.samples)
+
+    def progress(i: int, n: int) -> None:
+        if i == n or i % 25 == 0:
+            emit(("progress", i, total))
+        if cancelled():
+            raise _Cancelled()
+
+    try:
+        emit(("pairing", pairing_of(dataset, cancelled)))
+        report = check_segmentation(dataset, progress=progress)
+        test_dataset = test_report = None
+        if test_folder:
+            test_dataset = discover_segmentation(task, test_folder, list(report.classes))
+            test_report = check_segmentation(test_dataset)
+    except _Cancelled:
+        return None
+    return CheckedData(key, dataset, report, test_dataset, test_report)
+
+
+def pairing_of(dataset, cancelled=lambda: False) -> seg_summary.Pairing:
+    """Images, masks found, masks missing and masks of another size (image headers only)."""
+    p = seg_summary.Pairing(images=len(dataset.samples))
+    p.orphans = sum(1 for f in dataset.skipped if f.parent.name == "masks")
+    for sample in dataset.samples:
+        if cancelled():
+            raise _Cancelled()
+        if sample.mask is None:
+            p.missing += 1
+            continue
+        p.masks += 1
+        try:
+            a, b = image_info(sample.path), image_info(sample.mask)
+        except UserError:
+            continue  # unreadable: the check names it
+        p.mismatched += (a.height, a.width) != (b.height, b.width)
+    return p
+
+
 def describe_value(key: str, value) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
-    if key == "data.image_size":
-        return f"{value[0]} × {value[1]} pixels"
+    if key in ("data.image_size", "data.patch_size"):
+        return f"{value[0]} × {value[1]} pixels" if value else "from the data"
+    if key == "data.classes":
+        return ", ".join(f"{i} = {name}" for i, name in enumerate(value)) if value else "from the data"
     if key == "data.channels":
         return {0: "automatic", 1: "1 (grey)", 3: "3 (RGB)"}.get(value, str(value))
     return str(value)
@@ -87,6 +147,7 @@ class DataPage(WizardPage):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(context, parent)
         self.checked: CheckedData | None = None
+        self.pairing: seg_summary.Pairing | None = None  # segmentation: how images and masks pair up
         self.error: UserError | None = None
         self.checking = False
         self._checking_key: tuple | None = None  # the folders being checked now
@@ -133,8 +194,12 @@ class DataPage(WizardPage):
         columns.addLayout(left, 11)
         right = QVBoxLayout()
         examples, examples_layout = card("Examples")
+        self.examples_title = examples_layout.itemAt(0).widget()
         self.thumbnails = ThumbnailGrid(THUMBNAIL_SIZE, columns=6)
         examples_layout.addWidget(self.thumbnails)
+        self.pairs_gallery = SegmentationGallery()  # segmentation: image/mask pairs, the mask drawn on the image
+        self.pairs_gallery.hide()
+        examples_layout.addWidget(self.pairs_gallery)
         examples_layout.addStretch(1)
         right.addWidget(examples)
         right.addStretch(1)
@@ -196,17 +261,23 @@ class DataPage(WizardPage):
         self.values_panel = ValuesPanel(self.context)  # regression and multi-label: their values, not classes
         self.values_panel.hide()
         layout.addWidget(self.values_panel)
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignLeft)
+        # a grid, not a QFormLayout: its rows grow with wrapped text instead of clipping the second line
+        form = QGridLayout()
         form.setHorizontalSpacing(16)
         form.setVerticalSpacing(4)
+        form.setColumnStretch(1, 1)
         self.summary_fields: dict[str, QLabel] = {}
-        for name in ("Images", "Image sizes", "Channels", "Bit depth", "Test folder"):
+        self.summary_names: dict[str, QLabel] = {}
+        for row, name in enumerate(("Images", *SEGMENTATION_ROWS, "Image sizes", "Channels", "Bit depth",
+                                    "Test folder")):
+            title = QLabel(f"{name}:")
             value = QLabel()
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            form.addRow(f"{name}:", value)
+            form.addWidget(title, row, 0, Qt.AlignTop | Qt.AlignLeft)
+            form.addWidget(value, row, 1, Qt.AlignTop)
             self.summary_fields[name] = value
+            self.summary_names[name] = title
         self.summary_form = form
         layout.addLayout(form)
         return frame
@@ -278,8 +349,11 @@ class DataPage(WizardPage):
     def enter(self) -> None:
         d = self.context.settings.data
         self.layout_hint.setText(f"Expected layout: {TASKS[self.context.settings.task.kind].layout}")
+        kind = self.context.settings.task.kind
         self.folder_edit.setPlaceholderText("Choose the folder that holds images/ and the table"
-                                            if is_table_task(self.context.settings.task.kind)
+                                            if is_table_task(kind) else
+                                            "Choose the folder that holds images/ and masks/"
+                                            if kind in SEGMENTATION_TASKS
                                             else "Choose the folder with one sub-folder per class")
         if self.folder_edit.text() != d.folder:
             self.folder_edit.setText(d.folder)
@@ -311,6 +385,8 @@ class DataPage(WizardPage):
         dataset_state.remember(self.context, None)
         self.thumbnail_job.cancel()
         self.thumbnails.clear()
+        self.pairs_gallery.clear()
+        self.pairing = None
         if not d.folder:
             self.check_job.cancel()
             self.checking = False
@@ -331,6 +407,8 @@ class DataPage(WizardPage):
         if item[0] == "discovered":
             self._start_thumbnails(item[1])
             self.status.setText(f"Reading {len(item[1].samples)} images…")
+        elif item[0] == "pairing":
+            self.pairing = item[1]
         elif item[0] == "progress":
             _, i, total = item
             self.progress_bar.setRange(0, total)
@@ -354,10 +432,14 @@ class DataPage(WizardPage):
         self.error = error
         self.thumbnail_job.cancel()
         self.thumbnails.clear()
+        self.pairs_gallery.clear()
         self._show_state()
         self.validity_changed.emit()
 
     def _start_thumbnails(self, dataset) -> None:
+        if dataset.task in SEGMENTATION_TASKS:
+            self._start_pairs(dataset)
+            return
         per_class: dict[str, list[str]] = {}
         totals: dict[str, int] = {}
         labels = dataset.labels()
@@ -371,6 +453,16 @@ class DataPage(WizardPage):
         items = [(name, path) for name, paths in per_class.items() for path in paths]
         self.thumbnail_job.start(load_thumbnails, items, THUMBNAIL_SIZE,
                                  on_progress=lambda item: self.thumbnails.set_thumbnail(*item))
+        self._show_state()
+
+    def _start_pairs(self, dataset) -> None:
+        """The gallery of image/mask pairs: images without a mask first, then pairs spread over the folder."""
+        samples = dataset.samples
+        without = [i for i, s in enumerate(samples) if s.mask is None][:PROBLEM_PAIRS_FIRST]
+        rest = [i for i in range(len(samples)) if i not in set(without)]
+        chosen = without + [rest[i] for i in spread(len(rest), MAX_PAIRS - len(without))]
+        pairs = [(str(samples[i].path), str(samples[i].mask) if samples[i].mask else None) for i in chosen]
+        self.pairs_gallery.show_pairs(dataset.task, pairs, len(samples))
         self._show_state()
 
     # ------------------------------------------------------------ showing
@@ -391,7 +483,14 @@ class DataPage(WizardPage):
             self._show_report(self.checked)
         # the examples show up as soon as the folder is listed; the report once every image is read
         has_report = self.checked is not None
-        self.results.setVisible(has_report or bool(self.thumbnails.slots))
+        segmentation = self.context.settings.task.kind in SEGMENTATION_TASKS
+        self.thumbnails.setVisible(not segmentation)
+        self.pairs_gallery.setVisible(segmentation)
+        self.examples_title.setText("Images with their masks" if segmentation else "Examples")
+        for name in SEGMENTATION_ROWS:
+            self.summary_fields[name].setVisible(segmentation)
+            self.summary_names[name].setVisible(segmentation)
+        self.results.setVisible(has_report or bool(self.thumbnails.slots) or bool(self.pairs_gallery.pairs))
         self.findings_card.setVisible(has_report)
         self.summary_card.setVisible(has_report)
         if not has_report:
@@ -431,8 +530,34 @@ class DataPage(WizardPage):
                                 + (f" · {', '.join(extra)}" if extra else ""))
             if checked.test_report is not None:
                 f["Test folder"].setText(f"{checked.test_report.n_images} images")
+        if report.task in SEGMENTATION_TASKS:
+            self._show_segmentation(checked, extra, words)
         self._show_findings(report, checked.test_report)
         self._show_proposals()
+
+    def _show_segmentation(self, checked: CheckedData, extra: list[str], words: str) -> None:
+        """The summary in mask words: pairs, what the mask values mean, objects and their sizes."""
+        report = checked.report
+        pairing = self.pairing or pairing_of(checked.dataset)
+        self.chart.setVisible(False)
+        self.summary_title.setText("Images and masks")
+        self.status.setText(f"Checked {report.n_images} image/mask pairs — {words}.")
+        f = self.summary_fields
+        f["Images"].setText(f"{report.n_images} with a usable mask, of {pairing.images} in 'images'"
+                            + (f" · {', '.join(extra)}" if extra else ""))
+        bad = pairing.missing or pairing.mismatched
+        f["Masks"].setText(seg_summary.masks_words(pairing))
+        f["Masks"].setStyleSheet(f"color: {theme.LEVEL_COLOURS['error']};" if bad else "")
+        f["Mask values"].setText(seg_summary.values_words(report))
+        f["Objects"].setText(seg_summary.objects_words(report))
+        f["Object sizes"].setText(seg_summary.sizes_words(report))
+        s = self.context.settings
+        f["Training patches"].setText(seg_summary.patch_words(s.data.patch_size,
+                                                              report.proposals.get("data.patch_size"),
+                                                              s.model.filters))
+        if checked.test_report is not None:
+            t = checked.test_report
+            f["Test folder"].setText(f"{t.n_images} image/mask pairs")
 
     def _show_findings(self, report: DatasetReport, test_report: DatasetReport | None) -> None:
         for row in self.finding_rows:
@@ -446,6 +571,7 @@ class DataPage(WizardPage):
         findings.sort(key=lambda pair: order.get(pair[0].level, 3))
         if not findings:
             what = ("every image has its values" if is_table_task(report.task)
+                    else "every image has its mask, of the same size" if report.task in SEGMENTATION_TASKS
                     else "the classes are balanced enough")
             findings_row = _finding_row(self, "ok", f"No problems found: {what}, and all images can be read.", None)
             self.findings_layout.addWidget(findings_row)
@@ -505,6 +631,7 @@ class DataPage(WizardPage):
     def shutdown(self) -> None:
         self.check_job.cancel()
         self.thumbnail_job.cancel()
+        self.pairs_gallery.shutdown()
 
 
 # ---------------------------------------------------------------- small helpers

@@ -20,6 +20,8 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_page import card
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
+from petrilab.gui.widgets.seg_patch_control import PatchSizeControl
+from petrilab.gui.widgets.seg_summary import resolved_patch, unet_words
 from petrilab.gui.widgets.setting_controls import SettingControl, form_label, make_control
 from petrilab.gui.workers import Debouncer, ModelDescriber
 from petrilab.settings import CHOICES
@@ -88,6 +90,7 @@ class ModelPage(WizardPage):
         self.tabs.setDocumentMode(False)
         for title, keys in GROUPS:
             self.tabs.addTab(self._group(keys, GROUP_NOTES[title]), title)
+        self._add_patch_row()
         left.addWidget(self.tabs)
         left.addStretch(1)
         columns.addLayout(left, 1)
@@ -133,7 +136,33 @@ class ModelPage(WizardPage):
         self.architecture_text.setMinimumHeight(52)
         self.architecture_text.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         layout.addWidget(self.architecture_text)
+        self.unet_text = QLabel()  # the U-Net's shape in the workshop's words
+        self.unet_text.setWordWrap(True)
+        self.unet_text.setTextFormat(Qt.RichText)
+        self.unet_text.hide()
+        layout.addWidget(self.unet_text)
         return frame
+
+    def _add_patch_row(self) -> None:
+        """Segmentation trains on patches: data.patch_size, in the Input images tab (not in self.controls:
+        'from the data' is an empty list, which the generic controls do not offer)."""
+        form = self.rows["data.image_size"][0]
+        self.patch_control = PatchSizeControl()
+        self.patch_control.changed.connect(self._control_changed)
+        self.patch_label = QLabel(help_texts.label("data.patch_size") + ":")
+        form.insertRow(2, self.patch_label, self.patch_control.widget)  # after the note and the image size
+        self.binder.bind(self.patch_control.widget, "data.patch_size", self.patch_label)
+
+    def _show_segmentation(self) -> None:
+        """The patch size (and what 'from the data' gives) and the U-Net's shape, for segmentation."""
+        s = self.context.settings
+        checked = dataset_state.current(self.context)
+        proposal = checked.report.proposals.get("data.patch_size") if checked is not None else None
+        self.patch_control.set_resolved(resolved_patch(proposal, s.model.filters))
+        unet = s.model.architecture == "unet"
+        self.unet_text.setVisible(unet)
+        if unet:
+            self.unet_text.setText(unet_words(s, proposal))
 
     def _group(self, keys: list[str], note: str) -> QWidget:
         page = QWidget()
@@ -177,9 +206,11 @@ class ModelPage(WizardPage):
         self.layer_table.setFocusPolicy(Qt.NoFocus)
         self.layer_table.setAlternatingRowColors(True)
         header = self.layer_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        # shapes and counts always whole; a long layer name (a U-Net's) is shortened in its middle if need be
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        self.layer_table.setTextElideMode(Qt.ElideMiddle)
         self.layer_table.verticalHeader().setDefaultSectionSize(22)
         self.layer_table.setMinimumHeight(120)
         for w in (self.count_label, self.count_detail, self.status_label, self.warnings_label, self.layer_table):
@@ -196,6 +227,8 @@ class ModelPage(WizardPage):
             arch = self.context.settings.model.architecture
             for key, button in self.architecture_buttons.items():
                 button.setChecked(key == arch)
+            self.patch_control.show_value(self.context.settings.data.patch_size)
+            self._show_segmentation()
         finally:
             self._loading = False
         self._show_rows()
@@ -225,6 +258,7 @@ class ModelPage(WizardPage):
             self._loading = False
         if key == "data.normalisation":
             self._show_rows()
+        self._show_segmentation()  # the U-Net summary follows its filters, dropout and patch size
         self.debounce.poke()
         self.validity_changed.emit()
 
@@ -238,6 +272,7 @@ class ModelPage(WizardPage):
         for k, button in self.architecture_buttons.items():
             button.setChecked(k == key)
         self._show_catalogue()
+        self._show_segmentation()
         self._show_rows()
         self.debounce.poke()
         self.validity_changed.emit()
@@ -252,11 +287,16 @@ class ModelPage(WizardPage):
     def _show_rows(self) -> None:
         used = self.used_keys()
         percentile = self.context.settings.data.normalisation == "percentile"
+        segmentation = self.context.settings.task.kind in ("semantic", "instance")
         for key, (form, widget) in self.rows.items():
             visible = key in used if key.startswith("model.") else True
             if key in ("data.percentile_low", "data.percentile_high"):
                 visible = percentile
+            if key == "data.image_size":
+                visible = not segmentation  # segmentation keeps every pixel: patches, not resized images
             form.setRowVisible(widget, visible)
+        form, _ = self.rows["data.image_size"]
+        form.setRowVisible(self.patch_control.widget, segmentation)
 
     def visible_keys(self) -> list[str]:
         used = self.used_keys()
@@ -267,7 +307,11 @@ class ModelPage(WizardPage):
                 continue
             if key in ("data.percentile_low", "data.percentile_high") and not percentile:
                 continue
+            if key == "data.image_size" and self.context.settings.task.kind in ("semantic", "instance"):
+                continue
             keys.append(key)
+        if self.context.settings.task.kind in ("semantic", "instance"):
+            keys.append("data.patch_size")
         return keys
 
     # ------------------------------------------------------------ the catalogue
@@ -287,7 +331,9 @@ class ModelPage(WizardPage):
         task = self.context.settings.task.kind
         for key, button in self.architecture_buttons.items():
             info = (self.catalogue or {}).get(key)
-            button.setText(info["title"].split(" (")[0] if info else key)
+            button.setText(info["title"].split(" (")[0].removesuffix(" network") if info else key)
+            # as wide as its words (the row has room for all five): never a cut name
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 34)
             button.setEnabled(info is None or task in info.get("tasks", [task]))
             if info:
                 button.setToolTip(info["description"])
@@ -355,17 +401,30 @@ class ModelPage(WizardPage):
             return
         self.count_label.setText(f"{d['total']:,} parameters")
         frozen = d.get("non_trainable", 0)
-        self.count_detail.setText(f"{d['trainable']:,} trainable" + (f" · {frozen:,} frozen" if frozen else ""))
+        kept = "frozen" if self.context.settings.model.architecture == "transfer" else "batch-norm statistics"
+        self.count_detail.setText(f"{d['trainable']:,} trainable" + (f" · {frozen:,} {kept}" if frozen else ""))
         self.status_label.setText("Updated as you change the settings.")
         warnings = d.get("warnings") or []
         self.warnings_label.setVisible(bool(warnings))
         self.warnings_label.setText("\n\n".join(f"⚠ {w}" for w in warnings))
         layers = d.get("layers", [])
+        any_size = bool(layers) and all(len(x.get("output_shape", [])) == 3 and x["output_shape"][0] is None
+                                        for x in layers)
+        self.layer_table.setHorizontalHeaderLabels(["Layer", "Channels" if any_size else "Output shape",
+                                                    "Parameters"])
+        self.layer_table.horizontalHeaderItem(1).setToolTip(
+            "A U-Net takes images of any size: each layer's height and width follow the patch or image it is "
+            "given, so only its channels are fixed." if any_size else "")
         self.layer_table.setRowCount(len(layers))
         for r, layer in enumerate(layers):
             name = QTableWidgetItem(layer["name"])
             name.setToolTip(layer.get("type", ""))
-            shape = QTableWidgetItem(" × ".join(str(n) for n in layer.get("output_shape", [])))
+            dims = list(layer.get("output_shape", []))
+            if any_size:  # fully convolutional (U-Net): height and width follow the patch or image given
+                shape = QTableWidgetItem(str(dims[-1]) if dims else "")
+                shape.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            else:
+                shape = QTableWidgetItem(" × ".join(str(n) for n in dims))
             params = QTableWidgetItem(f"{layer.get('parameters', 0):,}")
             params.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             for c, item in enumerate((name, shape, params)):
