@@ -22,6 +22,7 @@ from petrilab.gui import steps  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.main_window import MainWindow  # noqa: E402
 from petrilab.gui.widgets.setting_controls import _Bool, _Choice, _Float, _ImageSize, _Int, _IntList  # noqa: E402
+from petrilab.gui.widgets.setting_controls import _ModelPath  # noqa: E402
 from petrilab.gui.workers import display_uint8  # noqa: E402
 from petrilab.help import HELP  # noqa: E402
 from petrilab.tasks import TASKS  # noqa: E402
@@ -281,6 +282,10 @@ def test_every_model_page_control_writes_exactly_its_key(window):
         elif isinstance(control, _ImageSize):
             expected = [before[0] + 8, before[1]]
             control.height.setValue(expected[0])
+        elif isinstance(control, _ModelPath):
+            expected = "" if before else "/lab/runs/first-run"
+            control.edit.setText(expected)
+            control.edit.editingFinished.emit()
         else:
             raise AssertionError(f"untested control for {key}")
         value = settings_io.get_value(settings, key)

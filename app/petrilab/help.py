@@ -178,6 +178,16 @@ HELP: dict[str, tuple[str, str]] = {
         "it frozen and trains only the new classifier; raise it (with a small learning rate) once "
         "that works.",
     ),
+    "model.start_from": (
+        "Start from a trained model",
+        "Continue from a model trained before (a run folder, a .keras file, or a model imported from "
+        "bioimage.io) instead of random weights: it already knows what cells look like, so fewer images "
+        "and epochs are needed. Its layers are kept with their weights and all of them are trained "
+        "further (use a smaller learning rate to keep more of what it learnt). When the classes differ, "
+        "its last layer (the head) is replaced by a new one for your classes. Its first layer must get "
+        "the same number of channels, and images of the size it was trained on; the architecture "
+        "settings then come from that model. Empty: train from scratch.",
+    ),
     # ---------------------------------------------------------------- augmentation
     "augmentation.flip_horizontal": (
         "Flip left–right",

@@ -67,6 +67,7 @@ class ModelSettings:
     backbone: str = "mobilenetv2"  # transfer: mobilenetv2 | vgg16
     weights: str = "imagenet"  # transfer: imagenet | random | path to a weights file
     fine_tune_layers: int = 0  # transfer: 0 keeps the pretrained base frozen
+    start_from: str = ""  # a trained model to continue from (.keras file or run folder); "" = from scratch
 
 
 @dataclass
@@ -328,6 +329,9 @@ def load(path: str | Path) -> Settings:
         value = getattr(settings.data, attr)
         if value and not Path(value).is_absolute():
             setattr(settings.data, attr, str((path.parent / value).resolve()))
+    start_from = settings.model.start_from
+    if start_from and not Path(start_from).is_absolute():
+        settings.model.start_from = str((path.parent / start_from).resolve())
     weights = settings.model.weights
     if weights not in ("imagenet", "random") and not Path(weights).is_absolute():
         settings.model.weights = str((path.parent / weights).resolve())

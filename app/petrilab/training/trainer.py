@@ -153,6 +153,12 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     keras.config.disable_interactive_logging()
     data_warnings: list = []
+    start, start_fields = None, {}
+    if settings.model.start_from and not resume:  # model.start_from: checked before the data, said at once
+        from petrilab.models.start_from import adopt_network, locate
+
+        start = locate(settings.model.start_from)
+        data_warnings += adopt_network(settings, start)
     prepared = _prepare_data(recipe, settings, run_dir, resume, data_warnings)
     settings_io.save(settings, run_dir / runs.SETTINGS)
     head = recipe.head(settings)
@@ -178,7 +184,13 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         history = [h for h in history if h["epoch"] < initial_epoch]
         _compile_for_resume(model, settings)
     else:
-        model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
+        if start is not None:  # the trained model's body, and its head when it answers the same question
+            from petrilab.models.start_from import build_from
+
+            model, start_fields = build_from(start, settings, (*prepared.prep.image_size, prepared.prep.channels),
+                                             head)
+        else:
+            model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
         compile_model(model, settings, head)
         from petrilab.models.describe import model_warnings
 
@@ -206,7 +218,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
         n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
         classes=settings.data.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
-        task=settings.task.kind, **engine_identity(), **reported_options,
+        task=settings.task.kind, **engine_identity(), **reported_options, **start_fields,
     )
     for finding in data_warnings:
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)

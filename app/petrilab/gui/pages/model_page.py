@@ -27,7 +27,7 @@ from petrilab.gui.workers import Debouncer, ModelDescriber
 from petrilab.settings import CHOICES
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Network", ["model.activation", "model.dense_layers", "model.filters", "model.head_units", "model.backbone",
+    ("Network", ["model.start_from", "model.activation", "model.dense_layers", "model.filters", "model.head_units", "model.backbone",
                  "model.weights", "model.fine_tune_layers", "model.dropout", "model.batch_norm", "model.l1",
                  "model.l2"]),
     ("Training", ["training.epochs", "training.batch_size", "training.learning_rate", "training.optimizer",
@@ -281,7 +281,7 @@ class ModelPage(WizardPage):
         """The model.* keys the chosen architecture uses (all of them until the catalogue is known)."""
         arch = self.context.settings.model.architecture
         if self.catalogue and arch in self.catalogue:
-            return set(self.catalogue[arch].get("uses", []))
+            return set(self.catalogue[arch].get("uses", [])) | {"model.start_from"}  # any network can start so
         return {k for k in self.controls if k.startswith("model.")}
 
     def _show_rows(self) -> None:

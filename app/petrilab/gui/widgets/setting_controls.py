@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
-                               QLineEdit, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
+                               QLabel, QLineEdit, QMenu, QPushButton, QSpinBox, QWidget)
 
 from petrilab import help as help_texts
 from petrilab.settings import CHOICES, RANGES
@@ -202,7 +202,53 @@ class _ImageSize(SettingControl):
         self.width.setValue(int(value[1]))
 
 
+class _ModelPath(SettingControl):
+    """model.start_from: a trained model (run folder or .keras file) chosen with a dialog, or typed; Clear empties it."""
+
+    def __init__(self, key: str):
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("none: train from scratch")
+        self.edit.setMinimumWidth(200)
+        choose = QPushButton("Choose…")
+        menu = QMenu(choose)
+        menu.addAction("A run folder (a finished or imported run)…", self._choose_folder)
+        menu.addAction("A .keras model file…", self._choose_file)
+        choose.setMenu(menu)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Train from scratch (random weights)")
+        self.clear_button.clicked.connect(lambda: self.choose(""))
+        for w in (self.edit, choose, self.clear_button):
+            row.addWidget(w)
+        super().__init__(key, box, self.edit)
+        self.edit.editingFinished.connect(lambda: self.choose(self.edit.text()))
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.widget, "The run folder to start from", self.edit.text())
+        if folder:
+            self.choose(folder)
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.widget, "The model to start from", self.edit.text(),
+                                              "Keras models (*.keras)")
+        if path:
+            self.choose(path)
+
+    def choose(self, path: str) -> None:
+        path = path.strip()
+        self._show(path)
+        self._emit(path)
+
+    def _show(self, value) -> None:
+        self.edit.setText(str(value))
+        self.clear_button.setEnabled(bool(value))
+
+
 def make_control(key: str) -> SettingControl:
+    if key == "model.start_from":
+        return _ModelPath(key)
     if key == "data.image_size":
         return _ImageSize(key)
     if key in INT_LISTS:
