@@ -365,3 +365,18 @@ def test_a_job_slurm_does_not_know_reads_as_failed(slurm_cluster, tmp_path):
     folder = submitted_folder(tmp_path, "99999999")  # never submitted here: SLURM has no such job
     summary = runs.summarise(folder)
     assert summary.status == "failed" and "cluster job ended" in summary.error
+
+
+def test_names_and_paths_cannot_become_commands_in_the_script(tmp_path, capsys):
+    settings = settings_io.defaults_for("classification")
+    settings.name = 'cells\ntouch "$HOME/PWNED" $(id)'
+    settings.data.folder = str(DEMO)
+    folder = tmp_path / "a $(id) `id` folder"
+    path = settings_io.save(settings, folder / "settings.toml")
+    code, out, err = run_cli(["submit", str(path), "--slurm", "--dry-run", "--json"], capsys)
+    assert code == 0, err
+    script = Path(json.loads(out)["script"]).read_text()
+    assert not any(line.startswith("touch") for line in script.splitlines())
+    assert subprocess.run(["bash", "-n", json.loads(out)["script"]]).returncode == 0
+    # every word with the folder's name is quoted for the shell
+    assert all("$(id)" not in line or line.startswith("#") or "'" in line for line in script.splitlines())

@@ -102,6 +102,11 @@ def sbatch_path(path: Path) -> str:
     return f'"{text}"' if re.search(r"\s", text) else text
 
 
+def _comment(text) -> str:
+    """Text for a # comment line: a line break in a name must not end the comment and become a command."""
+    return " ".join(str(text).splitlines())
+
+
 def write_script(*, experiment: str, settings_path: Path, run_dirs: list[Path], sweep_values: list[dict] | None,
                  sweep: str | None, resources: Resources, log: Path, submit_line: str) -> str:
     """The script's text. `sweep_values` (one dict per run) makes it a job array; `log` is SLURM's
@@ -110,11 +115,11 @@ def write_script(*, experiment: str, settings_path: Path, run_dirs: list[Path], 
     out = [
         "#!/bin/bash",
         f"# PetriLab cluster job, written by PetriLab {__version__} on {time.strftime('%Y-%m-%d %H:%M %Z')}.",
-        f"# Experiment: {experiment} (from {settings_path})",
-        f"# Written by: {submit_line}",
+        f"# Experiment: {_comment(experiment)} (from {_comment(settings_path)})",
+        f"# Written by: {_comment(submit_line)}",
     ]
     if array:
-        out += [f"# Sweep {sweep}: {len(run_dirs)} runs, one array task each (task i trains run folder i below;",
+        out += [f"# Sweep {_comment(sweep)}: {len(run_dirs)} runs, one array task each (task i trains run folder i below;",
                 "# each run folder holds its own settings.toml and a copy of this script)."]
     out += [
         "# Submit it again by hand (after deleting events.jsonl in its run folders) with:  sbatch THIS_FILE",
@@ -144,7 +149,7 @@ def write_script(*, experiment: str, settings_path: Path, run_dirs: list[Path], 
         out += [
             "# The training: its run folder and settings.toml were made when the job was submitted.",
             f"cd {shlex.quote(str(run_dirs[0]))}",
-            f'echo "PetriLab: job ${{SLURM_JOB_ID:-?}} on $(hostname) trains {run_dirs[0]}"',
+            f'echo "PetriLab: job ${{SLURM_JOB_ID:-?}} on $(hostname) trains" {shlex.quote(str(run_dirs[0]))}',
             quoted[0],
             "",
         ]
@@ -156,7 +161,7 @@ def write_script(*, experiment: str, settings_path: Path, run_dirs: list[Path], 
         'case "$task" in',
     ]
     for i, (run_dir, values, command) in enumerate(zip(run_dirs, sweep_values, quoted)):
-        shown = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+        shown = _comment(", ".join(f"{k} = {v!r}" for k, v in values.items()))
         out += [
             f"  {i})  # {shown}",
             f"    cd {shlex.quote(str(run_dir))}",

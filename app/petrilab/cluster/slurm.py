@@ -19,8 +19,10 @@ NO_SBATCH = ("SLURM's sbatch was not found on this computer; run this on the clu
 ENDED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED",
          "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT", "REVOKED"}
 CACHE_SECONDS = 10.0  # a runs list refreshed every second asks squeue once per job every 10 s
+SILENT_SECONDS = 300.0  # after squeue hung (controller unreachable), do not ask again for 5 minutes
 
 _cache: dict[str, tuple[float, dict[str, str] | None]] = {}
+_silent_until = 0.0
 
 
 def find_sbatch() -> str:
@@ -51,21 +53,24 @@ def submit(script: Path, cwd: Path) -> str:
 def _states(job_id: str) -> dict[str, str] | None:
     """Each task's state, {'1234': 'RUNNING'} or {'1234_0': 'COMPLETED', ...}; {} when SLURM no longer
     knows the job (ended long ago); None when it cannot be told (no squeue here, no controller)."""
+    global _silent_until
     now = time.monotonic()
     cached = _cache.get(job_id)
     if cached and now - cached[0] < CACHE_SECONDS:
         return cached[1]
     squeue = shutil.which("squeue")
     states: dict[str, str] | None = None
-    if squeue:
+    if squeue and now >= _silent_until:
         try:
             done = subprocess.run([squeue, "-h", "-r", "-t", "all", "-j", job_id, "-o", "%i|%T"],
-                                  capture_output=True, text=True, timeout=5)
+                                  capture_output=True, text=True, timeout=3)
             if done.returncode == 0:
                 states = dict(line.strip().split("|", 1) for line in done.stdout.splitlines() if "|" in line)
             elif "invalid job id" in done.stderr.lower():
                 states = {}
-        except (OSError, subprocess.TimeoutExpired, ValueError):
+        except subprocess.TimeoutExpired:  # a window must not wait on an unreachable controller every 10 s
+            _silent_until = now + SILENT_SECONDS
+        except (OSError, ValueError):
             states = None
     _cache[job_id] = (now, states)
     return states
