@@ -2,25 +2,37 @@
 
 Runs `petrilab predict RUN INPUT OUTPUT` as a child process; the engine never
 writes into the input folder, and this page refuses an output folder inside it.
+
+Segmentation runs first show the post-processing (threshold, sizes, border,
+splitting) live on one chosen image: the engine predicts that image once
+(`--probabilities`, into a scratch folder) and every change of an option
+re-runs only the clean-up, in the window. The batch prediction then gets
+those options (`--set postprocess.KEY=VALUE`); the run itself is unchanged.
 """
 
 from __future__ import annotations
 
 import collections
 import csv
+import shutil
+import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from petrilab import runs
+from petrilab import settings as settings_io
+from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
+from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.process import EngineProcess, plain_failure
+from petrilab.gui.process import EngineProcess
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.postprocess_preview import PostprocessPreview, overrides, read_probabilities
 from petrilab.gui.widgets.value_results import prediction_summary
 
 PREDICTIONS = "predictions.csv"
@@ -32,6 +44,13 @@ NO_OUTPUT = "Choose an output folder for the results."
 INPUT_MISSING = "The folder of images {path} does not exist."
 OUTPUT_INSIDE = "The output folder is inside the folder of images."
 OUTPUT_INSIDE_FIX = "Choose an output folder outside the images, so your data folder stays untouched."
+SEGMENTATION = ("semantic", "instance")
+MEASUREMENTS = "objects.csv"  # one row per object (the segmentation recipe writes it beside predictions.csv)
+PREVIEW_CHOICES = 500  # images offered for the preview at most
+PREVIEW_LOG = "engine-preview.log"
+# segmentation results: the per-image columns worth a glance (predictions.csv has them all)
+SEGMENTATION_COLUMNS = ("file", "count", "mean_area_px", "median_area_px", "mean_area_um2", "area_fraction",
+                        "problem")
 
 
 class _Percent(QTableWidgetItem):
@@ -59,7 +78,17 @@ class PredictPage(WizardPage):
         super().__init__(context, parent)
         self.engine = engine or EngineProcess(self)
         self.engine.finished.connect(self._on_engine_finished)
+        # the preview's own job: one image with --probabilities, while the batch engine stays free
+        self.preview_engine = EngineProcess(self, command=getattr(engine, "command", None))
+        self.preview_engine.finished.connect(self._on_preview_finished)
         self.rows: list[dict] = []
+        self.task: str | None = None  # the current run's task
+        self.run_settings = None
+        self.used_options = None  # the post-processing the last segmentation prediction used
+        self._preview_dir: Path | None = None
+        self._preview_image: Path | None = None  # the image the running (or last) preview predicts
+        self._previewed: tuple | None = None  # (run, image) whose probabilities the panel holds
+        self._list_timer = QTimer(self, singleShot=True, interval=300, timeout=self._list_preview_images)
         self._build()
 
     # ------------------------------------------------------------ layout
@@ -96,14 +125,57 @@ class PredictPage(WizardPage):
         self.busy.hide()
         self.status = QLabel()
         self.status.setObjectName("muted")
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.open_button = QPushButton("Open output folder")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_output)
+        self.measurements_button = QPushButton("Open measurements")
+        self.measurements_button.setToolTip(f"{MEASUREMENTS}: one row per object (area, shape, intensity), "
+                                            "for Excel, R or Fiji.")
+        self.measurements_button.clicked.connect(self.open_measurements)
+        self.measurements_button.hide()
         actions = QHBoxLayout()
         actions.addWidget(self.predict_button)
         actions.addWidget(self.busy)
         actions.addWidget(self.status, 1)
+        actions.addWidget(self.measurements_button)
         actions.addWidget(self.open_button)
+
+        # segmentation: the post-processing, live on one image
+        self.preview_choice = QComboBox()
+        self.preview_choice.setMinimumWidth(200)
+        self.preview_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preview_choice.setMinimumContentsLength(18)
+        self.preview_choice.setToolTip("The image the options are tried on; choose one typical of your data.")
+        self.preview_choice.currentIndexChanged.connect(lambda _i: self.start_preview())
+        self.preview_status = QLabel()
+        self.preview_status.setObjectName("muted")
+        self.preview_status.setWordWrap(True)
+        # long file names wrap or are cut, never widen the page beyond the window
+        self.preview_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.preview_busy = QProgressBar()
+        self.preview_busy.setRange(0, 0)
+        self.preview_busy.setFixedHeight(12)
+        self.preview_busy.setMaximumWidth(120)
+        self.preview_busy.hide()
+        title = QLabel("Post-processing: from probabilities to objects")
+        title.setObjectName("sectionTitle")
+        choose = QHBoxLayout()
+        choose.addWidget(title)
+        choose.addSpacing(12)
+        choose.addWidget(QLabel("Try on:"))
+        choose.addWidget(self.preview_choice)
+        choose.addWidget(self.preview_busy)
+        choose.addWidget(self.preview_status, 1)
+        self.preview = PostprocessPreview()
+        self.preview_box = QWidget()
+        box = QVBoxLayout(self.preview_box)
+        box.setContentsMargins(0, 4, 0, 0)
+        box.setSpacing(4)
+        box.addLayout(choose)
+        box.addWidget(self.preview, 1)
+        self.preview_box.hide()
 
         self.message = InlineMessage()
         self.summary = QLabel()
@@ -118,21 +190,33 @@ class PredictPage(WizardPage):
         self.table.setToolTip("Double-click a row to open its image.")
         self.table.cellDoubleClicked.connect(self._open_image)
 
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addLayout(actions)
+        results_layout.addWidget(self.message)
+        results_layout.addWidget(self.summary)
+        results_layout.addWidget(self.table, 1)
+        self.sections = QSplitter(Qt.Orientation.Vertical)
+        self.sections.addWidget(self.preview_box)
+        self.sections.addWidget(results)
+        self.sections.setChildrenCollapsible(False)
+        self.sections.setSizes([400, 300])
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.model_label)
         layout.addLayout(form)
-        layout.addLayout(actions)
-        layout.addWidget(self.message)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.sections, 1)
 
     # ------------------------------------------------------------ the page contract
 
     def shutdown(self) -> None:
-        """The window closes: end a running job (it saves nothing worth waiting for)."""
-        if self.engine.is_running():
-            self.engine.stop()
-            self.engine.wait(5_000)
+        """The window closes: end a running job (it saves nothing worth waiting for) and the preview's files."""
+        stop_job(self.engine)
+        stop_job(self.preview_engine)
+        if self._preview_dir is not None:
+            shutil.rmtree(self._preview_dir, ignore_errors=True)  # our own scratch folder, never user data
+            self._preview_dir = None
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
         # Fill the window's height instead of growing to the wrapped labels' preferred height
@@ -146,7 +230,28 @@ class PredictPage(WizardPage):
             self.model_label.setText(f"Model: {Path(run).name}")
         else:
             self.model_label.setText(NO_MODEL)
+        self._read_run(run)
         self._update_buttons()
+
+    def _read_run(self, run) -> None:
+        """The run's task and post-processing; segmentation runs get the live preview."""
+        settings = None
+        if run is not None:
+            try:
+                settings = settings_io.load(Path(run) / runs.SETTINGS)
+            except UserError:
+                settings = None
+        changed = (run, settings.task.kind if settings else None) != (getattr(self, "_run_read", None), self.task)
+        self._run_read = run
+        self.run_settings = settings
+        self.task = settings.task.kind if settings else None
+        segmentation = self.task in SEGMENTATION
+        self.preview_box.setVisible(segmentation)
+        if changed and segmentation:
+            self.preview.set_task(self.task, settings.postprocess)
+            self.preview.clear_prediction()
+            self._previewed = None
+            self._list_preview_images()
 
     def problem(self) -> str | None:
         return None  # the last step: nothing comes after it
@@ -168,7 +273,87 @@ class PredictPage(WizardPage):
         if text and not self.output_edit.text():
             path = Path(text)
             self.output_edit.setText(str(path.parent / f"{path.name}_predictions"))
+        if self.task in SEGMENTATION:
+            self._list_timer.start()  # once typing pauses
         self._update_buttons()
+
+    # ------------------------------------------------------------ the post-processing preview
+
+    def _list_preview_images(self) -> None:
+        """Offer the input folder's images for the preview (the first one is tried at once)."""
+        from petrilab.data.images import is_image_file  # light: no Keras
+
+        folder = Path(self.input_edit.text().strip())
+        chosen = self.preview_choice.currentData()
+        images = []
+        if self.input_edit.text().strip() and folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                rel = path.relative_to(folder)
+                if not any(part.startswith(".") for part in rel.parts) and path.is_file() and is_image_file(path):
+                    images.append(path)
+                    if len(images) >= PREVIEW_CHOICES:
+                        break
+        self.preview_choice.blockSignals(True)
+        self.preview_choice.clear()
+        for path in images:
+            self.preview_choice.addItem(str(path.relative_to(folder)), str(path))
+        index = self.preview_choice.findData(chosen) if chosen else -1
+        self.preview_choice.setCurrentIndex(max(0, index) if images else -1)
+        self.preview_choice.blockSignals(False)
+        if not images:
+            self.preview_status.setText("Choose the folder of new images: the options are tried on one of them.")
+            return
+        self.start_preview()
+
+    def start_preview(self) -> bool:
+        """Predict the chosen image once (probabilities); False when there is nothing to do or it must wait."""
+        run = self.context.current_run
+        chosen = self.preview_choice.currentData()
+        if run is None or not chosen or self.task not in SEGMENTATION or not (Path(run) / runs.BEST_MODEL).exists():
+            return False
+        if self._previewed == (str(run), chosen):
+            return False  # its probabilities are in the panel already
+        if self.preview_engine.is_running():
+            return False  # the chosen image is tried when this one ends
+        if self._preview_dir is None:
+            self._preview_dir = Path(tempfile.mkdtemp(prefix="petrilab-preview-"))
+        source = Path(chosen)
+        inbox, outbox = self._preview_dir / "in", self._preview_dir / "out"
+        for folder in (inbox, outbox):
+            shutil.rmtree(folder, ignore_errors=True)  # the scratch folder of the previous preview
+        inbox.mkdir(parents=True)
+        try:
+            shutil.copy2(source, inbox / source.name)  # a copy: the engine predicts a folder, the data stays as is
+        except OSError as exc:
+            self.preview_status.setText(f"{source.name} cannot be read ({exc.strerror}).")
+            return False
+        self._preview_image = source
+        self.preview_engine.start_predict(run, inbox, outbox, extra=["--probabilities"],
+                                          log_path=self._preview_dir / PREVIEW_LOG)
+        self.preview_busy.show()
+        self.preview_status.setText(f"The model predicts {source.name} once; then every option shows at once.")
+        return True
+
+    def _on_preview_finished(self, exit_code: int, normal: bool) -> None:
+        from petrilab.data.images import read_image
+
+        self.preview_busy.hide()
+        source = self._preview_image
+        run = self.context.current_run
+        maps = self._preview_dir / "out" / "probabilities" / f"{source.stem}_probabilities.tif"
+        if exit_code == 0 and maps.exists():
+            try:
+                self.preview.set_prediction(read_image(source), read_probabilities(maps))
+                self._previewed = (str(run), str(source))
+                self.preview_status.setText(f"{source.name}: move the options, the objects follow.")
+            except (UserError, ValueError, OSError) as exc:
+                self.preview_status.setText(f"The preview of {source.name} could not be shown ({exc}).")
+        else:
+            self.preview.clear_prediction()
+            show_failure(self.message, self.preview_engine, "The preview")
+            self.preview_status.setText("")
+        if self.preview_choice.currentData() != str(source):
+            self.start_preview()  # the user chose another image meanwhile
 
     def folder_problem(self) -> tuple[str, str | None, str | None] | None:
         """Why these folders cannot be used: (message, file, fix), or None."""
@@ -199,8 +384,13 @@ class PredictPage(WizardPage):
             return False
         self.message.clear()
         self.output_dir = Path(self.output_edit.text().strip()).resolve()
+        extra = None
+        self.used_options = None
+        if self.task in SEGMENTATION:
+            self.used_options = self.preview.options()
+            extra = overrides(self.used_options)  # the options shown in the preview, for every image
         self.engine.start_predict(self.context.current_run, Path(self.input_edit.text().strip()).resolve(),
-                                  self.output_dir)
+                                  self.output_dir, extra=extra)
         self.status.setText("Predicting… the model loads, then reads every image.")
         self.busy.show()
         self._update_buttons()
@@ -212,13 +402,7 @@ class PredictPage(WizardPage):
             self.show_results(self.output_dir / PREDICTIONS)
         else:
             self.status.setText("")
-            failure = plain_failure(self.engine.log_tail(40))
-            if failure:
-                self.message.show_message("error", *failure)
-            else:
-                self.message.show_message("error", "The prediction stopped unexpectedly.", str(self.engine.log_path),
-                                          "Try again; if it happens again, send the log file to PetriLab's developers.",
-                                          details=self.engine.log_tail(10))
+            show_failure(self.message, self.engine, "The prediction")
         self._update_buttons()
 
     def show_results(self, path: Path) -> None:
@@ -233,8 +417,11 @@ class PredictPage(WizardPage):
         counts = collections.Counter(r.get("predicted_class") for r in self.rows if r.get("predicted_class"))
         problems = sum(1 for r in self.rows if r.get("problem"))
         text = f"{len(self.rows)} images"
+        objects = "count" in columns  # segmentation: objects per image, measurements in objects.csv
         if counts:  # classification: how many of each class
             text += ": " + ", ".join(f"{n} {c}" for c, n in counts.most_common())
+        elif objects:
+            text = object_summary(self.rows)
         else:  # regression: the range of each value; multi-label: images given each label
             text = prediction_summary(self.rows, columns) or text
         if problems:
@@ -242,9 +429,16 @@ class PredictPage(WizardPage):
         if len(self.rows) > TABLE_LIMIT:
             text += f" · the table shows the first {TABLE_LIMIT}; predictions.csv has them all"
         self.summary.setText(text)
-        self.status.setText(f"Results saved to {path}")
+        saved = f"Results saved to {path}"
+        if objects and self.used_options is not None:
+            saved += " · with " + options_words(self.used_options, self.task)
+        self.status.setText(saved)
+        if objects:
+            columns = [c for c in SEGMENTATION_COLUMNS if c in columns]
         self._fill_table(columns)
         self.open_button.setEnabled(True)
+        self.measurements_button.setVisible(objects)
+        self.measurements_button.setEnabled((self.output_dir / MEASUREMENTS).exists())
 
     def _fill_table(self, columns: list[str]) -> None:
         shown = [c for c in columns if c != "problem" or any(r.get("problem") for r in self.rows)]
@@ -278,15 +472,55 @@ class PredictPage(WizardPage):
     def _open_image(self, row: int, _column: int) -> None:
         item = self.table.item(row, 0)
         folder = self.input_edit.text().strip()
-        if item is not None and folder:
+        if item is None:
+            return
+        # segmentation: the image with its objects outlined; otherwise the image itself
+        overlay = next((r.get("overlay_file") for r in self.rows if r.get("file") == item.text()), None)
+        if overlay and getattr(self, "output_dir", None) is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_dir / overlay)))
+        elif folder:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(folder) / item.text())))
 
     def open_output(self) -> None:
         if getattr(self, "output_dir", None) is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_dir)))
 
+    def open_measurements(self) -> None:
+        if getattr(self, "output_dir", None) is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_dir / MEASUREMENTS)))
+
     def _update_buttons(self) -> None:
         running = self.engine.is_running()
         run = self.context.current_run
         has_model = run is not None and (Path(run) / runs.BEST_MODEL).exists()
         self.predict_button.setEnabled(has_model and not running and bool(self.input_edit.text().strip()))
+
+
+def object_summary(rows: list[dict]) -> str:
+    """Segmentation results in a line: images, objects in all, and the range per image."""
+    counts = []
+    for row in rows:
+        try:
+            counts.append(int(float(row.get("count", ""))))
+        except ValueError:
+            pass
+    if not counts:
+        return f"{len(rows)} images"
+    return (f"{len(rows)} images · {sum(counts)} objects in all · {min(counts)} to {max(counts)} per image "
+            f"(mean {sum(counts) / len(counts):.1f})")
+
+
+def options_words(post, task: str) -> str:
+    """The post-processing a prediction used, in a few words."""
+    parts = [f"{'interior ' if task == 'instance' else ''}threshold {post.threshold:.2f}"]
+    if post.min_size:
+        parts.append(f"objects ≥ {post.min_size} px")
+    if post.max_size:
+        parts.append(f"objects ≤ {post.max_size} px")
+    if post.fill_holes:
+        parts.append("holes filled")
+    if post.clear_border:
+        parts.append("border objects removed")
+    if task == "instance" and not post.split_touching:
+        parts.append("touching objects not split")
+    return ", ".join(parts)

@@ -112,6 +112,9 @@ class PostprocessPreview(QWidget):
         self.max_size.setRange(*RANGES["postprocess.max_size"])
         self.max_size.setSuffix(" px")
         self.max_size.setSpecialValueText("no limit")
+        for box in (self.min_size, self.max_size):
+            box.setMaximumWidth(110)  # sizes of objects, not of the 100-million range they allow
+        self.min_slider.setMinimumWidth(90)
         self.fill_holes = QCheckBox(help_texts.label("postprocess.fill_holes"))
         self.clear_border = QCheckBox(help_texts.label("postprocess.clear_border"))
         self.split_touching = QCheckBox(help_texts.label("postprocess.split_touching"))
@@ -165,7 +168,7 @@ class PostprocessPreview(QWidget):
         controls.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
         side = QWidget()
         side.setLayout(controls)
-        side.setFixedWidth(330)
+        side.setFixedWidth(340)
 
         self.view = OverlayView(mode="fill", alpha=0.35, minimum=200)
         layout = QHBoxLayout(self)
