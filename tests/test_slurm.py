@@ -255,7 +255,8 @@ def test_a_submitted_run_without_events_is_queued_where_slurm_cannot_be_asked(tm
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    """SLURM running on this computer (started by tests/slurm/start_slurm.sh); skipped where it cannot start."""
+    """SLURM running on this computer (started by tests/slurm/start_slurm.sh, left running for the next tests;
+    tests/slurm/stop_slurm.sh stops it); skipped, saying why, where it cannot start."""
     if os.name != "posix" or os.geteuid() != 0:
         pytest.skip("a test SLURM needs root on Linux (its daemons run as root)")
     missing = [p for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if shutil.which(p) is None]

@@ -4,6 +4,7 @@
 # (/etc/slurm, /run/munge) is neither read nor changed.
 #
 #   tests/slurm/start_slurm.sh [FOLDER]     prints SLURM_CONF=FOLDER/slurm.conf on its last line
+#   tests/slurm/stop_slurm.sh [FOLDER]      stops them again
 #
 # Idempotent: daemons already running from FOLDER are kept; only missing ones are started. Needs root
 # (the daemons run as root: SlurmUser=root, SlurmdUser=root) and Debian's slurm-wlm and munge packages.
@@ -20,8 +21,10 @@ for program in munged mungekey slurmctld slurmd scontrol sinfo; do
 done
 [ "$(id -u)" = 0 ] || { echo "start_slurm: must run as root" >&2; exit 3; }
 
-running() {  # running PIDFILE: the process the file names is alive
-    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+running() {  # running PIDFILE: the process the file names is alive (a zombie is not)
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
 }
 
 # munge: its own key and socket (slurm.conf points at the socket with AuthInfo)
@@ -35,10 +38,10 @@ if ! running "$dir/munged.pid"; then
 fi
 
 # slurm.conf: one node named as this computer, 2 CPUs, its real memory; no cgroups (containers often
-# have none), no accounting database. Written only once, so a running controller keeps its configuration.
+# have none), no accounting database. Rewritten only when no controller runs, so a running one keeps it.
 node=$(hostname -s)
 memory=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
-if [ ! -s "$conf" ]; then
+if [ ! -s "$conf" ] || ! running "$dir/slurmctld.pid"; then
     cat >"$conf" <<EOF
 # Written by tests/slurm/start_slurm.sh: a one-node test cluster for PetriLab's tests.
 ClusterName=petrilab-test
