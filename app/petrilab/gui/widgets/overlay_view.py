@@ -145,7 +145,11 @@ class OverlayView(QWidget):
 
     def set_arrays(self, image: np.ndarray, labels: np.ndarray | None = None,
                    second: np.ndarray | None = None) -> None:
-        self._arrays = (np.asarray(image), labels, second)
+        image = np.asarray(image)
+        for name, layer in (("labels", labels), ("second", second)):  # refused now, even while hidden
+            if layer is not None and np.shape(layer)[:2] != image.shape[:2]:
+                raise ValueError(f"{name} {np.shape(layer)} and image {image.shape[:2]} differ in size")
+        self._arrays = (image, labels, second)
         self._compose()
 
     def set_mode(self, mode: str) -> None:
