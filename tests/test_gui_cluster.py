@@ -241,6 +241,24 @@ def test_a_running_cluster_run_is_followed_live_in_the_background(qtbot, tmp_pat
     page.timer.stop()
 
 
+def test_runs_compared_stay_selected_while_the_table_changes(qtbot, tmp_path, user_settings, trained):
+    disk = tmp_path / "live"
+    rest = _replay(trained["cells"][0], disk / "cells_live", upto_epoch=0)
+    shutil.copytree(trained["cells"][1], disk / trained["cells"][1].name)
+    page = _page(qtbot, tmp_path, disk)
+    both = [disk / "cells_live", disk / trained["cells"][1].name]
+    page.select_runs(both)
+    assert set(page.selected_runs()) == set(both) and page.comparison.isVisibleTo(page)
+    assert page.curves.loss.point_count() == 2 + 6
+    with open(both[0] / runs.EVENTS, "a") as f:
+        f.write("\n".join(rest) + "\n")
+    page.refresh()  # the live run's row changes (epochs, status): the table is rebuilt
+    assert page.table.item(_row(page, "cells_live"), 2).text() == "completed"
+    assert set(page.selected_runs()) == set(both) and page.comparison.isVisibleTo(page)
+    assert page.curves.loss.point_count() == 6 + 6
+    page.timer.stop()
+
+
 def test_looking_again_costs_one_listing_and_one_stat_per_live_run(trained, tmp_path):
     """A slow network disk: nothing that did not change is read again; finished runs are not even stat'ed."""
     disk = tmp_path / "many"
@@ -403,3 +421,79 @@ def test_a_refusal_of_the_engine_is_shown_in_plain_words(qtbot, tmp_path, user_s
     text = dialog.message.label.text()
     assert "no_such_setting" in text and "Traceback" not in text
     assert not (tmp_path / "shared").exists() or not any((tmp_path / "shared").iterdir())
+
+
+# ---------------------------------------------------------------- a real SLURM on this computer
+
+START_SLURM = REPO / "tests" / "slurm" / "start_slurm.sh"
+
+
+@pytest.fixture(scope="module")
+def slurm_here():
+    """SLURM running on this computer (tests/slurm/start_slurm.sh, shared with test_slurm.py); else skipped."""
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("a test SLURM needs root on Linux (its daemons run as root)")
+    missing = [p for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if shutil.which(p) is None]
+    if missing or not START_SLURM.is_file():
+        pytest.skip(f"SLURM is not installed here ({', '.join(missing) or START_SLURM.name} missing)")
+    try:
+        done = subprocess.run(["bash", str(START_SLURM)], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.skip("SLURM did not start within 2 minutes")
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("SLURM_CONF="):
+        pytest.skip(f"SLURM could not start here: {(done.stderr or done.stdout).strip()[-400:]}")
+    previous = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = lines[-1].split("=", 1)[1]  # the dialog's child process and the jobs read it
+    yield
+    if previous is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = previous
+
+
+@pytest.mark.slow
+def test_a_sweep_sent_from_the_dialog_trains_on_slurm_and_the_runs_page_follows_it(
+        qtbot, tmp_path, user_settings, trained, slurm_here):
+    from petrilab.gui.pages.runs_page import RunsPage
+
+    settings = settings_io.load(trained["cells_toml"])
+    for text in [*TINY, "training.epochs=2"]:
+        settings_io.apply_override(settings, *settings_io.parse_override(text))
+    context = AppContext(settings, runs_dir=tmp_path / "runs")  # never saved: the dialog writes a copy
+    runs_page = RunsPage(context)
+    qtbot.addWidget(runs_page)
+    runs_page.timer.setInterval(300)
+    dialog = _dialog(qtbot, context, tmp_path)
+    assert not dialog.dry_run.isChecked() and dialog.dry_run.isEnabled()
+    shared = tmp_path / "shared" / "runs"
+    dialog.runs_dir.setText(str(shared))
+    dialog.partition.setText("debug")
+    dialog.time.setText("00:10")
+    dialog.sweep.setPlainText("training.learning_rate=0.01,0.0003")
+    with qtbot.waitSignal(dialog.submitted, timeout=60_000) as signal:
+        assert dialog.submit()
+    answer = signal.args[0]
+    assert answer["job_id"] and answer["job_id"].isdigit() and len(answer["run_dirs"]) == 2
+    folders = [Path(p) for p in answer["run_dirs"]]
+    assert set(runs_page.selected_runs()) == set(folders)
+    runs_page.timer.start()
+    seen: set[str] = set()
+
+    def all_completed() -> bool:
+        statuses = [runs_page.table.item(r, 2).text() for r in range(runs_page.table.rowCount())]
+        seen.update(statuses)
+        return statuses == ["completed", "completed"]
+
+    try:
+        qtbot.waitUntil(all_completed, timeout=400_000)
+    except AssertionError:
+        logs = {f.name: (f / runs.SLURM_LOG).read_text(errors="replace")[-1500:] for f in folders
+                if (f / runs.SLURM_LOG).exists()}
+        raise AssertionError(f"statuses seen: {seen}; logs: {logs}") from None
+    assert "failed" not in seen and "crashed" not in seen
+    table = runs_page.comparison
+    assert table.isVisibleTo(runs_page) and table.metric_header() == "Validation accuracy"
+    assert sorted(table.column_texts(1)) == ["0.0003", "0.01"]
+    assert runs_page.curves.loss.point_count() == 2 * 2 * 2  # two runs × training and validation × 2 epochs
+    runs_page.timer.stop()

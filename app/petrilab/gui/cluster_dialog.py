@@ -65,6 +65,7 @@ class ClusterDialog(QDialog):
         self._temp: tempfile.TemporaryDirectory | None = None
         self.setWindowTitle("Run on cluster")
         self.setMinimumWidth(720)
+        self.resize(780, 720)
         self._build()
         self._load_remembered()
         self._sbatch_check()
@@ -112,6 +113,10 @@ class ClusterDialog(QDialog):
         self.message = InlineMessage()
         self.command_label = QLabel()
         self.command_label.setObjectName("muted")
+        small_mono = QFont("monospace")
+        small_mono.setStyleHint(QFont.StyleHint.Monospace)
+        small_mono.setPointSize(9)
+        self.command_label.setFont(small_mono)
         self.command_label.setWordWrap(True)
         self.command_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.preview_button = QPushButton("Show the script")
@@ -123,12 +128,9 @@ class ClusterDialog(QDialog):
         self.script = QPlainTextEdit()
         self.script.setReadOnly(True)
         self.script.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        mono.setPointSize(9)
-        self.script.setFont(mono)
+        self.script.setFont(small_mono)
         self.script.setPlaceholderText("Press 'Show the script' to see the job script before sending it.")
-        self.script.setMinimumHeight(150)
+        self.script.setMinimumHeight(120)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.submit_button = self.buttons.addButton("Submit", QDialogButtonBox.ButtonRole.ActionRole)
@@ -333,6 +335,8 @@ class ClusterDialog(QDialog):
         real = self.runs_dir.text().strip()
         if real:  # the folders are named when the job is really written: show them in the real runs folder
             text = text.replace(str(preview_dir), real)
+        if not self.dry_run.isChecked():  # the script records the command that wrote it: show the real one
+            text = text.replace(" --dry-run", "")
         self.script.setPlainText(text)
         self.message.show_message("note", "A preview: the run folders get their final names (date and time) "
                                   "when you press " + self.submit_button.text() + ".")

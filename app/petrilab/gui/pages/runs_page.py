@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from petrilab import runs
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.run_follower import RunState
@@ -76,6 +77,7 @@ class _Run:
         self.state = RunState(run_dir=path)
         self.first_started: float | None = None
         self.slurm: dict = {}
+        self.job_ended: str | None = None  # SLURM says the job ended (without a last event, it failed)
 
     def apply(self, news: RunNews) -> None:
         if news.reset:
@@ -90,6 +92,8 @@ class _Run:
                 self.state.metrics[int(row.get("epoch", i))] = {k: v for k, v in row.items() if k != "epoch"}
         if news.slurm is not None:
             self.slurm = news.slurm
+        if news.job_ended:
+            self.job_ended = news.job_ended
 
     @property
     def sweep_values(self) -> dict:
@@ -106,7 +110,17 @@ class _Run:
             return "script written"  # prepared for the cluster, never sent
         if status == "running" and engine_gone(state.started):
             status = "crashed"  # its engine died without a last event (killed, out of memory): resumable
+        if status in ("queued", "running") and self.job_ended:
+            status = "failed"
         return status
+
+    def error(self) -> str:
+        if self.state.error:
+            return str(self.state.error.get("message") or "")
+        if self.job_ended and self.status() == "failed":
+            return (f"The cluster job ended before the training finished (SLURM: {self.job_ended.lower()}); "
+                    f"its output is in {runs.SLURM_LOG} in the run folder.")
+        return ""
 
     def row(self) -> _Row:
         state = self.state
@@ -118,7 +132,7 @@ class _Run:
         return _Row(path=state.run_dir, name=state.run_dir.name, started=started, status=self.status(),
                     epochs=state.epochs_done, metric=state.main_metric if state.started else "",
                     value=kept_value(state), verdict=verdict,
-                    error=str(state.error.get("message") or "") if state.error else "",
+                    error=self.error(),
                     sweep=self.slurm.get("sweep") or None, sweep_values=tuple(self.sweep_values.items()))
 
 
@@ -153,7 +167,7 @@ class RunsPage(WizardPage):
             "A folder of runs (e.g. the runs folder on a cluster's shared disk), or a single run folder —\n"
             "also one still being written by a training in a terminal or on a cluster. Remembered for next time.")
         self.open_folder_button.clicked.connect(self._choose_folder)
-        self.forget_button = QPushButton("Stop listing ▾")
+        self.forget_button = QPushButton("Stop listing")
         self.forget_button.setToolTip("Stop listing the runs of a folder you opened (nothing is deleted).")
         self.forget_menu = QMenu(self)
         self.forget_menu.aboutToShow.connect(self._fill_forget_menu)
@@ -183,8 +197,10 @@ class RunsPage(WizardPage):
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _index: self.open_in_train_page())
 
-        self.hint = QLabel("Select a run to see its curves; select two or more (Ctrl+click) to compare them.")
+        self.hint = QLabel("Select a run to see its curves; Ctrl+click more runs to compare them.")
         self.hint.setObjectName("muted")
+        self.hint.setWordWrap(True)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.sweep_button = QPushButton("Compare its sweep")
         self.sweep_button.setToolTip("Select every run of the selected run's sweep, to compare them side by side.")
         self.sweep_button.clicked.connect(self.compare_sweep)
@@ -387,12 +403,18 @@ class RunsPage(WizardPage):
                     item.setToolTip(f"Sweep {run.sweep}")
                 self.table.setItem(row, column, item)
         self.table.setColumnHidden(SWEEP_COLUMN, not any(r.sweep_values for r in self._rows))
-        self.table.clearSelection()
-        for row, run in enumerate(self._rows):
-            if run.path in selected:
-                self.table.selectRow(row)
+        self._select_rows([row for row, run in enumerate(self._rows) if run.path in selected])
         self.table.blockSignals(False)
         self._on_selection()
+
+    def _select_rows(self, rows: list[int]) -> None:
+        """Select exactly these rows (selectRow would replace the selection at each call)."""
+        selection = QItemSelection()
+        last = self.table.columnCount() - 1
+        for row in rows:
+            selection.select(self.table.model().index(row, 0), self.table.model().index(row, last))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().select(selection, flags)
 
     # ------------------------------------------------------------ comparing
 
@@ -403,13 +425,8 @@ class RunsPage(WizardPage):
     def select_runs(self, paths: list[Path]) -> None:
         wanted = {str(p) for p in paths}
         self.table.blockSignals(True)
-        self.table.clearSelection()
-        mode = self.table.selectionMode()
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
-        for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) in wanted:
-                self.table.selectRow(row)
-        self.table.setSelectionMode(mode)
+        self._select_rows([row for row in range(self.table.rowCount())
+                           if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) in wanted])
         self.table.blockSignals(False)
         self._on_selection()
 

@@ -17,6 +17,7 @@ from petrilab.gui.run_follower import RunState
 
 METRIC_NAMES = {"accuracy": "accuracy", "binary_accuracy": "accuracy", "auc": "AUC", "mae": "MAE", "mse": "MSE",
                 "rmse": "RMSE", "iou": "IoU", "dice": "Dice", "f1": "F1", "loss": "loss"}
+MAX_WIDTH = 460  # pixels: beyond that, the plots would be squeezed
 LOWER_IS_BETTER = {"mae", "mse", "rmse", "loss", "error"}
 
 
@@ -40,7 +41,7 @@ def format_value(metric: str | None, value: float | None) -> str:
         return "–"
     if metric and "accuracy" in metric:
         return f"{value:.1%}"
-    return f"{value:.3g}"
+    return f"{value:.4g}"  # four digits: runs of a sweep often differ in the third
 
 
 def kept_value(state: RunState) -> float | None:
@@ -135,6 +136,13 @@ class RunComparison(QTableWidget):
         head = self.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(len(columns) - 1, QHeaderView.ResizeMode.Stretch)
+        # wide enough to show every column without scrolling sideways (the plots get the rest)
+        self.resizeColumnsToContents()
+        needed = sum(self.sizeHintForColumn(c) if c < len(columns) - 1 else head.sectionSizeHint(c)
+                     for c in range(len(columns)))
+        needed = max(needed, sum(head.sectionSizeHint(c) for c in range(len(columns))))
+        self.setMinimumWidth(min(needed + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 8,
+                                 MAX_WIDTH))
 
     def metric_header(self) -> str:
         item = self.horizontalHeaderItem(self.columnCount() - 3) if self.columnCount() >= 3 else None

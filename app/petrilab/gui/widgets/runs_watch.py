@@ -19,8 +19,9 @@ from pathlib import Path
 
 from petrilab import events as ev
 from petrilab import runs
+from petrilab.cluster import slurm
 
-SLURM_RECORD = "slurm.json"  # written by `petrilab submit` in each run folder it prepares
+SLURM_RECORD = runs.SLURM_RECORD  # written by `petrilab submit` in each run folder it prepares
 FINISHED_RECHECK_S = 30.0  # a finished run is continued rarely: look at it twice a minute
 NOT_A_RUN_RECHECK_S = 5.0  # a folder that is no run (yet): the engine may be about to write into it
 
@@ -46,6 +47,7 @@ class RunNews:
     reset: bool = False  # events.jsonl was replaced or shortened: forget what was read before
     slurm: dict | None = None  # slurm.json, read when it appeared or changed
     history: list[dict] | None = None  # history.csv of a run without events (copied history only)
+    job_ended: str | None = None  # SLURM's last state of the run's job, when it ended (only where squeue runs)
 
 
 class _Watched:
@@ -58,6 +60,7 @@ class _Watched:
         self.looked_at = 0.0
         self.slurm_mtime: float | None = None
         self.slurm_checked = False
+        self.slurm: dict = {}
         self.history_read = False
 
 
@@ -151,6 +154,11 @@ class RunsWatch:
             self._read_history(watched, news)
         if not watched.finished or not watched.slurm_checked:  # a live run's job record may still change
             self._read_slurm(watched, news)
+        if not watched.finished and watched.slurm.get("job_id") and not watched.slurm.get("dry_run"):
+            # a job that ended without a last event (cancelled, out of time, the node lost) never will
+            ended = slurm.job_ended(watched.slurm["job_id"], watched.slurm.get("array_task"))
+            if ended:
+                news.job_ended = ended
 
     def _read(self, watched: _Watched, news: RunNews) -> None:
         self.stats["reads"] += 1
@@ -179,7 +187,7 @@ class RunsWatch:
             return  # being written: read it at the next look
         watched.slurm_mtime = mtime
         if isinstance(record, dict):
-            news.slurm = record
+            news.slurm = watched.slurm = record
 
     def _read_history(self, watched: _Watched, news: RunNews) -> None:
         path = watched.path / runs.HISTORY
@@ -195,7 +203,7 @@ class RunsWatch:
         """The runs watched now, what changed in each since the last call, and the folders not reachable."""
         with self._lock:
             news = {path: n for path, n in self._news.items()
-                    if n.events or n.reset or n.slurm is not None or n.history is not None}
+                    if n.events or n.reset or n.slurm is not None or n.history is not None or n.job_ended}
             self._news = {}
             return list(self._runs), news, list(self._unreachable)
 
