@@ -243,7 +243,8 @@ HELP: dict[str, tuple[str, str]] = {
     "training.batch_size": (
         "Batch size",
         "How many images the network sees before each update of its weights (a power of two: 16, 32, "
-        "64). Larger batches are faster but use more memory and need a smaller learning rate.",
+        "64). Larger batches are faster but use more memory and need a smaller learning rate. With several "
+        "graphics cards this is the batch of each card: one update sees Batch size × cards images.",
     ),
     "training.learning_rate": (
         "Learning rate",
@@ -275,6 +276,14 @@ HELP: dict[str, tuple[str, str]] = {
         "Device",
         "Where training runs: a graphics card (GPU) is much faster when there is one; 'automatic' "
         "uses it if present and the processor (CPU) otherwise.",
+    ),
+    "training.devices": (
+        "Several GPUs",
+        "With more than one graphics card, 'all of them' shares each training between them: every card gets "
+        "a batch of the Batch size, so one update sees Batch size × cards images and an epoch takes fewer, "
+        "larger steps. "
+        "'One' trains on the first card only, like a computer with one card (same results as there, and the "
+        "other cards stay free). Only the TensorFlow engine can use several cards.",
     ),
     "training.mixed_precision": (
         "Mixed precision",

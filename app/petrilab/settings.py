@@ -93,6 +93,7 @@ class TrainingSettings:
     early_stopping: bool = False
     patience: int = 10
     device: str = "auto"  # auto | cpu | gpu
+    devices: str = "auto"  # auto (every GPU shares the training) | one
     mixed_precision: str = "auto"  # auto | on | off
     seed: int = 42
     backend: str = "auto"  # auto (KERAS_BACKEND, else tensorflow) | tensorflow | torch (PyTorch: GPU on Windows)
@@ -145,6 +146,7 @@ CHOICES = {
     "training.loss": ("auto", "binary_crossentropy", "categorical_crossentropy", "weighted_crossentropy", "dice",
                       "crossentropy_dice", "focal", "mse", "mae", "huber"),
     "training.device": ("auto", "cpu", "gpu"),
+    "training.devices": ("auto", "one"),
     "training.mixed_precision": ("auto", "on", "off"),
     "training.backend": ("auto", "tensorflow", "torch"),
 }

@@ -3,6 +3,13 @@
 Called once, before the first model is built. The TensorFlow- and
 PyTorch-specific calls are kept here, behind the backend check, so the
 model and training code stays backend-neutral Keras.
+
+`Device.replicas` lists the devices one training could share
+(`training/distribute.py` decides whether it does): every GPU, or, for
+testing and diagnosis only, the CPU split into several logical devices by
+the environment variable PETRILAB_LOGICAL_CPUS=N (TensorFlow; it must be set
+before the engine starts, because TensorFlow fixes its devices when it
+first uses them).
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ class Device:
     backend: str
     mixed_precision: bool = False
     warnings: list[str] = field(default_factory=list)
+    # the devices a training could be shared between, as the backend names them
+    # ("/device:GPU:0", "cuda:1", "/device:CPU:1"); one or none: nothing to share
+    replicas: list[str] = field(default_factory=list)
+
+
+LOGICAL_CPUS = "PETRILAB_LOGICAL_CPUS"  # testing/diagnostic aid: split the CPU into N TensorFlow devices
 
 
 def _cpu_name() -> str:
@@ -67,6 +80,44 @@ def list_gpus(backend: str) -> list[tuple[str, tuple[int, int] | None]]:
     return []
 
 
+def _tensorflow_gpu_names() -> list[str]:
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_logical_devices("GPU")]
+
+
+def split_cpu(backend: str, warnings: list[str]) -> list[str]:
+    """The logical CPU devices asked for by PETRILAB_LOGICAL_CPUS (none when it is unset or below 2).
+
+    Lets the several-device path (MirroredStrategy) run, and be tested, on a
+    machine without GPUs. It does not make training faster: the logical devices
+    share the same cores.
+    """
+    wanted = os.environ.get(LOGICAL_CPUS, "").strip()
+    if not wanted:
+        return []
+    if not wanted.isdigit():
+        warnings.append(f"{LOGICAL_CPUS}={wanted} is not a whole number, so the processor is not split.")
+        return []
+    count = int(wanted)
+    if count < 2:
+        return []
+    if backend != "tensorflow":
+        warnings.append(f"{LOGICAL_CPUS} only works with the TensorFlow engine; this run uses one device.")
+        return []
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:  # TensorFlow already started: keep the split only if it is the one asked for
+        if len(tf.config.get_logical_device_configuration(cpu) or []) != count:
+            warnings.append(f"The processor could not be split into {count} devices ({LOGICAL_CPUS}) because "
+                            "TensorFlow had already started; this run uses one device.")
+            return []
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
 def _hide_gpus(backend: str) -> None:
     if backend == "tensorflow":
         import tensorflow as tf
@@ -96,13 +147,15 @@ def configure(device: str = "auto", mixed_precision: str = "auto") -> Device:
         if mixed_precision == "on":
             warnings.append("Mixed precision only speeds up training on a GPU; it is off for this CPU run.")
         keras.mixed_precision.set_global_policy("float32")
-        return Device("cpu", _cpu_name(), backend, False, warnings)
+        return Device("cpu", _cpu_name(), backend, False, warnings, split_cpu(backend, warnings))
 
-    name, capability = gpus[0]
+    name = gpus[0][0]
     # Tensor cores (compute capability 7.0 and newer) make float16 maths
     # about twice as fast; older cards gain nothing and lose precision.
-    fast_half = capability is not None and tuple(capability) >= (7, 0)
+    # Cards that share a training must all have them, or the slowest sets the pace.
+    fast_half = all(capability is not None and tuple(capability) >= (7, 0) for _, capability in gpus)
     use_mixed = mixed_precision == "on" or (mixed_precision == "auto" and fast_half)
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
     label = f"GPU: {name}" + (f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else "")
-    return Device("gpu", label, backend, use_mixed, warnings)
+    replicas = _tensorflow_gpu_names() if backend == "tensorflow" else [f"cuda:{i}" for i in range(len(gpus))]
+    return Device("gpu", label, backend, use_mixed, warnings, replicas)

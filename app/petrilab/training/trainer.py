@@ -146,6 +146,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     from petrilab.models import build_model, compile_model
     from petrilab.training import device as device_setup
+    from petrilab.training import distribute
     from petrilab.training import memory
     from petrilab.training.callbacks import RunRecorder
     from petrilab.training.resume import checkpoint_epoch
@@ -164,10 +165,13 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     head = recipe.head(settings)
 
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
+    # several devices: the model lives in the strategy's scope and batches hold per-device batch × devices
+    distribution = distribute.choose(device, settings.training.devices)
+    device.warnings += distribution.warnings
     keras.utils.set_random_seed(settings.training.seed)
 
     train_samples = prepared.split.subset("train")
-    train_data = recipe.inputs(train_samples, prepared.prep, settings, training=True)
+    train_data = recipe.inputs(train_samples, prepared.prep, distribution.batch_settings(settings), training=True)
     history: list[dict] = []
     initial_epoch = 0
     if resume:
@@ -175,7 +179,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         if not last.exists():
             raise UserError("This run has no last.keras to continue from.", file=last,
                             fix="Start a new training instead of resuming.")
-        model = keras.saving.load_model(last)
+        with distribution.scope():
+            model = keras.saving.load_model(last)
         if (run_dir / runs.HISTORY).exists():
             history = runs.read_history(run_dir / runs.HISTORY)
         # last.keras may be older than the history (checkpoints are rationed):
@@ -184,19 +189,21 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         history = [h for h in history if h["epoch"] < initial_epoch]
         _compile_for_resume(model, settings)
     else:
-        if start is not None:  # the trained model's body, and its head when it answers the same question
-            from petrilab.models.start_from import build_from
+        with distribution.scope():
+            if start is not None:  # the trained model's body, and its head when it answers the same question
+                from petrilab.models.start_from import build_from
 
-            model, start_fields = build_from(start, settings, (*prepared.prep.image_size, prepared.prep.channels),
-                                             head)
-        else:
-            model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
-        compile_model(model, settings, head)
+                model, start_fields = build_from(start, settings, (*prepared.prep.image_size,
+                                                                   prepared.prep.channels), head)
+            else:
+                model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
+            compile_model(model, settings, head)
         from petrilab.models.describe import model_warnings
 
         device.warnings += model_warnings(model, settings)
 
-    validation_data = recipe.inputs(prepared.split.subset("validation"), prepared.prep, settings, training=False)
+    validation_data = recipe.inputs(prepared.split.subset("validation"), prepared.prep,
+                                    distribution.batch_settings(settings), training=False)
     fit_options, reported_options = recipe.fit_options(train_samples, settings)
 
     stop = StopRequest(run_dir)
@@ -218,7 +225,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
         n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
         classes=settings.data.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
-        task=settings.task.kind, **engine_identity(), **reported_options, **start_fields,
+        task=settings.task.kind, distribution=distribution.report(settings.training.batch_size),
+        **engine_identity(), **reported_options, **start_fields,
     )
     for finding in data_warnings:
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
@@ -236,8 +244,9 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     def use_batch_size(batch_size: int) -> None:  # after running out of memory
         settings.training.batch_size = batch_size
         settings_io.save(settings, run_dir / runs.SETTINGS)
-        data["train"] = recipe.inputs(train_samples, prepared.prep, settings, training=True)
-        data["validation"] = recipe.inputs(prepared.split.subset("validation"), prepared.prep, settings,
+        batches = distribution.batch_settings(settings)
+        data["train"] = recipe.inputs(train_samples, prepared.prep, batches, training=True)
+        data["validation"] = recipe.inputs(prepared.split.subset("validation"), prepared.prep, batches,
                                            training=False)
         recorder.steps = data["train"]["steps"]
 

@@ -32,7 +32,7 @@ GROUPS: list[tuple[str, list[str]]] = [
                  "model.l2"]),
     ("Training", ["training.epochs", "training.batch_size", "training.learning_rate", "training.optimizer",
                   "training.loss", "training.early_stopping", "training.patience", "training.device",
-                  "training.mixed_precision", "training.backend", "training.seed"]),
+                  "training.devices", "training.mixed_precision", "training.backend", "training.seed"]),
     ("Input images", ["data.image_size", "data.channels", "data.normalisation", "data.percentile_low",
                       "data.percentile_high", "data.class_weights"]),
     ("Augmentation", ["augmentation.flip_horizontal", "augmentation.flip_vertical",

@@ -27,6 +27,7 @@ CHOICE_WORDS = {
     "training.loss": {"auto": "automatic (from the task)", "binary_crossentropy": "binary cross-entropy",
                       "categorical_crossentropy": "categorical cross-entropy"},
     "training.device": {"auto": "automatic", "cpu": "processor (CPU)", "gpu": "graphics card (GPU)"},
+    "training.devices": {"auto": "all of them", "one": "one"},
     "training.mixed_precision": {"auto": "automatic", "on": "on", "off": "off"},
     "training.backend": {"auto": "automatic", "tensorflow": "TensorFlow", "torch": "PyTorch"},
     "data.channels": {0: "automatic (from the data)", 1: "1 (grey)", 2: "2", 3: "3 (RGB)", 4: "4"},
