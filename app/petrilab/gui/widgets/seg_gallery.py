@@ -201,7 +201,7 @@ class SegmentationGallery(QWidget):
         placeholder = QPixmap(THUMB, THUMB)
         placeholder.fill(QColor("#e6e9ee"))
         for image, mask in self.pairs:
-            item = QListWidgetItem(QIcon(placeholder), _short(Path(image).name))
+            item = QListWidgetItem(QIcon(placeholder), _short(Path(image).stem))  # the full name in the tooltip
             item.setToolTip(f"{Path(image).name}\nmask: {Path(mask).name if mask else 'none'}")
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             self.list.addItem(item)
@@ -300,7 +300,7 @@ def spread(n_total: int, n: int = MAX_PAIRS) -> list[int]:
     return sorted(set(np.linspace(0, n_total - 1, n).astype(int).tolist()))
 
 
-def _short(name: str, limit: int = 13) -> str:
+def _short(name: str, limit: int = 12) -> str:
     return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
