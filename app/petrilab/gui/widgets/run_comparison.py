@@ -108,7 +108,7 @@ class RunComparison(QTableWidget):
         keys = list(dict.fromkeys(k for c in order for k, _ in c.sweep_values))
         arrow = "↓ lower is better" if lower_is_better(metric) else "↑ higher is better"
         columns = ["", *(short_key(k).capitalize() for k in keys)] if keys else ["", "Run"]
-        columns += [header(metric), "Epochs", "Status"]
+        columns += [header(metric).replace(" ", "\n", 1), "Epochs", "Status"]  # two lines: room for the plots
         self.setColumnCount(len(columns))
         self.setRowCount(len(order))
         self.setHorizontalHeaderLabels(columns)
@@ -138,15 +138,13 @@ class RunComparison(QTableWidget):
         head.setSectionResizeMode(len(columns) - 1, QHeaderView.ResizeMode.Stretch)
         # wide enough to show every column without scrolling sideways (the plots get the rest)
         self.resizeColumnsToContents()
-        needed = sum(self.sizeHintForColumn(c) if c < len(columns) - 1 else head.sectionSizeHint(c)
-                     for c in range(len(columns)))
-        needed = max(needed, sum(head.sectionSizeHint(c) for c in range(len(columns))))
+        needed = sum(max(self.sizeHintForColumn(c), head.sectionSizeHint(c)) for c in range(len(columns)))
         self.setMinimumWidth(min(needed + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 8,
                                  MAX_WIDTH))
 
     def metric_header(self) -> str:
         item = self.horizontalHeaderItem(self.columnCount() - 3) if self.columnCount() >= 3 else None
-        return item.text() if item else ""
+        return item.text().replace("\n", " ") if item else ""
 
     def column_texts(self, column: int) -> list[str]:
         return [self.item(r, column).text() for r in range(self.rowCount())]
