@@ -359,11 +359,10 @@ class RunsPage(WizardPage):
     def _show_where(self) -> None:
         parts = [f"Runs in {self.context.runs_dir}"] + [str(p) for p in self.extra_folders + self.extra_runs]
         text = " · ".join(parts)
-        if self._unreachable:
-            text += "   — not reachable now: " + ", ".join(str(p) for p in self._unreachable
-                                                        if p != Path(self.context.runs_dir))
-        if text.endswith("now: "):
-            text = " · ".join(parts)
+        # the experiment's own runs folder is made by its first training: not a problem before that
+        missing = [str(p) for p in self._unreachable if p != Path(self.context.runs_dir)]
+        if missing:
+            text += "   — not reachable now: " + ", ".join(missing)
         self.where.setText(text)
         self.forget_button.setVisible(bool(self.extra_folders or self.extra_runs))
 
