@@ -16,14 +16,19 @@ API (pure numpy in, Qt out; nothing here reads files):
         `longest` pixels (every n-th pixel: labels stay whole numbers). Use it before composing thumbnails.
 
     OverlayView(QWidget)
-        .set_arrays(image, labels=None, second=None)   show new arrays (keeps the mode)
+        .set_arrays(image, labels=None, second=None, pictures=None)
+                                                       show new arrays (keeps the mode); `pictures` may hand
+                                                       over pictures composed in a background thread,
+                                                       {(mode, overlay_visible): rgb}, so a large image never
+                                                       holds up the window
+        .set_view(mode=None, overlay_visible=None)     change both with a single composition
         .set_mode("outline" | "fill"), .set_alpha(a), .set_overlay_visible(bool)
         .set_caption(text)                             a line under the picture (optional)
         .clear()
         .rgb  -> the composed (H, W, 3) uint8 picture now shown (None when empty), e.g. for tests
         .clicked signal                                 a mouse click on the picture (e.g. to enlarge it)
     The picture is scaled to fit the widget, keeping its aspect; small images are enlarged pixel by pixel
-    (no blur), so one-pixel outlines stay sharp.
+    (no blur), so one-pixel outlines stay sharp. Each (mode, visible) picture is composed once per arrays.
 
 Only numpy, scikit-image (through petrilab.prediction.overlay) and Qt: no Keras.
 """
@@ -132,6 +137,7 @@ class OverlayView(QWidget):
         self.overlay_visible = True
         self.caption = ""
         self._arrays: tuple | None = None
+        self._pictures: dict[tuple[str, bool], np.ndarray] = {}  # composed once per arrays
         self.rgb: np.ndarray | None = None
         self._qimage: QImage | None = None
         self.setMinimumSize(minimum, minimum)
@@ -144,12 +150,13 @@ class OverlayView(QWidget):
     # ------------------------------------------------------------ what to show
 
     def set_arrays(self, image: np.ndarray, labels: np.ndarray | None = None,
-                   second: np.ndarray | None = None) -> None:
+                   second: np.ndarray | None = None, pictures: dict | None = None) -> None:
         image = np.asarray(image)
         for name, layer in (("labels", labels), ("second", second)):  # refused now, even while hidden
             if layer is not None and np.shape(layer)[:2] != image.shape[:2]:
                 raise ValueError(f"{name} {np.shape(layer)} and image {image.shape[:2]} differ in size")
         self._arrays = (image, labels, second)
+        self._pictures = dict(pictures or {})
         self._compose()
 
     def set_mode(self, mode: str) -> None:
@@ -158,8 +165,17 @@ class OverlayView(QWidget):
         self.mode = mode
         self._compose()
 
+    def set_view(self, mode: str | None = None, overlay_visible: bool | None = None) -> None:
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode or self.mode
+        if overlay_visible is not None:
+            self.overlay_visible = bool(overlay_visible)
+        self._compose()
+
     def set_alpha(self, alpha: float) -> None:
         self.alpha = float(alpha)
+        self._pictures.clear()
         self._compose()
 
     def set_overlay_visible(self, visible: bool) -> None:
@@ -172,6 +188,7 @@ class OverlayView(QWidget):
 
     def clear(self) -> None:
         self._arrays = None
+        self._pictures = {}
         self.rgb = None
         self._qimage = None
         self.caption = ""
@@ -181,10 +198,12 @@ class OverlayView(QWidget):
         if self._arrays is None:
             return
         image, labels, second = self._arrays
-        if self.overlay_visible:
-            self.rgb = compose_overlay(image, labels, second, self.mode, self.alpha)
-        else:
-            self.rgb = compose_overlay(image)
+        visible = self.overlay_visible and (labels is not None or second is not None)
+        key = (self.mode if visible else "none", visible)
+        if key not in self._pictures:
+            self._pictures[key] = (compose_overlay(image, labels, second, self.mode, self.alpha) if visible
+                                   else compose_overlay(image))
+        self.rgb = self._pictures[key]
         self._qimage = to_qimage(self.rgb)
         self.update()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QThreadPool
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
@@ -23,7 +23,7 @@ from petrilab.gui.widgets.overlay_view import OverlayView, compose_overlay, shri
 from petrilab.gui.workers import Background
 
 THUMB = 84
-LARGE = 1024  # longest side kept for the large view and the enlarged window (screens show no more)
+LARGE = 800  # longest side kept for the large view and the enlarged window (it shows no more)
 MAX_PAIRS = 24
 
 
@@ -89,18 +89,26 @@ def load_overlay_thumbnails(task: str, items: list[tuple[int, str, str | None]],
 
 
 def _load_one(task: str, image_path: str, mask_path: str | None) -> dict:
-    return read_pair(task, image_path, mask_path, LARGE)
+    """One pair for the large view, with its pictures composed here (not on the window's thread)."""
+    pair = read_pair(task, image_path, mask_path, LARGE)
+    pictures = {("none", False): compose_overlay(pair["image"])}
+    if pair["labels"] is not None:
+        for mode in ("outline", "fill"):
+            pictures[(mode, True)] = compose_overlay(pair["image"], pair["labels"], mode=mode)
+    pair["pictures"] = pictures
+    return pair
 
 
 class EnlargedPair(QDialog):
     """One pair in its own resizable window."""
 
-    def __init__(self, title: str, image, labels, mode: str, parent: QWidget | None = None):
+    def __init__(self, title: str, image, labels, mode: str, parent: QWidget | None = None,
+                 pictures: dict | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
         layout = QVBoxLayout(self)
         self.view = OverlayView(self, mode=mode, minimum=300)
-        self.view.set_arrays(image, labels)
+        self.view.set_arrays(image, labels, pictures=pictures)
         layout.addWidget(self.view, 1)
         self.resize(760, 720)
 
@@ -116,7 +124,10 @@ class SegmentationGallery(QWidget):
         self.current_row = -1
         self.current: dict | None = None  # the arrays shown large
         self.thumb_job = Background(self)
-        self.pair_job = Background(self)
+        # the large view has its own thread: it never waits behind the check and the thumbnails
+        self.pair_pool = QThreadPool(self)
+        self.pair_pool.setMaxThreadCount(1)
+        self.pair_job = Background(self, pool=self.pair_pool)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -249,8 +260,10 @@ class SegmentationGallery(QWidget):
 
     def _pair_loaded(self, pair: dict) -> None:
         self.current = pair
-        self.view.set_arrays(pair["image"], pair["labels"])
-        self._apply_mode()
+        mode = self.mode()
+        self.view.mode = "outline" if mode == "none" else mode
+        self.view.overlay_visible = mode != "none"
+        self.view.set_arrays(pair["image"], pair["labels"], pictures=pair.get("pictures"))
         image, mask = self.pairs[self.current_row]
         colour = theme.LEVEL_COLOURS["error"] if pair["problem"] else theme.MUTED
         detail = f" — {_html(pair['error'])}" if pair.get("error") else ""
@@ -274,9 +287,7 @@ class SegmentationGallery(QWidget):
 
     def _apply_mode(self) -> None:
         mode = self.mode()
-        self.view.set_overlay_visible(mode != "none")
-        if mode != "none":
-            self.view.set_mode(mode)
+        self.view.set_view(None if mode == "none" else mode, mode != "none")
 
     def enlarge(self) -> None:
         if self.current is None:
@@ -285,7 +296,8 @@ class SegmentationGallery(QWidget):
         mode = self.mode()
         labels = None if mode == "none" else self.current["labels"]
         self.enlarged = EnlargedPair(Path(image).name, self.current["image"], labels,
-                                     "outline" if mode == "none" else mode, self.window())
+                                     "outline" if mode == "none" else mode, self.window(),
+                                     pictures=self.current.get("pictures"))
         self.enlarged.show()
 
     def shutdown(self) -> None:
