@@ -1,0 +1,223 @@
+"""One training shared between two devices (TensorFlow's MirroredStrategy), on a machine without GPUs.
+
+PETRILAB_LOGICAL_CPUS=2 splits the processor into two TensorFlow devices,
+which must happen before TensorFlow starts: so every training here is a
+`petrilab` command in a child process, on the bundled demo
+(resources/demo/classification, 240 images of three shapes) with a small
+ConvNet. The two-device run and the one-device run use the same batch of
+one update (2 per device × 2 devices = 4), so they are the same experiment
+and must reach the same quality.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from petrilab.training.device import LOGICAL_CPUS, Device, split_cpu
+from petrilab.training.distribute import MIRRORED, NONE, Distribution, choose, short_name
+
+pytestmark = pytest.mark.slow
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "classification"
+EPOCHS = 6
+SMALL = ["data.image_size=[32, 32]", "model.filters=[8, 16, 32]", "model.head_units=[32]",
+         "training.learning_rate=0.003", f"training.epochs={EPOCHS}"]
+GLOBAL_BATCH = 4
+CHANCE = 1 / 3
+
+
+def environment(cpus: int | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", LOGICAL_CPUS)}
+    env["KERAS_BACKEND"] = "tensorflow"
+    if cpus:
+        env[LOGICAL_CPUS] = str(cpus)
+    return env
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "petrilab", *args]
+
+
+def petrilab(*args: str, cpus: int | None = None) -> None:
+    proc = subprocess.run(command(*args), capture_output=True, text=True, env=environment(cpus), timeout=900)
+    assert proc.returncode == 0, f"petrilab {args[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+
+
+def train_command(settings: Path, run_dir: Path, batch_size: int, *extra: str) -> list[str]:
+    sets = [arg for s in (*SMALL, f"training.batch_size={batch_size}", *extra) for arg in ("--set", s)]
+    return command("train", str(settings), *sets, "--run-dir", str(run_dir), "--quiet")
+
+
+def events_of(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def first(events: list[dict], kind: str) -> dict:
+    return next(e for e in events if e["event"] == kind)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, Path]:
+    """The same experiment on one device and on two, trained side by side (two child processes)."""
+    root = tmp_path_factory.mktemp("distributed")
+    settings = root / "settings.toml"
+    petrilab("init", "--task", "classification", "--data", str(DEMO), "-o", str(settings))
+    runs = {"one": root / "one device", "two": root / "two devices"}
+    jobs = {
+        "one": subprocess.Popen(train_command(settings, runs["one"], GLOBAL_BATCH), env=environment(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        "two": subprocess.Popen(train_command(settings, runs["two"], GLOBAL_BATCH // 2), env=environment(2),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+    }
+    for name, job in jobs.items():
+        out, err = job.communicate(timeout=900)
+        assert job.returncode == 0, f"training on {name} device(s) failed:\n{out[-2000:]}\n{err[-3000:]}"
+    runs["settings"] = settings
+    return runs
+
+
+def test_two_devices_share_each_batch_and_say_so(trained):
+    events = events_of(trained["two"])
+    started = first(events, "started")
+    assert started["distribution"] == {"strategy": MIRRORED, "devices": ["CPU:0", "CPU:1"], "replicas": 2,
+                                       "per_device_batch_size": GLOBAL_BATCH // 2,
+                                       "global_batch_size": GLOBAL_BATCH}
+    assert started["steps_per_epoch"] == math.ceil(started["n_train"] / GLOBAL_BATCH)  # batches of 4, not 2
+    assert [e["epoch"] for e in events if e["event"] == "epoch_end"] == list(range(EPOCHS))
+    assert events[-1]["event"] == "finished" and events[-1]["status"] == "completed"
+    assert not [e for e in events if e["event"] in ("warning", "error")]
+    assert 'devices = "auto"' in (trained["two"] / "settings.toml").read_text(encoding="utf-8")
+    assert "batch_size = 2" in (trained["two"] / "settings.toml").read_text(encoding="utf-8")  # per device, as set
+
+
+def test_one_device_reports_no_strategy(trained):
+    started = first(events_of(trained["one"]), "started")
+    assert started["distribution"] == {"strategy": NONE, "devices": [started["device"]], "replicas": 1,
+                                       "per_device_batch_size": GLOBAL_BATCH, "global_batch_size": GLOBAL_BATCH}
+
+
+def test_two_devices_learn_as_well_as_one(trained):
+    accuracy = {name: first(events_of(trained[name]), "evaluation")["metrics"]["accuracy"] for name in ("one", "two")}
+    assert accuracy["one"] > CHANCE + 0.2 and accuracy["two"] > CHANCE + 0.2, accuracy
+    assert abs(accuracy["one"] - accuracy["two"]) <= 0.15, accuracy
+    losses = {name: [e["metrics"]["loss"] for e in events_of(trained[name]) if e["event"] == "epoch_end"]
+              for name in ("one", "two")}
+    assert losses["two"][-1] < losses["two"][0] and losses["one"][-1] < losses["one"][0]  # both learnt
+
+
+def test_a_model_trained_on_two_devices_evaluates_and_predicts_on_one(trained, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained["two"], run)
+    during_training = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
+    (run / "evaluation.json").unlink()
+    petrilab("evaluate", str(run))  # a plain process: one device, no strategy
+    again = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
+    assert again["metrics"]["accuracy"] == pytest.approx(during_training["metrics"]["accuracy"])
+    assert again["confusion_matrix"] == during_training["confusion_matrix"]
+
+    out = tmp_path / "predictions"
+    petrilab("predict", str(run), str(DEMO / "round"), str(out))
+    with open(out / "predictions.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(list((DEMO / "round").iterdir()))
+    assert sum(row["predicted_class"] == "round" for row in rows) > CHANCE * len(rows)
+
+
+def test_a_two_device_run_resumes_on_two_devices(trained, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained["two"], run)
+    petrilab("train", str(trained["settings"]), "--resume", str(run), "--set", f"training.epochs={EPOCHS + 1}",
+             "--quiet", cpus=2)
+    events = events_of(run)
+    resumed = [e for e in events if e["event"] == "started"][-1]
+    assert resumed["initial_epoch"] == EPOCHS and resumed["distribution"]["replicas"] == 2
+    assert events[-1]["event"] == "finished" and events[-1]["status"] == "completed"
+    with open(run / "history.csv", newline="", encoding="utf-8") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS + 1))
+
+
+MIXED_PRECISION_UNDER_STRATEGY = """
+import numpy as np, keras
+from petrilab import settings as settings_io
+from petrilab.models import build_model, compile_model
+from petrilab.tasks import output_head
+from petrilab.training.device import Device, split_cpu
+from petrilab.training.distribute import choose
+
+warnings = []
+device = Device("cpu", "CPU", "tensorflow", replicas=split_cpu("tensorflow", warnings))
+keras.mixed_precision.set_global_policy("mixed_float16")  # what configure() chooses on a recent GPU
+distribution = choose(device)
+settings = settings_io.defaults_for("classification")
+settings.model.filters, settings.model.head_units = [4, 8], [8]
+head = output_head("classification", 3)
+with distribution.scope():
+    model = build_model(settings, (16, 16, 1), head)
+    compile_model(model, settings, head)
+rng = np.random.default_rng(0)
+x = rng.random((32, 16, 16, 1), dtype=np.float32)
+y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+print(distribution.name, distribution.replicas, type(model.optimizer).__name__,
+      all(np.isfinite(history.history["loss"])), warnings)
+"""
+
+
+def test_mixed_precision_still_trains_under_the_strategy():
+    proc = subprocess.run([sys.executable, "-c", MIXED_PRECISION_UNDER_STRATEGY], capture_output=True, text=True,
+                          env=environment(2), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["mirrored", "2", "LossScaleOptimizer", "True", "[]"]
+
+
+# ---------------------------------------------------------------- no training needed
+
+
+def test_one_device_or_the_setting_one_means_no_strategy():
+    alone = choose(Device("cpu", "CPU (4 cores)", "tensorflow"))
+    assert (alone.name, alone.replicas, alone.strategy, alone.devices) == (NONE, 1, None, ["CPU (4 cores)"])
+    asked = choose(Device("gpu", "GPU: A (+1 more)", "tensorflow", replicas=["/device:GPU:0", "/device:GPU:1"]),
+                   "one")
+    assert (asked.name, asked.replicas, asked.warnings) == (NONE, 1, [])
+    assert asked.report(16) == {"strategy": NONE, "devices": ["GPU:0"], "replicas": 1,
+                                "per_device_batch_size": 16, "global_batch_size": 16}
+
+
+def test_pytorch_with_several_gpus_trains_on_one_and_says_so():
+    distribution = choose(Device("gpu", "GPU: A (+1 more)", "torch", replicas=["cuda:0", "cuda:1"]))
+    assert (distribution.name, distribution.replicas) == (NONE, 1)
+    (warning,) = distribution.warnings
+    assert "2 graphics cards" in warning and "one of them" in warning and "TensorFlow" in warning
+
+
+def test_the_batches_hold_per_device_batch_times_devices():
+    from petrilab import settings as settings_io
+
+    settings = settings_io.defaults_for("classification")
+    settings.training.batch_size = 16
+    alone = choose(Device("cpu", "CPU", "tensorflow"))
+    assert alone.batch_settings(settings) is settings
+    shared = Distribution(object(), MIRRORED, ["/device:GPU:0", "/device:GPU:1", "/device:GPU:2"])
+    scaled = shared.batch_settings(settings)
+    assert scaled.training.batch_size == 48 and settings.training.batch_size == 16  # the settings stay per device
+    assert shared.report(16)["global_batch_size"] == 48 and shared.report(16)["devices"] == ["GPU:0", "GPU:1", "GPU:2"]
+    assert short_name("/job:localhost/replica:0/task:0/device:GPU:1") == "GPU:1"
+
+
+def test_logical_cpus_needs_a_number_and_tensorflow(monkeypatch):
+    warnings: list[str] = []
+    monkeypatch.setenv(LOGICAL_CPUS, "two")
+    assert split_cpu("tensorflow", warnings) == [] and "not a whole number" in warnings[-1]
+    monkeypatch.setenv(LOGICAL_CPUS, "2")
+    assert split_cpu("torch", warnings) == [] and "only works with the TensorFlow engine" in warnings[-1]
+    monkeypatch.setenv(LOGICAL_CPUS, "1")
+    assert split_cpu("tensorflow", warnings) == [] and len(warnings) == 2  # one device: nothing to split
