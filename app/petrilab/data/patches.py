@@ -148,8 +148,9 @@ class RandomPatches(keras.utils.PyDataset):
     """Batches of random patches from images held in memory, augmented and encoded for the network.
 
     images: (H, W, C) float32, already normalised; masks: (H, W) integers (classes or object labels).
-    Images smaller than the patch are mirror-padded. Each batch is drawn from a generator seeded by
-    (seed, epoch, batch), so a run is repeatable whatever order Keras asks for the batches in.
+    Images smaller than the patch are mirror-padded. A batch's images are drawn from a generator seeded by
+    (seed, epoch, batch), each patch's place and augmentation from one seeded by (seed, epoch, batch, patch),
+    so a run is repeatable whatever order Keras asks for the batches in.
     `StreamedPatches` draws exactly the same batches while reading the images from disk.
     """
 
@@ -205,30 +206,33 @@ class RandomPatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         rng = np.random.default_rng([self.seed, self.epoch, int(index)])
         n = min(self.batch_size, self.patches_per_epoch - index * self.batch_size) or self.batch_size
-        xs, ys = [], []
+        chosen = rng.choice(len(self.shapes), size=n, p=self.weights)
         ph, pw = self.patch
-        pairs: dict[int, tuple] = {}  # each image is fetched once per batch, however many patches it gives
-        for k in rng.choice(len(self.shapes), size=n, p=self.weights):
-            k = int(k)
-            if k not in pairs:
-                pairs[k] = self._pair(k)
-            full_image, full_mask, objects = pairs[k]
-            y0, x0 = self._corner(full_mask, objects, rng)
-            image = full_image[y0:y0 + ph, x0:x0 + pw]
-            mask = full_mask[y0:y0 + ph, x0:x0 + pw]
-            if self.augmenter is not None:
-                image, mask = self.augmenter(image, mask, rng)
-            xs.append(image)
-            ys.append(self.encode(mask))
-        return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+        xs: list = [None] * n
+        ys: list = [None] * n
+        # image by image (each fetched once, then let go); every patch has its own generator, so the
+        # order in which the images are visited does not change what is drawn
+        for k in np.unique(chosen):
+            full_image, full_mask, objects = self._pair(int(k))
+            for i in np.flatnonzero(chosen == k):
+                own = np.random.default_rng([self.seed, self.epoch, int(index), int(i)])
+                y0, x0 = self._corner(full_mask, objects, own)
+                image = full_image[y0:y0 + ph, x0:x0 + pw]
+                mask = full_mask[y0:y0 + ph, x0:x0 + pw]
+                if self.augmenter is not None:
+                    image, mask = self.augmenter(image, mask, own)
+                xs[i] = np.array(image, dtype=np.float32)  # a copy: the full image is not kept alive
+                ys[i] = self.encode(mask)
+            del full_image, full_mask, objects
+        return np.stack(xs), np.stack(ys).astype(np.float32)
 
 
 class StreamedPatches(RandomPatches):
-    """The same random patches, with only the images of the current batch in memory (data.load = stream).
+    """The same random patches, with one image at a time in memory (data.load = stream).
 
     `read(k)` reads and prepares the k-th pair from disk. The masks are read once at the start, one at a
     time, for their sizes and how much of them is foreground; then every batch reads the images it cuts
-    patches from (each once) and lets them go. The batches are identical to RandomPatches' on the same data.
+    patches from, one after the other, each once. The batches are identical to RandomPatches' on the same data.
     """
 
     def __init__(self, read: PairReader, n: int, encode: Callable[[np.ndarray], np.ndarray], patch: tuple[int, int],
@@ -287,12 +291,16 @@ def read_fixed_patches(read: PairReader, shapes: Sequence[tuple[int, int]], enco
     if len(places) > limit:
         keep = np.linspace(0, len(places) - 1, limit).round().astype(int)
         places = [places[i] for i in keep]
-    xs, ys = [], []
+    x = y = None
     current, image, mask = None, None, None
-    for k, y, x in places:  # in image order: each image is read once
+    for i, (k, top, left) in enumerate(places):  # in image order: each image is read once
         if k != current:
             image, mask = read(k)
             image, mask, current = pad_to(image, ph, pw), pad_to(mask, ph, pw), k
-        xs.append(image[y:y + ph, x:x + pw])
-        ys.append(encode(mask[y:y + ph, x:x + pw]))
-    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+        encoded = encode(mask[top:top + ph, left:left + pw])
+        if x is None:  # filled in place: no patch keeps its whole image alive
+            x = np.empty((len(places), ph, pw, image.shape[2]), np.float32)
+            y = np.empty((len(places), *encoded.shape), np.float32)
+        x[i] = image[top:top + ph, left:left + pw]
+        y[i] = encoded
+    return x, y
