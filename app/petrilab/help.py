@@ -310,7 +310,8 @@ HELP: dict[str, tuple[str, str]] = {
     "postprocess.tune_threshold": (
         "Tune the threshold",
         "After training, try several thresholds on the validation images and keep the one with the best "
-        "score, instead of the fixed value.",
+        "score, instead of the fixed value. For instance segmentation the smallest object size is tried "
+        "too, when 'Smallest object' is 0.",
     ),
     "postprocess.fill_holes": (
         "Fill holes",

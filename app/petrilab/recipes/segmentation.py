@@ -26,7 +26,9 @@ mode="boundary"):
     then fill holes, min/max size, clear border as the [postprocess] settings say.
 
 postprocess.threshold is tuned on the validation images after training
-(postprocess.tune_threshold) and saved in the run's settings.toml.
+(postprocess.tune_threshold) and saved in the run's settings.toml; for instance
+segmentation postprocess.min_size too, when the settings leave it at 0 (the
+best object F1 among 0 and fractions of the objects' median area).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ INSTANCE_CHANNELS = ("background", "interior", "boundary")
 # Wider boundaries keep touching objects' seeds far apart and are learnt sooner; thin objects (bacteria)
 # need narrow ones, or no interior would be left to seed them.
 BOUNDARY_WIDTHS = (1, 3)
+# Instance segmentation, postprocess.min_size left at 0: the sizes tried on the validation images, as
+# fractions of their objects' median area (0 is always tried: keeping every object).
+MIN_SIZE_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5)
 PREDICTIONS = "predictions.csv"  # the per-image summary, as prediction.predict_folder names it
 
 # Prediction tiles: at least this side (a U-Net predicts large tiles faster than many small ones),
@@ -280,30 +285,53 @@ class SegmentationRecipe(Recipe):
     def can_tune(self, settings) -> bool:
         return True
 
-    # ------------------------------------------------------------ after training: the threshold
+    # ------------------------------------------------------------ after training: threshold and minimum size
 
     def after_training(self, trained, validation):
-        """Try each threshold on the validation images, one image in memory at a time; keep the best."""
+        """Try each threshold (and, for objects, each minimum size) on the validation images, one image in
+        memory at a time; keep the best."""
         from petrilab.prediction.postprocess import THRESHOLD_CANDIDATES, tune_threshold
 
         post = trained.settings.postprocess
         if not post.tune_threshold or not validation or not self.can_tune(trained.settings):
             return {}
-        tallies = {t: self.tuning_tally(trained.classes) for t in THRESHOLD_CANDIDATES}
+        sizes = self.min_size_candidates(post, validation)
+        tallies = {(t, m): self.tuning_tally(trained.classes) for t in THRESHOLD_CANDIDATES for m in sizes}
         n_images = 0
         for _, _, mask, probs in self._pairs(trained, validation, []):
             truth = self.truth(mask)
-            for threshold, tally in tallies.items():
-                self.tuning_add(tally, truth, self.decide(probs, dataclasses.replace(post, threshold=threshold)))
+            for threshold in THRESHOLD_CANDIDATES:
+                decided = self.decide(probs, dataclasses.replace(post, threshold=threshold, min_size=sizes[0]))
+                for size in sizes:
+                    smaller_dropped = decided if size == sizes[0] else self.without_small(decided, post, size)
+                    self.tuning_add(tallies[threshold, size], truth, smaller_dropped)
             n_images += 1
         if not n_images:
             return {}
-        scores = {t: self.tuning_score(tally) for t, tally in tallies.items()}
-        best = tune_threshold(scores.__getitem__, THRESHOLD_CANDIDATES)
+        scores = {key: self.tuning_score(tally) for key, tally in tallies.items()}
+        # per minimum size its best threshold (ties: nearest 0.5); then the best size (ties: the smallest)
+        best_threshold = {m: tune_threshold(lambda t: scores[t, m], THRESHOLD_CANDIDATES) for m in sizes}
+        size = max(sizes, key=lambda m: (scores[best_threshold[m], m], -m))
+        best = best_threshold[size]
         post.threshold = float(best)
-        return {"key": "postprocess.threshold", "value": float(best), "metric": self.tuning_metric,
-                "score": round(scores[best], 4), "tried": {f"{t:.1f}": round(v, 4) for t, v in scores.items()},
-                "n_images": n_images}
+        tuned = {"key": "postprocess.threshold", "value": float(best), "metric": self.tuning_metric,
+                 "score": round(scores[best, size], 4),
+                 "tried": {f"{t:.1f}": round(scores[t, size], 4) for t in THRESHOLD_CANDIDATES},
+                 "n_images": n_images}
+        if len(sizes) > 1:
+            post.min_size = int(size)
+            tuned.update({"min_size": int(size),
+                          "min_size_tried": {str(m): round(scores[best_threshold[m], m], 4) for m in sizes},
+                          "values": {"postprocess.threshold": float(best), "postprocess.min_size": int(size)}})
+        return tuned
+
+    def min_size_candidates(self, post, validation) -> list[int]:
+        """The minimum object sizes to try; only the settings' own unless the recipe tunes it."""
+        return [int(post.min_size)]
+
+    def without_small(self, decided, post, min_size: int):
+        """A decision (class mask, labels) with the objects smaller than `min_size` pixels removed."""
+        raise NotImplementedError
 
     tuning_metric = "iou"
 
@@ -371,7 +399,8 @@ class SegmentationRecipe(Recipe):
                         "mean_matched_iou": o["mean_matched_iou"]})
         result = {"metrics": metrics, "confusion_matrix": scored["confusion_matrix"],
                   "warnings": scored["warnings"] + problems, "n_images": len(rows),
-                  "threshold": post.threshold if self.can_tune(trained.settings) else None}
+                  "threshold": post.threshold if self.can_tune(trained.settings) else None,
+                  "min_size": int(post.min_size)}
         return result, header, rows
 
     # ------------------------------------------------------------ prediction
@@ -497,6 +526,30 @@ class InstanceRecipe(SegmentationRecipe):
     def truth(self, mask):
         return (mask > 0).astype(np.int32), mask
 
+    def min_size_candidates(self, post, validation) -> list[int]:
+        """0 and fractions of the validation objects' median area (MIN_SIZE_FRACTIONS), when the settings
+        leave postprocess.min_size at 0: specks the network finds are then dropped if that scores better."""
+        if post.min_size:
+            return [int(post.min_size)]
+        areas = []
+        for sample in validation:
+            try:
+                counts = np.bincount(read_mask(sample.mask, self.task).ravel())[1:]
+            except (UserError, TypeError):
+                continue  # no mask or unreadable: the tuning loop skips it too
+            areas.extend(counts[counts > 0].tolist())
+        if not areas:
+            return [0]
+        median = float(np.median(areas))
+        return sorted({0} | {int(round(f * median)) for f in MIN_SIZE_FRACTIONS if round(f * median) >= 2})
+
+    def without_small(self, decided, post, min_size):
+        from petrilab.prediction.postprocess import finish_labels
+
+        # finish_labels again: holes are already filled, so sizes and the border are judged as at prediction
+        labels = finish_labels(decided[1], dataclasses.replace(post, min_size=min_size))
+        return (labels > 0).astype(np.int32), labels
+
     def tuning_tally(self, classes):
         from petrilab.evaluation.segmentation import ObjectTally
 
@@ -524,6 +577,8 @@ def summary_line(result: dict) -> str:
             f"recall {number(m['object_recall'])}), average precision 0.5:0.95 {number(m['average_precision_50_95'])}")
     if result.get("threshold") is not None:
         line += f"; threshold {result.get('threshold', 0.5):.2f}"
+    if result.get("min_size"):
+        line += f", objects under {result['min_size']} pixels removed"
     return line
 
 
