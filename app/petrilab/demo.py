@@ -19,14 +19,52 @@ from petrilab.errors import UserError
 DEMO_CLASSES = ("elongated", "fragmented", "round")
 
 
-def make_classification_demo(out_dir, n_per_class: int = 80, size: int = 64, seed: int = 0) -> Path:
-    """Write DEMO/<class>/<class>_001.png ... into `out_dir` (new or empty) and return it."""
-    from PIL import Image
-
+def _empty_folder(out_dir) -> Path:
+    """The demo's folder, refused when it already holds something (a demo never mixes with other files)."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"The folder {out} is not empty; the demo data needs an empty folder.", file=out,
                         fix="Choose a new folder for the demo data.")
+    return out
+
+
+def _camera(image: np.ndarray, rng: np.random.Generator, gain: tuple[float, float],
+            read_noise: tuple[float, float]) -> np.ndarray:
+    """What a camera adds to the light: photon shot noise at a random gain, then read noise; 8-bit pixels."""
+    g = rng.uniform(*gain)
+    image = rng.poisson(np.clip(image, 0, None) * g) / g
+    image = image + rng.normal(0, rng.uniform(*read_noise), image.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def _table_demo(out_dir, n_images: int, size: int, stream: tuple[int, int], prefix: str, table: str,
+                columns, render) -> Path:
+    """DEMO/images/<prefix>_001.png … and DEMO/<table> (filename, columns): the table tasks' demos.
+
+    `render(size, rng)` → (uint8 image, the row's values as text); `stream` = (seed, task number) seeds one
+    generator per image, so the first images are the same whatever n_images is.
+    """
+    from PIL import Image
+
+    out = _empty_folder(out_dir)
+    if n_images < 1 or size < 16:
+        raise ValueError("the demo needs at least 1 image of at least 16 pixels")
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    lines = ["filename," + ",".join(columns)]
+    for i in range(n_images):
+        pixels, values = render(size, np.random.default_rng([*stream, i]))
+        name = f"{prefix}_{i + 1:0{max(3, len(str(n_images)))}d}.png"  # names sort in their order
+        Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
+        lines.append(",".join([name, *values]))
+    (out / table).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def make_classification_demo(out_dir, n_per_class: int = 80, size: int = 64, seed: int = 0) -> Path:
+    """Write DEMO/<class>/<class>_001.png ... into `out_dir` (new or empty) and return it."""
+    from PIL import Image
+
+    out = _empty_folder(out_dir)
     if n_per_class < 1 or size < 16:
         raise ValueError("the demo needs at least 1 image per class and images of at least 16 pixels")
     for class_index, name in enumerate(DEMO_CLASSES):
@@ -64,11 +102,7 @@ def render_cell(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     signal += _cell(kind, centre, s, yy, xx, rng) * brightness
     signal = gaussian_filter(signal, rng.uniform(0.5, 1.7) * s)  # focus varies
 
-    image = background + signal
-    gain = rng.uniform(0.3, 1.0)  # photon shot noise, then camera read noise
-    image = rng.poisson(np.clip(image, 0, None) * gain) / gain
-    image = image + rng.normal(0, rng.uniform(2, 7), image.shape)
-    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+    return _camera(background + signal, rng, gain=(0.3, 1.0), read_noise=(2, 7))
 
 
 def _ellipse(centre, a, b, angle, yy, xx, edge: float = 6.0, bend: float = 0.0) -> np.ndarray:
@@ -133,10 +167,7 @@ def make_segmentation_demo(out_dir, task: str = "instance", n_images: int = 24, 
 
     if task not in ("semantic", "instance"):
         raise ValueError(f"the segmentation demo is for 'semantic' or 'instance', not {task!r}")
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"The folder {out} is not empty; the demo data needs an empty folder.", file=out,
-                        fix="Choose a new folder for the demo data.")
+    out = _empty_folder(out_dir)
     if n_images < 1 or size < 32:
         raise ValueError("the demo needs at least 1 image of at least 32 pixels")
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -203,10 +234,7 @@ def render_nuclei(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     signal = intensity * (1 + 0.18 * grain / (grain.std() + 1e-9))
     signal = gaussian_filter(signal, rng.uniform(0.6, 1.3) * s)  # focus varies
     background = rng.uniform(0.04, 0.12) + rng.uniform(-0.04, 0.04) * (xx / size - 0.5)
-    image = (background + signal) * rng.uniform(150, 230)
-    gain = rng.uniform(0.4, 1.2)  # photon shot noise, then camera read noise
-    image = rng.poisson(np.clip(image, 0, None) * gain) / gain + rng.normal(0, rng.uniform(2, 5), image.shape)
-    return np.clip(np.round(image), 0, 255).astype(np.uint8), labels
+    return _camera((background + signal) * rng.uniform(150, 230), rng, gain=(0.4, 1.2), read_noise=(2, 5)), labels
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:
@@ -233,24 +261,12 @@ def make_regression_demo(out_dir, n_images: int = 1000, size: int = 32, seed: in
     camera noise. x is the column and y the row of the bead's centre, in
     pixels, from the centre of the top-left pixel.
     """
-    from PIL import Image
 
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"The folder {out} is not empty; the demo data needs an empty folder.", file=out,
-                        fix="Choose a new folder for the demo data.")
-    if n_images < 1 or size < 16:
-        raise ValueError("the demo needs at least 1 image of at least 16 pixels")
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    lines = ["filename," + ",".join(BEAD_TARGETS)]
-    for i in range(n_images):
-        rng = np.random.default_rng([seed, 5, i])  # one generator per image, as for classification
+    def bead(size, rng):
         pixels, x, y = render_bead(size, rng)
-        name = f"bead_{i + 1:0{max(3, len(str(n_images)))}d}.png"  # names sort in their order
-        Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
-        lines.append(f"{name},{x:.3f},{y:.3f}")
-    (out / "targets.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+        return pixels, [f"{x:.3f}", f"{y:.3f}"]
+
+    return _table_demo(out_dir, n_images, size, (seed, 5), "bead", "targets.csv", BEAD_TARGETS, bead)
 
 
 def render_bead(size: int, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
@@ -265,11 +281,7 @@ def render_bead(size: int, rng: np.random.Generator) -> tuple[np.ndarray, float,
     # a bead is a small disk seen through the optics: a Gaussian spot, its width set by size and focus
     width = rng.uniform(1.6, 2.6) * s
     bead = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * width ** 2))
-    image = background + rng.uniform(110, 200) * bead
-    gain = rng.uniform(0.4, 1.0)  # photon shot noise, then camera read noise
-    image = rng.poisson(np.clip(image, 0, None) * gain) / gain
-    image = image + rng.normal(0, rng.uniform(2, 5), image.shape)
-    return np.clip(np.round(image), 0, 255).astype(np.uint8), x, y
+    return _camera(background + rng.uniform(110, 200) * bead, rng, gain=(0.4, 1.0), read_noise=(2, 5)), x, y
 
 
 # ---------------------------------------------------------------- multi-label: what a cell shows
@@ -285,25 +297,12 @@ def make_multilabel_demo(out_dir, n_images: int = 300, size: int = 32, seed: int
     nucleus (labelled in about half the images), a few small bright spots
     (a third) and a bright ring of membrane (40 %), on a noisy background.
     """
-    from PIL import Image
 
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"The folder {out} is not empty; the demo data needs an empty folder.", file=out,
-                        fix="Choose a new folder for the demo data.")
-    if n_images < 1 or size < 16:
-        raise ValueError("the demo needs at least 1 image of at least 16 pixels")
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    lines = ["filename," + ",".join(MULTILABEL_DEMO_LABELS)]
-    for i in range(n_images):
-        rng = np.random.default_rng([seed, 11, i])
+    def cell(size, rng):
         present = rng.random(3) < (0.5, 0.33, 0.4)
-        pixels = render_labelled_cell(size, present, rng)
-        name = f"cell_{i + 1:0{max(3, len(str(n_images)))}d}.png"
-        Image.fromarray(pixels, mode="L").save(out / "images" / name, optimize=False)
-        lines.append(name + "," + ",".join(str(int(p)) for p in present))
-    (out / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+        return render_labelled_cell(size, present, rng), [str(int(p)) for p in present]
+
+    return _table_demo(out_dir, n_images, size, (seed, 11), "cell", "labels.csv", MULTILABEL_DEMO_LABELS, cell)
 
 
 def render_labelled_cell(size: int, present, rng: np.random.Generator) -> np.ndarray:

@@ -9,16 +9,11 @@ validation images (the best F1) and kept in the run's settings
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from petrilab import runs
-from petrilab.data.check import resolve_channels
-from petrilab.data.tables import check_table, discover_table
 from petrilab.errors import UserError
 from petrilab.evaluation.multilabel import best_threshold, multilabel_metrics
-from petrilab.recipes.base import Recipe
+from petrilab.recipes.table_tasks import TableRecipe
 from petrilab.tasks import output_head
 
 LOSSES = ("auto", "binary_crossentropy")
@@ -33,18 +28,11 @@ def thresholds(settings) -> np.ndarray:
     return np.full(len(labels), float(settings.postprocess.threshold))
 
 
-class MultiLabelRecipe(Recipe):
+class MultiLabelRecipe(TableRecipe):
     task = "multilabel"
 
-    def discover(self, settings, folder):
-        return discover_table(self.task, folder, settings.data.target_columns or None)
-
-    def check(self, dataset, progress=None):
-        return check_table(dataset, progress=progress)
-
     def decide_from_data(self, settings, dataset, report):
-        settings.data.channels = resolve_channels(settings.data.channels, report)
-        settings.data.target_columns = list(dataset.columns)
+        super().decide_from_data(settings, dataset, report)
         settings.data.classes = list(dataset.columns)  # the labels, in the order of the outputs
         if len(settings.postprocess.label_thresholds) != len(dataset.columns):
             settings.postprocess.label_thresholds = []  # from another dataset: tuned again after training
@@ -55,14 +43,8 @@ class MultiLabelRecipe(Recipe):
                             fix="Set 'training.loss' to auto (binary cross-entropy, one per label).")
         return output_head(self.task, len(settings.data.target_columns))
 
-    def inputs(self, samples, prep, settings, training):
-        from petrilab.data.augment import Augmenter
-        from petrilab.data.table_batches import make_table_inputs
-
-        augmenter = Augmenter(settings.augmentation, settings.training.seed) if training else None
-        return make_table_inputs(samples, prep, lambda chosen: np.array([s.values for s in chosen], np.float32),
-                                 settings.training.batch_size, settings.data.load, augmenter=augmenter,
-                                 shuffle=training, seed=settings.training.seed)
+    def targets(self, settings, samples):
+        return np.array([s.values for s in samples], np.float32)
 
     def after_training(self, trained, validation):
         settings = trained.settings
@@ -70,11 +52,9 @@ class MultiLabelRecipe(Recipe):
         default = float(settings.postprocess.threshold)
         if not settings.postprocess.tune_threshold or not validation:
             return {}  # no tuned thresholds: postprocess.threshold decides for every label
-        truth = {s.path: s.values for s in validation}
-        done, outputs, _ = trained.predict_files([s.path for s in validation])
+        done, outputs, _, y_true = self.predicted_with_truth(trained, validation)
         if not done:
             return {}
-        y_true = np.array([truth[p] for p in done], dtype=np.float64).reshape(-1, len(labels))
         chosen = [best_threshold(y_true[:, j] > 0.5, outputs[:, j], default) for j in range(len(labels))]
         settings.postprocess.label_thresholds = chosen
         return {"label_thresholds": dict(zip(labels, chosen)), "images": len(done),
@@ -86,14 +66,10 @@ class MultiLabelRecipe(Recipe):
         settings = trained.settings
         labels = list(settings.data.target_columns)
         cut = thresholds(settings)
-        truth = {s.path: s.values for s in samples}
-        done, outputs, problems = trained.predict_files([s.path for s in samples])
+        done, outputs, problems, y_true = self.predicted_with_truth(trained, samples)
         probs = outputs if len(done) else np.zeros((0, len(labels)))
-        y_true = np.array([truth[p] for p in done], dtype=np.float64).reshape(-1, len(labels))
         result = multilabel_metrics(y_true, probs, labels, cut)
-        result["warnings"] += [f"Skipped {p}: {m}" for p, m in problems.items()]
-        result["n_images"] = len(done)
-        result["targets"] = labels
+        self.add_counts(result, done, problems, labels)
         decided = probs >= cut
         header = ["file", "correct", "true_labels", "predicted_labels"]
         header += [f"{kind}{label}" for label in labels for kind in ("true_", "p_", "")]
@@ -118,7 +94,4 @@ class MultiLabelRecipe(Recipe):
             for q, k in zip(p, decided):
                 row += [f"{q:.6f}", int(k)]
             rows.append(row + [""])
-        rows += [[str(p.relative_to(input_dir)), "", *([""] * (2 * len(labels))), message]
-                 for p, message in problems.items()]
-        rows.sort(key=lambda r: r[0])
-        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows)
+        return self.write_predictions(output_dir, input_dir, header, rows, problems, 1 + 2 * len(labels))

@@ -10,16 +10,11 @@ in those units (the error per value, averaged over the values).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from petrilab import runs
-from petrilab.data.check import resolve_channels
-from petrilab.data.tables import check_table, discover_table
 from petrilab.errors import UserError
 from petrilab.evaluation.regression import regression_metrics
-from petrilab.recipes.base import Recipe
+from petrilab.recipes.table_tasks import TableRecipe
 from petrilab.tasks import OutputHead, output_head
 
 LOSSES = ("auto", "mse", "mae", "huber")
@@ -46,18 +41,11 @@ def restore(settings, outputs: np.ndarray) -> np.ndarray:
     return np.asarray(outputs, dtype=np.float64).reshape(-1, len(mean)) * std + mean
 
 
-class RegressionRecipe(Recipe):
+class RegressionRecipe(TableRecipe):
     task = "regression"
 
-    def discover(self, settings, folder):
-        return discover_table(self.task, folder, settings.data.target_columns or None)
-
-    def check(self, dataset, progress=None):
-        return check_table(dataset, progress=progress)
-
     def decide_from_data(self, settings, dataset, report):
-        settings.data.channels = resolve_channels(settings.data.channels, report)
-        settings.data.target_columns = list(dataset.columns)
+        super().decide_from_data(settings, dataset, report)
         settings.data.classes = []
 
     def decide_from_training(self, settings, train):
@@ -82,28 +70,18 @@ class RegressionRecipe(Recipe):
         return OutputHead(base.units, base.activation, base.loss, (MeanAbsoluteErrorInUnits(scales),),
                           base.main_metric)
 
-    def inputs(self, samples, prep, settings, training):
-        from petrilab.data.augment import Augmenter
-        from petrilab.data.table_batches import make_table_inputs
-
-        augmenter = Augmenter(settings.augmentation, settings.training.seed) if training else None
-        return make_table_inputs(samples, prep, lambda chosen: standardise(settings, [s.values for s in chosen]),
-                                 settings.training.batch_size, settings.data.load, augmenter=augmenter,
-                                 shuffle=training, seed=settings.training.seed)
+    def targets(self, settings, samples):
+        return standardise(settings, [s.values for s in samples])
 
     # ------------------------------------------------------------ results
 
     def evaluate(self, trained, samples):
         settings = trained.settings
         targets = list(settings.data.target_columns)
-        truth = {s.path: s.values for s in samples}
-        done, outputs, problems = trained.predict_files([s.path for s in samples])
+        done, outputs, problems, y_true = self.predicted_with_truth(trained, samples)
         predicted = restore(settings, outputs) if len(done) else np.zeros((0, len(targets)))
-        y_true = np.array([truth[p] for p in done], dtype=np.float64).reshape(-1, len(targets))
         result = regression_metrics(y_true, predicted, targets, settings.data.target_mean)
-        result["warnings"] += [f"Skipped {p}: {m}" for p, m in problems.items()]
-        result["n_images"] = len(done)
-        result["targets"] = targets
+        self.add_counts(result, done, problems, targets)
         header = ["file"]
         for t in targets:
             header += [f"true_{t}", f"predicted_{t}", f"error_{t}"]
@@ -122,6 +100,4 @@ class RegressionRecipe(Recipe):
         header = ["file"] + targets + ["problem"]
         rows = [[str(p.relative_to(input_dir)), *(f"{v:.6g}" for v in values), ""]
                 for p, values in zip(done, predicted)]
-        rows += [[str(p.relative_to(input_dir)), *([""] * len(targets)), message] for p, message in problems.items()]
-        rows.sort(key=lambda r: r[0])
-        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows)
+        return self.write_predictions(output_dir, input_dir, header, rows, problems, len(targets))
