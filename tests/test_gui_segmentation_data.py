@@ -315,3 +315,14 @@ def test_unet_parameter_count_and_architecture_names_not_cut(qtbot, window):
     for key, button in page.architecture_buttons.items():
         needed = button.fontMetrics().horizontalAdvance(button.text())
         assert button.width() >= needed + 20, (key, button.text(), button.width(), needed)
+
+
+def test_split_page_counts_images_not_classes_for_segmentation(qtbot, window):
+    open_segmentation(qtbot, window, "semantic", DEMO / "semantic")
+    assert window.go_to("split", force=True)
+    page = window.pages["split"]
+    page.recompute()
+    assert page.table.rowCount() == 1 and page.table.item(0, 0).text() == "Images with their masks"
+    assert page.table.item(0, 4).text() == "30"
+    assert not page.stratify.isVisibleTo(page)
+    assert "goes whole, with its mask, to one subset" in page.note.text()

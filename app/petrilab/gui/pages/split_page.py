@@ -169,6 +169,8 @@ class SplitPage(WizardPage):
         self.split, self.error = None, None
         test_folder = checked.test_dataset is not None if checked else bool(self.context.settings.data.test_folder)
         self.test.setEnabled(not test_folder)
+        # segmentation: every image holds every class, so there are no class proportions to keep
+        self.stratify.setVisible(self.context.settings.task.kind not in ("semantic", "instance"))
         if test_folder:
             n = len(checked.usable_test().samples) if checked else None
             self.test_note.setText("A separate test folder is set"
@@ -193,7 +195,8 @@ class SplitPage(WizardPage):
     def _fill_table(self, split: Split | None, classes: list[str]) -> None:
         # regression and multi-label split by groups of values (quarters of a value, rarest label), not classes
         word = "group" if is_table_task(self.context.settings.task.kind) else "class"
-        headers = [word.capitalize()] + [SUBSET_TITLES[s] for s in SUBSETS] + ["Total"]
+        segmentation = self.context.settings.task.kind in ("semantic", "instance")
+        headers = ["" if segmentation else word.capitalize()] + [SUBSET_TITLES[s] for s in SUBSETS] + ["Total"]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         header = self.table.horizontalHeader()
@@ -209,6 +212,8 @@ class SplitPage(WizardPage):
         rows = [(name, [table[s][name] for s in SUBSETS]) for name in classes]
         totals = [sum(table[s].values()) for s in SUBSETS]
         rows.append(("All classes" if word == "class" else "All images", totals))
+        if segmentation:  # every image holds every class: one row of images
+            rows = [("Images with their masks", totals)]
         self.table.setRowCount(len(rows))
         grand = sum(totals)
         for r, (name, numbers) in enumerate(rows):
@@ -239,6 +244,15 @@ class SplitPage(WizardPage):
             return
         table = self.split.counts(classes)
         thin = [c for c in classes if 0 < table["validation"][c] < FEW_VALIDATION]
+        if self.context.settings.task.kind in ("semantic", "instance"):
+            n = sum(table["validation"].values())
+            few = n < FEW_VALIDATION
+            self.note.setText((f"Only {n} validation images: the validation curve will be noisy. A larger validation "
+                               "fraction (or more images) makes it steadier." if few else
+                               f"{n} validation images.") + " Each image goes whole, with its mask, to one subset; "
+                              "training cuts patches from the training images only.")
+            self.note.setStyleSheet(f"color: {theme.LEVEL_COLOURS['warning' if few else 'ok']};")
+            return
         if thin:
             self.note.setText(f"Few validation images for {', '.join(thin)}: the validation curve will be noisy. "
                               "A larger validation fraction (or more images) makes it steadier.")
