@@ -339,6 +339,8 @@ class PredictPage(WizardPage):
 
         self.preview_busy.hide()
         source = self._preview_image
+        if self._preview_dir is None or source is None:
+            return  # the window closed meanwhile
         run = self.context.current_run
         maps = self._preview_dir / "out" / "probabilities" / f"{source.stem}_probabilities.tif"
         if exit_code == 0 and maps.exists():

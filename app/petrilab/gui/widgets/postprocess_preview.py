@@ -241,6 +241,11 @@ class PostprocessPreview(QWidget):
         if probs.shape[:2] != image.shape[:2]:
             raise ValueError(f"probabilities {probs.shape} and image {image.shape} differ in size")
         self.image, self.probs = image, probs
+        # more than two classes: each pixel takes its most probable class, no threshold is involved
+        argmax = self.task != "instance" and probs.shape[2] > 2
+        self.threshold.setEnabled(not argmax)
+        self.threshold.setToolTip("With more than two classes each pixel takes its most probable class: "
+                                  "no threshold." if argmax else help_texts.explanation("postprocess.threshold"))
         # the size slider spans up to a twentieth of the image: far beyond any object worth keeping
         area = int(image.shape[0] * image.shape[1])
         self.min_slider.setMaximum(max(100, area // 20, self.min_size.value()))
