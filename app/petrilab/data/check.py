@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from petrilab.data.discovery import Dataset
-from petrilab.data.images import image_info
+from petrilab.data.images import ImageInfo, image_info
 from petrilab.errors import UserError
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -179,6 +179,48 @@ def propose_image_size(heights: list[int], widths: list[int]) -> list[int]:
 # ---------------------------------------------------------------- the check
 
 
+class Headers:
+    """What the image headers say, summed over a dataset (sizes, channels, bit depths, transparency),
+    and the images whose header could not be read, with why: what every task's check starts from."""
+
+    def __init__(self):
+        self.sizes: Counter = Counter()
+        self.channels: Counter = Counter()
+        self.dtypes: Counter = Counter()
+        self.heights: list[int] = []
+        self.widths: list[int] = []
+        self.alpha = 0
+        self.unreadable: list[str] = []
+        self.reasons: list[UserError] = []
+
+    def add(self, info: ImageInfo) -> None:
+        self.sizes[f"{info.height}x{info.width}"] += 1
+        self.channels[info.channels] += 1
+        self.dtypes[info.dtype] += 1
+        self.heights.append(info.height)
+        self.widths.append(info.width)
+        self.alpha += int(info.alpha)
+
+    def refuse(self, path, reason: UserError) -> None:
+        """An image left out: its header (or its mask) cannot be read."""
+        self.unreadable.append(str(path))
+        self.reasons.append(reason)
+
+    def report(self, dataset: Dataset, n_images: int, classes: list[str], counts: dict) -> DatasetReport:
+        return DatasetReport(
+            task=dataset.task,
+            n_images=n_images,
+            classes=classes,
+            counts=counts,
+            sizes=dict(self.sizes),
+            channels=dict(sorted(self.channels.items())),
+            dtypes=dict(self.dtypes),
+            unreadable=self.unreadable,
+            alpha=self.alpha,
+            skipped=[str(p) for p in dataset.skipped],
+        )
+
+
 def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None,
                   by_class: bool = True) -> DatasetReport:
     """Read every image's header and report what the user should know before training.
@@ -186,48 +228,27 @@ def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None 
     by_class=False leaves out what only class folders mean (images per class, imbalance,
     the same image twice in a class): tasks whose values come from a table check those themselves.
     """
-    sizes, channels, dtypes = Counter(), Counter(), Counter()
-    heights, widths = [], []
+    headers = Headers()
     counts = {name: 0 for name in dataset.classes}
-    unreadable: list[str] = []
-    unreadable_reasons: list[UserError] = []
-    alpha = 0
     total = len(dataset.samples)
     for i, sample in enumerate(dataset.samples):
         try:
             info = image_info(sample.path)
         except UserError as exc:
-            unreadable.append(str(sample.path))
-            unreadable_reasons.append(exc)
+            headers.refuse(sample.path, exc)
         else:
             counts[dataset.classes[sample.label]] += 1
-            sizes[f"{info.height}x{info.width}"] += 1
-            channels[info.channels] += 1
-            dtypes[info.dtype] += 1
-            heights.append(info.height)
-            widths.append(info.width)
-            alpha += int(info.alpha)
+            headers.add(info)
         if progress is not None:
             progress(i + 1, total)
 
-    report = DatasetReport(
-        task=dataset.task,
-        n_images=sum(counts.values()),
-        classes=list(dataset.classes),
-        counts=counts,
-        sizes=dict(sizes),
-        channels=dict(sorted(channels.items())),
-        dtypes=dict(dtypes),
-        unreadable=unreadable,
-        alpha=alpha,
-        skipped=[str(p) for p in dataset.skipped],
-    )
-    _unreadable_findings(report, unreadable_reasons)
+    report = headers.report(dataset, sum(counts.values()), list(dataset.classes), counts)
+    _unreadable_findings(report, headers.reasons)
     if by_class:
         _size_of_classes(report)
     _channel_findings(report)
     _depth_findings(report)
-    _size_findings(report, heights, widths)
+    _size_findings(report, headers.heights, headers.widths)
     if by_class:
         _duplicate_findings(report, dataset)
     _skipped_findings(report)

@@ -256,14 +256,10 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
     """Read every image header and every mask; report what would spoil training, in plain words."""
     task = dataset.task
     tally = _Tally(task)
-    sizes, channels, dtypes = Counter(), Counter(), Counter()
-    heights, widths = [], []
-    unreadable: list[str] = []
-    unreadable_reasons: list[UserError] = []
+    headers = checks.Headers()
     findings_first: list[tuple[str, str, str | None, str | None]] = []
     missing: list[Sample] = []
     mismatched: list[tuple[Sample, tuple, tuple]] = []
-    alpha = 0
     total = len(dataset.samples)
     for i, sample in enumerate(dataset.samples):
         if progress is not None:
@@ -274,14 +270,12 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
         try:
             info = image_info(sample.path)
         except UserError as exc:
-            unreadable.append(str(sample.path))
-            unreadable_reasons.append(exc)
+            headers.refuse(sample.path, exc)
             continue
         try:
             mask_info = image_info(sample.mask)
         except UserError as exc:
-            unreadable.append(str(sample.path))
-            unreadable_reasons.append(UserError(
+            headers.refuse(sample.path, UserError(
                 f"The mask of '{sample.path.name}' cannot be read ({exc.message})", file=sample.mask, fix=exc.fix))
             continue
         if (mask_info.height, mask_info.width) != (info.height, info.width):
@@ -292,39 +286,24 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
         except UserError as exc:
             findings_first.append((ERROR, exc.message, exc.file, exc.fix))
             continue
-        sizes[f"{info.height}x{info.width}"] += 1
-        channels[info.channels] += 1
-        dtypes[info.dtype] += 1
-        heights.append(info.height)
-        widths.append(info.width)
-        alpha += int(info.alpha)
+        headers.add(info)
     if progress is not None:
         progress(total, total)
 
     names = _class_names(dataset, tally)
-    report = DatasetReport(
-        task=task,
-        n_images=len(heights),
-        classes=names,
-        counts={name: int(tally.images_with.get(c, 0)) for c, name in enumerate(names)},
-        sizes=dict(sizes),
-        channels=dict(sorted(channels.items())),
-        dtypes=dict(dtypes),
-        unreadable=unreadable,
-        alpha=alpha,
-        skipped=[str(p) for p in dataset.skipped],
-    )
+    report = headers.report(dataset, len(headers.heights), names,
+                            {name: int(tally.images_with.get(c, 0)) for c, name in enumerate(names)})
     for level, message, file, fix in findings_first:
         checks._add(report, level, message, file, fix)
     _pairing_findings(report, dataset, missing, mismatched)
-    checks._unreadable_findings(report, unreadable_reasons)
+    checks._unreadable_findings(report, headers.reasons)
     _count_findings(report, dataset)
     if report.n_images:
         checks._channel_findings(report)
         checks._depth_findings(report)
         _class_findings(report, dataset, tally, names)
         _object_findings(report, tally, names)
-        _patch_findings(report, heights, widths)
+        _patch_findings(report, headers.heights, headers.widths)
     checks._skipped_findings(report)
     return report
 
