@@ -326,3 +326,22 @@ def test_split_page_counts_images_not_classes_for_segmentation(qtbot, window):
     assert page.table.item(0, 4).text() == "30"
     assert not page.stratify.isVisibleTo(page)
     assert "goes whole, with its mask, to one subset" in page.note.text()
+
+
+def test_three_classes_keep_their_colour_in_every_image_and_are_named_in_the_legend(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path / "three", n=4, binary=False)  # classes 1 and 2 in every mask
+    only_one = np.zeros((64, 64), np.uint8)
+    only_one[8:24, 8:24] = 1  # the last mask holds class 1 alone
+    Image.fromarray(only_one).save(folder / "masks" / "cell3.png")
+    page = open_segmentation(qtbot, window, "semantic", folder)
+    assert page.checked.report.classes == ["background", "class 1", "class 2"]
+    gallery = page.pairs_gallery
+    qtbot.waitUntil(lambda: gallery.n_classes == 3 and gallery.loaded == len(gallery.pairs)
+                    and gallery.current is not None, timeout=10_000)
+    assert "1 class 1" in gallery.legend.text() and "2 class 2" in gallery.legend.text()
+    first = tuple(gallery.current["pictures"][("outline", True)][8, 12])
+    gallery.select(3)
+    qtbot.waitUntil(lambda: gallery.current is not None and gallery.current_row == 3
+                    and Path(gallery.pairs[3][0]).name in gallery.caption.text(), timeout=10_000)
+    alone = tuple(gallery.view.rgb[8, 12])
+    assert first == alone != YELLOW  # class 1 has one colour, also in the image without class 2

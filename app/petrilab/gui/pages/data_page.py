@@ -558,6 +558,7 @@ class DataPage(WizardPage):
         if checked.test_report is not None:
             t = checked.test_report
             f["Test folder"].setText(f"{t.n_images} image/mask pairs")
+        self.pairs_gallery.set_classes(report.classes)  # the legend names them; 3+ classes keep their colours
 
     def _show_findings(self, report: DatasetReport, test_report: DatasetReport | None) -> None:
         for row in self.finding_rows:

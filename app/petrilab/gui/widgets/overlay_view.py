@@ -2,7 +2,7 @@
 
 API (pure numpy in, Qt out; nothing here reads files):
 
-    compose_overlay(image, labels=None, second=None, mode="outline", alpha=0.4) -> (H, W, 3) uint8
+    compose_overlay(image, labels=None, second=None, mode="outline", alpha=0.4, n_classes=None) -> (H, W, 3) uint8
         image   (H, W) or (H, W, C), any dtype: shown with its contrast stretched between the 1st and
                 99.8th percentiles (grey, green/magenta for two channels, RGB for three or more).
         labels  (H, W) integers or bool, 0 = background: a label image (one colour per object) or a class
@@ -11,6 +11,8 @@ API (pure numpy in, Qt out; nothing here reads files):
                 prediction (magenta); where their outlines agree they are yellow.
         mode    "outline" (each object's edge pixels) or "fill" (a translucent colour, `alpha` 0..1, with the
                 outline on top so touching objects stay apart).
+        n_classes  for class masks: the dataset's number of classes, so a class keeps its colour in every image
+                (class_colours(n_classes) gives them, e.g. for a legend); None for label images.
 
     shrink_for_display(image, labels=None, second=None, longest=256) -> the same arrays, every side at most
         `longest` pixels (every n-th pixel: labels stay whole numbers). Use it before composing thumbnails.
@@ -27,6 +29,7 @@ API (pure numpy in, Qt out; nothing here reads files):
         .clear()
         .rgb  -> the composed (H, W, 3) uint8 picture now shown (None when empty), e.g. for tests
         .clicked signal                                 a mouse click on the picture (e.g. to enlarge it)
+        .n_classes                                      as compose_overlay's (a constructor argument too)
     The picture is scaled to fit the widget, keeping its aspect; small images are enlarged pixel by pixel
     (no blur), so one-pixel outlines stay sharp. Each (mode, visible) picture is composed once per arrays.
 
@@ -46,9 +49,19 @@ MODES = ("outline", "fill")
 CAPTION_HEIGHT = 18
 
 
-def _colour_table(labels: np.ndarray) -> np.ndarray:
+def class_colours(n_classes: int) -> np.ndarray:
+    """(n_classes, 3) uint8: the colour of each class value (0, background, unused): yellow when there is
+    one class besides the background, else well-separated hues."""
+    if n_classes <= 2:
+        return np.array([[0, 0, 0], YELLOW], dtype=np.uint8)
+    return label_colours(n_classes)
+
+
+def _colour_table(labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
     """(max + 1, 3) uint8: yellow for a 0/1 mask, else one colour per value (0 unused)."""
     top = int(labels.max(initial=0))
+    if n_classes is not None and n_classes > 2:
+        return class_colours(max(n_classes, top + 1))  # the same colour for a class in every image
     if top <= 1:
         return np.array([[0, 0, 0], YELLOW], dtype=np.uint8)
     return label_colours(top + 1)
@@ -68,7 +81,7 @@ def _as_labels(labels, shape: tuple[int, int], what: str) -> np.ndarray:
 
 
 def compose_overlay(image: np.ndarray, labels: np.ndarray | None = None, second: np.ndarray | None = None,
-                    mode: str = "outline", alpha: float = 0.4) -> np.ndarray:
+                    mode: str = "outline", alpha: float = 0.4, n_classes: int | None = None) -> np.ndarray:
     """(H, W, 3) uint8: the image, contrast stretched, with `labels` (and `second`) drawn on it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -79,7 +92,7 @@ def compose_overlay(image: np.ndarray, labels: np.ndarray | None = None, second:
     alpha = float(np.clip(alpha, 0.0, 1.0))
     if second is None:
         labels = _as_labels(labels, shape, "labels")
-        colours = _colour_table(labels)
+        colours = _colour_table(labels, n_classes)
         if mode == "fill":
             inside = labels > 0
             blended = (1 - alpha) * rgb[inside] + alpha * colours[labels[inside]]
@@ -129,11 +142,12 @@ class OverlayView(QWidget):
     clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None, mode: str = "outline", alpha: float = 0.4,
-                 minimum: int = 120):
+                 minimum: int = 120, n_classes: int | None = None):
         super().__init__(parent)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode, self.alpha = mode, alpha
+        self.n_classes = n_classes  # class masks: colours fixed per class across images (see compose_overlay)
         self.overlay_visible = True
         self.caption = ""
         self._arrays: tuple | None = None
@@ -201,8 +215,8 @@ class OverlayView(QWidget):
         visible = self.overlay_visible and (labels is not None or second is not None)
         key = (self.mode if visible else "none", visible)
         if key not in self._pictures:
-            self._pictures[key] = (compose_overlay(image, labels, second, self.mode, self.alpha) if visible
-                                   else compose_overlay(image))
+            self._pictures[key] = (compose_overlay(image, labels, second, self.mode, self.alpha, self.n_classes)
+                                   if visible else compose_overlay(image))
         self.rgb = self._pictures[key]
         self._qimage = to_qimage(self.rgb)
         self.update()

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QButtonGroup, QDialog, QHBoxLayout, QLabel, QList
                                QPushButton, QVBoxLayout, QWidget)
 
 from petrilab.gui.widgets import theme
-from petrilab.gui.widgets.overlay_view import OverlayView, compose_overlay, shrink_for_display, to_qimage
+from petrilab.gui.widgets.overlay_view import (OverlayView, class_colours, compose_overlay, shrink_for_display,
+                                                to_qimage)
 from petrilab.gui.workers import Background
 
 THUMB = 84
@@ -70,8 +71,8 @@ def _contents(task: str, labels: np.ndarray, binary: bool) -> str:
         f"classes {', '.join(str(v) for v in values)}"
 
 
-def load_overlay_thumbnails(task: str, items: list[tuple[int, str, str | None]], size: int, *, emit: Callable,
-                            cancelled: Callable) -> int:
+def load_overlay_thumbnails(task: str, items: list[tuple[int, str, str | None]], size: int,
+                            n_classes: int | None, *, emit: Callable, cancelled: Callable) -> int:
     """For each (row, image, mask): emit (row, QImage or None, note, problem)."""
     done = 0
     for row, image_path, mask_path in items:
@@ -79,7 +80,7 @@ def load_overlay_thumbnails(task: str, items: list[tuple[int, str, str | None]],
             break
         try:
             pair = read_pair(task, image_path, mask_path, size)
-            picture = to_qimage(compose_overlay(pair["image"], pair["labels"]))
+            picture = to_qimage(compose_overlay(pair["image"], pair["labels"], n_classes=n_classes))
             picture = picture.scaled(size, size, Qt.KeepAspectRatio, Qt.FastTransformation)
             emit((row, picture, pair["note"], pair["problem"]))
         except Exception:  # unreadable: the check names the file and the fix
@@ -88,13 +89,13 @@ def load_overlay_thumbnails(task: str, items: list[tuple[int, str, str | None]],
     return done
 
 
-def _load_one(task: str, image_path: str, mask_path: str | None) -> dict:
+def _load_one(task: str, image_path: str, mask_path: str | None, n_classes: int | None) -> dict:
     """One pair for the large view, with its pictures composed here (not on the window's thread)."""
     pair = read_pair(task, image_path, mask_path, LARGE)
     pictures = {("none", False): compose_overlay(pair["image"])}
     if pair["labels"] is not None:
         for mode in ("outline", "fill"):
-            pictures[(mode, True)] = compose_overlay(pair["image"], pair["labels"], mode=mode)
+            pictures[(mode, True)] = compose_overlay(pair["image"], pair["labels"], mode=mode, n_classes=n_classes)
     pair["pictures"] = pictures
     return pair
 
@@ -103,11 +104,11 @@ class EnlargedPair(QDialog):
     """One pair in its own resizable window."""
 
     def __init__(self, title: str, image, labels, mode: str, parent: QWidget | None = None,
-                 pictures: dict | None = None):
+                 pictures: dict | None = None, n_classes: int | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
         layout = QVBoxLayout(self)
-        self.view = OverlayView(self, mode=mode, minimum=300)
+        self.view = OverlayView(self, mode=mode, minimum=300, n_classes=n_classes)
         self.view.set_arrays(image, labels, pictures=pictures)
         layout.addWidget(self.view, 1)
         self.resize(760, 720)
@@ -119,6 +120,9 @@ class SegmentationGallery(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.task = "semantic"
+        self.n_classes: int | None = None  # semantic: classes in the dataset, so each keeps its colour
+        self.class_names: list[str] | None = None
+        self.total = 0
         self.pairs: list[tuple[str, str | None]] = []  # (image, mask) per thumbnail row
         self.loaded = 0
         self.current_row = -1
@@ -191,6 +195,12 @@ class SegmentationGallery(QWidget):
     # ------------------------------------------------------------ filling
 
     def clear(self) -> None:
+        """Empty, ready for another folder."""
+        self._reset()
+        self.n_classes = self.view.n_classes = None
+        self.class_names = None
+
+    def _reset(self) -> None:
         self.thumb_job.cancel()
         self.pair_job.cancel()
         self.list.blockSignals(True)
@@ -206,8 +216,9 @@ class SegmentationGallery(QWidget):
 
     def show_pairs(self, task: str, pairs: list[tuple[str, str | None]], total: int) -> None:
         """Thumbnails for these (image, mask) pairs, loaded in the background; the first shown large."""
-        self.clear()
+        self._reset()
         self.task = task
+        self.total = total
         self.pairs = list(pairs)
         placeholder = QPixmap(THUMB, THUMB)
         placeholder.fill(QColor("#e6e9ee"))
@@ -216,14 +227,39 @@ class SegmentationGallery(QWidget):
             item.setToolTip(f"{Path(image).name}\nmask: {Path(mask).name if mask else 'none'}")
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             self.list.addItem(item)
-        shown = f"{len(self.pairs)} of {total}" if total > len(self.pairs) else f"all {total}"
-        what = "each object its own colour" if task == "instance" else "each class its own colour (yellow: class 1)"
-        self.legend.setText(f"{shown} pairs, spread over the folder; the mask is drawn on its image ({what}). "
-                            "Click a pair to see it large.")
+        self._show_legend()
         items = [(row, image, mask) for row, (image, mask) in enumerate(self.pairs)]
         if items:
-            self.thumb_job.start(load_overlay_thumbnails, task, items, THUMB, on_progress=self._thumbnail)
+            self.thumb_job.start(load_overlay_thumbnails, task, items, THUMB, self.n_classes,
+                                 on_progress=self._thumbnail)
             self.select(0)
+
+    def set_classes(self, names: list[str]) -> None:
+        """Semantic: the dataset's classes, named in the legend; with more than two, every class keeps its
+        colour in every image (the pictures are drawn again)."""
+        if self.task != "semantic":
+            return
+        n = len(names) if len(names) > 2 else None
+        self.class_names = list(names)
+        if n != self.n_classes and self.pairs:
+            self.n_classes = n
+            self.view.n_classes = n
+            row = max(self.current_row, 0)
+            self.show_pairs(self.task, self.pairs, self.total)
+            self.select(row)
+        self._show_legend()
+
+    def _show_legend(self) -> None:
+        shown = f"{len(self.pairs)} of {self.total}" if self.total > len(self.pairs) else f"all {self.total}"
+        if self.task == "instance":
+            what = "each object in its own colour"
+        else:
+            names = self.class_names or ["background", "foreground"]
+            colours = class_colours(max(len(names), 2))
+            what = ", ".join(f"<span style='color: rgb({r},{g},{b})'>■</span> {k} {_html(name)}"
+                             for k, (name, (r, g, b)) in enumerate(zip(names, colours)) if k)
+        self.legend.setText(f"{shown} pairs, spread over the folder; the mask is drawn on its image ({what}). "
+                            "Click a pair to see it large.")
 
     def _thumbnail(self, result) -> None:
         row, picture, note, problem = result
@@ -255,7 +291,7 @@ class SegmentationGallery(QWidget):
         self.next_button.setEnabled(row < len(self.pairs) - 1)
         image, mask = self.pairs[row]
         self.caption.setText(f"<b>{_html(Path(image).name)}</b> — loading…")
-        self.pair_job.start(_load_one, self.task, image, mask, on_done=self._pair_loaded,
+        self.pair_job.start(_load_one, self.task, image, mask, self.n_classes, on_done=self._pair_loaded,
                             on_failed=self._pair_failed)
 
     def _pair_loaded(self, pair: dict) -> None:
@@ -297,7 +333,7 @@ class SegmentationGallery(QWidget):
         labels = None if mode == "none" else self.current["labels"]
         self.enlarged = EnlargedPair(Path(image).name, self.current["image"], labels,
                                      "outline" if mode == "none" else mode, self.window(),
-                                     pictures=self.current.get("pictures"))
+                                     pictures=self.current.get("pictures"), n_classes=self.n_classes)
         self.enlarged.show()
 
     def shutdown(self) -> None:
