@@ -60,7 +60,7 @@ class ClusterDialog(QDialog):
         self.context = context
         self.command = list(command) if command else engine_command()
         self.process: QProcess | None = None
-        self.result: dict | None = None
+        self.answer: dict | None = None  # what the last submit printed
         self._previewing = False
         self._temp: tempfile.TemporaryDirectory | None = None
         self.setWindowTitle("Run on cluster")
@@ -304,7 +304,7 @@ class ClusterDialog(QDialog):
         if self._previewing:
             self._show_preview(answer)
             return
-        self.result = answer
+        self.answer = answer
         script = answer.get("script")
         run_dirs = [str(p) for p in answer.get("run_dirs") or []]
         count = f"{len(run_dirs)} runs" if len(run_dirs) != 1 else "1 run"
@@ -353,6 +353,10 @@ class ClusterDialog(QDialog):
                                       details="\n".join(lines[-8:]) or None)
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt's name): closing the dialog
+        if self.is_running() and not self._previewing:
+            # closing now would kill the command half-way: folders made, the job maybe queued, nobody told
+            self.message.show_message("note", "Wait a moment: the job is being sent to the cluster.")
+            return
         if self._temp is not None and not self.is_running():
             self._temp.cleanup()
             self._temp = None
