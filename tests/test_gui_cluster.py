@@ -497,3 +497,31 @@ def test_a_sweep_sent_from_the_dialog_trains_on_slurm_and_the_runs_page_follows_
     assert sorted(table.column_texts(1)) == ["0.0003", "0.01"]
     assert runs_page.curves.loss.point_count() == 2 * 2 * 2  # two runs × training and validation × 2 epochs
     runs_page.timer.stop()
+
+
+@pytest.mark.slow
+def test_a_cluster_job_cancelled_before_it_finished_shows_as_failed(qtbot, tmp_path, user_settings, trained,
+                                                                   slurm_here):
+    from petrilab.gui.pages.runs_page import RunsPage
+
+    context = AppContext(settings_io.load(trained["cells_toml"]), settings_path=trained["cells_toml"],
+                         runs_dir=tmp_path / "runs")
+    runs_page = RunsPage(context)
+    qtbot.addWidget(runs_page)
+    runs_page.timer.setInterval(300)
+    dialog = _dialog(qtbot, context, tmp_path)
+    dialog.runs_dir.setText(str(tmp_path / "shared"))
+    dialog.partition.setText("debug")
+    dialog.time.setText("00:10")
+    dialog.sweep.clear()
+    with qtbot.waitSignal(dialog.submitted, timeout=60_000) as signal:
+        assert dialog.submit()
+    job_id = signal.args[0]["job_id"]
+    (run_dir,) = map(Path, signal.args[0]["run_dirs"])
+    assert runs_page.table.item(0, 2).text() in ("queued", "running")
+    subprocess.run([shutil.which("scancel"), job_id], check=True, timeout=30)
+    runs_page.timer.start()
+    qtbot.waitUntil(lambda: runs_page.table.item(0, 2).text() == "failed", timeout=120_000)
+    tip = runs_page.table.item(0, 2).toolTip()
+    assert "cluster job ended before the training finished" in tip and "cancelled" in tip
+    runs_page.timer.stop()
