@@ -47,8 +47,8 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "petrilab", *args]
 
 
-def petrilab(*args: str, cpus: int | None = None) -> None:
-    proc = subprocess.run(command(*args), capture_output=True, text=True, env=environment(cpus), timeout=900)
+def petrilab(*args: str) -> None:
+    proc = subprocess.run(command(*args), capture_output=True, text=True, env=environment(None), timeout=900)
     assert proc.returncode == 0, f"petrilab {args[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
 
 
@@ -65,23 +65,56 @@ def first(events: list[dict], kind: str) -> dict:
     return next(e for e in events if e["event"] == kind)
 
 
+MIXED_PRECISION_UNDER_STRATEGY = """
+import numpy as np, keras
+from petrilab import settings as settings_io
+from petrilab.models import build_model, compile_model
+from petrilab.tasks import output_head
+from petrilab.training.device import Device, split_cpu
+from petrilab.training.distribute import choose
+
+warnings = []
+device = Device("cpu", "CPU", "tensorflow", replicas=split_cpu("tensorflow", warnings))
+keras.mixed_precision.set_global_policy("mixed_float16")  # what configure() chooses on a recent GPU
+distribution = choose(device)
+settings = settings_io.defaults_for("classification")
+settings.model.filters, settings.model.head_units = [4, 8], [8]
+head = output_head("classification", 3)
+with distribution.scope():
+    model = build_model(settings, (16, 16, 1), head)
+    compile_model(model, settings, head)
+rng = np.random.default_rng(0)
+x = rng.random((32, 16, 16, 1), dtype=np.float32)
+y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+print(distribution.name, distribution.replicas, type(model.optimizer).__name__,
+      all(np.isfinite(history.history["loss"])), warnings)
+"""
+
+
+def start(args: list[str], cpus: int | None) -> subprocess.Popen:
+    return subprocess.Popen(args, env=environment(cpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(job: subprocess.Popen, what: str) -> str:
+    out, err = job.communicate(timeout=900)
+    assert job.returncode == 0, f"{what} failed:\n{out[-2000:]}\n{err[-3000:]}"
+    return out
+
+
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> dict[str, Path]:
-    """The same experiment on one device and on two, trained side by side (two child processes)."""
+def trained(tmp_path_factory) -> dict:
+    """The same experiment on one device and on two, and the mixed-precision check, side by side
+    (child processes spend much of their time waiting on each other's cores)."""
     root = tmp_path_factory.mktemp("distributed")
     settings = root / "settings.toml"
     petrilab("init", "--task", "classification", "--data", str(DEMO), "-o", str(settings))
-    runs = {"one": root / "one device", "two": root / "two devices"}
-    jobs = {
-        "one": subprocess.Popen(train_command(settings, runs["one"], GLOBAL_BATCH), env=environment(None),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "two": subprocess.Popen(train_command(settings, runs["two"], GLOBAL_BATCH // 2), env=environment(2),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-    }
-    for name, job in jobs.items():
-        out, err = job.communicate(timeout=900)
-        assert job.returncode == 0, f"training on {name} device(s) failed:\n{out[-2000:]}\n{err[-3000:]}"
-    runs["settings"] = settings
+    runs = {"one": root / "one device", "two": root / "two devices", "settings": settings}
+    jobs = {"one device": start(train_command(settings, runs["one"], GLOBAL_BATCH), None),
+            "two devices": start(train_command(settings, runs["two"], GLOBAL_BATCH // 2), 2),
+            "mixed precision": start([sys.executable, "-c", MIXED_PRECISION_UNDER_STRATEGY], 2)}
+    outputs = {what: finish(job, what) for what, job in jobs.items()}
+    runs["mixed precision"] = outputs["mixed precision"]
     return runs
 
 
@@ -114,29 +147,41 @@ def test_two_devices_learn_as_well_as_one(trained):
     assert losses["two"][-1] < losses["two"][0] and losses["one"][-1] < losses["one"][0]  # both learnt
 
 
-def test_a_model_trained_on_two_devices_evaluates_and_predicts_on_one(trained, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(trained["two"], run)
-    during_training = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
-    (run / "evaluation.json").unlink()
-    petrilab("evaluate", str(run))  # a plain process: one device, no strategy
-    again = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
+@pytest.fixture(scope="module")
+def followed_up(trained, tmp_path_factory) -> dict:
+    """What users do next with the two-device run, each on its own copy, side by side: evaluate and
+    predict in plain processes (one device, no strategy), and continue the training on two devices."""
+    root = tmp_path_factory.mktemp("after")
+    copies = {name: root / name for name in ("evaluated", "resumed")}
+    for copy in copies.values():
+        shutil.copytree(trained["two"], copy)
+    (copies["evaluated"] / "evaluation.json").unlink()
+    jobs = {"evaluate": start(command("evaluate", str(copies["evaluated"])), None),
+            "predict": start(command("predict", str(trained["two"]), str(DEMO / "round"), str(root / "predictions")),
+                             None),
+            "resume": start(command("train", str(trained["settings"]), "--resume", str(copies["resumed"]), "--set",
+                                    f"training.epochs={EPOCHS + 1}", "--quiet"), 2)}
+    for what, job in jobs.items():
+        finish(job, what)
+    return {**copies, "predictions": root / "predictions" / "predictions.csv"}
+
+
+def test_a_model_trained_on_two_devices_evaluates_on_one(trained, followed_up):
+    during_training = json.loads((trained["two"] / "evaluation.json").read_text(encoding="utf-8"))
+    again = json.loads((followed_up["evaluated"] / "evaluation.json").read_text(encoding="utf-8"))
     assert again["metrics"]["accuracy"] == pytest.approx(during_training["metrics"]["accuracy"])
     assert again["confusion_matrix"] == during_training["confusion_matrix"]
 
-    out = tmp_path / "predictions"
-    petrilab("predict", str(run), str(DEMO / "round"), str(out))
-    with open(out / "predictions.csv", newline="", encoding="utf-8") as f:
+
+def test_a_model_trained_on_two_devices_predicts_on_one(followed_up):
+    with open(followed_up["predictions"], newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == len(list((DEMO / "round").iterdir()))
+    assert len(rows) == len(list((DEMO / "round").iterdir()))  # and nothing was written into the demo
     assert sum(row["predicted_class"] == "round" for row in rows) > CHANCE * len(rows)
 
 
-def test_a_two_device_run_resumes_on_two_devices(trained, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(trained["two"], run)
-    petrilab("train", str(trained["settings"]), "--resume", str(run), "--set", f"training.epochs={EPOCHS + 1}",
-             "--quiet", cpus=2)
+def test_a_two_device_run_resumes_on_two_devices(followed_up):
+    run = followed_up["resumed"]
     events = events_of(run)
     resumed = [e for e in events if e["event"] == "started"][-1]
     assert resumed["initial_epoch"] == EPOCHS and resumed["distribution"]["replicas"] == 2
@@ -145,38 +190,8 @@ def test_a_two_device_run_resumes_on_two_devices(trained, tmp_path):
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS + 1))
 
 
-MIXED_PRECISION_UNDER_STRATEGY = """
-import numpy as np, keras
-from petrilab import settings as settings_io
-from petrilab.models import build_model, compile_model
-from petrilab.tasks import output_head
-from petrilab.training.device import Device, split_cpu
-from petrilab.training.distribute import choose
-
-warnings = []
-device = Device("cpu", "CPU", "tensorflow", replicas=split_cpu("tensorflow", warnings))
-keras.mixed_precision.set_global_policy("mixed_float16")  # what configure() chooses on a recent GPU
-distribution = choose(device)
-settings = settings_io.defaults_for("classification")
-settings.model.filters, settings.model.head_units = [4, 8], [8]
-head = output_head("classification", 3)
-with distribution.scope():
-    model = build_model(settings, (16, 16, 1), head)
-    compile_model(model, settings, head)
-rng = np.random.default_rng(0)
-x = rng.random((32, 16, 16, 1), dtype=np.float32)
-y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
-history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-print(distribution.name, distribution.replicas, type(model.optimizer).__name__,
-      all(np.isfinite(history.history["loss"])), warnings)
-"""
-
-
-def test_mixed_precision_still_trains_under_the_strategy():
-    proc = subprocess.run([sys.executable, "-c", MIXED_PRECISION_UNDER_STRATEGY], capture_output=True, text=True,
-                          env=environment(2), timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ["mirrored", "2", "LossScaleOptimizer", "True", "[]"]
+def test_mixed_precision_still_trains_under_the_strategy(trained):
+    assert trained["mixed precision"].split() == ["mirrored", "2", "LossScaleOptimizer", "True", "[]"]
 
 
 # ---------------------------------------------------------------- no training needed
