@@ -345,3 +345,14 @@ def test_three_classes_keep_their_colour_in_every_image_and_are_named_in_the_leg
                     and Path(gallery.pairs[3][0]).name in gallery.caption.text(), timeout=10_000)
     alone = tuple(gallery.view.rgb[8, 12])
     assert first == alone != YELLOW  # class 1 has one colour, also in the image without class 2
+
+
+def test_a_segmentation_test_folder_is_checked_too(qtbot, window, tmp_path):
+    train = make_folder(tmp_path / "train", n=4, binary=False)
+    test = make_folder(tmp_path / "test", n=3, missing=(0,), binary=False)
+    window.pages["task"].choose("semantic")
+    window.context.set_value("data.test_folder", str(test))
+    page = open_segmentation(qtbot, window, "semantic", train)
+    assert page.checked.test_report is not None
+    assert page.summary_fields["Test folder"].text() == "2 image/mask pairs"
+    assert "Test folder: The image 'cell0.png' has no mask." in "\n".join(texts(page))
