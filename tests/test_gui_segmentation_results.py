@@ -130,10 +130,13 @@ def test_evaluate_page_overlays_predicted_and_true_outlines(qtbot, trained, task
     assert not page.browser_box.isHidden() and page.confusion_box.isHidden()
     browser = page.browser
     assert len(browser.rows) == len(rows) == json.loads((run / runs.EVALUATION).read_text())["n_images"] >= 2
+    score = "f1" if task == "instance" else "iou"
+    shown = [float(r[score]) for r in browser.rows]
+    assert shown == sorted(float(r[score]) for r in rows)  # the worst first
     for index in (0, 1):
         if index:
             browser.next_button.click()
-        row = rows[index]
+        row = browser.rows[index]
         assert browser.index == index and browser.problem == ""
         image, true = read_image(row["file"]), read_mask(row["true_mask"], task)
         predicted = tifffile.imread(run / row["predicted_mask"])  # written by the evaluation into test_masks/
@@ -149,6 +152,8 @@ def test_evaluate_page_overlays_predicted_and_true_outlines(qtbot, trained, task
         assert np.array_equal(colour["green"], true_edge & ~pred_edge)
         assert np.array_equal(colour["magenta"], pred_edge & ~true_edge)
         assert f"IoU {float(row['iou']):.1%}" in browser.scores.text()
+    browser.outlines.setChecked(False)  # the image itself, to judge the outlines against
+    assert np.array_equal(browser.view.rgb, compose_overlay(image))
     close(page)
 
 

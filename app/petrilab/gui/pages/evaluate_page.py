@@ -149,23 +149,30 @@ class EvaluatePage(WizardPage):
         self.source.currentIndexChanged.connect(self._on_source_chosen)
         self.evaluate_button = QPushButton("Evaluate on the test images")
         self.evaluate_button.clicked.connect(lambda: self.evaluate())
-        self.other_button = QPushButton("Another folder…")
+        self.other_button = QPushButton("Evaluate on another folder…")
         self.other_button.setToolTip("Evaluate on a folder of labelled images in the same layout as the training "
                                      "data, e.g. images from another microscope or another day.")
         self.other_button.clicked.connect(self._choose_other_folder)
-        # Fits 1280 px: the label gives way (elided by its width) before the buttons do.
+        # Two short rows, so the page fits a 1280-pixel screen whatever the run's name and however many
+        # ways of sharing a run there are: the model and what to do with it, then which evaluation is shown.
         self.model_label.setMinimumWidth(80)
         self.source.setMinimumWidth(160)
         self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.source.setMinimumContentsLength(16)
-        top = QHBoxLayout()
-        top.addWidget(self.model_label, 1)
-        top.addWidget(QLabel("Showing:"))
-        top.addWidget(self.source)
-        top.addWidget(self.evaluate_button)
-        top.addWidget(self.other_button)
+        self.source.setMinimumContentsLength(24)
         self.share = ShareButtons(self)  # open the report, export for bioimage.io (gui/export_dialog.py)
-        top.addWidget(self.share)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_label, 1)
+        model_row.addWidget(self.share)
+        source_row = QHBoxLayout()
+        source_row.addWidget(QLabel("Showing:"))
+        source_row.addWidget(self.source)
+        source_row.addWidget(self.evaluate_button)
+        source_row.addWidget(self.other_button)
+        source_row.addStretch(1)
+        top = QVBoxLayout()
+        top.setSpacing(4)
+        top.addLayout(model_row)
+        top.addLayout(source_row)
 
         self.message = InlineMessage()
         self.warnings = InlineMessage()
@@ -220,7 +227,7 @@ class EvaluatePage(WizardPage):
         # segmentation: the test images with true and predicted outlines, in place of the confusion matrix
         self.browser = TestImageBrowser()
         self.browser_box = self._section("Test images: true and predicted outlines",
-                                         "Where the two outlines part, the model went wrong",
+                                         "The worst first: where the two outlines part, the model went wrong",
                                          self.browser)
         self.browser_box.hide()
 

@@ -46,6 +46,9 @@ OUTPUT_INSIDE = "The output folder is inside the folder of images."
 OUTPUT_INSIDE_FIX = "Choose an output folder outside the images, so your data folder stays untouched."
 SEGMENTATION = ("semantic", "instance")
 MEASUREMENTS = "objects.csv"  # one row per object (the segmentation recipe writes it beside predictions.csv)
+NUMBER_COLUMNS = {"count", "mean_area_px", "median_area_px", "mean_area_um2", "area_fraction"}
+HEADER_WORDS = {"count": "objects", "mean_area_px": "mean area (px)", "median_area_px": "median area (px)",
+                "mean_area_um2": "mean area (µm²)", "area_fraction": "area covered"}
 PREVIEW_CHOICES = 500  # images offered for the preview at most
 PREVIEW_LOG = "engine-preview.log"
 # segmentation results: the per-image columns worth a glance (predictions.csv has them all)
@@ -64,6 +67,32 @@ class _Percent(QTableWidgetItem):
 
     def __lt__(self, other) -> bool:
         return self.value < getattr(other, "value", -1.0)
+
+
+class _Number(QTableWidgetItem):
+    """A measurement shown rounded, sorted as a number (area fraction as a percentage)."""
+
+    def __init__(self, column: str, text: str):
+        try:
+            self.value = float(text)
+        except ValueError:
+            self.value = float("nan")
+        if self.value != self.value:
+            shown = text
+        elif column == "area_fraction":
+            shown = f"{self.value:.1%}"
+        elif column == "count":
+            shown = str(int(self.value))
+        else:
+            shown = f"{self.value:.1f}"
+        super().__init__(shown)
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def __lt__(self, other) -> bool:
+        other_value = getattr(other, "value", float("nan"))
+        if self.value != self.value or other_value != other_value:  # empty cells last
+            return other_value != other_value and self.value == self.value
+        return self.value < other_value
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -444,7 +473,7 @@ class PredictPage(WizardPage):
 
     def _fill_table(self, columns: list[str]) -> None:
         shown = [c for c in columns if c != "problem" or any(r.get("problem") for r in self.rows)]
-        headers = [f"p({c[2:]})" if c.startswith("p_") else c.replace("_", " ") for c in shown]
+        headers = [f"p({c[2:]})" if c.startswith("p_") else HEADER_WORDS.get(c, c.replace("_", " ")) for c in shown]
         self.table.setSortingEnabled(False)
         self.table.setUpdatesEnabled(False)
         self.table.clear()
@@ -460,6 +489,8 @@ class PredictPage(WizardPage):
                     item = _Percent(float(value))
                     if column == predicted:  # the winning class, tinted by how sure the model is
                         item.setBackground(QColor(47, 111, 159, int(30 + 90 * float(value))))
+                elif column in NUMBER_COLUMNS:
+                    item = _Number(column, value)
                 else:
                     item = QTableWidgetItem(value)
                 self.table.setItem(i, j, item)

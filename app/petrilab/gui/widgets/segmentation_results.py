@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from petrilab.gui.widgets.overlay_view import OverlayView
 from petrilab.gui.widgets.theme import MUTED
@@ -89,6 +89,15 @@ def _number(row: dict, key: str):
         return None
 
 
+def worst_first(rows: list[dict], task: str) -> list[dict]:
+    """The test images ordered from the worst result to the best: the mistakes come first."""
+    def badness(row: dict):
+        iou = _number(row, "iou")
+        f1 = _number(row, "f1") if task == "instance" else None
+        return (f1 if f1 is not None else 2.0, iou if iou is not None else 2.0, row.get("file", ""))
+    return sorted(rows, key=badness)
+
+
 def image_caption(row: dict, task: str) -> str:
     """One test image's own scores in a line."""
     parts = []
@@ -117,6 +126,7 @@ class TestImageBrowser(QWidget):
         self.problem = ""  # why the current image cannot be shown ('' when it is)
         self.choice = QComboBox()
         self.choice.setMinimumWidth(160)
+        self.choice.setToolTip("The test images, the worst result first.")
         self.choice.currentIndexChanged.connect(self.show_image)
         self.previous_button = QPushButton("◀ Previous")
         self.previous_button.clicked.connect(lambda: self.step(-1))
@@ -132,9 +142,14 @@ class TestImageBrowser(QWidget):
         self.view = OverlayView(mode="outline", minimum=220)
         self.scores = QLabel()
         self.scores.setWordWrap(True)
+        self.outlines = QCheckBox("Show outlines")
+        self.outlines.setChecked(True)
+        self.outlines.setToolTip("Hide them to see the image itself.")
+        self.outlines.toggled.connect(self.view.set_overlay_visible)
         bottom = QHBoxLayout()
         bottom.addWidget(legend())
         bottom.addStretch(1)
+        bottom.addWidget(self.outlines)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -144,12 +159,14 @@ class TestImageBrowser(QWidget):
 
     def set_rows(self, rows: list[dict], task: str, base: Path | None) -> None:
         """The test images of one evaluation (rows of test_predictions.csv)."""
-        self.rows = [r for r in rows if r.get("predicted_mask")]
         self.task, self.base = task, base
+        self.rows = worst_first([r for r in rows if r.get("predicted_mask")], task)
         self.choice.blockSignals(True)
         self.choice.clear()
         for row in self.rows:
-            self.choice.addItem(Path(row.get("file", "")).name, row.get("file"))
+            iou = _number(row, "iou")
+            score = f"  (IoU {iou:.0%})" if iou is not None else ""
+            self.choice.addItem(Path(row.get("file", "")).name + score, row.get("file"))
         self.choice.blockSignals(False)
         self.index = -1
         if self.rows:
