@@ -3,7 +3,7 @@
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author NAME ...] [--license ID]
                     [--cite "text|DOI or URL" ...] [--description TEXT] [--name TEXT]
     petrilab import MODEL.zip|MODEL.keras -o RUN_DIR      a run folder that 'petrilab predict' can use
-    petrilab report RUN_DIR [--pdf]
+    petrilab report RUN_DIR [--pdf [-o REPORT.pdf]]       report.html, and report.pdf with --pdf
     petrilab predict ... --excel                           tables with a UTF-8 byte-order mark, for Excel
 """
 
@@ -44,15 +44,34 @@ def cmd_import(args) -> int:
 
 def cmd_report(args) -> int:
     _engine()  # segmentation reports draw example predictions with the model
+    from petrilab.errors import UserError
     from petrilab.export.report import write_report
 
-    path = write_report(args.run_dir)
+    run_dir = Path(args.run_dir)
+    if not (run_dir / runs.SETTINGS).exists() and not (run_dir / runs.EVENTS).exists():
+        raise UserError(f"{run_dir} is not a PetriLab run folder.", file=run_dir,
+                        fix="Give the folder of a run (it contains settings.toml and events.jsonl).")
+    if args.output and not args.pdf:
+        raise UserError("-o names the PDF to write: use it with --pdf.", fix="petrilab report RUN --pdf -o REPORT.pdf")
+    trained = _model_for_examples(run_dir) if args.pdf else None  # loaded once for both files
+    path = write_report(run_dir, trained)
     print(f"Report written to {path}")
     if args.pdf:
         from petrilab.export.pdf import write_pdf
 
-        print(f"PDF written to {write_pdf(args.run_dir)}")
+        print(f"PDF written to {write_pdf(run_dir, args.output, trained)}")
     return 0
+
+
+def _model_for_examples(run_dir: Path):
+    """Segmentation reports draw test images with the model: load it once (None: the report says why not)."""
+    try:
+        from petrilab.prediction.trained_model import TrainedModel
+
+        trained = TrainedModel(run_dir)
+        return trained if trained.settings.task.kind in ("semantic", "instance") else None
+    except Exception:
+        return None
 
 
 class _ExcelTables(argparse.Action):
@@ -87,9 +106,10 @@ def add_commands(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="the run folder to create")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("report", help="write a run's report.html (and a PDF with --pdf)")
+    p = sub.add_parser("report", help="write a run's report.html (and report.pdf with --pdf)")
     p.add_argument("run_dir")
-    p.add_argument("--pdf", action="store_true", help="a PDF: explains how to print report.html to PDF")
+    p.add_argument("--pdf", action="store_true", help="also write the report as a PDF (RUN_DIR/report.pdf)")
+    p.add_argument("-o", "--output", help="with --pdf: where to write the PDF instead")
     p.set_defaults(func=cmd_report)
 
 

@@ -6,7 +6,11 @@ task reports (confusion matrix; per-value scores and a predicted-vs-true
 plot; per-label scores; example overlays for segmentation), the exact
 settings, software versions and seeds. No plotting library: charts are
 inline SVG and pictures inline PNG, so the page opens anywhere, offline, and
-prints cleanly (and `petrilab report --pdf` turns it into a PDF).
+prints cleanly.
+
+The content is built once as a list of blocks (headings, paragraphs, tables,
+charts, pictures); `render_html` lays them out as the page and export/pdf.py
+as report.pdf, so both always say the same.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import math
 import platform
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from petrilab import __version__, runs
@@ -151,6 +156,75 @@ def _svg_bars(values: dict[str, float], title: str, width=440) -> str:
     return "".join(parts)
 
 
+# ---------------------------------------------------------------- the blocks a report is made of
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Para:
+    text: str
+    warn: bool = False
+
+
+@dataclass
+class Table:
+    rows: list[list]
+    header: list[str] | None = None
+    facts: bool = False  # two columns: what, value
+
+
+@dataclass
+class Confusion:
+    """Rows: true class, columns: predicted class; each cell shaded by its share of the row."""
+
+    classes: list[str]
+    matrix: list[list[int]]
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+    title: str = ""
+
+
+@dataclass
+class Charts:
+    svgs: list[str]  # drawn side by side
+
+
+@dataclass
+class Figures:
+    """Pictures (H, W, 3 uint8) with captions, and the colours of their outlines."""
+
+    images: list[tuple[object, str]]
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, what it marks)
+
+
+@dataclass
+class Code:
+    text: str
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str
+    blocks: list
+
+
+def cell_colour(row: int, column: int, share: float) -> tuple[int, int, int, float]:
+    """Right answers in blue, mistakes in red, as strong as their share of the true class's images."""
+    return (31, 119, 180, share) if row == column else (214, 39, 40, share)
+
+
+# ---------------------------------------------------------------- the page
+
+
 def _table(rows: list[list], header: list[str] | None = None, cls: str = "") -> str:
     out = [f"<table class='{cls}'>" if cls else "<table>"]
     if header:
@@ -162,19 +236,44 @@ def _table(rows: list[list], header: list[str] | None = None, cls: str = "") -> 
 
 
 def _confusion(classes: list[str], matrix: list[list[int]]) -> str:
-    """The confusion matrix with each cell shaded by its share of the true class's images."""
     out = ["<table class='confusion'><tr><th>true ↓ / predicted →</th>"
            + "".join(f"<th>{esc(c)}</th>" for c in classes) + "</tr>"]
-    for c, row in zip(classes, matrix):
+    for i, (c, row) in enumerate(zip(classes, matrix)):
         total = max(sum(row), 1)
         cells = []
         for j, n in enumerate(row):
-            share = n / total
-            colour = f"rgba(31,119,180,{share:.2f})" if j == classes.index(c) else f"rgba(214,39,40,{share:.2f})"
-            cells.append(f"<td style='background:{colour}'>{n}</td>")
+            r, g, b, a = cell_colour(i, j, n / total)
+            cells.append(f"<td style='background:rgba({r},{g},{b},{a:.2f})'>{n}</td>")
         out.append(f"<tr><th>{esc(c)}</th>{''.join(cells)}</tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def _html_block(block) -> str:
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
+    if isinstance(block, Para):
+        return f"<p class='warn'>{esc(block.text)}</p>" if block.warn else f"<p>{esc(block.text)}</p>"
+    if isinstance(block, Table):
+        return _table(block.rows, block.header, cls="facts" if block.facts else "")
+    if isinstance(block, Confusion):
+        return _confusion(block.classes, block.matrix)
+    if isinstance(block, Bullets):
+        title = f"<p>{esc(block.title)}</p>" if block.title else ""
+        return title + "<ul>" + "".join(f"<li>{esc(item)}</li>" for item in block.items) + "</ul>"
+    if isinstance(block, Charts):
+        return "<div class='plots'>" + "".join(block.svgs) + "</div>"
+    if isinstance(block, Figures):
+        legend = ""
+        if block.legend:
+            legend = "<p>Outlines: " + ", ".join(f"<span style='color:{c}'>{esc(w)}</span>"
+                                                 for c, w in block.legend) + ".</p>"
+        figures = "".join(f"<figure><img src='{_png(rgb)}' width='{min(360, max(rgb.shape[1], 240))}'>"
+                          f"<figcaption>{esc(caption)}</figcaption></figure>" for rgb, caption in block.images)
+        return legend + "<div class='plots'>" + figures + "</div>"
+    if isinstance(block, Code):
+        return "<pre>" + esc(block.text) + "</pre>"
+    raise TypeError(f"no HTML for {block!r}")
 
 
 def _png(rgb) -> str:
@@ -227,7 +326,7 @@ def _settings(run_dir: Path):
 # ---------------------------------------------------------------- sections
 
 
-def _overview(run_dir: Path, settings, started: dict, finished: dict, history: list[dict]) -> list[str]:
+def _overview(run_dir: Path, settings, started: dict, finished: dict, history: list[dict]) -> list:
     task = settings.task.kind if settings else started.get("task", "")
     rows = [["Task", TASK_TITLES.get(task, task)],
             ["Experiment", settings.name if settings else run_dir.name],
@@ -242,85 +341,88 @@ def _overview(run_dir: Path, settings, started: dict, finished: dict, history: l
              f"{started.get('n_train', '—')} / {started.get('n_validation', '—')} / {started.get('n_test', '—')}"],
             ["Seeds (split / training)", f"{settings.split.seed} / {settings.training.seed}" if settings else "—"],
             ["Data fingerprint (SHA-256 of all input files)", started.get("data_fingerprint", "—")]]
-    return [_table(rows, cls="facts")]
+    if started.get("start_from"):
+        head = {"kept": "its output layer kept", "replaced": "a new output layer for these classes"}
+        rows.append(["Started from (fine-tuning)", f"{started['start_from']} ({head.get(started.get('start_from_head'), '')}; "
+                                                   f"SHA-256 {started.get('start_from_sha256', '—')})"])
+    return [Table(rows, facts=True)]
 
 
-def _dataset(check: dict | None, run_dir: Path) -> list[str]:
-    body = ["<h2>Dataset</h2>"]
+def _dataset(check: dict | None, run_dir: Path) -> list:
+    body: list = [Heading("Dataset")]
     if check:
         task = check.get("task", "")
         kind = {"regression": "value", "multilabel": "label"}.get(task, "class")
         counts = check.get("counts", {})
         if counts:
             what = {"value": "images with the value", "label": "images with the label"}.get(kind, "images")
-            body.append(_table([[k, fmt(v)] for k, v in counts.items()], [kind, what]))
+            body.append(Table([[k, fmt(v)] for k, v in counts.items()], [kind, what]))
         facts = []
         for key, title in (("sizes", "Image sizes"), ("channels", "Channels"), ("dtypes", "Bit depths")):
             if check.get(key):
                 facts.append([title, ", ".join(f"{k}: {v}" for k, v in check[key].items())])
         if facts:
-            body.append(_table(facts, cls="facts"))
+            body.append(Table(facts, facts=True))
         findings = check.get("findings", [])
         if findings:
-            body.append("<ul>" + "".join(f"<li><b>{esc(f['level'])}</b>: {esc(f['message'])}</li>" for f in findings)
-                        + "</ul>")
+            body.append(Bullets([f"{f['level']}: {f['message']}" for f in findings]))
     split = _read_csv(run_dir / runs.SPLIT)
     if split:
         subsets = ("train", "validation", "test")
         groups = sorted({row.get("class", "") for row in split})
         by = Counter((row.get("class", ""), row.get("subset", "")) for row in split)
-        body.append("<h3>Split</h3>")
+        body.append(Heading("Split", 3))
         rows = [[g or "all", *[by[(g, s)] for s in subsets]] for g in groups] if len(groups) <= 30 else []
         rows.append(["total", *[sum(by[(g, s)] for g in groups) for s in subsets]])
-        body.append(_table(rows, ["group", *subsets]))
+        body.append(Table(rows, ["group", *subsets]))
     return body
 
 
-def _curves(history: list[dict], started: dict) -> list[str]:
+def _curves(history: list[dict], started: dict) -> list:
     if not history:
         return []
-    body = ["<h2>Training curves</h2><div class='plots'>", _svg_curves(history, "loss", "Loss")]
+    charts = [_svg_curves(history, "loss", "Loss")]
     main = started.get("main_metric") or "accuracy"
     for metric in dict.fromkeys([main, "iou", "accuracy"]):
         if metric in history[0]:
-            body.append(_svg_curves(history, metric, METRIC_TITLES.get(metric, metric)))
+            charts.append(_svg_curves(history, metric, METRIC_TITLES.get(metric, metric)))
             break
-    body.append("</div>")
-    return body
+    return [Heading("Training curves"), Charts([c for c in charts if c])]
 
 
-def _diagnosis(diagnosis: dict | None) -> list[str]:
+def _diagnosis(diagnosis: dict | None) -> list:
     if not diagnosis:
         return []
-    body = [f"<h2>Diagnosis: {esc(diagnosis.get('title', diagnosis.get('verdict', '')))}</h2>",
-            f"<p>{esc(diagnosis.get('summary', ''))}</p>"]
+    body: list = [Heading(f"Diagnosis: {diagnosis.get('title', diagnosis.get('verdict', ''))}"),
+                  Para(diagnosis.get("summary", ""))]
     evidence = diagnosis.get("evidence", [])
     if evidence:
-        body.append("<p>Evidence:</p><ul>" + "".join(f"<li>{esc(e)}</li>" for e in evidence) + "</ul>")
+        body.append(Bullets([str(e) for e in evidence], "Evidence:"))
     advice = diagnosis.get("advice", [])
     if advice:
-        body.append("<p>Advice:</p><ul>" + "".join(f"<li>{esc(a.get('text', a))}</li>" for a in advice) + "</ul>")
+        body.append(Bullets([str(a.get("text", a)) if isinstance(a, dict) else str(a) for a in advice], "Advice:"))
     return body
 
 
-def _classification(evaluation: dict) -> list[str]:
+def _classification(evaluation: dict) -> list:
     m = evaluation["metrics"]
-    body = [_table([["accuracy", fmt(m["accuracy"])], ["balanced accuracy", fmt(m["balanced_accuracy"])],
-                    ["macro F1", fmt(m["macro_f1"])]], cls="facts"),
-            _table([[c, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), v["support"]]
-                    for c, v in m["per_class"].items()], ["class", "precision", "recall", "F1", "images"])]
+    body: list = [Table([["accuracy", fmt(m["accuracy"])], ["balanced accuracy", fmt(m["balanced_accuracy"])],
+                         ["macro F1", fmt(m["macro_f1"])]], facts=True),
+                  Table([[c, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), v["support"]]
+                         for c, v in m["per_class"].items()], ["class", "precision", "recall", "F1", "images"])]
     if evaluation.get("confusion_matrix"):
-        body.append("<p>Confusion matrix (rows: true class, columns: predicted class; shade: share of the row)</p>")
-        body.append(_confusion(evaluation["classes"], evaluation["confusion_matrix"]))
+        body.append(Para("Confusion matrix (rows: true class, columns: predicted class; shade: share of the row)"))
+        body.append(Confusion(evaluation["classes"], evaluation["confusion_matrix"]))
     return body
 
 
-def _regression(evaluation: dict, run_dir: Path) -> list[str]:
+def _regression(evaluation: dict, run_dir: Path) -> list:
     m = evaluation["metrics"]
-    body = [_table([[t, fmt(v["mae"], 4), fmt(v["rmse"], 4), fmt(v["r2"]), fmt(v["baseline_mae"], 4),
-                     fmt(v["baseline_rmse"], 4)] for t, v in m["per_target"].items()],
-                   ["value", "MAE", "RMSE", "R²", "baseline MAE", "baseline RMSE"]),
-            "<p>Baseline: always answering the training images' mean. A useful model has errors well below it.</p>"]
+    body: list = [Table([[t, fmt(v["mae"], 4), fmt(v["rmse"], 4), fmt(v["r2"]), fmt(v["baseline_mae"], 4),
+                          fmt(v["baseline_rmse"], 4)] for t, v in m["per_target"].items()],
+                        ["value", "MAE", "RMSE", "R²", "baseline MAE", "baseline RMSE"]),
+                  Para("Baseline: always answering the training images' mean. A useful model has errors well "
+                       "below it.")]
     rows = _read_csv(run_dir / TEST_PREDICTIONS)
     plots = []
     for target in m["per_target"]:
@@ -330,46 +432,46 @@ def _regression(evaluation: dict, run_dir: Path) -> list[str]:
         except (KeyError, ValueError):
             continue
         plots.append(_svg_scatter(true, pred, f"{target}: predicted vs true"))
+    plots = [p for p in plots if p]
     if plots:
-        body.append("<div class='plots'>" + "".join(plots) + "</div>")
+        body.append(Charts(plots))
     return body
 
 
-def _multilabel(evaluation: dict) -> list[str]:
+def _multilabel(evaluation: dict) -> list:
     m = evaluation["metrics"]
-    return [_table([["exact match", fmt(m["exact_match"])], ["Hamming loss", fmt(m["hamming_loss"])],
-                    ["macro F1", fmt(m["macro_f1"])], ["macro AUC", fmt(m["macro_auc"])]], cls="facts"),
-            _table([[label, fmt(v["threshold"]), fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), fmt(v["auc"]),
-                     v["support"]] for label, v in m["per_label"].items()],
-                   ["label", "threshold", "precision", "recall", "F1", "AUC", "images"]),
-            "<div class='plots'>" + _svg_bars({k: v["f1"] for k, v in m["per_label"].items()}, "F1 per label")
-            + _svg_bars({k: v["auc"] for k, v in m["per_label"].items()}, "AUC per label") + "</div>"]
+    return [Table([["exact match", fmt(m["exact_match"])], ["Hamming loss", fmt(m["hamming_loss"])],
+                   ["macro F1", fmt(m["macro_f1"])], ["macro AUC", fmt(m["macro_auc"])]], facts=True),
+            Table([[label, fmt(v["threshold"]), fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), fmt(v["auc"]),
+                    v["support"]] for label, v in m["per_label"].items()],
+                  ["label", "threshold", "precision", "recall", "F1", "AUC", "images"]),
+            Charts([_svg_bars({k: v["f1"] for k, v in m["per_label"].items()}, "F1 per label"),
+                    _svg_bars({k: v["auc"] for k, v in m["per_label"].items()}, "AUC per label")])]
 
 
-def _segmentation(evaluation: dict, run_dir: Path, trained) -> list[str]:
+def _segmentation(evaluation: dict, run_dir: Path, trained) -> list:
     m = evaluation["metrics"]
     names = {"iou": "IoU (foreground)", "dice": "Dice (foreground)", "pixel_accuracy": "pixel accuracy",
              "foreground_share": "foreground share of the pixels", "object_precision": "object precision (IoU ≥ 0.5)",
              "object_recall": "object recall (IoU ≥ 0.5)", "object_f1": "object F1 (IoU ≥ 0.5)",
              "average_precision": "average precision (IoU ≥ 0.5)",
              "average_precision_50_95": "average precision (IoU 0.5 to 0.95)", "mean_matched_iou": "mean IoU of matched objects"}
-    body = [_table([[names.get(k, k.replace("_", " ")), fmt(v)] for k, v in m.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)], cls="facts")]
+    body: list = [Table([[names.get(k, k.replace("_", " ")), fmt(v)] for k, v in m.items()
+                         if isinstance(v, (int, float)) and not isinstance(v, bool)], facts=True)]
     if evaluation.get("threshold") is not None:
-        body.append(f"<p>Foreground threshold: {fmt(evaluation['threshold'])}.</p>")
+        body.append(Para(f"Foreground threshold: {fmt(evaluation['threshold'])}."))
     per_class = m.get("per_class", {})
     if per_class:
-        body.append(_table([[c, fmt(v.get("iou")), fmt(v.get("dice")), fmt(v.get("precision")), fmt(v.get("recall"))]
-                            for c, v in per_class.items()], ["class", "IoU", "Dice", "precision", "recall"]))
-    examples = _segmentation_examples(run_dir, trained)
-    if examples:
-        body.append("<h3>Examples from the test images</h3><p>Outlines: <span style='color:#0a5'>true</span>, "
-                    "<span style='color:#c0c'>predicted</span>, <span style='color:#b90'>both</span>.</p>"
-                    "<div class='plots'>" + "".join(examples) + "</div>")
+        body.append(Table([[c, fmt(v.get("iou")), fmt(v.get("dice")), fmt(v.get("precision")), fmt(v.get("recall"))]
+                           for c, v in per_class.items()], ["class", "IoU", "Dice", "precision", "recall"]))
+    body += _segmentation_examples(run_dir, trained)
     return body
 
 
-def _segmentation_examples(run_dir: Path, trained) -> list[str]:
+OUTLINE_LEGEND = [("#0a5", "true"), ("#c0c", "predicted"), ("#b90", "both")]
+
+
+def _segmentation_examples(run_dir: Path, trained) -> list:
     """A few test images with true and predicted outlines (needs the model: skipped when it cannot be run)."""
     try:
         from petrilab.data.images import read_image
@@ -396,20 +498,18 @@ def _segmentation_examples(run_dir: Path, trained) -> list[str]:
                 true, pred = label(true > 0), label(found["mask"] > 0)
             else:
                 pred = found["labels"]
-            overlay = comparison_overlay(image, true, pred)
-            figures.append(f"<figure><img src='{_png(overlay)}' width='{min(360, max(overlay.shape[1], 240))}'>"
-                           f"<figcaption>{esc(path.name)}</figcaption></figure>")
-        return figures
+            figures.append((comparison_overlay(image, true, pred), path.name))
+        return [Heading("Examples from the test images", 3), Figures(figures, OUTLINE_LEGEND)]
     except Exception as exc:  # a report never fails because an example could not be drawn
-        return [f"<p class='warn'>Examples could not be drawn ({esc(exc.__class__.__name__)}).</p>"]
+        return [Para(f"Examples could not be drawn ({exc.__class__.__name__}).", warn=True)]
 
 
-def _evaluation(evaluation: dict | None, run_dir: Path, trained) -> list[str]:
+def _evaluation(evaluation: dict | None, run_dir: Path, trained) -> list:
     if not evaluation:
-        return ["<h2>Test set</h2><p>No test-set evaluation in this run.</p>"]
+        return [Heading("Test set"), Para("No test-set evaluation in this run.")]
     task = evaluation.get("task", "classification")
     n = evaluation["n_images"]
-    body = [f"<h2>Test set ({n} image{'s' if n != 1 else ''}, {esc(evaluation['source'])})</h2>"]
+    body: list = [Heading(f"Test set ({n} image{'s' if n != 1 else ''}, {evaluation['source']})")]
     if task == "regression":
         body += _regression(evaluation, run_dir)
     elif task == "multilabel":
@@ -419,7 +519,7 @@ def _evaluation(evaluation: dict | None, run_dir: Path, trained) -> list[str]:
     else:
         body += _classification(evaluation)
     for w in evaluation.get("warnings", []):
-        body.append(f"<p class='warn'>{esc(w)}</p>")
+        body.append(Para(w, warn=True))
     return body
 
 
@@ -433,8 +533,8 @@ STYLE = ("body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222
          "@media print{body{margin:0}h2{break-after:avoid}.plots,table,figure{break-inside:avoid}}")
 
 
-def build_report(run_dir: str | Path, trained=None) -> str:
-    """The report page as HTML text. `trained`: the model already in memory (segmentation examples)."""
+def build_document(run_dir: str | Path, trained=None) -> Document:
+    """The report's content, block by block. `trained`: the model already in memory (segmentation examples)."""
     run_dir = Path(run_dir)
     settings = _settings(run_dir)
     settings_text = (run_dir / runs.SETTINGS).read_text(encoding="utf-8") if (run_dir / runs.SETTINGS).exists() else ""
@@ -443,19 +543,30 @@ def build_report(run_dir: str | Path, trained=None) -> str:
     started = next((e for e in events if e.get("event") == "started"), {})
     finished = next((e for e in reversed(events) if e.get("event") == "finished"), {})
     task = settings.task.kind if settings else ""
-    body = [f"<h1>PetriLab report: {esc(settings.name if settings else run_dir.name)}</h1>",
-            f"<p>Run folder {esc(run_dir.name)} · {esc(TASK_TITLES.get(task, task))} · written "
-            f"{time.strftime('%Y-%m-%d %H:%M')} by PetriLab {__version__}</p>"]
-    body += _overview(run_dir, settings, started, finished, history)
-    body += _dataset(_load_json(run_dir / runs.DATASET_CHECK), run_dir)
-    body += _curves(history, started)
-    body += _diagnosis(_load_json(run_dir / runs.DIAGNOSIS))
-    body += _evaluation(_load_json(run_dir / runs.EVALUATION), run_dir, trained)
-    body.append("<h2>Settings</h2><p>Exactly what ran (settings.toml); <code>petrilab train</code> on this file "
-                "repeats the experiment.</p><pre>" + esc(settings_text) + "</pre>")
-    body.append("<h2>Software</h2>" + _table(_versions()))
+    blocks: list = []
+    blocks += _overview(run_dir, settings, started, finished, history)
+    blocks += _dataset(_load_json(run_dir / runs.DATASET_CHECK), run_dir)
+    blocks += _curves(history, started)
+    blocks += _diagnosis(_load_json(run_dir / runs.DIAGNOSIS))
+    blocks += _evaluation(_load_json(run_dir / runs.EVALUATION), run_dir, trained)
+    blocks += [Heading("Settings"),
+               Para("Exactly what ran (settings.toml); 'petrilab train' on this file repeats the experiment."),
+               Code(settings_text), Heading("Software"), Table(_versions())]
+    return Document(f"PetriLab report: {settings.name if settings else run_dir.name}",
+                    f"Run folder {run_dir.name} · {TASK_TITLES.get(task, task)} · written "
+                    f"{time.strftime('%Y-%m-%d %H:%M')} by PetriLab {__version__}", blocks)
+
+
+def render_html(document: Document) -> str:
+    body = [f"<h1>{esc(document.title)}</h1>", f"<p>{esc(document.subtitle)}</p>"]
+    body += [_html_block(block) for block in document.blocks]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>PetriLab report</title><style>" + STYLE
             + "</style></head><body>" + "".join(body) + "</body></html>")
+
+
+def build_report(run_dir: str | Path, trained=None) -> str:
+    """The report page as HTML text. `trained`: the model already in memory (segmentation examples)."""
+    return render_html(build_document(run_dir, trained))
 
 
 def write_report(run_dir: str | Path, trained=None) -> Path:

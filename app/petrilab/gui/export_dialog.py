@@ -1,4 +1,4 @@
-"""Sharing a run from the window: "Open report" and "Export for bioimage.io…".
+"""Sharing a run from the window: "Open report", "Save as PDF…" and "Export for bioimage.io…".
 
 The export runs `petrilab export` in a child process (the window never
 imports TensorFlow); the dialog asks for what the package needs to be cited
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QUrl, Signal
+from PySide6.QtCore import QProcess, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+                               QLineEdit, QMenu, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -22,6 +22,7 @@ from petrilab.gui.process import plain_failure
 
 LICENCES = ("CC-BY-4.0", "CC0-1.0", "MIT", "BSD-3-Clause", "Apache-2.0")
 EXPORT_LOG = "export.log"
+PDF_LOG = "report_pdf.log"
 
 
 class ExportDialog(QDialog):
@@ -129,15 +130,28 @@ class ExportDialog(QDialog):
 
 
 class ShareButtons(QWidget):
-    """'Open report' and 'Export for bioimage.io…' for the run a page shows."""
+    """'Open report', 'Save as PDF…' and 'Export for bioimage.io…' for the run a page shows."""
 
-    def __init__(self, parent: QWidget | None = None):
+    pdf_saved = Signal(str)  # the PDF written
+    pdf_failed = Signal(str)  # a plain message
+
+    def __init__(self, parent: QWidget | None = None, command: list[str] | None = None):
         super().__init__(parent)
         self.run_dir: Path | None = None
-        self.report_button = QPushButton("Open report")
+        self.command = list(command) if command else engine_command()
+        self.pdf_process: QProcess | None = None
+        self.report_button = QToolButton()  # one click opens the report; its arrow offers the PDF
+        self.report_button.setText("Open report")
+        self.report_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.report_button.setMinimumHeight(QPushButton("x").sizeHint().height())  # as tall as its neighbours
         self.report_button.setToolTip("The run's report.html in your browser: settings, data, curves, verdict, "
                                       "test results and versions — for a lab notebook or a methods section.")
         self.report_button.clicked.connect(self.open_report)
+        menu = QMenu(self.report_button)
+        menu.addAction("Open in the browser", self.open_report)
+        self.pdf_action = menu.addAction("Save as PDF…", lambda: self.save_pdf())
+        self.pdf_action.setToolTip("The same report as a PDF file, to print or attach.")
+        self.report_button.setMenu(menu)
         self.export_button = QPushButton("Export for bioimage.io…")
         self.export_button.setToolTip("A model package for deepImageJ (Fiji), ilastik and the BioImage Model Zoo.")
         self.export_button.clicked.connect(self.open_export)
@@ -150,6 +164,7 @@ class ShareButtons(QWidget):
     def set_run(self, run_dir: str | Path | None) -> None:
         self.run_dir = Path(run_dir) if run_dir else None
         self.report_button.setEnabled(bool(self.run_dir and (self.run_dir / runs.REPORT).exists()))
+        self.pdf_action.setEnabled(self.report_button.isEnabled() and self.pdf_process is None)
         self.export_button.setEnabled(bool(self.run_dir and (self.run_dir / runs.BEST_MODEL).exists()))
 
     def report_url(self) -> QUrl:
@@ -159,6 +174,51 @@ class ShareButtons(QWidget):
         if self.run_dir is None:
             return False
         return QDesktopServices.openUrl(self.report_url())
+
+    def pdf_arguments(self, path: str) -> list[str]:
+        """The `petrilab report` arguments that write the PDF to `path`."""
+        return ["report", str(self.run_dir), "--pdf", "-o", path]
+
+    def save_pdf(self, path: str | None = None) -> QProcess | None:
+        """Ask where (unless `path` is given), then write the PDF with `petrilab report --pdf` in a child process."""
+        if self.run_dir is None or self.pdf_process is not None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save the report as PDF",
+                                                  str(self.run_dir.parent / f"{self.run_dir.name}-report.pdf"),
+                                                  "PDF (*.pdf)")
+        if not path:
+            return None
+        self.pdf_action.setEnabled(False)
+        self.report_button.setText("Writing the PDF…")
+        process = QProcess(self)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        process.setStandardOutputFile(str(self.run_dir / PDF_LOG))
+        process.finished.connect(lambda code, _status: self._pdf_finished(code, path))
+        self.pdf_process = process
+        process.start(self.command[0], self.command[1:] + self.pdf_arguments(path))
+        return process
+
+    def _pdf_finished(self, exit_code: int, path: str) -> None:
+        self.pdf_process = None
+        self.report_button.setText("Open report")
+        self.set_run(self.run_dir)
+        if exit_code == 0 and Path(path).is_file():
+            self.pdf_action.setToolTip(f"Saved: {path}")
+            self.report_button.setText("PDF saved ✓")
+            # the timer dies with the button (a page closed meanwhile)
+            QTimer.singleShot(4000, self.report_button, lambda: self.report_button.setText("Open report"))
+            self.pdf_saved.emit(path)
+            return
+        try:
+            log = (self.run_dir / PDF_LOG).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            log = ""
+        plain = plain_failure(log)
+        message = (plain[0] + (f" What to do: {plain[2]}" if plain[2] else "")) if plain else \
+            f"The PDF could not be written; the details are in {self.run_dir / PDF_LOG}."
+        self.pdf_action.setToolTip(message)
+        self.pdf_failed.emit(message)
 
     def open_export(self) -> ExportDialog | None:
         if self.run_dir is None:
