@@ -13,7 +13,6 @@ import csv
 import errno
 import hashlib
 import json
-import math
 import os
 import signal
 import subprocess
@@ -30,31 +29,14 @@ from petrilab import settings as settings_io  # noqa: E402
 from petrilab.cli import main  # noqa: E402
 from petrilab.demo import make_classification_demo  # noqa: E402
 from petrilab.events import read_all  # noqa: E402
+from helpers import events_of, small_settings  # noqa: E402
 
 ENGINE = [sys.executable, "-m", "petrilab"]
-
-
-def small_settings(data_dir, **changes):
-    s = settings_io.defaults_for("classification")
-    s.name = "reliability"
-    s.data.folder = str(data_dir)
-    s.data.image_size = [32, 32]
-    s.model.filters = [8, 16]
-    s.model.head_units = [16]
-    s.training.batch_size = 8
-    s.training.epochs = 3
-    for key, value in changes.items():
-        settings_io.apply_override(s, key.replace("__", "."), value)
-    return s
 
 
 def digest(folder: Path) -> dict:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def events_of(run_dir: Path, kind: str) -> list[dict]:
-    return [e for e in read_all(run_dir / runs.EVENTS) if e.get("event") == kind]
 
 
 def load_model(path: Path):

@@ -9,26 +9,9 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.demo import make_classification_demo
 from petrilab.errors import UserError
-from petrilab.events import read_all
 from petrilab.training.trainer import train
 
-
-def small_settings(data_dir, **changes):
-    s = settings_io.defaults_for("classification")
-    s.name = "t"
-    s.data.folder = str(data_dir)
-    s.data.image_size = [32, 32]
-    s.model.filters = [8, 16]
-    s.model.head_units = [16]
-    s.training.batch_size = 8
-    s.training.epochs = 3
-    for key, value in changes.items():
-        settings_io.apply_override(s, key.replace("__", "."), value)
-    return s
-
-
-def events_of(run_dir, kind):
-    return [e for e in read_all(run_dir / runs.EVENTS) if e["event"] == kind]
+from helpers import events_of, small_settings
 
 
 @pytest.mark.slow
