@@ -156,6 +156,8 @@ def test_semantic_demo_shows_pairs_with_their_masks_and_the_counts(qtbot, window
     assert "128 × 128 pixels" in f["Training patches"].text()
     assert "grey" in f["Channels"].text()
     assert not page.chart.isVisibleTo(page) and not page.thumbnails.isVisibleTo(page)
+    # "from the data" already gives the proposed patch: no button to set it again
+    assert "data.patch_size" not in page.apply_buttons
 
     gallery = page.pairs_gallery
     assert len(gallery.pairs) == 24 and gallery.list.count() == 24  # spread over the 30 pairs

@@ -340,7 +340,7 @@ class DataPage(WizardPage):
         if self.checked is None:
             return
         self._applied_here = True
-        for key, value in self.checked.report.proposals.items():
+        for key, value in self._proposals().items():
             self.context.set_value(key, value)
         self._show_proposals()
 
@@ -582,13 +582,23 @@ class DataPage(WizardPage):
             self.findings_layout.addWidget(row)
             self.finding_rows.append(row)
 
+    def _proposals(self) -> dict:
+        """The check's proposals worth a click: a patch size left 'from the data' already becomes the
+        proposed one (the summary's 'Training patches' row says which), so it is not proposed again."""
+        if self.checked is None:
+            return {}
+        proposals = dict(self.checked.report.proposals)
+        if not self.context.settings.data.patch_size:
+            proposals.pop("data.patch_size", None)
+        return proposals
+
     def _show_proposals(self) -> None:
         for row in self.proposal_rows:
             self.proposals_layout.removeWidget(row)
             row.deleteLater()
         self.proposal_rows = []
         self.apply_buttons = {}
-        proposals = self.checked.report.proposals if self.checked else {}
+        proposals = self._proposals()
         pending = 0
         for key, value in proposals.items():
             row = QWidget()
