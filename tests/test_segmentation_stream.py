@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 
 from petrilab import runs
-from petrilab.cli import main
 from petrilab.data.batches import choose_in_memory
 from petrilab.data.patches import (JointAugmenter, RandomPatches, StreamedPatches, fixed_patches,
                                    read_fixed_patches)
 from petrilab.events import read_all
 from petrilab.settings import AugmentationSettings
+
+from helpers import train_tiny_segmentation
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "semantic"
 
@@ -122,14 +123,8 @@ def test_a_real_training_with_load_stream_completes_and_evaluates(tmp_path):
     for extra in sorted((data / "images").iterdir())[12:]:  # 12 images are enough to show it
         extra.unlink()
         (data / "masks" / extra.name).unlink()
-    settings = tmp_path / "semantic.toml"
-    assert main(["init", "--task", "semantic", "--data", str(data), "-o", str(settings)]) == 0
-    run = tmp_path / "run"
-    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), "--set", "data.load=stream",
-                 "--set", "model.filters=[4, 8]", "--set", "model.batch_norm=false",
-                 "--set", "training.epochs=2", "--set", "training.batch_size=4",
-                 "--set", "data.patch_size=[64, 64]", "--set", "split.validation_fraction=0.25",
-                 "--set", "split.test_fraction=0.25"]) == 0
+    run = train_tiny_segmentation(data, "semantic", tmp_path, "data.load=stream", "model.filters=[4, 8]",
+                                  "training.epochs=2")
     events = read_all(run / runs.EVENTS)
     started = next(e for e in events if e["event"] == "started")
     assert started["in_memory"] is False

@@ -23,6 +23,8 @@ from petrilab.demo import make_segmentation_demo
 from petrilab.events import read_all
 from petrilab.recipes.segmentation import InstanceRecipe, SemanticRecipe
 
+from helpers import train_tiny_segmentation
+
 
 def write_pair(folder: Path, name: str, labels: np.ndarray) -> None:
     (folder / "images").mkdir(parents=True, exist_ok=True)
@@ -111,14 +113,7 @@ def test_semantic_segmentation_tunes_only_its_threshold():
 
 def test_a_real_instance_training_records_and_uses_the_tuned_minimum_size(tmp_path):
     data = make_segmentation_demo(tmp_path / "nuclei", "instance", n_images=8, size=96, seed=2)
-    settings = tmp_path / "instance.toml"
-    assert main(["init", "--task", "instance", "--data", str(data), "-o", str(settings)]) == 0
-    run = tmp_path / "run"
-    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), "--set", "model.filters=[8, 16]",
-                 "--set", "model.batch_norm=false", "--set", "training.learning_rate=0.003",
-                 "--set", "training.batch_size=4", "--set", "data.patch_size=[64, 64]",
-                 "--set", "split.validation_fraction=0.25", "--set", "split.test_fraction=0.25",
-                 "--set", "training.epochs=3"]) == 0
+    run = train_tiny_segmentation(data, "instance", tmp_path, "training.epochs=3")
     tuned = next(e for e in read_all(run / runs.EVENTS) if e["event"] == "tuned")
     assert "min_size" in tuned and set(tuned["min_size_tried"]) >= {"0"} and len(tuned["min_size_tried"]) > 1
     saved = settings_io.load(run / runs.SETTINGS)
