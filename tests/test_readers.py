@@ -1,8 +1,10 @@
 """Microscope formats (CZI, ND2, LIF) through the optional `formats` extra.
 
-No package here can write these formats, so what is tested: the plain message when a reader is
-missing, the plain message for a damaged file with the reader installed, and the axis handling
-every reader's array goes through (planes, channels, stacks refused)."""
+For every format: the plain message when a reader is missing, the plain message for a damaged
+file with the reader installed, and the axis handling every reader's array goes through (planes,
+channels, stacks refused). CZI also on real files: pylibCZIrw (Zeiss' own libCZI) writes them
+here, with channels, colour, z-planes and a pixel size. No package on the registry writes ND2 or
+LIF, so those readers are not tested on real files here."""
 
 from __future__ import annotations
 
@@ -55,3 +57,72 @@ def test_axes_give_height_width_channels_and_stacks_are_refused(tmp_path):
         to_hwc(np.zeros((5, 4, 4)), "ZYX", tmp_path / "d.czi")
     with pytest.raises(UserError, match="time series"):
         to_hwc(np.zeros((3, 1, 4, 4)), "TCYX", tmp_path / "e.nd2")
+
+
+# ---------------------------------------------------------------- real CZI files, written by Zeiss' own libCZI
+
+def _write_czi(path, planes, scale_x=0.0, scale_y=0.0):
+    """A real CZI (pylibCZIrw, Zeiss' libCZI): `planes` maps {"C": c, "Z": z, ...} tuples to (H, W, 1|3) arrays."""
+    czi = pytest.importorskip("pylibCZIrw.czi", reason="pylibCZIrw (Zeiss' libCZI for Python) writes the CZI "
+                                                       "files; pip install pylibCZIrw")
+    with czi.create_czi(str(path)) as writer:
+        for plane, data in planes:
+            writer.write(data, plane=dict(plane))
+        writer.write_metadata(document_name=path.stem, scale_x=scale_x, scale_y=scale_y)
+    return path
+
+
+def test_a_real_czi_gives_its_channels_bit_depth_and_pixel_size(tmp_path):
+    pytest.importorskip("czifile")
+    from petrilab.export.tiff import PixelSize, read_pixel_size
+
+    dapi = (np.arange(40 * 50, dtype=np.uint16).reshape(40, 50) * 13) % 4096
+    gfp = np.flipud(dapi)[:, ::-1].copy()
+    # CZI keeps the scale in metres per pixel: 0.25 µm across, 0.5 µm down
+    path = _write_czi(tmp_path / "cells.czi", [({"C": 0}, dapi[..., None]), ({"C": 1}, gfp[..., None])],
+                      scale_x=0.25e-6, scale_y=0.5e-6)
+    image = read_image(path)
+    assert image.shape == (40, 50, 2) and image.dtype == np.uint16
+    np.testing.assert_array_equal(image[..., 0], dapi)
+    np.testing.assert_array_equal(image[..., 1], gfp)
+    size = read_pixel_size(path)
+    assert size == PixelSize(y=pytest.approx(0.5), x=pytest.approx(0.25))
+
+    # no scale recorded: no calibration, and nothing fails
+    plain = _write_czi(tmp_path / "plain.czi", [({"C": 0}, dapi[..., None])])
+    assert read_image(plain).shape == (40, 50, 1) and read_pixel_size(plain) is None
+
+
+def test_a_real_rgb_czi_comes_back_in_rgb_order(tmp_path):
+    pytest.importorskip("czifile")
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 100, 10  # a brown stain: much red, little blue
+    path = _write_czi(tmp_path / "he.czi", [({}, rgb[..., ::-1].copy())])  # CZI stores colour pixels as B, G, R
+    image = read_image(path)
+    assert image.shape == (20, 30, 3) and tuple(image[5, 5]) == (200, 100, 10)
+
+
+def test_a_real_czi_z_stack_is_refused_in_plain_words(tmp_path):
+    pytest.importorskip("czifile")
+    planes = [({"Z": z}, np.full((16, 16, 1), z, np.uint8)) for z in range(3)]
+    path = _write_czi(tmp_path / "stack.czi", planes)
+    with pytest.raises(UserError, match="z-stack \\(3 planes\\)") as caught:
+        read_image(path)
+    assert "Z Project" in caught.value.fix and caught.value.file == str(path)
+
+
+def test_a_folder_of_real_czi_files_is_read_by_the_dataset_check(tmp_path):
+    pytest.importorskip("czifile")
+    from petrilab.data.check import check_dataset
+    from petrilab.data.discovery import discover
+
+    rng = np.random.default_rng(0)
+    for name in ("round", "elongated"):
+        for i in range(3):
+            _write_czi(tmp_path / "data" / name / f"{name}_{i}.czi",
+                       [({"C": 0}, rng.integers(0, 4096, (24, 24, 1)).astype(np.uint16))], 0.3e-6, 0.3e-6)
+    dataset = discover("classification", tmp_path / "data")
+    report = check_dataset(dataset)
+    assert report.n_images == 6 and report.counts == {"elongated": 3, "round": 3} and not report.unreadable
+    facts = report.to_dict()
+    assert facts["dtypes"] == {"uint16": 6} and {str(k): v for k, v in facts["channels"].items()} == {"1": 6}

@@ -81,6 +81,51 @@ def _read_lif(module, path: Path) -> np.ndarray:
     return np.stack(planes, axis=-1)
 
 
+def _czi_pixel_size(module, path: Path) -> tuple[float, float] | None:
+    import xml.etree.ElementTree as ET
+
+    with module.CziFile(str(path)) as czi:
+        metadata = czi.metadata()
+    root = ET.fromstring(metadata) if isinstance(metadata, str) else metadata
+    metres = {}
+    for distance in root.iter("Distance"):  # Metadata/Scaling/Items/Distance Id="X": metres per pixel
+        value = distance.findtext("Value")
+        if distance.get("Id") in ("X", "Y") and value:
+            metres[distance.get("Id")] = float(value)
+    if "X" not in metres:
+        return None
+    return metres.get("Y", metres["X"]) * 1e6, metres["X"] * 1e6
+
+
+def _nd2_pixel_size(module, path: Path) -> tuple[float, float] | None:
+    with module.ND2File(str(path)) as f:
+        size = f.voxel_size()  # x, y, z in micrometres
+    return float(size.y), float(size.x)
+
+
+def _lif_pixel_size(module, path: Path) -> tuple[float, float] | None:
+    scale = module.LifFile(str(path)).get_image(0).scale  # pixels per micrometre: x, y, z, t
+    if not scale or not scale[0]:
+        return None
+    return 1.0 / float(scale[1] or scale[0]), 1.0 / float(scale[0])
+
+
+def microscope_pixel_size(path: Path) -> tuple[float, float] | None:
+    """(y, x) size of a pixel in micrometres as the microscope file records it; None when it does not say
+    or cannot be read (a missing calibration never stops anything)."""
+    path = Path(path)
+    reader = {".czi": _czi_pixel_size, ".nd2": _nd2_pixel_size, ".lif": _lif_pixel_size}.get(path.suffix.lower())
+    if reader is None:
+        return None
+    try:
+        size = reader(_import(path), path)
+    except Exception:
+        return None
+    if size is None or not all(np.isfinite(v) and v > 0 for v in size):
+        return None
+    return size
+
+
 def read_microscope(path: Path) -> np.ndarray:
     """One microscope file as (H, W, C) in its own bit depth; UserError with what to do otherwise."""
     path = Path(path)

@@ -1,7 +1,8 @@
 """Label images and masks as TIFF that Fiji and napari open at the right scale.
 
 The pixel size is read from the input image (OME PhysicalSizeX/Y, ImageJ's
-unit with the resolution tags, or plain TIFF resolution in cm or inch) and
+unit with the resolution tags, plain TIFF resolution in cm or inch, or the
+scaling a CZI, ND2 or LIF file records) and
 written back as ImageJ does: X/YResolution in pixels per unit plus the unit
 in the ImageJ description. Fiji shows the calibration in Image > Properties;
 napari's TIFF reader (tifffile) reads the same tags.
@@ -84,6 +85,11 @@ def _from_resolution(tif) -> PixelSize | None:
 def read_pixel_size(path: str | Path) -> PixelSize | None:
     """The input's pixel size in micrometres, or None when the file does not tell (PNG, JPEG, uncalibrated)."""
     path = Path(path)
+    from petrilab.data.microscope import MICROSCOPE_SUFFIXES, microscope_pixel_size
+
+    if path.suffix.lower() in MICROSCOPE_SUFFIXES:
+        size = microscope_pixel_size(path)
+        return PixelSize(*size) if size else None
     if path.suffix.lower() not in (".tif", ".tiff"):
         return None
     import tifffile
