@@ -259,3 +259,23 @@ def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, 
     assert not any(p.name.startswith(".") or "predictions" in p.name for p in images.iterdir())
     close(page)
     assert page._preview_dir is None
+
+
+def test_a_failed_preview_says_why_and_can_be_tried_again(qtbot, trained, tmp_path):
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(trained["instance"], run)
+    (run / runs.BEST_MODEL).write_bytes(b"not a model")
+    page = make_page(PredictPage, qtbot, run)
+    page.input_edit.setText(str(demo_data("instance") / "images"))
+    qtbot.waitUntil(lambda: page.preview_choice.count() > 0 and not page.preview_engine.is_running(),
+                    timeout=120_000)
+    qtbot.waitUntil(lambda: page.message.kind == "error", timeout=5_000)
+    assert "model file could not be read" in page.message.text()
+    assert page.preview.probs is None and not page.retry_button.isHidden()
+    shutil.copy2(trained["instance"] / runs.BEST_MODEL, run / runs.BEST_MODEL)  # the model is back
+    page.retry_button.click()
+    qtbot.waitUntil(lambda: page.preview.probs is not None, timeout=120_000)
+    assert page.retry_button.isHidden() and page.preview.count is not None and page.message.kind != "error"
+    close(page)

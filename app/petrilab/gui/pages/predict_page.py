@@ -117,6 +117,8 @@ class PredictPage(WizardPage):
         self._preview_dir: Path | None = None
         self._preview_image: Path | None = None  # the image the running (or last) preview predicts
         self._previewed: tuple | None = None  # (run, image) whose probabilities the panel holds
+        self._preview_run: str | None = None  # the run the running (or last) preview uses
+        self._preview_failed = False  # the message shown is the preview's failure
         self._list_timer = QTimer(self, singleShot=True, interval=300, timeout=self._list_preview_images)
         self._build()
 
@@ -196,6 +198,10 @@ class PredictPage(WizardPage):
         choose.addWidget(QLabel("Try on:"))
         choose.addWidget(self.preview_choice)
         choose.addWidget(self.preview_busy)
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.clicked.connect(lambda: self.start_preview())
+        self.retry_button.hide()
+        choose.addWidget(self.retry_button)
         choose.addWidget(self.preview_status, 1)
         self.preview = PostprocessPreview()
         self.preview_box = QWidget()
@@ -357,6 +363,8 @@ class PredictPage(WizardPage):
             self.preview_status.setText(f"{source.name} cannot be read ({exc.strerror}).")
             return False
         self._preview_image = source
+        self._preview_run = str(run)
+        self.retry_button.hide()
         self.preview_engine.start_predict(run, inbox, outbox, extra=["--probabilities"],
                                           log_path=self._preview_dir / PREVIEW_LOG)
         self.preview_busy.show()
@@ -370,19 +378,23 @@ class PredictPage(WizardPage):
         source = self._preview_image
         if self._preview_dir is None or source is None:
             return  # the window closed meanwhile
-        run = self.context.current_run
         maps = self._preview_dir / "out" / "probabilities" / f"{source.stem}_probabilities.tif"
         if exit_code == 0 and maps.exists():
             try:
                 self.preview.set_prediction(read_image(source), read_probabilities(maps))
-                self._previewed = (str(run), str(source))
+                self._previewed = (self._preview_run, str(source))
+                if self._preview_failed:
+                    self.message.clear()  # the earlier preview's failure is over
+                self._preview_failed = False
                 self.preview_status.setText(f"{source.name}: move the options, the objects follow.")
             except (UserError, ValueError, OSError) as exc:
                 self.preview_status.setText(f"The preview of {source.name} could not be shown ({exc}).")
         else:
             self.preview.clear_prediction()
             show_failure(self.message, self.preview_engine, "The preview")
-            self.preview_status.setText("")
+            self.preview_status.setText("The preview failed: see the message below.")
+            self.retry_button.show()
+            self._preview_failed = True
         if self.preview_choice.currentData() != str(source):
             self.start_preview()  # the user chose another image meanwhile
 
