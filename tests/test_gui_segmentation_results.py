@@ -118,6 +118,31 @@ def test_prediction_options_go_to_the_engine_as_postprocess_settings_only():
         apply_postprocess(trained, ["postprocess.threshold=1.5"])
 
 
+def test_moving_the_threshold_slider_updates_the_count_and_the_overlay(qtbot):
+    from petrilab.gui.widgets.postprocess_preview import PostprocessPreview
+
+    panel = PostprocessPreview()
+    qtbot.addWidget(panel)
+    base = settings_io.PostprocessSettings(threshold=0.333, fill_holes=False)
+    panel.set_task("semantic", base)
+    assert panel.options() == base  # the run's exact threshold, not the slider's nearest step
+    probs = np.zeros((60, 80, 1), np.float32)
+    probs[10:25, 10:25] = 0.8  # a sure object
+    probs[35:50, 40:60] = 0.5  # a doubtful one
+    image = np.random.default_rng(0).integers(0, 255, (60, 80), dtype=np.uint8)
+    panel.set_prediction(image, probs)
+    assert panel.count == 2 and panel.count_label.text() == "2 objects"
+    before = panel.view.rgb.copy()
+    panel.threshold.setValue(60)  # as a drag ends
+    qtbot.waitUntil(lambda: not panel._timer.isActive())
+    assert panel.options().threshold == 0.6 and panel.count == 1 and panel.count_label.text() == "1 object"
+    assert not np.array_equal(panel.view.rgb, before)
+    assert np.array_equal(panel.labels > 0, probs[:, :, 0] > 0.6)
+    panel.reset_button.click()
+    qtbot.waitUntil(lambda: not panel._timer.isActive())
+    assert panel.options() == base and panel.count == 2
+
+
 # ---------------------------------------------------------------- Evaluate
 
 

@@ -112,7 +112,7 @@ class PredictPage(WizardPage):
         self.preview_engine.finished.connect(self._on_preview_finished)
         self.rows: list[dict] = []
         self.task: str | None = None  # the current run's task
-        self.run_settings = None
+        self._run_read = None  # the run whose task and options the page shows
         self.used_options = None  # the post-processing the last segmentation prediction used
         self._preview_dir: Path | None = None
         self._preview_image: Path | None = None  # the image the running (or last) preview predicts
@@ -276,9 +276,8 @@ class PredictPage(WizardPage):
                 settings = settings_io.load(Path(run) / runs.SETTINGS)
             except UserError:
                 settings = None
-        changed = (run, settings.task.kind if settings else None) != (getattr(self, "_run_read", None), self.task)
+        changed = (run, settings.task.kind if settings else None) != (self._run_read, self.task)
         self._run_read = run
-        self.run_settings = settings
         self.task = settings.task.kind if settings else None
         segmentation = self.task in SEGMENTATION
         self.preview_box.setVisible(segmentation)

@@ -193,6 +193,7 @@ class PostprocessPreview(QWidget):
         for widget in widgets:
             widget.blockSignals(True)
         self.threshold.setValue(round(post.threshold * THRESHOLD_STEPS))
+        self._threshold = float(post.threshold)  # exact, until the slider moves (it has steps of 0.01)
         self.threshold_value.setText(f"{post.threshold:.2f}")
         self.min_size.setValue(int(post.min_size))
         self.min_slider.setMaximum(max(self.min_slider.maximum(), int(post.min_size)))
@@ -208,13 +209,14 @@ class PostprocessPreview(QWidget):
     def options(self) -> PostprocessSettings:
         """The options as the controls show them now (the run's other postprocess keys unchanged)."""
         return dataclasses.replace(
-            self.base, threshold=self.threshold.value() / THRESHOLD_STEPS, min_size=self.min_size.value(),
+            self.base, threshold=self._threshold, min_size=self.min_size.value(),
             max_size=self.max_size.value(), fill_holes=self.fill_holes.isChecked(),
             clear_border=self.clear_border.isChecked(),
             split_touching=self.split_touching.isChecked() if self.task == "instance" else self.base.split_touching)
 
     def _on_threshold(self, value: int) -> None:
-        self.threshold_value.setText(f"{value / THRESHOLD_STEPS:.2f}")
+        self._threshold = value / THRESHOLD_STEPS
+        self.threshold_value.setText(f"{self._threshold:.2f}")
         self._schedule()
 
     def _on_min_slider(self, value: int) -> None:
