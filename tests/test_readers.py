@@ -2,9 +2,11 @@
 
 For every format: the plain message when a reader is missing, the plain message for a damaged
 file with the reader installed, and the axis handling every reader's array goes through (planes,
-channels, stacks refused). CZI also on real files: pylibCZIrw (Zeiss' own libCZI) writes them
-here, with channels, colour, z-planes and a pixel size. No package on the registry writes ND2 or
-LIF, so those readers are not tested on real files here."""
+channels, stacks refused). CZI on real files: pylibCZIrw (Zeiss' own libCZI) writes them here,
+with channels, colour, z-planes and a pixel size. LIF: no package writes it, so the test writes
+Leica's container layout itself (header XML + memory block) and reads it through readlif. ND2: no
+writer and no sample file on the registry (the nd2 package's tests download theirs), so the ND2
+reader is tested only for its refusals and its axes."""
 
 from __future__ import annotations
 
@@ -126,3 +128,68 @@ def test_a_folder_of_real_czi_files_is_read_by_the_dataset_check(tmp_path):
     assert report.n_images == 6 and report.counts == {"elongated": 3, "round": 3} and not report.unreadable
     facts = report.to_dict()
     assert facts["dtypes"] == {"uint16": 6} and {str(k): v for k, v in facts["channels"].items()} == {"1": 6}
+
+
+# ---------------------------------------------------------------- LIF files made here
+
+def _write_lif(path, planes: np.ndarray, pixel_size_um: float = 0.0):
+    """A LIF file as Leica's container lays it out (the layout Bio-Formats and readlif read): an XML header
+    block, then one memory block with the image's planes. `planes`: (Z, C, H, W) uint8 or uint16.
+
+    Made by this test, not by a Leica microscope: it checks PetriLab's glue around readlif (channels,
+    bit depth, z-stacks, pixel size), not readlif's handling of every LAS X variant."""
+    import struct
+
+    n_z, n_c, height, width = planes.shape
+    size = planes.dtype.itemsize
+
+    def dimension(dim_id, n, bytes_inc, step_um=0.0):
+        length = (n - 1) * step_um * 1e-6 if step_um else 0
+        return (f'<DimensionDescription DimID="{dim_id}" NumberOfElements="{n}" Origin="0" Length="{length}" '
+                f'Unit="m" BitInc="0" BytesInc="{bytes_inc}"/>')
+
+    channels = "".join(f'<ChannelDescription DataType="0" ChannelTag="0" Resolution="{8 * size}" '
+                       f'NameOfMeasuredQuantity="" Min="0" Max="{2 ** (8 * size) - 1}" Unit="" LUTName="Gray" '
+                       f'IsLUTInverted="0" BytesInc="{c * height * width * size}" BitInc="0"/>' for c in range(n_c))
+    dims = dimension(1, width, size, pixel_size_um) + dimension(2, height, width * size, pixel_size_um)
+    if n_z > 1:
+        dims += dimension(3, n_z, n_c * height * width * size, 1.0)
+    data = planes.astype(planes.dtype.newbyteorder("<")).tobytes()
+    xml = (f'<LMSDataContainerHeader Version="2"><Element Name="{path.stem}" Visibility="1">'
+           f'<Data><Experiment/></Data><Memory Size="0" MemoryBlockID="MemBlock_0"/><Children>'
+           f'<Element Name="cells 1" Visibility="1"><Data><Image><ImageDescription><Channels>{channels}</Channels>'
+           f'<Dimensions>{dims}</Dimensions></ImageDescription></Image></Data>'
+           f'<Memory Size="{len(data)}" MemoryBlockID="MemBlock_1"/><Children/></Element>'
+           f'</Children></Element></LMSDataContainerHeader>')
+    header = xml.encode("utf-16-le")
+    name = "MemBlock_1".encode("utf-16-le")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<ii", 0x70, 1 + 4 + len(header)) + b"\x2a" + struct.pack("<i", len(xml)) + header)
+        f.write(struct.pack("<ii", 0x70, 0) + b"\x2a" + struct.pack("<i", len(data)) + b"\x2a"
+                + struct.pack("<i", len(name) // 2) + name + data)
+    return path
+
+
+def test_a_lif_gives_its_channels_bit_depth_and_pixel_size(tmp_path):
+    pytest.importorskip("readlif")
+    from petrilab.export.tiff import read_pixel_size
+
+    planes = (np.arange(2 * 30 * 40, dtype=np.uint16).reshape(1, 2, 30, 40) * 11) % 4096
+    path = _write_lif(tmp_path / "cells.lif", planes, pixel_size_um=0.2)
+    image = read_image(path)
+    assert image.shape == (30, 40, 2) and image.dtype == np.uint16
+    np.testing.assert_array_equal(image[..., 0], planes[0, 0])
+    np.testing.assert_array_equal(image[..., 1], planes[0, 1])
+    size = read_pixel_size(path)
+    assert size.x == pytest.approx(0.2) and size.y == pytest.approx(0.2)
+
+    grey = _write_lif(tmp_path / "grey.lif", np.full((1, 1, 8, 8), 7, np.uint8))
+    assert read_image(grey).shape == (8, 8, 1) and read_image(grey).dtype == np.uint8
+    assert read_pixel_size(grey) is None  # no length recorded: no calibration
+
+
+def test_a_lif_z_stack_is_refused_in_plain_words(tmp_path):
+    pytest.importorskip("readlif")
+    path = _write_lif(tmp_path / "stack.lif", np.zeros((4, 1, 8, 8), np.uint8))
+    with pytest.raises(UserError, match="z-stack \\(4 planes\\)"):
+        read_image(path)

@@ -70,8 +70,14 @@ def _read_nd2(module, path: Path) -> np.ndarray:
     return to_hwc(array, "".join(k[0] for k in sizes), path)
 
 
+def _lif_image(path: Path):
+    from readlif.reader import LifFile  # the package itself does not export LifFile
+
+    return LifFile(str(path)).get_image(0)
+
+
 def _read_lif(module, path: Path) -> np.ndarray:
-    image = module.LifFile(str(path)).get_image(0)
+    image = _lif_image(path)
     dims = image.dims  # x, y, z, t, m
     if dims.z > 1:
         raise _stack(path, "z-stack", dims.z)
@@ -104,7 +110,7 @@ def _nd2_pixel_size(module, path: Path) -> tuple[float, float] | None:
 
 
 def _lif_pixel_size(module, path: Path) -> tuple[float, float] | None:
-    scale = module.LifFile(str(path)).get_image(0).scale  # pixels per micrometre: x, y, z, t
+    scale = _lif_image(path).scale  # pixels per micrometre: x, y, z, t
     if not scale or not scale[0]:
         return None
     return 1.0 / float(scale[1] or scale[0]), 1.0 / float(scale[0])
