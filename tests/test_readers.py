@@ -113,6 +113,18 @@ def test_a_real_czi_z_stack_is_refused_in_plain_words(tmp_path):
     assert "Z Project" in caught.value.fix and caught.value.file == str(path)
 
 
+def test_a_real_czi_with_several_scenes_gives_its_first(tmp_path):
+    pytest.importorskip("czifile")
+    czi = pytest.importorskip("pylibCZIrw.czi")
+    path = tmp_path / "slide.czi"
+    with czi.create_czi(str(path)) as writer:  # two regions of a slide scan, side by side on the slide
+        writer.write(np.full((8, 8, 1), 1, np.uint8), scene=0)
+        writer.write(np.full((8, 8, 1), 2, np.uint8), scene=1, location=(100, 0))
+        writer.write_metadata()
+    image = read_image(path)
+    assert image.shape == (8, 8, 1) and image.min() == image.max() == 1
+
+
 def test_a_folder_of_real_czi_files_is_read_by_the_dataset_check(tmp_path):
     pytest.importorskip("czifile")
     from petrilab.data.check import check_dataset

@@ -58,9 +58,25 @@ def to_hwc(array: np.ndarray, axes: str, path: Path) -> np.ndarray:
     return array.reshape(array.shape[0], array.shape[1], -1)
 
 
+def _first_scene_only(czi) -> None:
+    """czifile 2019 paints every scene (slide-scanner regions) onto one canvas, gaps unfilled: keep the first."""
+    def scene(entry) -> int:
+        return next((d.start for d in entry.dimension_entries if d.dimension == "S"), 0)
+
+    entries = czi.filtered_subblock_directory
+    scenes = {scene(e) for e in entries}
+    if len(scenes) > 1:
+        czi.filtered_subblock_directory = [e for e in entries if scene(e) == min(scenes)]
+
+
 def _read_czi(module, path: Path) -> np.ndarray:
     with module.CziFile(str(path)) as czi:
-        return to_hwc(np.asarray(czi.asarray()), czi.axes, path)
+        if hasattr(czi, "axes"):  # czifile up to 2019 (Python 3.11): one array; S = scenes, 0 = colour samples
+            _first_scene_only(czi)
+            return to_hwc(np.asarray(czi.asarray()), czi.axes.replace("S", "P"), path)
+        # czifile from 2025 (Python 3.12+): an image per scene, its axes squeezed; S = colour samples
+        image = next(iter(czi.scenes.values()))
+        return to_hwc(np.asarray(image.asarray()), image.axes, path)
 
 
 def _read_nd2(module, path: Path) -> np.ndarray:
