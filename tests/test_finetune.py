@@ -76,7 +76,8 @@ def test_fine_tuning_a_run_starts_lower_than_from_scratch(source_run, new_images
     assert recorded.model.filters == [8, 16, 16] and recorded.model.start_from == str(source_run)
     assert started["parameters"] == _started(source_run)["parameters"]
     # the fine-tuned run is a complete run: evaluated, with a report
-    assert (tuned / runs.EVALUATION).exists() and (tuned / runs.REPORT).exists()
+    assert (tuned / runs.EVALUATION).exists()
+    assert "Started from (fine-tuning)" in (tuned / runs.REPORT).read_text(encoding="utf-8")
 
 
 def test_fine_tuning_from_an_imported_bioimageio_package(source_run, new_images, tmp_path):

@@ -182,11 +182,10 @@ HELP: dict[str, tuple[str, str]] = {
         "Start from a trained model",
         "Continue from a model trained before (a run folder, a .keras file, or a model imported from "
         "bioimage.io) instead of random weights: it already knows what cells look like, so fewer images "
-        "and epochs are needed. Its layers are kept with their weights and all of them are trained "
-        "further (use a smaller learning rate to keep more of what it learnt). When the classes differ, "
-        "its last layer (the head) is replaced by a new one for your classes. Its first layer must get "
-        "the same number of channels, and images of the size it was trained on; the architecture "
-        "settings then come from that model. Empty: train from scratch.",
+        "and epochs are needed; empty trains from scratch. All its layers keep their weights and are "
+        "trained further (a smaller learning rate keeps more of what it learnt), and its last layer is "
+        "replaced by a new one when your classes differ. It needs images with the same channels and "
+        "size as it was trained on, and its network replaces the architecture settings.",
     ),
     # ---------------------------------------------------------------- augmentation
     "augmentation.flip_horizontal": (
