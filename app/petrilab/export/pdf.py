@@ -182,13 +182,11 @@ class _Pdf:
         from fpdf.fonts import FontFace
 
         classes = [self.text(c) for c in block.classes]
-        first = max(22.0, 2.0 * max(len(c) for c in classes) + 6)
-        other = min(24.0, max(14.0, 2.0 * max(len(c) for c in classes) + 4))
+        first = min(45.0, max(24.0, 1.9 * max(len(c) for c in classes) + 6))
+        other = min(24.0, max(14.0, 1.9 * max(len(c) for c in classes) + 4), (TEXT_WIDTH - first) / len(classes))
         widths = [first] + [other] * len(classes)
-        scale = min(1.0, TEXT_WIDTH / sum(widths))
-        widths = [w * scale for w in widths]
-        self.font(8.5)
-        self.room(5.5 * (len(classes) + 1) + 4)
+        self.font(8.5 if len(classes) <= 5 else 7.5)
+        self.room(7.0 * (len(classes) + 1) + 12)  # the whole matrix on one page (headers may take two lines)
         with self.pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align="CENTER",
                             line_height=5, padding=(1, 1), borders_layout="ALL",
                             headings_style=FontFace(emphasis="BOLD", fill_color=(243, 243, 243))) as table:
