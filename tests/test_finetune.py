@@ -168,3 +168,34 @@ def test_a_relative_start_from_is_relative_to_the_settings_file(tmp_path):
     s.model.start_from = "runs/first"
     settings_io.save(s, tmp_path / "settings.toml")
     assert settings_io.load(tmp_path / "settings.toml").model.start_from == str((tmp_path / "runs/first").resolve())
+
+
+def test_a_keras_model_made_elsewhere_gets_the_head_it_needs(tmp_path):
+    """A .keras file PetriLab did not train: softmax inside its last Dense layer, no names."""
+    import keras
+
+    from petrilab.models.start_from import build_from, locate
+    from petrilab.tasks import output_head
+
+    inputs = keras.Input((24, 24, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="features")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="classes")(x)
+    path = tmp_path / "elsewhere.keras"
+    keras.Model(inputs, outputs).save(path)
+
+    s = settings_io.defaults_for("classification")
+    s.data.classes = ["a", "b", "c"]
+    model, record = build_from(locate(path), s, (24, 24, 3), output_head("classification", 3))
+    assert record["start_from_head"] == "kept"  # three softmax outputs: the same question as far as it says
+    s.task.kind = "regression"
+    s.data.classes = ["area"]
+    model, record = build_from(locate(path), s, (24, 24, 3), output_head("regression", 1))
+    assert record["start_from_head"] == "replaced" and model.output_shape == (None, 1)
+    assert model.layers[-1].get_config()["activation"] == "linear"
+    np.testing.assert_array_equal(model.get_layer("features").get_weights()[0],
+                                  keras.saving.load_model(path).get_layer("features").get_weights()[0])
+    # not a model at all
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(UserError, match="is not a trained model"):
+        locate(tmp_path / "notes.txt")
