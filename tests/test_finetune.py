@@ -94,11 +94,14 @@ def test_fine_tuning_from_an_imported_bioimageio_package(source_run, new_images,
     assert _started(tuned)["start_from_head"] == "kept"
     assert _first_val_loss(tuned) < _first_val_loss(scratch) - 0.1, (_first_val_loss(tuned), _first_val_loss(scratch))
 
-    # a package must be imported first: said plainly
+    # or straight from the zip: imported on the fly, its own SHA-256 recorded
     s.model.start_from = str(package)
-    with pytest.raises(UserError, match="import it first") as caught:
-        _train(s, tmp_path / "zip")
-    assert "petrilab import" in caught.value.fix
+    from_zip = _train(s, tmp_path / "zip")
+    from petrilab.models.start_from import sha256_of
+
+    assert _started(from_zip)["start_from_head"] == "kept"
+    assert _started(from_zip)["start_from_sha256"] == sha256_of(package)
+    assert _first_val_loss(from_zip) < _first_val_loss(scratch) - 0.1
 
 
 def test_other_classes_get_a_new_head_on_the_learnt_body(source_run, tmp_path):

@@ -180,8 +180,8 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "model.start_from": (
         "Start from a trained model",
-        "Continue from a model trained before (a run folder, a .keras file, or a model imported from "
-        "bioimage.io) instead of random weights: it already knows what cells look like, so fewer images "
+        "Continue from a model trained before (a run folder, a .keras file, or a bioimage.io model zip "
+        "with Keras weights) instead of random weights: it already knows what cells look like, so fewer images "
         "and epochs are needed; empty trains from scratch. All its layers keep their weights and are "
         "trained further (a smaller learning rate keeps more of what it learnt), and its last layer is "
         "replaced by a new one when your classes differ. It needs images with the same channels and "

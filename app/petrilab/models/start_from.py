@@ -1,8 +1,8 @@
 """model.start_from: training that continues from a trained model instead of random weights.
 
-The source is a .keras file, a PetriLab run folder, or a folder made by
-`petrilab import` (both hold model.keras; an exported bioimage.io zip is
-imported first). Its body — every layer up to the last weights — is kept
+The source is a .keras file, a PetriLab run folder, a folder made by
+`petrilab import` (both hold model.keras), or a bioimage.io zip with Keras
+weights (imported on the fly into a temporary folder). Its body — every layer up to the last weights — is kept
 with its learnt weights; its output head is kept too when it already answers
 the same question (the same number of outputs, the same activation, and the
 same class names when the source says them), and replaced by a fresh head
@@ -46,8 +46,8 @@ class StartFrom:
 
 
 def _fix() -> str:
-    return ("Choose a .keras file, a PetriLab run folder (it holds model.keras) or a folder made by "
-            "'petrilab import'; or clear 'model.start_from' to train from scratch.")
+    return ("Choose a .keras file, a PetriLab run folder (it holds model.keras), a bioimage.io zip with Keras "
+            "weights or a folder made by 'petrilab import'; or clear 'model.start_from' to train from scratch.")
 
 
 def sha256_of(path: Path) -> str:
@@ -71,10 +71,9 @@ def locate(path: str | Path) -> StartFrom:
                             fix="Choose the folder of a finished run, or the .keras file itself. " + _fix())
     elif given.suffix.lower() == ".keras":
         model_file = given
-    elif given.suffix.lower() == ".zip":
-        raise UserError(f"{given.name} is a model package: import it first.", file=given,
-                        fix=f"Run 'petrilab import {given.name} -o FOLDER' (or Import on the Predict page), "
-                            "then start from that folder.")
+    elif given.suffix.lower() == ".zip":  # a bioimage.io package: its Keras weights and declared settings
+        folder = _imported(given)
+        model_file = folder / runs.BEST_MODEL
     else:
         raise UserError(f"{given.name} is not a trained model.", file=given, fix=_fix())
     source_settings = None
@@ -83,7 +82,20 @@ def locate(path: str | Path) -> StartFrom:
             source_settings = settings_io.load(folder / runs.SETTINGS)
         except UserError:
             source_settings = None  # a settings file we cannot read: the weights alone still serve
-    return StartFrom(given, model_file, source_settings, sha256_of(model_file))
+    return StartFrom(given, model_file, source_settings, sha256_of(given if given.is_file() else model_file))
+
+
+def _imported(package: Path) -> Path:
+    """The package imported into a temporary run folder, removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from petrilab.export.importing import import_model
+
+    scratch = Path(tempfile.mkdtemp(prefix="petrilab-start-from-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    return import_model(package, scratch / "imported")
 
 
 def adopt_network(settings: Settings, source: StartFrom) -> list[Finding]:

@@ -216,7 +216,7 @@ class _ModelPath(SettingControl):
         choose = QPushButton("Choose…")
         menu = QMenu(choose)
         menu.addAction("A run folder (a finished or imported run)…", self._choose_folder)
-        menu.addAction("A .keras model file…", self._choose_file)
+        menu.addAction("A model file (.keras, bioimage.io .zip)…", self._choose_file)
         choose.setMenu(menu)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Train from scratch (random weights)")
@@ -233,7 +233,7 @@ class _ModelPath(SettingControl):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.widget, "The model to start from", self.edit.text(),
-                                              "Keras models (*.keras)")
+                                              "Trained models (*.keras *.zip)")
         if path:
             self.choose(path)
 
