@@ -7,6 +7,8 @@ imports it, so it starts fast and never freezes while a model is built.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
@@ -258,6 +260,8 @@ class ModelPage(WizardPage):
             self._loading = False
         if key == "data.normalisation":
             self._show_rows()
+        if key == "model.start_from":
+            self._show_catalogue()
         self._show_segmentation()  # the U-Net summary follows its filters, dropout and patch size
         self.debounce.poke()
         self.validity_changed.emit()
@@ -341,6 +345,12 @@ class ModelPage(WizardPage):
             self.architecture_text.setText(self.helper_note or "Loading the descriptions of the architectures…")
         elif arch in self.catalogue:
             self.architecture_text.setText(self.catalogue[arch]["description"])
+        start_from = self.context.settings.model.start_from
+        if start_from and self.catalogue is not None:  # the size card still describes the settings' network
+            self.architecture_text.setText(
+                f"Starting from the trained model {Path(start_from).name}: its own network is trained further "
+                "(a run folder also brings its network settings); the output layer is replaced if your classes "
+                "differ. The size shown is that of the settings' network.")
 
     # ------------------------------------------------------------ the description
 
