@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from petrilab.training.device import LOGICAL_CPUS, Device, split_cpu
-from petrilab.training.distribute import MIRRORED, NONE, Distribution, choose, short_name
+from petrilab.training.distribute import MIRRORED, NONE, Distribution, choose, shared_batch, short_name
 
 pytestmark = pytest.mark.slow
 
@@ -194,6 +194,44 @@ def test_mixed_precision_still_trains_under_the_strategy(trained):
     assert trained["mixed precision"].split() == ["mirrored", "2", "LossScaleOptimizer", "True", "[]"]
 
 
+OTHER_TASKS = {  # task -> the petrilab.demo maker, its arguments, settings for a model that trains in seconds
+    "regression": ("make_regression_demo", {"n_images": 40, "size": 32, "seed": 1}, ["training.batch_size=8"]),
+    "multilabel": ("make_multilabel_demo", {"n_images": 40, "size": 32, "seed": 1}, ["training.batch_size=8"]),
+    "semantic": ("make_segmentation_demo", {"task": "semantic", "n_images": 12, "size": 64, "seed": 1},
+                 ["model.filters=[8, 16]", "model.batch_norm=false", "training.batch_size=2",
+                  "data.patch_size=[32, 32]", "augmentation.elastic=0.0"]),
+}
+
+
+@pytest.fixture(scope="module")
+def other_tasks(tmp_path_factory) -> dict[str, Path]:
+    """One short two-device training per other task family, side by side."""
+    from petrilab import demo
+
+    root = tmp_path_factory.mktemp("tasks")
+    jobs, runs = {}, {}
+    for task, (maker, arguments, sets) in OTHER_TASKS.items():
+        data = getattr(demo, maker)(root / f"{task} data", **arguments)
+        settings = root / f"{task}.toml"
+        petrilab("init", "--task", task, "--data", str(data), "-o", str(settings))
+        runs[task] = root / f"{task} run"
+        args = [arg for s in ("training.epochs=2", *sets) for arg in ("--set", s)]
+        jobs[task] = start(command("train", str(settings), *args, "--run-dir", str(runs[task]), "--quiet"), 2)
+    for task, job in jobs.items():
+        finish(job, f"training {task} on two devices")
+    return runs
+
+
+@pytest.mark.parametrize("task", sorted(OTHER_TASKS))
+def test_every_task_trains_on_two_devices(other_tasks, task):
+    events = events_of(other_tasks[task])
+    started = first(events, "started")
+    assert started["distribution"]["strategy"] == MIRRORED and started["distribution"]["replicas"] == 2
+    assert started["distribution"]["global_batch_size"] % 2 == 0
+    assert events[-1]["event"] == "finished" and events[-1]["status"] == "completed", events[-3:]
+    assert any(e["event"] == "evaluation" for e in events)  # the test images scored after training
+
+
 # ---------------------------------------------------------------- no training needed
 
 
@@ -219,13 +257,34 @@ def test_the_batches_hold_per_device_batch_times_devices():
 
     settings = settings_io.defaults_for("classification")
     settings.training.batch_size = 16
-    alone = choose(Device("cpu", "CPU", "tensorflow"))
-    assert alone.batch_settings(settings) is settings
+    alone = choose(Device("cpu", "CPU", "tensorflow")).plan(16, {"training": 100, "validation": 7})
+    assert alone.batch_settings(settings, "validation") is settings
     shared = Distribution(object(), MIRRORED, ["/device:GPU:0", "/device:GPU:1", "/device:GPU:2"])
-    scaled = shared.batch_settings(settings)
-    assert scaled.training.batch_size == 48 and settings.training.batch_size == 16  # the settings stay per device
-    assert shared.report(16)["global_batch_size"] == 48 and shared.report(16)["devices"] == ["GPU:0", "GPU:1", "GPU:2"]
+    planned = shared.plan(16, {"training": 960, "validation": 30})
+    assert planned.batch_sizes == {"training": 48, "validation": 30} and planned.warnings == []
+    assert planned.batch_settings(settings, "training").training.batch_size == 48
+    assert settings.training.batch_size == 16  # the settings stay per device
+    assert planned.report(16) == {"strategy": MIRRORED, "devices": ["GPU:0", "GPU:1", "GPU:2"], "replicas": 3,
+                                  "per_device_batch_size": 16, "global_batch_size": 48}
     assert short_name("/job:localhost/replica:0/task:0/device:GPU:1") == "GPU:1"
+
+
+def test_every_device_gets_images_in_every_batch():
+    # TensorFlow deals a batch out in equal parts in device order: 7 images in batches of 6 on
+    # 2 devices would leave the second device empty-handed in the last batch (1 + 0)
+    assert shared_batch(7, 64, 2) == 4  # 4, then 3 = 2 + 1
+    assert shared_batch(1000, 64, 2) == 64  # last batch 40 = 32 + 8
+    assert shared_batch(980, 64, 2) == 62  # 64 would end on 20 = 20 + 0
+    assert shared_batch(26, 64, 2) == 26  # a small set: one batch of all, split evenly
+    assert shared_batch(5, 64, 2) is None and shared_batch(1, 8, 2) is None and shared_batch(10, 16, 4) is None
+    planned = Distribution(object(), MIRRORED, ["/device:GPU:0", "/device:GPU:1"]).plan(32, {"training": 980,
+                                                                                           "validation": 5})
+    assert planned.strategy is None and planned.replicas == 1
+    assert "validation set (5 images) is too small to be shared between 2 devices" in planned.warnings[0]
+    adjusted = Distribution(object(), MIRRORED, ["/device:GPU:0", "/device:GPU:1"]).plan(32, {"training": 980,
+                                                                                            "validation": 48})
+    assert adjusted.batch_sizes == {"training": 62, "validation": 48}
+    assert "62 for the training set instead of 64" in adjusted.warnings[0]
 
 
 def test_logical_cpus_needs_a_number_and_tensorflow(monkeypatch):

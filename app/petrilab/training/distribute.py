@@ -29,6 +29,7 @@ class Distribution:
     name: str  # MIRRORED | NONE
     devices: list[str]
     warnings: list[str] = field(default_factory=list)
+    batch_sizes: dict[str, int] = field(default_factory=dict)  # several devices: per set of images, see plan()
 
     @property
     def replicas(self) -> int:
@@ -41,18 +42,66 @@ class Distribution:
     def global_batch_size(self, per_device: int) -> int:
         return int(per_device) * self.replicas
 
-    def batch_settings(self, settings: Settings) -> Settings:
-        """The settings the batches are made from: the batch of one update (all devices together)."""
+    def plan(self, per_device: int, counts: dict[str, int]) -> Distribution:
+        """The batch of one update for each set of images (e.g. {"training": 156, "validation": 48}),
+        or one device when a set is too small to share (see `shared_batch`)."""
+        if self.replicas == 1:
+            return self
+        wanted = self.global_batch_size(per_device)
+        sizes = {name: shared_batch(n, wanted, self.replicas) for name, n in counts.items()}
+        unshareable = [name for name, size in sizes.items() if size is None]
+        if unshareable:
+            name = unshareable[0]
+            return Distribution(None, NONE, self.devices[:1], self.warnings + [
+                f"The {name} set ({counts[name]} images) is too small to be shared between {self.replicas} "
+                f"devices, so training runs on one device ({short_name(self.devices[0])})."])
+        changed = [f"{sizes[name]} for the {name} set" for name, n in counts.items() if n >= wanted and
+                   sizes[name] != wanted]
+        note = ([f"The batch of one update is {', '.join(changed)} instead of {wanted}, so that every device "
+                 f"gets images in the last batch of each epoch."] if changed else [])
+        planned = Distribution(self.strategy, self.name, self.devices, self.warnings + note)
+        planned.batch_sizes = {name: size for name, size in sizes.items()}
+        return planned
+
+    def batch_settings(self, settings: Settings, subset: str) -> Settings:
+        """The settings the batches of one set ("training", "validation") are made from."""
         if self.replicas == 1:
             return settings
         scaled = settings.copy()
-        scaled.training.batch_size = self.global_batch_size(settings.training.batch_size)
+        scaled.training.batch_size = self.batch_sizes[subset]
         return scaled
 
+    def replan(self, per_device: int, counts: dict[str, int]) -> None:
+        """New batches after a smaller per-device batch (out of memory); a set that cannot take it keeps its own."""
+        if self.replicas == 1:
+            return
+        wanted = self.global_batch_size(per_device)
+        for name, n in counts.items():
+            self.batch_sizes[name] = shared_batch(n, wanted, self.replicas) or self.batch_sizes[name]
+
     def report(self, per_device: int) -> dict:
-        """The `distribution` field of the `started` event."""
+        """The `distribution` field of the `started` event (the batch of one update: the training set's)."""
+        per_update = self.batch_sizes.get("training", self.global_batch_size(per_device))
         return {"strategy": self.name, "devices": [short_name(d) for d in self.devices], "replicas": self.replicas,
-                "per_device_batch_size": int(per_device), "global_batch_size": self.global_batch_size(per_device)}
+                "per_device_batch_size": per_update // self.replicas, "global_batch_size": per_update}
+
+
+def shared_batch(n_images: int, wanted: int, replicas: int) -> int | None:
+    """The largest batch of at most `wanted` images that `replicas` devices can share for `n_images` images.
+
+    Two rules from TensorFlow's MirroredStrategy: Keras builds the model on
+    every device from the first batch of each pass, which must split evenly
+    (a multiple of the devices); and each batch is dealt out in equal parts
+    in device order, so a short last batch must still reach the last device
+    (on the processor, a device left without images fails). None when no batch works.
+    """
+    if n_images == 0:
+        return wanted
+    for batch in range(min(wanted, n_images - n_images % replicas), replicas - 1, -replicas):
+        last = n_images % batch
+        if last == 0 or last > batch - batch // replicas:
+            return batch
+    return None
 
 
 def short_name(device: str) -> str:

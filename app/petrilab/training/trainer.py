@@ -153,6 +153,9 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     from petrilab.training.stop import StopRequest
 
     keras.config.disable_interactive_logging()
+    # PETRILAB_LOGICAL_CPUS (testing aid) must split the CPU before anything starts TensorFlow;
+    # configure() below reports it, or why it could not
+    device_setup.split_cpu(keras.backend.backend(), [])
     data_warnings: list = []
     start, start_fields = None, {}
     if settings.model.start_from and not resume:  # model.start_from: checked before the data, said at once
@@ -166,12 +169,15 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
     # several devices: the model lives in the strategy's scope and batches hold per-device batch × devices
-    distribution = distribute.choose(device, settings.training.devices)
+    train_samples = prepared.split.subset("train")
+    validation_samples = prepared.split.subset("validation")
+    counts = {"training": len(train_samples), "validation": len(validation_samples)}
+    distribution = distribute.choose(device, settings.training.devices).plan(settings.training.batch_size, counts)
     device.warnings += distribution.warnings
     keras.utils.set_random_seed(settings.training.seed)
 
-    train_samples = prepared.split.subset("train")
-    train_data = recipe.inputs(train_samples, prepared.prep, distribution.batch_settings(settings), training=True)
+    train_data = recipe.inputs(train_samples, prepared.prep, distribution.batch_settings(settings, "training"),
+                               training=True)
     history: list[dict] = []
     initial_epoch = 0
     if resume:
@@ -202,8 +208,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
         device.warnings += model_warnings(model, settings)
 
-    validation_data = recipe.inputs(prepared.split.subset("validation"), prepared.prep,
-                                    distribution.batch_settings(settings), training=False)
+    validation_data = recipe.inputs(validation_samples, prepared.prep,
+                                    distribution.batch_settings(settings, "validation"), training=False)
     fit_options, reported_options = recipe.fit_options(train_samples, settings)
 
     stop = StopRequest(run_dir)
@@ -238,16 +244,18 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     def fit(first_epoch: int) -> None:
         model.fit(**_fit_arguments(data["train"]), validation_data=_validation_argument(data["validation"]),
+                  validation_batch_size=data["validation"]["batch_size"],
                   epochs=settings.training.epochs, initial_epoch=first_epoch, callbacks=callbacks,
                   shuffle=True, verbose=0, **fit_options)
 
     def use_batch_size(batch_size: int) -> None:  # after running out of memory
         settings.training.batch_size = batch_size
         settings_io.save(settings, run_dir / runs.SETTINGS)
-        batches = distribution.batch_settings(settings)
-        data["train"] = recipe.inputs(train_samples, prepared.prep, batches, training=True)
-        data["validation"] = recipe.inputs(prepared.split.subset("validation"), prepared.prep, batches,
-                                           training=False)
+        distribution.replan(batch_size, counts)
+        data["train"] = recipe.inputs(train_samples, prepared.prep, distribution.batch_settings(settings, "training"),
+                                      training=True)
+        data["validation"] = recipe.inputs(validation_samples, prepared.prep,
+                                           distribution.batch_settings(settings, "validation"), training=False)
         recorder.steps = data["train"]["steps"]
 
     def epochs_done() -> int:
@@ -274,6 +282,10 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         stop.clear()
 
     recorder.validation_samples = prepared.split.subset("validation")
+    if distribution.strategy is not None:
+        # what follows predicts a few images at a time, which the devices cannot always share:
+        # on one device, from model.keras, as `petrilab evaluate` will
+        model = keras.saving.load_model(run_dir / runs.BEST_MODEL)
     return _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
 
 
