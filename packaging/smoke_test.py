@@ -10,7 +10,7 @@ needed by the app itself. It runs, in a scratch folder:
   2. PetriLab init on the demo images bundled inside the app
   3. PetriLab train --set training.epochs=1, with stdout and stderr closed as in
      a windowed app (Windows, macOS), so the run folder must carry everything
-  4. PetriLab evaluate and PetriLab predict on that run
+  4. PetriLab evaluate and PetriLab predict on that run, and its report as PDF
   5. PetriLab describe-model --serve, the helper the window keeps running
   6. the window itself (offscreen): it must open on the demo experiment and start
      its model helper from the frozen executable (no Python on the user's PC)
@@ -147,6 +147,10 @@ def smoke_engine(frozen: Frozen, work: Path, backend: str) -> dict:
     check(all(r["predicted_class"] in classes for r in rows), "a prediction names an unknown class")
     total = sum(float(rows[0][f"p_{c}"]) for c in classes)
     check(abs(total - 1.0) < 1e-3, f"the probabilities of one image sum to {total}")
+
+    pdf = work / "report.pdf"  # fpdf2 and its font handling travel inside the app
+    frozen.run("report --pdf", "report", str(run_dir), "--pdf", "-o", str(pdf))
+    check(pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-", "report --pdf wrote no PDF")
     return {"n_images": n_images, "accuracy_after_1_epoch": evaluation["metrics"]["accuracy"]}
 
 
