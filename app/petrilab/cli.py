@@ -269,8 +269,6 @@ class _SaveProbabilities(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        import os
-
         from petrilab.runs import SAVE_PROBABILITIES
 
         os.environ[SAVE_PROBABILITIES] = "1"  # read where the maps are written, as --excel does for tables
