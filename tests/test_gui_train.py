@@ -68,7 +68,8 @@ def write_image(path: Path, seed: int, size: int = 48) -> None:
 
 
 def make_run(runs_dir: Path, name: str, history: list[dict], *, finished: bool = True, diagnosis: dict | None = None,
-             evaluation: bool = True, images_dir: Path | None = None, settings: Settings | None = None) -> Path:
+             evaluation: bool = True, images_dir: Path | None = None, settings: Settings | None = None,
+             distribution: dict | None = None) -> Path:
     """A run folder as the engine leaves it (or, with finished=False, as it looks mid-training)."""
     run_dir = runs.new_run_dir(runs_dir, name)
     settings = settings or Settings(name=name)
@@ -78,7 +79,7 @@ def make_run(runs_dir: Path, name: str, history: list[dict], *, finished: bool =
     writer.emit(ev.STARTED, run_dir=str(run_dir), device="CPU", backend="tensorflow", parameters=27_843,
                 trainable_parameters=27_843, main_metric="accuracy", epochs=settings.training.epochs,
                 initial_epoch=0, steps_per_epoch=12, n_train=372, n_validation=93, n_test=70, classes=CLASSES,
-                data_fingerprint="abc")
+                data_fingerprint="abc", distribution=distribution or {"strategy": "none", "replicas": 1})
     writer.emit(ev.WARNING, message="The class 'dividing' has 3 times fewer images than 'healthy'.",
                 file=None, fix="Turn on class weights, or add images of the rare class.")
     best = min(range(len(history)), key=lambda i: history[i]["val_loss"])
@@ -365,11 +366,26 @@ def test_train_page_shows_a_finished_run(qtbot, context, finished_run):
     assert "Training finished" in page.status.text()
     assert "CPU" in page.details.text() and "27 843 parameters" in page.details.text()
     assert page.warnings.isVisibleTo(page) and "fewer images" in page.warnings.text()
+    assert "devices" not in page.details.text()  # one device: nothing to say
     assert page.problem() is None
     context.set_run(None)  # another experiment was opened
     assert page.curves.point_count() == 0 and page.status.text() == NOT_TRAINED
     assert page.diagnosis.stage.text() == "The verdict appears after a few epochs."
     assert page.problem() == NOT_TRAINED and not page.warnings.isVisibleTo(page)
+
+
+def test_train_page_says_when_devices_share_the_training(qtbot, context, tmp_path):
+    from petrilab.gui.pages.train_page import TrainPage
+
+    shared = {"strategy": "mirrored", "devices": ["GPU:0", "GPU:1"], "replicas": 2, "per_device_batch_size": 32,
+              "global_batch_size": 64}
+    history = overfitting_history()
+    run = make_run(tmp_path / "runs", "cells", history, diagnosis=real_diagnosis(history), distribution=shared)
+    page = TrainPage(context)
+    qtbot.addWidget(page)
+    context.set_run(run)
+    page.enter()
+    assert "shared by 2 devices, 64 images per step" in page.details.text()
 
 
 def test_train_page_live_updates_from_a_run_being_written(qtbot, context, tmp_path):

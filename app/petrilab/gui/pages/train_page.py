@@ -309,6 +309,10 @@ class TrainPage(WizardPage):
             backend = state.started.get("backend")
             params = state.started.get("parameters")
             parts = [f"Device: {device}" + (f", {backend} backend" if backend else "")]
+            shared = state.started.get("distribution") or {}
+            if (shared.get("replicas") or 1) > 1:
+                parts.append(f"shared by {shared['replicas']} devices, {shared.get('global_batch_size', '?')} "
+                             f"images per step")
             if params is not None:
                 parts.append(f"{int(params):,} parameters".replace(",", " "))
             if state.started.get("n_train") is not None:
