@@ -318,8 +318,8 @@ class TrainPage(WizardPage):
             if state.started.get("n_train") is not None:
                 parts.append(f"{state.started['n_train']} training / {state.started.get('n_validation', 0)} "
                              f"validation images")
-            parts.append(f"run folder: {state.run_dir.name}")
             self.details.setText("   ·   ".join(parts))
+            self.details.setToolTip(f"Run folder: {state.run_dir}")  # the line keeps its width; the button opens it
         elif state.run_dir is not None:
             self.details.setText(f"run folder: {state.run_dir.name}")
         self.progress_label.setText(self._progress_text())
