@@ -15,17 +15,15 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QL
                                QProgressBar, QPushButton, QStyle, QVBoxLayout, QWidget)
 
 from petrilab import help as help_texts
-from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS, DatasetReport, check_dataset
-from petrilab.data.discovery import discover
-from petrilab.data.images import image_info
-from petrilab.data.masks import SEGMENTATION_TASKS, check_segmentation, discover_segmentation
+from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS, DatasetReport
+from petrilab.data.masks import SEGMENTATION_TASKS
 from petrilab.errors import UserError
 from petrilab.settings import get_value
 from petrilab.gui import dataset_state
 from petrilab.gui.context import AppContext
 from petrilab.gui.dataset_state import CheckedData, data_key
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.table_check import check_table_folders
+from petrilab.gui.check_job import check_folders, pairing_of
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets import seg_summary
 from petrilab.gui.widgets.bar_chart import ClassBarChart
@@ -53,79 +51,6 @@ def card(title: str) -> tuple[QFrame, QVBoxLayout]:
     heading.setObjectName("sectionTitle")
     layout.addWidget(heading)
     return frame, layout
-
-
-def check_folders(key: tuple, task: str, folder: str, test_folder: str, classes: list[str], *, emit, cancelled):
-    """The background job: discover and check the folder (and the test folder)."""
-    if task in SEGMENTATION_TASKS:
-        return check_segmentation_folders(key, task, folder, test_folder, classes, emit=emit, cancelled=cancelled)
-    dataset = discover(task, folder, classes=classes or None)
-    emit(("discovered", dataset))
-    total = len(dataset.samples)
-
-    def progress(i: int, n: int) -> None:
-        if i == n or i % 25 == 0:
-            emit(("progress", i, total))
-        if cancelled():
-            raise _Cancelled()
-
-    try:
-        report = check_dataset(dataset, progress=progress)
-        test_dataset = test_report = None
-        if test_folder:
-            test_dataset = discover(task, test_folder, classes=dataset.classes)
-            test_report = check_dataset(test_dataset)
-    except _Cancelled:
-        return None
-    return CheckedData(key, dataset, report, test_dataset, test_report)
-
-
-class _Cancelled(Exception):
-    pass
-
-
-def check_segmentation_folders(key: tuple, task: str, folder: str, test_folder: str, classes: list[str], *, emit,
-                               cancelled):
-    """Semantic and instance segmentation: pair images/ with masks/, count, then check every mask."""
-    dataset = discover_segmentation(task, folder, classes or None)
-    emit(("discovered", dataset))
-    total = len(dataset.samples)
-
-    def progress(i: int, n: int) -> None:
-        if i == n or i % 25 == 0:
-            emit(("progress", i, total))
-        if cancelled():
-            raise _Cancelled()
-
-    try:
-        emit(("pairing", pairing_of(dataset, cancelled)))
-        report = check_segmentation(dataset, progress=progress)
-        test_dataset = test_report = None
-        if test_folder:
-            test_dataset = discover_segmentation(task, test_folder, list(report.classes))
-            test_report = check_segmentation(test_dataset)
-    except _Cancelled:
-        return None
-    return CheckedData(key, dataset, report, test_dataset, test_report)
-
-
-def pairing_of(dataset, cancelled=lambda: False) -> seg_summary.Pairing:
-    """Images, masks found, masks missing and masks of another size (image headers only)."""
-    p = seg_summary.Pairing(images=len(dataset.samples))
-    p.orphans = sum(1 for f in dataset.skipped if f.parent.name == "masks")
-    for sample in dataset.samples:
-        if cancelled():
-            raise _Cancelled()
-        if sample.mask is None:
-            p.missing += 1
-            continue
-        p.masks += 1
-        try:
-            a, b = image_info(sample.path), image_info(sample.mask)
-        except UserError:
-            continue  # unreadable: the check names it
-        p.mismatched += (a.height, a.width) != (b.height, b.width)
-    return p
 
 
 def describe_value(key: str, value) -> str:
@@ -398,8 +323,8 @@ class DataPage(WizardPage):
         self.status.setText("Looking at the folder…")
         self.progress_bar.setRange(0, 0)
         self._show_state()
-        job, names = (check_table_folders, d.target_columns) if is_table_task(key[0]) else (check_folders, d.classes)
-        self.check_job.start(job, key, key[0], d.folder, d.test_folder, list(names),
+        names = d.target_columns if is_table_task(key[0]) else d.classes
+        self.check_job.start(check_folders, key, key[0], d.folder, d.test_folder, list(names),
                              on_progress=self._check_progress, on_done=self._check_done,
                              on_failed=self._check_failed)
 
