@@ -132,3 +132,12 @@ def test_a_real_training_with_load_stream_completes_and_evaluates(tmp_path):
     assert any(e["event"] == "evaluation" for e in events)
     evaluation = json.loads((run / runs.EVALUATION).read_text())
     assert evaluation["n_images"] == 3 and evaluation["metrics"]["iou"] is not None
+
+    # Evaluating again replaces the predicted test masks and drops those of images no longer tested.
+    stale = run / "test_masks" / "an_image_tested_before.tif"
+    stale.write_bytes(b"")
+    from petrilab.cli import main
+
+    assert main(["evaluate", str(run)]) == 0
+    masks = sorted(p.name for p in (run / "test_masks").glob("*.tif"))
+    assert not stale.exists() and len(masks) == 3

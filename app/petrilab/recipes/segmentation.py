@@ -387,6 +387,10 @@ class SegmentationRecipe(Recipe):
                 predicted_file = str(saved.relative_to(trained.run_dir)) if saved.is_relative_to(
                     trained.run_dir) else str(saved)
             rows.append(row + [str(sample.mask), predicted_file])
+        if masks_dir is not None:  # masks of an earlier evaluation whose images are no longer tested
+            for old in Path(masks_dir).glob("*.tif"):
+                if old not in used:
+                    old.unlink()
         scored = pixels.scores()
         m = scored["metrics"]
         metrics = {"iou": m["mean_iou"], "dice": m["mean_dice"], "pixel_accuracy": m["pixel_accuracy"],
