@@ -667,3 +667,30 @@ def test_runs_page_lists_compares_and_follows_runs(qtbot, context, tmp_path):
     page.open_in_train_page()
     assert context.current_run == elsewhere and pages == ["train"]
     page.timer.stop()
+
+
+def test_the_legends_cover_no_point_of_the_curves(qtbot, context, tmp_path):
+    """A loss that stays flat and then falls used to run under the legend in the plot's top right."""
+    from PySide6.QtCore import QPointF
+
+    from petrilab.gui.pages.train_page import TrainPage
+
+    flat_then_falling = [{"epoch": e, "loss": 1.1 - (0.003 * e if e < 12 else 0.04 + 0.05 * (e - 12)),
+                          "val_loss": 1.1 - (0.003 * e if e < 12 else 0.03 + 0.04 * (e - 12)),
+                          "accuracy": min(0.3 + 0.03 * e, 0.95), "val_accuracy": min(0.3 + 0.025 * e, 0.9)}
+                         for e in range(20)]
+    run = make_run(tmp_path / "runs", "cells", flat_then_falling)
+    page = TrainPage(context)
+    qtbot.addWidget(page)
+    page.resize(1070, 730)
+    page.show()
+    context.set_run(run)
+    page.enter()
+    qtbot.wait(50)
+    for plot in (page.curves.loss, page.curves.metric):
+        legend = plot.legend.sceneBoundingRect()
+        view = plot.plotItem.vb
+        points = [view.mapViewToScene(QPointF(x, y)) for item in plot.curves.values()
+                  for x, y in zip(item.xData, item.yData)]
+        assert len(points) == 40
+        assert not any(legend.contains(p) for p in points), plot.plotItem.titleLabel.text

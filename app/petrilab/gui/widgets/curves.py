@@ -7,6 +7,7 @@ redraws cheap however many epochs there are.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
@@ -89,6 +90,25 @@ class MetricPlot(pg.PlotWidget):
         view.updateAutoRange()
         view.updateMatrix()
 
+    def leave_room_for_legend(self, on_top: bool | None) -> None:
+        """Stretch the y range on the legend's side so the legend covers no point of the curves
+        (None: no legend shown, plain auto-range)."""
+        view = self.plotItem.vb
+        ys = [item.yData for item in self.curves.values() if item.yData is not None and len(item.yData)]
+        ys = np.concatenate(ys) if ys else np.array([])
+        ys = ys[np.isfinite(ys)]
+        if on_top is None or not ys.size:
+            view.enableAutoRange(axis="y")
+            return
+        low, high = float(ys.min()), float(ys.max())
+        span = (high - low) or abs(high) or 1.0
+        # the share of the plot's height the legend takes (a third before the plot is laid out)
+        height = view.height()
+        share = (self.legend.boundingRect().height() + 20) / height if height > 50 else 1 / 3
+        share = min(max(share, 0.15), 0.6)
+        room, margin = span * share / (1 - share), span * 0.05
+        view.setYRange(low - (margin if on_top else room), high + (room if on_top else margin), padding=0)
+
     def remove_curves_except(self, keep: set[str]) -> None:
         for name in list(self.curves):
             if name not in keep:
@@ -155,6 +175,7 @@ class TrainingCurves(QWidget):
             plot.set_curve("training", *state.series(metric), TRAIN_COLOUR)
             plot.set_curve("validation", *state.series(f"val_{metric}"), VALIDATION_COLOUR)
             plot.mark_best(state.best_epoch + 1 if state.best_epoch is not None else None)
+            plot.leave_room_for_legend(on_top=plot is self.loss or key in FALLING_METRICS)
             plot.settle()
 
     def compare_runs(self, runs: list[tuple[str, RunState]]) -> None:
@@ -172,6 +193,7 @@ class TrainingCurves(QWidget):
                 plot.set_curve(train_name, *state.series(metric), colour, dashed=True)
                 names |= {val_name, train_name}
             plot.remove_curves_except(names)
+            plot.leave_room_for_legend(on_top=None)
             plot.settle()
 
     def clear(self) -> None:
