@@ -235,6 +235,17 @@ def instance_labels(probs: np.ndarray, post: PostprocessSettings, mode: str = "a
 # ---------------------------------------------------------------- tuning
 
 
+def objects_of(mask: np.ndarray) -> np.ndarray:
+    """The connected pieces of every non-zero class of a class mask, numbered 1..N over all classes."""
+    labels = np.zeros(mask.shape, np.int32)
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        pieces, _ = ndi.label(mask == value, structure=np.ones((3, 3)))
+        labels = np.where(pieces > 0, pieces + labels.max(), labels)
+    return labels
+
+
 def tune_threshold(score_fn: Callable[[float], float], candidates: Iterable[float]) -> float:
     """The candidate with the highest score_fn(candidate); among equals, the one nearest 0.5."""
     candidates = [float(c) for c in candidates]

@@ -351,6 +351,7 @@ class SegmentationRecipe(Recipe):
     def evaluate(self, trained, samples):
         from petrilab.evaluation.segmentation import ObjectTally, PixelTally
         from petrilab.models.seg_losses import metric_name
+        from petrilab.prediction.postprocess import objects_of
 
         classes = trained.classes
         post = trained.settings.postprocess
@@ -480,7 +481,7 @@ class SemanticRecipe(SegmentationRecipe):
         return len(settings.data.classes) == 2  # a single sigmoid channel; more classes take the most probable
 
     def decide(self, probs, post):
-        from petrilab.prediction.postprocess import clean_mask, semantic_mask
+        from petrilab.prediction.postprocess import clean_mask, objects_of, semantic_mask
 
         mask = clean_mask(semantic_mask(probs, post.threshold), post)
         return mask, objects_of(mask)
@@ -584,19 +585,6 @@ def summary_line(result: dict) -> str:
     if result.get("min_size"):
         line += f", objects under {result['min_size']} pixels removed"
     return line
-
-
-def objects_of(mask: np.ndarray) -> np.ndarray:
-    """The connected pieces of every non-zero class of a class mask, numbered 1..N over all classes."""
-    from scipy import ndimage
-
-    labels = np.zeros(mask.shape, np.int32)
-    for value in np.unique(mask):
-        if value == 0:
-            continue
-        pieces, n = ndimage.label(mask == value, structure=np.ones((3, 3)))
-        labels = np.where(pieces > 0, pieces + labels.max(), labels)
-    return labels
 
 
 def _cell(value) -> str:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from petrilab import help as help_texts
-from petrilab.prediction.postprocess import clean_mask, instance_labels, semantic_mask
+from petrilab.prediction.postprocess import clean_mask, instance_labels, objects_of, semantic_mask
 from petrilab.settings import RANGES, PostprocessSettings
 from petrilab.gui.widgets.overlay_view import OverlayView
 
@@ -52,16 +52,7 @@ def find_objects(probs: np.ndarray, post: PostprocessSettings, task: str) -> np.
     """
     if task == "instance":
         return instance_labels(probs, post, "auto")
-    from scipy import ndimage
-
-    mask = clean_mask(semantic_mask(probs, post.threshold), post)
-    labels = np.zeros(mask.shape, np.int32)
-    for value in np.unique(mask):
-        if value == 0:
-            continue
-        pieces, _ = ndimage.label(mask == value, structure=np.ones((3, 3)))
-        labels = np.where(pieces > 0, pieces + labels.max(), labels)
-    return labels
+    return objects_of(clean_mask(semantic_mask(probs, post.threshold), post))
 
 
 def count_objects(labels: np.ndarray) -> int:
