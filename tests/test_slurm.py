@@ -177,6 +177,17 @@ def test_a_key_both_set_and_swept_is_refused(experiment, tmp_path, capsys):
     assert code == 2 and "both set (--set) and swept" in err
 
 
+def test_gpus_for_a_training_on_the_processor_are_refused(experiment, tmp_path, capsys):
+    runs_dir = tmp_path / "runs"
+    code, out, err = run_cli(["submit", str(experiment), "--slurm", "--dry-run", "--gpus", "2", "--runs-dir",
+                              str(runs_dir), "--sweep", "training.device=auto,cpu"], capsys)
+    assert code == 2 and "asked for 2 GPU(s)" in err and "training.device" in err and "Traceback" not in err
+    assert not runs_dir.exists()
+    code, _, err = run_cli(["submit", str(experiment), "--slurm", "--dry-run", "--gpus", "2", "--runs-dir",
+                            str(runs_dir), "--set", "training.device=auto"], capsys)
+    assert code == 0, err
+
+
 def test_dry_run_writes_only_the_folders_and_the_script_and_submits_nothing(experiment, tmp_path, capsys, no_sbatch):
     _, marker = no_sbatch  # no sbatch on PATH: a dry run must not need one
     code, out, err = run_cli(["submit", str(experiment), "--slurm", "--dry-run", "--sweep",

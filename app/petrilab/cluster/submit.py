@@ -88,6 +88,11 @@ def submit_experiment(settings_path: str | Path, *, overrides: list[str] | None 
             raise UserError(f"'{key}' is both set (--set) and swept (--sweep).", fix="Keep only one of the two.")
     combinations = expand(base, swept, source=str(settings_path))
     resources = check_resources(resources or Resources())
+    if resources.gpus and any(c.settings.training.device == "cpu" for c in combinations):
+        # the cluster would hold the cards for the whole job while the training ignores them
+        raise UserError(f"SLURM is asked for {resources.gpus} GPU(s), but the settings train on the processor "
+                        "(training.device = \"cpu\").", file=settings_path,
+                        fix="Set training.device to \"auto\" (or --set training.device=auto), or leave out --gpus.")
     data_folders = _check_data(base, settings_path)
     if not dry_run:
         slurm.find_sbatch()  # before anything is written
