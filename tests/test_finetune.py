@@ -69,9 +69,9 @@ def test_fine_tuning_a_run_starts_lower_than_from_scratch(source_run, new_images
     assert _first_val_loss(tuned) < _first_val_loss(scratch) - 0.1, (_first_val_loss(tuned), _first_val_loss(scratch))
     started = _started(tuned)
     assert started["start_from"] == str(source_run) and started["start_from_head"] == "kept"
-    from petrilab.models.start_from import sha256_of
+    from petrilab.data.split import fingerprint
 
-    assert started["start_from_sha256"] == sha256_of(source_run / runs.BEST_MODEL)
+    assert started["start_from_sha256"] == fingerprint(source_run / runs.BEST_MODEL)
     recorded = settings_io.load(tuned / runs.SETTINGS)
     assert recorded.model.filters == [8, 16, 16] and recorded.model.start_from == str(source_run)
     assert started["parameters"] == _started(source_run)["parameters"]
@@ -97,10 +97,10 @@ def test_fine_tuning_from_an_imported_bioimageio_package(source_run, new_images,
     # or straight from the zip: imported on the fly, its own SHA-256 recorded
     s.model.start_from = str(package)
     from_zip = _train(s, tmp_path / "zip")
-    from petrilab.models.start_from import sha256_of
+    from petrilab.data.split import fingerprint
 
     assert _started(from_zip)["start_from_head"] == "kept"
-    assert _started(from_zip)["start_from_sha256"] == sha256_of(package)
+    assert _started(from_zip)["start_from_sha256"] == fingerprint(package)
     assert _first_val_loss(from_zip) < _first_val_loss(scratch) - 0.1
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import datetime
 import getpass
-import hashlib
 import io
 import shutil
 import tempfile
@@ -38,6 +37,7 @@ import numpy as np
 from petrilab import __version__, runs
 from petrilab.data.images import read_image
 from petrilab.data.preprocess import convert_channels, resize
+from petrilab.data.split import fingerprint
 from petrilab.errors import UserError
 
 FORMATS = ("bioimageio",)
@@ -226,14 +226,6 @@ def _unstandardise(settings, y: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- files
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_exported_weights(path: Path):
     """The network from the package's HDF5 weights (how a consumer loads it)."""
     import keras
@@ -393,14 +385,14 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
     import tensorflow as tf  # the version the weights were written with (TensorFlow backend is the default)
 
     tf_version = ".".join(tf.__version__.split(".")[:3]).split("-")[0].split("rc")[0]
-    weights_descr = {"keras_hdf5": {"source": WEIGHTS_H5, "sha256": _sha256(weights), "tensorflow_version": tf_version}}
+    weights_descr = {"keras_hdf5": {"source": WEIGHTS_H5, "sha256": fingerprint(weights), "tensorflow_version": tf_version}}
     saved = _write_saved_model(model, folder)
     if saved is not None:
         weights_descr["tensorflow_saved_model_bundle"] = {
-            "source": saved.name, "sha256": _sha256(saved), "tensorflow_version": tf_version, "parent": "keras_hdf5"}
+            "source": saved.name, "sha256": fingerprint(saved), "tensorflow_version": tf_version, "parent": "keras_hdf5"}
     for name in (TEST_INPUT, TEST_OUTPUT):
         tensor = inputs if name == TEST_INPUT else outputs
-        tensor["test_tensor"]["sha256"] = _sha256(folder / name)
+        tensor["test_tensor"]["sha256"] = fingerprint(folder / name)
     cite = [parse_citation(c) for c in info.cite if c.strip()] or [dict(MODEL_ZOO_CITATION)]
     rdf = {
         "type": "model",

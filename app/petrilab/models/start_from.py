@@ -16,7 +16,6 @@ answers per image cannot become a segmentation model, nor the other way round.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import keras
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.data.check import Finding
+from petrilab.data.split import fingerprint
 from petrilab.errors import UserError
 from petrilab.settings import Settings
 from petrilab.tasks import OutputHead
@@ -48,14 +48,6 @@ class StartFrom:
 def _fix() -> str:
     return ("Choose a .keras file, a PetriLab run folder (it holds model.keras), a bioimage.io zip with Keras "
             "weights or a folder made by 'petrilab import'; or clear 'model.start_from' to train from scratch.")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def locate(path: str | Path) -> StartFrom:
@@ -82,7 +74,7 @@ def locate(path: str | Path) -> StartFrom:
             source_settings = settings_io.load(folder / runs.SETTINGS)
         except UserError:
             source_settings = None  # a settings file we cannot read: the weights alone still serve
-    return StartFrom(given, model_file, source_settings, sha256_of(given if given.is_file() else model_file))
+    return StartFrom(given, model_file, source_settings, fingerprint(given if given.is_file() else model_file))
 
 
 def _imported(package: Path) -> Path:
