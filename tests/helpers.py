@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -44,3 +50,51 @@ def train_tiny_segmentation(data, task: str, tmp_path: Path, *settings: str) -> 
     overrides = [word for key_value in tiny for word in ("--set", key_value)]
     assert main(["train", str(path), "--quiet", "--run-dir", str(run), *overrides]) == 0
     return run
+
+
+START_SLURM = Path(__file__).parent / "slurm" / "start_slurm.sh"
+
+
+@contextlib.contextmanager
+def running_slurm():
+    """SLURM running on this computer (started by tests/slurm/start_slurm.sh, left running for the next tests;
+    tests/slurm/stop_slurm.sh stops it), with SLURM_CONF pointing at it while inside: sbatch passes it on to
+    the jobs, and a window's child processes read it. Skips, saying why, where SLURM cannot start."""
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("a test SLURM needs root on Linux (its daemons run as root)")
+    missing = [p for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if shutil.which(p) is None]
+    if missing or not START_SLURM.is_file():
+        pytest.skip(f"SLURM is not installed here ({', '.join(missing) or START_SLURM.name} missing; "
+                    "apt-get install slurm-wlm munge)")
+    try:
+        done = subprocess.run(["bash", str(START_SLURM)], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.skip("SLURM did not start within 2 minutes")
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("SLURM_CONF="):
+        pytest.skip(f"SLURM could not start here: {(done.stderr or done.stdout).strip()[-400:]}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLURM_CONF", lines[-1].split("=", 1)[1])
+        yield os.environ["SLURM_CONF"]
+
+
+@contextlib.contextmanager
+def main_window(tmp_path: Path, size: tuple[int, int] | None = None):
+    """The real main window on a runs folder in tmp_path, shown. Afterwards it is closed without asking to
+    save (not by qtbot.addWidget: pytest-qt would close it before the experiment is marked saved), which
+    stops the pages' child processes, and destroyed now rather than at interpreter exit."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from petrilab.gui.context import AppContext
+    from petrilab.gui.main_window import MainWindow
+
+    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
+    if size:
+        w.resize(*size)
+    w.show()
+    yield w
+    w.context.dirty = False
+    w.close()
+    w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)

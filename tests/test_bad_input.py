@@ -31,6 +31,8 @@ from petrilab.cli import main  # noqa: E402
 from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo  # noqa: E402
 from petrilab.events import read_all  # noqa: E402
 
+from helpers import main_window  # noqa: E402
+
 ENGINE = [sys.executable, "-m", "petrilab"]
 
 ROUND, LONG, FRAGMENTED = "cellules rondes", "noyaux allongés", "fragmentés"
@@ -393,20 +395,11 @@ def test_a_settings_file_from_a_newer_version_is_refused_without_a_traceback(tmp
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    from PySide6.QtCore import QEvent, QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from petrilab.gui.context import AppContext
-    from petrilab.gui.main_window import MainWindow
+    from PySide6.QtCore import QSettings
 
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
-    w.show()
-    yield w
-    w.context.dirty = False
-    w.close()
-    w.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    with main_window(tmp_path) as w:
+        yield w
 
 
 def _checked(qtbot, window, folder):

@@ -26,6 +26,8 @@ from petrilab import settings as settings_io  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.widgets.runs_watch import RunsWatch  # noqa: E402
 
+from helpers import running_slurm  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "classification"
 TINY = ["data.image_size=[32, 32]", "model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=3",
@@ -425,31 +427,11 @@ def test_a_refusal_of_the_engine_is_shown_in_plain_words(qtbot, tmp_path, user_s
 
 # ---------------------------------------------------------------- a real SLURM on this computer
 
-START_SLURM = REPO / "tests" / "slurm" / "start_slurm.sh"
-
-
 @pytest.fixture(scope="module")
 def slurm_here():
-    """SLURM running on this computer (tests/slurm/start_slurm.sh, shared with test_slurm.py); else skipped."""
-    if os.name != "posix" or os.geteuid() != 0:
-        pytest.skip("a test SLURM needs root on Linux (its daemons run as root)")
-    missing = [p for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if shutil.which(p) is None]
-    if missing or not START_SLURM.is_file():
-        pytest.skip(f"SLURM is not installed here ({', '.join(missing) or START_SLURM.name} missing)")
-    try:
-        done = subprocess.run(["bash", str(START_SLURM)], capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        pytest.skip("SLURM did not start within 2 minutes")
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines or not lines[-1].startswith("SLURM_CONF="):
-        pytest.skip(f"SLURM could not start here: {(done.stderr or done.stdout).strip()[-400:]}")
-    previous = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = lines[-1].split("=", 1)[1]  # the dialog's child process and the jobs read it
-    yield
-    if previous is None:
-        os.environ.pop("SLURM_CONF", None)
-    else:
-        os.environ["SLURM_CONF"] = previous
+    """SLURM running on this computer (shared with test_slurm.py); else skipped."""
+    with running_slurm():
+        yield
 
 
 @pytest.mark.slow

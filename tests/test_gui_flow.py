@@ -14,7 +14,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import csv  # noqa: E402
 import shutil  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
@@ -22,7 +21,8 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from petrilab import runs  # noqa: E402
 from petrilab.demo import make_classification_demo  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
-from petrilab.gui.main_window import MainWindow  # noqa: E402
+
+from helpers import main_window  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -30,14 +30,8 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 @pytest.fixture
 def window(qtbot, tmp_path):
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    # not qtbot.addWidget: pytest-qt would close it before this fixture can mark the experiment saved
-    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
-    w.resize(1280, 800)
-    w.show()
-    yield w
-    w.context.dirty = False  # closing must not ask to save
-    w.close()  # stops the pages' child processes (closeEvent → shutdown)
-    w.deleteLater()
+    with main_window(tmp_path, (1280, 800)) as w:
+        yield w
 
 
 def test_the_whole_flow_from_images_to_predictions(qtbot, window, tmp_path):

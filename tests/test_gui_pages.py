@@ -20,12 +20,13 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
 from petrilab.gui import steps  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
-from petrilab.gui.main_window import MainWindow  # noqa: E402
 from petrilab.gui.widgets.setting_controls import _Bool, _Choice, _Float, _ImageSize, _Int, _IntList  # noqa: E402
 from petrilab.gui.widgets.setting_controls import _ModelPath  # noqa: E402
 from petrilab.gui.workers import display_uint8  # noqa: E402
 from petrilab.help import HELP  # noqa: E402
 from petrilab.tasks import TASKS  # noqa: E402
+
+from helpers import main_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +46,8 @@ def private_qsettings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
-    w.show()
-    yield w
-    w.context.dirty = False  # closing must not ask to save (closed here, not by qtbot, for that reason)
-    w.close()
-    w.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # destroyed now, not at interpreter exit
+    with main_window(tmp_path) as w:
+        yield w
 
 
 def checked(qtbot, window, folder) -> None:

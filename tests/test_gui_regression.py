@@ -9,8 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QEvent, QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 
 from petrilab import events as ev  # noqa: E402
 from petrilab import runs  # noqa: E402
@@ -18,7 +17,8 @@ from petrilab import settings as settings_io  # noqa: E402
 from petrilab.demo import make_multilabel_demo, make_regression_demo  # noqa: E402
 from petrilab.evaluation.multilabel import multilabel_metrics  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
-from petrilab.gui.main_window import MainWindow  # noqa: E402
+
+from helpers import main_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -30,13 +30,8 @@ def private_qsettings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
-    w.show()
-    yield w
-    w.context.dirty = False
-    w.close()
-    w.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    with main_window(tmp_path) as w:
+        yield w
 
 
 def check(qtbot, window, task: str, folder) -> object:

@@ -12,17 +12,16 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEvent, QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
 from petrilab import settings as settings_io  # noqa: E402
 from petrilab.data.masks import read_class_mask, read_label_mask  # noqa: E402
-from petrilab.gui.context import AppContext  # noqa: E402
-from petrilab.gui.main_window import MainWindow  # noqa: E402
 from petrilab.gui.widgets.overlay_view import OverlayView, compose_overlay, shrink_for_display  # noqa: E402
 from petrilab.gui.widgets.seg_summary import Pairing, masks_words, resolved_patch  # noqa: E402
 from petrilab.prediction.overlay import GREEN, MAGENTA, YELLOW  # noqa: E402
+
+from helpers import main_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,14 +35,8 @@ def private_qsettings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
-    w.resize(1280, 800)
-    w.show()
-    yield w
-    w.context.dirty = False
-    w.close()
-    w.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    with main_window(tmp_path, (1280, 800)) as w:
+        yield w
 
 
 def open_segmentation(qtbot, window, task: str, folder) -> object:

@@ -8,9 +8,7 @@ why, where it cannot start.
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import shutil
 import stat
 import subprocess
 import time
@@ -28,7 +26,8 @@ from petrilab.cluster.sweep import parse_sweeps, split_values
 from petrilab.errors import UserError
 from petrilab.resources import resources_dir
 
-START_SLURM = Path(__file__).parent / "slurm" / "start_slurm.sh"
+from helpers import running_slurm
+
 DEMO = resources_dir() / "demo" / "classification"
 TINY = ["--set", "training.epochs=2", "--set", "data.image_size=[32, 32]", "--set", "model.filters=[8]",
         "--set", "model.head_units=[8]", "--set", "training.batch_size=16"]
@@ -266,27 +265,8 @@ def test_a_submitted_run_without_events_is_queued_where_slurm_cannot_be_asked(tm
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    """SLURM running on this computer (started by tests/slurm/start_slurm.sh, left running for the next tests;
-    tests/slurm/stop_slurm.sh stops it); skipped, saying why, where it cannot start."""
-    if os.name != "posix" or os.geteuid() != 0:
-        pytest.skip("a test SLURM needs root on Linux (its daemons run as root)")
-    missing = [p for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if shutil.which(p) is None]
-    if missing:
-        pytest.skip(f"SLURM is not installed here ({', '.join(missing)} missing; apt-get install slurm-wlm munge)")
-    try:
-        done = subprocess.run(["bash", str(START_SLURM)], capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        pytest.skip("SLURM did not start within 2 minutes")
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines or not lines[-1].startswith("SLURM_CONF="):
-        pytest.skip(f"SLURM could not start here: {(done.stderr or done.stdout).strip()[-400:]}")
-    previous = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = lines[-1].split("=", 1)[1]  # sbatch passes it on to the jobs
-    yield os.environ["SLURM_CONF"]
-    if previous is None:
-        os.environ.pop("SLURM_CONF", None)
-    else:
-        os.environ["SLURM_CONF"] = previous
+    with running_slurm() as conf:
+        yield conf
 
 
 def wait_for_job(job_id: str, tasks: int, timeout: float = 300.0) -> list[str]:

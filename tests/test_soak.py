@@ -31,11 +31,12 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from petrilab import events as ev  # noqa: E402
 from petrilab import runs  # noqa: E402
-from petrilab import settings as settings_io  # noqa: E402
 from petrilab.demo import make_classification_demo  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.pages.train_page import TrainPage  # noqa: E402
 from petrilab.settings import Settings  # noqa: E402
+
+from helpers import small_settings  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -143,14 +144,8 @@ def test_following_thousands_of_epochs_keeps_the_window_memory_bounded(qtbot, tm
 
 def test_stop_of_a_real_training_leaves_no_process_behind(qtbot, tmp_path):
     data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=31)
-    settings = settings_io.defaults_for("classification")
+    settings = small_settings(data, training__epochs=500)
     settings.name = "stopped"
-    settings.data.folder = str(data)
-    settings.data.image_size = [32, 32]
-    settings.model.filters = [8, 16]
-    settings.model.head_units = [16]
-    settings.training.batch_size = 8
-    settings.training.epochs = 500
     page = TrainPage(AppContext(settings, runs_dir=tmp_path / "runs"))
     qtbot.addWidget(page)
     me = psutil.Process()
