@@ -176,8 +176,12 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     device.warnings += distribution.warnings
     keras.utils.set_random_seed(settings.training.seed)
 
-    train_data = recipe.inputs(train_samples, prepared.prep, distribution.batch_settings(settings, "training"),
-                               training=True)
+    def inputs(subset: str) -> dict:  # one subset's batches, of a size every device can share
+        samples = train_samples if subset == "training" else validation_samples
+        return recipe.inputs(samples, prepared.prep, distribution.batch_settings(settings, subset),
+                             training=subset == "training")
+
+    train_data = inputs("training")
     history: list[dict] = []
     initial_epoch = 0
     if resume:
@@ -208,8 +212,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
         device.warnings += model_warnings(model, settings)
 
-    validation_data = recipe.inputs(validation_samples, prepared.prep,
-                                    distribution.batch_settings(settings, "validation"), training=False)
+    validation_data = inputs("validation")
     fit_options, reported_options = recipe.fit_options(train_samples, settings)
 
     stop = StopRequest(run_dir)
@@ -228,8 +231,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         mixed_precision=device.mixed_precision, parameters=int(model.count_params()),
         trainable_parameters=int(sum(keras.ops.size(w) for w in model.trainable_weights)),
         main_metric=head.main_metric, epochs=settings.training.epochs, initial_epoch=initial_epoch,
-        steps_per_epoch=train_data["steps"], n_train=len(prepared.split.subset("train")),
-        n_validation=len(prepared.split.subset("validation")), n_test=len(prepared.split.subset("test")),
+        steps_per_epoch=train_data["steps"], n_train=len(train_samples),
+        n_validation=len(validation_samples), n_test=len(prepared.split.subset("test")),
         classes=settings.data.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
         task=settings.task.kind, distribution=distribution.report(settings.training.batch_size),
         **engine_identity(), **reported_options, **start_fields,
@@ -252,10 +255,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         settings.training.batch_size = batch_size
         settings_io.save(settings, run_dir / runs.SETTINGS)
         distribution.replan(batch_size, counts)
-        data["train"] = recipe.inputs(train_samples, prepared.prep, distribution.batch_settings(settings, "training"),
-                                      training=True)
-        data["validation"] = recipe.inputs(validation_samples, prepared.prep,
-                                           distribution.batch_settings(settings, "validation"), training=False)
+        data["train"], data["validation"] = inputs("training"), inputs("validation")
         recorder.steps = data["train"]["steps"]
 
     def epochs_done() -> int:
@@ -281,7 +281,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     if recorder.stopped:
         stop.clear()
 
-    recorder.validation_samples = prepared.split.subset("validation")
+    recorder.validation_samples = validation_samples
     if distribution.strategy is not None:
         # what follows predicts a few images at a time, which the devices cannot always share:
         # on one device, from model.keras, as `petrilab evaluate` will
