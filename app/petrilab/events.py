@@ -70,6 +70,11 @@ class EventFollower:
         self._offset = 0
         self._pending = b""
 
+    @property
+    def bytes_read(self) -> int:
+        """How much of the file has been read so far."""
+        return self._offset
+
     def poll(self) -> list[dict]:
         try:
             with open(self.path, "rb") as f:

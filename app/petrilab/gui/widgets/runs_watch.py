@@ -55,7 +55,6 @@ class _Watched:
         self.path = path
         self.parent = parent  # the runs folder it was found in (None: added on its own)
         self.follower = ev.EventFollower(path / runs.EVENTS)
-        self.size = 0  # bytes of events.jsonl read so far
         self.finished = False
         self.looked_at = 0.0
         self.slurm_mtime: float | None = None
@@ -139,11 +138,10 @@ class RunsWatch:
             size = (watched.path / runs.EVENTS).stat().st_size
         except OSError:
             size = None
-        if size is None or size == watched.size:
+        if size is None or size == watched.follower.bytes_read:
             pass
-        elif size < watched.size:  # rewritten from scratch (a copy, a new run in the same folder)
+        elif size < watched.follower.bytes_read:  # rewritten from scratch (a copy, a new run in the same folder)
             watched.follower = ev.EventFollower(watched.path / runs.EVENTS)
-            watched.size = 0
             watched.finished = False
             news.events.clear()
             news.reset = True
@@ -163,7 +161,6 @@ class RunsWatch:
     def _read(self, watched: _Watched, news: RunNews) -> None:
         self.stats["reads"] += 1
         new = watched.follower.poll()
-        watched.size = watched.follower._offset  # noqa: SLF001 - the follower's own count of bytes read
         for event in new:
             kind = event.get("event")
             if kind == ev.FINISHED:
