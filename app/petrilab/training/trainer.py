@@ -23,6 +23,7 @@ from petrilab.liveness import engine_identity
 from petrilab.output_folders import disk_problem, refuse_inside_data, writable_folder
 from petrilab.recipes import Recipe, get_recipe
 from petrilab.settings import Settings
+from petrilab.settings_warnings import settings_warnings
 
 
 @dataclass
@@ -241,6 +242,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
     for message in device.warnings:
         writer.emit(ev.WARNING, message=message, file=None, fix=None)
+    for message, fix in settings_warnings(settings):  # allowed, but almost surely a slip (learning rate > 1)
+        writer.emit(ev.WARNING, message=message, file=None, fix=fix)
     _warn_if_batch_too_large(model, (*prepared.prep.image_size, prepared.prep.channels), settings, device, writer)
 
     data = {"train": train_data, "validation": validation_data}
@@ -269,6 +272,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
             memory.fit_with_smaller_batches(fit, settings.training.batch_size, use_batch_size, warn, epochs_done)
     finally:
         stop.restore_signal_handlers()
+    if recorder.diverged is not None:  # NaN or infinity: an error, never "completed" (training/nonfinite.py)
+        _end_diverged(settings, run_dir, writer, recorder)
     recorder.save_checkpoints()
     if not (run_dir / runs.BEST_MODEL).exists():
         # No finite validation loss (diverged): keep the last model so the run can still be inspected.
@@ -299,6 +304,27 @@ def _warn_if_batch_too_large(model, input_shape, settings: Settings, device, wri
     if est is not None and est.clearly_too_large(batch):
         writer.emit(ev.WARNING, message=memory.too_large_message(batch, est), file=None,
                     fix=memory.too_large_fix(est, batch))
+
+
+def _end_diverged(settings: Settings, run_dir: Path, writer: ev.EventWriter, recorder) -> None:
+    """The loss or the weights stopped being numbers: keep the best finite model, give the verdict, raise the
+    plain message (train() turns it into an `error` event and a failed run)."""
+    import json
+
+    from petrilab.training.diagnosis import diagnose
+    from petrilab.training.nonfinite import diverged_error
+
+    recorder.save_best()
+    verdict = diagnose(recorder.history, final=True, settings=settings)
+    runs.atomic_write_json(run_dir / runs.DIAGNOSIS, verdict.to_dict())
+    writer.emit(ev.DIAGNOSIS, **verdict.to_dict())
+    try:
+        checked = json.loads((run_dir / runs.DATASET_CHECK).read_text(encoding="utf-8"))
+        images = [Path(p).name for p in checked.get("nonfinite", {})]
+    except (OSError, ValueError, AttributeError):
+        images = []
+    epoch, what = recorder.diverged
+    raise diverged_error(what, epoch, settings, recorder.best_epoch, images)
 
 
 def _compile_for_resume(model, settings: Settings) -> None:
