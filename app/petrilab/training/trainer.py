@@ -114,7 +114,8 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         return _train(recipe, settings, run_dir, bool(resume), writer, started)
     except UserError as exc:
         writer.emit(ev.ERROR, **exc.to_dict())
-        writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
+        # failed, or stopped for the data that went away mid-training (training/data_lost.py): resumable
+        writer.emit(ev.FINISHED, status=getattr(exc, "status", "failed"), seconds=round(time.monotonic() - started, 2))
         raise
     except BaseException as exc:
         problem = disk_problem(exc, run_dir)
@@ -150,6 +151,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     from petrilab.training import distribute
     from petrilab.training import memory
     from petrilab.training.callbacks import RunRecorder
+    from petrilab.training.data_lost import data_lost
     from petrilab.training.resume import checkpoint_epoch
     from petrilab.training.stop import StopRequest
 
@@ -267,11 +269,24 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     def warn(message: str, fix: str) -> None:
         writer.emit(ev.WARNING, message=message, file=None, fix=fix)
 
+    lost = None
     try:
         if initial_epoch < settings.training.epochs:
             memory.fit_with_smaller_batches(fit, settings.training.batch_size, use_batch_size, warn, epochs_done)
+    except BaseException as exc:
+        # an image that could not be read mid-training (TensorFlow wraps our message): a plain, resumable stop
+        lost = data_lost(exc, run_dir, _data_folders(settings), epochs_done())
+        if lost is None:
+            raise
     finally:
         stop.restore_signal_handlers()
+    if lost is not None:
+        # raised out here, so nothing keeps TensorFlow's failed reader alive: collected now, not while
+        # Python exits (where destroying it can hang the process for good)
+        import gc
+
+        gc.collect()
+        raise lost
     if recorder.diverged is not None:  # NaN or infinity: an error, never "completed" (training/nonfinite.py)
         _end_diverged(settings, run_dir, writer, recorder)
     recorder.save_checkpoints()
