@@ -10,20 +10,22 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pytest
-import tifffile
-from PIL import Image
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from petrilab import runs
-from petrilab.cli import main
-from petrilab.demo import make_classification_demo
-from petrilab.events import read_all
+import numpy as np  # noqa: E402
+import tifffile  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from petrilab import runs  # noqa: E402
+from petrilab.cli import main  # noqa: E402
+from petrilab.demo import make_classification_demo  # noqa: E402
+from petrilab.events import read_all  # noqa: E402
 
 
 def digest(*folders: Path) -> dict:
@@ -242,6 +244,29 @@ def test_a_regression_stuck_at_the_mean_reads_as_learning_nothing_not_train_long
     assert "always answers the average" in verdict["summary"]
     assert not any(a.get("resume") for a in verdict["advice"])  # not "train N more epochs"
     assert digest(data) == before
+
+
+def test_the_diagnosis_panel_shows_the_diverged_verdict_with_its_title_colour_and_one_click_advice(qtbot):
+    from petrilab import settings as settings_io
+    from petrilab.gui.widgets.diagnosis_panel import VERDICT_COLOURS, DiagnosisPanel
+    from petrilab.training.diagnosis import VERDICTS, diagnose
+
+    assert set(VERDICTS) <= set(VERDICT_COLOURS)
+    s = settings_io.defaults_for("classification")
+    s.data.classes = ["elongated", "round"]
+    s.training.learning_rate = 10.0
+    losses = [9.9e5, 7.9e6, 1.0e4, 1.2e4, 6.7e3, 6.4e3]  # what a learning rate of 10 gave the demo cells
+    verdict = diagnose([{"epoch": i, "loss": v, "val_loss": v / 2} for i, v in enumerate(losses)], settings=s)
+    panel = DiagnosisPanel()
+    qtbot.addWidget(panel)
+    panel.show_diagnosis(verdict.to_dict(), epoch=6)
+    assert panel.verdict.text() == "Training diverged"
+    assert VERDICT_COLOURS["diverged"][1] in panel.verdict.styleSheet()
+    assert "blew up" in panel.evidence.text()
+    applied = []
+    panel.advice_applied.connect(applied.append)
+    panel.advice_buttons[0].click()
+    assert applied[0]["changes"] == {"training.learning_rate": 0.001}
 
 
 # ---------------------------------------------------------------- data that disappears mid-training

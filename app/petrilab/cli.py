@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("check", help="check a dataset and report what is wrong, in plain words")
-    p.add_argument("folder", help="the data folder, or a settings file (its data folder and its settings)")
+    p.add_argument("folder",
+                   help="the data folder, or a settings file (its data folder with its task, and its settings)")
     p.add_argument("--task", default="classification")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=cmd_check)

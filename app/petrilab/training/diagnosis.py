@@ -4,8 +4,8 @@ From the loss history (one row per epoch) this module gives one of the six
 verdicts the users learnt — good fit, overfitting, underfitting, not
 finished, unrepresentative validation set, unrepresentative training set —
 or "diverged" (the loss blew up or stopped being a number; read first, see
-training/curve_cases.py), with the evidence behind it (epochs and values) and advice that changes the
-settings in one click.
+training/curve_cases.py), with the evidence behind it (epochs and values)
+and advice that changes the settings in one click.
 
 Pure numpy, no Keras: the trainer calls it after every epoch (live) and at
 the end (final), `petrilab diagnose` calls it on a run folder or a Keras
@@ -964,6 +964,8 @@ def _advice(f: _Finding, s: Settings | None, c: _Curves | None, n_seen: int, sec
                        "diverge.", page="data")]
     elif f.verdict == "underfitting":
         tips = _underfitting_advice(f, s, c, n_seen)
+        if f.kind == "stuck":  # always the average: first ask whether the images show the values at all
+            tips = tips[-1:] + tips[:-1]
     elif f.verdict == "overfitting":
         tips = _overfitting_advice(s, c)
     elif f.verdict == "not_finished":
