@@ -300,7 +300,7 @@ def test_nan_loss_is_divergence():
     val[12:] = np.nan
     s = binary_settings()
     d = diagnose(history(train, val), settings=s)
-    assert d.verdict == "underfitting" and d.title == "Training diverged"
+    assert d.verdict == "diverged" and d.title == "Training diverged"
     assert "NaN" in d.evidence[0] and "epoch 13" in d.evidence[0]
     assert d.numbers["diverged_epoch"] == 13
     assert d.advice[0].changes == {"training.learning_rate": 0.0001}
@@ -317,7 +317,7 @@ def test_missing_loss_values_from_json_null_and_infinity():
     assert diagnose(h).title == "Training diverged"
     h = history([0.7, 0.5, 0.4, 0.35, 0.3], [0.7, 0.55, math.inf, 0.4, 0.38])
     d = diagnose(h)
-    assert d.verdict == "underfitting" and "Validation loss became infinite at epoch 3" in d.evidence[0]
+    assert d.verdict == "diverged" and "Validation loss became infinite at epoch 3" in d.evidence[0]
 
 
 def test_constant_loss():

@@ -3,7 +3,7 @@
     petrilab                      the app
     petrilab demo                 the app, opened on the bundled demo data
     petrilab init --task classification --data DIR [--test-data DIR] [-o settings.toml]
-    petrilab check DIR [--task classification] [--json]
+    petrilab check DIR|SETTINGS.toml [--task classification] [--json]
     petrilab train SETTINGS [--set section.key=value ...] [--runs-dir DIR] [--run-dir DIR] [--resume RUN_DIR]
     petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
@@ -66,6 +66,15 @@ def _load_settings(path: str, overrides: list[str]):
     return settings
 
 
+def _print_settings_warnings(settings, stream=None) -> None:
+    """Settings allowed but almost surely a slip (a learning rate above 1...), said in plain words."""
+    from petrilab.settings_warnings import as_text, settings_warnings
+
+    found = settings_warnings(settings)
+    if found:
+        print(as_text(found), file=stream or sys.stdout)
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -104,6 +113,7 @@ def cmd_init(args) -> int:
     # the free memory when it starts, and halves it if a batch does not fit.
     print(f"Batch size: {settings.training.batch_size} (checked against the free memory when training starts).")
     settings_io.validate(settings)
+    _print_settings_warnings(settings)
     settings_io.save(settings, out)
     print(f"Wrote {out}. Train with: petrilab train {out}")
     return 0 if report.ok else EXIT_USER_ERROR
@@ -112,10 +122,30 @@ def cmd_init(args) -> int:
 def cmd_check(args) -> int:
     from petrilab import settings as settings_io
     from petrilab.recipes import get_recipe
+    from petrilab.settings_warnings import as_text, settings_warnings
 
-    recipe = get_recipe(args.task)
-    report = recipe.check(recipe.discover(settings_io.defaults_for(args.task), args.folder))
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    if Path(args.folder).suffix.lower() == ".toml" and Path(args.folder).is_file():
+        # a settings file: its data folder with its task, and its settings too
+        settings = _load_settings(args.folder, [])
+        if not settings.data.folder:
+            raise UserError(f"The settings file {args.folder} does not say where the images are (data.folder).",
+                            file=args.folder, fix="Set data.folder, or check a folder: petrilab check DATA/")
+        found = settings_warnings(settings)
+        recipe = get_recipe(settings.task.kind)
+        report = recipe.check(recipe.discover(settings, settings.data.folder))
+    else:
+        found = []
+        recipe = get_recipe(args.task)
+        report = recipe.check(recipe.discover(settings_io.defaults_for(args.task), args.folder))
+    if args.json:
+        body = report.to_dict()
+        if found:
+            body["settings_warnings"] = [{"message": m, "fix": f} for m, f in found]
+        print(json.dumps(body, indent=2))
+    else:
+        print(report.to_text())
+        if found:
+            print(as_text(found))
     return 0 if report.ok else EXIT_USER_ERROR
 
 
@@ -127,6 +157,7 @@ def cmd_train(args) -> int:
         settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
     else:
         settings = _load_settings(args.settings, args.set)
+    _print_settings_warnings(settings, sys.stderr)  # the run also records them as `warning` events
     _quiet_tensorflow(settings.training.backend, settings.training.device)
     from petrilab.training.trainer import train
 
@@ -209,8 +240,11 @@ def cmd_predict(args) -> int:
     _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.prediction.predict_folder import predict_folder
 
-    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set)
+    notes: list[str] = []
+    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set, notes=notes)
     print(f"Predictions written to {path}")
+    for note in notes:  # e.g. images whose NaN pixels were replaced
+        print(f"Note: {note}", file=sys.stderr)
     return 0
 
 
@@ -297,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("check", help="check a dataset and report what is wrong, in plain words")
-    p.add_argument("folder")
+    p.add_argument("folder",
+                   help="the data folder, or a settings file (its data folder with its task, and its settings)")
     p.add_argument("--task", default="classification")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=cmd_check)

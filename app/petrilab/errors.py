@@ -8,7 +8,12 @@ the engine writes it as an `error` event the GUI shows.
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
+
+# The last few UserErrors made: TensorFlow turns one raised while a batch is read into its own error, with
+# only our text inside; training/data_lost.py finds the original here (deque appends are thread-safe).
+RECENT: deque = deque(maxlen=16)
 
 
 class UserError(Exception):
@@ -19,6 +24,7 @@ class UserError(Exception):
         self.message = message
         self.file = str(file) if file is not None else None
         self.fix = fix
+        RECENT.append(self)
 
     def __str__(self) -> str:
         text = self.message

@@ -1,10 +1,12 @@
 """The dataset check: what is in the folder, what could go wrong, what to change.
 
-It reads every image header once (not the pixels, where the format allows)
-and reports in the words of the workshop: images per class, sizes, channels,
-bit depth; imbalanced classes, too few images, unreadable files, mixed
-grey/colour, mixed bit depths, the same image saved twice. Each finding says
-what to do; `proposals` are the settings changes that are safe to apply.
+It reads every image header once (not the pixels, where the format allows;
+a float image's pixels are read, to count NaN and infinity) and reports in
+the words of the workshop: images per class, sizes, channels, bit depth;
+imbalanced classes, too few images, unreadable files, mixed grey/colour,
+mixed bit depths, the same image saved twice, pixels that are not numbers.
+Each finding says what to do; `proposals` are the settings changes that are
+safe to apply.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from petrilab.data.discovery import Dataset
-from petrilab.data.images import ImageInfo, image_info
+from petrilab.data import finite as finite_pixels
+from petrilab.data.images import ImageInfo, image_info, read_image
 from petrilab.errors import UserError
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -61,6 +64,7 @@ class DatasetReport:
     unreadable: list[str] = field(default_factory=list)  # excluded from training
     alpha: int = 0  # images whose 4th channel is transparency (RGBA PNG), counted in channels[4]
     skipped: list[str] = field(default_factory=list)  # files that are not images
+    nonfinite: dict[str, int] = field(default_factory=dict)  # float images with NaN/inf pixels -> how many
     masks: dict = field(default_factory=dict)  # segmentation: pixel share per class, objects and their sizes
 
     @property
@@ -192,8 +196,12 @@ class Headers:
         self.alpha = 0
         self.unreadable: list[str] = []
         self.reasons: list[UserError] = []
+        self.nonfinite: dict[str, int] = {}
 
-    def add(self, info: ImageInfo) -> None:
+    def add(self, info: ImageInfo, path=None) -> None:
+        """One readable image; `path` given: a float image's pixels are also read, to count NaN and infinity."""
+        if path is not None and info.dtype.startswith("float"):
+            self._count_nonfinite(path)
         self.sizes[f"{info.height}x{info.width}"] += 1
         self.channels[info.channels] += 1
         self.dtypes[info.dtype] += 1
@@ -201,13 +209,21 @@ class Headers:
         self.widths.append(info.width)
         self.alpha += int(info.alpha)
 
+    def _count_nonfinite(self, path) -> None:
+        try:
+            n = finite_pixels.count(read_image(path, finite=False))
+        except UserError:
+            return  # the header was readable but the pixels are not: training will say so by name
+        if n:
+            self.nonfinite[str(path)] = n
+
     def refuse(self, path, reason: UserError) -> None:
         """An image left out: its header (or its mask) cannot be read."""
         self.unreadable.append(str(path))
         self.reasons.append(reason)
 
     def report(self, dataset: Dataset, n_images: int, classes: list[str], counts: dict) -> DatasetReport:
-        return DatasetReport(
+        report = DatasetReport(
             task=dataset.task,
             n_images=n_images,
             classes=classes,
@@ -218,7 +234,12 @@ class Headers:
             unreadable=self.unreadable,
             alpha=self.alpha,
             skipped=[str(p) for p in dataset.skipped],
+            nonfinite=dict(self.nonfinite),
         )
+        if self.nonfinite:  # handled (filled at load time), but the user must know which images
+            first = next(iter(self.nonfinite))
+            report.findings.append(Finding(WARNING, finite_pixels.message(self.nonfinite), first, finite_pixels.FIX))
+        return report
 
 
 def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None,
@@ -238,7 +259,7 @@ def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None 
             headers.refuse(sample.path, exc)
         else:
             counts[dataset.classes[sample.label]] += 1
-            headers.add(info)
+            headers.add(info, sample.path)
         if progress is not None:
             progress(i + 1, total)
 

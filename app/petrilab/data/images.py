@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from petrilab.data import finite as finite_pixels
 from petrilab.errors import UserError
 
 from petrilab.data.microscope import MICROSCOPE_SUFFIXES, read_microscope  # CZI, ND2, LIF (optional readers)
@@ -276,8 +277,13 @@ def _missing(path: Path) -> UserError:
                      fix="Check that the data folder was not moved or renamed, then check the data again.")
 
 
-def read_image(path) -> np.ndarray:
-    """The pixels of one image as (height, width, channels), in the file's own bit depth."""
+def read_image(path, finite: bool = True) -> np.ndarray:
+    """The pixels of one image as (height, width, channels), in the file's own bit depth.
+
+    `finite`: NaN and infinite pixels of a float image become the median of its finite pixels
+    (data/finite.py), so one such pixel cannot turn a whole training into NaN; False gives the
+    file's values as they are (masks, and the check that counts them).
+    """
     path = Path(path)
     if not path.is_file():
         raise _missing(path)
@@ -295,7 +301,7 @@ def read_image(path) -> np.ndarray:
                 array = _read_other(path)  # e.g. a PNG or JPEG saved with a .tif name
         else:
             array = _read_other(path)
-        return _as_hwc(array, path)
+        array = _as_hwc(array, path)
     except UserError:
         raise
     except MemoryError:
@@ -303,6 +309,7 @@ def read_image(path) -> np.ndarray:
                         fix="Make it smaller in Fiji (Image > Scale...) or crop it.") from None
     except Exception as exc:
         raise _unreadable(path, _reason(exc, path)) from None
+    return finite_pixels.fill(array, path) if finite else array
 
 
 def image_info(path) -> ImageInfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from petrilab.data import finite
 from petrilab.data.images import is_image_file
 from petrilab.errors import UserError
 from petrilab.prediction.trained_model import TrainedModel
@@ -58,7 +59,13 @@ def apply_postprocess(trained: TrainedModel, overrides: list[str]) -> None:
 
 
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
-                   trained: TrainedModel | None = None, overrides: list[str] | None = None) -> Path:
+                   trained: TrainedModel | None = None, overrides: list[str] | None = None,
+                   notes: list[str] | None = None) -> Path:
+    """Predict every image below `input_dir` into `output_dir`; return predictions.csv.
+
+    `notes` (a list) receives a plain sentence per image whose NaN or infinite pixels were replaced
+    before predicting (they are also in predictions.csv's `nonfinite_pixels` column).
+    """
     input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
     if not input_dir.is_dir():
         raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
@@ -70,4 +77,9 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
     trained = trained or TrainedModel(run_dir)
     if overrides:
         apply_postprocess(trained, overrides)
-    return trained.recipe.predict(trained, images, input_dir, output_dir)
+    with finite.noticed() as seen:
+        table = trained.recipe.predict(trained, images, input_dir, output_dir)
+    told = finite.flag_predictions(Path(table), input_dir, seen)
+    if notes is not None:
+        notes += told
+    return table

@@ -11,6 +11,7 @@ import keras
 
 from petrilab import events as ev
 from petrilab import runs
+from petrilab.training import nonfinite
 from petrilab.training.diagnosis import diagnose
 from petrilab.training.resume import record_checkpoint
 from petrilab.training.stop import StopRequest
@@ -41,6 +42,7 @@ class RunRecorder(keras.callbacks.Callback):
       as often as CHECKPOINT_BUDGET allows — every epoch unless saving costs
       more than 5 % of the time — and always at the end;
     - a live diagnosis after each epoch;
+    - a loss or weights that stop being numbers end the training (`diverged`, training/nonfinite.py);
     - a stop request is honoured after the current batch.
     """
 
@@ -58,6 +60,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.best_epoch = next((h["epoch"] for h in history if h.get("val_loss") == self.best_val_loss), None)
         self.best_weights = None
         self.stopped = False
+        self.diverged: tuple[int, str] | None = None  # (epoch, what) when the loss or weights stopped being numbers
         self._dirty_best = False
         self._last_save = time.monotonic()
         self._save_cost = 0.0
@@ -86,7 +89,12 @@ class RunRecorder(keras.callbacks.Callback):
         logs = {k: float(v) for k, v in (logs or {}).items()}
         seconds = time.monotonic() - self._epoch_start
         val_loss = logs.get("val_loss", math.nan)
-        improved = _finite(val_loss) and val_loss < self.best_val_loss
+        # the loss and every weight still numbers? If not, stop now and save nothing from this epoch on
+        problem = None if self.diverged else nonfinite.problem(logs, self.model)
+        if problem is not None:
+            self.diverged = (epoch, problem)
+            self.model.stop_training = True
+        improved = _finite(val_loss) and val_loss < self.best_val_loss and not self.diverged
         if improved:
             self.best_val_loss, self.best_epoch = val_loss, epoch
             self.best_weights = self.model.get_weights()
@@ -96,13 +104,11 @@ class RunRecorder(keras.callbacks.Callback):
         self.writer.emit(ev.EPOCH_END, epoch=epoch, epochs=self.epochs, metrics=logs,
                          seconds=round(seconds, 3), best=improved)
 
-        if self._checkpoint_due() or self.stopped or epoch + 1 == self.epochs:
+        if (self._checkpoint_due() or self.stopped or epoch + 1 == self.epochs) and not self.diverged:
             self.save_checkpoints()
 
         live = diagnose(self.history, final=False, settings=self.settings)
         self.writer.emit(ev.DIAGNOSIS, **live.to_dict())
-        if not all(_finite(v) for v in logs.values()):
-            self.model.stop_training = True  # diverged: more epochs cannot help
 
     def _checkpoint_due(self) -> bool:
         # Save when the training time since the last save is large next to
@@ -115,6 +121,12 @@ class RunRecorder(keras.callbacks.Callback):
         save_model_atomic(self.model, self.run_dir / runs.LAST_MODEL)
         # which epoch last.keras holds, so a resume continues exactly from it (training/resume.py)
         record_checkpoint(self.run_dir, self.model, self.history[-1]["epoch"] + 1 if self.history else 0)
+        self.save_best()
+        self._last_save = time.monotonic()
+        self._save_cost = self._last_save - start
+
+    def save_best(self) -> None:
+        """model.keras from the best weights, when they changed since it was written."""
         if self._dirty_best and self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)
@@ -123,8 +135,6 @@ class RunRecorder(keras.callbacks.Callback):
             finally:
                 self.model.set_weights(current)
             self._dirty_best = False
-        self._last_save = time.monotonic()
-        self._save_cost = self._last_save - start
 
 
 def _finite(value) -> bool:

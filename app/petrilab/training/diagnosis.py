@@ -3,8 +3,9 @@
 From the loss history (one row per epoch) this module gives one of the six
 verdicts the users learnt — good fit, overfitting, underfitting, not
 finished, unrepresentative validation set, unrepresentative training set —
-with the evidence behind it (epochs and values) and advice that changes the
-settings in one click.
+or "diverged" (the loss blew up or stopped being a number; read first, see
+training/curve_cases.py), with the evidence behind it (epochs and values)
+and advice that changes the settings in one click.
 
 Pure numpy, no Keras: the trainer calls it after every epoch (live) and at
 the end (final), `petrilab diagnose` calls it on a run folder or a Keras
@@ -42,9 +43,10 @@ import numpy as np
 
 from petrilab.errors import UserError
 from petrilab.settings import RANGES, Settings
+from petrilab.training import curve_cases
 
 VERDICTS = ("overfitting", "underfitting", "not_finished", "unrepresentative_validation",
-            "unrepresentative_training", "good_fit")
+            "unrepresentative_training", "good_fit", "diverged")
 TOO_EARLY = "too_early"  # live only: fewer than MIN_EPOCHS_TO_JUDGE epochs so far
 
 # When several verdicts apply, the first in this order is shown. A network
@@ -62,6 +64,7 @@ TITLES = {
     "not_finished": "Not finished",
     "unrepresentative_validation": "Unrepresentative validation set",
     "unrepresentative_training": "Unrepresentative training set",
+    "diverged": "Training diverged",  # the loss blew up or stopped being a number (read before the others)
     TOO_EARLY: "Too early to tell",
 }
 
@@ -345,6 +348,8 @@ def _fmt(x: float) -> str:
         return "not a number"
     if x == 0:
         return "0"
+    if abs(x) >= 1e7:  # a loss that blew up: 7.3e+28, not 29 digits
+        return f"{x:.2g}"
     if abs(x) >= 100:
         return f"{x:.0f}"
     return f"{x:.3g}"
@@ -532,6 +537,14 @@ def _underfitting(c: _Curves) -> _Finding | None:
         ], {"train_rise": rise / c.ts[c.tmin]})
     decrease = float((c.ts[0] - c.ts[last]) / c.ts[0]) if c.ts[0] > 0 else 0.0
     numbers = {"train_decrease": decrease}
+    stuck = curve_cases.stuck_at_average(c.t, c.v, c.tail, c.chance) if c.regression else None
+    if stuck is not None:  # not even a slow start: the bias has learnt the mean and nothing else moves
+        start, end = _fmt_pair(stuck["start_v"], stuck["end_v"])
+        return _Finding("underfitting", "stuck", [
+            f"Over epochs {c.ep(c.start)}–{c.ep(last)} training loss stayed at {_fmt(stuck['level_t'])}, which is "
+            f"{c.guess}, and validation loss hardly moved ({start} → {end}).",
+            "The network is learning nothing: it always answers the average, whatever the image.",
+        ], {**numbers, "train_vs_chance": c.level_t / c.chance, "val_move_of_chance": stuck["move"]})
     accuracy = c.metrics.get("accuracy")
     if accuracy is not None and len(accuracy) and _median(accuracy[-c.tail:]) >= LEARNT_ACCURACY:
         return None  # learnt already in the first epoch (an easy task): a flat loss is no problem then
@@ -750,7 +763,7 @@ def diagnose(history: list[dict], final: bool = True, settings: Settings | None 
         raise _no_validation()
     n_seen = len(history)
     train, val = _column(history, "loss"), _column(history, "val_loss")
-    diverged = _diverged(train, val)
+    diverged = _diverged(train, val) or _exploded(train, settings)
     if diverged is not None:
         return _build(_Analysis(None, [diverged]), n_seen, final, settings)
     if not final and n_seen < MIN_EPOCHS_TO_JUDGE:
@@ -830,7 +843,30 @@ def _diverged(train: np.ndarray, val: np.ndarray) -> _Finding | None:
     evidence = [f"{what} {how} at epoch {i + 1}."]
     if i > 0 and math.isfinite(train[i - 1]):
         evidence.append(f"Training loss was {_fmt(train[i - 1])} at epoch {i}, its last finite value.")
-    return _Finding("underfitting", "diverged", evidence, {"diverged_epoch": i + 1})
+    return _Finding("diverged", "diverged", evidence, {"diverged_epoch": i + 1})
+
+
+def _exploded(train: np.ndarray, settings: Settings | None) -> _Finding | None:
+    """A finite training loss that grew to many times a blind guess's (or its own lowest): diverged too."""
+    chance = chance_loss(settings)
+    found = curve_cases.exploded(train, chance)
+    if found is None:
+        return None
+    n = len(train)
+    evidence = [f"Training loss was {_fmt(found['first'])} at epoch 1, {_fmt(found['peak'])} at its highest "
+                f"(epoch {found['peak_epoch']}) and {_fmt(found['last'])} at epoch {n}."]
+    if found["versus"] == "guess":
+        evidence.append(f"Over the last epochs it is {_times(found['times'])} {guess_words(settings)}: instead of "
+                        "falling, the loss blew up.")
+    else:
+        evidence.append(f"Over the last epochs it is {_times(found['times'])} its lowest value "
+                        f"({_fmt(found['reference'])}): instead of falling, the loss blew up.")
+    return _Finding("diverged", "exploded", evidence, {"loss_first": found["first"], "loss_last": found["last"],
+                                                       "loss_times_reference": found["times"]})
+
+
+def _times(x: float) -> str:
+    return f"{x:.0f} times" if x < 1e6 else f"{x:.1e} times"
 
 
 def _too_early(n_seen: int) -> Diagnosis:
@@ -859,8 +895,8 @@ def _build(analysis: _Analysis, n_seen: int, final: bool, settings: Settings | N
     numbers.update(finding.numbers)
     numbers["case"] = finding.kind
     title = TITLES[finding.verdict]
-    if finding.kind == "diverged":
-        title = "Training diverged"
+    if finding.kind == "stuck":
+        title = "Underfitting: learning nothing"
     elif finding.kind == "unstable":
         title = "Underfitting: training is unstable"
     return Diagnosis(
@@ -874,6 +910,12 @@ def _summary(f: _Finding, c: _Curves | None) -> str:
     if f.kind == "diverged":
         return ("Training diverged: the loss is no longer a number, so the network cannot learn. "
                 "The learning rate is most likely too high.")
+    if f.kind == "exploded":
+        return ("Training diverged: the loss grew instead of falling, to far more than a network that knows nothing "
+                "costs, so the model learns nothing. The learning rate is most likely too high.")
+    if f.kind == "stuck":
+        return ("Learning nothing: the model always answers the average. Its loss is exactly that of answering the "
+                "training images' mean value whatever the image, and more epochs will not change it.")
     if f.kind == "unstable":
         return ("The training loss goes up again instead of settling: the steps are too large to learn "
                 "steadily. The learning rate is most likely too high.")
@@ -916,12 +958,14 @@ def _summary(f: _Finding, c: _Curves | None) -> str:
 
 
 def _advice(f: _Finding, s: Settings | None, c: _Curves | None, n_seen: int, secondary: list[str]) -> list[Advice]:
-    if f.kind in ("diverged", "unstable"):
+    if f.verdict == "diverged" or f.kind == "unstable":
         tips = [_lower_learning_rate(s, "The loss blew up"), _batch_norm(s, "steadies training"),
                 Advice("Check that the images are normalised (data page): very large pixel values make training "
                        "diverge.", page="data")]
     elif f.verdict == "underfitting":
         tips = _underfitting_advice(f, s, c, n_seen)
+        if f.kind == "stuck":  # always the average: first ask whether the images show the values at all
+            tips = tips[-1:] + tips[:-1]
     elif f.verdict == "overfitting":
         tips = _overfitting_advice(s, c)
     elif f.verdict == "not_finished":
@@ -943,12 +987,14 @@ def _lower_learning_rate(s: Settings | None, why: str) -> Advice:
         return Advice(f"{why}: lower the learning rate, for example to 0.0001.",
                       {"training.learning_rate": 1e-4}, page="train")
     lowest = RANGES["training.learning_rate"][0]
-    new = max(_nice(s.training.learning_rate / 10), lowest)
-    if new >= s.training.learning_rate:
+    lr = s.training.learning_rate
+    new = max(_nice(curve_cases.lower_learning_rate(lr)), lowest)
+    if new >= lr:
         return Advice(f"{why}, although the learning rate is already as low as it can be: check the images and "
                       "the labels.", page="data")
-    return Advice(f"{why}: lower the learning rate ten times, from {_fmt(s.training.learning_rate)} to "
-                  f"{_fmt(new)}.", {"training.learning_rate": new}, page="train")
+    how = "ten times," if math.isclose(new * 10, lr, rel_tol=0.05) else "to the usual value for Adam,"
+    return Advice(f"{why}: lower the learning rate {how} from {_fmt(lr)} to {_fmt(new)}.",
+                  {"training.learning_rate": new}, page="train")
 
 
 def _raise_learning_rate(s: Settings | None) -> Advice | None:

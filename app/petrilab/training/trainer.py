@@ -23,6 +23,7 @@ from petrilab.liveness import engine_identity
 from petrilab.output_folders import disk_problem, refuse_inside_data, writable_folder
 from petrilab.recipes import Recipe, get_recipe
 from petrilab.settings import Settings
+from petrilab.settings_warnings import settings_warnings
 
 
 @dataclass
@@ -113,7 +114,8 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         return _train(recipe, settings, run_dir, bool(resume), writer, started)
     except UserError as exc:
         writer.emit(ev.ERROR, **exc.to_dict())
-        writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
+        # failed, or stopped for the data that went away mid-training (training/data_lost.py): resumable
+        writer.emit(ev.FINISHED, status=getattr(exc, "status", "failed"), seconds=round(time.monotonic() - started, 2))
         raise
     except BaseException as exc:
         problem = disk_problem(exc, run_dir)
@@ -149,6 +151,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     from petrilab.training import distribute
     from petrilab.training import memory
     from petrilab.training.callbacks import RunRecorder
+    from petrilab.training.data_lost import data_lost
     from petrilab.training.resume import checkpoint_epoch
     from petrilab.training.stop import StopRequest
 
@@ -241,6 +244,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
     for message in device.warnings:
         writer.emit(ev.WARNING, message=message, file=None, fix=None)
+    for message, fix in settings_warnings(settings):  # allowed, but almost surely a slip (learning rate > 1)
+        writer.emit(ev.WARNING, message=message, file=None, fix=fix)
     _warn_if_batch_too_large(model, (*prepared.prep.image_size, prepared.prep.channels), settings, device, writer)
 
     data = {"train": train_data, "validation": validation_data}
@@ -264,11 +269,26 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     def warn(message: str, fix: str) -> None:
         writer.emit(ev.WARNING, message=message, file=None, fix=fix)
 
+    lost = None
     try:
         if initial_epoch < settings.training.epochs:
             memory.fit_with_smaller_batches(fit, settings.training.batch_size, use_batch_size, warn, epochs_done)
+    except BaseException as exc:
+        # an image that could not be read mid-training (TensorFlow wraps our message): a plain, resumable stop
+        lost = data_lost(exc, run_dir, _data_folders(settings), epochs_done())
+        if lost is None:
+            raise
     finally:
         stop.restore_signal_handlers()
+    if lost is not None:
+        # raised out here, so nothing keeps TensorFlow's failed reader alive: collected now, not while
+        # Python exits (where destroying it can hang the process for good)
+        import gc
+
+        gc.collect()
+        raise lost
+    if recorder.diverged is not None:  # NaN or infinity: an error, never "completed" (training/nonfinite.py)
+        _end_diverged(settings, run_dir, writer, recorder)
     recorder.save_checkpoints()
     if not (run_dir / runs.BEST_MODEL).exists():
         # No finite validation loss (diverged): keep the last model so the run can still be inspected.
@@ -299,6 +319,27 @@ def _warn_if_batch_too_large(model, input_shape, settings: Settings, device, wri
     if est is not None and est.clearly_too_large(batch):
         writer.emit(ev.WARNING, message=memory.too_large_message(batch, est), file=None,
                     fix=memory.too_large_fix(est, batch))
+
+
+def _end_diverged(settings: Settings, run_dir: Path, writer: ev.EventWriter, recorder) -> None:
+    """The loss or the weights stopped being numbers: keep the best finite model, give the verdict, raise the
+    plain message (train() turns it into an `error` event and a failed run)."""
+    import json
+
+    from petrilab.training.diagnosis import diagnose
+    from petrilab.training.nonfinite import diverged_error
+
+    recorder.save_best()
+    verdict = diagnose(recorder.history, final=True, settings=settings)
+    runs.atomic_write_json(run_dir / runs.DIAGNOSIS, verdict.to_dict())
+    writer.emit(ev.DIAGNOSIS, **verdict.to_dict())
+    try:
+        checked = json.loads((run_dir / runs.DATASET_CHECK).read_text(encoding="utf-8"))
+        images = [Path(p).name for p in checked.get("nonfinite", {})]
+    except (OSError, ValueError, AttributeError):
+        images = []
+    epoch, what = recorder.diverged
+    raise diverged_error(what, epoch, settings, recorder.best_epoch, images)
 
 
 def _compile_for_resume(model, settings: Settings) -> None:

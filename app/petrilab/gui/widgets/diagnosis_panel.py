@@ -21,6 +21,7 @@ VERDICT_COLOURS = {
     "underfitting": ("#fdecea", "#b71c1c"),
     "unrepresentative_validation": ("#fff4e0", "#8a4b00"),
     "unrepresentative_training": ("#fff4e0", "#8a4b00"),
+    "diverged": ("#f3e5f5", "#6a1b9a"),  # the loss blew up: fix the learning rate before reading anything else
 }
 NEUTRAL = ("#eeeeee", "#333333")
 PAGE_NAMES = {"task": "Task", "data": "Data", "split": "Split", "model": "Model", "train": "Train"}
@@ -89,7 +90,7 @@ class DiagnosisPanel(QScrollArea):
             self._badge("Waiting for the first epochs", NEUTRAL)
             self.summary.setText("PetriLab reads the loss curves as the workshop taught: good fit, overfitting, "
                                  "underfitting, not finished, or a validation or training set that does not "
-                                 "represent the data.")
+                                 "represent the data; and it says when training diverged.")
             self.evidence_heading.hide()
             self.evidence.hide()
             self._set_advice([], can_resume)
