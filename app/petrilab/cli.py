@@ -369,6 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _output_closed()
+    except SystemExit:  # --help, --version, a usage error: printed, and their reader may be gone
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _output_closed()
+        raise
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
