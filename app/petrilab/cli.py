@@ -130,6 +130,12 @@ def cmd_train(args) -> int:
         # A resumed run continues with the settings it ran with (a SETTINGS given too is not read);
         # --set may change a few (e.g. more epochs).
         settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
+        from petrilab.run_lock import refuse_if_held
+        from petrilab.training.resume import refuse_unless_resumable
+
+        # said at once, before TensorFlow loads (the trainer checks again while holding the folder)
+        refuse_if_held(args.resume)
+        refuse_unless_resumable(Path(args.resume), settings.training.epochs)
     elif args.settings:
         settings = _load_settings(args.settings, args.set)
     else:

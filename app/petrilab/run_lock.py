@@ -190,6 +190,15 @@ def _cannot_write(folder: Path, exc: OSError) -> UserError:
         fix="Choose a folder you can write to.")
 
 
+def refuse_if_held(folder) -> None:
+    """FolderBusy now when another live process holds `folder` (a quick look, before slow work; holding it
+    is what decides)."""
+    folder = Path(folder)
+    owner = read_lock(folder)
+    if owner and folder.resolve() not in _held and not _stale(folder, owner):
+        raise FolderBusy(folder.resolve(), owner)
+
+
 def release(folder, token: str) -> None:
     """Give the folder back, if the lock is still ours (never remove another process's lock)."""
     owner = read_lock(folder)
