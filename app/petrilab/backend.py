@@ -2,7 +2,8 @@
 
 Keras reads KERAS_BACKEND once, when it is first imported, so the engine's
 commands call `activate()` with the experiment's `training.backend` before
-anything imports Keras. This module itself imports neither.
+anything imports Keras. This module itself imports neither, except that
+activate() loads TensorFlow at once, to keep its start-up chatter quiet.
 
 Why two backends: TensorFlow has no GPU on native Windows since 2.11, while
 PyTorch has one there (and Metal on macOS), so a Windows installer ships GPU
@@ -38,11 +39,13 @@ def installed(backend: str) -> bool:
     return importlib.util.find_spec(backend) is not None
 
 
-def activate(setting: str = "auto", device: str = "auto") -> str:
+def activate(setting: str = "auto", device: str = "auto", quiet: bool = True) -> str:
     """Make Keras load `setting`'s backend (before its first import) and return the backend's name.
 
     A backend that is not installed, or a Keras already loaded on another
     backend in this process, is a plain refusal rather than a silent switch.
+    `quiet`: TensorFlow is loaded here, its start-up chatter filtered from
+    standard error (False: --debug, everything shown).
     """
     backend = resolve(setting)
     if backend not in NAMES:
@@ -65,8 +68,13 @@ def activate(setting: str = "auto", device: str = "auto") -> str:
         return backend
     os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
-        # hides TensorFlow's start-up chatter (CUDA probing, CPU instruction notes) that users cannot act on
+        # hides TensorFlow's start-up chatter (CUDA probing, CPU instruction notes) that users cannot act on;
+        # TF_CPP_MIN_LOG_LEVEL alone no longer reaches all of it (startup_chatter.py)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        if quiet:
+            from petrilab.startup_chatter import quiet_import_tensorflow
+
+            quiet_import_tensorflow()
     if backend == "torch" and device == "cpu":
         # Keras picks its torch device at import: asking for the CPU must happen now, not later
         os.environ["KERAS_TORCH_DEVICE"] = "cpu"

@@ -5,6 +5,7 @@
     petrilab init --task classification --data DIR [--test-data DIR] [-o settings.toml]
     petrilab check DIR|SETTINGS.toml [--task classification] [--json]
     petrilab train SETTINGS [--set section.key=value ...] [--runs-dir DIR] [--run-dir DIR] [--resume RUN_DIR]
+    petrilab train --resume RUN_DIR [--set training.epochs=N ...]
     petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
     petrilab evaluate RUN_DIR [--data TEST_DIR]
@@ -33,6 +34,9 @@ from petrilab.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_UNEXPECTED = 1
+EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a program whose reader went away (`... | head -1`)
+
+_show_chatter = False  # --debug: TensorFlow's start-up notes are shown too
 
 
 def _quiet_tensorflow(backend: str = "auto", device: str = "auto") -> None:
@@ -41,7 +45,7 @@ def _quiet_tensorflow(backend: str = "auto", device: str = "auto") -> None:
     # TensorFlow's start-up chatter (CUDA probing, CPU notes) that users cannot act on.
     from petrilab.backend import activate
 
-    activate(backend, device)
+    activate(backend, device, quiet=not _show_chatter)
 
 
 def _run_backend(run_dir) -> str:
@@ -153,15 +157,25 @@ def cmd_train(args) -> int:
     from petrilab import runs
 
     if args.resume:
-        # A resumed run continues with the settings it ran with; --set may change a few (e.g. more epochs).
+        # A resumed run continues with the settings it ran with (a SETTINGS given too is not read);
+        # --set may change a few (e.g. more epochs).
         settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
-    else:
+        from petrilab.run_lock import refuse_if_held
+        from petrilab.training.resume import refuse_unless_resumable
+
+        # said at once, before TensorFlow loads (the trainer checks again while holding the folder)
+        refuse_if_held(args.resume)
+        refuse_unless_resumable(Path(args.resume), settings.training.epochs)
+    elif args.settings:
         settings = _load_settings(args.settings, args.set)
+    else:
+        raise UserError("Say which experiment to train: a settings file, or a run to continue.",
+                        fix="petrilab train SETTINGS.toml (a new run), or petrilab train --resume RUN_FOLDER")
     _print_settings_warnings(settings, sys.stderr)  # the run also records them as `warning` events
     _quiet_tensorflow(settings.training.backend, settings.training.device)
     from petrilab.training.trainer import train
 
-    runs_dir = args.runs_dir or Path(args.settings).resolve().parent / "runs"
+    runs_dir = args.runs_dir or (Path(args.settings).resolve().parent / "runs" if args.settings else None)
     run_dir = train(settings, runs_dir=runs_dir, run_dir=args.run_dir, resume=args.resume, echo=not args.quiet)
     print(f"Run folder: {run_dir}", file=sys.stderr)
     return 0
@@ -213,8 +227,13 @@ def cmd_submit(args) -> int:
 def cmd_evaluate(args) -> int:
     _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.evaluation.evaluate_run import evaluate_run
+    from petrilab.run_lock import hold_folder
 
-    result = evaluate_run(args.run_dir, data_dir=args.data)
+    import contextlib
+
+    # not while a training writes the same folder (a missing folder: evaluate_run says so plainly)
+    with hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext():
+        result = evaluate_run(args.run_dir, data_dir=args.data)
     m = result["metrics"]
     if result.get("task") == "regression":
         from petrilab.evaluation.regression import summary_line
@@ -338,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("train", help="train the experiment described by a settings file")
-    p.add_argument("settings")
+    p.add_argument("settings", nargs="?", help="the experiment (settings.toml); not needed with --resume")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override one setting for this run")
     p.add_argument("--runs-dir", help="where run folders are created (default: 'runs' beside the settings file)")
     p.add_argument("--run-dir", help="use exactly this (new or empty) run folder")
@@ -391,14 +410,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _output_closed()
+    except SystemExit:  # --help, --version, a usage error: printed, and their reader may be gone
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _output_closed()
+        raise
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args.command = "gui"
         args.settings = None
         args.func = cmd_gui
+    global _show_chatter
+    _show_chatter = args.debug
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # here, so a reader that went away is noticed below and not at exit
+        return code
+    except BrokenPipeError:
+        return _output_closed()
     except UserError as exc:
         if args.debug:
             raise
@@ -414,3 +452,16 @@ def main(argv: list[str] | None = None) -> int:
               f"  What to do: run the same command again with --debug and send its output to the PetriLab developers.",
               file=sys.stderr)
         return EXIT_UNEXPECTED
+
+
+def _output_closed() -> int:
+    """The reader of our output went away (`petrilab check DIR | head -1`): stop quietly, no traceback.
+
+    What is still buffered goes nowhere, and Python's flush at exit must not complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):
+        pass
+    return EXIT_OUTPUT_CLOSED

@@ -52,6 +52,7 @@ def demo_data(task: str = "classification") -> Path:
     if complete(target):
         return target
     from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo
+    from petrilab.file_modes import share_folder
 
     make = {"classification": make_classification_demo, "regression": make_regression_demo}.get(
         task, lambda out: make_segmentation_demo(out, task, n_images=30))
@@ -61,6 +62,7 @@ def demo_data(task: str = "classification") -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{task}-", dir=target.parent))
     try:
+        share_folder(scratch)  # mkdtemp made it 0700
         make(scratch)
         try:
             os.replace(scratch, target)

@@ -2,7 +2,9 @@
 
 Every file is written to a temporary name in the same folder and renamed
 into place, so a killed run leaves each file either old or new, never
-half-written.
+half-written. Temporary names are unique (process id and a random part), so
+two processes never write the same one, and files get the mode the user's
+umask asks for (file_modes.py), not mkstemp's owner-only 0600.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 import os
 import re
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -37,12 +40,21 @@ SLURM_LOG = "slurm.out"  # the job's terminal output (for a sweep, a link into t
 # ---------------------------------------------------------------- atomic writes
 
 
+def temporary_name(path: str | Path, suffix: str = ".tmp") -> Path:
+    """A hidden name beside `path` that no other process or write uses: `.NAME.PID.RANDOM.partialSUFFIX`."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial{suffix}")
+
+
 def _atomic(path: Path, write) -> Path:
+    from petrilab.file_modes import share_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            share_file(f.fileno())  # mkstemp made it 0600
             write(f)
             f.flush()
             os.fsync(f.fileno())

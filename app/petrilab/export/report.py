@@ -302,14 +302,26 @@ def _read_csv(path: Path) -> list[dict]:
         return []
 
 
+# the packages a report names, each with the distributions that may provide it (first installed wins)
+REPORTED_PACKAGES = {"keras": ("keras",), "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos",
+                                                           "tf-nightly"),
+                     "torch": ("torch",), "numpy": ("numpy",), "scipy": ("scipy",), "skimage": ("scikit-image",),
+                     "tifffile": ("tifffile",)}
+
+
 def _versions() -> list[list[str]]:
+    """Installed versions, read from the packages' metadata: nothing is imported (a half-installed optional
+    package, like a broken PyTorch, must not break a report, nor take seconds to load just to be named)."""
+    from importlib import metadata
+
     rows = [["PetriLab", __version__], ["Python", platform.python_version()], ["System", platform.platform()]]
-    for name in ("keras", "tensorflow", "torch", "numpy", "scipy", "skimage", "tifffile"):
-        try:
-            module = __import__(name)
-            rows.append([name, getattr(module, "__version__", "?")])
-        except ImportError:
-            pass
+    for name, distributions in REPORTED_PACKAGES.items():
+        for distribution in distributions:
+            try:
+                rows.append([name, metadata.version(distribution)])
+                break
+            except Exception:  # not installed, or metadata unreadable: not named
+                continue
     return rows
 
 

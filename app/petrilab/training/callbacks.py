@@ -21,10 +21,16 @@ CHECKPOINT_BUDGET = 0.05  # at most 5 % of training time spent writing checkpoin
 
 
 def save_model_atomic(model: keras.Model, path: Path) -> None:
-    """Save to a temporary .keras file beside `path`, then rename: never a half-written model."""
-    tmp = path.with_name(f".{path.stem}.partial.keras")
+    """Save to a temporary .keras file beside `path`, then rename: never a half-written model.
+
+    The temporary name is unique to this process and this save: two processes on one folder (which the
+    run-folder lock refuses, but a manual copy may not) can never finish each other's half-written file."""
+    from petrilab.file_modes import share_file
+
+    tmp = runs.temporary_name(path, ".keras")
     try:
         model.save(tmp)
+        share_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         if tmp.exists():

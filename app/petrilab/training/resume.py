@@ -19,9 +19,11 @@ as it does for runs saved before this record existed.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from petrilab import runs
+from petrilab.errors import UserError
 
 CHECKPOINT_RECORD = runs.CHECKPOINT_RECORD
 
@@ -50,3 +52,59 @@ def checkpoint_epoch(run_dir: Path, model, steps_per_epoch: int) -> int:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return steps // max(1, int(steps_per_epoch))
+
+
+# ---------------------------------------------------------------- may this run continue?
+
+
+def recorded_epochs(run_dir: Path) -> int:
+    """The epochs last.keras holds by its record (last.json), else by history.csv; without loading the model."""
+    run_dir = Path(run_dir)
+    try:
+        return int(json.loads((run_dir / CHECKPOINT_RECORD).read_text(encoding="utf-8"))["epochs_done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        return len(runs.read_history(run_dir / runs.HISTORY))
+    except (OSError, ValueError):
+        return 0
+
+
+def last_status(run_dir: Path) -> str | None:
+    """How the run's last attempt ended (completed | stopped | failed), or None if it never said (killed)."""
+    from petrilab.events import read_all
+
+    status = None
+    for event in read_all(Path(run_dir) / runs.EVENTS):
+        if event.get("event") == "started":
+            status = None
+        elif event.get("event") == "finished":
+            status = event.get("status")
+    return status
+
+
+def refuse_unless_resumable(run_dir: Path, epochs: int) -> None:
+    """A UserError, before anything is written, when `petrilab train --resume RUN` cannot continue this run.
+
+    The rules: a run continues from last.keras; it trains up to `training.epochs` (the run's settings, or
+    --set training.epochs=N); a run that completed all its epochs is finished — continuing it means asking
+    for more epochs. A run killed after its last epoch but before its report only finishes (no training).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / runs.LAST_MODEL).exists():
+        raise UserError("This run has no last.keras to continue from (it stopped before its first checkpoint).",
+                        file=run_dir / runs.LAST_MODEL, fix="Start a new training instead of resuming.")
+    done = recorded_epochs(run_dir)
+    more = f"petrilab train --resume {shlex.quote(str(run_dir))} --set training.epochs={done + 10}"
+    if last_status(run_dir) == "completed" and epochs <= done:
+        raise UserError(
+            f"The run {run_dir} is finished: it completed {done} epoch{'s' if done != 1 else ''} "
+            f"(training.epochs = {epochs}), so there is nothing to continue. Nothing was changed.",
+            file=run_dir,
+            fix=f"To train it further, ask for more epochs than it has done, e.g. {more} "
+                f"(any number larger than {done}).")
+    if epochs < done:
+        raise UserError(
+            f"The run {run_dir} has already trained {done} epochs, more than training.epochs = {epochs}. "
+            "Nothing was changed.", file=run_dir,
+            fix=f"Ask for more epochs than it has done, e.g. {more}.")

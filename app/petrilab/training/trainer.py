@@ -22,8 +22,10 @@ from petrilab.errors import UserError
 from petrilab.liveness import engine_identity
 from petrilab.output_folders import disk_problem, refuse_inside_data, writable_folder
 from petrilab.recipes import Recipe, get_recipe
+from petrilab.run_lock import hold_folder
 from petrilab.settings import Settings
 from petrilab.settings_warnings import settings_warnings
+from petrilab.training.resume import refuse_unless_resumable
 
 
 @dataclass
@@ -100,19 +102,31 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         run_dir = Path(run_dir)
         refuse_inside_data(run_dir, _data_folders(settings), "run folder")
         writable_folder(run_dir, "run folder")
-        if (run_dir / runs.EVENTS).exists():
-            raise UserError(f"The run folder {run_dir} already holds a run.", file=run_dir,
-                            fix="Choose a new folder, or continue that run with --resume.")
     else:
         runs_dir = Path(runs_dir or Path.cwd() / "runs")
         refuse_inside_data(runs_dir, _data_folders(settings))
         run_dir = runs.new_run_dir(writable_folder(runs_dir), settings.name)
 
+    # one process writes a run folder: a second one (two resumes at once) is refused, naming the first
+    with hold_folder(run_dir, what="training"):
+        if resume:
+            refuse_unless_resumable(run_dir, settings.training.epochs)  # before anything is written
+        elif (run_dir / runs.EVENTS).exists():
+            raise UserError(f"The run folder {run_dir} already holds a run.", file=run_dir,
+                            fix="Choose a new folder, or continue that run with --resume.")
+        return _train_with_events(recipe, settings, run_dir, bool(resume), echo)
+
+
+def _train_with_events(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, echo: bool) -> Path:
+    """Train, and end the events with `finished` whatever happens (failed, stopped, completed)."""
     writer = ev.EventWriter(run_dir / runs.EVENTS, echo=echo)
     started = time.monotonic()
+    began = writer.path.stat().st_size if writer.path.exists() else 0
     try:
-        return _train(recipe, settings, run_dir, bool(resume), writer, started)
+        return _train(recipe, settings, run_dir, resume, writer, started)
     except UserError as exc:
+        if resume and _nothing_emitted(writer, began):
+            raise  # a resume refused before it started (e.g. the data moved): the run stays as it was
         writer.emit(ev.ERROR, **exc.to_dict())
         # failed, or stopped for the data that went away mid-training (training/data_lost.py): resumable
         writer.emit(ev.FINISHED, status=getattr(exc, "status", "failed"), seconds=round(time.monotonic() - started, 2))
@@ -130,6 +144,13 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
                         file=None, fix="Run again with --debug and report the details to the PetriLab developers.")
             writer.emit(ev.FINISHED, status="failed", seconds=round(time.monotonic() - started, 2))
         raise
+
+
+def _nothing_emitted(writer: ev.EventWriter, size_before: int) -> bool:
+    try:
+        return writer.path.stat().st_size == size_before
+    except OSError:
+        return size_before == 0
 
 
 def _data_folders(settings: Settings) -> list[str]:
@@ -270,8 +291,9 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         writer.emit(ev.WARNING, message=message, file=None, fix=fix)
 
     lost = None
+    trains = initial_epoch < settings.training.epochs  # else a run killed after its last epoch only finishes
     try:
-        if initial_epoch < settings.training.epochs:
+        if trains:
             memory.fit_with_smaller_batches(fit, settings.training.batch_size, use_batch_size, warn, epochs_done)
     except BaseException as exc:
         # an image that could not be read mid-training (TensorFlow wraps our message): a plain, resumable stop
@@ -289,7 +311,8 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         raise lost
     if recorder.diverged is not None:  # NaN or infinity: an error, never "completed" (training/nonfinite.py)
         _end_diverged(settings, run_dir, writer, recorder)
-    recorder.save_checkpoints()
+    if trains:
+        recorder.save_checkpoints()
     if not (run_dir / runs.BEST_MODEL).exists():
         # No finite validation loss (diverged): keep the last model so the run can still be inspected.
         writer.emit(ev.WARNING, message="The validation loss was never a finite number; model.keras is the last epoch.",
@@ -302,9 +325,10 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         stop.clear()
 
     recorder.validation_samples = validation_samples
-    if distribution.strategy is not None:
+    if distribution.strategy is not None or recorder.best_weights is None:
         # what follows predicts a few images at a time, which the devices cannot always share:
-        # on one device, from model.keras, as `petrilab evaluate` will
+        # on one device, from model.keras, as `petrilab evaluate` will. Also when no epoch of this session
+        # beat the best (a resume): model.keras then holds an earlier epoch, not the model in memory.
         model = keras.saving.load_model(run_dir / runs.BEST_MODEL)
     return _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
 
@@ -372,7 +396,12 @@ def _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
     if any(subset == "test" for _, subset in load_split(run_dir / runs.SPLIT)[0].assignments):
         result = evaluate_run(run_dir, trained=trained)
         writer.emit(ev.EVALUATION, metrics=result["metrics"], warnings=result["warnings"])
-    write_report(run_dir)
+    try:
+        write_report(run_dir)
+    except Exception as exc:  # the training is done and saved: a report that fails must not fail it
+        writer.emit(ev.WARNING, message=f"The training finished, but its report could not be written "
+                                        f"({exc.__class__.__name__}: {exc}).", file=str(run_dir / runs.REPORT),
+                    fix=f"Write it again with: petrilab report {run_dir}")
     writer.emit(ev.FINISHED, status=status, epochs_done=len(history), best_epoch=recorder.best_epoch,
                 best_val_loss=recorder.best_val_loss, seconds=round(time.monotonic() - started, 2))
     return run_dir
