@@ -8,7 +8,7 @@
     petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
     petrilab evaluate RUN_DIR [--data TEST_DIR]
-    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...]
+    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
@@ -183,7 +183,11 @@ def cmd_evaluate(args) -> int:
     _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.evaluation.evaluate_run import evaluate_run
 
-    result = evaluate_run(args.run_dir, data_dir=args.data)
+    from petrilab.output_folders import plain_disk_errors
+
+    with plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and test_predictions.csv are as "
+                           "they were.", "Free some space on that disk, then evaluate again."):
+        result = evaluate_run(args.run_dir, data_dir=args.data)
     m = result["metrics"]
     if result.get("task") == "regression":
         from petrilab.evaluation.regression import summary_line
@@ -209,7 +213,11 @@ def cmd_predict(args) -> int:
     _quiet_tensorflow(_run_backend(args.run_dir))
     from petrilab.prediction.predict_folder import predict_folder
 
-    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set)
+    notes: list[str] = []
+    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
+                          overwrite=args.overwrite, notes=notes)
+    for note in notes:  # files that are not images, or could not be read: named, never silently dropped
+        print(f"Note: {note}", file=sys.stderr)
     print(f"Predictions written to {path}")
     return 0
 
@@ -339,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
     p.add_argument("--set", action="append", metavar="postprocess.KEY=VALUE",
                    help="segmentation: another clean-up for this prediction (threshold, sizes…), the run unchanged")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")
@@ -356,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from petrilab.file_names import show_in_terminal
+
+    show_in_terminal()  # file names that are not UTF-8 print as \xNN instead of failing
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
