@@ -22,14 +22,12 @@ LOCK = ".petrilab-prediction.lock"
 UNREADABLE_STALE_S = 60  # a lock file still empty or garbled after this long was left by a killed process
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists, owned by someone else
-    return True
+def _gone(holder: dict) -> bool:
+    """True when the process that wrote the lock has certainly ended on this computer (liveness.py: psutil,
+    a process id given to a newer process included; never a signal, which on Windows would stop it)."""
+    from petrilab.liveness import engine_gone
+
+    return engine_gone(holder)
 
 
 def _holder(path: Path) -> dict | None:
@@ -46,7 +44,7 @@ def _holder(path: Path) -> dict | None:
         pid, host = int(holder["pid"]), str(holder["host"])
     except (ValueError, KeyError, TypeError):
         return None if age > UNREADABLE_STALE_S else {}  # being written right now, or left half-written
-    if host == socket.gethostname() and not _alive(pid):
+    if _gone({**holder, "pid": pid, "host": host}):
         return None
     return holder
 
@@ -59,7 +57,8 @@ class FolderLock:
         self.held = False
 
     def acquire(self) -> None:
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "time": time.time()}
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -72,9 +71,13 @@ class FolderLock:
                         pass
                     continue
                 raise self._refusal(holder) from None
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(me, f)
-            self.held = True
+            self.held = True  # ours from here: removed again by release(), even if writing it fails (full disk)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(me, f)
+            except BaseException:
+                self.release()
+                raise
             return
         raise self._refusal({})
 
