@@ -303,7 +303,7 @@ def test_a_full_disk_leaves_complete_results_or_none_and_says_so(seg, small_disk
     kept = digest(copy)
     for args, words in [(("evaluate", copy), "Free some space on that disk, then evaluate again"),
                         (("report", copy), "then run the report again"),
-                        (("export", copy, "-o", mount / "model.zip"), "then export again")]:
+                        (("export", copy, "-o", mount / "model.zip", "--name", "tiny nuclei"), "then export again")]:
         assert_plain(petrilab(*args), "The disk is full", words)
         assert digest(copy) == kept and sorted(os.listdir(mount)) == ["run"]
         assert not [p for p in copy.iterdir() if p.name.startswith(".")]
