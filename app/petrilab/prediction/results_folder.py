@@ -112,15 +112,18 @@ class ResultsFolder:
     def __init__(self, target: str | Path, overwrite: bool = False):
         self.target = Path(target)
         self.overwrite = overwrite
-        self.created = False
+        self.created: list[Path] = []
         self.lock = FolderLock(self.target)
         self.staging: Path | None = None
 
     def __enter__(self) -> Path:
-        self.created = not self.target.exists()
+        # the folders made for this prediction (target and missing parents), removed again if it fails
+        self.created = [p for p in (self.target, *self.target.parents) if not p.exists()]
         self.target.mkdir(parents=True, exist_ok=True)
         try:
             self.lock.acquire()
+            for leftover in self.target.glob(f"{STAGING_PREFIX}*"):  # of a prediction killed mid-way (its
+                shutil.rmtree(leftover, ignore_errors=True)          # lock was stale): only PetriLab's files
             if not self.overwrite:
                 refuse_earlier_results(self.target)
             self.staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.target))
@@ -153,11 +156,11 @@ class ResultsFolder:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
         self.lock.release()
-        if self.created:
+        for folder in self.created:  # made for this prediction, and left empty: gone again
             try:
-                self.target.rmdir()  # made for this prediction, and left empty: gone again
+                folder.rmdir()
             except OSError:
-                pass
+                break
 
     def __exit__(self, *exc) -> None:
         self._clean_up()
