@@ -81,6 +81,8 @@ def odd(tmp_path_factory) -> dict:
             first = sorted(cls.iterdir())[0]
             first.rename(odd_name(cls, ODD[k % 2], k))
     odd_name(data / "round", b"d\xe9fectueux %d.tif", 1).write_bytes(b"II*\x00" + bytes(range(256)) * 4)
+    for folder in (data, test):  # a class folder too: its name is the class's name
+        (folder / "fragmented").rename(odd_name(folder, b"fragment\xe9s%d", 0))
     before = digest(data, test)
     settings = root / "odd.toml"
     done = petrilab("init", "--task", "classification", "--data", data, "--test-data", test, "-o", settings)
@@ -129,6 +131,11 @@ def test_file_names_that_are_not_utf8_train_evaluate_and_predict_shown_escaped(o
     assert tested == {p.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
                       for p in odd["test"].rglob("*.png")}
     assert r"d\xe9fectueux 1.tif" in (run / "report.html").read_text(encoding="utf-8")
+    # settings.toml keeps the class and reads back the folder's real name
+    from petrilab import settings as settings_io
+
+    assert r'"fragment\\xe9s0"' in (run / "settings.toml").read_text(encoding="utf-8")
+    assert odd_name(odd["data"], b"fragment\xe9s%d", 0).name in settings_io.load(run / "settings.toml").data.classes
     # evaluate finds the test images again from split.csv (the shown names lead back to the files)
     done = petrilab("evaluate", run)
     assert done.returncode == 0, done.stderr
@@ -149,6 +156,8 @@ def test_file_names_that_are_not_utf8_train_evaluate_and_predict_shown_escaped(o
     assert len(rows) == 16 and shown_names <= set(rows)
     assert all(r["predicted_class"] for name, r in rows.items() if name != r"cass\xe9 9.tif")
     assert "cannot be read" in rows[r"cass\xe9 9.tif"]["problem"]
+    assert rows[r"\xe4rger 1.png"]["predicted_class"] in ("elongated", r"fragment\xe9s0", "round")
+    assert r"p_fragment\xe9s0" in rows[r"\xe4rger 1.png"]
     record = json.loads((out / "prediction.json").read_text(encoding="utf-8"))
     assert [s["file"] for s in record["skipped"]] == [r"cass\xe9 9.tif"]
     assert record["input_folder"].endswith(r"nouvelles \xe9 1")
