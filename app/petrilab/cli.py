@@ -9,7 +9,7 @@
     petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
     petrilab evaluate RUN_DIR [--data TEST_DIR]
-    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...]
+    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
@@ -231,8 +231,12 @@ def cmd_evaluate(args) -> int:
 
     import contextlib
 
+    from petrilab.output_folders import plain_disk_errors
+
     # not while a training writes the same folder (a missing folder: evaluate_run says so plainly)
-    with hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext():
+    held = hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext()
+    with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and test_predictions.csv "
+                                 "are as they were.", "Free some space on that disk, then evaluate again."):
         result = evaluate_run(args.run_dir, data_dir=args.data)
     m = result["metrics"]
     if result.get("task") == "regression":
@@ -260,7 +264,8 @@ def cmd_predict(args) -> int:
     from petrilab.prediction.predict_folder import predict_folder
 
     notes: list[str] = []
-    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set, notes=notes)
+    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
+                          overwrite=args.overwrite, notes=notes)
     print(f"Predictions written to {path}")
     for note in notes:  # e.g. images whose NaN pixels were replaced
         print(f"Note: {note}", file=sys.stderr)
@@ -393,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
     p.add_argument("--set", action="append", metavar="postprocess.KEY=VALUE",
                    help="segmentation: another clean-up for this prediction (threshold, sizes…), the run unchanged")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")
@@ -423,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    from petrilab.file_names import show_in_terminal
+
+    show_in_terminal()  # file names that are not UTF-8 print as \xNN instead of failing
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from petrilab.file_names import shown
+
 STARTED = "started"  # device, parameter count, dataset sizes
 BATCH = "batch"  # progress inside an epoch
 EPOCH_END = "epoch_end"  # metrics of one epoch
@@ -31,8 +33,10 @@ def _clean(value):
     """JSON has no NaN or infinity: write them as null so every reader can parse the line."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return shown(value)  # a file name that is not UTF-8: \xNN, so the line can be written
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {shown(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars

@@ -9,6 +9,7 @@ plain message naming the folder, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -60,20 +61,22 @@ def writable_folder(folder, what: str = "runs folder") -> Path:
     return folder
 
 
-def disk_problem(exc: BaseException, folder, what: str = "run folder") -> UserError | None:
-    """The plain message for a disk that is full or a folder that is read-only, or None for other errors."""
+TRAINING_KEPT = "What was saved before (the history and the last good model) is intact."
+TRAINING_THEN = ("Free some space on that disk (delete or move old runs, empty the bin), then continue the "
+                 "training (Continue training, or petrilab train --resume with this run folder).")
+
+
+def disk_problem(exc: BaseException, folder, what: str = "run folder", kept: str = TRAINING_KEPT,
+                 then: str = TRAINING_THEN) -> UserError | None:
+    """The plain message for a disk that is full or a folder that is read-only, or None for other errors.
+    `kept`: what the user still has; `then`: what to do once space is free (both for a full disk)."""
     while exc is not None and not isinstance(exc, OSError):
         exc = exc.__cause__ or exc.__context__
     if exc is None:
         return None
     if exc.errno in DISK_FULL:
-        return UserError(
-            f"The disk is full: PetriLab could not save in the {what} {folder}. What was saved before "
-            f"(the history and the last good model) is intact.",
-            file=folder,
-            fix="Free some space on that disk (delete or move old runs, empty the bin), then continue the "
-                "training (Continue training, or petrilab train --resume with this run folder).",
-        )
+        return UserError(f"The disk is full: PetriLab could not save in the {what} {folder}. {kept}",
+                         file=folder, fix=then)
     if exc.errno in NOT_ALLOWED and (exc.filename is None or is_inside(exc.filename, folder)):
         return UserError(
             f"PetriLab is not allowed to write in the {what} {folder} (the folder or the disk is read-only).",
@@ -81,3 +84,65 @@ def disk_problem(exc: BaseException, folder, what: str = "run folder") -> UserEr
             fix=f"Choose a {what} you can write to, or ask for write permission on this one.",
         )
     return None
+
+
+@contextlib.contextmanager
+def plain_disk_errors(folder, what: str, kept: str, then: str):
+    """A full or read-only disk inside the block ends with the plain message (disk_problem), not a traceback."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as exc:
+        problem = disk_problem(exc, folder, what, kept, then)
+        if problem is None:
+            raise
+        raise problem from None
+
+
+# ---------------------------------------------------------------- the data a run learnt from
+
+
+def run_data_folders(run_dir) -> list[Path]:
+    """Every folder whose files the run trained or was tested on: its settings' data.folder and
+    data.test_folder, and the folders of the files in its split.csv (a run must stay usable when they are gone)."""
+    import csv
+
+    from petrilab.file_names import from_shown
+
+    run_dir = Path(run_dir)
+    folders: list[Path] = []
+    try:
+        from petrilab import settings as settings_io
+
+        data = settings_io.load(run_dir / "settings.toml").data
+        folders += [Path(f) for f in (data.folder, data.test_folder) if f]
+    except (UserError, OSError):
+        pass  # an imported model has no data; the command itself says what else is wrong
+    try:
+        with open(run_dir / "split.csv", newline="", encoding="utf-8") as f:
+            folders += sorted({Path(from_shown(row["file"])).parent for row in csv.DictReader(f) if row.get("file")})
+    except (OSError, KeyError, UnicodeDecodeError, csv.Error):
+        pass
+    return list(dict.fromkeys(folders))
+
+
+def refuse_output_in_data(output, data_folders, what: str = "output folder", input_folder=None) -> None:
+    """A UserError when the output `is`, contains or lies inside a data folder (or the input folder)."""
+    output = _resolved(output)
+    named = [(Path(f), "data folder", "the data the run learnt from") for f in data_folders if f]
+    if input_folder is not None:
+        named.append((Path(input_folder), "input folder", "the images"))
+    for folder, kind, holds in named:
+        folder = _resolved(folder)
+        if output == folder or folder in output.parents:
+            relation = "is" if output == folder else "is inside"
+        elif output in folder.parents:
+            relation = "contains"
+        else:
+            continue
+        article = "an" if what[0] in "aeiou" else "a"
+        raise UserError(
+            f"The {what} {output} {relation} the {kind} {folder}; PetriLab never writes into your data.",
+            file=output,
+            fix=f"Choose {article} {what} outside {holds} ({folder}), for example a new folder beside it.")

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from petrilab.file_names import shown, shown_values
+
 SETTINGS = "settings.toml"
 SPLIT = "split.csv"
 EVENTS = "events.jsonl"
@@ -73,11 +75,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    # a file name that is not UTF-8 is written as \xNN (file_names.shown), never a failed write
+    return atomic_write_bytes(path, shown(text).encode("utf-8"))
 
 
 def atomic_write_json(path: str | Path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    return atomic_write_text(path, json.dumps(shown_values(obj), indent=2, ensure_ascii=False) + "\n")
 
 
 SAVE_PROBABILITIES = "PETRILAB_SAVE_PROBABILITIES"  # "1": segmentation predictions also write probability maps

@@ -327,8 +327,13 @@ def load(path: str | Path) -> Settings:
     except UserError as exc:
         exc.file = exc.file or str(path)  # a wrong type names the key: say in which file too
         raise
+    from petrilab.file_names import from_shown
+
+    settings.data.classes = [from_shown(c) for c in settings.data.classes]  # the folders' real names
+    settings.model.start_from = from_shown(settings.model.start_from or "") or settings.model.start_from
     for attr in ("folder", "test_folder"):
-        value = getattr(settings.data, attr)
+        value = from_shown(getattr(settings.data, attr) or "") or getattr(settings.data, attr)
+        setattr(settings.data, attr, value)
         if value and not Path(value).is_absolute():
             setattr(settings.data, attr, str((path.parent / value).resolve()))
     start_from = settings.model.start_from
@@ -342,7 +347,9 @@ def load(path: str | Path) -> Settings:
 
 
 def dumps(settings: Settings) -> str:
-    return tomli_w.dumps(settings.to_dict())
+    from petrilab.file_names import shown_values  # folder and class names that are not UTF-8: \\xNN
+
+    return tomli_w.dumps(shown_values(settings.to_dict()))
 
 
 def save(settings: Settings, path: str | Path) -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 
 from petrilab.data.discovery import Dataset, Sample
 from petrilab.errors import UserError
+from petrilab.file_names import from_shown
 
 SUBSETS = ("train", "validation", "test")
 SPLIT_COLUMNS = ["file", "class", "subset", "sha256"]
@@ -226,7 +227,7 @@ def load_split(path, task: str = "classification") -> tuple[Split, list[str]]:
         name = row["class"]
         if name not in classes:
             classes.append(name)
-        assignments.append((Sample(Path(row["file"]), classes.index(name)), subset))
+        assignments.append((Sample(Path(from_shown(row["file"])), classes.index(name)), subset))
     return Split(assignments), classes
 
 
@@ -235,7 +236,7 @@ def changed_files(path) -> list[str]:
     changed = []
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            file = row["file"]
+            file = from_shown(row["file"])
             expected = row.get("sha256") or ""
             if not os.path.isfile(file):
                 changed.append(file)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from petrilab import runs
@@ -46,11 +49,32 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
         source = str(Path(data_dir).resolve())
         suffix = "_" + runs.safe_name(Path(data_dir).resolve().name)
 
-    # where a recipe that predicts images (segmentation) leaves each test image's predicted mask, for the window
-    trained.test_masks_dir = run_dir / f"{TEST_MASKS}{suffix}"
-    scores, header, rows = trained.recipe.evaluate(trained, samples)
-    result = {"task": trained.settings.task.kind, "source": source, "n_images": scores.pop("n_images", len(rows)),
-              "classes": trained.classes, **scores}
-    runs.atomic_write_json(run_dir / f"evaluation{suffix}.json", result)
-    runs.atomic_write_csv(run_dir / f"test_predictions{suffix}.csv", header, rows)
+    # where a recipe that predicts images (segmentation) leaves each test image's predicted mask, for the window:
+    # written aside first and swapped in at the end, so a full disk leaves the earlier masks and tables whole
+    masks = run_dir / f"{TEST_MASKS}{suffix}"
+    trained.test_masks_final = masks
+    trained.test_masks_dir = Path(tempfile.mkdtemp(prefix=f".{masks.name}.partial-", dir=run_dir))
+    try:
+        scores, header, rows = trained.recipe.evaluate(trained, samples)
+        result = {"task": trained.settings.task.kind, "source": source, "n_images": scores.pop("n_images", len(rows)),
+                  "classes": trained.classes, **scores}
+        table = runs.atomic_write_csv(run_dir / f".test_predictions{suffix}.csv.new", header, rows)
+        if any(trained.test_masks_dir.iterdir()):
+            _swap_in(trained.test_masks_dir, masks)
+        os.replace(table, run_dir / f"test_predictions{suffix}.csv")
+        runs.atomic_write_json(run_dir / f"evaluation{suffix}.json", result)
+    finally:
+        shutil.rmtree(trained.test_masks_dir, ignore_errors=True)
+        for leftover in run_dir.glob(f".test_predictions{suffix}.csv.new"):
+            leftover.unlink()
     return result
+
+
+def _swap_in(new: Path, final: Path) -> None:
+    """Replace the folder `final` by `new` (same folder, so renames): the earlier masks go only now."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)

@@ -39,6 +39,7 @@ from petrilab.data.images import read_image
 from petrilab.data.preprocess import convert_channels, resize
 from petrilab.data.split import fingerprint
 from petrilab.errors import UserError
+from petrilab.file_names import from_shown
 
 FORMATS = ("bioimageio",)
 RDF = "rdf.yaml"
@@ -95,7 +96,7 @@ def _first_test_image(run_dir: Path) -> Path:
         for wanted in ("test", "validation", "train"):
             for row in rows:
                 if row.get("subset", row.get("split")) == wanted:
-                    file = Path(row.get("file") or row.get("path") or "")
+                    file = Path(from_shown(row.get("file") or row.get("path") or ""))
                     if file.is_file():
                         return file
     raise UserError(f"No image of the run {run_dir.name} could be found for the package's test input.",

@@ -28,7 +28,14 @@ def cmd_export(args) -> int:
 
     info = PackageInfo(name=args.name or "", description=args.description or "", authors=args.author or [],
                        license=args.license, cite=args.cite or [])
-    path = export_bioimageio(args.run_dir, args.output, info)
+    from petrilab.output_folders import plain_disk_errors, refuse_output_in_data, run_data_folders
+
+    output = Path(args.output)
+    refuse_output_in_data(output, run_data_folders(args.run_dir), "package file")
+    with plain_disk_errors(output.resolve().parent, "folder", "No package was written (nothing half-written "
+                           "is left there).", "Free some space on that disk, or write the package to another "
+                           "disk with -o, then export again."):
+        path = export_bioimageio(args.run_dir, output, info)
     print(f"bioimage.io package written to {path} (validated with bioimageio.spec)")
     return 0
 
@@ -53,13 +60,22 @@ def cmd_report(args) -> int:
                         fix="Give the folder of a run (it contains settings.toml and events.jsonl).")
     if args.output and not args.pdf:
         raise UserError("-o names the PDF to write: use it with --pdf.", fix="petrilab report RUN --pdf -o REPORT.pdf")
+    from petrilab.output_folders import plain_disk_errors, refuse_output_in_data, run_data_folders
+
+    if args.output:
+        refuse_output_in_data(args.output, run_data_folders(run_dir), "PDF file")
     trained = _model_for_examples(run_dir) if args.pdf else None  # loaded once for both files
-    path = write_report(run_dir, trained)
+    kept = "The report files there are as they were (each is written whole or not at all)."
+    then = "Free some space on that disk (or write the PDF to another disk with -o), then run the report again."
+    with plain_disk_errors(run_dir, "run folder", kept, then):
+        path = write_report(run_dir, trained)
     print(f"Report written to {path}")
     if args.pdf:
         from petrilab.export.pdf import write_pdf
 
-        print(f"PDF written to {write_pdf(run_dir, args.output, trained)}")
+        target = Path(args.output).resolve().parent if args.output else run_dir
+        with plain_disk_errors(target, "folder", kept, then):
+            print(f"PDF written to {write_pdf(run_dir, args.output, trained)}")
     return 0
 
 

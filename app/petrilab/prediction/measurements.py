@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from petrilab.file_names import shown
 from petrilab.runs import atomic_write_bytes
 
 _PROPERTIES = ("label", "area", "centroid", "bbox", "perimeter", "eccentricity", "solidity",
@@ -139,4 +140,4 @@ def write_table(path: str | Path, rows: list[dict], columns: list[str] | None = 
     writer.writerow(columns)
     for row in rows:
         writer.writerow([format_value(row.get(c)) for c in columns])
-    return atomic_write_bytes(path, buffer.getvalue().encode("utf-8-sig"))
+    return atomic_write_bytes(path, shown(buffer.getvalue()).encode("utf-8-sig"))  # names not UTF-8: \xNN

@@ -1,48 +1,71 @@
-"""`petrilab predict`: a trained model on a folder of new images, results as files in an output folder."""
+"""`petrilab predict`: a trained model on a folder of new images, results as files in an output folder.
+
+Nothing is lost and nothing is silent: the output folder may not be or touch
+the input folder or any data the run learnt from; results are built aside and
+moved in whole (prediction/results_folder.py); earlier results are replaced
+only with `overwrite`; files that are not images, or cannot be read, are named
+with the reason; `prediction.json` records what was predicted with what.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import socket
+import time
 from pathlib import Path
 
 from petrilab.data import finite
-from petrilab.data.images import is_image_file
+from petrilab.data.images import IMAGE_SUFFIXES, is_image_file
 from petrilab.errors import UserError
+from petrilab.file_names import shown
+from petrilab.output_folders import disk_problem, refuse_output_in_data, run_data_folders
+from petrilab.prediction.results_folder import PREDICTIONS, RECORD, ResultsFolder
 from petrilab.prediction.trained_model import TrainedModel
+from petrilab.runs import atomic_write_json
 
-PREDICTIONS = "predictions.csv"
+# left in folders by the operating system: never data, never worth a mention
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+NOT_AN_IMAGE = "not an image (PetriLab reads TIFF, PNG, JPEG and BMP)"
+# pictures PetriLab does not read: the user may well want them predicted, so say how
+OTHER_PICTURES = {".gif": "GIF", ".webp": "WebP", ".jp2": "JPEG 2000", ".heic": "HEIC", ".heif": "HEIF",
+                  ".avif": "AVIF", ".svg": "SVG", ".psd": "Photoshop", ".pdf": "PDF"}
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+def skip_reason(path: Path) -> str:
+    kind = OTHER_PICTURES.get(path.suffix.lower())
+    if kind:
+        return (f"a {kind} file, which PetriLab does not read: save it as PNG or TIFF (e.g. in Fiji) "
+                "to predict it")
+    return NOT_AN_IMAGE
+DISK_FULL_KEPT = "Nothing of this prediction was kept there; earlier results, if any, are as they were."
+DISK_FULL_THEN = "Free some space on that disk, or choose an output folder on another disk, then predict again."
 
 
-def check_output_folder(input_dir: Path, output_dir: Path) -> None:
+def check_output_folder(input_dir: Path, output_dir: Path, data_folders=()) -> None:
     """Refuse output folders that would mix results into the user's data or cannot be written."""
-    if _inside(output_dir, input_dir):
-        raise UserError(f"The output folder {output_dir} is inside the input folder {input_dir}.",
-                        file=output_dir,
-                        fix="Choose an output folder outside the images, so your data folder stays untouched.")
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"The output folder {output_dir} cannot be created ({exc.strerror}).", file=output_dir,
-                        fix="Choose a folder you can write to.") from None
-    if not os.access(output_dir, os.W_OK):
-        raise UserError(f"The output folder {output_dir} is read-only.", file=output_dir,
+    refuse_output_in_data(output_dir, data_folders, "output folder", input_folder=input_dir)
+    existing = next((p for p in (output_dir, *output_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UserError(f"The output folder {output_dir} cannot be created: {existing} is a file.", file=output_dir,
                         fix="Choose a folder you can write to.")
+    if existing is not None and not os.access(existing, os.W_OK):
+        what = "output folder" if existing == output_dir else "folder"
+        raise UserError(f"The {what} {existing} is read-only.", file=output_dir, fix="Choose a folder you can write to.")
 
 
-def find_images(input_dir: Path) -> list[Path]:
-    """Every image below `input_dir` (sub-folders included), in a stable order; hidden files skipped."""
-    found = []
+def find_images(input_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(every image below `input_dir`, sub-folders included, in a stable order; the other files there).
+    Hidden files and the operating system's own files are neither."""
+    found, others = [], []
     for path in sorted(input_dir.rglob("*")):
         rel = path.relative_to(input_dir)
-        if any(part.startswith(".") for part in rel.parts):
+        if any(part.startswith(".") for part in rel.parts) or path.name.lower() in _SYSTEM_FILES:
             continue
-        if path.is_file() and is_image_file(path):
-            found.append(path)
-    return found
+        if path.is_file():
+            (found if is_image_file(path) else others).append(path)
+    return found, others
 
 
 def apply_postprocess(trained: TrainedModel, overrides: list[str]) -> None:
@@ -58,28 +81,80 @@ def apply_postprocess(trained: TrainedModel, overrides: list[str]) -> None:
     settings_io.validate(trained.settings)
 
 
+def _inputs_fingerprint(images: list[Path], input_dir: Path) -> str:
+    """One SHA-256 over every input image's name and bytes: the same value means the same inputs."""
+    from petrilab.data.split import fingerprint
+
+    lines = sorted(f"{fingerprint(p)} {shown(p.relative_to(input_dir).as_posix())}" for p in images)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _unreadable(table: Path) -> list[dict]:
+    """The rows of predictions.csv that name a problem instead of a result."""
+    import csv
+
+    with open(table, newline="", encoding="utf-8-sig") as f:
+        return [{"file": r["file"], "reason": r["problem"]} for r in csv.DictReader(f) if r.get("problem")]
+
+
+def _record(trained: TrainedModel, input_dir: Path, images: list[Path], overrides, skipped, outputs) -> dict:
+    from petrilab import __version__
+    from petrilab.data.split import fingerprint
+    from petrilab.runs import BEST_MODEL, SAVE_PROBABILITIES
+
+    model = trained.run_dir.resolve() / BEST_MODEL
+    return {
+        "written_by": "PetriLab", "version": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": socket.gethostname(), "task": trained.settings.task.kind,
+        "run": str(trained.run_dir.resolve()), "model": str(model),
+        "model_sha256": fingerprint(model) if model.is_file() else None,
+        "postprocess": dataclasses.asdict(trained.settings.postprocess),
+        "postprocess_set": list(overrides or []),
+        "probabilities": os.environ.get(SAVE_PROBABILITIES) == "1",
+        "input_folder": str(input_dir), "n_inputs": len(images), "inputs_sha256": _inputs_fingerprint(images, input_dir),
+        "skipped": skipped, "outputs": outputs,
+    }
+
+
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
                    trained: TrainedModel | None = None, overrides: list[str] | None = None,
-                   notes: list[str] | None = None) -> Path:
-    """Predict every image below `input_dir` into `output_dir`; return predictions.csv.
-
-    `notes` (a list) receives a plain sentence per image whose NaN or infinite pixels were replaced
-    before predicting (they are also in predictions.csv's `nonfinite_pixels` column).
-    """
+                   overwrite: bool = False, notes: list[str] | None = None) -> Path:
+    """Predict every image of `input_dir` into `output_dir`; return its predictions.csv.
+    `notes` receives one line per file skipped, and why, and per image whose NaN or infinite pixels were
+    replaced before predicting (also in predictions.csv's `nonfinite_pixels` column)."""
     input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
     if not input_dir.is_dir():
         raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
-    check_output_folder(input_dir, output_dir)
-    images = find_images(input_dir)
+    check_output_folder(input_dir, output_dir, run_data_folders(run_dir))
+    images, others = find_images(input_dir)
     if not images:
         raise UserError(f"No images were found in {input_dir}.", file=input_dir,
-                        fix="PetriLab reads TIFF, PNG, JPEG and BMP files.")
-    trained = trained or TrainedModel(run_dir)
-    if overrides:
-        apply_postprocess(trained, overrides)
-    with finite.noticed() as seen:
-        table = trained.recipe.predict(trained, images, input_dir, output_dir)
-    told = finite.flag_predictions(Path(table), input_dir, seen)
+                        fix="PetriLab reads TIFF, PNG, JPEG and BMP files"
+                            + (f" ({len(others)} other file(s) there, e.g. '{shown(others[0].name)}')." if others else "."))
+    skipped = [{"file": shown(p.relative_to(input_dir).as_posix()), "reason": skip_reason(p)} for p in others]
+    folder = ResultsFolder(output_dir, overwrite=overwrite)
+    try:
+        with folder as staging:  # refuses earlier results and a folder another prediction is writing to
+            trained = trained or TrainedModel(run_dir)
+            if overrides:
+                apply_postprocess(trained, overrides)
+            with finite.noticed() as seen:
+                table = trained.recipe.predict(trained, images, input_dir, staging)
+            told = finite.flag_predictions(Path(table), input_dir, seen)
+            skipped += _unreadable(table)
+            outputs = sorted(shown(p.relative_to(staging).as_posix()) for p in staging.rglob("*") if p.is_file())
+            atomic_write_json(staging / RECORD, _record(trained, input_dir, images, overrides, skipped, outputs))
+            folder.finish()
+    except UserError:
+        raise
+    except Exception as exc:  # a full disk: nothing half-written is left, and the message says so
+        problem = disk_problem(exc, output_dir, "output folder", DISK_FULL_KEPT, DISK_FULL_THEN)
+        if problem is None:
+            raise
+        raise problem from None
     if notes is not None:
-        notes += told
-    return table
+        notes += [f"Skipped '{s['file']}': {s['reason'].rstrip('.')}." for s in skipped] + told
+    return output_dir / PREDICTIONS
+
+
+__all__ = ["IMAGE_SUFFIXES", "find_images", "predict_folder", "check_output_folder", "apply_postprocess"]

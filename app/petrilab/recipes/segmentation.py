@@ -385,8 +385,10 @@ class SegmentationRecipe(Recipe):
             if masks_dir is not None:
                 saved = _unique(Path(masks_dir) / f"{sample.path.stem}{self.outputs_suffix}.tif", used)
                 _write_tiff(saved, pred_labels if self.task == "instance" else pred_classes)
-                predicted_file = str(saved.relative_to(trained.run_dir)) if saved.is_relative_to(
-                    trained.run_dir) else str(saved)
+                # the folder the masks end in (evaluate_run writes them aside, then moves them there)
+                final = Path(getattr(trained, "test_masks_final", masks_dir)) / saved.relative_to(masks_dir)
+                predicted_file = str(final.relative_to(trained.run_dir)) if final.is_relative_to(
+                    trained.run_dir) else str(final)
             rows.append(row + [str(sample.mask), predicted_file])
         if masks_dir is not None:  # masks of an earlier evaluation whose images are no longer tested
             for old in Path(masks_dir).glob("*.tif"):

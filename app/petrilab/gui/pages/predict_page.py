@@ -21,8 +21,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -426,17 +426,34 @@ class PredictPage(WizardPage):
             return False
         self.message.clear()
         self.output_dir = Path(self.output_edit.text().strip()).resolve()
-        extra = None
+        replace = self.ask_to_replace(self.output_dir)
+        if replace is None:
+            return False
+        extra = ["--overwrite"] if replace else []
         self.used_options = None
         if self.task in SEGMENTATION:
             self.used_options = self.preview.options()
-            extra = overrides(self.used_options)  # the options shown in the preview, for every image
+            extra += overrides(self.used_options)  # the options shown in the preview, for every image
         self.engine.start_predict(self.context.current_run, Path(self.input_edit.text().strip()).resolve(),
                                   self.output_dir, extra=extra)
         self.status.setText("Predicting… the model loads, then reads every image.")
         self.busy.show()
         self._update_buttons()
         return True
+
+    def ask_to_replace(self, folder: Path) -> bool | None:
+        """False: nothing to replace; True: the user agreed to replace earlier results (--overwrite);
+        None: the user said no, and nothing starts."""
+        from petrilab.prediction.results_folder import earlier_results
+
+        if not earlier_results(folder):
+            return False
+        answer = QMessageBox.question(
+            self, "Replace the earlier results?",
+            f"The folder {folder} already holds the results of an earlier prediction.\n\n"
+            "Replace them? Only the files PetriLab wrote there are removed. Choose No to pick another folder.",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return True if answer == QMessageBox.Yes else None
 
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
         self.busy.hide()
