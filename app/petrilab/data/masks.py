@@ -114,7 +114,7 @@ def expected_mask(sample: Sample, root: Path) -> Path:
 
 def _raw_mask(path: Path) -> np.ndarray:
     """The mask as a 2-D integer array, or a UserError naming the file when its values are not numbers per pixel."""
-    array = read_image(path)
+    array = read_image(path, indices=True)  # a palette mask: its indices are the labels
     if array.shape[2] > 1:
         first = array[:, :, :1]
         if array.shape[2] == 4 and np.all(array[:, :, :3] == first):
@@ -286,7 +286,7 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
         except UserError as exc:
             findings_first.append((ERROR, exc.message, exc.file, exc.fix))
             continue
-        headers.add(info)
+        headers.add(info, sample.path)
     if progress is not None:
         progress(total, total)
 
@@ -304,6 +304,7 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
         _class_findings(report, dataset, tally, names)
         _object_findings(report, tally, names)
         _patch_findings(report, headers.heights, headers.widths)
+        checks.file_findings(report, headers, dataset, resized=False)
     checks._skipped_findings(report)
     return report
 
