@@ -1,0 +1,266 @@
+"""The bad-input matrix, continued (issue #13, "weak families"): images, leaks, tables, masks, settings, reports.
+
+As in test_bad_input.py: each case goes through the real command line (`main([...])`, the code
+`python -m petrilab` runs), asserts the plain message (the file named, what to do) or that the case
+is handled, and that every input file is byte for byte unchanged (SHA-256 before and after) with
+nothing written into the data folder. README's troubleshooting table lists these tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from petrilab import runs
+from petrilab import settings as settings_io
+from petrilab.data.images import image_info, read_image
+from petrilab.demo import make_classification_demo, make_multilabel_demo, make_regression_demo, \
+    make_segmentation_demo
+
+from test_bad_input import assert_plain, cli, digest
+
+TINY_TRAINING = ["--set", "training.epochs=1", "--set", "model.filters=[4]", "--set", "model.head_units=[4]",
+                 "--set", "training.batch_size=8", "--set", "data.image_size=[16, 16]"]
+
+
+def listing(folder: Path) -> set[str]:
+    """Every path under a folder: a data folder must hold the same files after PetriLab ran."""
+    return {str(p) for p in Path(folder).rglob("*")}
+
+
+# ---------------------------------------------------------------- image reading
+
+
+def grey_palette_png(path: Path, values: np.ndarray) -> None:
+    """A palette PNG whose colours are greys in reverse order: index i shows grey 255 - i."""
+    image = Image.fromarray(values.astype(np.uint8), mode="L").convert("P")
+    image.putpalette([v for i in range(256) for v in (255 - i,) * 3])
+    image.save(path)
+
+
+def test_a_palette_png_of_grey_is_read_as_its_grey_values_and_a_palette_mask_as_indices(tmp_path, capsys):
+    data = make_segmentation_demo(tmp_path / "cells", task="semantic", n_images=6, size=32, seed=41)
+    indices = np.tile(np.arange(32, dtype=np.uint8), (32, 1))
+    grey_palette_png(data / "images" / "nuclei_001.png", indices)
+    truth = np.asarray(Image.open(data / "masks" / "nuclei_002.png"))
+    mask = Image.fromarray(truth.astype(np.uint8), mode="L").convert("P")
+    mask.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * (253 * 3))  # class 1 drawn red, class 2 green
+    mask.save(data / "masks" / "nuclei_002.png")
+    before, files = digest(data), listing(data)
+
+    pixels = read_image(data / "images" / "nuclei_001.png")
+    assert pixels.shape == (32, 32, 1) and np.array_equal(pixels[..., 0], 255 - indices)  # the grey, not the index
+    assert image_info(data / "images" / "nuclei_001.png").channels == 1
+    assert np.array_equal(read_image(data / "masks" / "nuclei_002.png", indices=True)[..., 0], truth)
+    code, out, _ = cli(capsys, "check", data, "--task", "semantic")
+    assert code == 0, out
+    assert "palette (indexed) PNGs with grey colours: read as their grey values: 'nuclei_001.png'" in out
+    assert "colour image" not in out  # the palette mask is read as its class numbers
+    assert digest(data) == before and listing(data) == files
+
+
+def test_a_cmyk_jpeg_is_converted_to_rgb_and_said(tmp_path, capsys):
+    data = make_classification_demo(tmp_path / "data", n_per_class=6, size=32, seed=42)
+    Image.new("CMYK", (32, 32), (0, 255, 255, 0)).save(data / "round" / "print.jpg")  # pure red in print colours
+    before = digest(data)
+    pixels = read_image(data / "round" / "print.jpg")
+    assert pixels.shape == (32, 32, 3) and pixels[..., 0].mean() > 200 and pixels[..., 1].mean() < 60
+    assert image_info(data / "round" / "print.jpg").channels == 3
+    code, out, _ = cli(capsys, "check", data)
+    assert code == 0
+    assert "1 image(s) are CMYK JPEGs (print colours): converted to RGB: 'print.jpg'" in out
+    assert digest(data) == before
+
+
+def test_the_exif_orientation_is_applied_and_said_once(tmp_path, capsys):
+    data = make_classification_demo(tmp_path / "data", n_per_class=6, size=32, seed=43)
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :10] = 255  # a white band on the left, as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": viewers show it 40 high, 20 wide
+    Image.fromarray(pixels).save(data / "round" / "phone.jpg", exif=exif.tobytes(), quality=95)
+    before = digest(data)
+    shown = read_image(data / "round" / "phone.jpg")
+    info = image_info(data / "round" / "phone.jpg")
+    assert shown.shape[:2] == (40, 20) and (info.height, info.width) == (40, 20)
+    assert shown[:10].mean() > 200 and shown[-10:].mean() < 50  # the left band is now on top, as viewers show it
+    code, out, _ = cli(capsys, "check", data)
+    assert code == 0 and out.count("EXIF orientation") == 1 and "'phone.jpg'" in out
+    assert digest(data) == before
+
+
+@contextlib.contextmanager
+def as_another_user():
+    """Run the block as 'nobody' where we are root: root reads any file whatever its permissions, so a
+    chmod 000 file is only unreadable to another user. The real uid stays root, so we can switch back."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def can_open(path: Path) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except PermissionError:
+        return False
+
+
+@pytest.mark.skipif(not hasattr(os, "seteuid"), reason="file permissions are POSIX here")
+def test_a_file_without_read_permission_is_named_as_such_not_as_damaged(capsys):
+    top = Path(tempfile.mkdtemp(prefix="petrilab-perm-"))  # not under pytest's private (0700) tmp folder
+    try:
+        data = make_classification_demo(top / "data", n_per_class=6, size=32, seed=44)
+        for p in [top, *data.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        locked = data / "round" / "round_003.png"
+        locked.chmod(0o000)
+        before = {str(p): p.stat().st_size for p in data.rglob("*") if p.is_file()}
+        cli(capsys, "check", data)  # every module the check needs is imported as ourselves first
+        with as_another_user():
+            if can_open(locked):
+                pytest.skip("this system lets us read a chmod 000 file even as another user")
+            code, out, _ = cli(capsys, "check", data)
+        assert code == 0
+        assert "The image 'round_003.png' cannot be opened: PetriLab has no permission to read it." in out
+        assert "Ask the file's owner" in out and "damaged" not in out.split("round_003.png")[1][:200]
+        locked.chmod(0o644)
+        assert {str(p): p.stat().st_size for p in data.rglob("*") if p.is_file()} == before
+    finally:
+        for p in top.rglob("*"):
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        shutil.rmtree(top)
+
+
+def test_a_very_large_png_is_read_not_refused_as_a_decompression_bomb(tmp_path, monkeypatch):
+    from PIL import Image as PILImage
+
+    path = tmp_path / "tile scan.png"
+    Image.fromarray(np.full((300, 400), 9, np.uint8)).save(path)
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)  # Pillow's guard, made small instead of a 2 GB file
+    before = digest(tmp_path)
+    assert image_info(path).height == 300 and read_image(path).shape == (300, 400, 1)
+    assert PILImage.MAX_IMAGE_PIXELS == 1000  # our reads lift it only for themselves
+    from petrilab.data import pillow_read
+
+    monkeypatch.setattr(pillow_read, "MEMORY_SHARE", 1e-9)  # the memory check still refuses what cannot fit
+    with pytest.raises(Exception) as refused:
+        read_image(path)
+    assert "reading it needs about" in str(refused.value) and "Fiji" in refused.value.fix
+    assert digest(tmp_path) == before
+
+
+def test_tiny_and_very_elongated_images_are_named_by_the_check(tmp_path, capsys):
+    data = make_classification_demo(tmp_path / "data", n_per_class=6, size=32, seed=45)
+    Image.fromarray(np.full((1, 1), 80, np.uint8)).save(data / "round" / "dot.png")
+    Image.fromarray(np.full((10, 400), 80, np.uint8)).save(data / "elongated" / "strip.png")
+    before = digest(data)
+    code, out, _ = cli(capsys, "check", data)
+    assert code == 0
+    assert "2 image(s) are tiny or far longer than wide" in out and "'dot.png' (1 × 1)" in out
+    assert "'strip.png' (10 × 400)" in out and "squashed out of shape" in out and "crop or pad" in out
+    assert digest(data) == before
+
+
+def test_the_one_colour_image_that_turns_the_set_to_colour_is_named(tmp_path, capsys):
+    data = make_classification_demo(tmp_path / "data", n_per_class=12, size=32, seed=46)
+    Image.open(data / "round" / "round_004.png").convert("RGB").save(data / "round" / "odd one.png")
+    before = digest(data)
+    code, out, _ = cli(capsys, "check", data)
+    assert code == 0
+    assert ("Most images are grey, but 'odd one.png' is colour (RGB): it was kept. Because of it, every image is "
+            "given to the model as colour (RGB).") in out
+    assert "data.channels = 3" in out and "set 'data.channels' to 1" in out
+    assert digest(data) == before
+
+
+# ---------------------------------------------------------------- leaks and duplicates
+
+
+@pytest.fixture(scope="module")
+def leaky(tmp_path_factory):
+    """A folder with the same file in two classes, trained through init + train."""
+    work = tmp_path_factory.mktemp("leaky")
+    data = make_classification_demo(work / "data", n_per_class=8, size=32, seed=47)
+    shutil.copy(data / "round" / "round_001.png", data / "elongated" / "copy of round 1.png")
+    before, files = digest(data), listing(data)
+    assert cli_plain(["init", "--task", "classification", "--data", data, "-o", work / "s.toml"]) == 0
+    assert cli_plain(["train", work / "s.toml", "--runs-dir", work / "runs", "--quiet", *TINY_TRAINING]) == 0
+    (run,) = (work / "runs").iterdir()
+    assert digest(data) == before and listing(data) == files
+    return data, run
+
+
+def cli_plain(args) -> int:
+    from petrilab.cli import main
+
+    return main([str(a) for a in args])
+
+
+def test_identical_files_in_two_classes_are_named_and_kept_in_one_subset(leaky, capsys):
+    data, run = leaky
+    before = digest(data)
+    code, out, _ = cli(capsys, "check", data)
+    assert code == 0
+    assert "'elongated/copy of round 1.png' and 'round/round_001.png' are the same file byte for byte" in out \
+        or "'round/round_001.png' and 'elongated/copy of round 1.png' are the same file byte for byte" in out
+    assert "different classes ('elongated', 'round')" in out and "keeps identical files in the same subset" in out
+    with open(run / runs.SPLIT, newline="", encoding="utf-8") as f:
+        rows = {Path(r["file"]).name: r for r in csv.DictReader(f)}
+    assert rows["copy of round 1.png"]["subset"] == rows["round_001.png"]["subset"]
+    assert rows["copy of round 1.png"]["sha256"] == rows["round_001.png"]["sha256"]
+    assert digest(data) == before
+
+
+def test_evaluating_on_images_the_model_trained_on_is_warned(leaky, tmp_path, capsys):
+    data, run = leaky
+    with open(run / runs.SPLIT, newline="", encoding="utf-8") as f:
+        trained = [Path(r["file"]) for r in csv.DictReader(f) if r["subset"] == "train"]
+    again = tmp_path / "new test"
+    for name in ("round", "elongated", "fragmented"):
+        (again / name).mkdir(parents=True)
+    seen = [p for p in trained if p.parent.name == "round"][:2]
+    for p in seen:
+        shutil.copy(p, again / "round" / f"renamed {p.name}")  # renamed: only the bytes tell
+    for name in ("elongated", "fragmented"):
+        src = sorted((data / name).glob("*.png"))[0]
+        Image.fromarray(np.asarray(Image.open(src))[::-1].copy()).save(again / name / "flipped.png")  # new bytes
+    before = digest(data, again)
+    code, out, err = cli(capsys, "evaluate", run, "--data", again)
+    assert code == 0, err
+    assert "Note: 2 of the 4 images in" in out and "were used to train this model" in out
+    assert "'renamed round_" in out and "scores look better than the model really is" in out
+    assert digest(data, again) == before
+
+
+def test_test_images_changed_since_the_split_are_named_by_evaluate(tmp_path, capsys):
+    work = tmp_path
+    data = make_classification_demo(work / "data", n_per_class=8, size=32, seed=48)
+    assert cli_plain(["init", "--task", "classification", "--data", data, "-o", work / "s.toml"]) == 0
+    assert cli_plain(["train", work / "s.toml", "--runs-dir", work / "runs", "--quiet", *TINY_TRAINING]) == 0
+    (run,) = (work / "runs").iterdir()
+    with open(run / runs.SPLIT, newline="", encoding="utf-8") as f:
+        tested = [Path(r["file"]) for r in csv.DictReader(f) if r["subset"] == "test"]
+    victim = tested[0]
+    Image.fromarray(255 - np.asarray(Image.open(victim))).save(victim)  # edited after training
+    before = digest(data)
+    code, out, err = cli(capsys, "evaluate", run)
+    assert code == 0, err
+    assert f"1 test image(s) changed since the run was split and trained: '{victim.name}'" in out
+    assert digest(data) == before
