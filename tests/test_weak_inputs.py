@@ -264,3 +264,78 @@ def test_test_images_changed_since_the_split_are_named_by_evaluate(tmp_path, cap
     assert code == 0, err
     assert f"1 test image(s) changed since the run was split and trained: '{victim.name}'" in out
     assert digest(data) == before
+
+
+# ---------------------------------------------------------------- tables
+
+
+def rewrite_table(path: Path, convert) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(convert(i, line) for i, line in enumerate(lines)) + "\n", encoding="utf-8")
+
+
+def test_quoted_decimal_commas_with_semicolons_are_read_as_numbers(tmp_path, capsys):
+    from petrilab.data.tables import discover_table
+
+    data = make_regression_demo(tmp_path / "beads", n_images=20, size=32, seed=51)
+    original = discover_table("regression", data).values()
+    # European Excel: ';' between cells and a decimal comma, each number quoted
+    rewrite_table(data / "targets.csv", lambda i, line: line.replace(",", ";") if i == 0 else
+                  ";".join([line.split(",")[0]] + [f'"{v.replace(".", ",")}"' for v in line.split(",")[1:]]))
+    before = digest(data)
+    assert np.allclose(discover_table("regression", data).values(), original)
+    code, out, _ = cli(capsys, "check", data, "--task", "regression")
+    assert code == 0 and "holds text" not in out and "The data is ready to train." in out
+    assert digest(data) == before
+
+
+def test_true_false_labels_are_read_as_one_and_zero(tmp_path, capsys):
+    data = make_multilabel_demo(tmp_path / "cells", n_images=40, size=32, seed=52)
+    rewrite_table(data / "labels.csv", lambda i, line: line if i == 0 else ",".join(
+        [line.split(",")[0]] + [{"1": "TRUE", "0": "FALSE"}[v] for v in line.split(",")[1:]]))
+    before, files = digest(data), listing(data)
+    code, out, _ = cli(capsys, "check", data, "--task", "multilabel")
+    assert code == 0, out
+    assert "'nucleus', 'spots', 'membrane' of labels.csv hold TRUE/FALSE (as Excel writes them): read as 1 and 0" \
+        in out
+    code, out, err = cli(capsys, "init", "--task", "multilabel", "--data", data, "-o", tmp_path / "s.toml")
+    assert code == 0, err
+    assert digest(data) == before and listing(data) == files
+
+
+def test_an_id_column_is_not_learnt_and_init_says_so(tmp_path, capsys):
+    data = make_regression_demo(tmp_path / "beads", n_images=20, size=32, seed=53)
+    rewrite_table(data / "targets.csv", lambda i, line: ("cell_number," + line) if i == 0 else f"{i},{line}")
+    before, files = digest(data), listing(data)
+    code, out, err = cli(capsys, "init", "--task", "regression", "--data", data, "-o", tmp_path / "s.toml")
+    assert code == 0, err
+    assert "The column 'cell_number' of targets.csv looks like a row or object number" in out
+    assert "it is not learnt" in out and "Applied: data.target_columns = ['x', 'y']" in out
+    assert settings_io.load(tmp_path / "s.toml").data.target_columns == ["x", "y"]
+    # chosen on purpose, it is learnt but warned about
+    from petrilab.data.tables import check_table, discover_table
+
+    report = check_table(discover_table("regression", data, ["cell_number", "x"]))
+    assert any(f.level == "warning" and "yet it is chosen as a value to learn" in f.message for f in report.findings)
+    assert digest(data) == before and listing(data) == files
+
+
+def test_an_excel_workbook_instead_of_a_csv_is_named_with_the_fix(tmp_path, capsys):
+    data = make_regression_demo(tmp_path / "beads", n_images=20, size=32, seed=54)
+    (data / "targets.csv").rename(data / "targets.xlsx")  # the bytes do not matter: the name tells
+    before = digest(data)
+    code, _, err = cli(capsys, "init", "--task", "regression", "--data", data, "-o", tmp_path / "s.toml")
+    assert code == 2
+    assert_plain(err, f"The folder {data} has targets.xlsx, an Excel workbook", str(data / "targets.xlsx"),
+                 "File > Save As > 'CSV UTF-8 (comma delimited)', named targets.csv")
+    assert digest(data) == before and not (tmp_path / "s.toml").exists()
+
+
+def test_a_table_saved_as_csv_txt_by_windows_is_accepted_and_named(tmp_path, capsys):
+    data = make_regression_demo(tmp_path / "beads", n_images=20, size=32, seed=55)
+    (data / "targets.csv").rename(data / "targets.csv.txt")
+    before, files = digest(data), listing(data)
+    code, out, _ = cli(capsys, "check", data, "--task", "regression")
+    assert code == 0, out
+    assert "The table was read from 'targets.csv.txt' (Windows hides the '.txt'" in out
+    assert digest(data) == before and listing(data) == files
