@@ -339,3 +339,71 @@ def test_a_table_saved_as_csv_txt_by_windows_is_accepted_and_named(tmp_path, cap
     assert code == 0, out
     assert "The table was read from 'targets.csv.txt' (Windows hides the '.txt'" in out
     assert digest(data) == before and listing(data) == files
+
+
+# ---------------------------------------------------------------- masks
+
+
+def test_every_mask_empty_is_refused_and_no_objects_are_never_a_perfect_score(tmp_path, capsys):
+    data = make_segmentation_demo(tmp_path / "nuclei", task="instance", n_images=8, size=32, seed=61)
+    empty = make_segmentation_demo(tmp_path / "blank", task="instance", n_images=4, size=32, seed=62)
+    for mask in (empty / "masks").iterdir():
+        tifffile.imwrite(mask, np.zeros((32, 32), np.uint16))
+    before, files = digest(data, empty), listing(empty)
+    code, _, err = cli(capsys, "init", "--task", "instance", "--data", empty, "-o", tmp_path / "blank.toml")
+    assert code == 2 and "Traceback" not in err
+    code, out, _ = cli(capsys, "check", empty, "--task", "instance")
+    assert code == 2 and f"Every mask in {empty / 'masks'} is empty (background only): there is nothing to learn" \
+        in out and "Draw the objects in the masks" in out
+    # a model that finds nothing (every object removed by min_size), scored on masks with nothing: no score at all
+    assert cli_plain(["init", "--task", "instance", "--data", data, "-o", tmp_path / "s.toml"]) == 0
+    assert cli_plain(["train", tmp_path / "s.toml", "--run-dir", tmp_path / "run", "--quiet",
+                      "--set", "training.epochs=1", "--set", "model.filters=[4, 8]", "--set", "data.patch_size=[32, 32]",
+                      "--set", "training.batch_size=4", "--set", "postprocess.min_size=100000"]) == 0
+    code, out, err = cli(capsys, "evaluate", tmp_path / "run", "--data", empty)
+    assert code == 0, err
+    assert "no objects to score (none in the test masks, none predicted)" in out and "F1 1.000" not in out
+    assert "Note: No objects to score" in out and "not a perfect 1.0" in out
+    import json
+
+    result = json.loads((tmp_path / "run" / "evaluation_blank.json").read_text(encoding="utf-8"))
+    assert result["metrics"]["object_f1"] is None and result["metrics"]["object_precision"] is None
+    assert digest(data, empty) == before and listing(empty) == files
+
+
+def test_an_object_number_in_two_separate_pieces_is_named(tmp_path, capsys):
+    data = make_segmentation_demo(tmp_path / "nuclei", task="instance", n_images=6, size=32, seed=63)
+    path = data / "masks" / "nuclei_002.tif"
+    labels = tifffile.imread(path)
+    labels[0:2, 0:2] = labels.max()  # the last object's number painted again in a far corner
+    labels[-2:, -2:] = 0
+    tifffile.imwrite(path, labels)
+    before = digest(data)
+    code, out, _ = cli(capsys, "check", data, "--task", "instance")
+    assert code == 0
+    assert f"In the mask 'nuclei_002.tif', object number(s) {labels.max()} are made of separate pieces" in out
+    assert str(path) in out and "Connected Components Labeling" in out
+    assert digest(data) == before
+
+
+def test_jpeg_masks_are_warned_about(tmp_path, capsys):
+    data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32, seed=64)
+    mask = data / "masks" / "nuclei_003.png"
+    Image.open(mask).save(data / "masks" / "nuclei_003.jpg", quality=100)
+    mask.unlink()
+    before = digest(data)
+    code, out, _ = cli(capsys, "check", data, "--task", "semantic")
+    assert "1 mask(s) are JPEG files ('nuclei_003.jpg')" in out and "Save masks as PNG or TIFF" in out
+    assert digest(data) == before
+
+
+def test_masks_named_with_a_suffix_are_matched_and_said(tmp_path, capsys):
+    data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32, seed=65)
+    for mask in sorted((data / "masks").iterdir()):
+        mask.rename(mask.with_name(f"{mask.stem}_mask{mask.suffix}"))
+    before, files = digest(data), listing(data)
+    code, out, err = cli(capsys, "init", "--task", "semantic", "--data", data, "-o", tmp_path / "s.toml")
+    assert code == 0, err
+    assert "6 mask(s) were matched to their image by the suffix of their name ('nuclei_001_mask.png' is the mask " \
+           "of 'nuclei_001.png')" in out and "has no mask" not in out
+    assert digest(data) == before and listing(data) == files
