@@ -407,3 +407,73 @@ def test_masks_named_with_a_suffix_are_matched_and_said(tmp_path, capsys):
     assert "6 mask(s) were matched to their image by the suffix of their name ('nuclei_001_mask.png' is the mask " \
            "of 'nuclei_001.png')" in out and "has no mask" not in out
     assert digest(data) == before and listing(data) == files
+
+
+# ---------------------------------------------------------------- settings files
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_settings_file_with_a_bom_or_in_utf16_is_read(tmp_path, capsys, encoding):
+    data = make_classification_demo(tmp_path / "data", n_per_class=6, size=32, seed=71)
+    path = tmp_path / "from notepad.toml"
+    text = settings_io.dumps(settings_io.defaults_for("classification"))
+    text = text.replace('folder = ""', f'folder = "{data.as_posix()}"', 1).replace("epochs = ", "epochs = 3 #", 1)
+    path.write_bytes(text.encode(encoding))  # Notepad: a byte-order mark, or UTF-16 ("Unicode")
+    before = digest(tmp_path)
+    loaded = settings_io.load(path)
+    assert loaded.data.folder == str(data) and loaded.training.epochs == 3
+    code, _, err = cli(capsys, "train", path, "--set", "training.epochs=0")  # read, then refused for the value
+    assert code == 2 and "not valid TOML" not in err and "'training.epochs' is 0" in err
+    assert digest(tmp_path) == before
+
+
+def test_windows_paths_in_a_settings_file_are_explained_or_converted(tmp_path, capsys):
+    data = make_classification_demo(tmp_path / "lab" / "cells", n_per_class=6, size=32, seed=72)
+    path = tmp_path / "from windows.toml"
+    text = settings_io.dumps(settings_io.defaults_for("classification"))
+    path.write_text(text.replace('folder = ""', 'folder = "C:\\\\Users\\\\me\\\\data"', 1), encoding="utf-8")
+    before = digest(tmp_path)
+    code, _, err = cli(capsys, "train", path, "--runs-dir", tmp_path / "runs")
+    assert code == 2
+    assert_plain(err, "The data folder 'C:\\Users\\me\\data' is a Windows path: this settings file was written on "
+                      "Windows", "Point the data folder at the folder on this computer")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("model.keras"))
+    # a relative path with backslashes is this computer's path once converted
+    path.write_text(text.replace('folder = ""', 'folder = "lab\\\\cells"', 1), encoding="utf-8")
+    assert settings_io.load(path).data.folder == str(data)
+    assert digest(tmp_path / "lab") == {k: v for k, v in before.items() if "/lab/" in k}
+
+
+def test_a_run_dir_full_of_other_files_is_refused(tmp_path, capsys):
+    data = make_classification_demo(tmp_path / "data", n_per_class=6, size=32, seed=73)
+    assert cli_plain(["init", "--task", "classification", "--data", data, "-o", tmp_path / "s.toml"]) == 0
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter 1.docx").write_bytes(b"my thesis")
+    before = digest(data, thesis)
+    code, _, err = cli(capsys, "train", tmp_path / "s.toml", "--run-dir", thesis)
+    assert code == 2
+    assert_plain(err, f"The folder {thesis} is not empty ('chapter 1.docx') and is not a PetriLab run folder",
+                 "Give --run-dir a new or empty folder")
+    assert sorted(p.name for p in thesis.iterdir()) == ["chapter 1.docx"] and digest(data, thesis) == before
+
+
+def test_a_patch_larger_than_the_images_is_said(tmp_path, capsys):
+    from petrilab.events import read_all
+
+    data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32, seed=74)
+    small = data / "images" / "nuclei_004.png"
+    Image.open(small).crop((0, 0, 24, 32)).save(small)
+    mask = data / "masks" / "nuclei_004.png"
+    Image.open(mask).crop((0, 0, 24, 32)).save(mask)
+    assert cli_plain(["init", "--task", "semantic", "--data", data, "-o", tmp_path / "s.toml"]) == 0
+    before, files = digest(data), listing(data)
+    code, _, err = cli(capsys, "train", tmp_path / "s.toml", "--run-dir", tmp_path / "run", "--quiet",
+                       "--set", "data.patch_size=[48, 48]", "--set", "training.epochs=1", "--set", "model.filters=[4, 8]",
+                       "--set", "training.batch_size=4")
+    assert code == 0, err
+    said = "\n".join(e["message"] for e in read_all(tmp_path / "run" / runs.EVENTS) if e["event"] == "warning")
+    assert "The training patches (48 × 48, data.patch_size) are larger than some images: the smallest, " \
+           "'nuclei_004.png', is 32 × 24" in said and "mirror-padded" in said
+    assert settings_io.load(tmp_path / "run" / runs.SETTINGS).data.patch_size == [48, 48]
+    assert digest(data) == before and listing(data) == files

@@ -126,12 +126,14 @@ class SegmentationRecipe(Recipe):
         return check_segmentation(dataset, progress=progress)
 
     def decide_from_data(self, settings, dataset, report):
-        from petrilab.data.patches import patch_size_for
+        from petrilab.data.patches import patch_size_findings, patch_size_for
 
         settings.data.classes = list(report.classes)
         settings.data.channels = resolve_channels(settings.data.channels, report)
         shapes = [tuple(int(n) for n in size.split("x")) for size in report.sizes]
-        settings.data.patch_size = list(patch_size_for(settings.data.patch_size, shapes, size_multiple(settings)))
+        requested = settings.data.patch_size
+        settings.data.patch_size = list(patch_size_for(requested, shapes, size_multiple(settings)))
+        patch_size_findings(requested, tuple(settings.data.patch_size), report, dataset)
 
     def decide_from_training(self, settings, train):
         if settings.training.loss != "weighted_crossentropy":
