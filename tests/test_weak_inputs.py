@@ -477,3 +477,52 @@ def test_a_patch_larger_than_the_images_is_said(tmp_path, capsys):
            "'nuclei_004.png', is 32 × 24" in said and "mirror-padded" in said
     assert settings_io.load(tmp_path / "run" / runs.SETTINGS).data.patch_size == [48, 48]
     assert digest(data) == before and listing(data) == files
+
+
+# ---------------------------------------------------------------- reports
+
+
+def test_class_names_in_greek_and_cyrillic_print_in_the_pdf_with_the_shipped_font(tmp_path, monkeypatch, capsys):
+    pypdf = pytest.importorskip("pypdf", reason="pypdf reads the PDF back (pip install pypdf: the 'test' extra)")
+    from petrilab.export import pdf
+
+    shipped = pdf.FONT_FILES[0]
+    assert all(Path(f).is_file() for f in shipped) and "resources" in shipped[0]  # in the repository and the app
+    monkeypatch.setattr(pdf, "FONT_FILES", [shipped])  # as on a computer with no font of its own
+    run = tmp_path / "run"
+    run.mkdir()
+    settings_io.save(settings_io.defaults_for("multilabel"), run / runs.SETTINGS)
+    labels = {"ядро": {"threshold": 0.5, "precision": 0.9, "recall": 0.8, "f1": 0.85, "auc": 0.95, "support": 7},
+              "μιτοχόνδρια": {"threshold": 0.5, "precision": 0.5, "recall": 0.4, "f1": 0.44, "auc": 0.7, "support": 3}}
+    runs.atomic_write_json(run / runs.EVALUATION, {
+        "task": "multilabel", "source": "test split", "warnings": [], "n_images": 10, "classes": list(labels),
+        "metrics": {"exact_match": 0.5, "hamming_loss": 0.2, "macro_f1": 0.645, "macro_auc": 0.825,
+                    "per_label": labels}})
+    before = digest(run)
+    code, _, err = cli(capsys, "report", run, "--pdf", "-o", tmp_path / "report.pdf")
+    assert code == 0, err
+    reader = pypdf.PdfReader(str(tmp_path / "report.pdf"))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "ядро 0.500 0.900 0.800" in text and "μιτοχόνδρια 0.500 0.500 0.400" in text and "???" not in text
+    assert {k: v for k, v in digest(run).items() if k in before} == before  # the run's files read, not changed
+
+
+def test_cjk_class_names_print_where_the_computer_has_a_cjk_font(tmp_path, capsys):
+    pypdf = pytest.importorskip("pypdf", reason="pypdf reads the PDF back")
+    from petrilab.export import pdf
+
+    if not any(Path(p).is_file() for p in pdf.CJK_FONTS):
+        pytest.skip("no Chinese/Japanese/Korean font on this computer (e.g. apt-get install fonts-noto-cjk); "
+                    "DejaVu, which PetriLab ships, has none")
+    run = tmp_path / "run"
+    run.mkdir()
+    settings_io.save(settings_io.defaults_for("multilabel"), run / runs.SETTINGS)
+    labels = {"细胞核": {"threshold": 0.5, "precision": 0.9, "recall": 0.8, "f1": 0.85, "auc": 0.95, "support": 7},
+              "other": {"threshold": 0.5, "precision": 0.5, "recall": 0.4, "f1": 0.44, "auc": 0.7, "support": 3}}
+    runs.atomic_write_json(run / runs.EVALUATION, {
+        "task": "multilabel", "source": "test split", "warnings": [], "n_images": 10, "classes": list(labels),
+        "metrics": {"exact_match": 0.5, "hamming_loss": 0.2, "macro_f1": 0.645, "macro_auc": 0.825,
+                    "per_label": labels}})
+    assert cli(capsys, "report", run, "--pdf", "-o", tmp_path / "report.pdf")[0] == 0
+    reader = pypdf.PdfReader(str(tmp_path / "report.pdf"))
+    assert "细胞核" in "".join(page.extract_text() for page in reader.pages)
