@@ -94,7 +94,7 @@ def duplicate_file_findings(report: DatasetReport, samples: list, class_of) -> N
             continue
         try:
             groups[fingerprint(sample.path)].append(sample)
-        except (OSError, Exception):  # gone or unreadable: other findings say so
+        except Exception:  # gone or unreadable: other findings say so
             continue
     twins = [g for g in groups.values() if len(g) > 1]
     for group in twins[:SHOWN * 4]:

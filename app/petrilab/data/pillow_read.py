@@ -84,8 +84,9 @@ def palette_mode_after(image) -> tuple[str, str | None]:
 
 def _check_memory(path: Path, image) -> None:
     width, height = image.size
-    bands = len(image.getbands())
-    needed = width * height * max(bands, 3) * (4 if image.mode in ("I", "F") or image.mode.startswith("I;16") else 1)
+    depth = 4 if image.mode in ("I", "F") else 2 if image.mode.startswith("I;16") else 1
+    # the decoded pixels once as Pillow holds them and once as our array (a palette or CMYK turned into RGB: 3 bands)
+    needed = 2 * width * height * max(len(image.getbands()), 3 if image.mode in ("P", "PA", "CMYK") else 1) * depth
     try:
         import psutil
 

@@ -13,8 +13,8 @@ from pathlib import Path
 # Excel writes TRUE/FALSE, and in its own language in French and German.
 BOOLEANS = {"true": 1.0, "false": 0.0, "vrai": 1.0, "faux": 0.0, "wahr": 1.0, "falsch": 0.0}
 # Names people give a column that numbers the rows or the cells rather than measuring them.
-_ID_NAME = re.compile(r"^(id|idx|index|no|nr|n°|#|number|row|line|cell|object|label)?[ _-]?(id|idx|index|no|nr|n°|#)$",
-                      re.IGNORECASE)
+_ID_NAME = re.compile(r"^(id|idx|index|no|nr|n°|#|number|row|line|cell|object|label)?[ _-]?"
+                      r"(id|idx|index|no|nr|n°|#)$", re.IGNORECASE)
 # Spreadsheet files PetriLab does not read, found where the CSV table should be.
 WORKBOOKS = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
 
