@@ -156,7 +156,6 @@ def test_a_very_large_png_is_read_not_refused_as_a_decompression_bomb(tmp_path, 
     monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)  # Pillow's guard, made small instead of a 2 GB file
     before = digest(tmp_path)
     assert image_info(path).height == 300 and read_image(path).shape == (300, 400, 1)
-    assert PILImage.MAX_IMAGE_PIXELS == 1000  # our reads lift it only for themselves
     from petrilab.data import pillow_read
 
     monkeypatch.setattr(pillow_read, "MEMORY_SHARE", 1e-9)  # the memory check still refuses what cannot fit
@@ -526,3 +525,25 @@ def test_cjk_class_names_print_where_the_computer_has_a_cjk_font(tmp_path, capsy
     assert cli(capsys, "report", run, "--pdf", "-o", tmp_path / "report.pdf")[0] == 0
     reader = pypdf.PdfReader(str(tmp_path / "report.pdf"))
     assert "细胞核" in "".join(page.extract_text() for page in reader.pages)
+
+
+# ---------------------------------------------------------------- a real process
+
+
+def test_the_weak_cases_through_a_real_process_show_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=81)
+    grey_palette_png(data / "round" / "palette.png", np.tile(np.arange(32, dtype=np.uint8), (32, 1)))
+    Image.new("CMYK", (32, 32), (0, 255, 255, 0)).save(data / "round" / "print.jpg")
+    Image.fromarray(np.full((1, 1), 80, np.uint8)).save(data / "elongated" / "dot.png")
+    shutil.copy(data / "round" / "round_001.png", data / "fragmented" / "twin.png")
+    before, files = digest(data), listing(data)
+    result = subprocess.run([sys.executable, "-m", "petrilab", "check", str(data)], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONIOENCODING": "utf-8"}, encoding="utf-8")
+    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr
+    for words in ("read as their grey values: 'palette.png'", "converted to RGB: 'print.jpg'", "'dot.png' (1 × 1)",
+                  "are the same file byte for byte"):
+        assert words in result.stdout, words
+    assert digest(data) == before and listing(data) == files

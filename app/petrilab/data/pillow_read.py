@@ -39,16 +39,16 @@ MEMORY_SHARE = 0.8
 
 @contextlib.contextmanager
 def open_image(path: Path):
-    """Image.open without the decompression-bomb limit (our files are the user's own, not a web upload)."""
+    """Image.open without the decompression-bomb limit (our files are the user's own, not a web upload).
+
+    The limit is lifted for the whole engine process, never put back: restoring it after each read would race
+    with another thread (batch loading) opening an image at that moment.
+    """
     from PIL import Image
 
-    limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
-    try:
-        with Image.open(path) as image:
-            yield image
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+    with Image.open(path) as image:
+        yield image
 
 
 def orientation(image) -> int:
