@@ -121,7 +121,8 @@ def test_matching_is_optimal_not_greedy():
 def test_empty_images_and_no_predictions():
     empty = np.zeros((8, 8), int)
     s = match_objects(empty, empty)["summary"]
-    assert (s["tp"], s["fp"], s["fn"]) == (0, 0, 0) and s["f1"] == 1.0  # nothing to find, nothing found
+    assert (s["tp"], s["fp"], s["fn"]) == (0, 0, 0) and s["f1"] is None  # nothing to find, nothing found: no score
+    assert s["precision"] is None and s["f1_50_95"] is None and s["average_precision_50_95"] is None
     s = match_objects(squares((8, 8), [(1, 1, 3, 3)]), empty)["summary"]
     assert (s["tp"], s["fp"], s["fn"]) == (0, 0, 1) and s["f1"] == 0.0 and s["precision"] == 0.0
 

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from petrilab.errors import UserError
 from petrilab.file_names import shown, shown_values
 
 SETTINGS = "settings.toml"
@@ -108,6 +109,19 @@ def atomic_write_csv(path: str | Path, header: list[str], rows: list[list], exce
 def safe_name(name: str) -> str:
     cleaned = re.sub(r"[^\w\-]+", "-", name, flags=re.UNICODE).strip("-")
     return cleaned[:60] or "run"
+
+
+def refuse_foreign_folder(run_dir: Path) -> None:
+    """--run-dir: a new or empty folder, or one PetriLab prepared (its settings.toml written first by the window
+    or `petrilab submit`); never a folder of other files, which a run would mix with its own."""
+    if not run_dir.is_dir() or (run_dir / SETTINGS).exists():
+        return
+    others = sorted(p.name for p in run_dir.iterdir())
+    if others:
+        shown = ", ".join(f"'{n}'" for n in others[:3]) + (" …" if len(others) > 3 else "")
+        raise UserError(f"The folder {run_dir} is not empty ({shown}) and is not a PetriLab run folder.",
+                        file=run_dir, fix="Give --run-dir a new or empty folder, or use --runs-dir to let PetriLab "
+                                          "make a new run folder inside it.")
 
 
 def new_run_dir(runs_dir: str | Path, name: str) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 import tomli_w
 
 from petrilab import SETTINGS_FORMAT, __version__
+from petrilab import settings_files
 from petrilab.errors import UserError
 from petrilab.tasks import TASKS
 
@@ -318,7 +319,7 @@ def load(path: str | Path) -> Settings:
         raise UserError(f"The settings file {path} does not exist.", file=path,
                         fix="Check the path, or create one with 'petrilab init'.")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(settings_files.decode(path.read_bytes()))  # a BOM or UTF-16 (Notepad) too
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"The settings file {path} is not valid TOML: {exc}.", file=path,
                         fix="Fix the line it names, or save the experiment again from PetriLab.") from None
@@ -333,8 +334,9 @@ def load(path: str | Path) -> Settings:
     settings.model.start_from = from_shown(settings.model.start_from or "") or settings.model.start_from
     for attr in ("folder", "test_folder"):
         value = from_shown(getattr(settings.data, attr) or "") or getattr(settings.data, attr)
+        value = settings_files.local_path(value)  # data\\cells written on Windows
         setattr(settings.data, attr, value)
-        if value and not Path(value).is_absolute():
+        if value and not Path(value).is_absolute() and not settings_files.is_windows_absolute(value):
             setattr(settings.data, attr, str((path.parent / value).resolve()))
     start_from = settings.model.start_from
     if start_from and not Path(start_from).is_absolute():

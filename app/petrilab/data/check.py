@@ -197,11 +197,14 @@ class Headers:
         self.unreadable: list[str] = []
         self.reasons: list[UserError] = []
         self.nonfinite: dict[str, int] = {}
+        self.files: list[tuple[str, ImageInfo]] = []  # (path, header) of every readable image
 
     def add(self, info: ImageInfo, path=None) -> None:
         """One readable image; `path` given: a float image's pixels are also read, to count NaN and infinity."""
-        if path is not None and info.dtype.startswith("float"):
-            self._count_nonfinite(path)
+        if path is not None:
+            self.files.append((str(path), info))
+            if info.dtype.startswith("float"):
+                self._count_nonfinite(path)
         self.sizes[f"{info.height}x{info.width}"] += 1
         self.channels[info.channels] += 1
         self.dtypes[info.dtype] += 1
@@ -272,8 +275,24 @@ def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None 
     _size_findings(report, headers.heights, headers.widths)
     if by_class:
         _duplicate_findings(report, dataset)
+    file_findings(report, headers, dataset, resized=True)
     _skipped_findings(report)
     return report
+
+
+def file_findings(report: DatasetReport, headers: Headers, dataset: Dataset, resized: bool) -> None:
+    """The findings that name single files (data/file_findings.py); `resized`: the task resizes every image."""
+    from petrilab.data import file_findings as named
+
+    named.note_findings(report, headers.files)
+    if resized:
+        named.squash_findings(report, headers.files)
+    if report.channels:
+        named.odd_channel_findings(report, headers.files, resolve_channels(0, report))
+    classes = list(dataset.classes)
+    by_folder = dataset.task == "classification"
+    named.duplicate_file_findings(report, dataset.samples,
+                                  lambda s: classes[s.label] if by_folder and s.label < len(classes) else None)
 
 
 def _add(report: DatasetReport, level: str, message: str, file=None, fix: str | None = None) -> None:

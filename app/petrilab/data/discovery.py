@@ -15,6 +15,7 @@ import numpy as np
 
 from petrilab.data.images import IMAGE_SUFFIXES, is_image_file
 from petrilab.errors import UserError
+from petrilab.settings_files import refuse_windows_folder
 from petrilab.tasks import get_task
 
 # Files the operating system leaves in folders; never data, never worth a mention.
@@ -78,6 +79,7 @@ def open_folder(folder, what: str = "data folder") -> Path:
         raise UserError(f"No {what} was chosen.", fix=f"Choose the {what}.")
     path = Path(folder).expanduser()
     if not path.exists():
+        refuse_windows_folder(folder, what)  # C:\\Users\\… opened on macOS or Linux
         raise UserError(f"The {what} {path} does not exist.", file=path,
                         fix="Check the path (it may have been moved or renamed), or choose the folder again.")
     if not path.is_dir():

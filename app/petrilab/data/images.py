@@ -20,6 +20,7 @@ from petrilab.data import finite as finite_pixels
 from petrilab.errors import UserError
 
 from petrilab.data.microscope import MICROSCOPE_SUFFIXES, read_microscope  # CZI, ND2, LIF (optional readers)
+from petrilab.data import pillow_read
 
 IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"} | MICROSCOPE_SUFFIXES
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -47,6 +48,7 @@ class ImageInfo:
     channels: int
     dtype: str
     alpha: bool = False  # the last channel is transparency (PNG/BMP RGBA), not a measurement
+    notes: tuple[str, ...] = ()  # what reading does to show it as a viewer does (pillow_read.NOTE_WORDS)
 
 
 def is_image_file(path) -> bool:
@@ -72,6 +74,14 @@ def _unreadable(path: Path, reason: str = "") -> UserError:
         f"The image '{path.name}' cannot be read: the file is damaged, cut short or not an image{detail}.",
         file=path,
         fix="Open it in Fiji to check it. Replace it with a good copy, or move it out of the data folder.",
+    )
+
+
+def _no_permission(path: Path) -> UserError:
+    return UserError(
+        f"The image '{path.name}' cannot be opened: PetriLab has no permission to read it.",
+        file=path,
+        fix="Ask the file's owner to let you read it, or copy it to a folder of your own and use that copy.",
     )
 
 
@@ -199,14 +209,9 @@ def _tiff_info(path: Path) -> ImageInfo:
 # ---------------------------------------------------------------- PNG, JPEG, BMP
 
 
-def _read_other(path: Path) -> np.ndarray:
-    import imageio.v3 as iio
-
+def _read_other(path: Path, indices: bool = False) -> np.ndarray:
     _check_other_complete(path)
-    array = np.asarray(iio.imread(path, index=0, plugin="pillow"))  # Pillow, as image_info
-    if array.ndim == 3 and array.shape[2] == 2:
-        array = array[..., :1]  # grey + transparency: keep the grey
-    return array
+    return pillow_read.read_pillow(path, indices=indices)[0]  # Pillow, as image_info
 
 
 def _check_other_complete(path: Path) -> None:
@@ -232,16 +237,21 @@ def _other_info(path: Path) -> ImageInfo:
     from PIL import Image
 
     _check_other_complete(path)
-    with Image.open(path) as image:
-        width, height = image.size
+    with pillow_read.open_image(path) as image:
+        height, width = pillow_read.turned_size(image)
         mode = image.mode
-        frames = getattr(image, "n_frames", 1)
-    if mode in _PIL_MODES and frames == 1:
+        notes = pillow_read.header_notes(image)
+        if mode in ("P", "PA"):
+            mode, note = pillow_read.palette_mode_after(image)
+            notes.append(note)
+        elif mode == "CMYK":
+            mode = "RGB"
+    if mode in _PIL_MODES:
         channels, dtype, alpha = _PIL_MODES[mode]
-        return ImageInfo(height, width, channels, dtype, alpha)
-    array = read_image(path)  # a rare mode (palette, CMYK...): decode to know what we will get
+        return ImageInfo(height, width, channels, dtype, alpha, tuple(notes))
+    array = read_image(path)  # a rare mode: decode to know what we will get
     return ImageInfo(array.shape[0], array.shape[1], array.shape[2], array.dtype.name,
-                     alpha=mode in ("RGBA", "PA") or (mode == "P" and array.shape[2] == 4))
+                     alpha=mode in ("RGBA", "PA"), notes=tuple(notes))
 
 
 # ---------------------------------------------------------------- public
@@ -277,12 +287,13 @@ def _missing(path: Path) -> UserError:
                      fix="Check that the data folder was not moved or renamed, then check the data again.")
 
 
-def read_image(path, finite: bool = True) -> np.ndarray:
+def read_image(path, finite: bool = True, indices: bool = False) -> np.ndarray:
     """The pixels of one image as (height, width, channels), in the file's own bit depth.
 
     `finite`: NaN and infinite pixels of a float image become the median of its finite pixels
     (data/finite.py), so one such pixel cannot turn a whole training into NaN; False gives the
     file's values as they are (masks, and the check that counts them).
+    indices=True (masks): a palette image gives its indices, which are the labels, not its colours.
     """
     path = Path(path)
     if not path.is_file():
@@ -298,12 +309,14 @@ def read_image(path, finite: bool = True) -> np.ndarray:
             except Exception as exc:
                 if not _not_a_tiff(exc):
                     raise
-                array = _read_other(path)  # e.g. a PNG or JPEG saved with a .tif name
+                array = _read_other(path, indices)  # e.g. a PNG or JPEG saved with a .tif name
         else:
-            array = _read_other(path)
+            array = _read_other(path, indices)
         array = _as_hwc(array, path)
     except UserError:
         raise
+    except PermissionError:
+        raise _no_permission(path) from None
     except MemoryError:
         raise UserError(f"The image '{path.name}' is too large to fit in memory.", file=path,
                         fix="Make it smaller in Fiji (Image > Scale...) or crop it.") from None
@@ -333,6 +346,8 @@ def image_info(path) -> ImageInfo:
         return _other_info(path)
     except UserError:
         raise
+    except PermissionError:
+        raise _no_permission(path) from None
     except Exception as exc:
         raise _unreadable(path, _reason(exc, path)) from None
 

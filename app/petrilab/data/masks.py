@@ -1,6 +1,7 @@
 """Segmentation data: DATA/images/<image> + DATA/masks/<same name>, found, read and checked.
 
-A mask has the image's name (its extension may differ: cell01.png ↔ cell01.tif)
+A mask has the image's name (its extension may differ: cell01.png ↔ cell01.tif; a suffix such as
+_mask or _cp_masks is matched too, see mask_hints.py)
 and its size. Semantic masks hold a class number per pixel (0 background,
 1, 2 … the other classes; a black-and-white mask saved as 0/255 is read as
 0/1). Instance masks are label images: 0 background and one number per
@@ -21,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from petrilab.data import check as checks
+from petrilab.data import mask_hints
 from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport
 from petrilab.data.discovery import Dataset, Sample, _entries, open_folder
 from petrilab.data.images import image_info, is_image_file, read_image
@@ -77,7 +79,7 @@ def discover_segmentation(task: str, folder, classes: list[str] | None = None) -
     for image in images:
         candidates = by_stem.get(image.stem.casefold(), [])
         exact = [m for m in candidates if m.name == image.name]
-        samples.append(Sample(image, 0, (exact or candidates or [None])[0]))
+        samples.append(Sample(image, 0, (exact or candidates or [mask_hints.suffixed_mask(image, by_stem)])[0]))
     used = {s.mask for s in samples}
     skipped += mask_others + [m for m in masks if m not in used]  # masks without an image: reported, not used
     if classes:
@@ -114,7 +116,8 @@ def expected_mask(sample: Sample, root: Path) -> Path:
 
 def _raw_mask(path: Path) -> np.ndarray:
     """The mask as a 2-D integer array, or a UserError naming the file when its values are not numbers per pixel."""
-    array = read_image(path, finite=False)  # a NaN in a mask is an error to name, not a pixel to fill
+    # a NaN in a mask is an error to name, not a pixel to fill; a palette mask's indices are its labels
+    array = read_image(path, finite=False, indices=True)
     if array.shape[2] > 1:
         first = array[:, :, :1]
         if array.shape[2] == 4 and np.all(array[:, :, :3] == first):
@@ -210,6 +213,7 @@ class _Tally:
         self.empty = 0
         self.max_value = 0
         self.most_values: tuple[int, Path | None] = (0, None)
+        self.split: list[tuple[Path, list[int]]] = []  # instance masks: object numbers in separate pieces
 
     def add(self, mask_path: Path) -> None:
         from scipy import ndimage
@@ -217,6 +221,9 @@ class _Tally:
         if self.task == "instance":
             labels, was_binary = read_label_mask(mask_path)
             self.binary += int(was_binary)
+            pieces = [] if was_binary else mask_hints.split_objects(labels)
+            if pieces:
+                self.split.append((mask_path, pieces))
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             self.objects.setdefault(1, []).append(len(areas))
@@ -304,6 +311,8 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
         _class_findings(report, dataset, tally, names)
         _object_findings(report, tally, names)
         _patch_findings(report, headers.heights, headers.widths)
+        checks.file_findings(report, headers, dataset, resized=False)
+    mask_hints.mask_findings(report, dataset, tally.empty, tally.split)
     checks._skipped_findings(report)
     return report
 

@@ -58,6 +58,39 @@ def patch_size_for(requested: Sequence[int], shapes: Sequence[tuple[int, int]], 
     return fit(height), fit(width)
 
 
+def patch_size_findings(requested, chosen: tuple[int, int], report, dataset) -> None:
+    """Say what happens to data.patch_size instead of changing it silently: rounded to the U-Net's multiple,
+    or larger than some images (those are mirror-padded to fill the patch). Added to the report's findings."""
+    from petrilab.data.check import INFO, WARNING, _add
+    from petrilab.data.images import image_info
+
+    if not requested:
+        return
+    asked = (int(requested[0]), int(requested[1]))
+    if asked != tuple(chosen):
+        _add(report, INFO, f"data.patch_size {asked[0]} × {asked[1]} was rounded to {chosen[0]} × {chosen[1]}: the "
+                           f"network's poolings need sides that divide evenly.")
+    smallest = min(((int(h), int(w)) for h, w in (s.split("x") for s in report.sizes)), key=lambda hw: hw[0] * hw[1],
+                   default=None)
+    if smallest is None or (smallest[0] >= chosen[0] and smallest[1] >= chosen[1]):
+        return
+    name = next((s.path for s in dataset.samples if _size_of(s.path, image_info) == smallest), None)
+    _add(report, WARNING,
+         f"The training patches ({chosen[0]} × {chosen[1]}, data.patch_size) are larger than some images: the "
+         f"smallest, '{name.name if name else '?'}', is {smallest[0]} × {smallest[1]}. Such images are mirror-padded "
+         f"to fill a patch, so the network sees repeated, mirrored content around them.", name,
+         fix=f"Choose a data.patch_size no larger than {smallest[0]} × {smallest[1]} (or leave it empty to let "
+             f"PetriLab choose), or move the small images out.")
+
+
+def _size_of(path, image_info):
+    try:
+        info = image_info(path)
+    except Exception:  # unreadable: the check says so
+        return None
+    return info.height, info.width
+
+
 def pad_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Mirror-pad an (H, W, …) array at its bottom and right to at least height × width."""
     extra_h, extra_w = max(0, height - image.shape[0]), max(0, width - image.shape[1])

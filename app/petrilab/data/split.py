@@ -113,11 +113,31 @@ def make_split(dataset: Dataset, split_settings, test_dataset: Dataset | None = 
         assignments = _assign(samples, n_val, n_test, rng)
         assignments = _every_class_validated(assignments, rng)
 
+    assignments = keep_twins_together(assignments)
     if test_dataset is not None:
         assignments += [(s, "test") for s in test_dataset.samples]
     split = Split(assignments)
     _refuse_empty(split, dataset, asked_for_test=test_dataset is not None or test > 0)
     return split
+
+
+def keep_twins_together(assignments: list[tuple[Sample, str]]) -> list[tuple[Sample, str]]:
+    """Byte-identical files go to one subset (the one of the first by name): a copy in training and
+    its twin in the test set would be a leak that inflates the test score. The check names them."""
+    groups: dict[str, list[int]] = {}
+    for i, (sample, _) in enumerate(assignments):
+        try:
+            groups.setdefault(fingerprint(sample.path), []).append(i)
+        except (UserError, OSError):  # missing or unreadable: the check reports it, nothing to keep together
+            continue
+    out = list(assignments)
+    for members in groups.values():
+        if len(members) < 2 or len({out[i][1] for i in members}) == 1:
+            continue
+        first = min(members, key=lambda i: str(out[i][0].path))
+        for i in members:
+            out[i] = (out[i][0], out[first][1])
+    return out
 
 
 def _every_class_validated(assignments: list[tuple[Sample, str]], rng) -> list[tuple[Sample, str]]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport, Finding, check_dataset
 from petrilab.data.discovery import Dataset, Sample, open_folder
+from petrilab.data import table_hints
 from petrilab.data.images import is_image_file
 from petrilab.errors import UserError
 
@@ -81,6 +82,8 @@ class TableDataset(Dataset):
     available: list[str] = field(default_factory=list)  # every value column of the table
     ignored: list[str] = field(default_factory=list)  # columns with no numbers at all (e.g. notes)
     problems: list[TableProblem] = field(default_factory=list)
+    row_numbers: list[str] = field(default_factory=list)  # id-like columns (id, cell_id, 1..N), not picked
+    booleans: list[str] = field(default_factory=list)  # chosen columns written TRUE/FALSE, read as 1/0
 
     def values(self) -> np.ndarray:
         """(n_samples, n_columns) float array of the samples' values."""
@@ -92,7 +95,8 @@ class TableDataset(Dataset):
         drop = {Path(p) for p in paths}
         kept = [s for s in self.samples if s.path not in drop]
         return TableDataset(self.task, self.root, kept, list(self.classes), list(self.skipped), self.table,
-                            list(self.columns), list(self.available), list(self.ignored), list(self.problems))
+                            list(self.columns), list(self.available), list(self.ignored), list(self.problems),
+                            list(self.row_numbers), list(self.booleans))
 
 
 # ---------------------------------------------------------------- reading the table
@@ -149,6 +153,8 @@ def parse_number(text: str, delimiter: str = ",") -> float | None:
         return float(text)
     except ValueError:
         pass
+    if table_hints.boolean(text) is not None:  # Excel's TRUE/FALSE (VRAI/FAUX, WAHR/FALSCH): 1 and 0
+        return table_hints.boolean(text)
     if delimiter != "," and _DECIMAL_COMMA.match(text):
         return float(text.replace(",", "."))
     return None
@@ -172,6 +178,15 @@ def _table_path(root: Path, task: str) -> Path:
     matches = [p for p in root.iterdir() if p.is_file() and p.name.casefold() == name]
     if matches:
         return matches[0]
+    hidden = table_hints.hidden_txt(root, name)
+    if hidden is not None:  # accepted: the check says which file was read
+        return hidden
+    book = table_hints.workbook(root, name)
+    if book is not None:
+        raise UserError(f"The folder {root} has {book.name}, an Excel workbook; PetriLab reads the table as a CSV "
+                        f"text file ({name}).", file=book,
+                        fix=f"Open {book.name} in Excel and choose File > Save As > 'CSV UTF-8 (comma delimited)', "
+                            f"named {name}, in the same folder.")
     other = next((t for t, n in TABLE_FILES.items() if t != task and (root / n).is_file()), None)
     hint = ""
     if other is not None:
@@ -264,7 +279,11 @@ def discover_table(task: str, folder, columns: list[str] | None = None) -> Table
     numeric = {n for n in names
                if any(parse_number(cells[index[n]], delimiter) is not None
                       for _, cells in rows if index[n] < len(cells) and cells[index[n]])}
-    chosen = _choose_columns(task, table, names, numeric, columns)
+    # a row number (id, cell_id, 1..N) is no measurement: never picked on its own, said by the check
+    row_numbers = [n for n in names if n in numeric and table_hints.looks_like_row_number(
+        n, [cells[index[n]] for _, cells in rows if index[n] < len(cells)])]
+    chosen = _choose_columns(task, table, names, numeric - (set(row_numbers) if len(numeric) > len(row_numbers)
+                                                              else set()), columns)
     ignored = [n for n in names if n not in numeric and n not in chosen]
 
     problems: dict[tuple[str, str | None], TableProblem] = {}
@@ -319,8 +338,12 @@ def discover_table(task: str, folder, columns: list[str] | None = None) -> Table
         classes, groups = _label_groups(chosen, [v for _, v, _ in parsed])
     samples = [TableSample(path, group, values=values, line=line)
                for (path, values, line), group in zip(parsed, groups)]
-    return TableDataset(task=task, root=root, samples=samples, classes=classes, skipped=skipped, table=table,
-                        columns=chosen, available=names, ignored=ignored, problems=list(problems.values()))
+    dataset = TableDataset(task=task, root=root, samples=samples, classes=classes, skipped=skipped, table=table,
+                           columns=chosen, available=names, ignored=ignored, problems=list(problems.values()))
+    dataset.row_numbers = row_numbers
+    dataset.booleans = [c for c in chosen if any(table_hints.boolean(cells[index[c]]) is not None
+                                                 for _, cells in rows if index[c] < len(cells))]
+    return dataset
 
 
 # ---------------------------------------------------------------- groups for the split
@@ -402,6 +425,7 @@ def check_table(dataset: TableDataset, progress: Callable[[int, int], None] | No
     report.n_images = int(values.shape[0])
     findings = _problem_findings(dataset) + _amount_findings(dataset, report)
     findings += _value_findings(dataset, report) + _same_image_findings(dataset)
+    findings += table_findings(dataset, report)
     report.findings = findings + report.findings
     return report
 
@@ -549,4 +573,31 @@ def _same_image_findings(dataset: TableDataset) -> list[Finding]:
                                         f"image saved twice. One copy could land in training and the other in the "
                                         f"test set, which makes the results look better than they are.",
                                str(paths[1]), "Keep one copy of each image (and its line in the table)."))
+    return out
+
+
+def table_findings(dataset: TableDataset, report: TableReport) -> list[Finding]:
+    """What a spreadsheet did to the table, said once: a row-number column, TRUE/FALSE, a hidden '.txt'."""
+    out, table = [], dataset.table
+    row_numbers = dataset.row_numbers
+    for name in row_numbers:
+        if name in dataset.columns:
+            out.append(Finding(WARNING, f"The column '{name}' of {table.name} looks like a row or object number "
+                                        f"(an id, or 1, 2, 3 … in order), yet it is chosen as a value to learn: "
+                                        f"nothing in an image tells its number.", str(table),
+                               f"Leave '{name}' out of 'data.target_columns'."))
+        else:
+            out.append(Finding(INFO, f"The column '{name}' of {table.name} looks like a row or object number (an id, "
+                                     f"or 1, 2, 3 … in order): it is not learnt.", str(table),
+                               f"If '{name}' is a real measurement, choose it in 'data.target_columns'."))
+    if any(n not in dataset.columns for n in row_numbers):
+        report.proposals["data.target_columns"] = list(dataset.columns)  # init writes the choice down
+    booleans = dataset.booleans
+    if booleans:
+        out.append(Finding(INFO, f"The column(s) {_names(booleans)} of {table.name} hold TRUE/FALSE (as Excel writes "
+                                 f"them): read as 1 and 0.", str(table)))
+    if table is not None and table.name.casefold() != TABLE_FILES[dataset.task]:
+        out.append(Finding(INFO, f"The table was read from '{table.name}' (Windows hides the '.txt' at the end of "
+                                 f"its name, so it looks like {TABLE_FILES[dataset.task]}).", str(table),
+                           f"Nothing to do; renaming it {TABLE_FILES[dataset.task]} makes it clearer."))
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from petrilab import runs
 from petrilab.data.split import load_split
+from petrilab.evaluation import leaks
 from petrilab.errors import UserError
 from petrilab.prediction.trained_model import TrainedModel
 
@@ -44,10 +45,12 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
     if data_dir is None:
         samples = test_samples(trained)
         source, suffix = "test split", ""
+        honesty = leaks.changed_since_split(run_dir, samples)
     else:
         samples = trained.recipe.discover(trained.settings, data_dir).samples
         source = str(Path(data_dir).resolve())
         suffix = "_" + runs.safe_name(Path(data_dir).resolve().name)
+        honesty = leaks.trained_on(run_dir, samples, source)
 
     # where a recipe that predicts images (segmentation) leaves each test image's predicted mask, for the window:
     # written aside first and swapped in at the end, so a full disk leaves the earlier masks and tables whole
@@ -58,6 +61,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
         scores, header, rows = trained.recipe.evaluate(trained, samples)
         result = {"task": trained.settings.task.kind, "source": source, "n_images": scores.pop("n_images", len(rows)),
                   "classes": trained.classes, **scores}
+        result["warnings"] = honesty + list(result.get("warnings", []))
         table = runs.atomic_write_csv(run_dir / f".test_predictions{suffix}.csv.new", header, rows)
         if any(trained.test_masks_dir.iterdir()):
             _swap_in(trained.test_masks_dir, masks)

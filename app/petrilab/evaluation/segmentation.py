@@ -242,8 +242,8 @@ def _assign(rows: np.ndarray, cols: np.ndarray, iou: np.ndarray, threshold: floa
 
 
 def _scores(tp: int, fp: int, fn: int, iou_sum: float) -> dict:
-    if tp + fp + fn == 0:  # nothing to find and nothing found: a perfect answer
-        precision = recall = f1 = ap = 1.0
+    if tp + fp + fn == 0:  # nothing to find and nothing found: no objects to score (not a perfect 1.0)
+        precision = recall = f1 = ap = None
     else:
         precision = _ratio(tp, tp + fp)
         recall = _ratio(tp, tp + fn)
@@ -296,8 +296,9 @@ class ObjectTally:
                for i, t in enumerate(self.thresholds)]
         at = min(range(len(per)), key=lambda i: (abs(self.thresholds[i] - SUMMARY_THRESHOLD), self.thresholds[i]))
         summary = dict(per[at])
-        summary["average_precision_50_95"] = float(np.mean([p["average_precision"] for p in per]))
-        summary["f1_50_95"] = float(np.mean([p["f1"] for p in per]))
+        scored = self.n_true + self.n_pred > 0  # None: no object in truth nor prediction, nothing to score
+        summary["average_precision_50_95"] = float(np.mean([p["average_precision"] for p in per])) if scored else None
+        summary["f1_50_95"] = float(np.mean([p["f1"] for p in per])) if scored else None
         return {"n_images": self.n_images, "n_true": self.n_true, "n_pred": self.n_pred,
                 "per_threshold": per, "summary": summary}
 

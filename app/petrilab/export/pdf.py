@@ -6,9 +6,13 @@ curves and score charts as vector drawings (fpdf2 draws our SVG), the
 segmentation examples as pictures, the settings and software versions.
 
 Fonts: fpdf2's built-in Helvetica has no Greek, arrows or non-Latin names, so
-a Unicode font of the computer is embedded when one is found (DejaVu or
-Liberation on Linux, Arial on Windows and macOS); without one, the text falls
-back to Helvetica with the few typographic signs we use spelt in ASCII.
+a Unicode font is embedded: DejaVu Sans, shipped in resources/fonts (free
+licence, LICENSE-DejaVu.txt beside it; it travels into the frozen app with the
+rest of resources/), so Greek, Cyrillic and accented class names print
+everywhere. Chinese, Japanese and Korean are not in DejaVu: a CJK font of the
+computer is added as a fallback when one is found (Windows and macOS have one;
+on Linux e.g. fonts-noto-cjk). Without any Unicode font, the text falls back to
+Helvetica with the few typographic signs we use spelt in ASCII.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from petrilab import runs
 from petrilab.export import report as rp
+from petrilab.resources import resources_dir
 
 REPORT_PDF = "report.pdf"
 PAGE_WIDTH, MARGIN = 210.0, 15.0  # A4, millimetres
@@ -27,8 +32,10 @@ PX = 0.2  # millimetres per SVG pixel: a 440-pixel chart is 88 mm wide, two fit 
 FIGURE_WIDTH = 56.0  # segmentation examples, three a row
 GREY, WARN, RULE = (85, 85, 85), (170, 68, 0), (200, 200, 200)
 
-# (regular, bold, monospace) — the first set whose regular file exists is used
+# (regular, bold, monospace) — the first set whose regular file exists is used; ours first
+_OURS = resources_dir() / "fonts"
 FONT_FILES = [
+    (str(_OURS / "DejaVuSans.ttf"), str(_OURS / "DejaVuSans-Bold.ttf"), str(_OURS / "DejaVuSansMono.ttf")),
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
      "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
     ("/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
@@ -42,6 +49,15 @@ FONT_FILES = [
     ("/System/Library/Fonts/Supplemental/Arial.ttf", "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
      "/System/Library/Fonts/Supplemental/Courier New.ttf"),
     ("/Library/Fonts/Arial.ttf", "/Library/Fonts/Arial Bold.ttf", "/Library/Fonts/Courier New.ttf"),
+]
+# Fonts with Chinese, Japanese and Korean, used for the characters DejaVu lacks (the first found)
+CJK_FONTS = [
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
+    "C:/Windows/Fonts/msyh.ttc", "C:/Windows/Fonts/simsun.ttc", "C:/Windows/Fonts/meiryo.ttc",
+    "C:/Windows/Fonts/malgun.ttf", "/System/Library/Fonts/PingFang.ttc", "/System/Library/Fonts/Hiragino Sans GB.ttc",
+    "/Library/Fonts/Arial Unicode.ttf",
 ]
 # for Helvetica (Latin-1 only): the signs our reports use, in plain letters
 ASCII_SIGNS = {"—": "-", "–": "-", "≥": ">=", "≤": "<=", "→": "->", "↓": "", "…": "...", "•": "-", "’": "'",
@@ -79,10 +95,21 @@ class _Pdf:
                     self.pdf.add_font("body", "", regular)
                     self.pdf.add_font("body", "B", bold if Path(bold).is_file() else regular)
                     self.pdf.add_font("mono", "", mono if Path(mono).is_file() else regular)
+                    self._add_cjk_fallback()
                     return True
                 except Exception:  # an unreadable font file: try the next, or Helvetica
                     continue
         return False
+
+    def _add_cjk_fallback(self) -> None:
+        for path in CJK_FONTS:
+            if Path(path).is_file():
+                try:
+                    self.pdf.add_font("cjk", "", path)
+                    self.pdf.set_fallback_fonts(["cjk"], exact_match=False)
+                    return
+                except Exception:  # a font fpdf2 cannot read: try the next
+                    continue
 
     def font(self, size: float, bold: bool = False, mono: bool = False, colour=(34, 34, 34)) -> None:
         if self.unicode:

@@ -126,12 +126,14 @@ class SegmentationRecipe(Recipe):
         return check_segmentation(dataset, progress=progress)
 
     def decide_from_data(self, settings, dataset, report):
-        from petrilab.data.patches import patch_size_for
+        from petrilab.data.patches import patch_size_findings, patch_size_for
 
         settings.data.classes = list(report.classes)
         settings.data.channels = resolve_channels(settings.data.channels, report)
         shapes = [tuple(int(n) for n in size.split("x")) for size in report.sizes]
-        settings.data.patch_size = list(patch_size_for(settings.data.patch_size, shapes, size_multiple(settings)))
+        requested = settings.data.patch_size
+        settings.data.patch_size = list(patch_size_for(requested, shapes, size_multiple(settings)))
+        patch_size_findings(requested, tuple(settings.data.patch_size), report, dataset)
 
     def decide_from_training(self, settings, train):
         if settings.training.loss != "weighted_crossentropy":
@@ -404,6 +406,8 @@ class SegmentationRecipe(Recipe):
                         "average_precision": o["average_precision"],
                         "average_precision_50_95": o["average_precision_50_95"],
                         "mean_matched_iou": o["mean_matched_iou"]})
+        if o["f1"] is None:
+            problems.insert(0, NO_OBJECTS)
         result = {"metrics": metrics, "confusion_matrix": scored["confusion_matrix"],
                   "warnings": scored["warnings"] + problems, "n_images": len(rows),
                   "threshold": post.threshold if self.can_tune(trained.settings) else None,
@@ -566,10 +570,14 @@ class InstanceRecipe(SegmentationRecipe):
         tally.add(truth[1], decided[1])
 
     def tuning_score(self, tally) -> float:
-        return tally.scores()["summary"]["f1"]
+        return tally.scores()["summary"]["f1"] or 0.0  # None: no objects in validation, every choice alike
 
     def saved_array(self, found):
         return found["labels"]
+
+
+NO_OBJECTS = ("No objects to score: the test masks hold no object and none was predicted, so object F1, "
+              "precision and recall are left empty (not a perfect 1.0). Test on images that show objects.")
 
 
 def summary_line(result: dict) -> str:
@@ -579,6 +587,9 @@ def summary_line(result: dict) -> str:
     def number(value) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
+    if m.get("object_f1", 0) is None:
+        return (f"{result['n_images']} images ({result['source']}): IoU {number(m['iou'])}, Dice {number(m['dice'])}; "
+                f"no objects to score (none in the test masks, none predicted)")
     line = (f"{result['n_images']} images ({result['source']}): IoU {number(m['iou'])}, Dice {number(m['dice'])}; "
             f"objects at IoU 0.5: F1 {number(m['object_f1'])} (precision {number(m['object_precision'])}, "
             f"recall {number(m['object_recall'])}), average precision 0.5:0.95 {number(m['average_precision_50_95'])}")

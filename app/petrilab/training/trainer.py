@@ -67,7 +67,9 @@ def _prepare_data(recipe: Recipe, settings: Settings, run_dir: Path, resume: boo
     else:
         split = make_split(dataset, settings.split, test_dataset=test)
         save_split(split, run_dir / runs.SPLIT, dataset.classes)
-    recipe.decide_from_data(settings, dataset, report)
+    decided_before = len(report.findings)
+    recipe.decide_from_data(settings, dataset, report)  # may add warnings, e.g. a patch larger than an image
+    warnings += [f for f in report.findings[decided_before:] if f.level == "warning"]
     recipe.decide_from_training(settings, split.subset("train"))
     prep = Preprocessing.from_settings(settings.data, settings.data.channels)
     return Prepared(split, prep, data_fingerprint(split))
@@ -102,6 +104,7 @@ def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str |
         run_dir = Path(run_dir)
         refuse_inside_data(run_dir, _data_folders(settings), "run folder")
         writable_folder(run_dir, "run folder")
+        runs.refuse_foreign_folder(run_dir)  # a non-empty folder that is not a run
     else:
         runs_dir = Path(runs_dir or Path.cwd() / "runs")
         refuse_inside_data(runs_dir, _data_folders(settings))
