@@ -67,6 +67,19 @@ def kept(per_epoch: dict[int, dict], metric: str | None) -> tuple[float | None, 
     return _finite(per_epoch[best_epoch].get(f"val_{metric}")), best_loss
 
 
+TIE_BREAK = 1e-6  # validation loss weight in a score: it only decides between equal metric values
+
+
+def score(value: float | None, val_loss: float | None, metric: str | None) -> float | None:
+    """The number Optuna ranks and prunes by: the main metric, ties broken by the validation loss.
+    On a small validation set accuracy moves in steps (1/6 with six images), so two trials often tie;
+    the loss, a millionth as heavy, tells them apart without ever outweighing a real difference."""
+    if value is None:
+        return None
+    loss = (val_loss if val_loss is not None else 0.0) * TIE_BREAK
+    return value + loss if lower_is_better(metric) else value - loss
+
+
 def read_result(run_dir: Path) -> RunResult:
     result = RunResult()
     per_epoch: dict[int, dict] = {}

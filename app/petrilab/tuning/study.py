@@ -173,7 +173,7 @@ def _one_trial(study, start: Settings, folder: Path, metric: str, deadline: floa
     outcome = run_trial(run_dir, settings, deadline=deadline, on_epoch=on_epoch, should_stop=asked)
     _finish(trial, outcome.state, records.result_attrs(outcome.result), outcome.note)
     if outcome.state == "complete":
-        study.tell(trial, outcome.result.value)
+        study.tell(trial, records.score(outcome.result.value, outcome.result.val_loss, metric))
     elif outcome.state == "failed":
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
     else:

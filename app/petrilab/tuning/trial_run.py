@@ -20,7 +20,7 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.events import EventFollower
 from petrilab.settings import Settings
-from petrilab.tuning.records import RunResult, kept, read_result
+from petrilab.tuning.records import RunResult, kept, read_result, score
 
 POLL_S = 0.5
 STOP_GRACE_S = 180.0  # after STOP: the batch, saving, and the run's own finishing (report); then SIGTERM
@@ -44,7 +44,7 @@ class Outcome:
 
 def run_trial(run_dir: Path, settings: Settings, *, deadline: float,
               on_epoch: Callable[[int, float | None], bool], should_stop: Callable[[], bool]) -> Outcome:
-    """Train `settings` in `run_dir`; `on_epoch(epoch, value_so_far)` returns True to prune."""
+    """Train `settings` in `run_dir`; `on_epoch(epoch, score_so_far)` returns True to prune."""
     run_dir = Path(run_dir)
     settings_path = settings_io.save(settings, run_dir / runs.SETTINGS)
     follower = EventFollower(run_dir / runs.EVENTS)
@@ -60,7 +60,7 @@ def run_trial(run_dir: Path, settings: Settings, *, deadline: float,
                 for event in follower.poll():
                     if _take(event, per_epoch, metric) and reason is None:
                         epoch = max(per_epoch)
-                        if on_epoch(epoch, kept(per_epoch, metric[0])[0]):
+                        if on_epoch(epoch, score(*kept(per_epoch, metric[0]), metric[0])):
                             reason = "pruned"
                 if reason is None and time.monotonic() >= deadline:
                     reason = "budget"
