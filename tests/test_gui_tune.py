@@ -77,10 +77,14 @@ def test_find_better_settings_runs_the_real_search_and_the_runs_page_compares_it
 def test_the_dialog_refuses_a_runs_folder_inside_the_data(qtbot, tiny_classification_dir, tmp_path):
     from petrilab.gui.tune_dialog import TuneDialog
 
+    from test_tune import tree_digest
+
     settings = small_settings(tiny_classification_dir)
+    before = tree_digest(Path(tiny_classification_dir))
     context = AppContext(settings=settings, runs_dir=Path(tiny_classification_dir) / "runs")
     dialog = TuneDialog(context)
     qtbot.addWidget(dialog)
     assert dialog.start() is None
     assert "never writes into your data" in dialog.message.text()
     assert not (Path(tiny_classification_dir) / "runs").exists()
+    assert tree_digest(Path(tiny_classification_dir)) == before

@@ -170,7 +170,8 @@ def test_the_budget_stops_the_running_trial_and_the_starting_settings_stay_the_a
 
 
 def test_a_bad_budget_or_setting_is_a_plain_error(start, tmp_path, capsys):
-    _, path = start
+    settings, path = start
+    data_before = tree_digest(Path(settings.data.folder))
     assert main(["tune", str(path), "--budget", "0"]) == 2
     assert "budget" in capsys.readouterr().err
     assert main(["tune", str(path), "--budget", "1", "--set", "training.epoch=3"]) == 2
@@ -179,6 +180,7 @@ def test_a_bad_budget_or_setting_is_a_plain_error(start, tmp_path, capsys):
     assert main(["tune", str(path), "--budget", "1", "--runs-dir", str(inside)]) == 2
     assert "never writes into your data" in capsys.readouterr().err
     assert not inside.exists()
+    assert tree_digest(Path(settings.data.folder)) == data_before
 
 
 def _settings_folder(path: Path) -> str:
