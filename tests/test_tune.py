@@ -216,3 +216,37 @@ def test_submit_tune_refuses_a_sweep_and_needs_a_budget(start, tmp_path, capsys)
                  "--dry-run"]) == 2
     assert "--sweep" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow
+def test_two_array_tasks_share_one_search_on_a_real_slurm(start, tmp_path, capsys):
+    from helpers import running_slurm
+
+    from petrilab.cluster import slurm
+
+    settings, path = start
+    with running_slurm():
+        code = main(["submit", str(path), "--slurm", "--tune", "--budget", "1.5", "--trials", "3", "--parallel", "2",
+                     "--json", "--runs-dir", str(tmp_path / "cluster"), "--set", "training.epochs=3"])
+        assert code == 0, capsys.readouterr().err
+        answer = json.loads(capsys.readouterr().out)
+        assert answer["job_id"].isdigit()
+        folder = Path(answer["tuning_dir"])
+        deadline = time.monotonic() + 420
+        while True:
+            slurm._cache.clear()
+            states = [slurm.job_ended(answer["job_id"], i) for i in range(2)]
+            if all(states) or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+    logs = [(folder / "slurm-logs" / f"tune_{i}.out").read_text(errors="replace") for i in range(2)]
+    assert states == ["COMPLETED", "COMPLETED"], logs
+    table = read_csv(folder / records.TUNING_CSV)
+    numbers = [int(r["trial"]) for r in table]
+    assert numbers == sorted(set(numbers)) and 3 <= len(numbers) <= 4  # a race may start one more, never lose one
+    assert table[0]["changes"] == "(your settings)"
+    assert all("Trial " in log for log in logs), logs  # both tasks trained trials of the one study
+    for row in table:
+        assert row["state"] in ("complete", "pruned", "stopped", "failed")
+        assert (folder / row["run_folder"] / records.TRIAL_RECORD).exists()
+    assert settings_io.load(folder / records.BEST_SETTINGS).data.folder == settings.data.folder

@@ -273,7 +273,8 @@ class TuneDialog(QDialog):
                "asked": "you stopped it"}.get(ended or "", "")
         if self.summary:
             self.status.setText(f"Search finished{': ' + why if why else ''}. {counts.get('complete', 0)} complete, "
-                                f"{counts.get('pruned', 0)} stopped early, {counts.get('failed', 0)} failed.")
+                                f"{counts.get('pruned', 0)} stopped early, {counts.get('stopped', 0)} stopped, "
+                                f"{counts.get('failed', 0)} failed.")
 
     def _show_best(self) -> None:
         best = self.summary.get("best")
@@ -285,9 +286,12 @@ class TuneDialog(QDialog):
             self.best.setText(f"Best so far: your own settings ({format_value(metric, best['validation_value'])}).")
             return
         base = best.get("baseline_value")
+        if base == best["validation_value"]:
+            versus = " (as good as your settings, with a lower validation loss)"
+        else:
+            versus = f" (your settings: {format_value(metric, base)})" if base is not None else ""
         self.best.setText(f"Best so far: trial {best['trial']} — {best['changes']} — "
-                          f"{format_value(metric, best['validation_value'])}"
-                          + (f" (your settings: {format_value(metric, base)})" if base is not None else "") + ".")
+                          f"{format_value(metric, best['validation_value'])}{versus}.")
 
     # ------------------------------------------------------------ results
 
