@@ -157,7 +157,7 @@ def write(folder: Path, study, start: Settings, *, metric: str, budget_minutes: 
         "trials": table, "best": None,
     }
     if best is not None:
-        trial = study.get_trials(deepcopy=False)[best["trial"]] if best["trial"] < len(study.trials) else None
+        trial = {t.number: t for t in study.get_trials(deepcopy=False)}.get(best["trial"])
         params, extra = (trial.params, trial.user_attrs.get("extra") or {}) if trial else ({}, {})
         chosen = space.build(start, params, extra) if best["trial"] != 0 else start.copy()
         if best["trial"] != 0:
