@@ -65,7 +65,8 @@ def open_study(folder: Path, start: Settings | None, seed: int | None = None):
     metric = records.task_metric(start)
     storage = JournalStorage(JournalFileBackend(str(journal)))
     epochs = start.training.epochs
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=max(1, epochs // 5))
+    # a fifth of the epochs before pruning, at most 5 (with early stopping, epochs is a cap, not a length)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=max(1, min(5, epochs // 5)))
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
     study = optuna.create_study(storage=storage, study_name="petrilab", load_if_exists=True, sampler=sampler,
                                 pruner=pruner, direction="minimize" if records.lower_is_better(metric) else "maximize")
