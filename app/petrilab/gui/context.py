@@ -32,6 +32,7 @@ class AppContext(QObject):
     go_to_page = Signal(str)  # a page asks the window to show another page, by key
     # runs just prepared (e.g. sent to a cluster): a runs folder and the run folders in it; the Runs page shows them
     runs_submitted = Signal(object, object)
+    open_experiment = Signal(object)  # a settings file to open as the experiment (e.g. the best a tuning found)
 
     def __init__(self, settings: Settings | None = None, settings_path: Path | None = None,
                  runs_dir: Path | None = None):

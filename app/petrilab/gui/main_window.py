@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         # bound methods, not lambdas: a lambda would keep this window alive through the context
         self.context.run_changed.connect(self._run_changed)
         self.context.go_to_page.connect(self._page_asked)
+        self.context.open_experiment.connect(lambda path: self.maybe_discard() and self.load_experiment(path))
         self.resize(1280, 800)
         self.setMinimumSize(QSize(1024, 680))
         self.go_to("task")

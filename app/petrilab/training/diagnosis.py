@@ -1015,7 +1015,41 @@ def _batch_norm(s: Settings | None, why: str) -> Advice | None:
     return Advice(f"Add batch normalisation: it {why}.", {"model.batch_norm": True}, page="model")
 
 
+# Settings that make a network underfit whatever its size: when the settings show one, its advice comes first
+# (the advice check, benchmarks/advice_check.py, found "a bigger network" useless for them).
+LR_FAR_LOW = 1e-4  # below this, steps are too small to learn in a few dozen epochs
+LR_FAR_HIGH = 0.05  # above this, Adam and RMSprop jump over what they should learn
+HEAVY_DROPOUT = 0.5
+HEAVY_PENALTY = 1e-2  # L1 or L2
+
+
+def _cause_in_settings(s: Settings | None, regularisation: Advice | None) -> Advice | None:
+    if s is None:
+        return None
+    lr = s.training.learning_rate
+    if isinstance(lr, (int, float)) and lr < LR_FAR_LOW:
+        new = _nice(lr * 10)
+        return Advice(f"The learning rate ({_fmt(lr)}) is far below the usual 0.001: raise it ten times, to "
+                      f"{_fmt(new)}, so the network learns in the epochs it has.", {"training.learning_rate": new},
+                      page="train")
+    if isinstance(lr, (int, float)) and lr > LR_FAR_HIGH and s.training.optimizer in ("adam", "rmsprop"):
+        return _lower_learning_rate(s, f"The learning rate ({_fmt(lr)}) is far above the usual 0.001")
+    m = s.model
+    if m.dropout >= HEAVY_DROPOUT or m.l1 >= HEAVY_PENALTY or m.l2 >= HEAVY_PENALTY:
+        return regularisation
+    return None
+
+
 def _underfitting_advice(f: _Finding, s, c, n_seen) -> list[Advice]:
+    tips = _underfitting_tips(f, s, c, n_seen)
+    regularisation = next((t for t in tips if t is not None and t.text.startswith("Remove the regularisation")), None)
+    first = _cause_in_settings(s, regularisation)
+    if first is None:
+        return tips
+    return [first] + [t for t in tips if t is not None and t.changes != first.changes]
+
+
+def _underfitting_tips(f: _Finding, s, c, n_seen) -> list[Advice]:
     tips = [_bigger_model(s)]
     noisy_training = c is not None and c.noise_rel_t >= VAL_NOISE
     if noisy_training:

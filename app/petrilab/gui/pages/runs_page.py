@@ -78,6 +78,7 @@ class _Run:
         self.first_started: float | None = None
         self.slurm: dict = {}
         self.job_ended: str | None = None  # SLURM says the job ended (without a last event, it failed)
+        self.trial: dict = {}  # a tuning's trial: its number and what it changed (tuning_trial.json)
 
     def apply(self, news: RunNews) -> None:
         if news.reset:
@@ -94,13 +95,22 @@ class _Run:
             self.slurm = news.slurm
         if news.job_ended:
             self.job_ended = news.job_ended
+        if news.trial:
+            self.trial = news.trial
 
     @property
     def sweep_values(self) -> dict:
-        values = self.slurm.get("sweep_values")
+        values = self.slurm.get("sweep_values") or self.trial.get("changes")
         return values if isinstance(values, dict) else {}
 
+    @property
+    def group(self) -> str | None:
+        """The sweep, or the tuning, the run belongs to (its runs are compared together)."""
+        return self.slurm.get("sweep") or self.trial.get("tuning") or None
+
     def label(self) -> str:
+        if self.trial and "trial" in self.trial:
+            return f"trial {self.trial['trial']}: " + (sweep_label(self.sweep_values) or "your settings")
         return sweep_label(self.sweep_values) or self.state.run_dir.name
 
     def status(self) -> str:
@@ -133,7 +143,7 @@ class _Run:
                     epochs=state.epochs_done, metric=state.main_metric if state.started else "",
                     value=kept_value(state), verdict=verdict,
                     error=self.error(),
-                    sweep=self.slurm.get("sweep") or None, sweep_values=tuple(self.sweep_values.items()))
+                    sweep=self.group, sweep_values=tuple(self.sweep_values.items()))
 
 
 class RunsPage(WizardPage):
@@ -433,7 +443,7 @@ class RunsPage(WizardPage):
     def sweep_of(self, path: Path) -> list[Path]:
         """Every listed run of the same sweep as `path` (just `path` when it belongs to none)."""
         run = self.followed.get(path)
-        sweep = run.slurm.get("sweep") if run else None
+        sweep = run.group if run else None
         if not sweep:
             return [path]
         return [r.path for r in self._rows if r.sweep == sweep]

@@ -78,6 +78,11 @@ class TrainPage(WizardPage):
         self.cluster_button.setToolTip("Train on a SLURM cluster (one run, or a sweep of runs) and follow it on the "
                                        "Runs page.")
         self.cluster_button.clicked.connect(lambda: self.open_cluster_dialog())
+        self.tune_button = QPushButton("Find better settings…")
+        self.tune_button.setToolTip("Train several versions of these settings within a time budget and keep the "
+                                    "best on the validation images (each trial is a run).")
+        self.tune_button.clicked.connect(lambda: self.open_tune_dialog())
+        self.tune_dialog = None
         self.resume_button = QPushButton("Continue training")
         self.resume_button.setToolTip("Continue this run from its last saved epoch (last.keras).")
         self.resume_button.hide()  # offered when an engine died without finishing its run
@@ -91,6 +96,7 @@ class TrainPage(WizardPage):
         top = QHBoxLayout()
         top.addWidget(self.start_button)
         top.addWidget(self.cluster_button)
+        top.addWidget(self.tune_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.resume_button)
         top.addSpacing(12)
@@ -225,8 +231,20 @@ class TrainPage(WizardPage):
         dialog.open()
         return dialog
 
+    def open_tune_dialog(self):
+        """'Find better settings…': the tuning dialog (tune_dialog.py), kept while its search runs."""
+        from petrilab.gui.tune_dialog import TuneDialog
+
+        if self.tune_dialog is None:
+            self.tune_dialog = TuneDialog(self.context, self)
+        self.tune_dialog.show()
+        self.tune_dialog.raise_()
+        return self.tune_dialog
+
     def shutdown(self, wait_ms: int = 20_000) -> None:
-        """Stop a training before the window closes, giving it time to save."""
+        """Stop a training (and a search for better settings) before the window closes, giving it time to save."""
+        if self.tune_dialog is not None:
+            self.tune_dialog.shutdown(wait_ms)
         if self.engine.is_running():
             self.engine.stop()
             self.engine.wait(wait_ms)

@@ -22,6 +22,7 @@ from petrilab import runs
 from petrilab.cluster import slurm
 
 SLURM_RECORD = runs.SLURM_RECORD  # written by `petrilab submit` in each run folder it prepares
+TRIAL_RECORD = "tuning_trial.json"  # written by `petrilab tune` in each trial's run folder (tuning/records.py)
 FINISHED_RECHECK_S = 30.0  # a finished run is continued rarely: look at it twice a minute
 NOT_A_RUN_RECHECK_S = 5.0  # a folder that is no run (yet): the engine may be about to write into it
 
@@ -48,6 +49,7 @@ class RunNews:
     slurm: dict | None = None  # slurm.json, read when it appeared or changed
     history: list[dict] | None = None  # history.csv of a run without events (copied history only)
     job_ended: str | None = None  # SLURM's last state of the run's job, when it ended (only where squeue runs)
+    trial: dict | None = None  # tuning_trial.json of a tuning's trial (its number and what it changed)
 
 
 class _Watched:
@@ -61,6 +63,7 @@ class _Watched:
         self.slurm_checked = False
         self.slurm: dict = {}
         self.history_read = False
+        self.trial_read = False
 
 
 class RunsWatch:
@@ -150,6 +153,9 @@ class RunsWatch:
             self._read(watched, news)
         if size is None and not watched.history_read:
             self._read_history(watched, news)
+        if not watched.trial_read:  # written once, before the trial's training starts
+            watched.trial_read = True
+            news.trial = _read_json(watched.path / TRIAL_RECORD)
         if not watched.finished or not watched.slurm_checked:  # a live run's job record may still change
             self._read_slurm(watched, news)
         if not watched.finished and watched.slurm.get("job_id") and not watched.slurm.get("dry_run"):
@@ -200,7 +206,8 @@ class RunsWatch:
         """The runs watched now, what changed in each since the last call, and the folders not reachable."""
         with self._lock:
             news = {path: n for path, n in self._news.items()
-                    if n.events or n.reset or n.slurm is not None or n.history is not None or n.job_ended}
+                    if n.events or n.reset or n.slurm is not None or n.history is not None or n.job_ended
+                    or n.trial}
             self._news = {}
             return list(self._runs), news, list(self._unreachable)
 
@@ -210,3 +217,11 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return entry.is_dir() and not entry.name.startswith(".")
     except OSError:
         return False
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
