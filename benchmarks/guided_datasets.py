@@ -101,7 +101,7 @@ def digits(root: Path, quick: bool) -> GuidedDataset:
     data = load_digits()
     rng = np.random.default_rng(SEED)
     order = rng.permutation(len(data.target))
-    n_train, n_test = (150, 60) if quick else (900, 300)
+    n_train, n_test = (200, 150) if quick else (900, 300)  # quick: PetriLab wants 5 images a class
     for subset, indices in (("train", order[:n_train]), ("test", order[n_train:n_train + n_test])):
         for i in indices:
             big = resize(data.images[i] / 16.0, (32, 32), order=1, anti_aliasing=False)
