@@ -292,11 +292,15 @@ def table(results: dict, ways: list[str], seeds: list[int]) -> str:
                               "training (and tuning) per seed."
 
 
-def record(results: dict, ways: list[str], seeds: list[int], args, started: float) -> None:
+def command_line(results: dict, ways: list[str], seeds: list[int], budget: float) -> str:
+    return (f"python benchmarks/guided_quality.py --datasets {','.join(results)} --seeds {len(seeds)} "
+            f"--ways {','.join(ways)}" + (f" --tune-budget {budget:g}" if "c" in ways else ""))
+
+
+def record(results: dict, ways: list[str], seeds: list[int], command: str, duration: str) -> None:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = (f"\n### {now} — commit {commit()}, {machine()}; {(time.time() - started) / 60:.0f} min in all\n\n"
-            f"Command: `python benchmarks/guided_quality.py --datasets {','.join(results)} --seeds {len(seeds)} "
-            f"--ways {','.join(ways)} --tune-budget {args.tune_budget:g}`\n\n{table(results, ways, seeds)}\n")
+    body = (f"\n### {now} — commit {commit()}, {machine()}; {duration}\n\n"
+            f"Command: `{command}`\n\n{table(results, ways, seeds)}\n")
     path = HERE / "RESULTS.md"
     text = path.read_text(encoding="utf-8")
     title = "## Quality: a hand-written notebook, PetriLab's defaults and tuning (`benchmarks/guided_quality.py`)"
@@ -304,6 +308,30 @@ def record(results: dict, ways: list[str], seeds: list[int], args, started: floa
         text = text.rstrip("\n") + f"\n\n{title}\n\nSee the script's docstring and `guided_datasets.py` for the data.\n"
     path.write_text(text.rstrip("\n") + "\n" + body, encoding="utf-8")
     print(f"Appended to {path}")
+
+
+def merge(args) -> int:
+    """One table from several runs of this script: each dataset's ways gathered from every file."""
+    results, seeds, ways, quick = {}, [], [], False
+    for path in args.merge:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        quick |= part["quick"]
+        seeds = sorted(set(seeds) | set(part["seeds"]))
+        ways += [w for w in part["ways"] if w not in ways]
+        for name, r in part["results"].items():
+            mine = results.setdefault(name, {**r, "runs": {}, "summary": {}})
+            mine["runs"].update({w: v for w, v in r["runs"].items() if v})
+            mine["summary"].update(r.get("summary", {}))
+    ways = [w for w in WAYS if w in ways]
+    args.json.write_text(json.dumps({"quick": quick, "seeds": seeds, "ways": ways, "merged": [str(p) for p in args.merge],
+                                     "commit": commit(), "machine": machine(), "results": results},
+                                    indent=1, default=str), encoding="utf-8")
+    print(table(results, ways, seeds))
+    if not quick and not args.no_record:
+        runs = [r for res in results.values() for v in res["runs"].values() if isinstance(v, list) for r in v]
+        record(results, ways, seeds, "python benchmarks/guided_quality.py --merge " + " ".join(map(str, args.merge)),
+               f"{sum(r['seconds'] for r in runs) / 60:.0f} min of training in all")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="keep the datasets and runs in this folder")
     parser.add_argument("--json", type=Path, default=HERE / "guided_quality.json")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                        help="train nothing: join earlier runs' JSON files (other datasets or ways) into one table")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args)
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     ways = [w.strip() for w in args.ways.split(",") if w.strip()]
     if unknown := [w for w in ways if w not in WAYS] + [n for n in names if n not in guided_datasets.NAMES]:
@@ -335,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                                         indent=1, default=str), encoding="utf-8")
     print("\n" + table(results, ways, seeds))
     if not args.quick and not args.no_record:
-        record(results, ways, seeds, args, started)
+        record(results, ways, seeds, command_line(results, ways, seeds, args.tune_budget),
+               f"{(time.time() - started) / 60:.0f} min in all")
     return 0
 
 
