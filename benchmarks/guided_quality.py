@@ -14,6 +14,14 @@ same files, and (a) trains and validates on exactly the images PetriLab's split 
 the training (weights, batches, augmentation), not the data. Results: a markdown table appended to
 benchmarks/RESULTS.md (date, machine, commit) and every number in benchmarks/guided_quality.json.
 --quick: tiny datasets and 2 epochs, a smoke run only (its numbers mean nothing, and it records nothing).
+If tune fails, (c) reads "failed: …" for that dataset and the other ways' numbers still count.
+
+The whole comparison in one command (about 40 min for (a) + (b) on 2 idle cores, plus 6 datasets × 3
+seeds × the tune budget for (c)):
+    python benchmarks/guided_quality.py
+or (c) alone, joined to the (a) and (b) numbers recorded in guided_quality.json:
+    python benchmarks/guided_quality.py --ways c --json /tmp/guided_c.json --no-record
+    python benchmarks/guided_quality.py --merge benchmarks/guided_quality.json /tmp/guided_c.json
 """
 
 from __future__ import annotations
@@ -207,8 +215,9 @@ def way_c(ds, settings: Path, folder: Path, seed: int, budget: float) -> dict:
 
 def tune_choice(output: str, here: Path) -> Path:
     """The run folder tune says it chose: a path on a line naming the best run, else its last 'Run folder:'."""
-    def runs_on(line):
-        return [Path(p) for p in re.findall(r"(/[^\s'\"]+)", line) if (Path(p) / "model.keras").is_file()]
+    def runs_on(line):  # absolute paths, or paths relative to the folder tune ran in
+        paths = [here / p for p in re.findall(r"([^\s'\"]*[/\\][^\s'\"]+)", line.partition(":")[2] or line)]
+        return [p.resolve() for p in paths if (p / "model.keras").is_file()]
 
     lines = output.splitlines()
     for line in reversed(lines):
@@ -238,6 +247,8 @@ def bench_dataset(name: str, work: Path, seeds: list[int], ways: list[str], budg
             if way == "c" and not tune_ok:
                 result["runs"]["c"] = "not available: this PetriLab has no 'petrilab tune' command"
                 continue
+            if way == "c" and isinstance(result["runs"]["c"], str):
+                continue  # tune failed on an earlier seed
             print(f"[{time.strftime('%H:%M:%S')}] {name}: way ({way}), seed {seed} …", flush=True)
             if way == "a":
                 r = way_a(ds, split, seed, quick)
@@ -246,7 +257,12 @@ def bench_dataset(name: str, work: Path, seeds: list[int], ways: list[str], budg
                 if {f: s for f, s in run_split(Path(r["run_dir"])).items()} != split:
                     raise RuntimeError(f"{name}: PetriLab's split differs from the one (a) trained on")
             else:
-                r = way_c(ds, settings, folder, seed, budget)
+                try:
+                    r = way_c(ds, settings, folder, seed, budget)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:  # the other ways' numbers still count
+                    result["runs"]["c"] = f"failed: {str(exc).splitlines()[0]}"
+                    print(f"    (c) {result['runs']['c']}", flush=True)
+                    continue
             tests.append(r.pop("test_files"))
             r["seed"] = seed
             result["runs"][way].append(r)
@@ -285,8 +301,9 @@ def table(results: dict, ways: list[str], seeds: list[int]) -> str:
         arrow = "↑" if r["higher_is_better"] else "↓"
         cells = []
         for w in ways:
-            s = r.get("summary", {}).get(w)
-            cells.append(f"{s['mean']:.3f} ± {s['sd']:.3f} ({s['seconds']:.0f} s)" if s else "not available")
+            s, runs = r.get("summary", {}).get(w), r["runs"].get(w)
+            note = runs if isinstance(runs, str) else "not run"
+            cells.append(f"{s['mean']:.3f} ± {s['sd']:.3f} ({s['seconds']:.0f} s)" if s else note[:60])
         lines.append(f"| {name} | {r['kind']} | {r['metric']} {arrow} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\nmean ± sd over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); time = " \
                               "training (and tuning) per seed."
