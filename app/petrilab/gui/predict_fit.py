@@ -83,12 +83,12 @@ def _layout_problem(folder: Path, task: str) -> str | None:
     """The folder is laid out as training data of another kind (masks beside images, one folder per class)."""
     subfolders = {p.name.casefold(): p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
     if "images" in subfolders and "masks" in subfolders:
-        return (f"{folder.name} holds 'images' and 'masks', the layout of segmentation training data: the masks "
+        return (f"The folder '{folder.name}' holds 'images' and 'masks', the layout of segmentation training data: the masks "
                 "would be predicted as if they were images.")
     if task != "classification" and "images" not in subfolders:
         with_images = [p for p in subfolders.values() if any(is_image_file(q) for q in p.iterdir() if q.is_file())]
         if len(with_images) >= 2:
-            return (f"{folder.name} has one sub-folder of images per class "
+            return (f"The folder '{folder.name}' has one sub-folder of images per class "
                     f"({', '.join(sorted(p.name for p in with_images)[:3])}…), the layout of classification data, "
                     f"but this model does {TASK_WORDS.get(task, task)}.")
     return None

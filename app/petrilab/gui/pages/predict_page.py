@@ -270,16 +270,24 @@ class PredictPage(WizardPage):
 
     def enter(self) -> None:
         run = self.context.current_run
-        if run is not None and (Path(run) / runs.BEST_MODEL).exists():
-            self.model_label.setText(f"Model: {Path(run).name}")
-        else:
-            self.model_label.setText(NO_MODEL)
+        self._show_model()
         self._read_run(run)
         self._follow_run()
         self._update_buttons()
 
     def _on_run_changed(self, _run) -> None:
-        self._follow_run()
+        if self.isVisible():
+            self.enter()  # the whole page follows the model shown
+        else:
+            self._show_model()
+            self._follow_run()
+
+    def _show_model(self) -> None:
+        run = self.context.current_run
+        if run is not None and (Path(run) / runs.BEST_MODEL).exists():
+            self.model_label.setText(f"Model: {Path(run).name}")
+        else:
+            self.model_label.setText(NO_MODEL)
 
     def _follow_run(self) -> None:
         """Another model (a new training, another experiment): its results only, in a folder of its own."""
@@ -371,6 +379,7 @@ class PredictPage(WizardPage):
         if not self.output_edit.text().strip() and self.context.current_run is not None:
             self._propose_output()
         self._fit_warned = None
+        self.fit_note.clear()  # it spoke of the folder before
         self._fit_timer.start()  # once typing pauses
         if self.task in SEGMENTATION:
             self._list_timer.start()  # once typing pauses
