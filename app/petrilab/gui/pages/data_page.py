@@ -230,13 +230,15 @@ class DataPage(WizardPage):
         note = QLabel("Safe changes for this data. Apply them one by one, or all at once.")
         note.setObjectName("muted")
         note.setWordWrap(True)
-        layout.addWidget(note)
+        self.apply_all_button = QPushButton("Apply all")
+        self.apply_all_button.clicked.connect(self.apply_all)
+        top = QHBoxLayout()  # Apply all beside the note: the card stays short at the top of the page
+        top.addWidget(note, 1)
+        top.addWidget(self.apply_all_button)
+        layout.addLayout(top)
         self.proposals_layout = QVBoxLayout()
         self.proposals_layout.setSpacing(6)
         layout.addLayout(self.proposals_layout)
-        self.apply_all_button = QPushButton("Apply all")
-        self.apply_all_button.clicked.connect(self.apply_all)
-        layout.addWidget(self.apply_all_button, 0, Qt.AlignRight)
         self.proposals_card = frame
         self.proposal_rows: list[QWidget] = []
         self.apply_buttons: dict[str, QPushButton] = {}
