@@ -182,7 +182,7 @@ def test_images_that_do_not_fit_the_model_are_pointed_out_before_predicting(qtbo
     assert not check_fit(run, run.parent.parent / "beads" / "images")  # its own kind of images: nothing to say
 
 
-# ---------------------------------------------------------------- 2. a change of task drops what belonged to the old one
+# ---------------------------------------------------------------- 2. a change of task drops the old one's run
 
 
 def test_changing_the_task_leaves_no_page_showing_the_old_run(qtbot, window, bead):

@@ -14,6 +14,7 @@ results never land on top of another's.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -29,6 +30,8 @@ from petrilab.output_folders import is_inside
 from petrilab.resources import user_data_dir
 
 SAMPLE = 40  # new images whose headers are read
+MAX_FOLDERS = 200  # folders looked into at most (a folder typed half-way, e.g. '/', must not walk the disk)
+MAX_ENTRIES = 500  # entries of one sub-folder looked at to tell a folder of images
 SCALE_LIMIT = 2.0  # sides more than this many times larger or smaller than in training: pointed out
 PREDICTIONS_FOLDER = "predictions"
 SEGMENTATION = ("semantic", "instance")
@@ -69,7 +72,7 @@ class FitReport:
 def _sample_images(folder: Path, limit: int = SAMPLE) -> list[Path]:
     """Up to `limit` images of the folder (sub-folders included, hidden ones skipped), without listing it all."""
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in itertools.islice(os.walk(folder), MAX_FOLDERS):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if is_image_file(name):
@@ -79,14 +82,25 @@ def _sample_images(folder: Path, limit: int = SAMPLE) -> list[Path]:
     return found
 
 
+def _holds_images(folder: Path) -> bool:
+    try:
+        return any(is_image_file(q) for q in itertools.islice(folder.iterdir(), MAX_ENTRIES))
+    except OSError:
+        return False
+
+
 def _layout_problem(folder: Path, task: str) -> str | None:
     """The folder is laid out as training data of another kind (masks beside images, one folder per class)."""
-    subfolders = {p.name.casefold(): p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    try:
+        subfolders = {p.name.casefold(): p for p in itertools.islice(folder.iterdir(), 10 * MAX_ENTRIES)
+                      if p.is_dir() and not p.name.startswith(".")}
+    except OSError:
+        return None
     if "images" in subfolders and "masks" in subfolders:
-        return (f"The folder '{folder.name}' holds 'images' and 'masks', the layout of segmentation training data: the masks "
-                "would be predicted as if they were images.")
+        return (f"The folder '{folder.name}' holds 'images' and 'masks', the layout of segmentation training "
+                "data: the masks would be predicted as if they were images.")
     if task != "classification" and "images" not in subfolders:
-        with_images = [p for p in subfolders.values() if any(is_image_file(q) for q in p.iterdir() if q.is_file())]
+        with_images = [p for p in list(subfolders.values())[:MAX_ENTRIES] if _holds_images(p)]
         if len(with_images) >= 2:
             return (f"The folder '{folder.name}' has one sub-folder of images per class "
                     f"({', '.join(sorted(p.name for p in with_images)[:3])}…), the layout of classification data, "
