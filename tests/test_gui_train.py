@@ -587,7 +587,9 @@ def test_predict_page_refuses_an_output_folder_inside_the_images(qtbot, context,
     context.set_run(finished_run)
     page.enter()
     page.input_edit.setText(str(images))
-    assert page.output_edit.text() == str(tmp_path / "new-images_predictions")  # proposed beside, not inside
+    proposed = Path(page.output_edit.text())  # a new folder named after the model, never inside the images
+    assert proposed.parent == Path(context.runs_dir).parent / "predictions"
+    assert proposed.name.startswith(f"{finished_run.name}_") and images not in proposed.parents
     page.output_edit.setText(str(images / "results"))
     assert page.predict() is False
     assert OUTPUT_INSIDE in page.message.text()

@@ -31,6 +31,10 @@ def _has_targets(folder: Path) -> bool:
     return (folder / "targets.csv").is_file() and (folder / "images").is_dir()
 
 
+def _has_labels(folder: Path) -> bool:
+    return (folder / "labels.csv").is_file() and (folder / "images").is_dir()
+
+
 def _has_masks(folder: Path) -> bool:
     return (folder / "images").is_dir() and (folder / "masks").is_dir()
 
@@ -41,20 +45,23 @@ def demo_data(task: str = "classification") -> Path:
     The bundled copy when there is one; otherwise (e.g. PetriLab installed
     without its resources) it is generated once into ~/PetriLab/demo-data/.
     """
-    if task not in ("classification", "regression", "semantic", "instance"):
+    if task not in ("classification", "multilabel", "regression", "semantic", "instance"):
         raise UserError(f"There is no demo data for the task '{task}' yet.",
                         fix="Try the classification, regression or segmentation demos for now.")
-    complete = {"classification": _has_classes, "regression": _has_targets}.get(task, _has_masks)
+    complete = {"classification": _has_classes, "regression": _has_targets,
+                "multilabel": _has_labels}.get(task, _has_masks)
     bundled = resources_dir() / "demo" / task
     if complete(bundled):
         return bundled
     target = user_data_dir() / "demo-data" / task
     if complete(target):
         return target
-    from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo
+    from petrilab.demo import (make_classification_demo, make_multilabel_demo, make_regression_demo,
+                               make_segmentation_demo)
     from petrilab.file_modes import share_folder
 
-    make = {"classification": make_classification_demo, "regression": make_regression_demo}.get(
+    make = {"classification": make_classification_demo, "regression": make_regression_demo,
+            "multilabel": make_multilabel_demo}.get(
         task, lambda out: make_segmentation_demo(out, task, n_images=30))
 
     # generate next to the target, then rename: a second PetriLab starting at the same

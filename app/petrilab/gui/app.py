@@ -70,11 +70,17 @@ def _set_icon(app) -> None:
         app.setWindowIcon(QIcon(str(icon)))
 
 
-def open_window(settings_path: str | Path | None = None, demo: bool = False, warm_up: bool = True):
-    """Create the main window on an experiment (or the demo, or a new one) and show it."""
+def open_window(settings_path: str | Path | None = None, demo: bool = False, warm_up: bool = True,
+                reopen_last: bool = False):
+    """Create the main window on an experiment (or the demo, the last one open when `reopen_last`, or a new
+    one) and show it."""
+    from petrilab.gui import session
     from petrilab.gui.main_window import MainWindow
 
     window = MainWindow(warm_up=warm_up)
+    gone = None
+    if reopen_last and settings_path is None and not demo:
+        settings_path, gone = session.last_experiment()
     if demo and settings_path is None:
         try:
             from petrilab.resources import user_data_dir
@@ -85,6 +91,10 @@ def open_window(settings_path: str | Path | None = None, demo: bool = False, war
             window.show_error("The demo data could not be opened", error)
     if settings_path is not None:
         window.load_experiment(settings_path)
+    if gone is not None:  # quietly: a line in the status bar, gone when the message ends
+        bar = window.statusBar()
+        bar.messageChanged.connect(lambda text: bar.setVisible(bool(text)))
+        bar.showMessage(session.gone_message(gone), 20_000)
     window.show()
     return window
 
@@ -94,7 +104,7 @@ def run_gui(settings_path=None, demo: bool = False) -> int:
 
     app = create_application()
     # the very first start opens on the demo data, with the short "start here" tour over it
-    window = open_window(settings_path, demo=demo or welcome.opens_on_demo(settings_path))
+    window = open_window(settings_path, demo=demo or welcome.opens_on_demo(settings_path), reopen_last=True)
     welcome.show_on_first_start(window)
     code = app.exec()
     window.shutdown()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWi
 from petrilab import __version__
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
-from petrilab.gui import steps, welcome
+from petrilab.gui import session, steps, welcome
 from petrilab.gui.context import AppContext, default_runs_dir
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_page import DataPage
@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
             return False
         self._replace_settings(settings, path.resolve())
         self.add_recent(path.resolve())
+        session.remember_last(path.resolve())
         return True
 
     def _replace_settings(self, settings, path: Path | None) -> None:
@@ -378,6 +379,7 @@ class MainWindow(QMainWindow):
             self.context.runs_dir = default_runs_dir(path)
         self.context.dirty = False
         self.add_recent(path)
+        session.remember_last(path)
         self.update_title()
         return True
 
@@ -456,4 +458,5 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.shutdown()
+        session.remember_last(self.context.settings_path)  # reopened at the next start
         event.accept()

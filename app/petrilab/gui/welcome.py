@@ -2,7 +2,10 @@
 
 The tour is a card floating over the main window with a frame drawn around
 what each step talks about (the step list, the Next button, the Train page,
-the verdict). On the very first start the app also opens on the demo
+the verdict). The card stays in one place, at the bottom left of the page
+area, so its Next button never moves under the mouse; and the tour is modal:
+while it is open, clicks and keys reach only the card (a second click on Next
+must never land on a task card behind it). On the very first start the app also opens on the demo
 experiment, so the tour points at something real. Whether the tour was seen
 is kept in the app's QSettings, beside the recent experiments.
 """
@@ -12,15 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSettings, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import (QFrame, QGraphicsDropShadowEffect, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QAction, QColor, QPainter, QPen
+from PySide6.QtWidgets import (QApplication, QFrame, QGraphicsDropShadowEffect, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from petrilab.gui.widgets import theme
 
 SEEN_KEY = "welcome/tour_seen"
 CARD_WIDTH = 380
-GAP = 14  # between the highlighted widget and the card
+MARGIN = 16  # between the card and the page area's bottom-left corner
+# what the user does with mouse and keyboard; while the tour is open these reach only its card
+BLOCKED = {QEvent.MouseButtonPress, QEvent.MouseButtonRelease, QEvent.MouseButtonDblClick, QEvent.KeyPress,
+           QEvent.KeyRelease, QEvent.Wheel, QEvent.Shortcut}
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,19 @@ class Highlight(QWidget):
         painter.drawRoundedRect(self.rect().adjusted(2, 2, -2, -2), 8, 8)
 
 
+class Shade(QWidget):
+    """A light veil over the window while the tour is open: the window behind waits (see WelcomeTour.eventFilter)."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WA_NoSystemBackground)
+        self.hide()
+
+    def paintEvent(self, _event) -> None:
+        QPainter(self).fillRect(self.rect(), QColor(20, 30, 40, 28))
+
+
 class WelcomeTour(QFrame):
     """The card: where we are (2 of 5), a title, a few sentences, Skip / Back / Next."""
 
@@ -173,8 +192,10 @@ class WelcomeTour(QFrame):
             layout.addWidget(w)
         layout.addLayout(buttons)
 
+        self.shade = Shade(window)
         self.highlight = Highlight(window)
         window.installEventFilter(self)  # follow the window when it is resized
+        QApplication.instance().installEventFilter(self)  # modal: the window's clicks and keys stop here
 
     # ------------------------------------------------------------ steps
 
@@ -211,8 +232,11 @@ class WelcomeTour(QFrame):
         if mark:
             mark_seen()
         self.window_.removeEventFilter(self)
+        QApplication.instance().removeEventFilter(self)
         self.highlight.hide()
         self.highlight.deleteLater()
+        self.shade.hide()
+        self.shade.deleteLater()
         self.hide()
         self.deleteLater()
         if self.page_before and getattr(self.window_, "current_key", None) != self.page_before:
@@ -242,34 +266,51 @@ class WelcomeTour(QFrame):
         top_left = target.mapTo(self.window_, QPoint(0, 0))
         return QRect(top_left, target.size()).intersected(self.window_.rect())
 
+    def anchor(self) -> QPoint:
+        """Where the card's bottom-left corner stays: the page area's bottom-left corner (clear of the step
+        list on the left, the Next button below, the Train page's Start button above and its verdict on the
+        right), or the window's when there is no page area."""
+        area = self.window_.rect()
+        stack = getattr(self.window_, "stack", None)
+        if stack is None or not stack.isVisible():
+            return QPoint(area.left() + MARGIN, area.bottom() - MARGIN)
+        top_left = stack.mapTo(self.window_, QPoint(0, 0))
+        return QPoint(top_left.x() + 2 * MARGIN, top_left.y() + stack.height() - MARGIN)
+
     def place(self) -> None:
-        """Frame the target and put the card beside it (right, left, above or below), inside the window."""
+        """Frame the target and keep the card in its one place (its buttons never move between steps)."""
         # wrapped text needs its height for the card's width, which adjustSize() alone underestimates
         self.layout().activate()
         self.resize(CARD_WIDTH, self.layout().totalHeightForWidth(CARD_WIDTH))
         area = self.window_.rect()
+        self.shade.setGeometry(area)
+        self.shade.show()
+        self.shade.raise_()
         rect = self.target_rect()
         if rect is None or rect.isEmpty():
             self.highlight.hide()
-            spot = QPoint(area.center().x() - self.width() // 2, area.center().y() - self.height() // 2)
         else:
             self.highlight.frame(rect)
-            middle_y = rect.center().y() - self.height() // 2
-            middle_x = rect.center().x() - self.width() // 2
-            if rect.right() + GAP + self.width() <= area.right():
-                spot = QPoint(rect.right() + GAP, middle_y)
-            elif rect.left() - GAP - self.width() >= area.left():
-                spot = QPoint(rect.left() - GAP - self.width(), middle_y)
-            elif rect.top() - GAP - self.height() >= area.top():
-                spot = QPoint(middle_x, rect.top() - GAP - self.height())
-            else:
-                spot = QPoint(middle_x, rect.bottom() + GAP)
+        spot = self.anchor()
         x = max(area.left() + 8, min(spot.x(), area.right() - self.width() - 8))
-        y = max(area.top() + 8, min(spot.y(), area.bottom() - self.height() - 8))
+        y = max(area.top() + 8, min(spot.y() - self.height(), area.bottom() - self.height() - 8))
         self.move(x, y)
         self.raise_()
+        if not self.isAncestorOf(QApplication.focusWidget() or self.window_):
+            self.next_button.setFocus()
+
+    def _outside_card(self, watched: QObject) -> bool:
+        """An object of the window, other than this card and what it holds."""
+        if isinstance(watched, QAction):  # a shortcut (Ctrl+N…) of the window's menus
+            owner = watched.parent()
+            return owner is self.window_ or (isinstance(owner, QWidget) and self.window_.isAncestorOf(owner))
+        if not isinstance(watched, QWidget) or watched is self or self.isAncestorOf(watched):
+            return False
+        return watched is self.window_ or self.window_.isAncestorOf(watched)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window_ and event.type() in (QEvent.Resize, QEvent.Show):
             self.place()
+        if event.type() in BLOCKED and self.isVisible() and self._outside_card(watched):
+            return True  # modal: the window behind the tour waits until it ends
         return False

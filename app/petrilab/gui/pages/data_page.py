@@ -21,6 +21,7 @@ from petrilab.errors import UserError
 from petrilab.settings import get_value
 from petrilab.gui import dataset_state
 from petrilab.gui.context import AppContext
+from petrilab.gui.data_folder import meant_folder
 from petrilab.gui.dataset_state import CheckedData, data_key
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.check_job import check_folders, pairing_of
@@ -38,6 +39,7 @@ THUMBNAIL_SIZE = 64
 SEGMENTATION_ROWS = ("Masks", "Mask values", "Objects", "Object sizes", "Training patches")
 # segmentation: pairs without a mask come first in the gallery (up to this many), so the user sees them
 PROBLEM_PAIRS_FIRST = 6
+SUGGESTIONS = " · "  # between the check's status and the count of suggestions still to apply
 
 
 def card(title: str) -> tuple[QFrame, QVBoxLayout]:
@@ -78,6 +80,7 @@ class DataPage(WizardPage):
         self._checking_key: tuple | None = None  # the folders being checked now
         self._error_key: tuple | None = None  # the folders whose check failed
         self._applied_here = False  # the user applied a proposal for this check
+        self._noted: tuple | None = None  # (key, folder) the folder note speaks of
         self.check_job = Background(self)
         self.thumbnail_job = Background(self)
 
@@ -97,6 +100,8 @@ class DataPage(WizardPage):
         status_row.addWidget(self.progress_bar)
         status_row.addStretch(1)
         outer.addLayout(status_row)
+        # pending suggestions at the top, beside the status: "ready to train" must not hide "use 32 × 32"
+        outer.addWidget(self._proposals_card())
 
         self.error_card, error_layout = card("This folder cannot be used yet")
         self.error_card.setStyleSheet(f"QFrame#card {{ border-color: {theme.LEVEL_COLOURS['error']}; }}")
@@ -114,7 +119,6 @@ class DataPage(WizardPage):
         left.setSpacing(12)
         left.addWidget(self._findings_card())  # problems first: they decide whether one can go on
         left.addWidget(self._summary_card())
-        left.addWidget(self._proposals_card())
         left.addStretch(1)
         columns.addLayout(left, 11)
         right = QVBoxLayout()
@@ -174,6 +178,11 @@ class DataPage(WizardPage):
         grid.addWidget(clear_test, 1, 3)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
+        self.folder_note = QLabel()  # e.g. the 'images' folder itself was chosen: the folder above is used
+        self.folder_note.setObjectName("muted")
+        self.folder_note.setWordWrap(True)
+        self.folder_note.hide()
+        layout.addWidget(self.folder_note)
         return frame
 
     def _summary_card(self) -> QFrame:
@@ -221,13 +230,15 @@ class DataPage(WizardPage):
         note = QLabel("Safe changes for this data. Apply them one by one, or all at once.")
         note.setObjectName("muted")
         note.setWordWrap(True)
-        layout.addWidget(note)
+        self.apply_all_button = QPushButton("Apply all")
+        self.apply_all_button.clicked.connect(self.apply_all)
+        top = QHBoxLayout()  # Apply all beside the note: the card stays short at the top of the page
+        top.addWidget(note, 1)
+        top.addWidget(self.apply_all_button)
+        layout.addLayout(top)
         self.proposals_layout = QVBoxLayout()
         self.proposals_layout.setSpacing(6)
         layout.addLayout(self.proposals_layout)
-        self.apply_all_button = QPushButton("Apply all")
-        self.apply_all_button.clicked.connect(self.apply_all)
-        layout.addWidget(self.apply_all_button, 0, Qt.AlignRight)
         self.proposals_card = frame
         self.proposal_rows: list[QWidget] = []
         self.apply_buttons: dict[str, QPushButton] = {}
@@ -240,19 +251,31 @@ class DataPage(WizardPage):
         title = "Choose the image folder" if key == "data.folder" else "Choose the test folder"
         folder = QFileDialog.getExistingDirectory(self, title, current)
         if folder:
-            self.context.set_value(key, folder)
+            self._set(key, folder)
 
     def _typed(self, key: str, edit: QLineEdit) -> None:
         text = edit.text().strip()
         if text != getattr(self.context.settings.data, key.split(".")[1]):
-            self.context.set_value(key, text)
+            self._set(key, text)
+
+    def _set(self, key: str, folder: str | Path) -> None:
+        """Set a data folder; the 'images' folder itself means the folder above it (the note says so)."""
+        folder, note = meant_folder(self.context.settings.task.kind, str(folder))
+        self.folder_note.setText(note or "")
+        self.folder_note.setVisible(bool(note))
+        self._noted = (key, folder) if note else None
+        self.context.set_value(key, folder)
+        if key == "data.folder" and self.folder_edit.text() != folder:
+            self.folder_edit.setText(folder)
+        if key == "data.test_folder" and self.test_edit.text() != folder:
+            self.test_edit.setText(folder)
 
     def set_folder(self, folder: str | Path) -> None:
-        self.context.set_value("data.folder", str(folder))
+        self._set("data.folder", folder)
 
     def set_test_folder(self, folder: str | Path) -> None:
         if str(folder) != self.context.settings.data.test_folder:
-            self.context.set_value("data.test_folder", str(folder))
+            self._set("data.test_folder", folder)
 
     def apply(self, key: str) -> None:
         if self.checked is None or key not in self.checked.report.proposals:
@@ -288,6 +311,9 @@ class DataPage(WizardPage):
 
     def _settings_changed(self) -> None:
         d = self.context.settings.data
+        if self._noted and getattr(d, self._noted[0].split(".")[1]) != self._noted[1]:
+            self._noted = None  # another folder (or another experiment): the note is about the old one
+            self.folder_note.hide()
         if self.folder_edit.text() != d.folder:
             self.folder_edit.setText(d.folder)
         if self.test_edit.text() != d.test_folder:
@@ -547,6 +573,10 @@ class DataPage(WizardPage):
             pending += not done
         self.apply_all_button.setEnabled(pending > 0)
         self.proposals_card.setVisible(pending > 0 or self._applied_here)  # nothing to suggest: no card
+        status = self.status.text().split(SUGGESTIONS)[0].rstrip(".")
+        if pending:
+            status += f"{SUGGESTIONS}{pending} suggestion{'s' if pending > 1 else ''} to apply, just below"
+        self.status.setText(status + ".")
 
     # ------------------------------------------------------------ the contract
 

@@ -231,6 +231,7 @@ class ModelPage(WizardPage):
                 button.setChecked(key == arch)
             self.patch_control.show_value(self.context.settings.data.patch_size)
             self._show_segmentation()
+            self._show_catalogue()  # which networks fit the task, and the chosen one's text, follow the settings
         finally:
             self._loading = False
         self._show_rows()

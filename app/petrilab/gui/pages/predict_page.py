@@ -30,6 +30,7 @@ from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.postprocess_preview import PostprocessPreview, overrides, read_probabilities
@@ -120,7 +121,12 @@ class PredictPage(WizardPage):
         self._preview_run: str | None = None  # the run the running (or last) preview uses
         self._preview_failed = False  # the message shown is the preview's failure
         self._list_timer = QTimer(self, singleShot=True, interval=300, timeout=self._list_preview_images)
+        self._results_run = None  # the run whose results (or lack of them) the page shows
+        self._default_output = ""  # the results folder the page proposed (replaced by a new one when used)
+        self._fit_warned: tuple | None = None  # (run, folder) whose misfit the user has been shown
+        self._fit_timer = QTimer(self, singleShot=True, interval=400, timeout=self.check_fit)
         self._build()
+        context.run_changed.connect(self._on_run_changed)  # a bound method: a lambda would keep the page alive
 
     # ------------------------------------------------------------ layout
 
@@ -238,9 +244,12 @@ class PredictPage(WizardPage):
         self.sections.setChildrenCollapsible(False)
         self.sections.setSizes([400, 300])
 
+        self.fit_note = InlineMessage()  # the new images do not look like the training images
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.model_label)
         layout.addLayout(form)
+        layout.addWidget(self.fit_note)
         layout.addWidget(self.sections, 1)
 
     # ------------------------------------------------------------ the page contract
@@ -261,12 +270,76 @@ class PredictPage(WizardPage):
 
     def enter(self) -> None:
         run = self.context.current_run
+        self._show_model()
+        self._read_run(run)
+        self._follow_run()
+        self._update_buttons()
+
+    def _on_run_changed(self, _run) -> None:
+        if self.isVisible():
+            self.enter()  # the whole page follows the model shown
+        else:
+            self._show_model()
+            self._follow_run()
+
+    def _show_model(self) -> None:
+        run = self.context.current_run
         if run is not None and (Path(run) / runs.BEST_MODEL).exists():
             self.model_label.setText(f"Model: {Path(run).name}")
         else:
             self.model_label.setText(NO_MODEL)
-        self._read_run(run)
+
+    def _follow_run(self) -> None:
+        """Another model (a new training, another experiment): its results only, in a folder of its own."""
+        run = self.context.current_run
+        if run == self._results_run:
+            return
+        self._results_run = run
+        self.rows = []
+        self.output_dir = None
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.summary.clear()
+        self.status.clear()
+        self.message.clear()
+        self.open_button.setEnabled(False)
+        self.measurements_button.hide()
+        self._fit_warned = None
+        self.fit_note.clear()
+        if not self.output_edit.text().strip() or self.output_edit.text().strip() == self._default_output:
+            self._propose_output()
+        if self.input_edit.text().strip():
+            self._fit_timer.start()
         self._update_buttons()
+
+    def _propose_output(self) -> None:
+        """A new results folder, named after the model and the moment (never one holding results)."""
+        run = self.context.current_run
+        if run is None:
+            self._default_output = ""
+            self.output_edit.clear()
+            return
+        d = self.context.settings.data
+        self._default_output = str(default_output(run, self.context.runs_dir,
+                                                  avoid=(d.folder, d.test_folder, self.input_edit.text().strip())))
+        self.output_edit.setText(self._default_output)
+
+    def check_fit(self):
+        """Point out new images that do not look like the model's training images; returns the FitReport."""
+        run, folder = self.context.current_run, self.input_edit.text().strip()
+        if run is None or not folder:
+            self.fit_note.clear()
+            return None
+        report = check_fit(run, folder)
+        if report:
+            self.fit_note.show_message("warning", "These images may not fit this model. " + " ".join(report.problems),
+                                       None, report.fix)
+            self._fit_warned = (str(run), str(Path(folder).resolve()))
+        else:
+            self.fit_note.clear()
+        self._update_buttons(report)
+        return report
 
     def _read_run(self, run) -> None:
         """The run's task and post-processing; segmentation runs get the live preview."""
@@ -303,10 +376,11 @@ class PredictPage(WizardPage):
             self.output_edit.setText(folder)
 
     def _on_input_changed(self, text: str) -> None:
-        # Propose a results folder beside the images, never inside them.
-        if text and not self.output_edit.text():
-            path = Path(text)
-            self.output_edit.setText(str(path.parent / f"{path.name}_predictions"))
+        if not self.output_edit.text().strip() and self.context.current_run is not None:
+            self._propose_output()
+        self._fit_warned = None
+        self.fit_note.clear()  # it spoke of the folder before
+        self._fit_timer.start()  # once typing pauses
         if self.task in SEGMENTATION:
             self._list_timer.start()  # once typing pauses
         self._update_buttons()
@@ -425,6 +499,12 @@ class PredictPage(WizardPage):
             self.message.show_message("error", *problem)
             return False
         self.message.clear()
+        warned_before = self._fit_warned
+        fit = self.check_fit()
+        if fit and warned_before != self._fit_warned:
+            return False  # shown now: the user decides (the button reads 'Predict anyway')
+        if self.output_edit.text().strip() == self._default_output and Path(self._default_output).exists():
+            self._propose_output()  # the proposed folder was used meanwhile: a new one, never on top of results
         self.output_dir = Path(self.output_edit.text().strip()).resolve()
         replace = self.ask_to_replace(self.output_dir)
         if replace is None:
@@ -459,6 +539,8 @@ class PredictPage(WizardPage):
         self.busy.hide()
         if exit_code == 0:
             self.show_results(self.output_dir / PREDICTIONS)
+            if str(self.output_dir) == str(Path(self._default_output).resolve()):
+                self._propose_output()  # the next prediction goes to a new folder too
         else:
             self.status.setText("")
             show_failure(self.message, self.engine, "The prediction")
@@ -550,11 +632,13 @@ class PredictPage(WizardPage):
         if getattr(self, "output_dir", None) is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_dir / MEASUREMENTS)))
 
-    def _update_buttons(self) -> None:
+    def _update_buttons(self, fit=None) -> None:
         running = self.engine.is_running()
         run = self.context.current_run
         has_model = run is not None and (Path(run) / runs.BEST_MODEL).exists()
         self.predict_button.setEnabled(has_model and not running and bool(self.input_edit.text().strip()))
+        if fit is not None or not self.fit_note.isVisibleTo(self):
+            self.predict_button.setText("Predict anyway" if fit else "Predict")
 
 
 def object_summary(rows: list[dict]) -> str:

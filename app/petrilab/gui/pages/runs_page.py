@@ -468,6 +468,12 @@ class RunsPage(WizardPage):
             self.curves.show_run(state)
             self.legend.setText(f"{self.followed[selected[0]].label()}: training (blue) and validation (orange).")
             self.comparison.hide()
+        elif len(tasks := self._tasks_of(selected)) > 1:
+            # a loss of classification and one of regression are not on the same scale: no common plot
+            self.curves.clear()
+            self.comparison.hide()
+            self.legend.setText(f"These runs are of different tasks ({', '.join(sorted(tasks))}): their curves "
+                                "cannot be compared. Select runs of one task.")
         else:
             # sorted like the comparison table, so colours and rows read in the same order
             compared = [self._compared(p, "") for p in selected]
@@ -480,6 +486,10 @@ class RunsPage(WizardPage):
             self.legend.setText("Solid: validation · dashed: training.&nbsp;&nbsp; " + " &nbsp; ".join(names))
             self.comparison.show_runs(compared)
             self.comparison.show()
+
+    def _tasks_of(self, paths: list[Path]) -> set[str]:
+        """The tasks these runs learnt (from their `started` event; runs not started yet are not counted)."""
+        return {str(task) for p in paths if (task := (self.followed[p].state.started or {}).get("task"))}
 
     def _compared(self, path: Path, colour: str) -> Compared:
         run = self.followed[path]

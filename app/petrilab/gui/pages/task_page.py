@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -12,6 +13,7 @@ from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.widgets import theme
+from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.task_icons import task_pixmap
 from petrilab.tasks import TASKS, Task
 
@@ -113,6 +115,18 @@ class TaskPage(WizardPage):
         for column in range(3):
             grid.setColumnStretch(column, 1)
         outer.addLayout(grid)
+
+        # every task can be tried at once on example data (bundled, or made once into ~/PetriLab/demo-data)
+        self.example_button = QPushButton()
+        self.example_button.setToolTip("Fill in the Data step with a small example dataset for this task, "
+                                       "to see the whole path before using your own images.")
+        self.example_button.clicked.connect(lambda: self.use_example_data())
+        example_row = QHBoxLayout()
+        example_row.addWidget(self.example_button)
+        example_row.addStretch(1)
+        outer.addLayout(example_row)
+        self.message = InlineMessage()
+        outer.addWidget(self.message)
         outer.addStretch(1)
         self.enter()
 
@@ -122,7 +136,38 @@ class TaskPage(WizardPage):
             card.setChecked(key == kind)
         if self.name_edit.text() != self.context.settings.name:
             self.name_edit.setText(self.context.settings.name)
+        self.example_button.setText(f"Try {TASKS[kind].title.lower()} with example data" if kind in TASKS
+                                    else "Try with example data")
         self.validity_changed.emit()
+
+    def use_example_data(self) -> bool:
+        """Point the Data step at the example images of the chosen task and go there."""
+        from petrilab.resources import demo_data
+
+        kind = self.context.settings.task.kind
+        self.message.clear()
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # made on first use: a second or two
+        try:
+            folder = demo_data(kind)
+        except UserError as exc:
+            self.message.show_message("error", exc.message, exc.file, exc.fix)
+            return False
+        except OSError as exc:
+            self.message.show_message("error", f"The example data could not be prepared ({exc.strerror or exc}).",
+                                      exc.filename, "Check that your home folder has some free space.")
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        data = self.context.settings.data
+        for key, empty in (("data.test_folder", ""), ("data.classes", []), ("data.target_columns", [])):
+            if getattr(data, key.split(".")[1]):  # chosen for other data: the example's own are read from it
+                self.context.set_value(key, empty)
+        self.context.set_value("data.folder", str(folder))
+        if self.context.settings.name in ("", "experiment"):
+            self.context.set_value("name", f"example-{kind}")
+            self.name_edit.setText(self.context.settings.name)
+        self.context.go_to_page.emit("data")
+        return True
 
     def choose(self, key: str) -> None:
         if not TASKS[key].available or key == self.context.settings.task.kind:
@@ -133,6 +178,8 @@ class TaskPage(WizardPage):
         for name, value in settings_io.task_defaults(key).items():
             settings_io.apply_override(self.context.settings, name, value)
         self.context.notify_changed()
+        if self.context.current_run is not None:
+            self.context.set_run(None)  # the run shown learnt the other task: no page offers it any more
         self.enter()
 
     def _name_edited(self, text: str) -> None:
