@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QGuiApplication
 
 from petrilab import events as ev
 from petrilab import runs
@@ -431,8 +432,16 @@ def test_train_page_crash_without_error_event_shows_plain_words_and_the_log(qtbo
         run_dir = page.start()
     assert run_dir is not None and context.current_run == run_dir
     text = page.message.text()
-    assert CRASHED in text and "ran out of memory" in text  # the last lines of engine.log
-    assert "cudart_stub" not in text and "absl" not in text  # without TensorFlow's start-up chatter
+    assert CRASHED in text and "Copy details" in text  # plain words; the log is for a report, folded
+    details = page.message.details_text.toPlainText()
+    assert "MemoryError" in details and "MemoryError" not in text  # the last lines of engine.log, folded
+    assert "cudart_stub" not in details and "absl" not in details  # without TensorFlow's start-up chatter
+    assert page.message.details_row.isVisibleTo(page) and not page.message.details_text.isVisibleTo(page)
+    page.message.show_details_button.click()
+    assert page.message.details_text.isVisibleTo(page)
+    copied = page.message.copy_details()
+    assert CRASHED in copied and "ran out of memory" in copied
+    assert QGuiApplication.clipboard().text() == copied
     assert page.start_button.isEnabled() and not page.stop_button.isEnabled()
     page.follower.stop()
 
@@ -631,6 +640,37 @@ def test_predict_page_shows_the_engines_plain_message_when_it_refuses(qtbot, con
     text = page.message.text()
     assert "No images were found" in text and "TIFF, PNG" in text and "Traceback" not in text
     assert page.predict_button.isEnabled() and page.busy.isHidden()
+    page.shutdown()
+
+
+def test_predict_page_explains_an_unexpected_problem_without_programmer_words(qtbot, context, finished_run,
+                                                                           tmp_path):
+    """A crash inside the engine: what happened, what is saved, what to do; the library path and --debug
+    only in the details a user copies for a report."""
+    from petrilab.gui.pages.predict_page import PredictPage
+    from petrilab.gui.process import EngineProcess
+
+    crashes = tmp_path / "crashes.py"
+    crashes.write_text("import sys\n"
+                       "print('PetriLab stopped because of an unexpected problem: ValueError: cannot reshape in "
+                       "/usr/lib/python3/site-packages/keras/src/ops.py\\n  What to do: run the same command "
+                       "again with --debug and send its output to the PetriLab developers.', file=sys.stderr)\n"
+                       "sys.exit(1)\n")
+    images = tmp_path / "new-images"
+    images.mkdir()
+    page = PredictPage(context, engine=EngineProcess(command=[sys.executable, str(crashes)]))
+    qtbot.addWidget(page)
+    context.set_run(finished_run)
+    page.enter()
+    page.input_edit.setText(str(images))
+    page.output_edit.setText(str(tmp_path / "out"))
+    with qtbot.waitSignal(page.engine.finished, timeout=20_000):
+        assert page.predict()
+    text = page.message.text()
+    assert "The prediction stopped because of a problem inside PetriLab" in text
+    assert "Nothing was lost: the trained model" in text and finished_run.name in text
+    assert "--debug" not in text and "site-packages" not in text
+    assert "site-packages" in page.message.copy_details()
     page.shutdown()
 
 
