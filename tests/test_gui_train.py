@@ -567,7 +567,7 @@ def test_evaluate_page_shows_what_a_regression_reports(qtbot, context, tmp_path)
     context.set_run(run_dir)
     page.enter()
     assert [c.name.text() for c in page.card_widgets if not c.isHidden()] == [
-        "Mean absolute error", "RMSE", "R²", "Test images"]
+        "Mean absolute error · test images", "RMSE · test images", "R² · test images", "Test images"]
     assert page.cards["mae"].text() == "1.25" and page.cards["n_images"].text() == "40"
     assert page.confusion_box.isHidden() and page.gallery_box.isHidden()
     assert page.per_class_title.text() == "Per value" and page.per_class.rowCount() == 2
