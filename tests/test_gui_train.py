@@ -734,3 +734,22 @@ def test_the_legends_cover_no_point_of_the_curves(qtbot, context, tmp_path):
                   for x, y in zip(item.xData, item.yData)]
         assert len(points) == 40
         assert not any(legend.contains(p) for p in points), plot.plotItem.titleLabel.text
+
+
+def test_runs_page_says_what_changed_from_the_run_before(qtbot, context):
+    """Runs of one experiment share a name: the list says what differs from the run before."""
+    from petrilab.gui.pages.runs_page import CHANGES_COLUMN, RunsPage
+
+    first = make_run(context.runs_dir, "demo", good_history(4), evaluation=False)
+    changed = Settings(name="demo")
+    changed.training.learning_rate = 0.003
+    changed.training.epochs = 40
+    second = make_run(context.runs_dir, "demo", good_history(4), evaluation=False, settings=changed)
+    page = RunsPage(context)
+    qtbot.addWidget(page)
+    page.enter()
+    rows = {page.table.item(r, 0).toolTip(): r for r in range(page.table.rowCount())}
+    assert page.table.item(rows[str(first)], CHANGES_COLUMN).text() == "first run"
+    words = page.table.item(rows[str(second)], CHANGES_COLUMN).text()
+    assert "0.001 → 0.003" in words and "30 → 40" in words and "learning rate" in words.lower()
+    page.timer.stop()
