@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tifffile  # noqa: E402
-from PySide6.QtCore import QEvent, QSettings  # noqa: E402
+from PySide6.QtCore import QEvent, QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
@@ -288,6 +288,12 @@ def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, 
     assert f"objects ≥ {cut} px" in page.status.text()
     assert page.measurements_button.isEnabled() and (tmp_path / "out" / "objects.csv").exists()
     assert f"{len(rows)} images" in page.summary.text() and "objects in all" in page.summary.text()
+    # the overlays the engine drew, each with its count, are what the page shows first
+    shown = {page.gallery.item(i).data(Qt.ItemDataRole.UserRole): page.gallery.item(i).text()
+             for i in range(page.gallery.count())}
+    overlay = str(tmp_path / "out" / rows[chosen.name]["overlay_file"])
+    assert len(shown) == len(rows) and Path(overlay).is_file()
+    assert shown[overlay] == f"{chosen.name}\n{expected} object{'s' if expected != 1 else ''}"
     assert settings_io.load(run / runs.SETTINGS).postprocess == base  # the run is unchanged
     assert not any(p.name.startswith(".") or "predictions" in p.name for p in images.iterdir())
     close(page)

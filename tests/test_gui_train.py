@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from petrilab import events as ev
@@ -609,13 +610,20 @@ def test_predict_page_shows_the_results_table(qtbot, context, finished_run, tmp_
     out = tmp_path / "out"
     runs.atomic_write_csv(out / "predictions.csv", ["file", "predicted_class", "p_healthy", "p_infected", "problem"],
                           [["a.png", "healthy", "0.9", "0.1", ""], ["b.png", "infected", "0.2", "0.8", ""],
-                           ["c.png", "", "", "", "The file is not an image."]])
+                           ["c.png", "", "", "", "The file is not an image."], ["d.png", "infected", "0.46", "0.54", ""]])
     page = PredictPage(context)
     qtbot.addWidget(page)
+    page.input_edit.setText(str(tmp_path / "new-images"))
     page.show_results(out / "predictions.csv")
-    assert page.table.rowCount() == 3
-    assert page.summary.text() == "3 images: 1 healthy, 1 infected · 1 could not be read"
+    assert page.table.rowCount() == 4
+    assert page.summary.text() == ("4 images: 2 infected, 1 healthy · 1 coin toss (shown first: check them) · "
+                                   "1 could not be read")
     assert page.open_button.isEnabled()
+    # the pictures first, the least sure first, the close call flagged
+    assert page.views.currentWidget() is page.gallery
+    captions = [page.gallery.item(i).text() for i in range(page.gallery.count())]
+    assert captions == ["infected 54% · coin toss\nd.png", "infected 80%\nb.png", "healthy 90%\na.png"]
+    assert page.gallery.item(0).data(Qt.ItemDataRole.UserRole) == str(tmp_path / "new-images" / "d.png")
 
 
 def test_predict_page_shows_the_engines_plain_message_when_it_refuses(qtbot, context, finished_run, tmp_path):
