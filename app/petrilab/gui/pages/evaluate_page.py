@@ -195,6 +195,9 @@ class EvaluatePage(WizardPage):
         self.per_class.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # a header is never cut ("Precisio…"): a narrow window scrolls the table instead
+        self.per_class.horizontalHeader().setMinimumSectionSize(
+            self.per_class.fontMetrics().horizontalAdvance("Precision") + 24)
         self.per_class.verticalHeader().setDefaultSectionSize(26)
         explained = QLabel(PER_ITEM_EXPLAINED["per_class"])
         explained.setObjectName("muted")
@@ -257,6 +260,9 @@ class EvaluatePage(WizardPage):
         splitter.addWidget(self.gallery_box)
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([330, 330, 260])
+        # on a small laptop screen the page grows and the window scrolls, rather than squeezing the matrix
+        # and the tables into slivers with scroll bars of their own
+        splitter.setMinimumHeight(480)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -467,6 +473,9 @@ class EvaluatePage(WizardPage):
                                                  [names.get(c, c.capitalize()) for c in columns])
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # a header is never cut ("Precisio…"): a narrow window scrolls the table instead
+        self.per_class.horizontalHeader().setMinimumSectionSize(
+            self.per_class.fontMetrics().horizontalAdvance("Precision") + 24)
         self.per_class.setRowCount(len(items))
         # as tall as its rows (up to 8), so the explanation sits right under it
         header = self.per_class.horizontalHeader().sizeHint().height()
