@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import csv
 import os
 
@@ -210,6 +212,10 @@ def test_predict_page_shows_the_values_csv(qtbot, regression_run):
     assert headers == ["file", "x", "y"]
     assert page.table.rowCount() == 60
     assert page.summary.text().startswith("60 images · predicted x ")
+    # each image with its values under it
+    assert page.gallery.count() == 60
+    first = page.gallery.item(0).text()
+    assert first.startswith(Path(page.rows[0]["file"]).name) and "x = " in first and ", y = " in first
 
 
 def test_prediction_summary_for_labels():

@@ -280,7 +280,7 @@ def test_unet_summary_uses_the_workshop_words_and_follows_the_settings(qtbot, wi
     page.enter_controls()
     assert window.context.settings.model.architecture == "unet"
     text = page.unet_text.text()
-    assert "petit U-Net" in text and "depth 3" in text and "16 → 32 → 64" in text and "base filters 16" in text
+    assert "a small U-Net" in text and "petit" not in text and "depth 3" in text and "16 → 32 → 64" in text and "base filters 16" in text
     assert "Batch normalisation on" in text and "dropout 10%" in text and "128 × 128 pixels, from the data" in text
     page.controls["model.filters"].widget.setText("32, 64, 128, 256")
     page.controls["model.batch_norm"].widget.setChecked(False)

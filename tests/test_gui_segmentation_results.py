@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tifffile  # noqa: E402
-from PySide6.QtCore import QEvent, QSettings  # noqa: E402
+from PySide6.QtCore import QEvent, QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
@@ -205,6 +205,14 @@ def test_evaluate_page_scores_are_those_of_evaluation_json(qtbot, trained):
     for key in ("precision", "recall", "f1", "average_precision", "mean_matched_iou", "average_precision_50_95"):
         assert shown[key] == f"{summary[key]:.1%}", key
     assert "TP / (TP + FN)" in page.object_scores.table.text()  # each score says what it means
+    # three figures in plain words first; the nine scores with formulas only behind "More scores"
+    scores = page.object_scores
+    assert scores.headline.text() == (f"Found {summary['tp']} of {metrics['objects']['n_true']} objects · "
+                                      f"{summary['fp']} invented · {summary['fn']} missed")
+    assert scores.f1_words.text().startswith(f"F1 {summary['f1']:.0%}: ")
+    assert not scores.more.isVisibleTo(page)
+    scores.more_button.click()
+    assert scores.more.isVisibleTo(page) and scores.more_button.text().startswith("Fewer")
     close(page)
 
     semantic = make_page(EvaluatePage, qtbot, trained["semantic"])
@@ -280,6 +288,12 @@ def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, 
     assert f"objects ≥ {cut} px" in page.status.text()
     assert page.measurements_button.isEnabled() and (tmp_path / "out" / "objects.csv").exists()
     assert f"{len(rows)} images" in page.summary.text() and "objects in all" in page.summary.text()
+    # the overlays the engine drew, each with its count, are what the page shows first
+    shown = {page.gallery.item(i).data(Qt.ItemDataRole.UserRole): page.gallery.item(i).text()
+             for i in range(page.gallery.count())}
+    overlay = str(tmp_path / "out" / rows[chosen.name]["overlay_file"])
+    assert len(shown) == len(rows) and Path(overlay).is_file()
+    assert shown[overlay] == f"{chosen.name}\n{expected} object{'s' if expected != 1 else ''}"
     assert settings_io.load(run / runs.SETTINGS).postprocess == base  # the run is unchanged
     assert not any(p.name.startswith(".") or "predictions" in p.name for p in images.iterdir())
     close(page)
@@ -304,3 +318,19 @@ def test_a_failed_preview_says_why_and_can_be_tried_again(qtbot, trained, tmp_pa
     qtbot.waitUntil(lambda: page.preview.probs is not None, timeout=120_000)
     assert page.retry_button.isHidden() and page.preview.count is not None and page.message.kind != "error"
     close(page)
+
+
+def test_object_scores_claim_nothing_when_there_are_no_objects(qtbot):
+    """No object in the test masks and none predicted: no 'F1 100 %' headline, and no scores to unfold."""
+    from petrilab.gui.widgets.segmentation_results import ObjectScores
+
+    scores = ObjectScores()
+    qtbot.addWidget(scores)
+    scores.show_scores({"n_true": 0, "n_pred": 0, "summary": {"tp": 0, "fp": 0, "fn": 0, "f1": 1.0,
+                                                              "precision": 1.0, "recall": 1.0}})
+    assert "nothing to score" in scores.headline.text()
+    assert "100" not in scores.headline.text() + scores.f1_words.text()
+    assert scores.more_button.isHidden()
+    scores.show_scores({"n_true": 4, "n_pred": 3, "summary": {"tp": 3, "fp": 0, "fn": 1, "f1": 6 / 7}})
+    assert scores.headline.text() == "Found 3 of 4 objects · 0 invented · 1 missed"
+    assert scores.f1_words.text().startswith("F1 86%") and not scores.more_button.isHidden()

@@ -20,6 +20,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from petrilab import events as ev
 from petrilab import runs
@@ -431,8 +433,16 @@ def test_train_page_crash_without_error_event_shows_plain_words_and_the_log(qtbo
         run_dir = page.start()
     assert run_dir is not None and context.current_run == run_dir
     text = page.message.text()
-    assert CRASHED in text and "ran out of memory" in text  # the last lines of engine.log
-    assert "cudart_stub" not in text and "absl" not in text  # without TensorFlow's start-up chatter
+    assert CRASHED in text and "Copy details" in text  # plain words; the log is for a report, folded
+    details = page.message.details_text.toPlainText()
+    assert "MemoryError" in details and "MemoryError" not in text  # the last lines of engine.log, folded
+    assert "cudart_stub" not in details and "absl" not in details  # without TensorFlow's start-up chatter
+    assert page.message.details_row.isVisibleTo(page) and not page.message.details_text.isVisibleTo(page)
+    page.message.show_details_button.click()
+    assert page.message.details_text.isVisibleTo(page)
+    copied = page.message.copy_details()
+    assert CRASHED in copied and "ran out of memory" in copied
+    assert QGuiApplication.clipboard().text() == copied
     assert page.start_button.isEnabled() and not page.stop_button.isEnabled()
     page.follower.stop()
 
@@ -558,7 +568,7 @@ def test_evaluate_page_shows_what_a_regression_reports(qtbot, context, tmp_path)
     context.set_run(run_dir)
     page.enter()
     assert [c.name.text() for c in page.card_widgets if not c.isHidden()] == [
-        "Mean absolute error", "RMSE", "R²", "Test images"]
+        "Mean absolute error · test images", "RMSE · test images", "R² · test images", "Test images"]
     assert page.cards["mae"].text() == "1.25" and page.cards["n_images"].text() == "40"
     assert page.confusion_box.isHidden() and page.gallery_box.isHidden()
     assert page.per_class_title.text() == "Per value" and page.per_class.rowCount() == 2
@@ -602,13 +612,20 @@ def test_predict_page_shows_the_results_table(qtbot, context, finished_run, tmp_
     out = tmp_path / "out"
     runs.atomic_write_csv(out / "predictions.csv", ["file", "predicted_class", "p_healthy", "p_infected", "problem"],
                           [["a.png", "healthy", "0.9", "0.1", ""], ["b.png", "infected", "0.2", "0.8", ""],
-                           ["c.png", "", "", "", "The file is not an image."]])
+                           ["c.png", "", "", "", "The file is not an image."], ["d.png", "infected", "0.46", "0.54", ""]])
     page = PredictPage(context)
     qtbot.addWidget(page)
+    page.input_edit.setText(str(tmp_path / "new-images"))
     page.show_results(out / "predictions.csv")
-    assert page.table.rowCount() == 3
-    assert page.summary.text() == "3 images: 1 healthy, 1 infected · 1 could not be read"
+    assert page.table.rowCount() == 4
+    assert page.summary.text() == ("4 images: 2 infected, 1 healthy · 1 coin toss (shown first: check them) · "
+                                   "1 could not be read")
     assert page.open_button.isEnabled()
+    # the pictures first, the least sure first, the close call flagged
+    assert page.views.currentWidget() is page.gallery
+    captions = [page.gallery.item(i).text() for i in range(page.gallery.count())]
+    assert captions == ["infected 54% · coin toss\nd.png", "infected 80%\nb.png", "healthy 90%\na.png"]
+    assert page.gallery.item(0).data(Qt.ItemDataRole.UserRole) == str(tmp_path / "new-images" / "d.png")
 
 
 def test_predict_page_shows_the_engines_plain_message_when_it_refuses(qtbot, context, finished_run, tmp_path):
@@ -633,6 +650,37 @@ def test_predict_page_shows_the_engines_plain_message_when_it_refuses(qtbot, con
     text = page.message.text()
     assert "No images were found" in text and "TIFF, PNG" in text and "Traceback" not in text
     assert page.predict_button.isEnabled() and page.busy.isHidden()
+    page.shutdown()
+
+
+def test_predict_page_explains_an_unexpected_problem_without_programmer_words(qtbot, context, finished_run,
+                                                                           tmp_path):
+    """A crash inside the engine: what happened, what is saved, what to do; the library path and --debug
+    only in the details a user copies for a report."""
+    from petrilab.gui.pages.predict_page import PredictPage
+    from petrilab.gui.process import EngineProcess
+
+    crashes = tmp_path / "crashes.py"
+    crashes.write_text("import sys\n"
+                       "print('PetriLab stopped because of an unexpected problem: ValueError: cannot reshape in "
+                       "/usr/lib/python3/site-packages/keras/src/ops.py\\n  What to do: run the same command "
+                       "again with --debug and send its output to the PetriLab developers.', file=sys.stderr)\n"
+                       "sys.exit(1)\n")
+    images = tmp_path / "new-images"
+    images.mkdir()
+    page = PredictPage(context, engine=EngineProcess(command=[sys.executable, str(crashes)]))
+    qtbot.addWidget(page)
+    context.set_run(finished_run)
+    page.enter()
+    page.input_edit.setText(str(images))
+    page.output_edit.setText(str(tmp_path / "out"))
+    with qtbot.waitSignal(page.engine.finished, timeout=20_000):
+        assert page.predict()
+    text = page.message.text()
+    assert "The prediction stopped because of a problem inside PetriLab" in text
+    assert "Nothing was lost: the trained model" in text and finished_run.name in text
+    assert "--debug" not in text and "site-packages" not in text
+    assert "site-packages" in page.message.copy_details()
     page.shutdown()
 
 
@@ -696,3 +744,22 @@ def test_the_legends_cover_no_point_of_the_curves(qtbot, context, tmp_path):
                   for x, y in zip(item.xData, item.yData)]
         assert len(points) == 40
         assert not any(legend.contains(p) for p in points), plot.plotItem.titleLabel.text
+
+
+def test_runs_page_says_what_changed_from_the_run_before(qtbot, context):
+    """Runs of one experiment share a name: the list says what differs from the run before."""
+    from petrilab.gui.pages.runs_page import CHANGES_COLUMN, RunsPage
+
+    first = make_run(context.runs_dir, "demo", good_history(4), evaluation=False)
+    changed = Settings(name="demo")
+    changed.training.learning_rate = 0.003
+    changed.training.epochs = 40
+    second = make_run(context.runs_dir, "demo", good_history(4), evaluation=False, settings=changed)
+    page = RunsPage(context)
+    qtbot.addWidget(page)
+    page.enter()
+    rows = {page.table.item(r, 0).toolTip(): r for r in range(page.table.rowCount())}
+    assert page.table.item(rows[str(first)], CHANGES_COLUMN).text() == "first run"
+    words = page.table.item(rows[str(second)], CHANGES_COLUMN).text()
+    assert "0.001 → 0.003" in words and "30 → 40" in words and "learning rate" in words.lower()
+    page.timer.stop()

@@ -8,6 +8,9 @@ when it wrote one, else with the log file to send.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from petrilab import runs
 from petrilab.gui.process import EngineProcess, plain_failure
 from petrilab.gui.widgets.message_box import InlineMessage
 
@@ -22,11 +25,45 @@ def stop_job(engine: EngineProcess) -> None:
 
 
 def show_failure(message: InlineMessage, engine: EngineProcess, what: str) -> None:
-    """Say why the job failed: the engine's 'PetriLab: …' message, or that `what` stopped unexpectedly."""
+    """Say why the job failed: the engine's own plain message when the problem is the user's data or
+    settings; otherwise (an unexpected problem, a crash) what happened, what is saved and what to do in
+    plain words, the technical part folded behind "Show details" / "Copy details"."""
     failure = plain_failure(engine.log_tail(40))
-    if failure:
+    if failure and not is_unexpected(failure[0]):
         message.show_message("error", *failure)
-    else:
-        message.show_message("error", f"{what} stopped unexpectedly.", str(engine.log_path),
-                             "Try again; if it happens again, send the log file to PetriLab's developers.",
-                             details=engine.log_tail(10))
+        return
+    message.show_message("error", f"{what} stopped because of a problem inside PetriLab, not because of your "
+                         "images or settings.", None, crash_fix(engine.run_dir),
+                         details=crash_details(engine))
+
+
+def is_unexpected(text: str) -> bool:
+    """The engine's words for a problem it did not foresee (cli.main: 'an unexpected problem')."""
+    return "unexpected problem" in text
+
+
+def saved_in_run(run_dir: Path | None) -> str:
+    """What of the run is safe on disk, in the user's words ('' when nothing is)."""
+    if run_dir is None:
+        return ""
+    kept = [words for name, words in ((runs.BEST_MODEL, "the trained model"),
+                                      (runs.EVALUATION, "its evaluation on the test images"),
+                                      ("report.html", "its report"))
+            if (Path(run_dir) / name).exists()]
+    if not kept:
+        return ""
+    listed = kept[0] if len(kept) == 1 else ", ".join(kept[:-1]) + " and " + kept[-1]
+    return f"Nothing was lost: {listed} {'is' if len(kept) == 1 else 'are'} safe in {Path(run_dir).name}. "
+
+
+def crash_fix(run_dir: Path | None) -> str:
+    return (saved_in_run(run_dir) + "Try again; if it happens again, press Copy details and send them to "
+            "whoever supports PetriLab.")
+
+
+def crash_details(engine: EngineProcess) -> str:
+    """For a report to the developers: the command, the log file and its last lines."""
+    lines = [f"Command: {' '.join(engine.command)} {engine.job or ''}".rstrip()]
+    if engine.log_path is not None:
+        lines.append(f"Log: {engine.log_path}")
+    return "\n".join(lines + ["", engine.log_tail(25)])

@@ -26,6 +26,7 @@ from petrilab.gui.pages.task_page import TaskPage
 from petrilab.gui.pages.train_page import TrainPage
 
 MAX_RECENT = 8
+SIDEBAR_WIDTH, SIDEBAR_NARROW, NARROW_WINDOW = 210, 170, 1200  # pixels
 SETTINGS_FILTER = "PetriLab experiment (*.toml)"
 
 
@@ -63,7 +64,7 @@ class MainWindow(QMainWindow):
         self.context.go_to_page.connect(self._page_asked)
         self.context.open_experiment.connect(lambda path: self.maybe_discard() and self.load_experiment(path))
         self.resize(1280, 800)
-        self.setMinimumSize(QSize(1024, 680))
+        self.setMinimumSize(QSize(960, 560))  # small laptop screens (1100 × 620 usable) must fit
         self.go_to("task")
         self.update_title()
         if warm_up:  # start the model helper once the window is up: TensorFlow takes seconds to load
@@ -71,7 +72,17 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ layout
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """On a small laptop screen the step list and the page margins give way to the page itself."""
+        narrow = self.width() < NARROW_WINDOW
+        self.sidebar.setFixedWidth(SIDEBAR_NARROW if narrow else SIDEBAR_WIDTH)
+        margin = 12 if narrow else 28
+        for layout in self._page_margins:
+            layout.setContentsMargins(margin, 8, margin, 16)
+        super().resizeEvent(event)
+
     def _build_sidebar_and_pages(self) -> None:
+        self._page_margins: list[QVBoxLayout] = []
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -79,7 +90,8 @@ class MainWindow(QMainWindow):
 
         sidebar = QWidget()
         sidebar.setObjectName("sidebar")
-        sidebar.setFixedWidth(210)
+        sidebar.setFixedWidth(SIDEBAR_WIDTH)
+        self.sidebar = sidebar
         side = QVBoxLayout(sidebar)
         side.setContentsMargins(14, 18, 14, 14)
         side.setSpacing(4)
@@ -146,6 +158,7 @@ class MainWindow(QMainWindow):
             holder = QWidget()
             holder_layout = QVBoxLayout(holder)
             holder_layout.setContentsMargins(28, 8, 28, 16)
+            self._page_margins.append(holder_layout)
             holder_layout.addWidget(page)
             scroll.setWidget(holder)
             self.stack.addWidget(scroll)

@@ -16,9 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from petrilab.settings import PostprocessSettings
+
+
+class _LazyNdimage:
+    """scipy.ndimage, imported on first use: the window imports this module while it starts (the Predict
+    page's preview), and scipy takes about a second to load that a user waiting for the window should not pay."""
+
+    def __getattr__(self, name: str):
+        from scipy import ndimage
+
+        return getattr(ndimage, name)
+
+
+ndi = _LazyNdimage()
 
 FOREGROUND_THRESHOLD = 0.5  # boundary mode: P(interior) + P(boundary) above this is an object pixel
 _SEED_SMOOTHING = 1.0  # foreground mode: Gaussian sigma (pixels) on the distance map before finding its peaks

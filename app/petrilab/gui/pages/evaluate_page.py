@@ -195,6 +195,9 @@ class EvaluatePage(WizardPage):
         self.per_class.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # a header is never cut ("Precisio…"): a narrow window scrolls the table instead
+        self.per_class.horizontalHeader().setMinimumSectionSize(
+            self.per_class.fontMetrics().horizontalAdvance("Precision") + 24)
         self.per_class.verticalHeader().setDefaultSectionSize(26)
         explained = QLabel(PER_ITEM_EXPLAINED["per_class"])
         explained.setObjectName("muted")
@@ -257,6 +260,9 @@ class EvaluatePage(WizardPage):
         splitter.addWidget(self.gallery_box)
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([330, 330, 260])
+        # on a small laptop screen the page grows and the window scrolls, rather than squeezing the matrix
+        # and the tables into slivers with scroll bars of their own
+        splitter.setMinimumHeight(480)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -368,7 +374,7 @@ class EvaluatePage(WizardPage):
         classes = list(evaluation.get("classes", []))
         self.model_label.setText(f"Model: {self.run_dir.name}")
         task = evaluation.get("task", "classification")
-        self._fill_cards(metrics, evaluation.get("n_images"), task)
+        self._fill_cards(metrics, evaluation.get("n_images"), task, evaluation.get("source"))
         matrix = evaluation.get("confusion_matrix")
         # classification's; segmentation's (pixel counts) gives way to the test images
         self.confusion_box.setVisible(bool(matrix) and task not in SEGMENTATION)
@@ -420,22 +426,27 @@ class EvaluatePage(WizardPage):
             # the table needs only its rows; the plots get the rest
             self.sections.setSizes([self.per_class.height() + 70, 1000, 260])
 
-    def _fill_cards(self, metrics: dict, n_images, task: str = "classification") -> None:
-        """The first metrics this evaluation has (in METRICS order), then how many images they rest on."""
+    def _fill_cards(self, metrics: dict, n_images, task: str = "classification", source: str | None = None) -> None:
+        """The first metrics this evaluation has (in METRICS order), then how many images they rest on; each
+        named with the images it was measured on (validation figures appear on other pages: never confuse them)."""
         shown = [k for k in METRICS if isinstance(metrics.get(k), (int, float))
                  and (k not in INSTANCE_ONLY or task == "instance")][:N_CARDS]
         if not shown:
             shown = ["accuracy", "balanced_accuracy", "macro_f1"]
         self.cards = {}
+        other = source not in (None, "test split")
+        on = f"on {Path(source).name}" if other else "on the test images"
         for card, key in zip(self.card_widgets, shown):
             title, tip = METRICS[key]
-            card.show_metric(title, tip, format_metric(key, metrics.get(key)))
+            card.show_metric(f"{title} · {on.removeprefix('on the ')}", f"{tip} Measured {on}.",
+                             format_metric(key, metrics.get(key)))
             card.show()
             self.cards[key] = card.value
         for card in self.card_widgets[len(shown):-1]:
             card.hide()
         last = self.card_widgets[-1]
-        last.show_metric("Test images", "How many images the numbers are based on.",
+        last.show_metric(f"Images of {Path(source).name}" if other else "Test images",
+                         "How many images the numbers are based on.",
                          str(n_images) if n_images is not None else "–")
         self.cards["n_images"] = last.value
 
@@ -462,6 +473,9 @@ class EvaluatePage(WizardPage):
                                                  [names.get(c, c.capitalize()) for c in columns])
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # a header is never cut ("Precisio…"): a narrow window scrolls the table instead
+        self.per_class.horizontalHeader().setMinimumSectionSize(
+            self.per_class.fontMetrics().horizontalAdvance("Precision") + 24)
         self.per_class.setRowCount(len(items))
         # as tall as its rows (up to 8), so the explanation sits right under it
         header = self.per_class.horizontalHeader().sizeHint().height()

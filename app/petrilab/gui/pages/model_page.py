@@ -106,7 +106,9 @@ class ModelPage(WizardPage):
         right.addStretch(1)
         holder = QWidget()
         holder.setLayout(right)
-        holder.setFixedWidth(370)
+        # narrower on a laptop screen rather than pushing the page past the window's edge
+        holder.setMinimumWidth(250)
+        holder.setMaximumWidth(370)
         columns.addWidget(holder, 0, Qt.AlignTop)
 
         context.settings_changed.connect(self._settings_changed)

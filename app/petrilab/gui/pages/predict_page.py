@@ -22,7 +22,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -34,6 +34,7 @@ from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.postprocess_preview import PostprocessPreview, overrides, read_probabilities
+from petrilab.gui.widgets.prediction_gallery import PredictionGallery, is_coin_toss
 from petrilab.gui.widgets.value_results import prediction_summary
 
 PREDICTIONS = "predictions.csv"
@@ -230,6 +231,11 @@ class PredictPage(WizardPage):
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setToolTip("Double-click a row to open its image.")
         self.table.cellDoubleClicked.connect(self._open_image)
+        # the predictions as pictures first (what the model said, on each image), the table beside
+        self.gallery = PredictionGallery()
+        self.views = QTabWidget()
+        self.views.addTab(self.gallery, "Images")
+        self.views.addTab(self.table, "Table")
 
         results = QWidget()
         results_layout = QVBoxLayout(results)
@@ -237,7 +243,7 @@ class PredictPage(WizardPage):
         results_layout.addLayout(actions)
         results_layout.addWidget(self.message)
         results_layout.addWidget(self.summary)
-        results_layout.addWidget(self.table, 1)
+        results_layout.addWidget(self.views, 1)
         self.sections = QSplitter(Qt.Orientation.Vertical)
         self.sections.addWidget(self.preview_box)
         self.sections.addWidget(results)
@@ -300,6 +306,7 @@ class PredictPage(WizardPage):
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
+        self.gallery.set_images([])
         self.summary.clear()
         self.status.clear()
         self.message.clear()
@@ -565,6 +572,9 @@ class PredictPage(WizardPage):
             text = object_summary(self.rows)
         else:  # regression: the range of each value; multi-label: images given each label
             text = prediction_summary(self.rows, columns) or text
+        tosses = sum(1 for r in self.rows if r.get("predicted_class") and is_coin_toss(r))
+        if tosses:
+            text += f" · {tosses} coin toss{'es' if tosses != 1 else ''} (shown first: check them)"
         if problems:
             text += f" · {problems} could not be read"
         if len(self.rows) > TABLE_LIMIT:
@@ -574,6 +584,8 @@ class PredictPage(WizardPage):
         if objects and self.used_options is not None:
             saved += " · with " + options_words(self.used_options, self.task)
         self.status.setText(saved)
+        input_text = self.input_edit.text().strip()
+        self.gallery.show_predictions(self.rows, columns, Path(input_text) if input_text else None, self.output_dir)
         if objects:
             columns = [c for c in SEGMENTATION_COLUMNS if c in columns]
         self._fill_table(columns)

@@ -24,6 +24,7 @@ from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.run_follower import RunState
 from petrilab.gui.widgets.curves import RUN_COLOURS, TrainingCurves
+from petrilab.gui.widgets.run_changes import what_changed
 from petrilab.gui.widgets.run_comparison import (Compared, RunComparison, best_first, format_value, header,
                                                  kept_value, metric_name, sweep_label)
 from petrilab.gui.widgets.runs_watch import RunNews, RunsWatch, is_run_folder  # noqa: F401 (is_run_folder: API)
@@ -33,8 +34,8 @@ from petrilab.liveness import engine_gone
 POLL_MS = 3000  # a look every 3 s: live enough for epochs of seconds to hours, cheap on a network disk
 STATUS_COLOURS = {"running": "#2f6f9f", "completed": "#2f855a", "stopped": "#6b7a8f", "failed": "#c53030",
                   "queued": "#8a6d1f", "crashed": "#c53030", "script written": "#6b7a8f"}
-COLUMNS = ["Run", "Started", "Status", "Epochs", "Validation accuracy", "Verdict", "Sweep"]
-METRIC_COLUMN, SWEEP_COLUMN = 4, 6
+COLUMNS = ["Run", "Started", "Status", "Epochs", "Validation accuracy", "Verdict", "Sweep", "What changed"]
+METRIC_COLUMN, SWEEP_COLUMN, CHANGES_COLUMN = 4, 6, 7
 FOLDERS_KEY = "runs/folders"  # the runs folders (and single runs) the user opened, remembered
 
 
@@ -202,6 +203,7 @@ class RunsPage(WizardPage):
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header_view.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header_view.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header_view.setSectionResizeMode(CHANGES_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnHidden(SWEEP_COLUMN, True)
         self.table.setMinimumHeight(110)
         self.table.verticalHeader().setDefaultSectionSize(26)
@@ -388,13 +390,15 @@ class RunsPage(WizardPage):
         self.table.horizontalHeaderItem(METRIC_COLUMN).setToolTip(
             "The task's main metric on the validation images, for the model the run keeps "
             "(its epoch with the lowest validation loss).")
+        self.table.horizontalHeaderItem(CHANGES_COLUMN).setToolTip(
+            "What differs in this run's settings from the run before it in the same folder.")
         for row, run in enumerate(self._rows):
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)) if run.started else "–"
             value = format_value(run.metric, run.value)
             if common is None and run.value is not None:
                 value = f"{metric_name(run.metric)} {value}"
             cells = [run.name, started, run.status, str(run.epochs), value, run.verdict,
-                     sweep_label(dict(run.sweep_values))]
+                     sweep_label(dict(run.sweep_values)), what_changed(run.path, self._previous(row))]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.path))
@@ -416,6 +420,11 @@ class RunsPage(WizardPage):
         self._select_rows([row for row, run in enumerate(self._rows) if run.path in selected])
         self.table.blockSignals(False)
         self._on_selection()
+
+    def _previous(self, row: int) -> Path | None:
+        """The run started before this one in the same folder (rows are newest first)."""
+        path = self._rows[row].path
+        return next((r.path for r in self._rows[row + 1:] if r.path.parent == path.parent), None)
 
     def _select_rows(self, rows: list[int]) -> None:
         """Select exactly these rows (selectRow would replace the selection at each call)."""

@@ -40,7 +40,7 @@ class TaskCard(QPushButton):
         self.setCheckable(True)
         self.setEnabled(task.available)
         self.setCursor(Qt.PointingHandCursor if task.available else Qt.ArrowCursor)
-        self.setMinimumSize(QSize(300, 176))
+        self.setMinimumSize(QSize(270, 176))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 14)
         layout.setSpacing(6)

@@ -30,12 +30,13 @@ from petrilab.output_folders import refuse_inside_data, writable_folder
 NOT_TRAINED = "Press Start to train the model."
 STILL_RUNNING = "The training is still running: wait for it to finish, or press Stop."
 NO_MODEL = "This run saved no model: fix the problem shown and press Start again."
-CRASHED = "The training engine stopped unexpectedly, without explaining why."
-CRASHED_FIX = ("Try again; if it happens again, try smaller images or a smaller batch size (memory), "
-               "and send the engine log below to whoever supports PetriLab.")
-CRASHED_RESUME = ("The run is saved up to its last checkpoint (epoch {epoch}): press 'Continue training' to go on "
-                  "from there. If it happens again, try smaller images or a smaller batch size (memory), and send "
-                  "the engine log below to whoever supports PetriLab.")
+CRASHED = ("The training stopped unexpectedly, not because of your images or settings (most often the "
+           "computer ran out of memory).")
+CRASHED_FIX = ("Try again; if it happens again, try smaller images or a smaller batch size, and press Copy details "
+               "to send them to whoever supports PetriLab.")
+CRASHED_RESUME = ("Nothing was lost up to epoch {epoch}: the model so far is saved, and 'Continue training' goes on "
+                  "from there. If it happens again, try smaller images or a smaller batch size, and press Copy "
+                  "details to send them to whoever supports PetriLab.")
 ENGINE_CHECK_MS = 2_000  # how often a run whose engine is not ours is checked for a silent death
 STOPPED = "Training stopped. The best model so far was saved: you can evaluate it, or continue training later."
 
@@ -418,10 +419,11 @@ class TrainPage(WizardPage):
         """Plain words, the last lines of the engine's log, and the offer to continue from the last checkpoint."""
         run = self.follower.run_dir
         log = (run / TRAIN_LOG) if run is not None else None
-        tail = read_log_tail(log, 12) if log is not None and log.exists() else ""
+        tail = read_log_tail(log, 25) if log is not None and log.exists() else ""
         epoch = _checkpoint_epochs(run) if run is not None else None
         fix = CRASHED_RESUME.format(epoch=epoch) if self._can_resume() and epoch else CRASHED_FIX
-        self.message.show_message("error", CRASHED, str(log) if tail else None, fix, details=tail or None)
+        details = f"Run: {run}\nLog: {log}\n\n{tail}" if tail else None
+        self.message.show_message("error", CRASHED, None, fix, details=details)
 
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
         if self.engine.job != "train":

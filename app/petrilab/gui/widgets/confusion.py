@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 LOW = QColor("#ffffff")
@@ -58,7 +58,13 @@ class ConfusionMatrixView(QTableWidget):
                 item.setFont(font)
                 item.setToolTip(f"{count} image(s) of '{classes[i]}' predicted as '{classes[j]}' ({share:.0%} of '{classes[i]}')")
                 self.setItem(i, j, item)
-        self.setMinimumHeight(50 + 40 * min(n, 5))
+        # every row whole (two lines: count and share), up to six; more classes scroll inside the matrix
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() + 1)
+        font.setBold(True)
+        row = 2 * QFontMetrics(font).lineSpacing() + 10
+        header = max(self.horizontalHeader().sizeHint().height(), 2 * self.fontMetrics().lineSpacing() + 10)
+        self.setMinimumHeight(header + row * min(n, 6) + 2 * self.frameWidth() + 2)
 
     def cell_count(self, row: int, column: int) -> int:
         return int(self.item(row, column).text().split("\n")[0])

@@ -20,7 +20,12 @@ VALIDATION_COLOUR = "#e8710a"  # orange
 # one colour per run when runs are compared (colour-blind friendly order)
 RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000"]
 
-METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss", "mae": "Mean absolute error", "auc": "AUC"}
+METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss", "mae": "Mean absolute error", "auc": "AUC",
+                 "iou": "IoU (overlap of masks)", "dice": "Dice", "mse": "Mean squared error"}
+# the y axis in words, with its unit: a biologist should not have to guess what 0.8 means
+METRIC_AXES = {"loss": "loss (lower is better)", "accuracy": "share of images right (0–1)",
+               "mae": "error, in the targets' units", "auc": "AUC (0.5 chance – 1 perfect)",
+               "iou": "overlap (0 none – 1 perfect)", "dice": "overlap (0 none – 1 perfect)"}
 FALLING_METRICS = {"mae"}  # lower is better: the legend goes to the top, away from where the curves end
 
 
@@ -28,11 +33,20 @@ def metric_title(key: str) -> str:
     return METRIC_TITLES.get(key, key.replace("_", " ").capitalize())
 
 
+class EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: no tick at 2.5."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)
+                  if spacing >= 1]
+        return levels or [(1.0, 0.0)]
+
+
 class MetricPlot(pg.PlotWidget):
     """One plot (e.g. loss) with named curves, each created once and then updated in place."""
 
     def __init__(self, title: str, y_label: str, parent: QWidget | None = None, legend_at_bottom: bool = False):
-        super().__init__(parent, background="w")
+        super().__init__(parent, background="w", axisItems={"bottom": EpochAxis(orientation="bottom")})
         # Antialias the curves only: axes and grid are straight lines, and painting them smoothed
         # doubles the cost of every repaint while a training runs.
         self.setAntialiasing(False)
@@ -142,8 +156,8 @@ class TrainingCurves(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.loss = MetricPlot("Loss", "loss")
-        self.metric = MetricPlot("Accuracy", "accuracy", legend_at_bottom=True)
+        self.loss = MetricPlot("Loss", METRIC_AXES["loss"])
+        self.metric = MetricPlot("Accuracy", METRIC_AXES["accuracy"], legend_at_bottom=True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -155,7 +169,7 @@ class TrainingCurves(QWidget):
         if key != self._main_metric:
             self._main_metric = key
             self.metric.plotItem.setTitle(metric_title(key), color="#222222", size="11pt")
-            self.metric.plotItem.setLabel("left", key.replace("_", " "), color="#333333")
+            self.metric.plotItem.setLabel("left", METRIC_AXES.get(key, key.replace("_", " ")), color="#333333")
             self.metric.legend.setOffset((-10, 10) if key in FALLING_METRICS else (-10, -40))
 
     def prepare(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
@@ -61,8 +62,8 @@ class ImageGallery(QListWidget):
     def _on_thumbnail(self, result) -> None:
         key, _path, image = result
         item = self._items.get(key)
-        if item is None:
-            return
+        if item is None or not shiboken6.isValid(item):
+            return  # a new set of images, or the window closing, came before this thumbnail
         self.loaded += 1
         if image is None or image.isNull():
             item.setText(item.text() + "\n(unreadable)")

@@ -119,7 +119,7 @@ def unet_words(settings, proposal: list[int] | None = None) -> str:
     filters = list(m.filters) or [16, 32, 64]
     depth = len(filters)
     small = depth <= 3 and max(filters) <= 64
-    name = "a petit U-Net" if small else "a larger U-Net"
+    name = "a small U-Net" if small else "a larger U-Net"
     steps = " → ".join(str(f) for f in filters)
     text = (f"<b>U-Net:</b> {name} of depth {depth} (one level per entry of the filters): {steps} filters on "
             f"the way down, {2 * filters[-1]} at the bottom, then back up; base filters {filters[0]}. "

@@ -41,11 +41,40 @@ def _percent_or_count(key: str, value) -> str:
     return str(int(value)) if key in COUNTS else f"{value:.1%}"
 
 
+def headline(objects: dict) -> tuple[str, str]:
+    """Three figures a biologist reads at once (found, invented, missed) and F1 in plain words; with no
+    object anywhere there is nothing to score, and no 100 % is claimed."""
+    summary = (objects or {}).get("summary") or {}
+    n_true, n_pred = (objects or {}).get("n_true"), (objects or {}).get("n_pred")
+    tp, fp, fn = (summary.get(k) for k in ("tp", "fp", "fn"))
+    if not isinstance(tp, (int, float)) or n_true is None:
+        return "No object scores in these results.", ""
+    if not n_true and not n_pred:
+        return ("The test images hold no objects, and the model found none: there is nothing to score.",
+                "Evaluate on images that show objects to see how well they are found.")
+    found = f"Found {int(tp)} of {int(n_true)} objects" if n_true else "No objects in the test masks"
+    title = f"{found} · {int(fp)} invented · {int(fn)} missed"
+    f1 = summary.get("f1")
+    words = (f"F1 {f1:.0%}: one figure for both mistakes, inventing and missing (100 % = every object found "
+             "and none invented)." if isinstance(f1, (int, float)) and f1 == f1 else "")
+    return title, words
+
+
 class ObjectScores(QWidget):
-    """The object matching at IoU 0.5 in plain words: one line per score, its value, what it means."""
+    """The object matching at IoU 0.5: found, invented and missed objects and F1 in plain words first;
+    the other scores, each with what it means, behind "More scores"."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.headline = QLabel()
+        self.headline.setObjectName("sectionTitle")
+        self.headline.setWordWrap(True)
+        self.f1_words = QLabel()
+        self.f1_words.setWordWrap(True)
+        self.more_button = QPushButton("More scores ▸")
+        self.more_button.setCheckable(True)
+        self.more_button.setToolTip("Precision, recall, average precision and how well outlines fit")
+        self.more_button.toggled.connect(self._toggle_more)
         self.counts = QLabel()
         self.counts.setObjectName("muted")
         self.counts.setWordWrap(True)
@@ -53,15 +82,36 @@ class ObjectScores(QWidget):
         self.table.setTextFormat(Qt.TextFormat.RichText)
         self.table.setWordWrap(True)
         self.table.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.more = QWidget()
+        more = QVBoxLayout(self.more)
+        more.setContentsMargins(0, 0, 0, 0)
+        more.addWidget(self.counts)
+        more.addWidget(self.table)
+        self.more.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.f1_words, 1)
+        row.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.counts)
-        layout.addWidget(self.table)
+        layout.addWidget(self.headline)
+        layout.addLayout(row)
+        layout.addWidget(self.more)
         self.values: dict[str, str] = {}  # key -> the text shown (for tests)
+
+    def _toggle_more(self, shown: bool) -> None:
+        self.more.setVisible(shown)
+        self.more_button.setText("Fewer scores ▾" if shown else "More scores ▸")
 
     def show_scores(self, objects: dict) -> None:
         summary = (objects or {}).get("summary") or {}
+        title, words = headline(objects)
+        self.headline.setText(title)
+        self.f1_words.setText(words)
+        nothing = not (objects or {}).get("n_true") and not (objects or {}).get("n_pred")
+        self.more_button.setVisible(not nothing)
+        if nothing:
+            self.more_button.setChecked(False)
         self.values = {key: _percent_or_count(key, summary.get(key)) for key, _, _ in OBJECT_SCORES}
         rows = "".join(f"<tr><td style='padding-right:8px'>{name}</td>"
                        f"<td align='right' style='padding-right:10px'><b>{self.values[key]}</b></td>"
@@ -69,7 +119,8 @@ class ObjectScores(QWidget):
         self.table.setText(f"<table cellspacing='0' cellpadding='1'>{rows}</table>")
         n_true, n_pred = (objects or {}).get("n_true"), (objects or {}).get("n_pred")
         self.counts.setText(f"{n_true} true objects in the test images, {n_pred} predicted; each predicted object "
-                            f"is matched to at most one true object it overlaps by IoU ≥ 0.5."
+                            f"is matched to at most one true object it overlaps by IoU ≥ 0.5 (IoU: the shared "
+                            f"area over the area of both together)."
                             if n_true is not None else "")
 
 
