@@ -939,7 +939,7 @@ def _advice(f: _Finding, s: Settings | None, c: _Curves | None, n_seen: int, sec
 
 
 def _lower_learning_rate(s: Settings | None, why: str) -> Advice:
-    if s is None:
+    if s is None or isinstance(s.training.learning_rate, str):  # "auto": not chosen yet
         return Advice(f"{why}: lower the learning rate, for example to 0.0001.",
                       {"training.learning_rate": 1e-4}, page="train")
     lowest = RANGES["training.learning_rate"][0]
@@ -952,7 +952,7 @@ def _lower_learning_rate(s: Settings | None, why: str) -> Advice:
 
 
 def _raise_learning_rate(s: Settings | None) -> Advice | None:
-    if s is None:
+    if s is None or isinstance(s.training.learning_rate, str):
         return Advice("If the training loss falls very slowly, try a higher learning rate (for example 0.003).",
                       {"training.learning_rate": 0.003}, page="train")
     lr = s.training.learning_rate
