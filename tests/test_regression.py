@@ -285,9 +285,13 @@ def test_geometric_augmentation_on_positions_is_warned_about():
 
     settings = settings_io.defaults_for("regression")
     assert task_warnings(settings) == []
-    settings.augmentation.flip_horizontal = True
+    settings.data.target_kinds = {"x": "position_x", "y": "position_y"}
+    assert task_warnings(settings) == []  # flips and turns move the positions with the image
+    settings.augmentation.rotation = 20.0
     (warning,) = task_warnings(settings)
-    assert "flips" in warning and "positions" in warning
+    assert "Rotations are not used" in warning and "'x'" in warning
+    settings.augmentation.geometric = "no"
+    assert task_warnings(settings) == []
     assert task_warnings(settings_io.defaults_for("classification")) == []
 
 

@@ -333,7 +333,10 @@ def _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
 
     history = recorder.history
     if history:
-        verdict = diagnose(history, final=True, settings=settings)
+        stopped_early = (settings.training.early_stopping and status == "completed"
+                         and len(history) < settings.training.epochs)
+        verdict = diagnose(history, final=True, settings=settings, n_validation=len(recorder.validation_samples),
+                           stopped_early=stopped_early)
         runs.atomic_write_json(run_dir / runs.DIAGNOSIS, verdict.to_dict())
         writer.emit(ev.DIAGNOSIS, **verdict.to_dict())
 
