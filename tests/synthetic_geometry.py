@@ -39,28 +39,30 @@ def make_arrows(folder: Path, n_per_class: int, size: int = 16, seed: int = 0) -
     return folder
 
 
-def _spots(size: int, centres: list[tuple[float, float]], rng) -> np.ndarray:
+def _rods(size: int, centres: list[tuple[float, float, bool]], rng) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     field = np.zeros((size, size))
-    for x, y in centres:
-        field += np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.2 ** 2))
+    for x, y, across in centres:
+        sx, sy = (2.6, 0.8) if across else (0.8, 2.6)
+        field += np.exp(-((xx - x) ** 2 / (2 * sx ** 2) + (yy - y) ** 2 / (2 * sy ** 2)))
     return _noisy(np.minimum(field, 1.0), rng)
 
 
-def make_blobs(folder: Path, n: int, size: int = 24, seed: int = 0, corner: bool = False) -> Path:
-    """1 to 5 spots per image, apart from each other; `corner`: all of them in the top-left third."""
+def make_blobs(folder: Path, n: int, size: int = 24, seed: int = 0, across_only: bool = False) -> Path:
+    """1 to 5 short rods per image, apart from each other, lying across or upright at random;
+    `across_only`: all of them lying across (what a turned image shows upright)."""
     rng = np.random.default_rng(seed)
     lines = ["filename,count"]
-    high = size / 2.2 if corner else size - 3
     for i in range(n):
         count = int(rng.integers(1, 6))
-        centres: list[tuple[float, float]] = []
+        centres: list[tuple[float, float, bool]] = []
         while len(centres) < count:
-            c = (float(rng.uniform(2, high)), float(rng.uniform(2, high)))
-            if all((c[0] - a) ** 2 + (c[1] - b) ** 2 > 9 for a, b in centres):
+            c = (float(rng.uniform(3, size - 4)), float(rng.uniform(3, size - 4)),
+                 bool(across_only or rng.random() < 0.5))
+            if all((c[0] - a) ** 2 + (c[1] - b) ** 2 > 36 for a, b, _ in centres):
                 centres.append(c)
         name = f"blobs_{i:03d}.png"
-        _save(folder / "images", name, _spots(size, centres, rng))
+        _save(folder / "images", name, _rods(size, centres, rng))
         lines.append(f"{name},{count}")
     (folder / "targets.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder

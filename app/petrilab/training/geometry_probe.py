@@ -31,7 +31,7 @@ from petrilab.data.augment import flip_and_turn
 from petrilab.data.images import image_info, read_image
 from petrilab.data.target_geometry import TargetGeometry
 
-PROBE_STEPS = 150
+PROBE_STEPS = 100
 PROBE_MIN_EPOCHS, PROBE_MAX_EPOCHS = 2, 40
 PROBE_IMAGES = 2000
 PROBE_VALIDATION = 300
