@@ -167,7 +167,9 @@ class ModelPage(WizardPage):
 
     def _show_augmentation_question(self) -> None:
         checked = dataset_state.current(self.context)
-        image, name, answer = None, "", ""
+        image, name, answer, columns = None, "", "", []
+        if checked is not None:
+            columns = list(getattr(checked.dataset, "columns", []) or [])
         if checked is not None and checked.usable().samples:
             dataset = checked.usable()
             sample = dataset.samples[0]
@@ -185,7 +187,7 @@ class ModelPage(WizardPage):
                 answer = classes[int(sample.label)]
             elif self.context.settings.task.kind == "multilabel":
                 answer = ", ".join(self.context.settings.data.target_columns)
-        self.augmentation_question.show_for(self.context.settings, image, name, answer)
+        self.augmentation_question.show_for(self.context.settings, image, name, answer, columns)
 
     def _show_segmentation(self) -> None:
         """The patch size (and what 'from the data' gives) and the U-Net's shape, for segmentation."""

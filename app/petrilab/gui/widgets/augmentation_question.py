@@ -22,12 +22,11 @@ PICTURE_SIZE = 84
 COPIES = (("as it is", lambda a: a), ("flipped left–right", np.fliplr), ("flipped upside down", np.flipud),
           ("turned a quarter", np.rot90))
 ANSWERS = (("yes", "Yes: flipped or turned, it is still the same"),
-           ("no", "No: flipped or turned, it can become another answer (a 6 and a 9, a left and a right arrow)"),
-           ("auto", "I am not sure: let PetriLab test it when training starts"))
-KIND_WORDS = {"": "decide for me (a short test)", "invariant": "unchanged by flips and turns (a count, an area, "
-              "an intensity)", "position_x": "a position across (x, in pixels): moves with the image",
-              "position_y": "a position down (y, in pixels): moves with the image",
-              "angle": "an angle (degrees): turns with the image", "other": "something else: no flips or turns"}
+           ("no", "No: it can become another answer (a 6 and a 9)"),
+           ("auto", "Not sure: let PetriLab test it when training starts"))
+KIND_WORDS = {"": "not sure: let PetriLab test it", "invariant": "unchanged (a count, an area, an intensity)",
+              "position_x": "a position across (x, pixels)", "position_y": "a position down (y, pixels)",
+              "angle": "an angle (degrees)", "other": "something else: no flips or turns"}
 ASKED_TASKS = ("classification", "multilabel", "regression")
 
 
@@ -64,7 +63,9 @@ class AugmentationQuestion(QObject):
             picture.setStyleSheet(f"border: 1px solid {theme.BORDER}; background: #111;")
             caption = QLabel(words)
             caption.setObjectName("muted")
-            caption.setAlignment(Qt.AlignCenter)
+            caption.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
+            caption.setWordWrap(True)
+            caption.setFixedWidth(PICTURE_SIZE)
             cell.addWidget(picture)
             cell.addWidget(caption)
             self.picture_row.addLayout(cell)
@@ -91,6 +92,7 @@ class AugmentationQuestion(QObject):
         # regression: one kind per value
         self.kinds_box = QWidget()
         self.kinds_form = QFormLayout(self.kinds_box)
+        self.kinds_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.kinds_form.setContentsMargins(0, 0, 0, 0)
         self.kind_combos: dict[str, QComboBox] = {}
         layout.addWidget(self.kinds_box)
@@ -99,8 +101,10 @@ class AugmentationQuestion(QObject):
 
     # ------------------------------------------------------------ showing
 
-    def show_for(self, settings, image: np.ndarray | None, image_name: str = "", answer_name: str = "") -> None:
-        """Show the question for these settings, with `image` (8-bit display array) of class `answer_name`."""
+    def show_for(self, settings, image: np.ndarray | None, image_name: str = "", answer_name: str = "",
+                 columns: list[str] | None = None) -> None:
+        """Show the question for these settings, with `image` (8-bit display array) of class `answer_name`;
+        `columns`: the table's values (data.target_columns, or all the checked table's columns)."""
         task = settings.task.kind
         self.widget.setVisible(task in ASKED_TASKS)
         if task not in ASKED_TASKS:
@@ -113,7 +117,8 @@ class AugmentationQuestion(QObject):
             self.kinds_box.setVisible(regression)
             if regression:
                 self.question.setText("What happens to each value when the image is flipped or turned?")
-                self._show_kinds(list(settings.data.target_columns), dict(settings.data.target_kinds))
+                self._show_kinds(list(settings.data.target_columns or columns or []),
+                                 dict(settings.data.target_kinds))
             else:
                 named = f"<i>{answer_name}</i>" if answer_name else "the same"
                 self.question.setText(f"Would these still be {named}?" if task == "classification" else
