@@ -15,14 +15,18 @@ from petrilab import settings as settings_io
 from petrilab.training.lr_finder import BAND, choose
 
 
-def test_the_rate_is_an_order_below_the_lowest_loss_and_never_outside_the_band():
-    rates = list(np.logspace(-6, 0, 60))
-    # a loss that falls from 1e-4 on, is lowest at 1e-2 and blows up after
-    losses = [1.0 if r < 1e-4 else max(0.2, 1.0 - 0.4 * np.log10(r / 1e-4)) if r <= 1e-2 else 0.2 + 20 * (r - 1e-2)
+def test_the_rate_is_where_the_loss_falls_fastest_below_the_lowest_loss_and_never_outside_the_band():
+    rates = list(np.logspace(-6, 0, 61))
+    # a loss that falls fastest at 1e-3, is lowest at 1e-2 and blows up after
+    losses = [1.0 - 0.8 / (1 + np.exp(-4 * (np.log10(r) + 3))) if r <= 1e-2 else 0.2 + 20 * (r - 1e-2)
               for r in rates]
     choice = choose(rates, losses, "adam")
     assert choice.lowest_at == pytest.approx(1e-2, rel=0.3)
-    assert choice.learning_rate == pytest.approx(1e-3, rel=0.35)
+    assert choice.steepest_at == pytest.approx(1e-3, rel=0.3)
+    assert choice.learning_rate == pytest.approx(1e-3, rel=0.3)
+    # a steepest fall right beside the lowest loss: kept three times below it
+    edge = [1.0 if r < 5e-3 else 0.3 if r <= 1e-2 else 2.0 for r in rates]
+    assert choose(rates, edge, "adam").learning_rate <= 1e-2 / 3 * 1.05
     assert "training uses" in choice.message
     flat = choose(rates, [1.0] * 60, "adam")
     assert flat.learning_rate == 1e-3 and "hardly fell" in flat.message

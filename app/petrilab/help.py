@@ -269,7 +269,7 @@ HELP: dict[str, tuple[str, str]] = {
         "Learning rate",
         "How big a step the weights take at each update. Too high and the loss jumps or stays flat; too "
         "low and it falls very slowly. 'Automatic' tries rising rates for a few dozen steps when training "
-        "starts and takes one ten times below where the loss was lowest; the run records the number. "
+        "starts and takes the one where the loss fell fastest; the run records the number. "
         "Lower it for fine-tuning.",
     ),
     "training.optimizer": (

@@ -1,9 +1,10 @@
 """training.learning_rate = "auto": a short learning-rate range test before training.
 
 The network takes one step per batch while the learning rate rises exponentially from 1e-6 to 1 (at most
-RANGE_STEPS steps); the loss, smoothed, first falls, then blows up. The rate chosen is ten times below the
-one where the smoothed loss was lowest (there the steps are already nearly too large to keep learning),
-and never above the rate where it fell fastest times three, nor outside the optimiser's sensible band.
+RANGE_STEPS steps); the loss, smoothed, first falls, then blows up. The rate chosen is the one where the
+smoothed loss fell fastest, but at least LOWEST_MARGIN times below the one where it was lowest (there the
+steps are already nearly too large to keep learning, and a noisy dip must not pick that edge), and never
+outside the optimiser's sensible band.
 The initial weights are put back afterwards and the caller compiles a fresh optimiser, so the real
 training starts exactly where it would have without the test.
 """
@@ -23,6 +24,7 @@ BLOWN_UP = 4.0  # the test ends when the smoothed loss is this many times its lo
 # the band a chosen rate stays in, per optimiser: adaptive ones want smaller steps than plain SGD
 BAND = {"adam": (1e-5, 1e-2), "rmsprop": (1e-5, 1e-2), "sgd": (1e-4, 0.3), "momentum": (1e-4, 0.1)}
 FALLBACK = {"adam": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "momentum": 1e-2}
+LOWEST_MARGIN = 3.0
 MIN_FALL = 0.01  # a smoothed loss that never fell by 1 % (its noise is about 0.1 %) tells nothing: keep the optimiser's usual rate
 
 
@@ -108,8 +110,7 @@ def choose(rates: list[float], losses: list[float], optimizer: str) -> RateChoic
     log_rates = np.log10(rates)
     slopes = np.gradient(values[:lowest + 1], log_rates[:lowest + 1]) if lowest >= 2 else np.zeros(1)
     steepest = int(np.argmin(slopes))
-    rate = rates[lowest] / 10
-    rate = min(rate, 3 * rates[steepest]) if lowest >= 2 else rate
+    rate = min(rates[steepest], rates[lowest] / LOWEST_MARGIN) if lowest >= 2 else rates[lowest] / LOWEST_MARGIN
     chosen = float(f"{float(np.clip(rate, low, high)):.2g}")
     message = (f"A short learning-rate test ({len(losses)} steps, rate rising from {rates[0]:g} to "
                f"{rates[-1]:.2g}) found the loss lowest at a rate of {rates[lowest]:.2g} and falling fastest at "
