@@ -148,8 +148,9 @@ def test_the_probe_tells_a_count_from_positions(tmp_path):
     """Nobody said what the values are: the probe finds x and y move with the image, and a count does not."""
     from petrilab.training.trainer import train
 
+    quick = {"training.epochs": 2}  # the probe runs before training: two epochs after it are enough here
     spots = make_spots(tmp_path / "spots", 160, seed=5)
-    run = train(_regression(spots, make_spots(tmp_path / "t1", 10, seed=6)), runs_dir=tmp_path / "runs",
+    run = train(_regression(spots, make_spots(tmp_path / "t1", 10, seed=6), **quick), runs_dir=tmp_path / "runs",
                 echo=False)
     decided = _decided(run, "augmentation.geometric")
     assert decided["target_kinds"] == {"x": "position_x", "y": "position_y"}, decided
@@ -157,7 +158,7 @@ def test_the_probe_tells_a_count_from_positions(tmp_path):
     assert settings_io.load(run / runs.SETTINGS).data.target_kinds == {"x": "position_x", "y": "position_y"}
 
     blobs = make_blobs(tmp_path / "blobs", 160, seed=7)
-    run = train(_regression(blobs, make_blobs(tmp_path / "t2", 10, seed=8)), runs_dir=tmp_path / "runs",
+    run = train(_regression(blobs, make_blobs(tmp_path / "t2", 10, seed=8), **quick), runs_dir=tmp_path / "runs",
                 echo=False)
     assert _decided(run, "augmentation.geometric")["target_kinds"] == {"count": "invariant"}
 
