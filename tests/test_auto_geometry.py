@@ -186,3 +186,17 @@ def test_settings_written_before_keep_their_meaning(tmp_path):
     with pytest.raises(settings_io.UserError, match='or "auto"'):
         settings_io.apply_override(new, "training.learning_rate", "fast")
         settings_io.validate(new)
+
+
+def test_init_writes_the_checks_image_size_and_leaves_the_rest_to_petrilab(tmp_path):
+    """The bead demo's settings from `petrilab init`: the input size its check proposes (32 × 32, its own
+    size), and "auto" for what PetriLab decides when training starts."""
+    from petrilab.cli import main
+    from petrilab.resources import demo_data
+
+    out = tmp_path / "beads.toml"
+    assert main(["init", "--task", "regression", "--data", str(demo_data("regression")), "-o", str(out)]) == 0
+    s = settings_io.load(out)
+    assert s.data.image_size == [32, 32]
+    assert (s.training.learning_rate, s.training.early_stopping, s.augmentation.geometric) == ("auto", True, "auto")
+    assert s.augmentation.flip_horizontal and s.data.target_kinds == {}  # the probe (or the window) says what x, y are
