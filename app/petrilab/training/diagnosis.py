@@ -1230,7 +1230,10 @@ def diagnose_file(path) -> Diagnosis:
     if not history:
         raise UserError(f"{history_file.name} has no epochs yet.", file=history_file,
                         fix="Diagnose again after the first epochs.")
-    return diagnose(history, final=True, settings=settings)
+    from petrilab.training.diagnosis_evidence import run_facts
+
+    facts = run_facts(path, settings, len(history)) if path.is_dir() else {}
+    return diagnose(history, final=True, settings=settings, **facts)
 
 
 def _csv_columns(path: Path) -> list[str]:

@@ -147,5 +147,31 @@ def note_small_validation(diagnosis: d.Diagnosis, settings, n_validation: int | 
     return diagnosis
 
 
+def run_facts(run_dir, settings, epochs_done: int) -> dict:
+    """For `petrilab diagnose RUN`: the validation images counted when it started, and whether early stopping
+    ended it (a completed run with fewer epochs than its cap)."""
+    import json
+    from pathlib import Path
+
+    events = Path(run_dir) / "events.jsonl"
+    facts: dict = {}
+    if not events.is_file():
+        return facts
+    status = None
+    with open(events, encoding="utf-8") as f:
+        for line in f:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "started" and isinstance(event.get("n_validation"), int):
+                facts["n_validation"] = event["n_validation"]
+            if event.get("event") == "finished":
+                status = event.get("status")
+    if settings is not None and settings.training.early_stopping and status == "completed":
+        facts["stopped_early"] = epochs_done < settings.training.epochs
+    return facts
+
+
 d.EXTRA_RULES += [_lost_accuracy, _val_chance]
 d.EXTRA_TEXTS.append((_summary, _advice))
