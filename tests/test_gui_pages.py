@@ -333,7 +333,9 @@ def test_demo_experiment_points_at_the_bundled_images_and_is_kept(tmp_path):
     path = prepare_demo(tmp_path / "demo")
     settings = settings_io.load(path)
     assert settings.name == "demo" and Path(settings.data.folder).is_dir()
-    assert settings.training.epochs == 30
+    # init's defaults: early stopping decides how long (epochs is the cap), a range test the learning rate
+    assert settings.training.early_stopping and settings.training.epochs == settings_io.Settings().training.epochs
+    assert settings.training.learning_rate == "auto"
     settings.training.epochs = 3  # the user changed the demo: starting the demo again keeps it
     settings_io.save(settings, path)
     assert prepare_demo(tmp_path / "demo") == path
