@@ -22,7 +22,7 @@ LOWEST, HIGHEST = 1e-6, 1.0
 SMOOTHING = 0.9  # exponential moving average of the loss (bias-corrected), as fastai's finder does
 BLOWN_UP = 4.0  # the test ends when the smoothed loss is this many times its lowest
 # the band a chosen rate stays in, per optimiser: adaptive ones want smaller steps than plain SGD
-BAND = {"adam": (1e-5, 1e-2), "rmsprop": (1e-5, 1e-2), "sgd": (1e-4, 0.3), "momentum": (1e-4, 0.1)}
+BAND = {"adam": (1e-5, 3e-3), "rmsprop": (1e-5, 3e-3), "sgd": (1e-4, 0.3), "momentum": (1e-4, 0.1)}
 FALLBACK = {"adam": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "momentum": 1e-2}
 LOWEST_MARGIN = 3.0
 MIN_FALL = 0.01  # a smoothed loss that never fell by 1 % (its noise is about 0.1 %) tells nothing: keep the optimiser's usual rate
