@@ -53,7 +53,7 @@ def test_the_range_test_on_a_real_network_puts_the_weights_back():
     assert 10 <= len(choice.rates) <= 100 and choice.losses[-1] > min(choice.losses)  # ran until it rose
     # the chosen rate learns: a few epochs reach a good accuracy
     model.compile(keras.optimizers.Adam(choice.learning_rate), "binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    history = model.fit(x, y, epochs=20, batch_size=16, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
 
 
