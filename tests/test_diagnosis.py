@@ -43,8 +43,17 @@ def history(train, val, **extra):
     return rows
 
 
-def binary_settings(**changes) -> Settings:
+def run_settings() -> Settings:
+    """The settings of a run that trained at a learning rate of 0.001, without early stopping (what the
+    advice is computed from; a new experiment's "auto" rate is a number in its run)."""
     s = Settings()
+    s.training.learning_rate = 0.001
+    s.training.early_stopping = False
+    return s
+
+
+def binary_settings(**changes) -> Settings:
+    s = run_settings()
     s.data.classes = ["healthy", "infected"]
     for key, value in changes.items():
         settings_io.apply_override(s, key, value)
@@ -142,7 +151,7 @@ def underfitting_curves(shape, rng):
     if shape == "settled high":  # binary, stops near 0.6: 87 % of ln 2
         return decay(40, 0.69, 0.6, 4, rng, 0.01), decay(40, 0.7, 0.61, 4, rng, 0.02), binary_settings()
     if shape == "stuck at chance, ten classes":
-        s = Settings()
+        s = run_settings()
         s.data.classes = [f"c{i}" for i in range(10)]
         chance = math.log(10)
         return chance * (1 + 0.01 * rng.standard_normal(25)), chance * (1 + 0.02 * rng.standard_normal(25)), s
@@ -171,7 +180,7 @@ def test_underfitting_flat_names_first_and_last_epoch():
 
 def test_a_slow_start_is_not_finished_but_a_long_stay_at_chance_is_underfitting():
     """The demo ConvNet sits near ln 3 for its first epochs before it takes off (numbers from a real run)."""
-    s = Settings()
+    s = run_settings()
     s.data.classes = ["elongated", "fragmented", "round"]
     train = [1.101, 1.099, 1.099, 1.096, 1.094]
     val = [1.098, 1.098, 1.097, 1.096, 1.095]
@@ -405,7 +414,7 @@ def test_run_folder_uses_its_settings_and_classes(tmp_path):
     rng = np.random.default_rng(0)
     train, val, _ = underfitting_curves("settled high", rng)
     runs.write_history(tmp_path / runs.HISTORY, history(train, val))
-    s = Settings()
+    s = run_settings()
     s.model.dropout = 0.25
     settings_io.save(s, tmp_path / runs.SETTINGS)  # classes left to the sub-folders...
     (tmp_path / runs.EVENTS).write_text(json.dumps({"event": "started", "time": 0, "classes": ["a", "b"]}) + "\n")
@@ -515,7 +524,7 @@ def every_case() -> list[tuple[str, list[dict]]]:
 
 
 def settings_variants() -> list[Settings | None]:
-    variants: list[Settings | None] = [None, Settings(), binary_settings()]
+    variants: list[Settings | None] = [None, run_settings(), binary_settings()]
     for changes_ in ({"model.dropout": 0.45, "model.l2": 0.005, "model.batch_norm": True},
                      {"model.architecture": "transfer", "model.fine_tune_layers": 4},
                      {"model.architecture": "transfer"},
@@ -541,7 +550,7 @@ def test_every_advice_is_a_valid_settings_change():
             for advice in d.advice:
                 assert isinstance(advice, Advice) and advice.text.strip()
                 assert advice.page in (None, "model", "data", "split", "train")
-                for target in (Settings(), copy.deepcopy(s)) if s is not None else (Settings(),):
+                for target in (run_settings(), copy.deepcopy(s)) if s is not None else (run_settings(),):
                     for key, value in advice.changes.items():
                         settings_io.apply_override(target, key, value)
                         checked += 1

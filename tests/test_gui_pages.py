@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
 from petrilab.gui import steps  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
-from petrilab.gui.widgets.setting_controls import _Bool, _Choice, _Float, _ImageSize, _Int, _IntList  # noqa: E402
+from petrilab.gui.widgets.setting_controls import (_AutoFloat, _Bool, _Choice, _Float, _ImageSize, _Int,  # noqa: E402
+                                                  _IntList)
 from petrilab.gui.widgets.setting_controls import _ModelPath  # noqa: E402
 from petrilab.gui.workers import display_uint8  # noqa: E402
 from petrilab.help import HELP  # noqa: E402
@@ -254,7 +255,7 @@ def test_every_model_page_control_writes_exactly_its_key(window):
     page.enter_controls()
     keys = set(page.controls)
     assert {k for k in all_settings_keys() if k.startswith(("training.", "augmentation.", "model."))} - keys \
-        == {"model.architecture"}  # chosen with the architecture cards
+        == {"model.architecture", "training.decided_automatically"}  # chosen with the architecture cards; a record
     for key, control in page.controls.items():
         before = settings_io.get_value(settings, key)
         others = {k: settings_io.get_value(settings, k) for k in keys if k != key}
@@ -272,6 +273,11 @@ def test_every_model_page_control_writes_exactly_its_key(window):
         elif isinstance(control, _Float):
             expected = round(before + widget.singleStep(), widget.decimals())
             widget.setValue(expected)
+        elif isinstance(control, _AutoFloat):  # "auto" (new experiments) → the number shown, and back
+            control.auto.setChecked(False)
+            assert settings_io.get_value(settings, key) == pytest.approx(control.number.widget.value()), key
+            control.number.widget.setValue(0.0042)
+            expected = 0.0042
         elif isinstance(control, _IntList):
             expected = [8, 4] if before != [8, 4] else [4]
             widget.setText(", ".join(map(str, expected)))
@@ -327,7 +333,9 @@ def test_demo_experiment_points_at_the_bundled_images_and_is_kept(tmp_path):
     path = prepare_demo(tmp_path / "demo")
     settings = settings_io.load(path)
     assert settings.name == "demo" and Path(settings.data.folder).is_dir()
-    assert settings.training.epochs == 30
+    # init's defaults: early stopping decides how long (epochs is the cap), a range test the learning rate
+    assert settings.training.early_stopping and settings.training.epochs == settings_io.Settings().training.epochs
+    assert settings.training.learning_rate == "auto"
     settings.training.epochs = 3  # the user changed the demo: starting the demo again keeps it
     settings_io.save(settings, path)
     assert prepare_demo(tmp_path / "demo") == path

@@ -63,8 +63,8 @@ def test_both_tasks_are_selectable_and_bring_their_defaults(window):
     page.cards["regression"].click()
     s = window.context.settings
     assert s.task.kind == "regression" and page.problem() is None
-    # flips and turns would move the bead but not its x, y: off for regression
-    assert not s.augmentation.flip_horizontal and not s.augmentation.rotate_90 and s.training.loss == "mse"
+    # flips and turns stay on: what they do to each value is asked (data.target_kinds), or a probe decides
+    assert s.augmentation.geometric == "auto" and s.data.target_kinds == {} and s.training.loss == "mse"
     page.cards["multilabel"].click()
     assert s.task.kind == "multilabel" and s.augmentation.flip_horizontal and s.training.loss == "auto"
 

@@ -274,7 +274,8 @@ def test_command_line_check_and_init(beads, tmp_path, capsys):
     assert cli_main(["init", "--task", "regression", "--data", str(beads), "-o", str(settings_path)]) == 0
     settings = settings_io.load(settings_path)
     assert settings.task.kind == "regression" and settings.training.loss == "mse"
-    assert not settings.augmentation.flip_horizontal and not settings.augmentation.rotate_90
+    # flips and turns are on, with what they do to x and y left to the window's question or the probe
+    assert settings.augmentation.geometric == "auto" and settings.data.target_kinds == {}
     rewrite_table(beads, lambda rows: rows[3].__setitem__(1, "x?"))
     assert cli_main(["check", str(beads), "--task", "regression"]) == 2
     assert "line 4 ('x?')" in capsys.readouterr().out
@@ -285,9 +286,13 @@ def test_geometric_augmentation_on_positions_is_warned_about():
 
     settings = settings_io.defaults_for("regression")
     assert task_warnings(settings) == []
-    settings.augmentation.flip_horizontal = True
+    settings.data.target_kinds = {"x": "position_x", "y": "position_y"}
+    assert task_warnings(settings) == []  # flips and turns move the positions with the image
+    settings.augmentation.rotation = 20.0
     (warning,) = task_warnings(settings)
-    assert "flips" in warning and "positions" in warning
+    assert "Rotations are not used" in warning and "'x'" in warning
+    settings.augmentation.geometric = "no"
+    assert task_warnings(settings) == []
     assert task_warnings(settings_io.defaults_for("classification")) == []
 
 

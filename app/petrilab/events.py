@@ -21,12 +21,13 @@ BATCH = "batch"  # progress inside an epoch
 EPOCH_END = "epoch_end"  # metrics of one epoch
 DIAGNOSIS = "diagnosis"  # the fit verdict, live and final
 TUNED = "tuned"  # choices made on the validation images after training (e.g. a threshold)
+DECIDED = "decided"  # a setting that said "auto", chosen before training: key, value, message, details
 EVALUATION = "evaluation"  # test-set metrics
 WARNING = "warning"  # something the user should know, training goes on
 ERROR = "error"  # plain-language message and the file concerned; the run ends
 FINISHED = "finished"  # the run ended (status: completed | stopped | failed)
 
-KINDS = (STARTED, BATCH, EPOCH_END, DIAGNOSIS, TUNED, EVALUATION, WARNING, ERROR, FINISHED)
+KINDS = (STARTED, BATCH, EPOCH_END, DIAGNOSIS, TUNED, DECIDED, EVALUATION, WARNING, ERROR, FINISHED)
 
 
 def _clean(value):

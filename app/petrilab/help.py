@@ -64,6 +64,17 @@ HELP: dict[str, tuple[str, str]] = {
         "With percentile normalisation, this percentile of each image becomes 1. 99.8 % ignores a few "
         "saturated or hot pixels.",
     ),
+    "data.target_kinds": (
+        "What each value is",
+        "For each value in targets.csv, what a flip or a turn does to it: unchanged (a count, an area, an "
+        "intensity), a position across (x) or down (y) in pixels, which moves with the image, an angle, or "
+        "something else (then nothing is flipped or turned). A value left out is decided by a short test.",
+    ),
+    "training.decided_automatically": (
+        "Chosen by PetriLab",
+        "In a run's settings: the settings that said 'automatic' and that PetriLab chose when the training "
+        "started (the learning rate, whether flips and turns keep the answer).",
+    ),
     "data.class_weights": (
         "Weigh rare classes up",
         "Counts mistakes on a rare class more during training, so the network cannot reach a good-looking "
@@ -188,6 +199,13 @@ HELP: dict[str, tuple[str, str]] = {
         "size as it was trained on, and its network replaces the architecture settings.",
     ),
     # ---------------------------------------------------------------- augmentation
+    "augmentation.geometric": (
+        "Flips and turns keep the answer",
+        "Whether a flipped or turned image still has the same answer: a cell seen from any side is still "
+        "round, but a 6 turned upside down is a 9, and an arrow flipped points the other way. 'Yes' uses "
+        "the flips and turns below; 'no' none of them (nor free rotation or zoom); 'let PetriLab test it' "
+        "trains a short probe first and looks whether flipped images keep their answer.",
+    ),
     "augmentation.flip_horizontal": (
         "Flip left–right",
         "Shows the network mirrored copies of the training images. Augmentation makes the training set "
@@ -237,7 +255,9 @@ HELP: dict[str, tuple[str, str]] = {
     "training.epochs": (
         "Epochs",
         "One epoch is one pass over all training images. Too few and the curves are still falling at "
-        "the end (not finished); too many and the validation loss rises again (overfitting).",
+        "the end (not finished); too many and the validation loss rises again (overfitting). With "
+        "'Stop early' on (the default) this is only the most epochs: training ends when the validation "
+        "loss stops improving, and keeps the best epoch.",
     ),
     "training.batch_size": (
         "Batch size",
@@ -248,7 +268,9 @@ HELP: dict[str, tuple[str, str]] = {
     "training.learning_rate": (
         "Learning rate",
         "How big a step the weights take at each update. Too high and the loss jumps or stays flat; too "
-        "low and it falls very slowly. 0.001 is a good start with Adam; lower it for fine-tuning.",
+        "low and it falls very slowly. 'Automatic' tries rising rates for a few dozen steps when training "
+        "starts and takes the one where the loss fell fastest; the run records the number. "
+        "Lower it for fine-tuning.",
     ),
     "training.optimizer": (
         "Optimizer",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ class DataSettings:
     # regression, decided from the training images: each target's mean and spread (targets are standardised)
     target_mean: list[float] = field(default_factory=list)
     target_std: list[float] = field(default_factory=list)
+    # regression: what each target column is, for flips and turns (data/target_geometry.py):
+    # invariant | position_x | position_y | angle | other; a column not listed is decided by a probe
+    target_kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +77,9 @@ class ModelSettings:
 
 @dataclass
 class AugmentationSettings:
+    # whether flips and turns keep the answer (the user's question, not the task's): auto (a short probe
+    # decides, training/geometry_probe.py) | yes | no (no flips, turns, free rotation or zoom)
+    geometric: str = "auto"
     flip_horizontal: bool = True
     flip_vertical: bool = True
     rotate_90: bool = True
@@ -86,13 +93,16 @@ class AugmentationSettings:
 
 @dataclass
 class TrainingSettings:
-    epochs: int = 30
+    epochs: int = 200  # with early stopping: the most epochs (a cap), not a guess
     batch_size: int = 32
-    learning_rate: float = 0.001
+    learning_rate: float | str = "auto"  # a number, or "auto": a short range test chooses it (training/lr_finder.py)
     optimizer: str = "adam"  # sgd | momentum | adam | rmsprop
     loss: str = "auto"  # auto: the task's loss
-    early_stopping: bool = False
+    early_stopping: bool = True  # stop when validation loss stops improving; the best epoch's weights are kept
     patience: int = 10
+    # filled in the run's settings.toml: the settings PetriLab chose itself ("auto" at the start), e.g.
+    # ["training.learning_rate", "augmentation.geometric"]; their "auto" is in the experiment's own file
+    decided_automatically: list[str] = field(default_factory=list)
     device: str = "auto"  # auto | cpu | gpu
     devices: str = "auto"  # auto (every GPU shares the training) | one
     mixed_precision: str = "auto"  # auto | on | off
@@ -150,7 +160,9 @@ CHOICES = {
     "training.devices": ("auto", "one"),
     "training.mixed_precision": ("auto", "on", "off"),
     "training.backend": ("auto", "tensorflow", "torch"),
+    "augmentation.geometric": ("auto", "yes", "no"),
 }
+TARGET_KINDS = ("invariant", "position_x", "position_y", "angle", "other")
 
 # (smallest, largest) allowed, both included
 RANGES = {
@@ -178,15 +190,16 @@ RANGES = {
 }
 
 
+AUTO_NUMBERS = ("training.learning_rate",)  # number settings that may also be "auto"
+
 _SEGMENTATION_DEFAULTS = {"model.architecture": "unet", "model.batch_norm": True, "model.dropout": 0.1,
                           "training.loss": "crossentropy_dice", "training.batch_size": 8, "training.epochs": 40,
                           "augmentation.elastic": 0.2}
-# Settings whose default depends on the task. Regression: flips and turns move a bead but not its
-# x, y in targets.csv, so geometric augmentation is off (turn it on for counts or areas); the loss is
-# the workshop's MSE, named so the user sees it.
+# Settings whose default depends on the task. Regression: the loss is the workshop's MSE, named so the
+# user sees it. (Flips and turns are on for every task: augmentation.geometric and data.target_kinds say
+# whether they keep the answer, and move a position target with the image.)
 TASK_DEFAULTS = {
-    "regression": {"augmentation.flip_horizontal": False, "augmentation.flip_vertical": False,
-                   "augmentation.rotate_90": False, "training.loss": "mse"},
+    "regression": {"training.loss": "mse"},
     # Segmentation: the workshop's "petit U-Net" (batch norm, a little dropout) on 128-pixel patches,
     # cross-entropy + Dice so a rare foreground is not ignored, small batches for the processor's memory.
     "semantic": _SEGMENTATION_DEFAULTS,
@@ -230,6 +243,8 @@ def _describe(tp) -> str:
         list[int]: "a list of whole numbers, like [32, 64]",
         list[str]: 'a list of names, like ["a", "b"]',
         list[float]: "a list of numbers, like [0.5, 1.5]",
+        float | str: 'a number or "auto"',
+        dict[str, str]: 'a table of names, like {x = "position_x", count = "invariant"}',
     }.get(tp, str(tp))
 
 
@@ -259,6 +274,19 @@ def _coerce(key: str, value, tp):
         if isinstance(value, str):
             return value
         raise wrong
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):  # e.g. float | str: a number or a word
+        for option in (float, int, str):
+            if option in typing.get_args(tp):
+                try:
+                    return _coerce(key, value, option)
+                except UserError:
+                    pass
+        raise wrong
+    if typing.get_origin(tp) is dict:
+        kinds, values = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise wrong
+        return {_coerce(key, k, kinds): _coerce(key, v, values) for k, v in value.items()}
     if typing.get_origin(tp) is list:
         (inner,) = typing.get_args(tp)
         if not isinstance(value, list):
@@ -403,10 +431,19 @@ def validate(settings: Settings, source: str | None = None) -> None:
             raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source, fix=f"Use one of: {listed}.")
     for key, (low, high) in RANGES.items():
         value = get_value(settings, key)
+        if isinstance(value, str) and key in AUTO_NUMBERS:
+            if value != "auto":
+                raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source,
+                                fix=f'Use a number between {low} and {high}, or "auto".')
+            continue
         if not low <= value <= high:
             raise UserError(f"The setting '{key}' is {value}, outside {low} … {high}.", file=source,
                             fix=f"Choose a value between {low} and {high}.")
     s = settings
+    for column, kind in s.data.target_kinds.items():
+        if kind not in TARGET_KINDS:
+            raise UserError(f"The kind of the target '{column}' in 'data.target_kinds' cannot be {kind!r}.",
+                            file=source, fix=f"Use one of: {', '.join(TARGET_KINDS)}.")
     if s.split.validation_fraction + s.split.test_fraction >= 0.9:
         raise UserError("The validation and test fractions leave almost nothing to train on.", file=source,
                         fix="Keep validation + test below 0.9 (typically 0.2 + 0.15).")

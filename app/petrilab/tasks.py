@@ -127,11 +127,13 @@ def task_warnings(settings) -> list[str]:
     found = []
     if settings.task.kind == "regression":
         a = settings.augmentation
-        moving = [name for name, on in (("flips", a.flip_horizontal or a.flip_vertical),
-                                        ("quarter turns", a.rotate_90), ("rotations", a.rotation > 0),
-                                        ("zoom", a.zoom > 0)) if on]
-        if moving:
-            found.append(f"Augmentation with {' and '.join(moving)} moves what the image shows, but not the numbers "
-                         "in targets.csv. That is fine for values that stay the same (a count, an area, a "
-                         "brightness) and wrong for positions, angles or lengths: turn these off for those.")
+        moving = [c for c, k in settings.data.target_kinds.items() if k in ("position_x", "position_y", "angle")]
+        free = [name for name, on in (("rotations", a.rotation > 0), ("zoom", a.zoom > 0)) if on]
+        if a.geometric != "no" and moving and free:
+            found.append(f"{' and '.join(free).capitalize()} are not used: they would move '{moving[0]}' in a way "
+                         "PetriLab does not follow. Flips and quarter turns are used, and move the positions "
+                         "and angles with the image.")
+        if a.geometric == "yes" and "other" in settings.data.target_kinds.values():
+            found.append("A value is marked 'other' in data.target_kinds: nobody knows what a flip does to it, "
+                         "so no flips or turns are used. Say what each value is to use them.")
     return found

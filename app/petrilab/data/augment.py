@@ -15,15 +15,22 @@ import numpy as np
 class Augmenter:
     def __init__(self, aug_settings, seed: int = 0):
         s = aug_settings
-        self.flip_horizontal = bool(s.flip_horizontal)
-        self.flip_vertical = bool(s.flip_vertical)
-        self.rotate_90 = bool(s.rotate_90)
-        self.rotation = float(s.rotation)  # degrees, largest either way
+        # augmentation.geometric = "no": the answer changes when the image is flipped or turned
+        geometric = getattr(s, "geometric", "auto") != "no"
+        self.flip_horizontal = geometric and bool(s.flip_horizontal)
+        self.flip_vertical = geometric and bool(s.flip_vertical)
+        self.rotate_90 = geometric and bool(s.rotate_90)
+        self.rotation = float(s.rotation) if geometric else 0.0  # degrees, largest either way
         self.brightness = float(s.brightness)
         self.contrast = float(s.contrast)
         self.noise = float(s.noise)
-        self.zoom = float(s.zoom)
+        self.zoom = float(s.zoom) if geometric else 0.0
         self.rng = np.random.default_rng(seed)
+
+    def only_flips_and_turns(self) -> None:
+        """No free rotation or zoom: a target that moves with the image follows flips and turns only."""
+        self.rotation = 0.0
+        self.zoom = 0.0
 
     @property
     def active(self) -> bool:
@@ -32,24 +39,25 @@ class Augmenter:
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """A new augmented float32 batch (N, H, W, C); the input batch is left untouched."""
+        return self.augment(batch)[0]
+
+    def augment(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The augmented batch, and each image's (flip left-right, flip up-down, quarter turns), which a
+        target that moves with the image needs (data/target_geometry.py)."""
         x = np.array(batch, dtype=np.float32, copy=True)
+        ops = np.zeros((len(x), 3), dtype=np.int64)
         if not self.active or len(x) == 0:
-            return x
+            return x, ops
         n, h, w, _ = x.shape
         rng = self.rng
         if self.flip_horizontal:
-            x = _where(rng.random(n) < 0.5, x[:, :, ::-1], x)
+            ops[:, 0] = rng.random(n) < 0.5
         if self.flip_vertical:
-            x = _where(rng.random(n) < 0.5, x[:, ::-1], x)
+            ops[:, 1] = rng.random(n) < 0.5
         if self.rotate_90:
-            if h == w:
-                turns = rng.integers(0, 4, size=n)
-                for k in (1, 2, 3):
-                    chosen = turns == k
-                    if chosen.any():
-                        x[chosen] = np.rot90(x[chosen], k, axes=(1, 2))
-            else:  # a quarter turn would change the shape: only half turns
-                x = _where(rng.random(n) < 0.5, x[:, ::-1, ::-1], x)
+            # a quarter turn would change the shape of a non-square image: only half turns then
+            ops[:, 2] = rng.integers(0, 4, size=n) if h == w else 2 * (rng.random(n) < 0.5)
+        x = flip_and_turn(x, ops)
         if self.rotation > 0 or self.zoom > 0:
             angles = np.deg2rad(rng.uniform(-self.rotation, self.rotation, size=n))
             zooms = rng.uniform(1 - self.zoom, 1 + self.zoom, size=n)
@@ -67,7 +75,20 @@ class Augmenter:
                 x = x + (shift * spread).astype(np.float32)
             if self.noise > 0:
                 x = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(self.noise) * spread
-        return np.ascontiguousarray(x, dtype=np.float32)
+        return np.ascontiguousarray(x, dtype=np.float32), ops
+
+
+def flip_and_turn(x: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """Each image of (N, H, W, C) flipped left-right, then up-down, then turned counter-clockwise, as `ops`
+    (N, 3) says; a batch of non-square images may only be turned by half turns."""
+    x = _where(ops[:, 0] > 0, x[:, :, ::-1], x)
+    x = _where(ops[:, 1] > 0, x[:, ::-1], x)
+    x = np.array(x, copy=True)
+    for k in (1, 2, 3):
+        chosen = ops[:, 2] == k
+        if chosen.any():
+            x[chosen] = np.rot90(x[chosen], k, axes=(1, 2))
+    return x
 
 
 def _where(mask: np.ndarray, changed: np.ndarray, original: np.ndarray) -> np.ndarray:

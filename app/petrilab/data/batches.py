@@ -91,8 +91,10 @@ class _Batches(keras.utils.PyDataset):
     """What the two PyDatasets share: the order of images, reshuffled each epoch when training."""
 
     def __init__(self, n: int, batch_size: int, shuffle: bool, augmenter: Augmenter | None,
-                 sample_weights: dict[int, float] | None, seed: int, **kwargs):
+                 sample_weights: dict[int, float] | None, seed: int, target_geometry=None, **kwargs):
         super().__init__(**kwargs)
+        # (y, ops, sample indices) -> y: targets that move with a flipped or turned image (target_geometry.py)
+        self.target_geometry = target_geometry
         if n == 0:
             raise ValueError("no images to make batches from")
         self.n = n
@@ -113,9 +115,11 @@ class _Batches(keras.utils.PyDataset):
         if self.shuffle:
             self._order = self._rng.permutation(self.n)
 
-    def _finish(self, x: np.ndarray, y: np.ndarray | None):
+    def _finish(self, x: np.ndarray, y: np.ndarray | None, index: np.ndarray | None = None):
         if self.augmenter is not None:
-            x = self.augmenter(x)
+            x, ops = self.augmenter.augment(x)
+            if self.target_geometry is not None and y is not None and index is not None:
+                y = self.target_geometry(y, ops, index)
         if y is None:
             return (x,)
         weights = _sample_weight_for(y, self.sample_weights)
@@ -133,8 +137,9 @@ class BatchStream(_Batches):
     def __init__(self, samples: Sequence[Sample], prep: Preprocessing, n_classes: int, batch_size: int,
                  shuffle: bool = False, augmenter: Augmenter | None = None,
                  sample_weights: dict[int, float] | None = None, seed: int = 0, labelled: bool = True,
-                 **kwargs):
-        super().__init__(len(samples), batch_size, shuffle, augmenter, sample_weights, seed, **kwargs)
+                 target_geometry=None, **kwargs):
+        super().__init__(len(samples), batch_size, shuffle, augmenter, sample_weights, seed, target_geometry,
+                         **kwargs)
         self.samples = list(samples)
         self.prep = prep
         self.n_classes = n_classes
@@ -152,14 +157,14 @@ class AugmentedArrays(_Batches):
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, augmenter: Augmenter | None = None,
                  shuffle: bool = True, sample_weights: dict[int, float] | None = None, seed: int = 0,
-                 **kwargs):
-        super().__init__(len(x), batch_size, shuffle, augmenter, sample_weights, seed, **kwargs)
+                 target_geometry=None, **kwargs):
+        super().__init__(len(x), batch_size, shuffle, augmenter, sample_weights, seed, target_geometry, **kwargs)
         self.x = x
         self.y = y
 
     def __getitem__(self, index: int):
         chosen = np.sort(self._indices(index))  # sorted reads are faster; the batch's order does not matter
-        return self._finish(self.x[chosen], self.y[chosen])
+        return self._finish(self.x[chosen], self.y[chosen], chosen)
 
 
 def make_inputs(samples: Sequence[Sample], prep: Preprocessing, n_classes: int, batch_size: int,

@@ -9,7 +9,6 @@ from petrilab import settings as settings_io
 from petrilab.errors import UserError
 
 DEMO_NAME = "demo"
-DEMO_EPOCHS = 30  # about 25 s on 2 CPU cores for ~75 % test accuracy (chance: 33 %)
 
 
 def prepare_demo(folder: str | Path) -> Path:
@@ -35,7 +34,7 @@ def prepare_demo(folder: str | Path) -> Path:
     settings = settings_io.defaults_for("classification")
     settings.name = DEMO_NAME
     settings.data.folder = str(demo_data("classification"))
-    settings.training.epochs = DEMO_EPOCHS
+    # the same defaults as `petrilab init` (early stopping decides how long, a range test the learning rate)
     # what `petrilab init` does: apply the check's safe proposals (image size, channels, ...)
     for key, value in check_dataset(discover("classification", settings.data.folder)).proposals.items():
         settings_io.apply_override(settings, key, value)

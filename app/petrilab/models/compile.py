@@ -9,10 +9,15 @@ from petrilab.settings import Settings
 from petrilab.tasks import OutputHead
 
 
+AUTO_PLACEHOLDER_RATE = 1e-3
+
+
 def make_optimizer(settings: Settings) -> keras.optimizers.Optimizer:
     """The four optimisers of the workshop, at training.learning_rate."""
     name = settings.training.optimizer
     rate = settings.training.learning_rate
+    if isinstance(rate, str):  # "auto": a placeholder until the range test (training/lr_finder.py) sets the rate
+        rate = AUTO_PLACEHOLDER_RATE
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=rate)
     if name == "momentum":

@@ -73,6 +73,35 @@ class RegressionRecipe(TableRecipe):
     def targets(self, settings, samples):
         return standardise(settings, [s.values for s in samples])
 
+    def augmentation(self, settings, samples):
+        """Flips and turns only when every value's kind is known and none is `other`; positions and angles
+        move with the image (data/target_geometry.py), and free rotation and zoom are left out for them."""
+        from petrilab.data.augment import Augmenter
+        from petrilab.data.target_geometry import TargetGeometry, angle_range, standardised
+
+        aug = settings.augmentation
+        columns = settings.data.target_columns
+        default = "invariant" if aug.geometric == "yes" else None  # "yes" with no kinds: flips keep the values
+        kinds = [settings.data.target_kinds.get(c, default) for c in columns]
+        plain = settings.copy()
+        if aug.geometric == "no" or None in kinds or "other" in kinds:
+            plain.augmentation.geometric = "no"
+            return Augmenter(plain.augmentation, settings.training.seed), None
+        augmenter = Augmenter(aug, settings.training.seed)
+        if not any(k != "invariant" for k in kinds):
+            return augmenter, None
+        from petrilab.data.images import image_info
+
+        infos = [image_info(s.path) for s in samples]
+        sizes = np.array([(i.height, i.width) for i in infos], dtype=np.int64)
+        angles = [j for j, k in enumerate(kinds) if k == "angle"]
+        span = angle_range(np.array([s.values[angles[0]] for s in samples])) if angles else (0.0, 360.0)
+        geometry = TargetGeometry(kinds, sizes, span)
+        augmenter.only_flips_and_turns()
+        if geometry.needs_partner():
+            augmenter.rotate_90 = False  # an x without its y cannot follow a quarter turn
+        return augmenter, standardised(geometry, settings.data.target_mean, settings.data.target_std)
+
     # ------------------------------------------------------------ results
 
     def evaluate(self, trained, samples):

@@ -35,14 +35,19 @@ class TableRecipe(Recipe):
         """The network's float32 (N, outputs) targets for these samples."""
         raise NotImplementedError
 
-    def inputs(self, samples, prep, settings, training):
+    def augmentation(self, settings, samples) -> tuple:
+        """(Augmenter, target_geometry or None) for training batches of `samples`."""
         from petrilab.data.augment import Augmenter
+
+        return Augmenter(settings.augmentation, settings.training.seed), None
+
+    def inputs(self, samples, prep, settings, training):
         from petrilab.data.table_batches import make_table_inputs
 
-        augmenter = Augmenter(settings.augmentation, settings.training.seed) if training else None
+        augmenter, geometry = self.augmentation(settings, samples) if training else (None, None)
         return make_table_inputs(samples, prep, lambda chosen: self.targets(settings, chosen),
                                  settings.training.batch_size, settings.data.load, augmenter=augmenter,
-                                 shuffle=training, seed=settings.training.seed)
+                                 shuffle=training, seed=settings.training.seed, target_geometry=geometry)
 
     @staticmethod
     def predicted_with_truth(trained, samples):

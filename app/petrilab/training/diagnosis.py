@@ -181,6 +181,7 @@ DROPOUT_MAX = 0.5
 L2_START = 1e-4
 L2_MAX = 1e-2
 MIN_MORE_EPOCHS = 10
+MIN_ADVISED_EPOCHS = 30  # "train longer" advises at least this many (the fixed length before early stopping)
 VALIDATION_FRACTION_ADVISED = 0.3  # the top of the workshop's 10-30 %
 
 
@@ -720,6 +721,11 @@ RULES = {
     "unrepresentative_training": _unrepresentative_training,
 }
 
+# Rules from other modules (training/diagnosis_evidence.py registers its own): functions _Curves -> _Finding or
+# None; and (summary(finding, curves), advice(finding, settings, curves)) pairs answering for their kinds.
+EXTRA_RULES: list = []
+EXTRA_TEXTS: list = []
+
 # A verdict that explains another: overfitting is why the gap is large, so
 # "unrepresentative training set" is not listed beside it.
 EXPLAINS = {"overfitting": {"unrepresentative_training"}}
@@ -747,7 +753,8 @@ class _Analysis:
         return out
 
 
-def diagnose(history: list[dict], final: bool = True, settings: Settings | None = None) -> Diagnosis:
+def diagnose(history: list[dict], final: bool = True, settings: Settings | None = None,
+             n_validation: int | None = None, stopped_early: bool = False) -> Diagnosis:
     """The verdict on the training curves in `history` (one dict per epoch with 'loss' and 'val_loss').
 
     `final` is False while training runs: then fewer than four epochs give
@@ -788,7 +795,12 @@ def diagnose(history: list[dict], final: bool = True, settings: Settings | None 
     analysis = analyse(n_seen)
     if not final:
         analysis = _vote(analysis, analyse, n_seen)
-    return _build(analysis, n_seen, final, settings)
+    from petrilab.training.diagnosis_evidence import note_small_validation, without_not_finished
+
+    if final and stopped_early:  # validation loss did not improve for `patience` epochs: finished by definition
+        analysis = without_not_finished(analysis)
+
+    return note_small_validation(_build(analysis, n_seen, final, settings), settings, n_validation)
 
 
 def _too_few(epochs, train, val, n_seen: int) -> _Analysis:
@@ -800,6 +812,8 @@ def _too_few(epochs, train, val, n_seen: int) -> _Analysis:
 
 def _analyse(c: _Curves) -> _Analysis:
     found = [f for f in (RULES[name](c) for name in PRIORITY if name in RULES) if f is not None]
+    found += [f for f in (rule(c) for rule in EXTRA_RULES) if f is not None]
+    found.sort(key=lambda f: PRIORITY.index(f.verdict))  # stable: the curve rules first within a verdict
     strong = [f for f in found if not f.weak]
     main = strong[0] if strong else _good_fit(c)
     return _Analysis(c, [main] + [f for f in found if f is not main])
@@ -907,6 +921,10 @@ def _build(analysis: _Analysis, n_seen: int, final: bool, settings: Settings | N
 
 
 def _summary(f: _Finding, c: _Curves | None) -> str:
+    for summary, _ in EXTRA_TEXTS:
+        text = summary(f, c)
+        if text is not None:
+            return text
     if f.kind == "diverged":
         return ("Training diverged: the loss is no longer a number, so the network cannot learn. "
                 "The learning rate is most likely too high.")
@@ -958,6 +976,10 @@ def _summary(f: _Finding, c: _Curves | None) -> str:
 
 
 def _advice(f: _Finding, s: Settings | None, c: _Curves | None, n_seen: int, secondary: list[str]) -> list[Advice]:
+    for _, advice in EXTRA_TEXTS:
+        tips = advice(f, s, c)
+        if tips is not None:
+            return tips
     if f.verdict == "diverged" or f.kind == "unstable":
         tips = [_lower_learning_rate(s, "The loss blew up"), _batch_norm(s, "steadies training"),
                 Advice("Check that the images are normalised (data page): very large pixel values make training "
@@ -983,7 +1005,7 @@ def _advice(f: _Finding, s: Settings | None, c: _Curves | None, n_seen: int, sec
 
 
 def _lower_learning_rate(s: Settings | None, why: str) -> Advice:
-    if s is None:
+    if s is None or isinstance(s.training.learning_rate, str):  # "auto": not chosen yet
         return Advice(f"{why}: lower the learning rate, for example to 0.0001.",
                       {"training.learning_rate": 1e-4}, page="train")
     lowest = RANGES["training.learning_rate"][0]
@@ -998,7 +1020,7 @@ def _lower_learning_rate(s: Settings | None, why: str) -> Advice:
 
 
 def _raise_learning_rate(s: Settings | None) -> Advice | None:
-    if s is None:
+    if s is None or isinstance(s.training.learning_rate, str):
         return Advice("If the training loss falls very slowly, try a higher learning rate (for example 0.003).",
                       {"training.learning_rate": 0.003}, page="train")
     lr = s.training.learning_rate
@@ -1116,7 +1138,7 @@ def _most_epochs() -> int:
 
 def _raise_epochs(s: Settings | None, n_seen: int, text: str) -> Advice:
     current = s.training.epochs if s is not None else n_seen
-    new = min(max(2 * current, 2 * n_seen, Settings().training.epochs), _most_epochs())
+    new = min(max(2 * current, 2 * n_seen, MIN_ADVISED_EPOCHS), _most_epochs())
     return Advice(f"{text}: {new} instead of {current}.", {"training.epochs": new}, page="train")
 
 
@@ -1288,7 +1310,10 @@ def diagnose_file(path) -> Diagnosis:
     if not history:
         raise UserError(f"{history_file.name} has no epochs yet.", file=history_file,
                         fix="Diagnose again after the first epochs.")
-    return diagnose(history, final=True, settings=settings)
+    from petrilab.training.diagnosis_evidence import run_facts
+
+    facts = run_facts(path, settings, len(history)) if path.is_dir() else {}
+    return diagnose(history, final=True, settings=settings, **facts)
 
 
 def _csv_columns(path: Path) -> list[str]:
@@ -1314,3 +1339,6 @@ def _classes_from_events(events_file: Path) -> list[str]:
             if event.get("event") == "started" and isinstance(event.get("classes"), list):
                 classes = [str(c) for c in event["classes"]]
     return classes
+
+
+from petrilab.training import diagnosis_evidence  # noqa: E402,F401  registers its rules (it imports this module)

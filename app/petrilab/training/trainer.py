@@ -208,10 +208,12 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         return recipe.inputs(samples, prepared.prep, distribution.batch_settings(settings, subset),
                              training=subset == "training")
 
-    train_data = inputs("training")
     history: list[dict] = []
     initial_epoch = 0
+    decided: list[dict] = []  # the "auto" settings chosen before training (auto_choices.py)
+    fit_options, reported_options = recipe.fit_options(train_samples, settings)
     if resume:
+        train_data = inputs("training")
         last = run_dir / runs.LAST_MODEL
         if not last.exists():
             raise UserError("This run has no last.keras to continue from.", file=last,
@@ -236,11 +238,21 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
                 model = build_model(settings, (*prepared.prep.image_size, prepared.prep.channels), head)
             compile_model(model, settings, head)
         from petrilab.models.describe import model_warnings
+        from petrilab.training.auto_choices import choose
 
         device.warnings += model_warnings(model, settings)
 
+        def recompile() -> None:  # a fresh optimiser at the chosen rate, after a test touched the weights
+            with distribution.scope():
+                compile_model(model, settings, head)
+
+        decided = choose(model, recipe, settings, train_samples, validation_samples, prepared.prep, fit_options,
+                         recompile)
+        if decided:
+            settings_io.save(settings, run_dir / runs.SETTINGS)
+        train_data = inputs("training")
+
     validation_data = inputs("validation")
-    fit_options, reported_options = recipe.fit_options(train_samples, settings)
 
     stop = StopRequest(run_dir)
     stop.clear()
@@ -258,12 +270,16 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         mixed_precision=device.mixed_precision, parameters=int(model.count_params()),
         trainable_parameters=int(sum(keras.ops.size(w) for w in model.trainable_weights)),
         main_metric=head.main_metric, epochs=settings.training.epochs, initial_epoch=initial_epoch,
+        learning_rate=settings.training.learning_rate, early_stopping=settings.training.early_stopping,
+        patience=settings.training.patience, geometric=settings.augmentation.geometric,
         steps_per_epoch=train_data["steps"], n_train=len(train_samples),
         n_validation=len(validation_samples), n_test=len(prepared.split.subset("test")),
         classes=settings.data.classes, data_fingerprint=prepared.fingerprint, in_memory=train_data["in_memory"],
         task=settings.task.kind, distribution=distribution.report(settings.training.batch_size),
         **engine_identity(), **reported_options, **start_fields,
     )
+    for choice in decided:
+        writer.emit(ev.DECIDED, **choice)
     for finding in data_warnings:
         writer.emit(ev.WARNING, message=finding.message, file=finding.file, fix=finding.fix)
     for message in device.warnings:
@@ -385,12 +401,15 @@ def _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
 
     history = recorder.history
     if history:
-        verdict = diagnose(history, final=True, settings=settings)
+        stopped_early = (settings.training.early_stopping and status == "completed"
+                         and len(history) < settings.training.epochs)
+        verdict = diagnose(history, final=True, settings=settings, n_validation=len(recorder.validation_samples),
+                           stopped_early=stopped_early)
         runs.atomic_write_json(run_dir / runs.DIAGNOSIS, verdict.to_dict())
         writer.emit(ev.DIAGNOSIS, **verdict.to_dict())
 
     if recorder.best_weights is not None:
-        model.set_weights(recorder.best_weights)  # evaluate what model.keras holds
+        model.set_weights(recorder.best_weights)  # evaluate what model.keras holds (early stopping's restore)
     trained = TrainedModel(run_dir, model=model)
     tuned = recipe.after_training(trained, recorder.validation_samples)
     if tuned:

@@ -21,6 +21,7 @@ from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_page import card
 from petrilab.gui.widgets import theme
+from petrilab.gui.widgets.augmentation_question import AugmentationQuestion
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
 from petrilab.gui.widgets.seg_patch_control import PatchSizeControl
 from petrilab.gui.widgets.seg_summary import resolved_patch, unet_words
@@ -37,7 +38,7 @@ GROUPS: list[tuple[str, list[str]]] = [
                   "training.devices", "training.mixed_precision", "training.backend", "training.seed"]),
     ("Input images", ["data.image_size", "data.channels", "data.normalisation", "data.percentile_low",
                       "data.percentile_high", "data.class_weights"]),
-    ("Augmentation", ["augmentation.flip_horizontal", "augmentation.flip_vertical",
+    ("Augmentation", ["augmentation.geometric", "augmentation.flip_horizontal", "augmentation.flip_vertical",
                                              "augmentation.rotate_90", "augmentation.rotation",
                                              "augmentation.brightness", "augmentation.contrast",
                                              "augmentation.noise", "augmentation.zoom", "augmentation.elastic"]),
@@ -93,6 +94,7 @@ class ModelPage(WizardPage):
         for title, keys in GROUPS:
             self.tabs.addTab(self._group(keys, GROUP_NOTES[title]), title)
         self._add_patch_row()
+        self._add_augmentation_question()
         left.addWidget(self.tabs)
         left.addStretch(1)
         columns.addLayout(left, 1)
@@ -156,6 +158,38 @@ class ModelPage(WizardPage):
         self.patch_label = QLabel(help_texts.label("data.patch_size") + ":")
         form.insertRow(2, self.patch_label, self.patch_control.widget)  # after the note and the image size
         self.binder.bind(self.patch_control.widget, "data.patch_size", self.patch_label)
+
+    def _add_augmentation_question(self) -> None:
+        """The question with the picture, first in the Augmentation tab (above its settings)."""
+        form = self.rows["augmentation.geometric"][0]
+        self.augmentation_question = AugmentationQuestion(self)
+        self.augmentation_question.changed.connect(self._control_changed)
+        form.insertRow(1, self.augmentation_question.widget)
+        self._question_image: tuple[str, object] | None = None  # (path, display array): read once per image
+
+    def _show_augmentation_question(self) -> None:
+        checked = dataset_state.current(self.context)
+        image, name, answer, columns = None, "", "", []
+        if checked is not None:
+            columns = list(getattr(checked.dataset, "columns", []) or [])
+        if checked is not None and checked.usable().samples:
+            dataset = checked.usable()
+            sample = dataset.samples[0]
+            path = str(sample.path)
+            if self._question_image is None or self._question_image[0] != path:
+                from petrilab.gui.workers import read_for_display
+
+                try:
+                    self._question_image = (path, read_for_display(path))
+                except (UserError, OSError, ValueError):  # the dataset check names unreadable files
+                    self._question_image = (path, None)
+            image, name = self._question_image[1], sample.path.name
+            classes = list(getattr(dataset, "classes", []) or [])
+            if self.context.settings.task.kind == "classification" and classes:
+                answer = classes[int(sample.label)]
+            elif self.context.settings.task.kind == "multilabel":
+                answer = ", ".join(self.context.settings.data.target_columns)
+        self.augmentation_question.show_for(self.context.settings, image, name, answer, columns)
 
     def _show_segmentation(self) -> None:
         """The patch size (and what 'from the data' gives) and the U-Net's shape, for segmentation."""
@@ -234,6 +268,7 @@ class ModelPage(WizardPage):
             self.patch_control.show_value(self.context.settings.data.patch_size)
             self._show_segmentation()
             self._show_catalogue()  # which networks fit the task, and the chosen one's text, follow the settings
+            self._show_augmentation_question()
         finally:
             self._loading = False
         self._show_rows()
@@ -263,6 +298,8 @@ class ModelPage(WizardPage):
             self._loading = False
         if key == "data.normalisation":
             self._show_rows()
+        if key in ("augmentation.geometric", "data.target_kinds"):  # asked in two places: both show the answer
+            self.enter_controls()
         if key == "model.start_from":
             self._show_catalogue()
         self._show_segmentation()  # the U-Net summary follows its filters, dropout and patch size

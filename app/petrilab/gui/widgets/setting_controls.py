@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSp
                                QLabel, QLineEdit, QMenu, QPushButton, QSpinBox, QWidget)
 
 from petrilab import help as help_texts
-from petrilab.settings import CHOICES, RANGES
+from petrilab.settings import AUTO_NUMBERS, CHOICES, RANGES
 
 # words for the choices users see (the settings file keeps the keys)
 CHOICE_WORDS = {
@@ -37,6 +37,7 @@ CHOICE_WORDS = {
     "data.normalisation": {"scale": "scale to 0–1", "mean_std": "mean 0, std 1 (per image)",
                            "percentile": "percentiles (per image)"},
     "data.load": {"auto": "automatic", "memory": "in memory", "stream": "stream from disk"},
+    "augmentation.geometric": {"auto": "let PetriLab test it", "yes": "yes", "no": "no"},
 }
 # (step, decimals) of number fields
 FLOAT_FORMAT = {
@@ -52,6 +53,7 @@ FLOAT_FORMAT = {
     "data.percentile_low": (0.5, 1),
     "data.percentile_high": (0.1, 1),
 }
+USUAL_NUMBER = {"training.learning_rate": 0.001}
 INT_LISTS = ("model.dense_layers", "model.filters", "model.head_units")
 BOOLS = ("model.batch_norm", "augmentation.flip_horizontal", "augmentation.flip_vertical", "augmentation.rotate_90",
          "training.early_stopping", "data.class_weights")
@@ -152,6 +154,35 @@ class _Float(SettingControl):
 
     def _show(self, value) -> None:
         self.widget.setValue(float(value))
+
+
+class _AutoFloat(SettingControl):
+    """A number PetriLab can also choose itself ("auto"): a check box 'automatic' beside the number field."""
+
+    def __init__(self, key: str, low: float, high: float):
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.auto = QCheckBox("automatic")
+        self.auto.setToolTip("PetriLab chooses it with a short test when training starts")
+        self.number = _Float(key, low, high)
+        row.addWidget(self.auto)
+        row.addWidget(self.number.widget)
+        row.addStretch(1)
+        super().__init__(key, box, self.number.widget)
+        self.auto.toggled.connect(self._toggled)
+        self.number.changed.connect(lambda _k, v: self._emit(v))
+
+    def _toggled(self, on: bool) -> None:
+        self.number.widget.setEnabled(not on)
+        self._emit("auto" if on else float(self.number.widget.value()))
+
+    def _show(self, value) -> None:
+        automatic = isinstance(value, str)
+        self.auto.setChecked(automatic)
+        self.number.widget.setEnabled(not automatic)
+        # "auto": the number waiting underneath is the usual start (what unticking 'automatic' gives)
+        self.number.show_value(USUAL_NUMBER.get(self.key, 0.0) if automatic else value)
 
 
 class _IntList(SettingControl):
@@ -263,6 +294,9 @@ def make_control(key: str) -> SettingControl:
         return _Choice(key, ("imagenet", "random"), editable=True)
     if key in CHOICES:
         return _Choice(key, CHOICES[key])
+    if key in AUTO_NUMBERS:
+        low, high = RANGES[key]
+        return _AutoFloat(key, float(low), float(high))
     if key in INTS:
         low, high = INTS[key] or RANGES[key]
         return _Int(key, int(low), int(high))
