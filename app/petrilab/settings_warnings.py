@@ -15,8 +15,8 @@ USUAL_LEARNING_RATE = 0.001
 def settings_warnings(settings) -> list[tuple[str, str]]:
     """(message, what to do) for each setting that is allowed but very likely wrong."""
     found = []
-    lr = float(settings.training.learning_rate)
-    if lr > HIGH_LEARNING_RATE:
+    lr = settings.training.learning_rate  # "auto": the range test chooses it (training/lr_finder.py)
+    if isinstance(lr, (int, float)) and lr > HIGH_LEARNING_RATE:
         found.append((f"The learning rate is {lr:g} (training.learning_rate). Above 1, training almost always blows "
                       f"up: the loss grows instead of falling and the model learns nothing.",
                       f"Use a learning rate between 0.0001 and 0.01; {USUAL_LEARNING_RATE:g} suits most trainings "

@@ -48,7 +48,9 @@ def diverged_error(what: str, epoch: int, settings, best_epoch: int | None, nonf
     lr = settings.training.learning_rate
     kept = (f" model.keras keeps the network from epoch {best_epoch + 1}, the best before it went wrong."
             if best_epoch is not None and best_epoch < epoch else " No usable model was saved.")
-    fix = f"Lower the learning rate (training.learning_rate, now {lr:g}), for example to {lr / 10:g}, and train again."
+    fix = (f"Lower the learning rate (training.learning_rate, now {lr:g}), for example to {lr / 10:g}, and train again."
+           if isinstance(lr, (int, float)) else
+           "Set a lower learning rate (training.learning_rate, for example 0.0001) and train again.")
     if nonfinite_images:
         names = ", ".join(f"'{p}'" for p in nonfinite_images[:5])
         fix += f" Check the images the data check named: {names}."
