@@ -25,6 +25,8 @@ def _settings(data, epochs):
     s.data.folder, s.data.image_size = str(data), [32, 32]
     s.model.filters, s.model.head_units = [8, 16], [16]
     s.training.epochs, s.training.batch_size = epochs, 8
+    # fixed choices (the automatic ones are tested elsewhere): the same training on every run here
+    s.training.learning_rate, s.training.early_stopping, s.augmentation.geometric = 0.001, False, "yes"
     return s
 
 

@@ -400,7 +400,7 @@ def test_train_page_live_updates_from_a_run_being_written(qtbot, context, tmp_pa
     page.show_run(run_dir)
     assert page.curves.loss.point_count() == 4
     assert page.problem() == "The training is still running: wait for it to finish, or press Stop."
-    assert "Epoch 3 of 30" in page.progress_label.text() and "left" in page.progress_label.text()
+    assert f"Epoch 3 of {Settings().training.epochs}" in page.progress_label.text() and "left" in page.progress_label.text()
     writer = ev.EventWriter(run_dir / runs.EVENTS, echo=False)
     for row in history[2:]:
         writer.emit(ev.EPOCH_END, epoch=row["epoch"], epochs=30,

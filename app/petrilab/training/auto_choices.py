@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 SAMPLE_IMAGES = 2000
+FINE_TUNING_DIVISOR = 10
 GEOMETRIC_FLAGS = ("flip_horizontal", "flip_vertical", "rotate_90")
 PROBED_TASKS = ("classification", "regression")
 
@@ -62,6 +63,10 @@ def choose(model, recipe, settings, train: list, validation: list, prep, fit_opt
         choice = lr_finder.find_learning_rate(model, data, settings.training.optimizer,
                                               class_weight=fit_options.get("class_weight"),
                                               seed=settings.training.seed)
+        if settings.model.start_from:  # fine-tuning: small steps keep what the trained network knows
+            choice.learning_rate = float(f"{choice.learning_rate / FINE_TUNING_DIVISOR:.2g}")
+            choice.message += (f" The network starts from a trained model, so it takes a tenth of that: "
+                               f"{choice.learning_rate:g}.")
         settings.training.learning_rate = choice.learning_rate
         _record(settings, "training.learning_rate")
         recompile()
