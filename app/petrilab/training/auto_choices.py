@@ -60,9 +60,17 @@ def choose(model, recipe, settings, train: list, validation: list, prep, fit_opt
     sample = _subsample(train, settings.training.seed)
     if lr_auto:
         data = recipe.inputs(sample, prep, plain, training=True)
-        choice = lr_finder.find_learning_rate(model, data, settings.training.optimizer,
-                                              class_weight=fit_options.get("class_weight"),
-                                              seed=settings.training.seed)
+        try:
+            choice = lr_finder.find_learning_rate(model, data, settings.training.optimizer,
+                                                  class_weight=fit_options.get("class_weight"),
+                                                  seed=settings.training.seed)
+        except Exception as exc:  # noqa: BLE001 - memory: the training's own retry halves the batch next
+            if not _too_big(exc):
+                raise
+            usual = lr_finder.FALLBACK.get(settings.training.optimizer, 1e-3)
+            choice = lr_finder.RateChoice(usual, f"A batch did not fit in memory during the learning-rate test: "
+                                          f"PetriLab uses the usual rate for {settings.training.optimizer}, "
+                                          f"{usual:g}.", [], [])
         if settings.model.start_from:  # fine-tuning: small steps keep what the trained network knows
             choice.learning_rate = float(f"{choice.learning_rate / FINE_TUNING_DIVISOR:.2g}")
             choice.message += (f" The network starts from a trained model, so it takes a tenth of that: "
@@ -76,6 +84,10 @@ def choose(model, recipe, settings, train: list, validation: list, prep, fit_opt
         try:
             decision = geometry_probe.decide(model, recipe, settings, sample, validation, prep, fit_options,
                                              unknown)
+        except Exception as exc:  # noqa: BLE001 - memory: no flips (never a wrong label), said in the event
+            if not _too_big(exc):
+                raise
+            decision = geometry_probe.memory_fallback()
         finally:
             model.set_weights(initial)
             recompile()
@@ -111,6 +123,13 @@ def _known_kinds(settings, question: str, unknown: list[str], decided: list[dict
         decided.append({"key": "augmentation.geometric", "value": "yes", "target_kinds": kinds,
                         "message": "Every value's kind is known (data.target_kinds): training uses flips and "
                                    "turns, and moves positions and angles with the image."})
+
+
+def _too_big(exc: BaseException) -> bool:
+    """Out of memory, also when TensorFlow wraps it inside a graph function's error."""
+    from petrilab.training.memory import is_out_of_memory
+
+    return is_out_of_memory(exc) or "ResourceExhausted" in f"{type(exc).__name__} {exc}"
 
 
 def _record(settings, key: str) -> None:

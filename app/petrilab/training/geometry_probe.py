@@ -204,3 +204,10 @@ def decide(model, recipe, settings, train, validation, prep, fit_options: dict, 
         decision = classes_keep(model, validation, prep, settings.training.seed, list(settings.data.classes))
     decision.seconds = time.monotonic() - started
     return decision
+
+
+def memory_fallback() -> GeometryDecision:
+    """The probe's batch did not fit in memory: no flips or turns (they can never make a label wrong)."""
+    return GeometryDecision("no", "A batch did not fit in memory during the flip-and-turn probe, so PetriLab trains "
+                                  "without flips and turns (they could have changed what the labels mean); answer "
+                                  "the question on the Model page to decide yourself.")
