@@ -25,7 +25,11 @@ BLOWN_UP = 4.0  # the test ends when the smoothed loss is this many times its lo
 BAND = {"adam": (1e-5, 3e-3), "rmsprop": (1e-5, 3e-3), "sgd": (1e-4, 0.3), "momentum": (1e-4, 0.1)}
 FALLBACK = {"adam": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "momentum": 1e-2}
 LOWEST_MARGIN = 3.0
-MIN_FALL = 0.01  # a smoothed loss that never fell by 1 % (its noise is about 0.1 %) tells nothing: keep the optimiser's usual rate
+# a smoothed loss that never fell by 10 % tells nothing (small regression sets wander by a few % at the tiniest
+# rates, where nothing is learnt yet): keep the optimiser's usual rate
+MIN_FALL = 0.10
+STEEPEST_WITHIN = 100.0  # the steepest fall is looked for within two decades below the lowest loss, not in the
+# noise of the first steps (seen: a count's test "falling fastest" at 7e-6 while its loss was lowest at 7e-3)
 
 
 @dataclass
@@ -108,9 +112,13 @@ def choose(rates: list[float], losses: list[float], optimizer: str) -> RateChoic
         return RateChoice(usual, f"The loss hardly fell during the learning-rate test, so it cannot tell a rate: "
                           f"PetriLab uses the usual rate for {optimizer}, {usual:g}.", rates, losses)
     log_rates = np.log10(rates)
-    slopes = np.gradient(values[:lowest + 1], log_rates[:lowest + 1]) if lowest >= 2 else np.zeros(1)
-    steepest = int(np.argmin(slopes))
-    rate = min(rates[steepest], rates[lowest] / LOWEST_MARGIN) if lowest >= 2 else rates[lowest] / LOWEST_MARGIN
+    first = int(np.searchsorted(rates, rates[lowest] / STEEPEST_WITHIN))
+    if lowest - first >= 2:
+        slopes = np.gradient(values[first:lowest + 1], log_rates[first:lowest + 1])
+        steepest = first + int(np.argmin(slopes))
+    else:
+        steepest = lowest
+    rate = min(rates[steepest], rates[lowest] / LOWEST_MARGIN)
     chosen = float(f"{float(np.clip(rate, low, high)):.2g}")
     message = (f"A short learning-rate test ({len(losses)} steps, rate rising from {rates[0]:g} to "
                f"{rates[-1]:.2g}) found the loss lowest at a rate of {rates[lowest]:.2g} and falling fastest at "
