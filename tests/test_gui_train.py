@@ -750,7 +750,10 @@ def test_runs_page_says_what_changed_from_the_run_before(qtbot, context):
     """Runs of one experiment share a name: the list says what differs from the run before."""
     from petrilab.gui.pages.runs_page import CHANGES_COLUMN, RunsPage
 
-    first = make_run(context.runs_dir, "demo", good_history(4), evaluation=False)
+    before = Settings(name="demo")
+    before.training.learning_rate = 0.001
+    before.training.epochs = 30
+    first = make_run(context.runs_dir, "demo", good_history(4), evaluation=False, settings=before)
     changed = Settings(name="demo")
     changed.training.learning_rate = 0.003
     changed.training.epochs = 40
