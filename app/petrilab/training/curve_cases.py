@@ -22,8 +22,11 @@ from petrilab.settings_warnings import HIGH_LEARNING_RATE, USUAL_LEARNING_RATE
 # the lowest it reached, and above where it started) has blown up: a network that knows nothing costs 1×, and
 # even a confidently wrong classifier stays below 16 (Keras clips probabilities at 1e-7).
 EXPLODED = 10.0
-# Judged on the median of the last few epochs, so one wild batch-average epoch is not enough.
+# Judged on the median of the last few epochs, so one wild batch-average epoch is not enough...
 EXPLODED_EPOCHS = 3
+# ...unless it was wild indeed (1000 times the guess's) and the loss never came back below the guess's: a
+# network knocked dead by a huge step, then sitting at chance, has diverged too (seen: 7e6, then about 2).
+EXPLODED_PEAK = 1000.0
 
 # "Stuck at the average": over the tail the training loss sits within 3 % of the average's loss and was never
 # below 97 % of it (not even the training images are learnt), and the validation loss moves by less than 1 % of
@@ -51,11 +54,13 @@ def exploded(train: np.ndarray, chance: float | None) -> dict | None:
         if n < 2 or level < train[0] or lowest <= 0:
             return None  # without the guess's loss, only a loss that rose from where it started tells
         reference, versus = lowest, "lowest"
-    if level < EXPLODED * reference:
-        return None
     peak = int(np.argmax(train))
+    knocked_dead = chance and train[peak] >= EXPLODED_PEAK * reference and level >= 0.9 * reference
+    if level < EXPLODED * reference and not knocked_dead:
+        return None
+    times = max(level, float(train[peak])) / reference if knocked_dead else level / reference
     return {"first": float(train[0]), "last": float(train[-1]), "level": level, "peak": float(train[peak]),
-            "peak_epoch": peak + 1, "times": level / reference, "reference": reference, "versus": versus}
+            "peak_epoch": peak + 1, "times": times, "reference": reference, "versus": versus}
 
 
 def stuck_at_average(train: np.ndarray, val: np.ndarray, tail: int, chance: float | None) -> dict | None:
