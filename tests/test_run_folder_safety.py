@@ -145,7 +145,9 @@ def test_two_resumes_at_once_one_is_refused_naming_the_other(trained, tmp_path):
     run_dir = copy_run(trained, tmp_path)
     data_before = digest(data)
     asked = [14, 15]
-    procs = [petrilab("train", "--resume", run_dir, "--quiet", "--set", f"training.epochs={n}") for n in asked]
+    # every epoch asked is trained (early stopping off): the epoch counts tell the two processes apart
+    procs = [petrilab("train", "--resume", run_dir, "--quiet", "--set", f"training.epochs={n}",
+                      "--set", "training.early_stopping=false") for n in asked]
     results = [p.communicate(timeout=600) for p in procs]
     codes = [p.returncode for p in procs]
     assert sorted(codes) == [0, 2], results
@@ -285,6 +287,8 @@ def test_a_half_installed_package_or_a_failing_report_never_fails_a_finished_tra
     # a report that cannot be written at all (its name is taken by a folder): a warning, the run completed
     run_dir = tmp_path / "run2"
     (run_dir / runs.REPORT).mkdir(parents=True)
+    # the window writes settings.toml first too: a folder holding it is a run folder, not someone else's
+    (run_dir / runs.SETTINGS).write_bytes(Path(settings_path).read_bytes())
     done = run("train", settings_path, "--run-dir", run_dir, "--quiet")
     assert done.returncode == 0, done.stderr
     assert events_of(run_dir, "finished")[-1]["status"] == "completed"
