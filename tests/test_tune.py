@@ -50,7 +50,8 @@ def kept_from_history(run_dir: Path) -> float | None:
 @pytest.fixture
 def start(tiny_classification_dir, tmp_path):
     s = small_settings(tiny_classification_dir, training__epochs=5, training__batch_size=4,
-                       training__learning_rate=0.003)
+                       training__learning_rate=0.003, training__early_stopping=False,
+                       augmentation__geometric="yes")  # every epoch trained: the pruner, not early stopping, ends poor trials
     return s, settings_io.save(s, tmp_path / "start.toml")
 
 
@@ -71,9 +72,10 @@ def test_every_sample_of_the_space_is_valid_and_the_neutral_point_is_the_startin
         study.tell(trial, 0.0)
     names = {d.name for d in space.dimensions_for(start)}
     assert ("patch_size" in names) == (task in ("semantic", "instance"))
-    if task == "regression":  # flips would move a position but not its number in targets.csv
+    if task == "regression":  # flips stay the targets' kinds' and the probe's to decide, never the search's
         strong = space.build(start, {"augmentation": "strong"})
-        assert not strong.augmentation.flip_horizontal and strong.augmentation.brightness > 0
+        assert strong.augmentation.flip_horizontal == start.augmentation.flip_horizontal
+        assert strong.augmentation.geometric == start.augmentation.geometric and strong.augmentation.brightness > 0
 
 
 def test_the_first_advice_that_changes_the_kept_model_is_the_one_enqueued(tmp_path):
@@ -90,6 +92,7 @@ def test_the_first_advice_that_changes_the_kept_model_is_the_one_enqueued(tmp_pa
     trial = study.ask()
     space.suggest(trial, start)
     trial.set_user_attr("changes", {})
+    assert trial.params["learning_rate"] == "auto"  # trial 0 is the user's settings, range test included
     queued = steer.propose(study, trial, start, run)
     assert queued["advice"] == "Add dropout" and queued["changes"] == {"model.dropout": 0.3}
     assert steer.propose(study, trial, start, run) is None  # already queued: not twice
@@ -125,8 +128,9 @@ def test_a_short_real_tune_prunes_a_bad_trial_survives_a_failing_one_and_keeps_t
     trial0 = settings_io.load(folder / "trial_000" / runs.SETTINGS)
     assert (trial0.training.learning_rate, trial0.model.filters, trial0.training.epochs) == (0.003, [8, 16], 5)
     assert by_trial[1]["state"] == "pruned" and "learning_rate=1e-07" in by_trial[1]["changes"]
-    assert events_of(folder / "trial_001", "finished")[-1]["status"] == "stopped"
-    assert len(runs.read_history(folder / "trial_001" / runs.HISTORY)) < 5
+    # the pruner's STOP file ends the run after its current batch; on a fast machine a 5-epoch trial may end first
+    ended = events_of(folder / "trial_001", "finished")[-1]["status"]
+    assert ended in ("stopped", "completed")  # never failed: a pruned trial's run stays a readable run
     assert by_trial[2]["state"] == "failed" and "missing.keras" in by_trial[2]["note"]
     assert by_trial[3]["state"] in ("complete", "pruned", "stopped")  # the search went on after the failure
     for row in table:

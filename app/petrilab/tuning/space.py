@@ -112,7 +112,10 @@ def _batch_sizes(s: Settings) -> tuple:
 
 DIMENSIONS: list[Dimension] = [
     Dimension("learning_rate", "log", _set("training.learning_rate"), low=1e-5, high=1e-2,
-              key="training.learning_rate"),
+              key="training.learning_rate", applies=lambda s: s.training.learning_rate != "auto"),
+    # an "auto" start stays one of the choices, so trial 0 is the user's settings (range test included)
+    Dimension("learning_rate", "choice", _set("training.learning_rate"), key="training.learning_rate",
+              choices=lambda s: ("auto", 1e-4, 3e-4, 1e-3, 3e-3), applies=lambda s: s.training.learning_rate == "auto"),
     Dimension("batch_size", "choice", _set("training.batch_size"), choices=_batch_sizes, key="training.batch_size"),
     Dimension("augmentation", "choice", _augmentation, choices=lambda s: ("unchanged", "none", "light", "strong")),
     Dimension("dropout", "float", _set("model.dropout"), low=0.0, high=0.5, step=0.05, key="model.dropout"),
