@@ -329,3 +329,18 @@ def test_a_reader_that_goes_away_ends_every_command_quietly(tiny_classification_
                            env={**os.environ, "PYTHONPATH": APP}, timeout=120)
     assert shell.stdout.strip().endswith("classes.") and shell.stderr == ""
     assert digest(tiny_classification_dir) == data_before
+
+
+def test_commands_without_any_stdout_or_stderr_succeed(tiny_classification_dir, tmp_path):
+    """A windowed app (the frozen build on Windows and macOS) has no standard output at all: Python's
+    sys.stdout is None. Every command must still work and exit 0; the files are what count."""
+    data_before = digest(tiny_classification_dir)
+    env = {**os.environ, "PYTHONPATH": APP}
+    settings_path = tmp_path / "s.toml"
+    for args in (["--version"], ["init", "--task", "classification", "--data", tiny_classification_dir,
+                                 "-o", settings_path]):
+        done = subprocess.run(ENGINE + [str(a) for a in args], env=env, stdin=subprocess.DEVNULL, timeout=120,
+                              preexec_fn=lambda: (os.close(1), os.close(2)))
+        assert done.returncode == 0, args
+    assert settings_path.is_file()
+    assert digest(tiny_classification_dir) == data_before

@@ -315,8 +315,14 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from petrilab.output_folders import run_data_folders
+    from petrilab.prediction.predict_folder import check_output_folder, predict_folder
+
+    # an output folder in the data is refused at once, before TensorFlow takes seconds to load
+    images = Path(args.input_dir).resolve()
+    if images.is_dir():  # (a missing one: predict_folder says so)
+        check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
     _quiet_tensorflow(_run_backend(args.run_dir))
-    from petrilab.prediction.predict_folder import predict_folder
 
     notes: list[str] = []
     path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
@@ -494,10 +500,16 @@ def main(argv: list[str] | None = None) -> int:
         return _output_closed()
     except SystemExit:  # --help, --version, a usage error: printed, and their reader may be gone
         try:
-            sys.stdout.flush()
+            _flush_stdout()
         except BrokenPipeError:
             _output_closed()
         raise
+
+
+def _flush_stdout() -> None:
+    # a windowed app (the frozen build on Windows and macOS, or a launcher that closed it) has no stdout at all
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def _main(argv: list[str] | None) -> int:
@@ -514,7 +526,7 @@ def _main(argv: list[str] | None) -> int:
     _show_chatter = args.debug
     try:
         code = args.func(args) or 0
-        sys.stdout.flush()  # here, so a reader that went away is noticed below and not at exit
+        _flush_stdout()  # here, so a reader that went away is noticed below and not at exit
         return code
     except BrokenPipeError:
         return _output_closed()

@@ -62,7 +62,7 @@ class EventWriter:
             try:
                 sys.stdout.write(line)
                 sys.stdout.flush()
-            except (OSError, ValueError):  # closed pipe: the file is what counts
+            except (OSError, ValueError, AttributeError):  # closed pipe or no stdout at all: the file is what counts
                 self.echo = False
         return event
 
