@@ -1,5 +1,5 @@
 """Diagnosis that sees lost accuracy, a validation loss stuck at a blind guess, and a validation set too
-small to tell — beyond the shape of the curves (training/diagnosis_evidence.py)."""
+small to tell — beyond the shape of the curves (training/diagnosis/evidence.py)."""
 
 from __future__ import annotations
 
@@ -84,6 +84,6 @@ def test_an_early_stopped_run_is_never_not_finished():
 
 
 def test_the_rules_module_imports_nothing_heavy():
-    code = "import sys, petrilab.training.diagnosis_evidence; print('keras' in sys.modules, 'PySide6' in sys.modules)"
+    code = "import sys, petrilab.training.diagnosis.evidence; print('keras' in sys.modules, 'PySide6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]

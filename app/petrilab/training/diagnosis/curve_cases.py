@@ -1,4 +1,4 @@
-"""Two readings of the loss curves that the six verdicts missed (used by training/diagnosis.py).
+"""Two readings of the loss curves that the six verdicts missed (used by the rules, rules.py).
 
 - **Exploded**: the loss grew to many times what a network that knows nothing
   costs, while staying a finite number. A learning rate of 10 takes a
@@ -9,7 +9,7 @@
   flat but for tiny decreases. It learns nothing, even in its first epochs,
   where a slow start would otherwise be given the benefit of the doubt.
 
-Pure numpy on the raw per-epoch losses; the words are built by diagnosis.py.
+Pure numpy on the raw per-epoch losses; the words are built by rules.py.
 """
 
 from __future__ import annotations

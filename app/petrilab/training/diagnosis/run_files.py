@@ -1,0 +1,102 @@
+"""Diagnosing a run from its files: a run folder (history.csv, with settings.toml and events.jsonl when
+present) or a Keras CSVLogger file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from petrilab.errors import UserError
+from petrilab.training.diagnosis.results import Diagnosis
+from petrilab.training.diagnosis.verdict import diagnose
+
+
+def diagnose_file(path) -> Diagnosis:
+    """Diagnose a run folder (history.csv, with settings.toml when present) or a Keras CSVLogger file."""
+    from petrilab import runs
+    from petrilab import settings as settings_io
+
+    path = Path(path)
+    settings = None
+    if path.is_dir():
+        history_file = path / runs.HISTORY
+        if not history_file.is_file():
+            raise UserError(f"There is no {runs.HISTORY} in {path}.", file=path,
+                            fix="Choose a PetriLab run folder that trained at least one epoch, or a CSV file "
+                                "of the training history.")
+        if (path / runs.SETTINGS).is_file():
+            try:
+                settings = settings_io.load(path / runs.SETTINGS)
+            except UserError:
+                settings = None  # the verdict does not need them; the advice is then less specific
+        if settings is not None and not settings.data.classes:
+            settings.data.classes = _classes_from_events(path / runs.EVENTS)
+    elif path.is_file():
+        history_file = path
+    else:
+        raise UserError(f"{path} does not exist.", file=path,
+                        fix="Give a run folder or the history CSV file (for example history.csv).")
+    columns = _csv_columns(history_file)
+    if "loss" not in columns:
+        raise UserError(f"{history_file.name} has no 'loss' column, so it is not a training history.",
+                        file=history_file, fix="Give history.csv from a run folder, or a Keras CSVLogger file.")
+    if "val_loss" not in columns:
+        raise UserError(f"The diagnosis needs a validation curve, but {history_file.name} has no 'val_loss' column.",
+                        file=history_file,
+                        fix="Train with a validation split (split.validation_fraction above 0; in Keras, pass "
+                            "validation_data or validation_split to fit), then diagnose again.")
+    history = runs.read_history(history_file)
+    if not history:
+        raise UserError(f"{history_file.name} has no epochs yet.", file=history_file,
+                        fix="Diagnose again after the first epochs.")
+    facts = _run_facts(path, settings, len(history)) if path.is_dir() else {}
+    return diagnose(history, final=True, settings=settings, **facts)
+
+
+def _csv_columns(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return [c.strip() for c in next(csv.reader(f), [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{path} could not be read as a CSV file ({exc}).", file=path,
+                        fix="Give history.csv from a run folder, or a Keras CSVLogger file.") from None
+
+
+def _classes_from_events(events_file: Path) -> list[str]:
+    """The class names the engine reported when it started (settings may leave them to the folders)."""
+    if not events_file.is_file():
+        return []
+    classes: list[str] = []
+    with open(events_file, encoding="utf-8") as f:
+        for line in f:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "started" and isinstance(event.get("classes"), list):
+                classes = [str(c) for c in event["classes"]]
+    return classes
+
+
+def _run_facts(run_dir, settings, epochs_done: int) -> dict:
+    """For `petrilab diagnose RUN`: the validation images counted when it started, and whether early stopping
+    ended it (a completed run with fewer epochs than its cap)."""
+    events = Path(run_dir) / "events.jsonl"
+    facts: dict = {}
+    if not events.is_file():
+        return facts
+    status = None
+    with open(events, encoding="utf-8") as f:
+        for line in f:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "started" and isinstance(event.get("n_validation"), int):
+                facts["n_validation"] = event["n_validation"]
+            if event.get("event") == "finished":
+                status = event.get("status")
+    if settings is not None and settings.training.early_stopping and status == "completed":
+        facts["stopped_early"] = epochs_done < settings.training.epochs
+    return facts
