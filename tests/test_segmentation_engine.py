@@ -219,7 +219,7 @@ def test_unet_depth_filters_and_batch_norm_follow_the_settings():
 def test_touching_objects_are_kept_apart_by_their_boundaries():
     from scipy import ndimage
 
-    from petrilab.recipes.segmentation import boundary_width_for, encode_instances, instance_classes
+    from petrilab.recipes.segmentation_targets import boundary_width_for, encode_instances, instance_classes
 
     labels = np.zeros((20, 30), np.int32)
     labels[5:15, 3:15] = 1

@@ -303,7 +303,7 @@ def cmd_evaluate(args) -> int:
 
         print(summary_line(result))
     elif result.get("task") in ("semantic", "instance"):
-        from petrilab.recipes.segmentation import summary_line
+        from petrilab.recipes.segmentation_evaluation import summary_line
 
         print(summary_line(result))
     else:
