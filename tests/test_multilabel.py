@@ -10,7 +10,8 @@ import pytest
 
 from petrilab import runs
 from petrilab import settings as settings_io
-from petrilab.data.tables import NO_LABEL, check_table, discover_table
+from petrilab.data.table_check import check_table
+from petrilab.data.tables import NO_LABEL, discover_table
 from petrilab.demo import MULTILABEL_DEMO_LABELS, make_multilabel_demo
 from petrilab.errors import UserError
 from petrilab.evaluation.multilabel import auc, best_threshold, multilabel_metrics

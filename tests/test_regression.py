@@ -13,7 +13,8 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.cli import main as cli_main
 from petrilab.data.split import make_split
-from petrilab.data.tables import QUARTER_NAMES, check_table, discover_table, parse_number
+from petrilab.data.table_check import check_table
+from petrilab.data.tables import QUARTER_NAMES, discover_table, parse_number
 from petrilab.demo import make_regression_demo
 from petrilab.errors import UserError
 from petrilab.evaluation.regression import r2, regression_metrics

@@ -312,7 +312,8 @@ def test_an_id_column_is_not_learnt_and_init_says_so(tmp_path, capsys):
     assert "it is not learnt" in out and "Applied: data.target_columns = ['x', 'y']" in out
     assert settings_io.load(tmp_path / "s.toml").data.target_columns == ["x", "y"]
     # chosen on purpose, it is learnt but warned about
-    from petrilab.data.tables import check_table, discover_table
+    from petrilab.data.table_check import check_table
+    from petrilab.data.tables import discover_table
 
     report = check_table(discover_table("regression", data, ["cell_number", "x"]))
     assert any(f.level == "warning" and "yet it is chosen as a value to learn" in f.message for f in report.findings)

@@ -11,7 +11,8 @@ from petrilab.data.check import check_dataset
 from petrilab.data.discovery import discover
 from petrilab.data.images import image_info
 from petrilab.data.masks import SEGMENTATION_TASKS, check_segmentation, discover_segmentation
-from petrilab.data.tables import check_table, discover_table
+from petrilab.data.table_check import check_table
+from petrilab.data.tables import discover_table
 from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
 from petrilab.gui.widgets import seg_summary

@@ -14,7 +14,8 @@ import numpy as np
 
 from petrilab import runs
 from petrilab.data.check import resolve_channels
-from petrilab.data.tables import check_table, discover_table
+from petrilab.data.table_check import check_table
+from petrilab.data.tables import discover_table
 from petrilab.recipes.base import Recipe
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from petrilab.data.tables import FEW_POSITIVES
+from petrilab.data.table_check import FEW_POSITIVES
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from petrilab import help as help_texts
-from petrilab.data.tables import TABLE_TASKS, TableReport
+from petrilab.data.table_check import TableReport
+from petrilab.data.tables import TABLE_TASKS
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.widgets.label_stats import LabelFrequencies
