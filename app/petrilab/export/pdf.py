@@ -1,9 +1,10 @@
 """report.pdf: the run's report as a PDF, for a lab notebook, an email or a thesis appendix.
 
 `petrilab report RUN --pdf [-o FILE.pdf]`. The content is report.html's, block
-by block (export/report.py builds it once): the same tables, the training
-curves and score charts as vector drawings (fpdf2 draws our SVG), the
-segmentation examples as pictures, the settings and software versions.
+by block (export/report.py builds the blocks of export/report_blocks.py once):
+the same tables, the training curves and score charts as vector drawings (fpdf2
+draws our SVG), the segmentation examples as pictures, the settings and
+software versions.
 
 Fonts: fpdf2's built-in Helvetica has no Greek, arrows or non-Latin names, so
 a Unicode font is embedded: DejaVu Sans, shipped in resources/fonts (free
@@ -22,7 +23,8 @@ import re
 from pathlib import Path
 
 from petrilab import runs
-from petrilab.export import report as rp
+from petrilab.export import report_blocks as rb
+from petrilab.export.report import build_document
 from petrilab.resources import resources_dir
 
 REPORT_PDF = "report.pdf"
@@ -140,7 +142,7 @@ class _Pdf:
         self.pdf.multi_cell(0, 5, self.text(subtitle), new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(2)
 
-    def heading(self, block: rp.Heading, following: float = 20.0) -> None:
+    def heading(self, block: rb.Heading, following: float = 20.0) -> None:
         """`following`: the height of what comes under it, kept on the same page when it fits on one."""
         if block.level <= 2:
             self.room(14 + min(following, 120))  # never a heading alone at the foot of a page
@@ -157,12 +159,12 @@ class _Pdf:
             self.font(10.5, bold=True)
             self.pdf.multi_cell(0, 6, self.text(block.text), new_x="LMARGIN", new_y="NEXT")
 
-    def para(self, block: rp.Para) -> None:
+    def para(self, block: rb.Para) -> None:
         self.font(9, colour=WARN if block.warn else (34, 34, 34))
         self.pdf.multi_cell(0, 4.8, self.text(block.text), align="L", new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
 
-    def bullets(self, block: rp.Bullets) -> None:
+    def bullets(self, block: rb.Bullets) -> None:
         if block.title:
             self.font(9)
             self.pdf.multi_cell(0, 4.8, self.text(block.title), new_x="LMARGIN", new_y="NEXT")
@@ -184,7 +186,7 @@ class _Pdf:
         scale = min(1.0, TEXT_WIDTH / sum(widths))
         return [w * scale for w in widths]
 
-    def table(self, block: rp.Table) -> None:
+    def table(self, block: rb.Table) -> None:
         from fpdf.fonts import FontFace
 
         rows = [[self.text(c) for c in row] for row in block.rows]
@@ -205,7 +207,7 @@ class _Pdf:
                     row.cell(cell, style=FontFace(color=GREY) if block.facts and i == 0 else None)
         self.pdf.ln(2)
 
-    def confusion(self, block: rp.Confusion) -> None:
+    def confusion(self, block: rb.Confusion) -> None:
         from fpdf.fonts import FontFace
 
         classes = [self.text(c) for c in block.classes]
@@ -224,12 +226,12 @@ class _Pdf:
                 row.cell(name, style=FontFace(emphasis="BOLD", fill_color=(243, 243, 243)))
                 total = max(sum(counts), 1)
                 for j, n in enumerate(counts):
-                    r, g, b, a = rp.cell_colour(i, j, n / total)
+                    r, g, b, a = rb.cell_colour(i, j, n / total)
                     shade = tuple(round(255 - a * (255 - c)) for c in (r, g, b))
                     row.cell(str(n), style=FontFace(fill_color=shade))
         self.pdf.ln(2)
 
-    def charts(self, block: rp.Charts) -> None:
+    def charts(self, block: rb.Charts) -> None:
         sizes = []
         for svg in block.svgs:
             width = float(re.search(r'width="([\d.]+)"', svg).group(1))
@@ -254,7 +256,7 @@ class _Pdf:
         svg = svg.replace("<svg ", f'<svg font-family="{family}" ', 1)
         return svg if self.unicode else self.text(svg)
 
-    def figures(self, block: rp.Figures) -> None:
+    def figures(self, block: rb.Figures) -> None:
         from PIL import Image
 
         if block.legend:
@@ -285,7 +287,7 @@ class _Pdf:
             row_height = max(row_height, h + 5)
         self.pdf.set_xy(MARGIN, top + row_height + 3)
 
-    def code(self, block: rp.Code) -> None:
+    def code(self, block: rb.Code) -> None:
         self.font(7, mono=True)
         self.pdf.set_fill_color(246, 246, 246)
         self.pdf.multi_cell(0, 3.4, self.text(block.text.rstrip()), fill=True, padding=2, new_x="LMARGIN",
@@ -294,11 +296,11 @@ class _Pdf:
         self.pdf.ln(2)
 
     def add(self, block, following=None) -> None:
-        if isinstance(block, rp.Heading):
+        if isinstance(block, rb.Heading):
             self.heading(block, _height(following))
             return
-        kinds = {rp.Para: self.para, rp.Bullets: self.bullets, rp.Table: self.table, rp.Confusion: self.confusion,
-                 rp.Charts: self.charts, rp.Figures: self.figures, rp.Code: self.code}
+        kinds = {rb.Para: self.para, rb.Bullets: self.bullets, rb.Table: self.table, rb.Confusion: self.confusion,
+                 rb.Charts: self.charts, rb.Figures: self.figures, rb.Code: self.code}
         kinds[type(block)](block)
 
     def bytes(self) -> bytes:
@@ -307,16 +309,16 @@ class _Pdf:
 
 def _height(block) -> float:
     """Roughly how tall a block is (mm), to keep a heading with it."""
-    if isinstance(block, rp.Charts):
+    if isinstance(block, rb.Charts):
         return max(float(re.search(r'height="([\d.]+)"', svg).group(1)) * PX for svg in block.svgs) + 4
-    if isinstance(block, rp.Figures):
+    if isinstance(block, rb.Figures):
         return FIGURE_WIDTH + 12
-    if isinstance(block, (rp.Table, rp.Confusion)):
-        return 5.5 * (len(block.rows if isinstance(block, rp.Table) else block.matrix) + 1) + 3
+    if isinstance(block, (rb.Table, rb.Confusion)):
+        return 5.5 * (len(block.rows if isinstance(block, rb.Table) else block.matrix) + 1) + 3
     return 20.0
 
 
-def render_pdf(document: rp.Document) -> bytes:
+def render_pdf(document: rb.Document) -> bytes:
     pdf = _Pdf(document.title)
     pdf.title(document.title, document.subtitle)
     blocks = document.blocks
@@ -329,4 +331,4 @@ def write_pdf(run_dir: str | Path, output: str | Path | None = None, trained=Non
     """Write the run's report as a PDF (default: RUN/report.pdf) and return its path."""
     run_dir = Path(run_dir)
     path = Path(output) if output else run_dir / REPORT_PDF
-    return runs.atomic_write_bytes(path, render_pdf(rp.build_document(run_dir, trained)))
+    return runs.atomic_write_bytes(path, render_pdf(build_document(run_dir, trained)))

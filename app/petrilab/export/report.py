@@ -8,29 +8,28 @@ settings, software versions and seeds. No plotting library: charts are
 inline SVG and pictures inline PNG, so the page opens anywhere, offline, and
 prints cleanly.
 
-The content is built once as a list of blocks (headings, paragraphs, tables,
-charts, pictures); `render_html` lays them out as the page and export/pdf.py
+The content is built here once as a list of blocks (export/report_blocks.py:
+headings, paragraphs, tables, charts, pictures); export/report_html.py lays
+them out as the page (charts drawn by export/report_svg.py) and export/pdf.py
 as report.pdf, so both always say the same.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
-import io
 import json
 import math
 import platform
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from petrilab import __version__, runs
 from petrilab.events import read_all
+from petrilab.export.report_blocks import Bullets, Charts, Code, Confusion, Document, Figures, Heading, Para, Table
+from petrilab.export.report_html import render_html
+from petrilab.export.report_svg import svg_bars, svg_curves, svg_scatter
 
-CURVE_COLOURS = {"train": "#1f77b4", "validation": "#d62728"}
 METRIC_TITLES = {"accuracy": "Accuracy", "mae": "Mean absolute error (in the values' units)", "auc": "AUC",
                  "iou": "IoU", "dice": "Dice"}
 TASK_TITLES = {"classification": "Image classification", "multilabel": "Multi-label classification",
@@ -38,10 +37,6 @@ TASK_TITLES = {"classification": "Image classification", "multilabel": "Multi-la
                "instance": "Instance segmentation"}
 TEST_PREDICTIONS = "test_predictions.csv"
 EXAMPLES = 3  # segmentation overlays shown
-
-
-def esc(value) -> str:
-    return html.escape(str(value))
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -52,236 +47,6 @@ def fmt(value, digits: int = 3) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-# ---------------------------------------------------------------- drawing
-
-
-def _tick(value: float, other: float) -> str:
-    """`value` with enough digits to differ from `other` (a loss going from 1.0987 to 1.0981)."""
-    for digits in range(3, 8):
-        if f"{value:.{digits}g}" != f"{other:.{digits}g}":
-            return f"{value:.{digits}g}"
-    return f"{value:.3g}"
-
-
-def _svg_curves(history: list[dict], metric: str, title: str, width=440, height=250) -> str:
-    series = {"train": [h.get(metric) for h in history], "validation": [h.get(f"val_{metric}") for h in history]}
-    values = [v for s in series.values() for v in s if isinstance(v, float) and math.isfinite(v)]
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    if high == low:
-        high = low + 1e-9
-    left, pad = 48, 30
-    n = max(len(history) - 1, 1)
-
-    def point(i, v):
-        x = left + (width - left - pad) * i / n
-        y = height - pad - (height - 2 * pad) * (v - low) / (high - low)
-        return f"{x:.1f},{y:.1f}"
-
-    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">',
-             f'<text x="{width / 2}" y="16" text-anchor="middle" font-size="13">{esc(title)}</text>',
-             f'<line x1="{left}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#888"/>',
-             f'<line x1="{left}" y1="{pad}" x2="{left}" y2="{height - pad}" stroke="#888"/>',
-             f'<text x="{left - 4}" y="{pad + 4}" text-anchor="end" font-size="10">{_tick(high, low)}</text>',
-             f'<text x="{left - 4}" y="{height - pad}" text-anchor="end" font-size="10">{_tick(low, high)}</text>',
-             f'<text x="{left}" y="{height - pad + 14}" font-size="10">1</text>',
-             f'<text x="{width - pad}" y="{height - pad + 14}" text-anchor="end" font-size="10">epoch {len(history)}</text>',
-             f'<text x="{(left + width - pad) / 2}" y="{height - pad + 14}" text-anchor="middle" font-size="10">epochs</text>']
-    for k, (name, vals) in enumerate(series.items()):
-        pts = [point(i, v) for i, v in enumerate(vals) if isinstance(v, float) and math.isfinite(v)]
-        if pts:
-            parts.append(f'<polyline fill="none" stroke="{CURVE_COLOURS[name]}" stroke-width="2" points="{" ".join(pts)}"/>')
-            if len(pts) == 1:
-                x, y = pts[0].split(",")
-                parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{CURVE_COLOURS[name]}"/>')
-            parts.append(f'<text x="{left + 90 * k}" y="{height - 4}" font-size="11" '
-                         f'fill="{CURVE_COLOURS[name]}">— {name}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _svg_scatter(true: list[float], pred: list[float], title: str, size=260) -> str:
-    """Predicted against true, with the diagonal a perfect model would follow."""
-    pairs = [(t, p) for t, p in zip(true, pred) if math.isfinite(t) and math.isfinite(p)]
-    if not pairs:
-        return ""
-    low = min(min(t, p) for t, p in pairs)
-    high = max(max(t, p) for t, p in pairs)
-    if high == low:
-        high = low + 1e-9
-    pad = 40
-
-    def xy(t, p):
-        x = pad + (size - 2 * pad) * (t - low) / (high - low)
-        y = size - pad - (size - 2 * pad) * (p - low) / (high - low)
-        return x, y
-
-    (x0, y0), (x1, y1) = xy(low, low), xy(high, high)
-    parts = [f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" aria-label="{esc(title)}">',
-             f'<text x="{size / 2}" y="16" text-anchor="middle" font-size="13">{esc(title)}</text>',
-             f'<rect x="{pad}" y="{pad}" width="{size - 2 * pad}" height="{size - 2 * pad}" fill="none" stroke="#888"/>',
-             f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#aaa" stroke-dasharray="4 3"/>',
-             f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle" font-size="10">true</text>',
-             f'<text x="12" y="{size / 2}" text-anchor="middle" font-size="10" '
-             f'transform="rotate(-90 12 {size / 2})">predicted</text>',
-             f'<text x="{pad}" y="{size - pad + 12}" font-size="9">{low:.3g}</text>',
-             f'<text x="{size - pad}" y="{size - pad + 12}" text-anchor="end" font-size="9">{high:.3g}</text>']
-    for t, p in pairs:
-        x, y = xy(t, p)
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#1f77b4" fill-opacity="0.6"/>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _svg_bars(values: dict[str, float], title: str, width=440) -> str:
-    """Horizontal bars from 0 to 1 (scores per label or class)."""
-    if not values:
-        return ""
-    row, left = 20, 120
-    height = 30 + row * len(values)
-    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">',
-             f'<text x="{width / 2}" y="14" text-anchor="middle" font-size="13">{esc(title)}</text>']
-    span = width - left - 50
-    for i, (name, v) in enumerate(values.items()):
-        y = 24 + i * row
-        v = v if isinstance(v, float) and math.isfinite(v) else 0.0
-        parts.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end" font-size="11">{esc(name[:18])}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 2}" width="{max(span * min(max(v, 0), 1), 1):.1f}" height="{row - 6}" '
-                     'fill="#1f77b4"/>')
-        parts.append(f'<text x="{left + span * min(max(v, 0), 1) + 4:.1f}" y="{y + 12}" font-size="10">{v:.2f}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-# ---------------------------------------------------------------- the blocks a report is made of
-
-
-@dataclass
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass
-class Para:
-    text: str
-    warn: bool = False
-
-
-@dataclass
-class Table:
-    rows: list[list]
-    header: list[str] | None = None
-    facts: bool = False  # two columns: what, value
-
-
-@dataclass
-class Confusion:
-    """Rows: true class, columns: predicted class; each cell shaded by its share of the row."""
-
-    classes: list[str]
-    matrix: list[list[int]]
-
-
-@dataclass
-class Bullets:
-    items: list[str]
-    title: str = ""
-
-
-@dataclass
-class Charts:
-    svgs: list[str]  # drawn side by side
-
-
-@dataclass
-class Figures:
-    """Pictures (H, W, 3 uint8) with captions, and the colours of their outlines."""
-
-    images: list[tuple[object, str]]
-    legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, what it marks)
-
-
-@dataclass
-class Code:
-    text: str
-
-
-@dataclass
-class Document:
-    title: str
-    subtitle: str
-    blocks: list
-
-
-def cell_colour(row: int, column: int, share: float) -> tuple[int, int, int, float]:
-    """Right answers in blue, mistakes in red, as strong as their share of the true class's images."""
-    return (31, 119, 180, share) if row == column else (214, 39, 40, share)
-
-
-# ---------------------------------------------------------------- the page
-
-
-def _table(rows: list[list], header: list[str] | None = None, cls: str = "") -> str:
-    out = [f"<table class='{cls}'>" if cls else "<table>"]
-    if header:
-        out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
-
-
-def _confusion(classes: list[str], matrix: list[list[int]]) -> str:
-    out = ["<table class='confusion'><tr><th>true ↓ / predicted →</th>"
-           + "".join(f"<th>{esc(c)}</th>" for c in classes) + "</tr>"]
-    for i, (c, row) in enumerate(zip(classes, matrix)):
-        total = max(sum(row), 1)
-        cells = []
-        for j, n in enumerate(row):
-            r, g, b, a = cell_colour(i, j, n / total)
-            cells.append(f"<td style='background:rgba({r},{g},{b},{a:.2f})'>{n}</td>")
-        out.append(f"<tr><th>{esc(c)}</th>{''.join(cells)}</tr>")
-    out.append("</table>")
-    return "".join(out)
-
-
-def _html_block(block) -> str:
-    if isinstance(block, Heading):
-        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
-    if isinstance(block, Para):
-        return f"<p class='warn'>{esc(block.text)}</p>" if block.warn else f"<p>{esc(block.text)}</p>"
-    if isinstance(block, Table):
-        return _table(block.rows, block.header, cls="facts" if block.facts else "")
-    if isinstance(block, Confusion):
-        return _confusion(block.classes, block.matrix)
-    if isinstance(block, Bullets):
-        title = f"<p>{esc(block.title)}</p>" if block.title else ""
-        return title + "<ul>" + "".join(f"<li>{esc(item)}</li>" for item in block.items) + "</ul>"
-    if isinstance(block, Charts):
-        return "<div class='plots'>" + "".join(block.svgs) + "</div>"
-    if isinstance(block, Figures):
-        legend = ""
-        if block.legend:
-            legend = "<p>Outlines: " + ", ".join(f"<span style='color:{c}'>{esc(w)}</span>"
-                                                 for c, w in block.legend) + ".</p>"
-        figures = "".join(f"<figure><img src='{_png(rgb)}' width='{min(360, max(rgb.shape[1], 240))}'>"
-                          f"<figcaption>{esc(caption)}</figcaption></figure>" for rgb, caption in block.images)
-        return legend + "<div class='plots'>" + figures + "</div>"
-    if isinstance(block, Code):
-        return "<pre>" + esc(block.text) + "</pre>"
-    raise TypeError(f"no HTML for {block!r}")
-
-
-def _png(rgb) -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 # ---------------------------------------------------------------- reading the run
@@ -393,11 +158,11 @@ def _dataset(check: dict | None, run_dir: Path) -> list:
 def _curves(history: list[dict], started: dict) -> list:
     if not history:
         return []
-    charts = [_svg_curves(history, "loss", "Loss")]
+    charts = [svg_curves(history, "loss", "Loss")]
     main = started.get("main_metric") or "accuracy"
     for metric in dict.fromkeys([main, "iou", "accuracy"]):
         if metric in history[0]:
-            charts.append(_svg_curves(history, metric, METRIC_TITLES.get(metric, metric)))
+            charts.append(svg_curves(history, metric, METRIC_TITLES.get(metric, metric)))
             break
     return [Heading("Training curves"), Charts([c for c in charts if c])]
 
@@ -443,7 +208,7 @@ def _regression(evaluation: dict, run_dir: Path) -> list:
             pred = [float(r[f"predicted_{target}"]) for r in rows]
         except (KeyError, ValueError):
             continue
-        plots.append(_svg_scatter(true, pred, f"{target}: predicted vs true"))
+        plots.append(svg_scatter(true, pred, f"{target}: predicted vs true"))
     plots = [p for p in plots if p]
     if plots:
         body.append(Charts(plots))
@@ -457,8 +222,8 @@ def _multilabel(evaluation: dict) -> list:
             Table([[label, fmt(v["threshold"]), fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), fmt(v["auc"]),
                     v["support"]] for label, v in m["per_label"].items()],
                   ["label", "threshold", "precision", "recall", "F1", "AUC", "images"]),
-            Charts([_svg_bars({k: v["f1"] for k, v in m["per_label"].items()}, "F1 per label"),
-                    _svg_bars({k: v["auc"] for k, v in m["per_label"].items()}, "AUC per label")])]
+            Charts([svg_bars({k: v["f1"] for k, v in m["per_label"].items()}, "F1 per label"),
+                    svg_bars({k: v["auc"] for k, v in m["per_label"].items()}, "AUC per label")])]
 
 
 def _segmentation(evaluation: dict, run_dir: Path, trained) -> list:
@@ -535,16 +300,6 @@ def _evaluation(evaluation: dict | None, run_dir: Path, trained) -> list:
     return body
 
 
-STYLE = ("body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222;line-height:1.35}"
-         "h1{font-size:1.5em}h2{border-bottom:1px solid #ddd;padding-bottom:2px;margin-top:1.4em}"
-         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
-         "th{background:#f3f3f3}table.facts td:first-child{color:#555}table.confusion td{text-align:center;min-width:3em}"
-         ".plots{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}figure{margin:0}"
-         "figcaption{font-size:.85em;color:#555}img{image-rendering:pixelated}"
-         ".warn{color:#a40}pre{background:#f6f6f6;padding:1em;font-size:.85em;white-space:pre-wrap}"
-         "@media print{body{margin:0}h2{break-after:avoid}.plots,table,figure{break-inside:avoid}}")
-
-
 def build_document(run_dir: str | Path, trained=None) -> Document:
     """The report's content, block by block. `trained`: the model already in memory (segmentation examples)."""
     run_dir = Path(run_dir)
@@ -567,13 +322,6 @@ def build_document(run_dir: str | Path, trained=None) -> Document:
     return Document(f"PetriLab report: {settings.name if settings else run_dir.name}",
                     f"Run folder {run_dir.name} · {TASK_TITLES.get(task, task)} · written "
                     f"{time.strftime('%Y-%m-%d %H:%M')} by PetriLab {__version__}", blocks)
-
-
-def render_html(document: Document) -> str:
-    body = [f"<h1>{esc(document.title)}</h1>", f"<p>{esc(document.subtitle)}</p>"]
-    body += [_html_block(block) for block in document.blocks]
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>PetriLab report</title><style>" + STYLE
-            + "</style></head><body>" + "".join(body) + "</body></html>")
 
 
 def build_report(run_dir: str | Path, trained=None) -> str:
