@@ -1,0 +1,42 @@
+"""The tuning command of `petrilab`: tune (registered by cli.build_parser).
+
+    petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("tune", help="search for better settings within a time budget (every trial a run folder)")
+    p.add_argument("settings", help="the settings to start from (trial 0 trains them unchanged)")
+    p.add_argument("--budget", type=float, required=True, metavar="MINUTES",
+                   help="wall-clock minutes; the trial still running then is stopped")
+    p.add_argument("--trials", type=int, metavar="N", help="at most N trials (all processes of the tuning together)")
+    p.add_argument("--runs-dir", help="where the tuning folder is created (default: 'runs' beside the settings file)")
+    p.add_argument("--study-dir", metavar="DIR",
+                   help="use this tuning folder: a new one, or one whose search this process joins")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="change one starting setting")
+    p.set_defaults(func=cmd_tune)
+
+
+def cmd_tune(args) -> int:
+    """Search for better settings within a time budget; every trial is a run folder in one tuning folder."""
+    from petrilab.cli import _load_settings
+    from petrilab.output_folders import refuse_inside_data
+    from petrilab.tuning import records
+    from petrilab.tuning.study import new_folder, tune
+
+    folder = Path(args.study_dir).resolve() if args.study_dir else None
+    joining = folder is not None and (folder / records.JOURNAL).exists()
+    start = None if joining else _load_settings(args.settings, args.set)
+    if folder is None:
+        folder = new_folder(args.runs_dir or Path(args.settings).resolve().parent / "runs", start)
+    elif start is not None:
+        refuse_inside_data(folder, [f for f in (start.data.folder, start.data.test_folder) if f], "tuning folder")
+    print(f"Tuning folder: {folder}", file=sys.stderr, flush=True)
+    tune(start, folder, budget_minutes=args.budget, max_trials=args.trials,
+         echo=lambda line: print(line, flush=True))
+    return 0
