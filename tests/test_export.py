@@ -58,8 +58,8 @@ def unpack(zip_path, folder):
 def test_package_is_valid_and_its_test_output_comes_back_from_its_weights(classification_run, tmp_path):
     from bioimageio.spec import InvalidDescr, load_description
 
-    from petrilab.export.bioimageio import PackageInfo, export_bioimageio, load_exported_weights, normalise_like_spec
-    from petrilab.export.bioimageio import preprocessing_steps
+    from petrilab.export.bioimageio import PackageInfo, export_bioimageio, load_exported_weights
+    from petrilab.export.bioimageio_tensors import normalise_like_spec, preprocessing_steps
     from petrilab.prediction.trained_model import TrainedModel
 
     run, _ = classification_run
@@ -106,7 +106,7 @@ def test_package_is_valid_and_its_test_output_comes_back_from_its_weights(classi
 
 def test_the_declared_preprocessing_matches_petrilabs_for_every_normalisation():
     from petrilab.data.preprocess import Preprocessing
-    from petrilab.export.bioimageio import normalise_like_spec, preprocessing_steps
+    from petrilab.export.bioimageio_tensors import normalise_like_spec, preprocessing_steps
 
     rng = np.random.default_rng(0)
     image16 = rng.integers(0, 4000, size=(20, 20, 2)).astype(np.uint16)
@@ -122,8 +122,8 @@ def test_the_declared_preprocessing_matches_petrilabs_for_every_normalisation():
 def test_regression_package_gives_values_in_their_units(regression_run, tmp_path):
     from bioimageio.spec import InvalidDescr, load_description
 
-    from petrilab.export.bioimageio import export_bioimageio, load_exported_weights, normalise_like_spec
-    from petrilab.export.bioimageio import preprocessing_steps
+    from petrilab.export.bioimageio import export_bioimageio, load_exported_weights
+    from petrilab.export.bioimageio_tensors import normalise_like_spec, preprocessing_steps
     from petrilab.prediction.trained_model import TrainedModel
 
     run, _ = regression_run
@@ -250,7 +250,8 @@ def test_segmentation_package_takes_any_size_and_reproduces_its_map(tmp_path):
     from bioimageio.spec import InvalidDescr, load_description
 
     from petrilab.demo import make_segmentation_demo
-    from petrilab.export.bioimageio import export_bioimageio, load_exported_weights, normalise_like_spec
+    from petrilab.export.bioimageio import export_bioimageio, load_exported_weights
+    from petrilab.export.bioimageio_tensors import normalise_like_spec
 
     data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32)
     s = settings_io.defaults_for("semantic")

@@ -18,11 +18,13 @@ channels, and the normalisation becomes the spec's own preprocessing step
 per-image minimum-maximum or percentiles, zero_mean_unit_variance for
 mean 0 / std 1). Regression outputs are standardised inside PetriLab; a
 scale_linear postprocessing step gives back values in the user's units.
+These tensors are described in export/bioimageio_tensors.py; this module
+writes, validates and zips the package.
 """
+
 
 from __future__ import annotations
 
-import csv
 import datetime
 import getpass
 import io
@@ -35,18 +37,16 @@ from pathlib import Path
 import numpy as np
 
 from petrilab import __version__, runs
-from petrilab.data.images import read_image
-from petrilab.data.preprocess import convert_channels, resize
 from petrilab.data.split import fingerprint
 from petrilab.errors import UserError
-from petrilab.file_names import from_shown
+from petrilab.export.bioimageio_tensors import (TEST_INPUT, TEST_OUTPUT, describe_tensors, first_test_image,
+                                                is_segmentation, model_step, normalise_like_spec, output_names,
+                                                preprocessing_steps, raw_input_tensor, unstandardise)
 
 FORMATS = ("bioimageio",)
 RDF = "rdf.yaml"
 WEIGHTS_H5 = "weights.h5"
 WEIGHTS_SAVED_MODEL = "tf_saved_model.zip"
-TEST_INPUT = "test_input.npy"
-TEST_OUTPUT = "test_output.npy"
 COVER = "cover.png"
 README = "README.md"
 # Default citation: the BioImage Model Zoo paper (the format this package follows); the user adds theirs.
@@ -83,145 +83,6 @@ def parse_citation(text: str) -> dict:
         return {"text": words, "url": link}
     return {"text": words, "doi": link.removeprefix("doi:").removeprefix("https://doi.org/")}
 
-
-# ---------------------------------------------------------------- the run's data, as the spec wants it
-
-
-def _first_test_image(run_dir: Path) -> Path:
-    """An image the model did not train on (test, else validation), to be the package's test input."""
-    path = run_dir / runs.SPLIT
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        for wanted in ("test", "validation", "train"):
-            for row in rows:
-                if row.get("subset", row.get("split")) == wanted:
-                    file = Path(from_shown(row.get("file") or row.get("path") or ""))
-                    if file.is_file():
-                        return file
-    raise UserError(f"No image of the run {run_dir.name} could be found for the package's test input.",
-                    file=path, fix="Keep the training images where they were when the run was trained.")
-
-
-def raw_input_tensor(trained, image_path: Path) -> np.ndarray:
-    """The image as the package's input: the model's channels and size, values as in the file (not normalised)."""
-    image = read_image(image_path)
-    if image.ndim == 2:
-        image = image[:, :, np.newaxis]
-    x = convert_channels(image.astype(np.float32), trained.prep.channels)
-    if not trained.prep.keep_size:
-        x = resize(x, trained.prep.image_size)
-    return x[np.newaxis].astype(np.float32), image.dtype
-
-
-def preprocessing_steps(prep, dtype: np.dtype) -> list[dict]:
-    """The run's normalisation as spec 0.5 preprocessing (after making the input float32)."""
-    steps = [{"id": "ensure_dtype", "kwargs": {"dtype": "float32"}}]
-    joint = ["y", "x", "channel"]  # PetriLab normalises each image over all its pixels and channels together
-    if prep.normalisation == "scale" and np.issubdtype(dtype, np.integer):
-        steps.append({"id": "scale_linear", "kwargs": {"gain": 1.0 / float(np.iinfo(dtype).max), "offset": 0.0}})
-    elif prep.normalisation == "scale":
-        steps.append({"id": "scale_range", "kwargs": {"axes": joint, "min_percentile": 0.0, "max_percentile": 100.0,
-                                                      "eps": 1e-6}})
-    elif prep.normalisation == "mean_std":
-        steps.append({"id": "zero_mean_unit_variance", "kwargs": {"axes": joint, "eps": 1e-6}})
-    else:
-        steps.append({"id": "scale_range", "kwargs": {"axes": joint, "min_percentile": float(prep.percentile_low),
-                                                      "max_percentile": float(prep.percentile_high), "eps": 1e-6}})
-    return steps
-
-
-def normalise_like_spec(x: np.ndarray, steps: list[dict]) -> np.ndarray:
-    """Apply the declared preprocessing (our reading of the spec) — what a consumer feeds the network."""
-    x = x.astype(np.float32)
-    for step in steps:
-        kw = step["kwargs"]
-        if step["id"] == "scale_linear":
-            x = x * np.float32(kw["gain"]) + np.float32(kw["offset"])
-        elif step["id"] == "scale_range":
-            low, high = np.percentile(x, [kw["min_percentile"], kw["max_percentile"]], axis=(1, 2, 3), keepdims=True)
-            x = (x - low) / (high - low + kw["eps"])
-        elif step["id"] == "zero_mean_unit_variance":
-            x = (x - x.mean(axis=(1, 2, 3), keepdims=True)) / (x.std(axis=(1, 2, 3), keepdims=True) + kw["eps"])
-    return x.astype(np.float32)
-
-
-def _output_names(settings, units: int) -> list[str]:
-    task = settings.task.kind
-    classes = list(settings.data.classes)
-    if task == "classification":
-        return [f"p_{classes[-1]}"] if units == 1 and len(classes) == 2 else [f"p_{c}" for c in classes]
-    if task == "multilabel":
-        return [f"p_{c}" for c in classes]
-    if task == "regression":
-        return list(settings.data.target_columns) or [f"value_{i + 1}" for i in range(units)]
-    if task == "instance":
-        return ["background", "interior", "boundary"]
-    if units == 1:
-        return [f"p_{classes[-1]}" if len(classes) == 2 else "p_foreground"]
-    return [f"p_{c}" for c in classes] if len(classes) == units else [f"class_{i}" for i in range(units)]
-
-
-def _channel_ids(names: list[str]) -> list[str]:
-    """Channel names as the spec allows them (letters, digits, _ and -; unique)."""
-    out = []
-    for name in names:
-        clean = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name)[:32] or "c"
-        while clean in out:
-            clean += "_"
-        out.append(clean)
-    return out
-
-
-def _segmentation(settings) -> bool:
-    return settings.task.kind in ("semantic", "instance")
-
-
-def _model_step(model) -> int:
-    """For a fully convolutional model: the size multiple its poolings need (2 ** number of poolings)."""
-    import keras
-
-    pools = sum(1 for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D))
-    return 2 ** pools
-
-
-def _tensors(trained, settings, in_shape, out_shape, steps, out_names, n_in_channels) -> tuple[dict, dict]:
-    seg = _segmentation(settings)
-    batch = {"type": "batch"}
-    in_channel = {"type": "channel", "channel_names": [f"channel{i}" for i in range(n_in_channels)]}
-    if seg:
-        step = _model_step(trained.model)
-        space_in = [{"type": "space", "id": axis, "size": {"min": 4 * step, "step": step}}
-                    for axis in ("y", "x")]
-    else:
-        space_in = [{"type": "space", "id": "y", "size": int(in_shape[1])},
-                    {"type": "space", "id": "x", "size": int(in_shape[2])}]
-    inputs = {"id": "raw", "description": "The image at the model's size and channels, values as in the file.",
-              "axes": [batch, *space_in, in_channel], "test_tensor": {"source": TEST_INPUT},
-              "data": {"type": "float32"}, "preprocessing": steps}
-    out_channel = {"type": "channel", "channel_names": _channel_ids(out_names)}
-    if seg:
-        space_out = [{"type": "space", "id": axis, "size": {"tensor_id": "raw", "axis_id": axis}}
-                     for axis in ("y", "x")]
-        description = "Probability of each class for every pixel."
-    else:
-        space_out = []
-        description = {"regression": "The predicted values, in the units of targets.csv.",
-                       "multilabel": "The probability of each label (independent yes/no per label)."
-                       }.get(settings.task.kind, "The probability of each class.")
-    outputs = {"id": "prediction", "description": description, "axes": [batch, *space_out, out_channel],
-               "test_tensor": {"source": TEST_OUTPUT}, "data": {"type": "float32"}}
-    if settings.task.kind == "regression":
-        mean = [float(v) for v in settings.data.target_mean]
-        std = [float(v) for v in settings.data.target_std]
-        outputs["postprocessing"] = [{"id": "scale_linear", "kwargs": {"axis": "channel", "gain": std, "offset": mean}}]
-    return inputs, outputs
-
-
-def _unstandardise(settings, y: np.ndarray) -> np.ndarray:
-    if settings.task.kind != "regression":
-        return y
-    return y * np.asarray(settings.data.target_std, np.float32) + np.asarray(settings.data.target_mean, np.float32)
 
 
 # ---------------------------------------------------------------- files
@@ -281,7 +142,7 @@ def _readme(settings, info: PackageInfo, steps: list[dict], out_names: list[str]
              f"Trained with PetriLab {__version__} ({task}).", "",
              "## Input", "",
              f"One image of {in_shape[1]} × {in_shape[2]} pixels with {in_shape[3]} channel(s) (axes: batch, y, x, "
-             "channel)." if not _segmentation(settings) else
+             "channel)." if not is_segmentation(settings) else
              f"An image of any size (a multiple of the model's step) with {in_shape[3]} channel(s) "
              "(axes: batch, y, x, channel).",
              "Resize your image and give it the channels first, as PetriLab did when training "
@@ -291,7 +152,7 @@ def _readme(settings, info: PackageInfo, steps: list[dict], out_names: list[str]
     if task == "multilabel" and settings.postprocess.label_thresholds:
         lines += ["", "Thresholds tuned on the validation images (a label is present above its threshold): "
                   + ", ".join(f"{n}: {t:.3f}" for n, t in zip(out_names, settings.postprocess.label_thresholds))]
-    if _segmentation(settings):
+    if is_segmentation(settings):
         p = settings.postprocess
         lines += ["", f"PetriLab's post-processing (not part of the network): threshold {p.threshold:.3f}, fill holes "
                   f"{p.fill_holes}, minimum object size {p.min_size} pixels, split touching objects {p.split_touching}."]
@@ -368,20 +229,20 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
     weights = folder / WEIGHTS_H5
     trained.model.save(weights)
     model = load_exported_weights(weights)
-    raw, dtype = raw_input_tensor(trained, _first_test_image(run_dir))
+    raw, dtype = raw_input_tensor(trained, first_test_image(run_dir))
     steps = preprocessing_steps(trained.prep, dtype)
-    if _segmentation(settings):  # a fully convolutional net: crop the test image to its step
-        step = _model_step(model)
+    if is_segmentation(settings):  # a fully convolutional net: crop the test image to its step
+        step = model_step(model)
         h, w = (raw.shape[1] // step) * step, (raw.shape[2] // step) * step
         raw = np.ascontiguousarray(raw[:, :h, :w])
     output = np.asarray(model.predict(normalise_like_spec(raw, steps), verbose=0), np.float32)
-    output = _unstandardise(settings, output).astype(np.float32)
+    output = unstandardise(settings, output).astype(np.float32)
     np.save(folder / TEST_INPUT, raw)
     np.save(folder / TEST_OUTPUT, output)
-    out_names = _output_names(settings, output.shape[-1])
+    out_names = output_names(settings, output.shape[-1])
     _cover(raw, output, out_names, folder / COVER)
     (folder / README).write_text(_readme(settings, info, steps, out_names, raw.shape), encoding="utf-8")
-    inputs, outputs = _tensors(trained, settings, raw.shape, output.shape, steps, out_names, raw.shape[-1])
+    inputs, outputs = describe_tensors(trained, settings, raw.shape, output.shape, steps, out_names, raw.shape[-1])
 
     import tensorflow as tf  # the version the weights were written with (TensorFlow backend is the default)
 
