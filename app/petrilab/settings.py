@@ -2,15 +2,15 @@
 
 One dataclass tree (task, data, split, model, augmentation, training), the
 defaults for each task, validation with plain-language errors that name the
-key, and TOML load/save that round-trips. The GUI edits a `Settings`; the
-engine reads one; the run folder keeps the one that ran.
+key (a value's type is checked by settings_types.py), and TOML load/save that
+round-trips. The GUI edits a `Settings`; the engine reads one; the run folder
+keeps the one that ran.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ import tomli_w
 from petrilab import SETTINGS_FORMAT, __version__
 from petrilab import settings_files
 from petrilab.errors import UserError
+from petrilab.settings_types import coerce
 from petrilab.tasks import TASKS
 
 
@@ -234,67 +235,6 @@ def _section_types(section: str) -> dict[str, typing.Any]:
     return typing.get_type_hints(cls)
 
 
-def _describe(tp) -> str:
-    return {
-        str: "text",
-        int: "a whole number",
-        float: "a number",
-        bool: "true or false",
-        list[int]: "a list of whole numbers, like [32, 64]",
-        list[str]: 'a list of names, like ["a", "b"]',
-        list[float]: "a list of numbers, like [0.5, 1.5]",
-        float | str: 'a number or "auto"',
-        dict[str, str]: 'a table of names, like {x = "position_x", count = "invariant"}',
-    }.get(tp, str(tp))
-
-
-def _coerce(key: str, value, tp):
-    """`value` as type `tp`, or a UserError naming `key` and the expected type."""
-    wrong = UserError(
-        f"The setting '{key}' must be {_describe(tp)}, not {value!r}.",
-        fix=f"Change '{key}' in the settings file.",
-    )
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise wrong
-    if tp is int:
-        if isinstance(value, bool):
-            raise wrong
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise wrong
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise wrong
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise wrong
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):  # e.g. float | str: a number or a word
-        for option in (float, int, str):
-            if option in typing.get_args(tp):
-                try:
-                    return _coerce(key, value, option)
-                except UserError:
-                    pass
-        raise wrong
-    if typing.get_origin(tp) is dict:
-        kinds, values = typing.get_args(tp)
-        if not isinstance(value, dict):
-            raise wrong
-        return {_coerce(key, k, kinds): _coerce(key, v, values) for k, v in value.items()}
-    if typing.get_origin(tp) is list:
-        (inner,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise wrong
-        return [_coerce(key, v, inner) for v in value]
-    raise wrong
-
-
 # ---------------------------------------------------------------- dict / TOML
 
 
@@ -313,7 +253,7 @@ def from_dict(raw: dict, source: str | None = None) -> Settings:
         )
     settings = Settings()
     if "name" in raw:
-        settings.name = _coerce("name", raw.pop("name"), str)
+        settings.name = coerce("name", raw.pop("name"), str)
     for section in SECTIONS:
         values = raw.pop(section, {})
         if not isinstance(values, dict):
@@ -329,7 +269,7 @@ def from_dict(raw: dict, source: str | None = None) -> Settings:
                     file=source,
                     fix=f"Check its spelling. The settings of [{section}] are: {known}.",
                 )
-            setattr(target, key, _coerce(full, value, types[key]))
+            setattr(target, key, coerce(full, value, types[key]))
     if raw:
         unknown = ", ".join(sorted(raw))
         raise UserError(
@@ -408,7 +348,7 @@ def parse_override(text: str) -> tuple[str, object]:
 def apply_override(settings: Settings, key: str, value) -> None:
     """Set one 'section.key' (or 'name'), with the same checks as loading a file."""
     if key == "name":
-        settings.name = _coerce(key, value, str)
+        settings.name = coerce(key, value, str)
         return
     section, _, name = key.partition(".")
     if section not in SECTIONS or not name:
@@ -419,7 +359,7 @@ def apply_override(settings: Settings, key: str, value) -> None:
     target_type = types[name]
     if target_type is str and not isinstance(value, str):
         value = str(value)
-    setattr(getattr(settings, section), name, _coerce(key, value, target_type))
+    setattr(getattr(settings, section), name, coerce(key, value, target_type))
 
 
 def validate(settings: Settings, source: str | None = None) -> None:
