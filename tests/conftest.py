@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from petrilab.demo import make_classification_demo
+
+
+def pytest_configure(config):
+    """The window's own settings (recent experiments, the tour seen, the last session) go to a folder of
+    this test process, never to the user's: each parallel worker then has its own, and a test never sees
+    what an earlier test session left there."""
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="petrilab-test-config-")
 
 
 @pytest.fixture

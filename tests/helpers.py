@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ import pytest
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.events import read_all
+
+
+# The automatic choices (the learning-rate range test, the flip probe) have their own tests
+# (test_lr_and_stopping.py, test_auto_geometry.py, test_welcome.py); elsewhere they cost seconds per training
+# and would decide what these values say on tiny data anyway (the range test cannot tell, the probe says no).
+FIXED_CHOICES = ["training.learning_rate=0.001", "augmentation.geometric=no"]
+FIXED = [word for key_value in FIXED_CHOICES for word in ("--set", key_value)]
 
 
 def small_settings(data_dir, **changes):
@@ -26,6 +34,7 @@ def small_settings(data_dir, **changes):
     s.model.head_units = [16]
     s.training.batch_size = 8
     s.training.epochs = 3
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # FIXED_CHOICES
     for key, value in changes.items():
         settings_io.apply_override(s, key.replace("__", "."), value)
     return s
@@ -45,6 +54,7 @@ def train_tiny_segmentation(data, task: str, tmp_path: Path, *settings: str) -> 
     assert main(["init", "--task", task, "--data", str(data), "-o", str(path)]) == 0
     run = tmp_path / "run"
     tiny = ["model.filters=[8, 16]", "model.batch_norm=false", "training.learning_rate=0.003",
+            "augmentation.geometric=no",
             "training.batch_size=4", "data.patch_size=[64, 64]", "split.validation_fraction=0.25",
             "split.test_fraction=0.25", *settings]
     overrides = [word for key_value in tiny for word in ("--set", key_value)]
@@ -67,7 +77,12 @@ def running_slurm():
         pytest.skip(f"SLURM is not installed here ({', '.join(missing) or START_SLURM.name} missing; "
                     "apt-get install slurm-wlm munge)")
     try:
-        done = subprocess.run(["bash", str(START_SLURM)], capture_output=True, text=True, timeout=120)
+        import fcntl  # POSIX only, like SLURM
+
+        # one start at a time: the suite's parallel workers share this computer's one test SLURM
+        with open(Path(tempfile.gettempdir()) / "petrilab-slurm-start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            done = subprocess.run(["bash", str(START_SLURM)], capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         pytest.skip("SLURM did not start within 2 minutes")
     lines = done.stdout.strip().splitlines()

@@ -89,6 +89,7 @@ def _metrics(run) -> dict:
     return json.loads((run / runs.EVALUATION).read_text())["metrics"]
 
 
+@pytest.mark.slow
 def test_arrows_left_and_right_are_learnt_better_without_flips_and_the_probe_sees_it(tmp_path):
     from petrilab.training.trainer import train
 
@@ -114,6 +115,7 @@ def test_arrows_left_and_right_are_learnt_better_without_flips_and_the_probe_see
     assert _metrics(auto)["accuracy"] > _metrics(flipped)["accuracy"] + 0.15
 
 
+@pytest.mark.slow
 def test_a_count_is_learnt_better_with_flips_and_turns(tmp_path):
     """Training rods all lie across; test rods lie across or stand upright. Quarter turns (a count does not
     change) show the network upright rods too."""
@@ -129,6 +131,7 @@ def test_a_count_is_learnt_better_with_flips_and_turns(tmp_path):
     assert _metrics(turned)["mae"] < 0.8 * _metrics(plain)["mae"], (_metrics(turned), _metrics(plain))
 
 
+@pytest.mark.slow
 def test_positions_are_learnt_better_with_flips_that_move_them(tmp_path):
     """Training spots are all in the left half; test spots anywhere. Flips and turns that also move x and y
     teach the right half; without them the network never saw it."""
@@ -144,6 +147,7 @@ def test_positions_are_learnt_better_with_flips_that_move_them(tmp_path):
     assert _metrics(moved)["mae"] < _metrics(plain)["mae"]
 
 
+@pytest.mark.slow
 def test_the_probe_tells_a_count_from_positions(tmp_path):
     """Nobody said what the values are: the probe finds x and y move with the image, and a count does not."""
     from petrilab.training.trainer import train

@@ -52,6 +52,7 @@ def _loaded_backend(setting: str, env_backend: str | None, device: str = "auto")
     ("auto", "torch", "cpu", "torch"),  # the environment decides 'auto'; the CPU choice reaches Keras in time
     ("tensorflow", "torch", "auto", "tensorflow"),  # a named backend wins over the environment
 ])
+@pytest.mark.slow
 def test_keras_loads_the_chosen_backend(setting, env_backend, device, expected):
     proc = _loaded_backend(setting, env_backend, device)
     assert proc.returncode == 0, proc.stderr[-2000:]

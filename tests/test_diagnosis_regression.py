@@ -73,6 +73,7 @@ def test_the_mae_guess_is_not_the_mse_guess():
     assert diagnose(history(train, val), settings=regression_settings("mae")).verdict == "underfitting"
 
 
+@pytest.mark.slow
 def test_a_real_regression_that_cannot_learn_is_diagnosed_underfitting(tmp_path):
     """A learning rate of 1e-7: the weights hardly move, the loss stays at the mean guess's level or above."""
     from petrilab.training.trainer import train

@@ -25,12 +25,14 @@ import pytest
 from petrilab.training.device import LOGICAL_CPUS, Device, split_cpu
 from petrilab.training.distribute import MIRRORED, NONE, Distribution, choose, shared_batch, short_name
 
+from helpers import FIXED_CHOICES
+
 pytestmark = pytest.mark.slow
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "classification"
 EPOCHS = 6
 SMALL = ["data.image_size=[32, 32]", "model.filters=[8, 16, 32]", "model.head_units=[32]",
-         "training.learning_rate=0.003", f"training.epochs={EPOCHS}"]
+         "training.learning_rate=0.003", f"training.epochs={EPOCHS}", "augmentation.geometric=no"]
 GLOBAL_BATCH = 4
 CHANCE = 1 / 3
 
@@ -215,7 +217,7 @@ def other_tasks(tmp_path_factory) -> dict[str, Path]:
         settings = root / f"{task}.toml"
         petrilab("init", "--task", task, "--data", str(data), "-o", str(settings))
         runs[task] = root / f"{task} run"
-        args = [arg for s in ("training.epochs=2", *sets) for arg in ("--set", s)]
+        args = [arg for s in ("training.epochs=2", *FIXED_CHOICES, *sets) for arg in ("--set", s)]
         jobs[task] = start(command("train", str(settings), *args, "--run-dir", str(runs[task]), "--quiet"), 2)
     for task, job in jobs.items():
         finish(job, f"training {task} on two devices")

@@ -18,6 +18,8 @@ from skimage import data as skdata
 from petrilab import runs
 from petrilab.cli import main
 
+from helpers import FIXED_CHOICES
+
 RUN_FILES = [runs.SETTINGS, runs.SPLIT, runs.EVENTS, runs.HISTORY, runs.BEST_MODEL, runs.LAST_MODEL,
              runs.DIAGNOSIS, runs.EVALUATION, runs.REPORT, runs.DATASET_CHECK, "test_predictions.csv"]
 
@@ -47,7 +49,7 @@ def run_chain(data_dir: Path, tmp_path: Path, *extra_sets: str) -> Path:
     before = tree_digest(data_dir)
     settings_path = tmp_path / "exp.toml"
     assert main(["init", "--task", "classification", "--data", str(data_dir), "-o", str(settings_path)]) == 0
-    sets = ["training.epochs=3", "training.batch_size=16", "model.filters=[8, 16]", "model.head_units=[16]", *extra_sets]
+    sets = [*FIXED_CHOICES, "training.epochs=3", "training.batch_size=16", "model.filters=[8, 16]", "model.head_units=[16]", *extra_sets]
     args = ["train", str(settings_path), "--runs-dir", str(tmp_path / "runs"), "--quiet"]
     for s in sets:
         args += ["--set", s]

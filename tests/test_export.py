@@ -35,6 +35,7 @@ def classification_run(tmp_path_factory):
     s.data.folder, s.data.image_size = str(data), [32, 32]
     s.model.filters, s.model.head_units = [8, 16], [16]
     s.training.epochs, s.training.batch_size = 2, 8
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
     return _train(s, root / "run"), data
 
 
@@ -46,6 +47,7 @@ def regression_run(tmp_path_factory):
     s.data.folder, s.data.image_size = str(data), [16, 16]
     s.model.filters, s.model.head_units = [8], [8]
     s.training.epochs, s.training.batch_size = 2, 8
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
     return _train(s, root / "run"), data
 
 
@@ -258,6 +260,7 @@ def test_segmentation_package_takes_any_size_and_reproduces_its_map(tmp_path):
     s.data.folder, s.data.image_size, s.data.patch_size = str(data), [32, 32], [32, 32]
     s.model.filters = [4, 8]
     s.training.epochs, s.training.batch_size = 1, 4
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
     run = _train(s, tmp_path / "run")
     zip_path = export_bioimageio(run, tmp_path / "seg.zip")
     descr = load_description(str(zip_path), perform_io_checks=True)

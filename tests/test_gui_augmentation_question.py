@@ -52,6 +52,7 @@ def test_the_copies_are_the_image_flipped_and_turned():
     assert turned.shape == (4, 3) and (turned == np.rot90(image)).all()
 
 
+@pytest.mark.slow
 def test_classification_asks_in_the_class_name_with_the_users_image(qtbot, window):
     page = _checked(qtbot, window, "classification", DEMO / "classification")
     question = page.augmentation_question
@@ -83,6 +84,7 @@ def test_classification_asks_in_the_class_name_with_the_users_image(qtbot, windo
     assert settings.augmentation.geometric == "auto" and question.buttons["auto"].isChecked()
 
 
+@pytest.mark.slow
 def test_regression_asks_what_each_value_is(qtbot, window):
     page = _checked(qtbot, window, "regression", DEMO / "regression")
     question = page.augmentation_question
@@ -97,6 +99,7 @@ def test_regression_asks_what_each_value_is(qtbot, window):
     assert question.kind_combos["y"].currentData() == "position_y"
 
 
+@pytest.mark.slow
 def test_segmentation_is_not_asked(qtbot, window):
     window.pages["task"].choose("semantic")
     window.go_to("model", force=True)

@@ -31,7 +31,7 @@ from helpers import running_slurm  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "classification"
 TINY = ["data.image_size=[32, 32]", "model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=3",
-        "training.batch_size=16"]
+        "training.batch_size=16", "augmentation.geometric=no"]  # the learning rate is what the sweeps change
 SWEEP = "training.learning_rate"
 
 # One child process trains the four runs with the real command line (TensorFlow loads once).
@@ -136,6 +136,7 @@ def _kept_value(run_dir: Path, metric: str) -> float:
     return epoch["metrics"][f"val_{metric}"]
 
 
+@pytest.mark.slow
 def test_runs_view_shows_each_status_of_a_cluster_folder(qtbot, tmp_path, user_settings, cluster_disk):
     page = _page(qtbot, tmp_path, cluster_disk)
     assert page.table.rowCount() == 6

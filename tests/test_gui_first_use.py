@@ -36,11 +36,11 @@ from petrilab.gui.pages.train_page import NOT_TRAINED  # noqa: E402
 from petrilab.gui.predict_fit import check_fit, default_output  # noqa: E402
 from petrilab.resources import demo_data, resources_dir  # noqa: E402
 
-from helpers import main_window  # noqa: E402
+from helpers import FIXED_CHOICES, main_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ENGINE = [sys.executable, "-m", "petrilab"]
-TINY = ["model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=2", "training.batch_size=8"]
+TINY = ["model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=2", "training.batch_size=8", *FIXED_CHOICES]
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,7 @@ def wait_checked(qtbot, page) -> None:
 # ---------------------------------------------------------------- 1. Predict: results belong to the model shown
 
 
+@pytest.mark.slow
 def test_predictions_go_to_a_new_folder_per_model_and_another_model_starts_clean(qtbot, window, bead, tmp_path):
     data, run = bead
     new = copy_images(data / "images", tmp_path / "new-beads", 5)
@@ -144,6 +145,7 @@ def test_the_default_results_folder_is_never_inside_the_data(tmp_path):
     assert second != first and second.parent == first.parent
 
 
+@pytest.mark.slow
 def test_images_that_do_not_fit_the_model_are_pointed_out_before_predicting(qtbot, window, bead, tmp_path):
     _data, run = bead
     nuclei = copy_images(demo_data("instance") / "images", tmp_path / "nuclei", 3)
@@ -185,6 +187,7 @@ def test_images_that_do_not_fit_the_model_are_pointed_out_before_predicting(qtbo
 # ---------------------------------------------------------------- 2. a change of task drops the old one's run
 
 
+@pytest.mark.slow
 def test_changing_the_task_leaves_no_page_showing_the_old_run(qtbot, window, bead):
     _data, run = bead
     window.context.set_run(run)
@@ -288,6 +291,7 @@ def test_choosing_the_images_folder_itself_uses_the_folder_above(qtbot, window, 
 # ---------------------------------------------------------------- 5. example data for every task
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["classification", "multilabel", "regression", "semantic", "instance"])
 def test_every_task_can_be_tried_on_example_data_from_the_task_page(qtbot, window, task, tmp_path):
     bundled = resources_dir() / "demo"

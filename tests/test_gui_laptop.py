@@ -20,6 +20,7 @@ def settle(qtbot, ms: int = 150) -> None:
     QApplication.processEvents()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1366, 768), (1100, 620)])
 def test_every_page_fits_a_laptop_screen(qtbot, tmp_path, size):
     history = overfitting_history()

@@ -92,6 +92,7 @@ def test_display_scales_16_bit_images_to_8_bit():
     assert shown.min() == 0 and shown.max() == 255
 
 
+@pytest.mark.slow
 def test_window_starts_without_tensorflow_or_keras(tmp_path):
     # in its own process: other tests in this session may have imported TensorFlow already
     code = (
@@ -112,6 +113,7 @@ def test_window_starts_without_tensorflow_or_keras(tmp_path):
 # ---------------------------------------------------------------- the window
 
 
+@pytest.mark.slow
 def test_window_opens_an_experiment_and_gates_the_steps(qtbot, window, tiny_classification_dir, tmp_path):
     settings = settings_io.defaults_for("classification")
     settings.name = "cells"
@@ -304,6 +306,7 @@ def test_every_model_page_control_writes_exactly_its_key(window):
     assert "step" in page.help_panel.body.text()
 
 
+@pytest.mark.slow
 def test_model_page_shows_the_parameter_count_from_the_engine(qtbot, window, tiny_classification_dir):
     checked(qtbot, window, tiny_classification_dir)
     qtbot.waitUntil(lambda: steps.reachable(window.progress())["model"], timeout=5_000)

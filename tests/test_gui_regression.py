@@ -140,12 +140,14 @@ def regression_run(tmp_path_factory):
     settings.model.filters = [8]
     settings.model.head_units = [16]
     settings.training.epochs = 3
+    settings.training.learning_rate, settings.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
     settings.training.batch_size = 16
     run = train(settings, runs_dir=root / "runs", echo=False)
     predict_folder(run, data / "images", root / "predictions")
     return run, root / "predictions" / "predictions.csv"
 
 
+@pytest.mark.slow
 def test_train_page_curves_plot_the_mean_absolute_error(qtbot, regression_run):
     from petrilab.gui.run_follower import RunState
     from petrilab.gui.widgets.curves import TrainingCurves

@@ -290,6 +290,7 @@ def test_unet_summary_uses_the_workshop_words_and_follows_the_settings(qtbot, wi
     assert not page.unet_text.isVisibleTo(page)
 
 
+@pytest.mark.slow
 def test_unet_parameter_count_and_architecture_names_not_cut(qtbot, window):
     open_segmentation(qtbot, window, "semantic", DEMO / "semantic")
     assert window.go_to("model", force=True)

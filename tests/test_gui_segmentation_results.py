@@ -146,6 +146,7 @@ def test_moving_the_threshold_slider_updates_the_count_and_the_overlay(qtbot):
 # ---------------------------------------------------------------- Evaluate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["semantic", "instance"])
 def test_evaluate_page_overlays_predicted_and_true_outlines(qtbot, trained, task):
     run = trained[task]
@@ -243,6 +244,7 @@ def test_evaluate_page_fits_a_1280_pixel_window(qtbot, trained):
 # ---------------------------------------------------------------- Predict
 
 
+@pytest.mark.slow
 def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, trained, tmp_path):
     run = trained["instance"]
     images = demo_data("instance") / "images"
@@ -300,6 +302,7 @@ def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, 
     assert page._preview_dir is None
 
 
+@pytest.mark.slow
 def test_a_failed_preview_says_why_and_can_be_tried_again(qtbot, trained, tmp_path):
     import shutil
 

@@ -317,6 +317,7 @@ def test_stop_is_polite_first(qtbot, tmp_path):
     assert ev.read_all(run_dir / runs.EVENTS)[-1]["status"] == "stopped"
 
 
+@pytest.mark.slow
 def test_stop_waits_for_an_engine_that_is_still_finishing_its_work(qtbot, tmp_path):
     from petrilab.gui.process import EngineProcess
 
@@ -329,6 +330,7 @@ def test_stop_waits_for_an_engine_that_is_still_finishing_its_work(qtbot, tmp_pa
     assert ev.read_all(run_dir / runs.EVENTS)[-1]["status"] == "stopped"
 
 
+@pytest.mark.slow
 def test_stop_terminates_then_kills_an_engine_that_does_not_listen(qtbot, tmp_path):
     from petrilab.gui.process import EngineProcess
 
@@ -447,6 +449,7 @@ def test_train_page_crash_without_error_event_shows_plain_words_and_the_log(qtbo
     page.follower.stop()
 
 
+@pytest.mark.slow
 def test_train_page_refuses_invalid_settings_in_plain_words(qtbot, context):
     from petrilab.gui.pages.train_page import TrainPage
 

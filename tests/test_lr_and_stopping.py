@@ -34,6 +34,7 @@ def test_the_rate_is_where_the_loss_falls_fastest_below_the_lowest_loss_and_neve
     assert BAND["sgd"][0] <= sgd.learning_rate <= BAND["sgd"][1]
 
 
+@pytest.mark.slow
 def test_the_range_test_on_a_real_network_puts_the_weights_back():
     import keras
 
@@ -67,6 +68,7 @@ def _noise_classes(folder, n_per_class=24, size=16, seed=0):
     return folder
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_the_run_and_keeps_the_best_epochs_weights(tmp_path):
     import keras
 

@@ -153,6 +153,7 @@ def test_small_dense_network_parameter_count():
     assert model.count_params() == (64 * 32 + 32) + (32 * 16 + 16) + (16 * 1 + 1) == 2625
 
 
+@pytest.mark.slow
 def test_batch_norm_replaces_the_bias_and_adds_frozen_statistics():
     model = build_model(make_settings("dense", dense_layers=[32], batch_norm=True), (8, 8, 1), BINARY)
     report = describe_model(make_settings("dense", dense_layers=[32], batch_norm=True), (8, 8, 1), BINARY)
@@ -219,6 +220,7 @@ def test_no_regularisation_adds_no_penalty():
     assert model.losses == []
 
 
+@pytest.mark.slow
 def test_too_many_blocks_still_build_and_are_warned_about():
     report = describe_model(make_settings("convnet", filters=[8, 8, 8, 8, 8]), (8, 8, 1), BINARY)
     assert any("1 × 1 map" in warning for warning in report["warnings"])
@@ -293,6 +295,7 @@ def summary_rows(model, monkeypatch) -> tuple[list[tuple[str, str, int]], dict[s
 
 @pytest.mark.parametrize("architecture, shape", [
     ("convnet", (64, 64, 1)), ("vgg", (16, 16, 3)), ("dense", (8, 8, 1)), ("transfer", (16, 16, 1))])
+@pytest.mark.slow
 def test_describe_matches_keras_summary(architecture, shape, monkeypatch):
     settings = make_settings(architecture, backbone="vgg16", weights="imagenet", batch_norm=True, dropout=0.2)
     report = describe_model(settings, shape, THREE)
@@ -310,6 +313,7 @@ def test_describe_matches_keras_summary(architecture, shape, monkeypatch):
     assert report["layers"][-1]["output_shape"] == [3]
 
 
+@pytest.mark.slow
 def test_describe_transfer_notes_about_weights():
     def described(weights):
         return describe_model(make_settings("transfer", backbone="vgg16", weights=weights), (32, 32, 3), BINARY)
@@ -322,6 +326,7 @@ def test_describe_transfer_notes_about_weights():
     assert imagenet["trainable"] == missing["trainable"] < random["trainable"] == random["total"]
 
 
+@pytest.mark.slow
 def test_describe_is_repeatable():
     settings = Settings()
     first = describe_model(settings, (64, 64, 1), THREE)
@@ -333,6 +338,7 @@ def test_describe_is_repeatable():
         describe_model(transfer, (32, 32, 3), BINARY)["layers"]
 
 
+@pytest.mark.slow
 def test_describe_warns_about_dense_networks_on_large_images():
     report = describe_model(make_settings("dense", dense_layers=[32]), (128, 128, 1), BINARY)
     assert any("one weight per pixel" in warning for warning in report["warnings"])
@@ -364,6 +370,7 @@ def _learns(settings, shape, head, n=32, batch=8):
     assert losses[1] < losses[0], losses
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture, channels", [("dense", 1), ("convnet", 3), ("vgg", 1), ("transfer", 4)])
 def test_saved_model_loads_and_predicts_the_same(architecture, channels, tmp_path):
     # transfer: VGG16 with 4 channels crosses every added input step (enlarge, channel mixing, flip, rescaling)
@@ -399,6 +406,7 @@ def test_imagenet_weights_offline_raise_weights_unavailable():
         pytest.skip("this machine reached the internet and downloaded the weights")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backbone", ["mobilenetv2", "vgg16"])
 def test_weights_file_loads_exactly(backbone, weights_files):
     path, saved = weights_files[backbone]
@@ -406,6 +414,7 @@ def test_weights_file_loads_exactly(backbone, weights_files):
     assert weights_equal(model.get_layer(base_name(backbone)), saved)
 
 
+@pytest.mark.slow
 def test_a_missing_or_wrong_weights_file_is_a_user_error(weights_files, tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         build_model(make_settings("transfer", weights=str(tmp_path / "none.h5")), (32, 32, 3), BINARY)
@@ -416,6 +425,7 @@ def test_a_missing_or_wrong_weights_file_is_a_user_error(weights_files, tmp_path
     assert caught.value.file == str(vgg16_file)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fine_tune_layers", [0, 12])
 def test_fine_tuning_trains_exactly_the_last_layers_but_not_batch_norm(fine_tune_layers, weights_files):
     path, _ = weights_files["mobilenetv2"]
@@ -435,6 +445,7 @@ def test_fine_tuning_trains_exactly_the_last_layers_but_not_batch_norm(fine_tune
     assert sum(math.prod(w.shape) for w in model.trainable_weights) == expected_count + head
 
 
+@pytest.mark.slow
 def test_a_random_base_trains_whole():
     # a frozen random MobileNetV2 gives the same near-zero features for every image: nothing to learn from
     model = build_model(make_settings("transfer", weights="random", fine_tune_layers=0), (32, 32, 3), BINARY)

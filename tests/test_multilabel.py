@@ -133,6 +133,7 @@ def train_settings(folder, **changes):
     return settings
 
 
+@pytest.mark.slow
 def test_training_tunes_thresholds_evaluates_and_predicts(cells, tmp_path):
     from petrilab.prediction.predict_folder import predict_folder
     from petrilab.training.trainer import train

@@ -25,8 +25,10 @@ from PIL import Image
 from petrilab.demo import make_classification_demo, make_segmentation_demo
 from petrilab.file_names import shown
 
+from helpers import FIXED_CHOICES
+
 ENGINE = [sys.executable, "-m", "petrilab"]
-TINY = ["model.filters=[4, 8]", "model.batch_norm=false", "training.epochs=1", "training.batch_size=4"]
+TINY = ["model.filters=[4, 8]", "model.batch_norm=false", "training.epochs=1", "training.batch_size=4", *FIXED_CHOICES]
 ODD = [b"caf\xe9 %d.png", b"\xe4rger %d.png"]  # Latin-1 names, as a Windows zip unpacked on Linux leaves them
 
 
@@ -116,6 +118,7 @@ def copies(folder: Path, sources: list[Path]) -> Path:
 # ---------------------------------------------------------------- 1. names that are not UTF-8
 
 
+@pytest.mark.slow
 def test_file_names_that_are_not_utf8_train_evaluate_and_predict_shown_escaped(odd, tmp_path):
     run = odd["run"]
     shown_names = {r"caf\xe9 0.png", r"\xe4rger 1.png", r"caf\xe9 2.png"}
@@ -167,6 +170,7 @@ def test_file_names_that_are_not_utf8_train_evaluate_and_predict_shown_escaped(o
 # ---------------------------------------------------------------- 2. never into the data
 
 
+@pytest.mark.slow
 def test_an_output_in_or_around_the_data_is_refused_for_every_command(seg, odd, tmp_path):
     run, data = seg["run"], seg["data"]
     new = copies(tmp_path / "new", sorted((data / "images").iterdir())[:2])
@@ -192,6 +196,7 @@ def test_an_output_in_or_around_the_data_is_refused_for_every_command(seg, odd, 
 # ---------------------------------------------------------------- 3. earlier results, two predictions at once
 
 
+@pytest.mark.slow
 def test_earlier_results_are_replaced_only_when_asked_and_only_petrilabs(seg, tmp_path):
     run, data = seg["run"], seg["data"]
     out = tmp_path / "results"
@@ -228,6 +233,7 @@ def test_earlier_results_are_replaced_only_when_asked_and_only_petrilabs(seg, tm
     assert digest(data) == seg["before"]
 
 
+@pytest.mark.slow
 def test_two_predictions_into_one_folder_never_lose_rows(seg, tmp_path):
     run, data = seg["run"], seg["data"]
     images = sorted((data / "images").iterdir())
@@ -289,6 +295,7 @@ def used_kb(folder: Path) -> int:
     return (stat.f_blocks - stat.f_bfree) * stat.f_frsize // 1024
 
 
+@pytest.mark.slow
 def test_a_full_disk_leaves_complete_results_or_none_and_says_so(seg, small_disk, tmp_path):
     mount, resize = small_disk
     run, data = seg["run"], seg["data"]
@@ -322,6 +329,7 @@ def test_a_full_disk_leaves_complete_results_or_none_and_says_so(seg, small_disk
 # ---------------------------------------------------------------- 5. files that are not images
 
 
+@pytest.mark.slow
 def test_files_predict_cannot_read_are_named_with_the_reason(odd, tmp_path):
     new = tmp_path / "mixed"
     new.mkdir()
@@ -349,6 +357,7 @@ def test_files_predict_cannot_read_are_named_with_the_reason(odd, tmp_path):
 # ---------------------------------------------------------------- the window asks before replacing
 
 
+@pytest.mark.slow
 def test_window_asks_before_replacing_earlier_results(qtbot, odd, tmp_path, monkeypatch):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QMessageBox

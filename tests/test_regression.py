@@ -192,6 +192,7 @@ def train_settings(folder, **changes):
     return settings
 
 
+@pytest.mark.slow
 def test_training_standardises_targets_and_reports_in_their_units(tmp_path):
     from petrilab.prediction.predict_folder import predict_folder
     from petrilab.training.trainer import train
@@ -240,6 +241,7 @@ def test_training_standardises_targets_and_reports_in_their_units(tmp_path):
     assert all(6 * 16 / 32 - 3 < float(p["x"]) < 16 for p in predictions)
 
 
+@pytest.mark.slow
 def test_resume_loads_the_metric_in_units(beads, tmp_path):
     from petrilab.training.trainer import train
 

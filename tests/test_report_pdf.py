@@ -41,6 +41,7 @@ def test_classification_pdf_holds_the_report(tiny_classification_dir, tmp_path, 
     s.data.folder, s.data.image_size = str(tiny_classification_dir), [32, 32]
     s.model.filters, s.model.head_units = [8], [8]
     s.training.epochs, s.training.batch_size, s.training.seed = 2, 8, 7
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
     run = _train(s, tmp_path / "run")
 
     assert main(["report", str(run), "--pdf"]) == 0
@@ -84,6 +85,7 @@ def _run_folder(tmp_path, name, task, evaluation, history=True):
     return run
 
 
+@pytest.mark.slow
 def test_every_task_writes_its_scores_into_the_pdf(tmp_path):
     from petrilab.export.pdf import write_pdf
 
@@ -142,6 +144,7 @@ def test_segmentation_pdf_shows_example_images(tmp_path):
     s.data.folder, s.data.image_size, s.data.patch_size = str(data), [32, 32], [32, 32]
     s.model.filters = [4, 8]
     s.training.epochs, s.training.batch_size = 1, 4
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
     run = _train(s, tmp_path / "run")
     assert main(["report", str(run), "--pdf"]) == 0
     _, text, pictures = pdf_text(run / "report.pdf")
@@ -160,6 +163,7 @@ def test_report_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys):
         cmd_report(Args)
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_save_as_pdf_writes_it_through_the_engine_and_says_why_not(qtbot, tmp_path):
     from petrilab.gui.export_dialog import ShareButtons

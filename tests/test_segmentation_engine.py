@@ -317,6 +317,7 @@ def semantic_run(tmp_path_factory):
     return SimpleNamespace(data=data, tmp=tmp, run=train_cli(data, tmp, "semantic", "--set", "training.epochs=8"))
 
 
+@pytest.mark.slow
 def test_semantic_binary_learns_tunes_its_threshold_and_predicts_files(semantic_run, capsys, monkeypatch):
     run, data, tmp = semantic_run.run, semantic_run.data, semantic_run.tmp
     events = read_events(run)
@@ -363,6 +364,7 @@ def test_semantic_binary_learns_tunes_its_threshold_and_predicts_files(semantic_
     assert not any(p.name.endswith("_mask.tif") for p in data.rglob("*"))  # the input folder is untouched
 
 
+@pytest.mark.slow
 def test_model_with_custom_losses_and_metrics_loads_in_a_fresh_process(semantic_run):
     code = ("import sys, numpy as np, keras, petrilab.models; m = keras.saving.load_model(sys.argv[1]); "
             "x = np.zeros((1, 64, 64, 1), 'float32'); "
@@ -390,6 +392,7 @@ def make_two_class_nuclei(folder, n: int, size: int = 64):
     return folder
 
 
+@pytest.mark.slow
 def test_semantic_multiclass_learns_each_class(tmp_path):
     data = make_two_class_nuclei(tmp_path / "two", 10)
     run = train_cli(data, tmp_path, "semantic", "--set", "training.epochs=8")
@@ -404,6 +407,7 @@ def test_semantic_multiclass_learns_each_class(tmp_path):
     assert len(evaluation["confusion_matrix"]) == 3
 
 
+@pytest.mark.slow
 def test_instance_segmentation_separates_touching_nuclei_better_than_a_threshold(tmp_path):
     from petrilab.evaluation.segmentation import ObjectTally
     from petrilab.prediction.trained_model import TrainedModel

@@ -117,6 +117,7 @@ def test_the_segmentation_recipe_estimates_the_prepared_size_from_headers():
     assert get_recipe("semantic").prepared_bytes(samples, prep) == len(samples) * 128 * 128 * 8
 
 
+@pytest.mark.slow
 def test_a_real_training_with_load_stream_completes_and_evaluates(tmp_path):
     data = tmp_path / "semantic"
     shutil.copytree(DEMO, data)

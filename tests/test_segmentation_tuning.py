@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tifffile
 from PIL import Image
 
@@ -111,6 +112,7 @@ def test_semantic_segmentation_tunes_only_its_threshold():
     assert SemanticRecipe().min_size_candidates(post, []) == [0]
 
 
+@pytest.mark.slow
 def test_a_real_instance_training_records_and_uses_the_tuned_minimum_size(tmp_path):
     data = make_segmentation_demo(tmp_path / "nuclei", "instance", n_images=8, size=96, seed=2)
     run = train_tiny_segmentation(data, "instance", tmp_path, "training.epochs=3")

@@ -97,6 +97,7 @@ def test_transfer_learning_offline_says_so_plainly(tmp_path):
     assert events_of(tmp_path / "run", "finished")[0]["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_unreadable_image_is_left_out_with_a_warning(tmp_path):
     data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=6)
     broken = data / "round" / "broken.png"

@@ -26,10 +26,12 @@ from petrilab.data.images import image_info, read_image
 from petrilab.demo import make_classification_demo, make_multilabel_demo, make_regression_demo, \
     make_segmentation_demo
 
+from helpers import FIXED
+
 from test_bad_input import assert_plain, cli, digest
 
 TINY_TRAINING = ["--set", "training.epochs=1", "--set", "model.filters=[4]", "--set", "model.head_units=[4]",
-                 "--set", "training.batch_size=8", "--set", "data.image_size=[16, 16]"]
+                 "--set", "training.batch_size=8", "--set", "data.image_size=[16, 16]", *FIXED]
 
 
 def listing(folder: Path) -> set[str]:
@@ -212,6 +214,7 @@ def cli_plain(args) -> int:
     return main([str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_identical_files_in_two_classes_are_named_and_kept_in_one_subset(leaky, capsys):
     data, run = leaky
     before = digest(data)
@@ -248,6 +251,7 @@ def test_evaluating_on_images_the_model_trained_on_is_warned(leaky, tmp_path, ca
     assert digest(data, again) == before
 
 
+@pytest.mark.slow
 def test_test_images_changed_since_the_split_are_named_by_evaluate(tmp_path, capsys):
     work = tmp_path
     data = make_classification_demo(work / "data", n_per_class=8, size=32, seed=48)
@@ -344,6 +348,7 @@ def test_a_table_saved_as_csv_txt_by_windows_is_accepted_and_named(tmp_path, cap
 # ---------------------------------------------------------------- masks
 
 
+@pytest.mark.slow
 def test_every_mask_empty_is_refused_and_no_objects_are_never_a_perfect_score(tmp_path, capsys):
     data = make_segmentation_demo(tmp_path / "nuclei", task="instance", n_images=8, size=32, seed=61)
     empty = make_segmentation_demo(tmp_path / "blank", task="instance", n_images=4, size=32, seed=62)
@@ -458,6 +463,7 @@ def test_a_run_dir_full_of_other_files_is_refused(tmp_path, capsys):
     assert sorted(p.name for p in thesis.iterdir()) == ["chapter 1.docx"] and digest(data, thesis) == before
 
 
+@pytest.mark.slow
 def test_a_patch_larger_than_the_images_is_said(tmp_path, capsys):
     from petrilab.events import read_all
 

@@ -26,7 +26,7 @@ def advise(f: Finding, s: Settings | None, c: Curves | None, n_seen: int, second
     if tips is not None:
         return tips
     if f.verdict == "diverged" or f.kind == "unstable":
-        tips = [lower_learning_rate(s, "The loss blew up"), add_batch_norm(s, "steadies training"),
+        tips = [_far_high_rate(s) or lower_learning_rate(s, "The loss blew up"), add_batch_norm(s, "steadies training"),
                 Advice("Check that the images are normalised (data page): very large pixel values make training "
                        "diverge.", page="data")]
     elif f.verdict == "underfitting":
@@ -58,12 +58,20 @@ def _cause_in_settings(s: Settings | None, regularisation: Advice | None) -> Adv
     if isinstance(lr, (int, float)) and lr < LR_FAR_LOW:
         return auto_learning_rate(f"The learning rate ({fmt(lr)}) is far below the usual 0.001, so the network "
                                   "hardly moves")
-    if isinstance(lr, (int, float)) and lr > LR_FAR_HIGH and s.training.optimizer in ("adam", "rmsprop"):
-        return auto_learning_rate(f"The learning rate ({fmt(lr)}) is far above the usual 0.001, so each step "
-                                  "overshoots")
+    far_high = _far_high_rate(s)
+    if far_high is not None:
+        return far_high
     m = s.model
     if m.dropout >= HEAVY_DROPOUT or m.l1 >= HEAVY_PENALTY or m.l2 >= HEAVY_PENALTY:
         return regularisation
+    return None
+
+
+def _far_high_rate(s: Settings | None) -> Advice | None:
+    lr = s.training.learning_rate if s is not None else None
+    if isinstance(lr, (int, float)) and lr > LR_FAR_HIGH and s.training.optimizer in ("adam", "rmsprop"):
+        return auto_learning_rate(f"The learning rate ({fmt(lr)}) is far above the usual 0.001, so each step "
+                                  "overshoots")
     return None
 
 
