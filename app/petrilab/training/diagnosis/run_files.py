@@ -4,10 +4,10 @@ present) or a Keras CSVLogger file."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from petrilab.errors import UserError
+from petrilab.events import read_all as read_events
 from petrilab.training.diagnosis.results import Diagnosis
 from petrilab.training.diagnosis.verdict import diagnose
 
@@ -65,17 +65,10 @@ def _csv_columns(path: Path) -> list[str]:
 
 def _classes_from_events(events_file: Path) -> list[str]:
     """The class names the engine reported when it started (settings may leave them to the folders)."""
-    if not events_file.is_file():
-        return []
     classes: list[str] = []
-    with open(events_file, encoding="utf-8") as f:
-        for line in f:
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if event.get("event") == "started" and isinstance(event.get("classes"), list):
-                classes = [str(c) for c in event["classes"]]
+    for event in read_events(events_file):
+        if event.get("event") == "started" and isinstance(event.get("classes"), list):
+            classes = [str(c) for c in event["classes"]]
     return classes
 
 
@@ -87,16 +80,11 @@ def _run_facts(run_dir, settings, epochs_done: int) -> dict:
     if not events.is_file():
         return facts
     status = None
-    with open(events, encoding="utf-8") as f:
-        for line in f:
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if event.get("event") == "started" and isinstance(event.get("n_validation"), int):
-                facts["n_validation"] = event["n_validation"]
-            if event.get("event") == "finished":
-                status = event.get("status")
+    for event in read_events(events):
+        if event.get("event") == "started" and isinstance(event.get("n_validation"), int):
+            facts["n_validation"] = event["n_validation"]
+        if event.get("event") == "finished":
+            status = event.get("status")
     if settings is not None and settings.training.early_stopping and status == "completed":
         facts["stopped_early"] = epochs_done < settings.training.epochs
     return facts
