@@ -214,19 +214,19 @@ def way_c(ds, settings: Path, folder: Path, seed: int, budget: float) -> dict:
 
 
 def tune_choice(output: str, here: Path) -> Path:
-    """The run folder tune says it chose: a path on a line naming the best run, else its last 'Run folder:'."""
-    def runs_on(line):  # absolute paths, or paths relative to the folder tune ran in
-        paths = [here / p for p in re.findall(r"([^\s'\"]*[/\\][^\s'\"]+)", line.partition(":")[2] or line)]
-        return [p.resolve() for p in paths if (p / "model.keras").is_file()]
-
-    lines = output.splitlines()
-    for line in reversed(lines):
-        if re.search(r"best|chosen|kept", line, re.I) and runs_on(line):
-            return runs_on(line)[-1]
-    for line in reversed(lines):
-        if line.startswith("Run folder:") and runs_on(line):
-            return runs_on(line)[-1]
-    raise RuntimeError(f"petrilab tune did not name the run it chose (in {here}):\n{output[-2000:]}")
+    """The trial run folder tune kept: `best` in the tuning folder's tuning.json (the folder named on the
+    'Tuning folder:' line tune prints, else the newest one under `here/runs`)."""
+    named = [Path(line.split(":", 1)[1].strip()) for line in output.splitlines() if line.startswith("Tuning folder:")]
+    folders = named or sorted((here / "runs").glob("*/tuning.json"), key=lambda p: p.stat().st_mtime)
+    for folder in reversed(folders):
+        folder = folder if folder.is_dir() else folder.parent
+        summary = folder / "tuning.json"
+        if summary.is_file():
+            best = json.loads(summary.read_text(encoding="utf-8")).get("best") or {}
+            run = folder / best.get("run_folder", "")
+            if best and (run / "model.keras").is_file():
+                return run.resolve()
+    raise RuntimeError(f"petrilab tune kept no run with a model (in {here}):\n{output[-2000:]}")
 
 
 # ---------------------------------------------------------------- one dataset, every seed and way
