@@ -39,6 +39,7 @@ class Task:
     chance: str = ""  # the blind guess whose loss the diagnosis knows: "classes" (their frequencies), "mean"
     tags: tuple[str, ...] = ()  # bioimage.io tags
     defaults: dict = field(default_factory=dict, hash=False)  # settings keys whose default differs
+    recipe: str = ""  # "module:class" of what differs when training (recipes/); imported only when used
 
     @property
     def example(self) -> str:
@@ -83,6 +84,7 @@ TASKS: dict[str, Task] = {
             "Sort each image into one class (e.g. healthy or infected cell).",
             "DATA/<class name>/<image> — one sub-folder per class",
             True, data="folders", answer="class", geometry="probe", chance="classes", tags=("classification",),
+            recipe="petrilab.recipes.classification:ClassificationRecipe",
         ),
         Task(
             "multilabel",
@@ -90,6 +92,7 @@ TASKS: dict[str, Task] = {
             "Give each image any number of labels (e.g. several protein localisations).",
             "DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label)",
             True, data="table", answer="labels", table="labels.csv", tags=("classification", "multi-label"),
+            recipe="petrilab.recipes.multilabel:MultiLabelRecipe",
         ),
         Task(
             "regression",
@@ -99,7 +102,7 @@ TASKS: dict[str, Task] = {
             True, data="table", answer="values", table="targets.csv", geometry="targets", chance="mean",
             tags=("regression",),
             # the workshop's MSE, named so the user sees it
-            defaults={"training.loss": "mse"},
+            defaults={"training.loss": "mse"}, recipe="petrilab.recipes.regression:RegressionRecipe",
         ),
         Task(
             "semantic",
@@ -107,7 +110,7 @@ TASKS: dict[str, Task] = {
             "Give every pixel a class (e.g. background, bacteria).",
             "DATA/images/<image> + DATA/masks/<same name> (pixel value = class index)",
             True, data="masks", answer="mask", tags=("semantic-segmentation", "segmentation"),
-            defaults=_SEGMENTATION_DEFAULTS,
+            defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.recipes.segmentation:SemanticRecipe",
         ),
         Task(
             "instance",
@@ -115,7 +118,7 @@ TASKS: dict[str, Task] = {
             "Find and separate each object (e.g. every nucleus), then measure it.",
             "DATA/images/<image> + DATA/masks/<same name> (0 background, 1..N objects)",
             True, data="masks", answer="objects", tags=("instance-segmentation", "segmentation"),
-            defaults=_SEGMENTATION_DEFAULTS,
+            defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.recipes.segmentation:InstanceRecipe",
         ),
     ]
 }
