@@ -197,7 +197,7 @@ def output_head(task_key: str, n_classes: int) -> OutputHead:
 def task_warnings(settings) -> list[str]:
     """Plain warnings about settings that fight the task (shown with the model, emitted when training)."""
     found = []
-    if settings.task.kind == "regression":
+    if TASKS[settings.task.kind].geometry == "targets":  # flips move positions and angles
         a = settings.augmentation
         moving = [c for c, k in settings.data.target_kinds.items() if k in ("position_x", "position_y", "angle")]
         free = [name for name, on in (("rotations", a.rotation > 0), ("zoom", a.zoom > 0)) if on]
