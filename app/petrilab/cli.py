@@ -33,6 +33,7 @@ from pathlib import Path
 
 from petrilab import __version__
 from petrilab.errors import UserError
+from petrilab.tasks import DEFAULT_TASK, TASKS
 
 EXIT_USER_ERROR = 2
 EXIT_UNEXPECTED = 1
@@ -108,7 +109,8 @@ def cmd_init(args) -> int:
     settings.name = Path(args.data).resolve().name
     settings.data.folder = str(Path(args.data).resolve())
     if args.test_data:
-        settings.data.classes = list(dataset.classes) if args.task == "classification" else []
+        # class folders: the test folder's must be the training folder's classes, in the same order
+        settings.data.classes = list(dataset.classes) if TASKS[args.task].data == "folders" else []
         recipe.discover(settings, args.test_data)
         settings.data.classes = []
         settings.data.test_folder = str(Path(args.test_data).resolve())
@@ -197,22 +199,9 @@ def cmd_evaluate(args) -> int:
     with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and test_predictions.csv "
                                  "are as they were.", "Free some space on that disk, then evaluate again."):
         result = evaluate_run(args.run_dir, data_dir=args.data)
-    m = result["metrics"]
-    if result.get("task") == "regression":
-        from petrilab.evaluation.regression import summary_line
+    from petrilab.recipes import get_recipe
 
-        print(summary_line(result))
-    elif result.get("task") == "multilabel":
-        from petrilab.evaluation.multilabel import summary_line
-
-        print(summary_line(result))
-    elif result.get("task") in ("semantic", "instance"):
-        from petrilab.recipes.segmentation_evaluation import summary_line
-
-        print(summary_line(result))
-    else:
-        print(f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
-              f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
+    print(get_recipe(result.get("task", DEFAULT_TASK)).summary_line(result))
     for w in result["warnings"]:
         print(f"Note: {w}")
     return 0
@@ -322,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a dataset and report what is wrong, in plain words")
     p.add_argument("folder",
                    help="the data folder, or a settings file (its data folder with its task, and its settings)")
-    p.add_argument("--task", default="classification")
+    p.add_argument("--task", default=DEFAULT_TASK)
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=cmd_check)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from petrilab.errors import UserError
+from petrilab.tasks import TASKS, is_per_pixel
 
 DEMO_CLASSES = ("elongated", "fragmented", "round")
 
@@ -154,7 +155,7 @@ def _cell(kind: str, centre, s: float, yy, xx, rng) -> np.ndarray:
 SEGMENTATION_DEMO_CLASSES = ("background", "nucleus")
 
 
-def make_segmentation_demo(out_dir, task: str = "instance", n_images: int = 24, size: int = 128,
+def make_segmentation_demo(out_dir, task: str, n_images: int = 24, size: int = 128,
                            seed: int = 0) -> Path:
     """Write DEMO/images/nuclei_001.png … and DEMO/masks/nuclei_001.png|.tif into `out_dir` (new or empty).
 
@@ -165,8 +166,8 @@ def make_segmentation_demo(out_dir, task: str = "instance", n_images: int = 24, 
     import tifffile
     from PIL import Image
 
-    if task not in ("semantic", "instance"):
-        raise ValueError(f"the segmentation demo is for 'semantic' or 'instance', not {task!r}")
+    if not is_per_pixel(task):
+        raise ValueError(f"the segmentation demo is for a task that answers per pixel, not {task!r}")
     out = _empty_folder(out_dir)
     if n_images < 1 or size < 32:
         raise ValueError("the demo needs at least 1 image of at least 32 pixels")
@@ -177,7 +178,7 @@ def make_segmentation_demo(out_dir, task: str = "instance", n_images: int = 24, 
         image, labels = render_nuclei(size, rng)
         name = f"nuclei_{i + 1:03d}"
         Image.fromarray(image, mode="L").save(out / "images" / f"{name}.png", optimize=False)
-        if task == "instance":
+        if TASKS[task].has_objects:
             tifffile.imwrite(out / "masks" / f"{name}.tif", labels.astype(np.uint16), compression="zlib")
         else:
             Image.fromarray((labels > 0).astype(np.uint8), mode="L").save(out / "masks" / f"{name}.png")
@@ -326,3 +327,13 @@ def render_labelled_cell(size: int, present, rng: np.random.Generator) -> np.nda
     image = rng.uniform(15, 35) + gaussian_filter(signal, rng.uniform(0.3, 0.9) * s)
     image = image + rng.normal(0, rng.uniform(3, 8), image.shape)
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def make_demo(task: str, out_dir) -> Path:
+    """The demo data of `task` (what the app offers as example data), at its usual size."""
+    info = TASKS[task]
+    if info.per_pixel:
+        return make_segmentation_demo(out_dir, task, n_images=30)
+    if info.data == "folders":
+        return make_classification_demo(out_dir)
+    return make_multilabel_demo(out_dir) if info.multi_label else make_regression_demo(out_dir)

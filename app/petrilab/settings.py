@@ -21,12 +21,12 @@ from petrilab import SETTINGS_FORMAT, __version__
 from petrilab import settings_files
 from petrilab.errors import UserError
 from petrilab.settings_types import coerce
-from petrilab.tasks import TASKS
+from petrilab.tasks import DEFAULT_TASK, TASKS
 
 
 @dataclass
 class TaskSettings:
-    kind: str = "classification"
+    kind: str = DEFAULT_TASK
 
 
 @dataclass
@@ -193,19 +193,10 @@ RANGES = {
 
 AUTO_NUMBERS = ("training.learning_rate",)  # number settings that may also be "auto"
 
-_SEGMENTATION_DEFAULTS = {"model.architecture": "unet", "model.batch_norm": True, "model.dropout": 0.1,
-                          "training.loss": "crossentropy_dice", "training.batch_size": 8, "training.epochs": 40,
-                          "augmentation.elastic": 0.2}
-# Settings whose default depends on the task. Regression: the loss is the workshop's MSE, named so the
-# user sees it. (Flips and turns are on for every task: augmentation.geometric and data.target_kinds say
-# whether they keep the answer, and move a position target with the image.)
-TASK_DEFAULTS = {
-    "regression": {"training.loss": "mse"},
-    # Segmentation: the workshop's "petit U-Net" (batch norm, a little dropout) on 128-pixel patches,
-    # cross-entropy + Dice so a rare foreground is not ignored, small batches for the processor's memory.
-    "semantic": _SEGMENTATION_DEFAULTS,
-    "instance": _SEGMENTATION_DEFAULTS,
-}
+# Settings whose default depends on the task: each task's `defaults` in tasks.py. (Flips and turns are on
+# for every task: augmentation.geometric and data.target_kinds say whether they keep the answer, and move a
+# position target with the image.)
+TASK_DEFAULTS = {key: task.defaults for key, task in TASKS.items() if task.defaults}
 
 
 def task_defaults(task: str) -> dict[str, object]:

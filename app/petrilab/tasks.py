@@ -1,15 +1,26 @@
 """The tasks PetriLab can learn, and what each implies.
 
-The workshop's rule of thumb lives here once: the task decides the last
-layer's activation, the loss and the metrics. Everything else (models,
-trainer, GUI) asks this module instead of deciding again.
+The registry of tasks: the one place that names a task kind. The rest of the
+engine asks it what a task does (answers per pixel? has classes? values?)
+instead of naming kinds; what only one task does lives in its recipe
+(recipes/). The workshop's rule of thumb lives here once too: the task
+decides the last layer's activation, the loss and the metrics.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from petrilab.errors import UserError
+
+DEFAULT_TASK = "classification"  # a new settings file, `petrilab check` without --task
+
+# The settings a task sets its own way (the general default otherwise): segmentation's is the workshop's
+# "petit U-Net" (batch norm, a little dropout) on 128-pixel patches, cross-entropy + Dice so a rare
+# foreground is not ignored, small batches for the processor's memory.
+_SEGMENTATION_DEFAULTS = {"model.architecture": "unet", "model.batch_norm": True, "model.dropout": 0.1,
+                          "training.loss": "crossentropy_dice", "training.batch_size": 8, "training.epochs": 40,
+                          "augmentation.elastic": 0.2}
 
 
 @dataclass(frozen=True)
@@ -19,10 +30,49 @@ class Task:
     summary: str
     layout: str
     available: bool  # built in this version of the engine
+    data: str  # how DATA is laid out: "folders" (a sub-folder per class), "table" (images + a CSV), "masks"
+    answer: str  # for one image: "class", "labels" (any number), "values", or per pixel "mask", "objects"
+    table: str = ""  # data == "table": the CSV next to DATA/images
+    # flips and turns: "probe" (a short probe tells whether they keep the answer), "targets" (they move
+    # positions: used only as each value's kind says), "kept" (they keep the answer; a mask moves along)
+    geometry: str = "kept"
+    chance: str = ""  # the blind guess whose loss the diagnosis knows: "classes" (their frequencies), "mean"
+    tags: tuple[str, ...] = ()  # bioimage.io tags
+    defaults: dict = field(default_factory=dict, hash=False)  # settings keys whose default differs
+    recipe: str = ""  # "module:class" of what differs when training (recipes/); imported only when used
 
     @property
     def example(self) -> str:
         return EXAMPLES[self.key]
+
+    @property
+    def per_pixel(self) -> bool:
+        """The answer is a mask of the image's size (a fully convolutional network, patches, overlays)."""
+        return self.data == "masks"
+
+    @property
+    def has_classes(self) -> bool:
+        """Exclusive classes: one per image, or one per pixel."""
+        return self.answer in ("class", "mask")
+
+    @property
+    def multi_label(self) -> bool:
+        return self.answer == "labels"
+
+    @property
+    def has_targets(self) -> bool:
+        """Numbers to predict (standardised for training, back in their units on output)."""
+        return self.answer == "values"
+
+    @property
+    def has_objects(self) -> bool:
+        """Separate objects, numbered 1..N in the masks, counted and measured."""
+        return self.answer == "objects"
+
+    @property
+    def item(self) -> str:
+        """What one output is called in tables: a class, a label or a value."""
+        return {"labels": "label", "values": "value"}.get(self.answer, "class")
 
 
 TASKS: dict[str, Task] = {
@@ -33,35 +83,42 @@ TASKS: dict[str, Task] = {
             "Image classification",
             "Sort each image into one class (e.g. healthy or infected cell).",
             "DATA/<class name>/<image> — one sub-folder per class",
-            True,
+            True, data="folders", answer="class", geometry="probe", chance="classes", tags=("classification",),
+            recipe="petrilab.recipes.classification:ClassificationRecipe",
         ),
         Task(
             "multilabel",
             "Multi-label classification",
             "Give each image any number of labels (e.g. several protein localisations).",
             "DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label)",
-            True,
+            True, data="table", answer="labels", table="labels.csv", tags=("classification", "multi-label"),
+            recipe="petrilab.recipes.multilabel:MultiLabelRecipe",
         ),
         Task(
             "regression",
             "Regression from images",
             "Predict numbers from each image (e.g. a bead's x, y position, a cell count).",
             "DATA/images/<image> + DATA/targets.csv (filename, one column per value)",
-            True,
+            True, data="table", answer="values", table="targets.csv", geometry="targets", chance="mean",
+            tags=("regression",),
+            # the workshop's MSE, named so the user sees it
+            defaults={"training.loss": "mse"}, recipe="petrilab.recipes.regression:RegressionRecipe",
         ),
         Task(
             "semantic",
             "Semantic segmentation",
             "Give every pixel a class (e.g. background, bacteria).",
             "DATA/images/<image> + DATA/masks/<same name> (pixel value = class index)",
-            True,
+            True, data="masks", answer="mask", tags=("semantic-segmentation", "segmentation"),
+            defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.recipes.segmentation:SemanticRecipe",
         ),
         Task(
             "instance",
             "Instance segmentation",
             "Find and separate each object (e.g. every nucleus), then measure it.",
             "DATA/images/<image> + DATA/masks/<same name> (0 background, 1..N objects)",
-            True,
+            True, data="masks", answer="objects", tags=("instance-segmentation", "segmentation"),
+            defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.recipes.segmentation:InstanceRecipe",
         ),
     ]
 }
@@ -75,18 +132,33 @@ EXAMPLES = {
 }
 
 
-def get_task(key: str) -> Task:
-    """The task named `key`, refused in plain words if unknown or not built yet."""
+def task_info(key: str) -> Task:
+    """The task named `key` (built or not); unknown: refused in plain words."""
     if key not in TASKS:
         names = ", ".join(TASKS)
         raise UserError(f"'{key}' is not a task PetriLab knows.", fix=f"Use one of: {names}.")
-    task = TASKS[key]
+    return TASKS[key]
+
+
+def get_task(key: str) -> Task:
+    """The task named `key`, refused in plain words if unknown or not built yet."""
+    task = task_info(key)
     if not task.available:
         raise UserError(
             f"{task.title} is not available in this version of PetriLab yet.",
             fix="Choose image classification for now; this task is coming in a later version.",
         )
     return task
+
+
+def kinds(test) -> tuple[str, ...]:
+    """The keys of the tasks for which test(task) is true, e.g. kinds(lambda t: t.per_pixel)."""
+    return tuple(k for k, t in TASKS.items() if test(t))
+
+
+def is_per_pixel(key: str) -> bool:
+    """Whether the task named `key` answers per pixel; False for a name no task has (e.g. an empty one)."""
+    return key in TASKS and TASKS[key].per_pixel
 
 
 @dataclass(frozen=True)
@@ -125,7 +197,7 @@ def output_head(task_key: str, n_classes: int) -> OutputHead:
 def task_warnings(settings) -> list[str]:
     """Plain warnings about settings that fight the task (shown with the model, emitted when training)."""
     found = []
-    if settings.task.kind == "regression":
+    if TASKS[settings.task.kind].geometry == "targets":  # flips move positions and angles
         a = settings.augmentation
         moving = [c for c, k in settings.data.target_kinds.items() if k in ("position_x", "position_y", "angle")]
         free = [name for name, on in (("rotations", a.rotation > 0), ("zoom", a.zoom > 0)) if on]

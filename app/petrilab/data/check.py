@@ -21,6 +21,7 @@ from petrilab.data.discovery import Dataset
 from petrilab.data import finite as finite_pixels
 from petrilab.data.images import ImageInfo, image_info, read_image
 from petrilab.errors import UserError
+from petrilab.tasks import TASKS
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
@@ -290,7 +291,7 @@ def file_findings(report: DatasetReport, headers: Headers, dataset: Dataset, res
     if report.channels:
         named.odd_channel_findings(report, headers.files, resolve_channels(0, report))
     classes = list(dataset.classes)
-    by_folder = dataset.task == "classification"
+    by_folder = dataset.task in TASKS and TASKS[dataset.task].data == "folders"
     named.duplicate_file_findings(report, dataset.samples,
                                   lambda s: classes[s.label] if by_folder and s.label < len(classes) else None)
 

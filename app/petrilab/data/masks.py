@@ -27,9 +27,10 @@ from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport
 from petrilab.data.discovery import Dataset, Sample, _entries, open_folder
 from petrilab.data.images import image_info, is_image_file, read_image
 from petrilab.errors import UserError
+from petrilab.tasks import TASKS, kinds
 
 IMAGES, MASKS = "images", "masks"
-SEGMENTATION_TASKS = ("semantic", "instance")
+SEGMENTATION_TASKS = kinds(lambda t: t.per_pixel)  # tasks.py says which tasks answer per pixel
 # More distinct values than this in a semantic mask look like a label image or a photo, not classes.
 MAX_SEMANTIC_CLASSES = 32
 # Fewer images than this cannot be split into training, validation and test sets.
@@ -49,8 +50,8 @@ _LAYOUT = ("DATA/images/<image> and DATA/masks/<same name>, e.g. DATA/images/cel
 
 def default_classes(task: str, n: int = 2) -> list[str]:
     """Names for the pixel classes when the user gave none."""
-    if task == "instance" or n <= 2:
-        return ["background", "object" if task == "instance" else "foreground"]
+    if TASKS[task].has_objects or n <= 2:
+        return ["background", "object" if TASKS[task].has_objects else "foreground"]
     return ["background"] + [f"class {k}" for k in range(1, n)]
 
 
@@ -181,7 +182,7 @@ def read_label_mask(path) -> tuple[np.ndarray, bool]:
 
 def read_mask(path, task: str) -> np.ndarray:
     """The mask the network learns from: class numbers (semantic) or object labels (instance)."""
-    return read_class_mask(path) if task == "semantic" else read_label_mask(path)[0]
+    return read_label_mask(path)[0] if TASKS[task].has_objects else read_class_mask(path)
 
 
 # ---------------------------------------------------------------- patch size
@@ -218,7 +219,7 @@ class _Tally:
     def add(self, mask_path: Path) -> None:
         from scipy import ndimage
 
-        if self.task == "instance":
+        if TASKS[self.task].has_objects:
             labels, was_binary = read_label_mask(mask_path)
             self.binary += int(was_binary)
             pieces = [] if was_binary else mask_hints.split_objects(labels)
@@ -319,9 +320,9 @@ def check_segmentation(dataset: Dataset, progress: Callable[[int, int], None] | 
 
 def _class_names(dataset: Dataset, tally: _Tally) -> list[str]:
     """The pixel classes: the user's names, or names for every class number the masks hold."""
-    if dataset.task == "instance" or list(dataset.classes) != default_classes("semantic"):
+    if TASKS[dataset.task].has_objects or list(dataset.classes) != default_classes(dataset.task):
         return list(dataset.classes)
-    return default_classes("semantic", max(2, tally.max_value + 1))
+    return default_classes(dataset.task, max(2, tally.max_value + 1))
 
 
 def _pairing_findings(report: DatasetReport, dataset: Dataset, missing: list[Sample], mismatched: list) -> None:
@@ -367,11 +368,11 @@ def _count_findings(report: DatasetReport, dataset: Dataset) -> None:
 def _class_findings(report: DatasetReport, dataset: Dataset, tally: _Tally, names: list[str]) -> None:
     total = sum(tally.pixels.values()) or 1
     share = {name: tally.pixels.get(c, 0) / total for c, name in enumerate(names)}
-    report.masks["kind"] = "labels" if dataset.task == "instance" else "classes"
+    report.masks["kind"] = "labels" if TASKS[dataset.task].has_objects else "classes"
     report.masks["pixel_share"] = {k: round(v, 6) for k, v in share.items()}
     report.masks["empty_masks"] = tally.empty
     report.masks["binary_masks"] = tally.binary
-    if dataset.task == "semantic":
+    if TASKS[dataset.task].has_classes:
         if tally.max_value + 1 > len(names):
             checks._add(report, ERROR,
                         f"The masks hold class numbers up to {tally.max_value} but 'data.classes' names only "

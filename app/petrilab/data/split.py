@@ -222,10 +222,8 @@ def save_split(split: Split, path, classes: list[str], with_fingerprints: bool =
     return atomic_write_csv(path, SPLIT_COLUMNS, rows)
 
 
-def load_split(path, task: str = "classification") -> tuple[Split, list[str]]:
-    """Read a split.csv back: the split and the classes in their original order."""
-    if task != "classification":
-        raise UserError(f"Reading a split for the task '{task}' is not available yet.")
+def load_split(path) -> tuple[Split, list[str]]:
+    """Read a split.csv back (any task): the split and the classes in their original order."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"The split file {path} does not exist.", file=path,

@@ -13,6 +13,7 @@ import numpy as np
 
 from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport, Finding, check_dataset
 from petrilab.data.tables import FILENAME_COLUMN, IMAGES_FOLDER, TABLE_FILES, TableDataset
+from petrilab.tasks import TASKS
 
 # Rows listed one by one in a message; beyond this they are counted.
 MAX_LISTED = 8
@@ -58,7 +59,7 @@ def check_table(dataset: TableDataset, progress: Callable[[int, int], None] | No
     usable = dataset.excluding(unreadable)
     report.classes = list(dataset.columns)
     values = usable.values()
-    if dataset.task == "regression":
+    if TASKS[dataset.task].has_targets:
         report.targets = target_statistics(dataset.columns, values)
         report.counts = {c: int(values.shape[0]) for c in dataset.columns}
     else:
@@ -119,7 +120,7 @@ def _names(names: list[str]) -> str:
 def _problem_findings(dataset: TableDataset) -> list[Finding]:
     table = dataset.table
     name = table.name
-    what = "a number" if dataset.task == "regression" else "0 or 1"
+    what = "a number" if TASKS[dataset.task].has_targets else "0 or 1"
     out = []
     for p in dataset.problems:
         col = f"column '{p.column}'"
@@ -197,7 +198,7 @@ def _value_findings(dataset: TableDataset, report: TableReport) -> list[Finding]
             out.append(Finding(WARNING, f"The label '{name}' is {rare} in only {count} image(s): too few to learn it "
                                         f"well and to measure it.", table,
                                f"Add images where '{name}' is {rare} (at least {FEW_POSITIVES * 4})."))
-    if len(dataset.columns) > 1 and dataset.task == "regression" and n >= 3:
+    if len(dataset.columns) > 1 and TASKS[dataset.task].has_targets and n >= 3:
         stds = [t["std"] for t in report.targets.values() if t["std"] > 0]
         if stds and max(stds) / min(stds) > 100:
             out.append(Finding(INFO, "The values have very different scales; each is standardised (mean 0, spread 1) "

@@ -29,9 +29,11 @@ from petrilab.data import table_hints
 from petrilab.data.discovery import Dataset, Sample, open_folder
 from petrilab.data.images import is_image_file
 from petrilab.errors import UserError
+from petrilab.tasks import TASKS, kinds
 
-TABLE_TASKS = ("regression", "multilabel")
-TABLE_FILES = {"regression": "targets.csv", "multilabel": "labels.csv"}
+# the tasks whose data is images + a table, and each one's table (tasks.py says)
+TABLE_TASKS = kinds(lambda t: t.data == "table")
+TABLE_FILES = {key: TASKS[key].table for key in TABLE_TASKS}
 IMAGES_FOLDER = "images"
 FILENAME_COLUMN = "filename"
 
@@ -39,10 +41,11 @@ FILENAME_COLUMN = "filename"
 QUARTER_NAMES = ("lowest quarter", "second quarter", "third quarter", "highest quarter")
 NO_LABEL = "(no label)"
 
+# what the table looks like, by its file (a task's `table`)
 _LAYOUTS = {
-    "regression": "DATA/images/<image> + DATA/targets.csv with a 'filename' column and one column per value, "
+    "targets.csv": "DATA/images/<image> + DATA/targets.csv with a 'filename' column and one column per value, "
                   "e.g. filename,x,y then bead_001.png,12.4,30.1",
-    "multilabel": "DATA/images/<image> + DATA/labels.csv with a 'filename' column and one 0/1 column per label, "
+    "labels.csv": "DATA/images/<image> + DATA/labels.csv with a 'filename' column and one 0/1 column per label, "
                   "e.g. filename,nucleus,mitochondria then cell_001.png,1,0",
 }
 
@@ -179,9 +182,9 @@ def _table_path(root: Path, task: str) -> Path:
     hint = ""
     if other is not None:
         hint = (f" It has a {TABLE_FILES[other]}, which is the layout of "
-                f"{'multi-label classification' if other == 'multilabel' else 'regression'}.")
+                f"{TASKS[other].title.lower()}.")
     raise UserError(f"The folder {root} has no {name}.{hint}", file=root / name,
-                    fix=f"Put the table next to the images folder: {_LAYOUTS[task]}.")
+                    fix=f"Put the table next to the images folder: {_LAYOUTS[TABLE_FILES[task]]}.")
 
 
 def _images(root: Path, task: str) -> tuple[dict[str, Path], list[Path]]:
@@ -193,7 +196,7 @@ def _images(root: Path, task: str) -> tuple[dict[str, Path], list[Path]]:
             loose = any(is_image_file(p) for p in root.iterdir() if p.is_file())
             where = "the images lie directly in it" if loose else "it has no 'images' sub-folder"
             raise UserError(f"In {root}, {where}.", file=root,
-                            fix=f"Put the images in a sub-folder called 'images': {_LAYOUTS[task]}.")
+                            fix=f"Put the images in a sub-folder called 'images': {_LAYOUTS[TABLE_FILES[task]]}.")
         folder = candidates[0]
     images, others = {}, []
     for p in sorted(folder.iterdir()):
@@ -231,9 +234,9 @@ def _choose_columns(task: str, table: Path, value_columns: list[str], numeric: s
         return list(wanted)
     chosen = [c for c in value_columns if c in numeric]
     if not chosen:
-        what = "value" if task == "regression" else "0/1 label"
+        what = "value" if TASKS[task].has_targets else "0/1 label"
         raise UserError(f"The table {table.name} has no {what} column next to '{FILENAME_COLUMN}'.", file=table,
-                        fix=f"Add one column per {'value' if task == 'regression' else 'label'}: {_LAYOUTS[task]}.")
+                        fix=f"Add one column per {TASKS[task].item}: {_LAYOUTS[TABLE_FILES[task]]}.")
     return chosen
 
 
@@ -260,7 +263,7 @@ def discover_table(task: str, folder, columns: list[str] | None = None) -> Table
                         fix="Give each column its own name.")
     if not rows:
         raise UserError(f"The table {table.name} has a header but no rows.", file=table,
-                        fix=f"Add one line per image: {_LAYOUTS[task]}.")
+                        fix=f"Add one line per image: {_LAYOUTS[TABLE_FILES[task]]}.")
     index = {name: i for i, name in enumerate(header)}
 
     # a column counts as values when at least one of its cells is a number (a 'notes' column is ignored)
@@ -308,7 +311,7 @@ def discover_table(task: str, folder, columns: list[str] | None = None) -> Table
                 problem("not_a_number", column, line, cell)
             elif not math.isfinite(number):
                 problem("not_finite", column, line, cell)
-            elif task == "multilabel" and number not in (0.0, 1.0):
+            elif TASKS[task].multi_label and number not in (0.0, 1.0):
                 problem("not_binary", column, line, cell)
             else:
                 values.append(number)
@@ -320,7 +323,7 @@ def discover_table(task: str, folder, columns: list[str] | None = None) -> Table
         if name not in seen:
             problem("no_row", None, 0, name)
 
-    if task == "regression":
+    if TASKS[task].has_targets:
         classes, groups = _regression_groups(chosen, [v for _, v, _ in parsed])
     else:
         classes, groups = _label_groups(chosen, [v for _, v, _ in parsed])

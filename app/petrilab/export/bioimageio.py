@@ -42,6 +42,7 @@ from petrilab.errors import UserError
 from petrilab.export.bioimageio_tensors import (TEST_INPUT, TEST_OUTPUT, describe_tensors, first_test_image,
                                                 is_segmentation, model_step, normalise_like_spec, output_names,
                                                 preprocessing_steps, raw_input_tensor, unstandardise)
+from petrilab.tasks import kinds, task_info
 
 FORMATS = ("bioimageio",)
 RDF = "rdf.yaml"
@@ -53,10 +54,8 @@ README = "README.md"
 MODEL_ZOO_CITATION = {"text": "Ouyang W. et al. BioImage Model Zoo: a community-driven resource for accessible "
                               "deep learning in bioimage analysis. bioRxiv 2022.",
                       "doi": "10.1101/2022.06.07.495102"}
-TASK_TAGS = {"classification": ["classification"], "multilabel": ["classification", "multi-label"],
-             "regression": ["regression"], "semantic": ["semantic-segmentation", "segmentation"],
-             "instance": ["instance-segmentation", "segmentation"]}
-SUPPORTED_TASKS = ("classification", "multilabel", "regression", "semantic", "instance")
+# a task is exported once the registry gives its bioimage.io tags
+SUPPORTED_TASKS = kinds(lambda t: bool(t.tags))
 
 
 @dataclass
@@ -149,7 +148,7 @@ def _readme(settings, info: PackageInfo, steps: list[dict], out_names: list[str]
              "(grey → repeated; colour → grey by luminance).", "",
              "Normalisation (declared as preprocessing): " + ", ".join(s["id"] for s in steps[1:]) + ".", "",
              "## Output", "", "Channels: " + ", ".join(out_names) + "."]
-    if task == "multilabel" and settings.postprocess.label_thresholds:
+    if task_info(task).multi_label and settings.postprocess.label_thresholds:
         lines += ["", "Thresholds tuned on the validation images (a label is present above its threshold): "
                   + ", ".join(f"{n}: {t:.3f}" for n, t in zip(out_names, settings.postprocess.label_thresholds))]
     if is_segmentation(settings):
@@ -264,7 +263,7 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
         "authors": _authors(info),
         "cite": cite,
         "license": info.license,
-        "tags": sorted({*TASK_TAGS.get(settings.task.kind, []), "petrilab", "keras", *info.tags}),
+        "tags": sorted({*task_info(settings.task.kind).tags, "petrilab", "keras", *info.tags}),
         "covers": [{"source": COVER}],
         "documentation": {"source": README},
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -14,6 +14,7 @@ from petrilab.data.images import read_image
 from petrilab.data.preprocess import convert_channels, resize
 from petrilab.errors import UserError
 from petrilab.file_names import from_shown
+from petrilab.tasks import is_per_pixel, task_info
 
 TEST_INPUT = "test_input.npy"
 TEST_OUTPUT = "test_output.npy"
@@ -79,16 +80,14 @@ def normalise_like_spec(x: np.ndarray, steps: list[dict]) -> np.ndarray:
 
 
 def output_names(settings, units: int) -> list[str]:
-    task = settings.task.kind
+    task = task_info(settings.task.kind)
     classes = list(settings.data.classes)
-    if task == "classification":
-        return [f"p_{classes[-1]}"] if units == 1 and len(classes) == 2 else [f"p_{c}" for c in classes]
-    if task == "multilabel":
-        return [f"p_{c}" for c in classes]
-    if task == "regression":
+    if task.has_targets:
         return list(settings.data.target_columns) or [f"value_{i + 1}" for i in range(units)]
-    if task == "instance":
+    if task.has_objects:
         return ["background", "interior", "boundary"]
+    if not task.per_pixel:  # one unit for two classes is P(the second); labels have one unit each
+        return [f"p_{classes[-1]}"] if units == 1 and len(classes) == 2 else [f"p_{c}" for c in classes]
     if units == 1:
         return [f"p_{classes[-1]}" if len(classes) == 2 else "p_foreground"]
     return [f"p_{c}" for c in classes] if len(classes) == units else [f"class_{i}" for i in range(units)]
@@ -106,7 +105,7 @@ def _channel_ids(names: list[str]) -> list[str]:
 
 
 def is_segmentation(settings) -> bool:
-    return settings.task.kind in ("semantic", "instance")
+    return is_per_pixel(settings.task.kind)
 
 
 def model_step(model) -> int:
@@ -138,12 +137,12 @@ def describe_tensors(trained, settings, in_shape, out_shape, steps, out_names, n
         description = "Probability of each class for every pixel."
     else:
         space_out = []
-        description = {"regression": "The predicted values, in the units of targets.csv.",
-                       "multilabel": "The probability of each label (independent yes/no per label)."
-                       }.get(settings.task.kind, "The probability of each class.")
+        description = {"value": "The predicted values, in the units of targets.csv.",
+                       "label": "The probability of each label (independent yes/no per label)."
+                       }.get(task_info(settings.task.kind).item, "The probability of each class.")
     outputs = {"id": "prediction", "description": description, "axes": [batch, *space_out, out_channel],
                "test_tensor": {"source": TEST_OUTPUT}, "data": {"type": "float32"}}
-    if settings.task.kind == "regression":
+    if task_info(settings.task.kind).has_targets:
         mean = [float(v) for v in settings.data.target_mean]
         std = [float(v) for v in settings.data.target_std]
         outputs["postprocessing"] = [{"id": "scale_linear", "kwargs": {"axis": "channel", "gain": std, "offset": mean}}]
@@ -151,6 +150,6 @@ def describe_tensors(trained, settings, in_shape, out_shape, steps, out_names, n
 
 
 def unstandardise(settings, y: np.ndarray) -> np.ndarray:
-    if settings.task.kind != "regression":
+    if not task_info(settings.task.kind).has_targets:
         return y
     return y * np.asarray(settings.data.target_std, np.float32) + np.asarray(settings.data.target_mean, np.float32)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from petrilab import runs
+from petrilab.tasks import is_per_pixel
 
 
 def _engine() -> None:
@@ -85,7 +86,7 @@ def _model_for_examples(run_dir: Path):
         from petrilab.prediction.trained_model import TrainedModel
 
         trained = TrainedModel(run_dir)
-        return trained if trained.settings.task.kind in ("semantic", "instance") else None
+        return trained if is_per_pixel(trained.settings.task.kind) else None
     except Exception:
         return None
 

@@ -20,6 +20,7 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.events import EventWriter
+from petrilab.tasks import kinds
 
 IMPORTED = "imported.json"  # where the model came from
 
@@ -56,7 +57,8 @@ def _settings_from_declaration(model, rdf: dict | None) -> settings_io.Settings:
         raise UserError("This model does not take one 2-D image (batch, y, x, channels) as input; "
                         "PetriLab cannot use it.", fix="Choose a model made for 2-D images.")
     segmentation = len(out_shape) == 4
-    settings = settings_io.defaults_for("semantic" if segmentation else "classification")
+    # taken for a class per pixel (semantic segmentation) or one class per image (classification)
+    settings = settings_io.defaults_for(kinds(lambda t: t.answer == ("mask" if segmentation else "class"))[0])
     settings.name = (rdf or {}).get("name", "imported model")[:60]
     settings.data.channels = int(in_shape[3])
     if in_shape[1] and in_shape[2]:

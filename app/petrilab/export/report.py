@@ -29,14 +29,16 @@ from petrilab.events import read_all
 from petrilab.export.report_blocks import Bullets, Charts, Code, Confusion, Document, Figures, Heading, Para, Table
 from petrilab.export.report_html import render_html
 from petrilab.export.report_svg import svg_bars, svg_curves, svg_scatter
+from petrilab.tasks import DEFAULT_TASK, TASKS
 
 METRIC_TITLES = {"accuracy": "Accuracy", "mae": "Mean absolute error (in the values' units)", "auc": "AUC",
                  "iou": "IoU", "dice": "Dice"}
-TASK_TITLES = {"classification": "Image classification", "multilabel": "Multi-label classification",
-               "regression": "Regression from images", "semantic": "Semantic segmentation",
-               "instance": "Instance segmentation"}
 TEST_PREDICTIONS = "test_predictions.csv"
 EXAMPLES = 3  # segmentation overlays shown
+
+
+def _title(task: str) -> str:
+    return TASKS[task].title if task in TASKS else task
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -105,7 +107,7 @@ def _settings(run_dir: Path):
 
 def _overview(run_dir: Path, settings, started: dict, finished: dict, history: list[dict]) -> list:
     task = settings.task.kind if settings else started.get("task", "")
-    rows = [["Task", TASK_TITLES.get(task, task)],
+    rows = [["Task", _title(task)],
             ["Experiment", settings.name if settings else run_dir.name],
             ["Started", time.strftime("%Y-%m-%d %H:%M", time.localtime(started["time"])) if started.get("time") else "—"],
             ["Status", f"{finished.get('status', 'unfinished')}, {len(history)} epochs"
@@ -129,7 +131,7 @@ def _dataset(check: dict | None, run_dir: Path) -> list:
     body: list = [Heading("Dataset")]
     if check:
         task = check.get("task", "")
-        kind = {"regression": "value", "multilabel": "label"}.get(task, "class")
+        kind = TASKS[task].item if task in TASKS else "class"
         counts = check.get("counts", {})
         if counts:
             what = {"value": "images with the value", "label": "images with the label"}.get(kind, "images")
@@ -269,7 +271,7 @@ def _segmentation_examples(run_dir: Path, trained) -> list:
             masks = path.parent.parent / "masks"  # DATA/images/<name> + DATA/masks/<same name, any extension>
             mask = next((m for m in sorted(masks.glob(path.stem + ".*")) if m.stem == path.stem), masks / path.name)
             true = read_mask(mask, task)
-            if task == "semantic":
+            if not TASKS[task].has_objects:  # classes per pixel: their connected regions are the objects
                 from skimage.measure import label
 
                 true, pred = label(true > 0), label(found["mask"] > 0)
@@ -284,14 +286,14 @@ def _segmentation_examples(run_dir: Path, trained) -> list:
 def _evaluation(evaluation: dict | None, run_dir: Path, trained) -> list:
     if not evaluation:
         return [Heading("Test set"), Para("No test-set evaluation in this run.")]
-    task = evaluation.get("task", "classification")
+    task = TASKS.get(evaluation.get("task", DEFAULT_TASK), TASKS[DEFAULT_TASK])
     n = evaluation["n_images"]
     body: list = [Heading(f"Test set ({n} image{'s' if n != 1 else ''}, {evaluation['source']})")]
-    if task == "regression":
+    if task.has_targets:
         body += _regression(evaluation, run_dir)
-    elif task == "multilabel":
+    elif task.multi_label:
         body += _multilabel(evaluation)
-    elif task in ("semantic", "instance"):
+    elif task.per_pixel:
         body += _segmentation(evaluation, run_dir, trained)
     else:
         body += _classification(evaluation)
@@ -320,7 +322,7 @@ def build_document(run_dir: str | Path, trained=None) -> Document:
                Para("Exactly what ran (settings.toml); 'petrilab train' on this file repeats the experiment."),
                Code(settings_text), Heading("Software"), Table(_versions())]
     return Document(f"PetriLab report: {settings.name if settings else run_dir.name}",
-                    f"Run folder {run_dir.name} · {TASK_TITLES.get(task, task)} · written "
+                    f"Run folder {run_dir.name} · {_title(task)} · written "
                     f"{time.strftime('%Y-%m-%d %H:%M')} by PetriLab {__version__}", blocks)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from petrilab.errors import UserError
+from petrilab.tasks import kinds
 
 # Every image-to-numbers model ends in the task's output head, so all four can
 # classify, give several labels or predict values. Segmentation needs a
 # network that answers per pixel (a U-Net), which none of these is.
-_IMAGE_TO_VECTOR = ("classification", "multilabel", "regression")
+_IMAGE_TO_VECTOR = kinds(lambda t: not t.per_pixel)
+_PER_PIXEL = kinds(lambda t: t.per_pixel)
 
 _REGULARISATION = ("model.activation", "model.dropout", "model.batch_norm", "model.l1", "model.l2")
 
@@ -83,7 +85,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "Each entry of the filters is one step (the small default [16, 32, 64] trains in minutes without "
             "a GPU); more or wider steps learn harder images but need more images and time. "
             "It trains on patches cut from the images and predicts whole images of any size.",
-            ("semantic", "instance"),
+            _PER_PIXEL,
             ("model.filters",) + _REGULARISATION,
         ),
     ]

@@ -27,7 +27,7 @@ from petrilab.data.check import Finding
 from petrilab.data.split import fingerprint
 from petrilab.errors import UserError
 from petrilab.settings import Settings
-from petrilab.tasks import OutputHead
+from petrilab.tasks import OutputHead, is_per_pixel
 
 # what the source's own settings.toml decides about the network (the new run records the network it trains)
 NETWORK_KEYS = ("architecture", "activation", "dense_layers", "filters", "head_units", "dropout", "batch_norm",
@@ -172,7 +172,7 @@ def build_from(source: StartFrom, settings: Settings, input_shape: tuple[int, in
     record = {"start_from": str(source.given), "start_from_sha256": source.sha256}
     model = _load(source)
     _shape_problems(model, input_shape, source)
-    per_pixel = settings.task.kind in ("semantic", "instance")
+    per_pixel = is_per_pixel(settings.task.kind)
     answers_per_pixel = len(model.output_shape) == 4
     if per_pixel != answers_per_pixel:
         what = "a mask (an answer per pixel)" if answers_per_pixel else "one answer per image"

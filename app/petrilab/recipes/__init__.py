@@ -3,7 +3,7 @@
 The trainer, `petrilab evaluate` and `petrilab predict` are the same for
 every task; they ask the task's recipe to find and check the data, choose
 the output layer, feed the batches, score a test set and write predictions.
-One module per task family; register a new one in RECIPES.
+One module per task family; a task names its recipe in tasks.py (Task.recipe).
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ from __future__ import annotations
 import importlib
 
 from petrilab.recipes.base import Recipe
-from petrilab.tasks import get_task
+from petrilab.tasks import TASKS, get_task
 
-# task key -> "module:class" (imported only when used, so a light command never loads the others)
-RECIPES = {
-    "classification": "petrilab.recipes.classification:ClassificationRecipe",
-    "regression": "petrilab.recipes.regression:RegressionRecipe",
-    "multilabel": "petrilab.recipes.multilabel:MultiLabelRecipe",
-    "semantic": "petrilab.recipes.segmentation:SemanticRecipe",
-    "instance": "petrilab.recipes.segmentation:InstanceRecipe",
-}
+# task key -> "module:class", from each task's `recipe` in tasks.py (imported only when used, so a light
+# command never loads the others)
+RECIPES = {key: task.recipe for key, task in TASKS.items() if task.recipe}
 
 
 def get_recipe(task: str) -> Recipe:

@@ -68,6 +68,10 @@ class Recipe:
         """
         raise NotImplementedError
 
+    def summary_line(self, result: dict) -> str:
+        """`evaluate`'s result in one line for the terminal (`petrilab evaluate`)."""
+        raise NotImplementedError
+
     def predict(self, trained, images: list[Path], input_dir: Path, output_dir: Path) -> Path:
         """Predict new images into output_dir; return the main table written (predictions.csv)."""
         raise NotImplementedError

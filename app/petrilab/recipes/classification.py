@@ -72,6 +72,11 @@ class ClassificationRecipe(Recipe):
                 for p, t, q, pr in zip(done, y_true, y_pred, probs)]
         return result, header, rows
 
+    def summary_line(self, result):
+        m = result["metrics"]
+        return (f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
+                f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
+
     def predict(self, trained, images, input_dir, output_dir):
         classes = trained.classes
         done, outputs, problems = trained.predict_files(images)

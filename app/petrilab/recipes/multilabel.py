@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from petrilab.errors import UserError
-from petrilab.evaluation.multilabel import best_threshold, multilabel_metrics
+from petrilab.evaluation.multilabel import best_threshold, multilabel_metrics, summary_line
 from petrilab.recipes.table_tasks import TableRecipe
 from petrilab.tasks import output_head
 
@@ -61,6 +61,9 @@ class MultiLabelRecipe(TableRecipe):
                 "message": "Decision threshold per label chosen on the validation images (best F1)."}
 
     # ------------------------------------------------------------ results
+
+    def summary_line(self, result):
+        return summary_line(result)
 
     def evaluate(self, trained, samples):
         settings = trained.settings

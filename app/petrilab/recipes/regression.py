@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from petrilab.errors import UserError
-from petrilab.evaluation.regression import regression_metrics
+from petrilab.evaluation.regression import regression_metrics, summary_line
 from petrilab.recipes.table_tasks import TableRecipe
 from petrilab.tasks import OutputHead, output_head
 
@@ -103,6 +103,9 @@ class RegressionRecipe(TableRecipe):
         return augmenter, standardised(geometry, settings.data.target_mean, settings.data.target_std)
 
     # ------------------------------------------------------------ results
+
+    def summary_line(self, result):
+        return summary_line(result)
 
     def evaluate(self, trained, samples):
         settings = trained.settings

@@ -7,10 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from petrilab.recipes.segmentation_prediction import unique_path, write_tiff
+from petrilab.tasks import TASKS
 
 
 class SegmentationEvaluation:
     """`evaluate`; the recipe gives `_pairs`, `decide`, `truth`, `can_tune` and `outputs_suffix`."""
+
+    def summary_line(self, result):
+        return summary_line(result)
 
     def evaluate(self, trained, samples):
         from petrilab.evaluation.segmentation import ObjectTally, PixelTally
@@ -48,7 +52,7 @@ class SegmentationEvaluation:
             predicted_file = ""
             if masks_dir is not None:
                 saved = unique_path(Path(masks_dir) / f"{sample.path.stem}{self.outputs_suffix}.tif", used)
-                write_tiff(saved, pred_labels if self.task == "instance" else pred_classes)
+                write_tiff(saved, pred_labels if TASKS[self.task].has_objects else pred_classes)
                 # the folder the masks end in (evaluate_run writes them aside, then moves them there)
                 final = Path(getattr(trained, "test_masks_final", masks_dir)) / saved.relative_to(masks_dir)
                 predicted_file = str(final.relative_to(trained.run_dir)) if final.is_relative_to(

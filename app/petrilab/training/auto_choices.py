@@ -16,10 +16,13 @@ from typing import Callable
 
 import numpy as np
 
+from petrilab.tasks import TASKS, kinds
+
 SAMPLE_IMAGES = 2000
 FINE_TUNING_DIVISOR = 10
 GEOMETRIC_FLAGS = ("flip_horizontal", "flip_vertical", "rotate_90")
-PROBED_TASKS = ("classification", "regression")
+# the tasks whose flips and turns a probe (or each value's kind) decides; the others keep their answer
+PROBED_TASKS = kinds(lambda t: t.geometry in ("probe", "targets"))
 
 
 def _subsample(samples: list, seed: int) -> list:
@@ -36,7 +39,7 @@ def geometry_question(settings) -> tuple[str, list[str]]:
         return "none", []
     if not any(getattr(aug, f) for f in GEOMETRIC_FLAGS) and aug.rotation == 0 and aug.zoom == 0:
         return "none", []  # nothing geometric is asked for
-    if settings.task.kind == "classification":
+    if TASKS[settings.task.kind].geometry == "probe":
         return ("probe", []) if aug.geometric == "auto" else ("none", [])
     unknown = [c for c in settings.data.target_columns if c not in settings.data.target_kinds]
     if aug.geometric == "yes" or not unknown:

@@ -30,6 +30,7 @@ import numpy as np
 from petrilab.data.augment import flip_and_turn
 from petrilab.data.images import image_info, read_image
 from petrilab.data.target_geometry import TargetGeometry
+from petrilab.tasks import TASKS
 
 PROBE_STEPS = 100
 PROBE_MIN_EPOCHS, PROBE_MAX_EPOCHS = 2, 40
@@ -198,7 +199,7 @@ def decide(model, recipe, settings, train, validation, prep, fit_options: dict, 
     """Train the probe, look, and return the GeometryDecision (the caller restores the weights)."""
     started = time.monotonic()
     train_probe(model, recipe, settings, train, prep, fit_options)
-    if settings.task.kind == "regression":
+    if TASKS[settings.task.kind].geometry == "targets":
         decision = value_kinds(model, validation, prep, settings.training.seed, settings, unknown)
     else:
         decision = classes_keep(model, validation, prep, settings.training.seed, list(settings.data.classes))

@@ -14,11 +14,12 @@ from typing import Callable
 
 from petrilab import settings as settings_io
 from petrilab.settings import Settings
+from petrilab.tasks import TASKS, kinds
 
-PER_PIXEL = ("semantic", "instance")
+PER_PIXEL = kinds(lambda t: t.per_pixel)
 GEOMETRIC = ("augmentation.flip_horizontal", "augmentation.flip_vertical", "augmentation.rotate_90",
              "augmentation.rotation", "augmentation.zoom")
-# augmentation levels; regression leaves the geometric ones out (a flip moves a position, not its number)
+# augmentation levels; a task whose flips move its targets (regression: a position) leaves the geometric ones out
 AUGMENTATION_LEVELS = {
     "none": {"augmentation.flip_horizontal": False, "augmentation.flip_vertical": False,
              "augmentation.rotate_90": False, "augmentation.rotation": 0.0, "augmentation.brightness": 0.0,
@@ -88,7 +89,7 @@ def _depth(s: Settings, change) -> None:
 
 def _augmentation(s: Settings, level) -> None:
     for key, value in AUGMENTATION_LEVELS.get(level, {}).items():
-        if s.task.kind == "regression" and key in GEOMETRIC and value:
+        if TASKS[s.task.kind].geometry == "targets" and key in GEOMETRIC and value:
             continue
         settings_io.apply_override(s, key, value)
     if s.task.kind in PER_PIXEL and level in AUGMENTATION_LEVELS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from petrilab.settings import Settings
+from petrilab.tasks import TASKS
 from petrilab.training.diagnosis import evidence
 from petrilab.training.diagnosis.advice_builders import (
     add_augmentation, add_batch_norm, add_dropout, add_l2, auto_learning_rate, bigger_model, lower_learning_rate,
@@ -100,7 +101,7 @@ def _underfitting_tips(f: Finding, s, c, n_seen) -> list[Advice]:
         tips.append(raise_epochs(s, n_seen, "The training loss still falls a little: train more epochs"))
     if s is None or s.model.architecture != "transfer":
         tips.append(try_transfer(s, "A pretrained network brings features learnt on millions of images"))
-    if s is not None and s.task.kind == "regression":
+    if s is not None and TASKS[s.task.kind].has_targets:
         tips.append(Advice("Check the images and the table (data page): do the images, at the size the model sees, "
                            "show the values to predict? Are the values in targets.csv right?", page="data"))
     else:

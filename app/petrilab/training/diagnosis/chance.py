@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from petrilab.settings import Settings
+from petrilab.tasks import TASKS
 from petrilab.training.diagnosis.words import fmt
 
 
@@ -30,10 +31,11 @@ def chance_loss(settings: Settings | None) -> float | None:
     (the classes' frequencies), regression on standardised values (their mean)."""
     if settings is None:
         return None
-    if settings.task.kind == "regression":
+    guess = TASKS[settings.task.kind].chance
+    if guess == "mean":
         loss = "mse" if settings.training.loss == "auto" else settings.training.loss
         return _standard_normal_loss(loss) if loss in REGRESSION_LOSSES else None
-    if settings.task.kind != "classification":
+    if guess != "classes":
         return None
     n = len(settings.data.classes)
     if n < 2:
@@ -49,7 +51,7 @@ def chance_loss(settings: Settings | None) -> float | None:
 def guess_words(settings: Settings | None) -> str:
     """What the blind guess of `chance_loss` is, in the users' words."""
     chance = chance_loss(settings)
-    if settings is not None and settings.task.kind == "regression":
+    if settings is not None and TASKS[settings.task.kind].chance == "mean":
         loss = "mse" if settings.training.loss == "auto" else settings.training.loss
         return (f"the loss of always answering the training images' mean value, whatever the image "
                 f"({fmt(chance)} with {loss} on standardised values)")

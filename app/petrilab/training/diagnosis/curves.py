@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from petrilab.settings import Settings
+from petrilab.tasks import TASKS
 from petrilab.training.diagnosis.chance import chance_loss, guess_words
 from petrilab.training.diagnosis.thresholds import (
     DOUBT, FALLING, SIGNIFICANCE, SMOOTH_FRACTION, SMOOTH_MAX_WINDOW, SMOOTH_MIN_WINDOW, STILL_FALLING_OF_LEVEL,
@@ -202,7 +203,7 @@ def measure(epochs, t, v, settings: Settings | None, metrics: dict, ts: np.ndarr
     chance = chance_loss(settings)
     c = Curves(epochs=epochs, t=t, v=v, ts=ts, vs=vs, tail=tail, chance=chance,
                guess=guess_words(settings) if chance is not None else "",
-               regression=settings is not None and settings.task.kind == "regression",
+               regression=settings is not None and TASKS[settings.task.kind].has_targets,
                scale=chance if chance else max(float(t[0]), float(v[0]), 1e-12),
                dropout=float(settings.model.dropout) if settings is not None else 0.0, metrics=metrics)
     c.level_t, c.level_v = median(t[-tail:]), median(v[-tail:])

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from petrilab.tasks import TASKS
 from petrilab.training.diagnosis.advice_builders import add_augmentation, add_dropout, bigger_model
 from petrilab.training.diagnosis.curves import median
 from petrilab.training.diagnosis.results import Advice, Diagnosis
@@ -123,7 +124,8 @@ def note_small_validation(diagnosis: Diagnosis, settings, n_validation: int | No
     """Say when the validation set is too small to tell (counted in images, and per class)."""
     if not n_validation:
         return diagnosis
-    classes = len(settings.data.classes) if settings is not None and settings.task.kind == "classification" else 0
+    one_class = settings is not None and TASKS[settings.task.kind].answer == "class"  # one class per image
+    classes = len(settings.data.classes) if one_class else 0
     per_class = n_validation / classes if classes else math.inf
     if n_validation >= FEW_VALIDATION and per_class >= FEW_PER_CLASS:
         return diagnosis

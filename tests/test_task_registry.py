@@ -1,0 +1,83 @@
+"""The task registry (tasks.py): what each task says of itself matches what its recipe does, and the
+engine asks the registry instead of naming task kinds (issue #16)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from petrilab import settings as settings_io
+from petrilab.demo import make_classification_demo, make_multilabel_demo, make_regression_demo, make_segmentation_demo
+from petrilab.models.catalogue import ARCHITECTURES
+from petrilab.models.seg_losses import SegmentationLoss
+from petrilab.recipes import RECIPES, get_recipe
+from petrilab.tasks import TASKS
+
+ENGINE = Path(__file__).resolve().parents[1] / "app" / "petrilab"
+KIND_LITERAL = re.compile(r"[\"'](%s)[\"']" % "|".join(TASKS))
+# Engine files (outside gui/, tasks.py and recipes/) that still name a task kind in a string: 46 files named
+# one in app/petrilab before issue #16, 31 of them outside gui/. Lower this when one goes; never raise it.
+MOST_ENGINE_FILES_NAMING_KINDS = 0
+
+
+def _tiny_data(task: str, folder: Path) -> Path:
+    info = TASKS[task]
+    if info.per_pixel:
+        return make_segmentation_demo(folder, task, n_images=4, size=32, seed=1)
+    if info.data == "folders":
+        return make_classification_demo(folder, n_per_class=3, size=16, seed=1)
+    maker = make_multilabel_demo if info.multi_label else make_regression_demo
+    return maker(folder, n_images=8, size=16, seed=1)
+
+
+def test_every_task_has_one_kind_of_answer_and_its_rules_follow():
+    for key, task in TASKS.items():
+        assert [task.has_classes, task.multi_label, task.has_targets, task.has_objects].count(True) == 1, key
+        assert task.data in ("folders", "table", "masks"), key
+        assert bool(task.table) == (task.data == "table"), key
+        assert (task.chance == "classes") == (task.answer == "class"), key
+        assert (task.chance == "mean") == task.has_targets == (task.geometry == "targets"), key
+        assert task.tags, f"{key} has no bioimage.io tags: it could not be exported"
+        fitting = [a.key for a in ARCHITECTURES.values() if key in a.tasks]
+        default = settings_io.defaults_for(key).model.architecture
+        assert default in fitting, f"{key}: its default architecture {default} cannot learn it"
+        # an architecture answers either per pixel or per image, never both
+        assert all(TASKS[k].per_pixel == task.per_pixel for a in fitting for k in ARCHITECTURES[a].tasks), key
+    assert set(RECIPES) == set(TASKS)
+
+
+@pytest.mark.parametrize("key", sorted(TASKS))
+def test_capabilities_match_the_recipe(key, tmp_path):
+    task, recipe = TASKS[key], get_recipe(key)
+    assert recipe.task == key
+    settings = settings_io.defaults_for(key)
+    dataset = recipe.discover(settings, _tiny_data(key, tmp_path / "data"))
+    recipe.decide_from_data(settings, dataset, recipe.check(dataset))
+    head = recipe.head(settings)
+
+    # the data: a mask per image exactly when the task answers per pixel; the table the task names
+    assert all(s.mask is not None for s in dataset.samples) == task.per_pixel
+    assert (getattr(dataset, "table", None) or Path()).name == task.table
+    # the head: a loss and metrics per pixel for per-pixel tasks, and the last layer the answer needs
+    assert (head.main_metric == "iou") == task.per_pixel
+    assert isinstance(head.loss, SegmentationLoss) == task.per_pixel
+    assert (head.activation == "linear") == task.has_targets
+    if task.has_objects:
+        assert head.units == 3  # background, object interior, object boundary
+    if task.multi_label or task.has_targets:
+        assert head.units == len(settings.data.target_columns)  # one output per label or value
+    if task.answer == "class":
+        assert head.metrics == ("accuracy",)
+
+
+def test_engine_files_ask_the_registry_instead_of_naming_task_kinds():
+    """Outside the window (gui/, being restructured), the registry and the recipes, no module names a
+    task kind: it asks tasks.py (`TASKS[kind].per_pixel`, `is_per_pixel`, `kinds(...)`)."""
+    naming = sorted(str(p.relative_to(ENGINE)) for p in ENGINE.rglob("*.py")
+                    if p.relative_to(ENGINE).parts[0] not in ("gui", "recipes", "tasks.py")
+                    and KIND_LITERAL.search(p.read_text(encoding="utf-8")))
+    assert len(naming) <= MOST_ENGINE_FILES_NAMING_KINDS, (
+        f"These engine modules name a task kind: {naming}. Ask the task registry (tasks.py) for the "
+        "capability instead, or move the task-specific piece into the task's recipe.")
