@@ -345,8 +345,9 @@ def test_bundled_demo_data_is_found_and_checks_clean():
     assert report.ok
     assert report.counts == {"elongated": 80, "fragmented": 80, "round": 80}
     assert report.sizes == {"64x64": 240} and report.channels == {1: 240} and report.dtypes == {"uint8": 240}
-    assert [f.level for f in report.findings] == []  # nothing to warn about in our own demo
-    assert report.proposals == {"data.image_size": [64, 64]}
+    # nothing to warn about in our own demo; one note: a fourth block sees a whole 64-pixel image
+    assert [f.level for f in report.findings] == ["info"]
+    assert report.proposals == {"data.image_size": [64, 64], "model.filters": [16, 32, 64, 64]}
 
 
 def test_demo_is_deterministic_and_needs_an_empty_folder(tmp_path):
@@ -383,3 +384,12 @@ def test_resources_dir_inside_the_frozen_app(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert resources_dir() == tmp_path / "resources"
+
+
+def test_the_check_proposes_enough_blocks_to_see_the_whole_image():
+    # per-image tasks: the last map at most 4 × 4; three blocks suffice up to 32 pixels; segmentation not concerned
+    from petrilab.data.network_depth import blocks_to_see_whole, proposed_filters
+
+    assert [blocks_to_see_whole([s, s]) for s in (24, 32, 48, 64, 128, 256, 1024)] == [3, 3, 4, 4, 5, 6, 6]
+    assert proposed_filters([32, 32]) is None and proposed_filters([64, 48]) == [16, 32, 64, 64]
+    assert proposed_filters([128, 128]) == [16, 32, 64, 64, 64]

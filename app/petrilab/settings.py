@@ -20,6 +20,7 @@ import tomli_w
 from petrilab import SETTINGS_FORMAT, __version__
 from petrilab import settings_files
 from petrilab.errors import UserError
+from petrilab.data.network_depth import DEFAULT_FILTERS
 from petrilab.settings_types import coerce
 from petrilab.tasks import DEFAULT_TASK, TASKS
 
@@ -64,7 +65,7 @@ class ModelSettings:
     architecture: str = "convnet"  # dense | convnet | vgg | transfer
     activation: str = "relu"
     dense_layers: list[int] = field(default_factory=lambda: [32, 16])  # dense: neurons per hidden layer
-    filters: list[int] = field(default_factory=lambda: [16, 32, 64])  # convnet / vgg: filters per block
+    filters: list[int] = field(default_factory=lambda: list(DEFAULT_FILTERS))  # convnet / vgg: filters per block
     head_units: list[int] = field(default_factory=lambda: [64])  # dense layers after the convolutions
     dropout: float = 0.0
     batch_norm: bool = False

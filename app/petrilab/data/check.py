@@ -21,7 +21,8 @@ from petrilab.data.discovery import Dataset
 from petrilab.data import finite as finite_pixels
 from petrilab.data.images import ImageInfo, image_info, read_image
 from petrilab.errors import UserError
-from petrilab.tasks import TASKS
+from petrilab.data.network_depth import proposed_filters
+from petrilab.tasks import TASKS, is_per_pixel
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
@@ -274,6 +275,8 @@ def check_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None 
     _channel_findings(report)
     _depth_findings(report)
     _size_findings(report, headers.heights, headers.widths)
+    if not is_per_pixel(dataset.task):
+        _network_depth_findings(report)
     if by_class:
         _duplicate_findings(report, dataset)
     file_findings(report, headers, dataset, resized=True)
@@ -405,6 +408,16 @@ def _size_findings(report: DatasetReport, heights: list[int], widths: list[int])
              f"model, so fine details may be lost.",
              fix="If what tells the classes apart is small, crop the images around the objects, "
                  "or choose a larger image size (training gets slower).")
+
+
+def _network_depth_findings(report: DatasetReport) -> None:
+    size = report.proposals.get("data.image_size")
+    filters = proposed_filters(size) if size else None
+    if filters:
+        report.proposals["model.filters"] = filters
+        _add(report, INFO, f"At {size[0]} × {size[1]} pixels, {len(filters)} blocks of convolutions (proposed: "
+             f"filters {'/'.join(map(str, filters))}) let the network see the whole image at once; the usual three "
+             "see only parts of it.")
 
 
 def _area(size: str) -> int:

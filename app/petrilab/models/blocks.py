@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import keras
 
+from petrilab.data.network_depth import FLATTEN_MAX_SIDE
 from petrilab.settings import ModelSettings
 from petrilab.tasks import OutputHead
-
-# A last map of at most this many pixels a side is flattened (see feature_vector).
-FLATTEN_MAX_SIDE = 4
 
 
 def regulariser(model: ModelSettings):
