@@ -414,7 +414,7 @@ def _checked(qtbot, window, folder):
 def _finding_texts(page) -> str:
     from PySide6.QtWidgets import QLabel
 
-    return "\n".join(label.text() for row in page.finding_rows for label in row.findChildren(QLabel))
+    return "\n".join(label.text() for row in page.findings_card.rows for label in row.findChildren(QLabel))
 
 
 @pytest.mark.gui

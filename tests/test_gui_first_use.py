@@ -260,14 +260,14 @@ def test_a_pending_suggestion_sits_beside_the_status_at_the_top(qtbot, window, b
     page.set_folder(data)
     wait_checked(qtbot, page)
     assert window.context.settings.data.image_size == [64, 64]  # the default; the beads are 32 × 32
-    assert "data.image_size" in page.apply_buttons
+    assert "data.image_size" in page.proposals_card.buttons
     assert "ready to train" in page.status.text() and "suggestion" in page.status.text()
     card = page.proposals_card
     assert card.isVisibleTo(page)
     # above what the check found, and in the window's first screen, without scrolling
     assert card.mapTo(page, QPoint(0, 0)).y() < page.findings_card.mapTo(page, QPoint(0, 0)).y()
     assert card.mapTo(window, QPoint(0, card.height())).y() < window.next_button.mapTo(window, QPoint(0, 0)).y()
-    qtbot.mouseClick(page.apply_all_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.proposals_card.apply_all_button, Qt.MouseButton.LeftButton)
     assert window.context.settings.data.image_size == [32, 32]
     assert "suggestion" not in page.status.text()
 

@@ -209,7 +209,7 @@ def test_data_page_shows_counts_findings_and_thumbnails(qtbot, window, tiny_clas
     assert "32 × 32" in page.summary_fields["Image sizes"].text()
     assert "grey" in page.summary_fields["Channels"].text()
     assert "8-bit" in page.summary_fields["Bit depth"].text()
-    levels = [row.property("level") for row in page.finding_rows]
+    levels = [row.property("level") for row in page.findings_card.rows]
     assert "warning" in levels  # 8 images per class is few
     qtbot.waitUntil(lambda: page.thumbnails.loaded == 24, timeout=10_000)
     assert all(label.pixmap() is not None and not label.pixmap().isNull()
@@ -219,9 +219,9 @@ def test_data_page_shows_counts_findings_and_thumbnails(qtbot, window, tiny_clas
     assert "data.image_size" in report.proposals
     window.context.settings.data.image_size = [64, 64]
     page._show_proposals()
-    page.apply_buttons["data.image_size"].click()
+    page.proposals_card.buttons["data.image_size"].click()
     assert window.context.settings.data.image_size == report.proposals["data.image_size"]
-    assert not page.apply_buttons["data.image_size"].isEnabled()
+    assert not page.proposals_card.buttons["data.image_size"].isEnabled()
 
 
 def test_split_table_counts_add_up_and_follow_the_controls(qtbot, window, tiny_classification_dir):

@@ -97,7 +97,7 @@ def test_data_page_names_the_line_of_a_bad_value(qtbot, window, tmp_path):
     rewrite_table(folder, "targets.csv", lambda rows: rows[4].__setitem__(2, "n/a"))
     page = check(qtbot, window, "regression", folder)
     assert "column 'y' holds text instead of a number on line 5 ('n/a')" in page.problem()
-    texts = " ".join(row.findChildren(type(page.status))[-1].text() for row in page.finding_rows)
+    texts = " ".join(row.findChildren(type(page.status))[-1].text() for row in page.findings_card.rows)
     assert "line 5" in texts and "What to do" in texts
 
 

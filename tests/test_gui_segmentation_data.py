@@ -72,7 +72,7 @@ def make_folder(root: Path, n: int = 6, *, missing=(), smaller=(), binary: bool 
 
 def texts(page) -> list[str]:
     """Every finding's words, as shown."""
-    return [row.findChildren(type(page.status))[-1].text() for row in page.finding_rows]
+    return [row.findChildren(type(page.status))[-1].text() for row in page.findings_card.rows]
 
 
 # ---------------------------------------------------------------- the overlay, pixel by pixel
@@ -150,7 +150,7 @@ def test_semantic_demo_shows_pairs_with_their_masks_and_the_counts(qtbot, window
     assert "grey" in f["Channels"].text()
     assert not page.chart.isVisibleTo(page) and not page.thumbnails.isVisibleTo(page)
     # "from the data" already gives the proposed patch: no button to set it again
-    assert "data.patch_size" not in page.apply_buttons
+    assert "data.patch_size" not in page.proposals_card.buttons
 
     gallery = page.pairs_gallery
     assert len(gallery.pairs) == 24 and gallery.list.count() == 24  # spread over the 30 pairs

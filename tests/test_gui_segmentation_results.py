@@ -299,7 +299,7 @@ def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, 
     assert settings_io.load(run / runs.SETTINGS).postprocess == base  # the run is unchanged
     assert not any(p.name.startswith(".") or "predictions" in p.name for p in images.iterdir())
     close(page)
-    assert page._preview_dir is None
+    assert page.preview_box.scratch is None
 
 
 @pytest.mark.slow

@@ -751,7 +751,8 @@ def test_the_legends_cover_no_point_of_the_curves(qtbot, context, tmp_path):
 
 def test_runs_page_says_what_changed_from_the_run_before(qtbot, context):
     """Runs of one experiment share a name: the list says what differs from the run before."""
-    from petrilab.gui.pages.runs_page import CHANGES_COLUMN, RunsPage
+    from petrilab.gui.pages.runs_page import RunsPage
+    from petrilab.gui.pages.runs_table import CHANGES_COLUMN
 
     before = Settings(name="demo")
     before.training.learning_rate = 0.001

@@ -14,98 +14,28 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from petrilab import runs
 from petrilab.gui.context import AppContext
-from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.export_dialog import ShareButtons
 from petrilab.gui.engine_job import show_failure, stop_job
+from petrilab.gui.export_dialog import ShareButtons
+from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.pages.evaluate_cards import MetricCards
+from petrilab.gui.pages.evaluate_mistakes import mistakes
+from petrilab.gui.pages.evaluate_per_item import PER_ITEM, PerItemPanel
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.widgets.confusion import ConfusionMatrixView
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.gui.widgets.segmentation_results import ObjectScores, TestImageBrowser
+from petrilab.gui.widgets.segmentation_results import TestImageBrowser
 from petrilab.gui.widgets.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.widgets.value_results import ValueResults
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."
 NOT_EVALUATED = "This model has not been evaluated yet."
-GALLERY_LIMIT = 200  # thumbnails shown at most; the table file has them all
-
-# key -> (title, what it means in the workshop's words); the first ones an evaluation has become the cards
-METRICS = {
-    "accuracy": ("Accuracy", "Share of test images put in the right class."),
-    "balanced_accuracy": ("Balanced accuracy",
-                          "Accuracy averaged over the classes, so a rare class counts as much as a common one."),
-    "macro_f1": ("Macro F1", "F1 (balance of precision and recall) averaged over the classes or labels."),
-    "exact_match": ("Exact match", "Share of images whose labels are all right."),
-    "macro_auc": ("Macro AUC", "How well the probabilities rank positives above negatives, averaged over labels."),
-    "hamming_loss": ("Hamming loss", "Share of wrong yes/no label decisions (lower is better)."),
-    "mae": ("Mean absolute error", "Average distance between the predicted and the true values (lower is better)."),
-    "rmse": ("RMSE", "Root mean squared error: like the MAE, but large mistakes weigh more."),
-    "r2": ("R²", "1 is perfect; 0 is no better than always answering the mean."),
-    "mean_iou": ("Mean IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN), averaged over classes."),
-    "iou": ("IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN)."),
-    "dice": ("Dice", "2 |X ∩ Y| / (|X| + |Y|): overlap of predicted and true masks."),
-    "object_f1": ("Object F1", "Objects matched one to one at IoU ≥ 0.5: the balance of precision (found objects "
-                               "that are real) and recall (real objects found)."),
-}
 SEGMENTATION = ("semantic", "instance")
-INSTANCE_ONLY = {"object_f1"}  # semantic runs count pieces, not objects: their object scores are not shown
-AS_PERCENT = {"accuracy", "balanced_accuracy", "macro_f1", "exact_match", "macro_auc", "hamming_loss", "mean_iou",
-              "iou", "dice", "precision", "recall", "f1", "auc", "object_f1"}
-N_CARDS = 3  # metric cards, then the number of test images
-PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
-            ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),
-            ("per_target", "Per value", "How far the predictions are from the true values, for each value"))
-PER_ITEM_EXPLAINED = {
-    "per_class": "<b>Precision</b>: of the images predicted as this class, the share that really are.<br>"
-                 "<b>Recall</b>: of the images of this class, the share the model found.<br>"
-                 "<b>F1</b>: the balance of the two. A rare class with low recall is the one the model tends to miss.",
-    "per_label": "<b>Precision</b>: of the images given this label, the share that really have it.<br>"
-                 "<b>Recall</b>: of the images with this label, the share the model found.<br>"
-                 "<b>Threshold</b>: the probability above which an image gets the label, chosen on the "
-                 "validation images.",
-    "segmentation": "<b>IoU</b>: overlap of predicted and true pixels, TP / (TP + FP + FN). "
-                    "<b>Dice</b>: 2 |X ∩ Y| / (|X| + |Y|), always ≥ IoU. <b>Precision</b>: of the pixels predicted "
-                    "as the class, the share that are; <b>recall</b>: of its true pixels, the share found.",
-}
-PER_ITEM_COLUMNS = ("iou", "dice", "precision", "recall", "f1", "auc", "threshold", "mae", "rmse", "r2", "baseline_mae",
-                    "baseline_rmse", "support", "n")
-
-
-def format_metric(key: str, value) -> str:
-    if not isinstance(value, (int, float)) or value != value:
-        return "–"
-    if key in AS_PERCENT:
-        return f"{value:.1%}"
-    if key in ("support", "n"):
-        return str(int(value))
-    return f"{value:.3g}"
-
-
-class _Card(QFrame):
-    """One number with its name, e.g. Accuracy 84.3 %."""
-
-    def __init__(self):
-        super().__init__()
-        self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 8, 14, 10)
-        layout.setSpacing(2)
-        self.name = QLabel()
-        self.name.setObjectName("muted")
-        self.value = QLabel("–")
-        self.value.setStyleSheet("font-size: 22px; font-weight: 600;")
-        layout.addWidget(self.name)
-        layout.addWidget(self.value)
-
-    def show_metric(self, title: str, tooltip: str, text: str) -> None:
-        self.name.setText(title)
-        self.setToolTip(tooltip)
-        self.value.setText(text)
 
 
 def read_json(path: Path) -> dict:
@@ -177,54 +107,19 @@ class EvaluatePage(WizardPage):
         self.message = InlineMessage()
         self.warnings = InlineMessage()
 
-        cards = QHBoxLayout()
-        self.card_widgets = [_Card() for _ in range(N_CARDS + 1)]
-        for card in self.card_widgets:
-            cards.addWidget(card)
-        self.cards: dict[str, QLabel] = {}  # metric key -> the value label showing it
-        self._fill_cards({}, None)
+        self.metric_cards = MetricCards()
+        self.card_widgets = self.metric_cards.card_widgets
+        self.cards = self.metric_cards.cards  # metric key -> the value label showing it
 
         self.confusion = ConfusionMatrixView()
         self.confusion_box = confusion_box = self._section("Confusion matrix",
                                       "Rows: true class · columns: predicted class · the diagonal is right", self.confusion)
 
-        self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Images"])
-        self.per_class.verticalHeader().setVisible(False)
-        self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.per_class.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        # a header is never cut ("Precisio…"): a narrow window scrolls the table instead
-        self.per_class.horizontalHeader().setMinimumSectionSize(
-            self.per_class.fontMetrics().horizontalAdvance("Precision") + 24)
-        self.per_class.verticalHeader().setDefaultSectionSize(26)
-        explained = QLabel(PER_ITEM_EXPLAINED["per_class"])
-        explained.setObjectName("muted")
-        explained.setWordWrap(True)
-        per_class_inner = QWidget()
-        inner = QVBoxLayout(per_class_inner)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self.per_class)
-        inner.addWidget(explained)
-        # instance segmentation: the objects matched one to one, under the pixel scores
-        self.objects_title = QLabel("Objects at IoU 0.5")
-        self.objects_title.setObjectName("sectionTitle")
-        self.object_scores = ObjectScores()
-        inner.addWidget(self.objects_title)
-        inner.addWidget(self.object_scores)
-        self.per_class_stretch = inner.count()
-        inner.addStretch(1)
-        self.per_class_inner = inner
+        self.per_item = PerItemPanel()
+        self.per_class = self.per_item.table
+        self.object_scores = self.per_item.object_scores
         self.per_class_title = QLabel("Per class")
-        self.per_class_explained = explained
-        # scrolls rather than squeezes when the object scores are added below a tall table
-        per_class_scroll = QScrollArea()
-        per_class_scroll.setWidget(per_class_inner)
-        per_class_scroll.setWidgetResizable(True)
-        per_class_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        per_class_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        per_class_box = self._section("Per class", PER_ITEM[0][2], per_class_scroll, title_label=self.per_class_title)
+        per_class_box = self._section("Per class", PER_ITEM[0][2], self.per_item, title_label=self.per_class_title)
         self.per_class_subtitle = per_class_box.note
 
         # segmentation: the test images with true and predicted outlines, in place of the confusion matrix
@@ -267,7 +162,7 @@ class EvaluatePage(WizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.message)
-        layout.addLayout(cards)
+        layout.addWidget(self.metric_cards)
         layout.addWidget(self.warnings)
         layout.addWidget(splitter, 1)
 
@@ -344,7 +239,7 @@ class EvaluatePage(WizardPage):
 
     def _show_nothing(self) -> None:
         self.evaluation = {}
-        self._fill_cards({}, None)
+        self.metric_cards.show_metrics({}, None)
         self.confusion.setRowCount(0)
         self.confusion.setColumnCount(0)
         self.per_class.setRowCount(0)
@@ -374,13 +269,15 @@ class EvaluatePage(WizardPage):
         classes = list(evaluation.get("classes", []))
         self.model_label.setText(f"Model: {self.run_dir.name}")
         task = evaluation.get("task", "classification")
-        self._fill_cards(metrics, evaluation.get("n_images"), task, evaluation.get("source"))
+        self.metric_cards.show_metrics(metrics, evaluation.get("n_images"), task, evaluation.get("source"))
         matrix = evaluation.get("confusion_matrix")
         # classification's; segmentation's (pixel counts) gives way to the test images
         self.confusion_box.setVisible(bool(matrix) and task not in SEGMENTATION)
         if matrix:
             self.confusion.set_matrix(classes, matrix)
-        self._fill_per_item(metrics)
+        title, subtitle = self.per_item.show_metrics(metrics)
+        self.per_class_title.setText(title)
+        self.per_class_subtitle.setText(subtitle)
         warnings = evaluation.get("warnings") or []
         if warnings:
             self.warnings.show_message("warning", " ".join(warnings[:4]))
@@ -388,7 +285,7 @@ class EvaluatePage(WizardPage):
             self.warnings.clear()
         predictions = path.with_name(path.name.replace("evaluation", "test_predictions", 1)).with_suffix(".csv")
         rows = read_rows(predictions)
-        self._fill_gallery(rows, classes)
+        self._fill_gallery(rows)
         self._show_value_plots(evaluation, rows)
         self._show_segmentation(evaluation, rows)
 
@@ -399,9 +296,7 @@ class EvaluatePage(WizardPage):
         was_shown = self.browser_box.isVisible()
         self.browser_box.setVisible(segmentation)
         instance = task == "instance"
-        self.objects_title.setVisible(instance)
-        self.object_scores.setVisible(instance)
-        self.per_class_inner.setStretch(self.per_class_stretch, 0 if instance else 1)
+        self.per_item.show_objects(instance)
         if not segmentation:
             self.browser.set_rows([], "semantic", None)
             if was_shown:  # back to a classification layout
@@ -410,7 +305,7 @@ class EvaluatePage(WizardPage):
             return
         self.browser.set_rows(rows, task, self.run_dir)
         if instance:
-            self.object_scores.show_scores(evaluation.get("metrics", {}).get("objects") or {})
+            self.per_item.show_objects(instance, evaluation.get("metrics", {}).get("objects") or {})
         if not was_shown:
             self.tables.setSizes([480, 0, 620])
             self.sections.setSizes([1000, 0, 0])
@@ -426,94 +321,12 @@ class EvaluatePage(WizardPage):
             # the table needs only its rows; the plots get the rest
             self.sections.setSizes([self.per_class.height() + 70, 1000, 260])
 
-    def _fill_cards(self, metrics: dict, n_images, task: str = "classification", source: str | None = None) -> None:
-        """The first metrics this evaluation has (in METRICS order), then how many images they rest on; each
-        named with the images it was measured on (validation figures appear on other pages: never confuse them)."""
-        shown = [k for k in METRICS if isinstance(metrics.get(k), (int, float))
-                 and (k not in INSTANCE_ONLY or task == "instance")][:N_CARDS]
-        if not shown:
-            shown = ["accuracy", "balanced_accuracy", "macro_f1"]
-        self.cards = {}
-        other = source not in (None, "test split")
-        on = f"on {Path(source).name}" if other else "on the test images"
-        for card, key in zip(self.card_widgets, shown):
-            title, tip = METRICS[key]
-            card.show_metric(f"{title} · {on.removeprefix('on the ')}", f"{tip} Measured {on}.",
-                             format_metric(key, metrics.get(key)))
-            card.show()
-            self.cards[key] = card.value
-        for card in self.card_widgets[len(shown):-1]:
-            card.hide()
-        last = self.card_widgets[-1]
-        last.show_metric(f"Images of {Path(source).name}" if other else "Test images",
-                         "How many images the numbers are based on.",
-                         str(n_images) if n_images is not None else "–")
-        self.cards["n_images"] = last.value
-
-    def _fill_per_item(self, metrics: dict) -> None:
-        """The per-class (or per-label, per-value) table, with the columns this task reports."""
-        key, title, subtitle = next((item for item in PER_ITEM if isinstance(metrics.get(item[0]), dict)), PER_ITEM[0])
-        items = metrics.get(key) or {}
-        columns = [c for c in PER_ITEM_COLUMNS if any(c in (v or {}) for v in items.values())]
-        pixels = "iou" in columns  # segmentation: scores of each class's pixels
-        explained = "segmentation" if pixels else key
-        if pixels:
-            subtitle = "IoU, Dice, precision and recall of each class's pixels, over all test images"
-        self.per_class_title.setText(title)
-        self.per_class_subtitle.setText(subtitle)
-        self.per_class_explained.setVisible(explained in PER_ITEM_EXPLAINED)
-        self.per_class_explained.setText(PER_ITEM_EXPLAINED.get(explained, ""))
-        names = {"f1": "F1", "auc": "AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "support": "Images",
-                 "n": "Images", "baseline_mae": "Baseline MAE", "baseline_rmse": "Baseline RMSE",
-                 "iou": "IoU", "dice": "Dice"}
-        if pixels:
-            names["support"] = "Pixels"
-        self.per_class.setColumnCount(1 + len(columns))
-        self.per_class.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +
-                                                 [names.get(c, c.capitalize()) for c in columns])
-        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        # a header is never cut ("Precisio…"): a narrow window scrolls the table instead
-        self.per_class.horizontalHeader().setMinimumSectionSize(
-            self.per_class.fontMetrics().horizontalAdvance("Precision") + 24)
-        self.per_class.setRowCount(len(items))
-        # as tall as its rows (up to 8), so the explanation sits right under it
-        header = self.per_class.horizontalHeader().sizeHint().height()
-        self.per_class.setFixedHeight(header + 4 + 26 * min(max(len(items), 1), 8))
-        for row, (name, values) in enumerate(items.items()):
-            cells = [str(name)] + [format_metric(c, (values or {}).get(c)) for c in columns]
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.per_class.setItem(row, column, item)
-
-    def _fill_gallery(self, rows: list[dict], classes: list[str]) -> None:
+    def _fill_gallery(self, rows: list[dict]) -> None:
         # the mistakes gallery is for classes; other tasks' tables have no right-or-wrong column
         self.gallery_box.setVisible(bool(rows) and "correct" in rows[0])
-        wrong = [r for r in rows if str(r.get("correct", "1")).strip() in ("0", "0.0", "False", "false")]
-        entries = []
-        for r in wrong[:GALLERY_LIMIT]:
-            # classes, or the labels of a multi-label image ('' when it has none)
-            predicted = r.get("predicted_class", r.get("predicted_labels")) or "no label"
-            true = r.get("true_class", r.get("true_labels")) or "no label"
-            confidence = r.get(f"p_{predicted}")
-            sure = f" {float(confidence):.0%}" if confidence not in (None, "") else ""
-            caption = f"→ {predicted}{sure}\ntrue: {true}"
-            tooltip = f"{r.get('file')}\nTrue class: {true}\nPredicted: {predicted} (probability{sure})"
-            entries.append((self._resolve(r.get("file", "")), caption, tooltip))
+        entries, title = mistakes(rows, self.run_dir)
         self.gallery.set_images(entries)
-        shown = f" — showing {GALLERY_LIMIT}" if len(wrong) > GALLERY_LIMIT else ""
-        if rows and not wrong:
-            self.gallery_title.setText("Misclassified test images: none, every test image was right")
-        else:
-            self.gallery_title.setText(f"Misclassified test images ({len(wrong)} of {len(rows)}){shown}")
-
-    def _resolve(self, file: str) -> str:
-        path = Path(file)
-        if path.is_absolute() or self.run_dir is None:
-            return str(path)
-        return str(self.run_dir / path)
+        self.gallery_title.setText(title)
 
     # ------------------------------------------------------------ running an evaluation
 

@@ -4,25 +4,20 @@ Runs `petrilab predict RUN INPUT OUTPUT` as a child process; the engine never
 writes into the input folder, and this page refuses an output folder inside it.
 
 Segmentation runs first show the post-processing (threshold, sizes, border,
-splitting) live on one chosen image: the engine predicts that image once
-(`--probabilities`, into a scratch folder) and every change of an option
-re-runs only the clean-up, in the window. The batch prediction then gets
+splitting) live on one chosen image (predict_preview.py). The batch prediction then gets
 those options (`--set postprocess.KEY=VALUE`); the run itself is unchanged.
+The folder checks are in predict_folders.py, the summary and table in predict_results.py.
 """
 
 from __future__ import annotations
 
-import collections
 import csv
-import shutil
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QColor, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QSplitter,
-                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -30,75 +25,20 @@ from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.pages.predict_folders import (NO_MODEL, OUTPUT_INSIDE, ask_to_replace,  # noqa: F401 (tests)
+                                                folder_problem, has_model)
+from petrilab.gui.pages.predict_preview import SEGMENTATION, PreviewSection
+from petrilab.gui.pages.predict_results import (SEGMENTATION_COLUMNS, PredictionTable, options_words,
+                                                results_summary)
 from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.gui.widgets.postprocess_preview import PostprocessPreview, overrides, read_probabilities
-from petrilab.gui.widgets.prediction_gallery import PredictionGallery, is_coin_toss
-from petrilab.gui.widgets.value_results import prediction_summary
+from petrilab.gui.widgets.postprocess_preview import overrides
+from petrilab.gui.widgets.prediction_gallery import PredictionGallery
 
 PREDICTIONS = "predictions.csv"
-TABLE_LIMIT = 5000  # rows shown; the CSV file has them all
 
-NO_MODEL = "Train a model first: predictions need the model a training saved."
-NO_INPUT = "Choose the folder of new images to predict."
-NO_OUTPUT = "Choose an output folder for the results."
-INPUT_MISSING = "The folder of images {path} does not exist."
-OUTPUT_INSIDE = "The output folder is inside the folder of images."
-OUTPUT_INSIDE_FIX = "Choose an output folder outside the images, so your data folder stays untouched."
-SEGMENTATION = ("semantic", "instance")
 MEASUREMENTS = "objects.csv"  # one row per object (the segmentation recipe writes it beside predictions.csv)
-NUMBER_COLUMNS = {"count", "mean_area_px", "median_area_px", "mean_area_um2", "area_fraction"}
-HEADER_WORDS = {"count": "objects", "mean_area_px": "mean area (px)", "median_area_px": "median area (px)",
-                "mean_area_um2": "mean area (µm²)", "area_fraction": "area covered"}
-PREVIEW_CHOICES = 500  # images offered for the preview at most
-PREVIEW_LOG = "engine-preview.log"
-# segmentation results: the per-image columns worth a glance (predictions.csv has them all)
-SEGMENTATION_COLUMNS = ("file", "count", "mean_area_px", "median_area_px", "mean_area_um2", "area_fraction",
-                        "problem")
-
-
-class _Percent(QTableWidgetItem):
-    """A probability shown as a percentage, sorted as a number."""
-
-    def __init__(self, value: float):
-        super().__init__(f"{value:.1%}")
-        self.value = value
-        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.setToolTip("How sure the model is that the image belongs to this class (0–100 %).")
-
-    def __lt__(self, other) -> bool:
-        return self.value < getattr(other, "value", -1.0)
-
-
-class _Number(QTableWidgetItem):
-    """A measurement shown rounded, sorted as a number (area fraction as a percentage)."""
-
-    def __init__(self, column: str, text: str):
-        try:
-            self.value = float(text)
-        except ValueError:
-            self.value = float("nan")
-        if self.value != self.value:
-            shown = text
-        elif column == "area_fraction":
-            shown = f"{self.value:.1%}"
-        elif column == "count":
-            shown = str(int(self.value))
-        else:
-            shown = f"{self.value:.1f}"
-        super().__init__(shown)
-        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-    def __lt__(self, other) -> bool:
-        other_value = getattr(other, "value", float("nan"))
-        if self.value != self.value or other_value != other_value:  # empty cells last
-            return other_value != other_value and self.value == self.value
-        return self.value < other_value
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 class PredictPage(WizardPage):
@@ -109,29 +49,20 @@ class PredictPage(WizardPage):
         super().__init__(context, parent)
         self.engine = engine or EngineProcess(self)
         self.engine.finished.connect(self._on_engine_finished)
-        # the preview's own job: one image with --probabilities, while the batch engine stays free
-        self.preview_engine = EngineProcess(self, command=getattr(engine, "command", None))
-        self.preview_engine.finished.connect(self._on_preview_finished)
         self.rows: list[dict] = []
         self.task: str | None = None  # the current run's task
         self._run_read = None  # the run whose task and options the page shows
         self.used_options = None  # the post-processing the last segmentation prediction used
-        self._preview_dir: Path | None = None
-        self._preview_image: Path | None = None  # the image the running (or last) preview predicts
-        self._previewed: tuple | None = None  # (run, image) whose probabilities the panel holds
-        self._preview_run: str | None = None  # the run the running (or last) preview uses
-        self._preview_failed = False  # the message shown is the preview's failure
-        self._list_timer = QTimer(self, singleShot=True, interval=300, timeout=self._list_preview_images)
         self._results_run = None  # the run whose results (or lack of them) the page shows
         self._default_output = ""  # the results folder the page proposed (replaced by a new one when used)
         self._fit_warned: tuple | None = None  # (run, folder) whose misfit the user has been shown
         self._fit_timer = QTimer(self, singleShot=True, interval=400, timeout=self.check_fit)
-        self._build()
+        self._build(getattr(engine, "command", None))
         context.run_changed.connect(self._on_run_changed)  # a bound method: a lambda would keep the page alive
 
     # ------------------------------------------------------------ layout
 
-    def _build(self) -> None:
+    def _build(self, command: list[str] | None) -> None:
         self.model_label = QLabel(NO_MODEL)
         self.model_label.setStyleSheet("font-weight: 600;")
         self.input_edit = QLineEdit()
@@ -180,56 +111,17 @@ class PredictPage(WizardPage):
         actions.addWidget(self.measurements_button)
         actions.addWidget(self.open_button)
 
-        # segmentation: the post-processing, live on one image
-        self.preview_choice = QComboBox()
-        self.preview_choice.setMinimumWidth(200)
-        self.preview_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preview_choice.setMinimumContentsLength(18)
-        self.preview_choice.setToolTip("The image the options are tried on; choose one typical of your data.")
-        self.preview_choice.currentIndexChanged.connect(lambda _i: self.start_preview())
-        self.preview_status = QLabel()
-        self.preview_status.setObjectName("muted")
-        self.preview_status.setWordWrap(True)
-        # long file names wrap or are cut, never widen the page beyond the window
-        self.preview_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.preview_busy = QProgressBar()
-        self.preview_busy.setRange(0, 0)
-        self.preview_busy.setFixedHeight(12)
-        self.preview_busy.setMaximumWidth(120)
-        self.preview_busy.hide()
-        title = QLabel("Post-processing: from probabilities to objects")
-        title.setObjectName("sectionTitle")
-        choose = QHBoxLayout()
-        choose.addWidget(title)
-        choose.addSpacing(12)
-        choose.addWidget(QLabel("Try on:"))
-        choose.addWidget(self.preview_choice)
-        choose.addWidget(self.preview_busy)
-        self.retry_button = QPushButton("Try again")
-        self.retry_button.clicked.connect(lambda: self.start_preview())
-        self.retry_button.hide()
-        choose.addWidget(self.retry_button)
-        choose.addWidget(self.preview_status, 1)
-        self.preview = PostprocessPreview()
-        self.preview_box = QWidget()
-        box = QVBoxLayout(self.preview_box)
-        box.setContentsMargins(0, 4, 0, 0)
-        box.setSpacing(4)
-        box.addLayout(choose)
-        box.addWidget(self.preview, 1)
-        self.preview_box.hide()
-
         self.message = InlineMessage()
+        # segmentation: the post-processing, live on one image (its own engine job: the batch engine stays free)
+        self.preview_box = PreviewSection(self.context, self.input_edit, self.message,
+                                          command=command)
+        self.preview = self.preview_box.preview
+        self.preview_engine = self.preview_box.engine
+        self.preview_choice = self.preview_box.choice
+        self.retry_button = self.preview_box.retry_button
         self.summary = QLabel()
         self.summary.setObjectName("sectionTitle")
-        self.table = QTableWidget(0, 0)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSortingEnabled(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setToolTip("Double-click a row to open its image.")
+        self.table = PredictionTable()
         self.table.cellDoubleClicked.connect(self._open_image)
         # the predictions as pictures first (what the model said, on each image), the table beside
         self.gallery = PredictionGallery()
@@ -263,10 +155,7 @@ class PredictPage(WizardPage):
     def shutdown(self) -> None:
         """The window closes: end a running job (it saves nothing worth waiting for) and the preview's files."""
         stop_job(self.engine)
-        stop_job(self.preview_engine)
-        if self._preview_dir is not None:
-            shutil.rmtree(self._preview_dir, ignore_errors=True)  # our own scratch folder, never user data
-            self._preview_dir = None
+        self.preview_box.shutdown()
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
         # Fill the window's height instead of growing to the wrapped labels' preferred height
@@ -290,7 +179,7 @@ class PredictPage(WizardPage):
 
     def _show_model(self) -> None:
         run = self.context.current_run
-        if run is not None and (Path(run) / runs.BEST_MODEL).exists():
+        if has_model(run):
             self.model_label.setText(f"Model: {Path(run).name}")
         else:
             self.model_label.setText(NO_MODEL)
@@ -303,9 +192,7 @@ class PredictPage(WizardPage):
         self._results_run = run
         self.rows = []
         self.output_dir = None
-        self.table.clear()
-        self.table.setRowCount(0)
-        self.table.setColumnCount(0)
+        self.table.empty()
         self.gallery.set_images([])
         self.summary.clear()
         self.status.clear()
@@ -359,13 +246,7 @@ class PredictPage(WizardPage):
         changed = (run, settings.task.kind if settings else None) != (self._run_read, self.task)
         self._run_read = run
         self.task = settings.task.kind if settings else None
-        segmentation = self.task in SEGMENTATION
-        self.preview_box.setVisible(segmentation)
-        if changed and segmentation:
-            self.preview.set_task(self.task, settings.postprocess)
-            self.preview.clear_prediction()
-            self._previewed = None
-            self._list_preview_images()
+        self.preview_box.show_run(self.task, settings.postprocess if settings else None, changed)
 
     def problem(self) -> str | None:
         return None  # the last step: nothing comes after it
@@ -389,111 +270,8 @@ class PredictPage(WizardPage):
         self.fit_note.clear()  # it spoke of the folder before
         self._fit_timer.start()  # once typing pauses
         if self.task in SEGMENTATION:
-            self._list_timer.start()  # once typing pauses
+            self.preview_box.list_timer.start()  # once typing pauses
         self._update_buttons()
-
-    # ------------------------------------------------------------ the post-processing preview
-
-    def _list_preview_images(self) -> None:
-        """Offer the input folder's images for the preview (the first one is tried at once)."""
-        from petrilab.data.images import is_image_file  # light: no Keras
-
-        folder = Path(self.input_edit.text().strip())
-        chosen = self.preview_choice.currentData()
-        images = []
-        if self.input_edit.text().strip() and folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                rel = path.relative_to(folder)
-                if not any(part.startswith(".") for part in rel.parts) and path.is_file() and is_image_file(path):
-                    images.append(path)
-                    if len(images) >= PREVIEW_CHOICES:
-                        break
-        self.preview_choice.blockSignals(True)
-        self.preview_choice.clear()
-        for path in images:
-            self.preview_choice.addItem(str(path.relative_to(folder)), str(path))
-        index = self.preview_choice.findData(chosen) if chosen else -1
-        self.preview_choice.setCurrentIndex(max(0, index) if images else -1)
-        self.preview_choice.blockSignals(False)
-        if not images:
-            self.preview_status.setText("Choose the folder of new images: the options are tried on one of them.")
-            return
-        self.start_preview()
-
-    def start_preview(self) -> bool:
-        """Predict the chosen image once (probabilities); False when there is nothing to do or it must wait."""
-        run = self.context.current_run
-        chosen = self.preview_choice.currentData()
-        if run is None or not chosen or self.task not in SEGMENTATION or not (Path(run) / runs.BEST_MODEL).exists():
-            return False
-        if self._previewed == (str(run), chosen):
-            return False  # its probabilities are in the panel already
-        if self.preview_engine.is_running():
-            return False  # the chosen image is tried when this one ends
-        if self._preview_dir is None:
-            self._preview_dir = Path(tempfile.mkdtemp(prefix="petrilab-preview-"))
-        source = Path(chosen)
-        inbox, outbox = self._preview_dir / "in", self._preview_dir / "out"
-        for folder in (inbox, outbox):
-            shutil.rmtree(folder, ignore_errors=True)  # the scratch folder of the previous preview
-        inbox.mkdir(parents=True)
-        try:
-            shutil.copy2(source, inbox / source.name)  # a copy: the engine predicts a folder, the data stays as is
-        except OSError as exc:
-            self.preview_status.setText(f"{source.name} cannot be read ({exc.strerror}).")
-            return False
-        self._preview_image = source
-        self._preview_run = str(run)
-        self.retry_button.hide()
-        self.preview_engine.start_predict(run, inbox, outbox, extra=["--probabilities"],
-                                          log_path=self._preview_dir / PREVIEW_LOG)
-        self.preview_busy.show()
-        self.preview_status.setText(f"The model predicts {source.name} once; then every option shows at once.")
-        return True
-
-    def _on_preview_finished(self, exit_code: int, normal: bool) -> None:
-        from petrilab.data.images import read_image
-
-        self.preview_busy.hide()
-        source = self._preview_image
-        if self._preview_dir is None or source is None:
-            return  # the window closed meanwhile
-        maps = self._preview_dir / "out" / "probabilities" / f"{source.stem}_probabilities.tif"
-        if exit_code == 0 and maps.exists():
-            try:
-                self.preview.set_prediction(read_image(source), read_probabilities(maps))
-                self._previewed = (self._preview_run, str(source))
-                if self._preview_failed:
-                    self.message.clear()  # the earlier preview's failure is over
-                self._preview_failed = False
-                self.preview_status.setText(f"{source.name}: move the options, the objects follow.")
-            except (UserError, ValueError, OSError) as exc:
-                self.preview_status.setText(f"The preview of {source.name} could not be shown ({exc}).")
-        else:
-            self.preview.clear_prediction()
-            show_failure(self.message, self.preview_engine, "The preview")
-            self.preview_status.setText("The preview failed: see the message below.")
-            self.retry_button.show()
-            self._preview_failed = True
-        if self.preview_choice.currentData() != str(source):
-            self.start_preview()  # the user chose another image meanwhile
-
-    def folder_problem(self) -> tuple[str, str | None, str | None] | None:
-        """Why these folders cannot be used: (message, file, fix), or None."""
-        run = self.context.current_run
-        if run is None or not (Path(run) / runs.BEST_MODEL).exists():
-            return NO_MODEL, None, None
-        input_text, output_text = self.input_edit.text().strip(), self.output_edit.text().strip()
-        if not input_text:
-            return NO_INPUT, None, None
-        if not output_text:
-            return NO_OUTPUT, None, None
-        input_dir, output_dir = Path(input_text).resolve(), Path(output_text).resolve()
-        if not input_dir.is_dir():
-            return INPUT_MISSING.format(path=input_dir), str(input_dir), "Check the folder, or choose it again."
-        if _inside(output_dir, input_dir):
-            return OUTPUT_INSIDE, str(output_dir), OUTPUT_INSIDE_FIX
-        return None
 
     # ------------------------------------------------------------ predicting
 
@@ -501,7 +279,8 @@ class PredictPage(WizardPage):
         """Start the prediction; False (with the reason shown) if the folders cannot be used."""
         if self.engine.is_running():
             return False
-        problem = self.folder_problem()
+        problem = folder_problem(self.context.current_run, self.input_edit.text().strip(),
+                                 self.output_edit.text().strip())
         if problem:
             self.message.show_message("error", *problem)
             return False
@@ -513,7 +292,7 @@ class PredictPage(WizardPage):
         if self.output_edit.text().strip() == self._default_output and Path(self._default_output).exists():
             self._propose_output()  # the proposed folder was used meanwhile: a new one, never on top of results
         self.output_dir = Path(self.output_edit.text().strip()).resolve()
-        replace = self.ask_to_replace(self.output_dir)
+        replace = ask_to_replace(self, self.output_dir)
         if replace is None:
             return False
         extra = ["--overwrite"] if replace else []
@@ -527,20 +306,6 @@ class PredictPage(WizardPage):
         self.busy.show()
         self._update_buttons()
         return True
-
-    def ask_to_replace(self, folder: Path) -> bool | None:
-        """False: nothing to replace; True: the user agreed to replace earlier results (--overwrite);
-        None: the user said no, and nothing starts."""
-        from petrilab.prediction.results_folder import earlier_results
-
-        if not earlier_results(folder):
-            return False
-        answer = QMessageBox.question(
-            self, "Replace the earlier results?",
-            f"The folder {folder} already holds the results of an earlier prediction.\n\n"
-            "Replace them? Only the files PetriLab wrote there are removed. Choose No to pick another folder.",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-        return True if answer == QMessageBox.Yes else None
 
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
         self.busy.hide()
@@ -562,24 +327,8 @@ class PredictPage(WizardPage):
         except OSError:
             self.rows, columns = [], []
         self.output_dir = Path(path).parent
-        counts = collections.Counter(r.get("predicted_class") for r in self.rows if r.get("predicted_class"))
-        problems = sum(1 for r in self.rows if r.get("problem"))
-        text = f"{len(self.rows)} images"
         objects = "count" in columns  # segmentation: objects per image, measurements in objects.csv
-        if counts:  # classification: how many of each class
-            text += ": " + ", ".join(f"{n} {c}" for c, n in counts.most_common())
-        elif objects:
-            text = object_summary(self.rows)
-        else:  # regression: the range of each value; multi-label: images given each label
-            text = prediction_summary(self.rows, columns) or text
-        tosses = sum(1 for r in self.rows if r.get("predicted_class") and is_coin_toss(r))
-        if tosses:
-            text += f" · {tosses} coin toss{'es' if tosses != 1 else ''} (shown first: check them)"
-        if problems:
-            text += f" · {problems} could not be read"
-        if len(self.rows) > TABLE_LIMIT:
-            text += f" · the table shows the first {TABLE_LIMIT}; predictions.csv has them all"
-        self.summary.setText(text)
+        self.summary.setText(results_summary(self.rows, columns))
         saved = f"Results saved to {path}"
         if objects and self.used_options is not None:
             saved += " · with " + options_words(self.used_options, self.task)
@@ -588,41 +337,10 @@ class PredictPage(WizardPage):
         self.gallery.show_predictions(self.rows, columns, Path(input_text) if input_text else None, self.output_dir)
         if objects:
             columns = [c for c in SEGMENTATION_COLUMNS if c in columns]
-        self._fill_table(columns)
+        self.table.fill(self.rows, columns)
         self.open_button.setEnabled(True)
         self.measurements_button.setVisible(objects)
         self.measurements_button.setEnabled((self.output_dir / MEASUREMENTS).exists())
-
-    def _fill_table(self, columns: list[str]) -> None:
-        shown = [c for c in columns if c != "problem" or any(r.get("problem") for r in self.rows)]
-        headers = [f"p({c[2:]})" if c.startswith("p_") else HEADER_WORDS.get(c, c.replace("_", " ")) for c in shown]
-        self.table.setSortingEnabled(False)
-        self.table.setUpdatesEnabled(False)
-        self.table.clear()
-        self.table.setColumnCount(len(shown))
-        self.table.setHorizontalHeaderLabels(headers)
-        rows = self.rows[:TABLE_LIMIT]
-        self.table.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            predicted = f"p_{row.get('predicted_class', '')}"
-            for j, column in enumerate(shown):
-                value = row.get(column, "")
-                if column.startswith("p_") and value:
-                    item = _Percent(float(value))
-                    if column == predicted:  # the winning class, tinted by how sure the model is
-                        item.setBackground(QColor(47, 111, 159, int(30 + 90 * float(value))))
-                elif column in NUMBER_COLUMNS:
-                    item = _Number(column, value)
-                else:
-                    item = QTableWidgetItem(value)
-                self.table.setItem(i, j, item)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.resizeColumnsToContents()
-        if shown:
-            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.setUpdatesEnabled(True)
-        self.table.setSortingEnabled(True)
 
     def _open_image(self, row: int, _column: int) -> None:
         item = self.table.item(row, 0)
@@ -646,38 +364,7 @@ class PredictPage(WizardPage):
 
     def _update_buttons(self, fit=None) -> None:
         running = self.engine.is_running()
-        run = self.context.current_run
-        has_model = run is not None and (Path(run) / runs.BEST_MODEL).exists()
-        self.predict_button.setEnabled(has_model and not running and bool(self.input_edit.text().strip()))
+        self.predict_button.setEnabled(has_model(self.context.current_run) and not running
+                                       and bool(self.input_edit.text().strip()))
         if fit is not None or not self.fit_note.isVisibleTo(self):
             self.predict_button.setText("Predict anyway" if fit else "Predict")
-
-
-def object_summary(rows: list[dict]) -> str:
-    """Segmentation results in a line: images, objects in all, and the range per image."""
-    counts = []
-    for row in rows:
-        try:
-            counts.append(int(float(row.get("count", ""))))
-        except ValueError:
-            pass
-    if not counts:
-        return f"{len(rows)} images"
-    return (f"{len(rows)} images · {sum(counts)} objects in all · {min(counts)} to {max(counts)} per image "
-            f"(mean {sum(counts) / len(counts):.1f})")
-
-
-def options_words(post, task: str) -> str:
-    """The post-processing a prediction used, in a few words."""
-    parts = [f"{'interior ' if task == 'instance' else ''}threshold {post.threshold:.2f}"]
-    if post.min_size:
-        parts.append(f"objects ≥ {post.min_size} px")
-    if post.max_size:
-        parts.append(f"objects ≤ {post.max_size} px")
-    if post.fill_holes:
-        parts.append("holes filled")
-    if post.clear_border:
-        parts.append("border objects removed")
-    if task == "instance" and not post.split_touching:
-        parts.append("touching objects not split")
-    return ", ".join(parts)

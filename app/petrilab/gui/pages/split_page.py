@@ -12,7 +12,7 @@ from petrilab.errors import UserError
 from petrilab.gui import dataset_state
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.pages.data_page import card
+from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
 from petrilab.gui.widgets.value_columns import is_table_task

@@ -6,7 +6,6 @@ page shows a run started here exactly as one started from a terminal.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
@@ -19,24 +18,18 @@ from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.process import TRAIN_LOG, EngineProcess, read_log_tail
-from petrilab.gui.run_follower import RunFollower, format_duration
+from petrilab.gui.pages.train_crash import CRASHED, crash_words, read_json
+from petrilab.gui.pages.train_status import NOT_TRAINED, details_words, progress_words, status_words
+from petrilab.gui.process import EngineProcess
+from petrilab.gui.run_follower import RunFollower
 from petrilab.gui.widgets.curves import TrainingCurves
 from petrilab.gui.widgets.diagnosis_panel import DiagnosisPanel
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.liveness import engine_gone
 from petrilab.output_folders import refuse_inside_data, writable_folder
 
-NOT_TRAINED = "Press Start to train the model."
 STILL_RUNNING = "The training is still running: wait for it to finish, or press Stop."
 NO_MODEL = "This run saved no model: fix the problem shown and press Start again."
-CRASHED = ("The training stopped unexpectedly, not because of your images or settings (most often the "
-           "computer ran out of memory).")
-CRASHED_FIX = ("Try again; if it happens again, try smaller images or a smaller batch size, and press Copy details "
-               "to send them to whoever supports PetriLab.")
-CRASHED_RESUME = ("Nothing was lost up to epoch {epoch}: the model so far is saved, and 'Continue training' goes on "
-                  "from there. If it happens again, try smaller images or a smaller batch size, and press Copy "
-                  "details to send them to whoever supports PetriLab.")
 ENGINE_CHECK_MS = 2_000  # how often a run whose engine is not ours is checked for a silent death
 STOPPED = "Training stopped. The best model so far was saved: you can evaluate it, or continue training later."
 
@@ -258,7 +251,7 @@ class TrainPage(WizardPage):
         self.curves.clear()
         self.diagnosis.show_diagnosis({})
         self.follower.follow(run_dir)
-        shown = self.follower.state.diagnosis or _read_json(run_dir / runs.DIAGNOSIS)
+        shown = self.follower.state.diagnosis or read_json(run_dir / runs.DIAGNOSIS)
         if shown:
             self._on_diagnosis(shown)
         self._refresh()
@@ -324,25 +317,12 @@ class TrainPage(WizardPage):
         status = self.status_now()
         self.progress.setValue(int(state.progress() * 1000))
         if state.started:
-            device = state.started.get("device") or "?"
-            backend = state.started.get("backend")
-            params = state.started.get("parameters")
-            parts = [f"Device: {device}" + (f", {backend} backend" if backend else "")]
-            shared = state.started.get("distribution") or {}
-            if (shared.get("replicas") or 1) > 1:
-                parts.append(f"shared by {shared['replicas']} devices, {shared.get('global_batch_size', '?')} "
-                             f"images per step")
-            if params is not None:
-                parts.append(f"{int(params):,} parameters".replace(",", " "))
-            if state.started.get("n_train") is not None:
-                parts.append(f"{state.started['n_train']} training / {state.started.get('n_validation', 0)} "
-                             f"validation images")
-            self.details.setText("   ·   ".join(parts))
+            self.details.setText(details_words(state.started))
             self.details.setToolTip(f"Run folder: {state.run_dir}")  # the line keeps its width; the button opens it
         elif state.run_dir is not None:
             self.details.setText(f"run folder: {state.run_dir.name}")
-        self.progress_label.setText(self._progress_text())
-        self.status.setText(self._status_text())
+        self.progress_label.setText(progress_words(state, status))
+        self.status.setText(status_words(state, status, self.engine))
         if state.error:
             self.message.show_message("error", state.error.get("message") or "The training failed.",
                                       state.error.get("file"), state.error.get("fix"))
@@ -359,41 +339,6 @@ class TrainPage(WizardPage):
         if problem != self._last_problem:  # the window re-checks every page: only when the answer changed
             self._last_problem = problem
             self.validity_changed.emit()
-
-    def _progress_text(self) -> str:
-        state = self.follower.state
-        total = state.planned_epochs
-        if not state.started and not state.metrics:
-            return ""
-        if self.status_now() != "running":
-            done = state.epochs_done
-            return f"{done} epoch{'s' if done != 1 else ''} done"
-        batch = state.batch
-        epoch = int(batch.get("epoch", state.epochs_done)) + 1 if batch else state.epochs_done + 1
-        text = f"Epoch {min(epoch, total)} of {total}"
-        if batch and batch.get("batches"):
-            text += f" · batch {batch['batch']}/{batch['batches']}"
-        return f"{text} · {format_duration(state.seconds_left())}"
-
-    def _status_text(self) -> str:
-        state = self.follower.state
-        if state.run_dir is None:
-            return NOT_TRAINED
-        status = self.status_now()
-        if status == "crashed":
-            return "Training stopped" if self.engine.stop_requested else "The engine stopped unexpectedly"
-        if status == "running":
-            if self.engine.stop_requested or (state.run_dir / runs.STOP_REQUEST).exists():
-                return "Stopping: finishing the current batch and saving…"
-            return "Training…"
-        if status == "queued":
-            return "Starting the engine…" if self.engine.is_running() else "Waiting for the run to start…"
-        if status == "completed":
-            best = state.best_epoch
-            return "Training finished" + (f" · best model at epoch {best + 1}" if best is not None else "")
-        if status == "stopped":
-            return "Training stopped"
-        return "Training failed"
 
     def status_now(self) -> str:
         """The run's status from its events, except that a run whose engine ended without saying so
@@ -417,12 +362,7 @@ class TrainPage(WizardPage):
 
     def _report_crash(self) -> None:
         """Plain words, the last lines of the engine's log, and the offer to continue from the last checkpoint."""
-        run = self.follower.run_dir
-        log = (run / TRAIN_LOG) if run is not None else None
-        tail = read_log_tail(log, 25) if log is not None and log.exists() else ""
-        epoch = _checkpoint_epochs(run) if run is not None else None
-        fix = CRASHED_RESUME.format(epoch=epoch) if self._can_resume() and epoch else CRASHED_FIX
-        details = f"Run: {run}\nLog: {log}\n\n{tail}" if tail else None
+        fix, details = crash_words(self.follower.run_dir, self._can_resume())
         self.message.show_message("error", CRASHED, None, fix, details=details)
 
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
@@ -452,17 +392,3 @@ class TrainPage(WizardPage):
     def _open_folder(self) -> None:
         if self.follower.run_dir is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.follower.run_dir)))
-
-
-def _checkpoint_epochs(run_dir: Path) -> int | None:
-    """The epochs last.keras holds, from its record (training/resume.py), counted as the user counts."""
-    record = _read_json(run_dir / runs.CHECKPOINT_RECORD)
-    value = record.get("epochs_done")
-    return int(value) if isinstance(value, int) else None
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
