@@ -12,12 +12,12 @@ import numpy as np
 from petrilab.settings import Settings
 from petrilab.training.diagnosis import curve_cases
 from petrilab.training.diagnosis.chance import chance_loss, guess_words
-from petrilab.training.diagnosis.curves import Curves, median
+from petrilab.training.diagnosis.curves import Curves, jitter, median
 from petrilab.training.diagnosis.thresholds import (
     CHANCE_FRACTION, DOUBT, DROPOUT_MARGIN, EARLY_EPOCHS, FALLING, FLAT_BELOW_CHANCE, FLAT_DECREASE, GAP_OF_SCALE,
     HIGH_PLATEAU_FRACTION, LARGE_GAP, LEARNT_ACCURACY, MEMORISED, NOISE_RATIO, ONSET_GAP_GROWTH,
     OVERFIT_MIN_EPOCHS_AFTER, OVERFIT_MIN_RISE, OVERFIT_RISE, SIGNIFICANCE, SMALL_GAP, STOPPED, TRAIN_KEEPS_FALLING,
-    TRAIN_RISE, TRAIN_RISE_OF_SCALE, VAL_BETTER_MARGIN, VAL_NOISE,
+    TRAIN_RISE, TRAIN_RISE_OF_SCALE, VAL_BETTER_MARGIN, VAL_NOISE, VAL_NOISE_OF_SCALE,
 )
 from petrilab.training.diagnosis.words import fmt, fmt_pair, pct
 
@@ -171,7 +171,8 @@ def _unrepresentative_validation(c: Curves) -> Finding | None:
     # A noise measured on few epochs is uncertain (about 1.2 / sqrt(epochs) of
     # itself): ask that much more before calling a short curve noisy.
     needed = VAL_NOISE * (1 + 1.2 / math.sqrt(max(c.n - 2, 1)))
-    if c.noise_rel_v >= needed and c.noise_v >= NOISE_RATIO * c.noise_t:
+    noisy = c.noise_v >= NOISE_RATIO * c.noise_t and jitter(c.v[-c.tail:]) >= VAL_NOISE_OF_SCALE * c.scale
+    if c.noise_rel_v >= needed and noisy:
         kinds.append("noisy")
         evidence.append(f"Validation loss jumps by about ±{pct(c.noise_rel_v)} from one epoch to the next; "
                         f"training loss by about ±{pct(c.noise_rel_t)}.")
