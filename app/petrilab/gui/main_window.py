@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
@@ -16,31 +17,34 @@ from petrilab.errors import UserError
 from petrilab.gui import session, steps, welcome
 from petrilab.gui.context import AppContext, default_runs_dir
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.pages.data_page import DataPage
-from petrilab.gui.pages.evaluate_page import EvaluatePage
-from petrilab.gui.pages.model_page import ModelPage
-from petrilab.gui.pages.predict_page import PredictPage
-from petrilab.gui.pages.runs_page import RunsPage
-from petrilab.gui.pages.split_page import SplitPage
-from petrilab.gui.pages.task_page import TaskPage
-from petrilab.gui.pages.train_page import TrainPage
 
 MAX_RECENT = 8
 SIDEBAR_WIDTH, SIDEBAR_NARROW, NARROW_WINDOW = 210, 170, 1200  # pixels
 SETTINGS_FILTER = "PetriLab experiment (*.toml)"
 
 
-def page_classes() -> dict[str, type[WizardPage]]:
-    return {
-        "task": TaskPage,
-        "data": DataPage,
-        "split": SplitPage,
-        "model": ModelPage,
-        "train": TrainPage,
-        "evaluate": EvaluatePage,
-        "predict": PredictPage,
-        "runs": RunsPage,
-    }
+# Each page's module and class, imported when the page is built (the later pages pull in the plotting library).
+PAGES = {
+    "task": ("petrilab.gui.pages.task_page", "TaskPage"),
+    "data": ("petrilab.gui.pages.data_page", "DataPage"),
+    "split": ("petrilab.gui.pages.split_page", "SplitPage"),
+    "model": ("petrilab.gui.pages.model_page", "ModelPage"),
+    "train": ("petrilab.gui.pages.train_page", "TrainPage"),
+    "evaluate": ("petrilab.gui.pages.evaluate_page", "EvaluatePage"),
+    "predict": ("petrilab.gui.pages.predict_page", "PredictPage"),
+    "runs": ("petrilab.gui.pages.runs_page", "RunsPage"),
+}
+# Built with the window: their problem() decides which steps are open, and they follow every settings change.
+# The others only follow the current run (none at start) and are built after the first paint, one per
+# event-loop turn, so the window appears sooner; asking for one of them (or choosing a run) builds them all.
+FIRST_PAGES = ("task", "data", "split", "model")
+# the runs page first: the Train page's dialogs tell it of new runs
+LATER_PAGES = ("runs", "train", "evaluate", "predict")
+
+
+def page_class(key: str) -> type[WizardPage]:
+    module, name = PAGES[key]
+    return getattr(importlib.import_module(module), name)
 
 
 def recent_store() -> QSettings:
@@ -51,24 +55,79 @@ class MainWindow(QMainWindow):
     def __init__(self, context: AppContext | None = None, warm_up: bool = False):
         super().__init__()
         self.context = context or AppContext()
-        self.pages: dict[str, WizardPage] = {}
+        self._pages: dict[str, WizardPage] = {}  # the pages built so far
+        self._page_holders: dict[str, QVBoxLayout] = {}
+        self._warm_up_after_paint = warm_up
+        self._first_paint_done = False
+        self._listening = False
+        # the window's own timer (not QTimer.singleShot): it goes with the window if that is closed and deleted first
+        self._next_page_timer = QTimer(self, singleShot=True, interval=0, timeout=self._build_next_page)
         self.current_key = "task"
         self.last_message: QMessageBox | None = None  # the latest message box (tests read it)
         self._came_from: str | None = None  # where Back leads from the runs page
 
         self._build_sidebar_and_pages()
         self._build_menus()
-        self.context.settings_changed.connect(self._settings_changed)
-        # bound methods, not lambdas: a lambda would keep this window alive through the context
-        self.context.run_changed.connect(self._run_changed)
+        self._listen_after_pages()
+        self.context.run_about_to_change.connect(self._run_about_to_change)
         self.context.go_to_page.connect(self._page_asked)
         self.context.open_experiment.connect(lambda path: self.maybe_discard() and self.load_experiment(path))
         self.resize(1280, 800)
         self.setMinimumSize(QSize(960, 560))  # small laptop screens (1100 × 620 usable) must fit
         self.go_to("task")
         self.update_title()
-        if warm_up:  # start the model helper once the window is up: TensorFlow takes seconds to load
-            QTimer.singleShot(800, self._warm_up)
+
+    @property
+    def pages(self) -> dict[str, WizardPage]:
+        """Every page, by key (those not built yet are built now)."""
+        self._build_all_pages()
+        return self._pages
+
+    def _page(self, key: str) -> WizardPage:
+        return self._pages[key] if key in self._pages else self.pages[key]
+
+    def _build_page(self, key: str) -> WizardPage:
+        page = page_class(key)(self.context)
+        self._pages[key] = page
+        page.validity_changed.connect(self.refresh_steps)
+        self._page_holders[key].addWidget(page)
+        return page
+
+    def _build_all_pages(self) -> None:
+        self._build_pages([key for key in LATER_PAGES if key not in self._pages])
+
+    def _build_next_page(self) -> None:
+        missing = [key for key in LATER_PAGES if key not in self._pages]
+        self._build_pages(missing[:1])
+        if len(missing) > 1:
+            self._next_page_timer.start()  # the user's clicks and keys come in between
+
+    def _build_pages(self, keys: list[str]) -> None:
+        for key in keys:
+            self._build_page(key)
+        if keys:
+            self._listen_after_pages()
+            self.refresh_steps()
+
+    def _listen_after_pages(self) -> None:
+        """The window hears the context's news after every page: the pages update, then the window reads them."""
+        # bound methods, not lambdas: a lambda would keep this window alive through the context
+        if self._listening:
+            self.context.settings_changed.disconnect(self._settings_changed)
+            self.context.run_changed.disconnect(self._run_changed)
+        self.context.settings_changed.connect(self._settings_changed)
+        self.context.run_changed.connect(self._run_changed)
+        self._listening = True
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if self._first_paint_done:
+            return
+        self._first_paint_done = True
+        # the window is on screen: now the rest of the pages, and the model helper (TensorFlow takes seconds)
+        self._next_page_timer.start()
+        if self._warm_up_after_paint:
+            QTimer.singleShot(0, self._warm_up)
 
     # ------------------------------------------------------------ layout
 
@@ -148,10 +207,7 @@ class MainWindow(QMainWindow):
         right.addWidget(header)
 
         self.stack = QStackedWidget()
-        for key, cls in page_classes().items():
-            page = cls(self.context)
-            self.pages[key] = page
-            page.validity_changed.connect(self.refresh_steps)
+        for key in PAGES:
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QFrame.NoFrame)
@@ -159,9 +215,11 @@ class MainWindow(QMainWindow):
             holder_layout = QVBoxLayout(holder)
             holder_layout.setContentsMargins(28, 8, 28, 16)
             self._page_margins.append(holder_layout)
-            holder_layout.addWidget(page)
+            self._page_holders[key] = holder_layout
             scroll.setWidget(holder)
             self.stack.addWidget(scroll)
+        for key in FIRST_PAGES:
+            self._build_page(key)
         right.addWidget(self.stack, 1)
 
         bar = QFrame()
@@ -218,7 +276,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ navigation
 
     def progress(self) -> steps.Progress:
-        complete = frozenset(key for key, page in self.pages.items() if page.problem() is None)
+        # a page not built yet is not complete (it has no run to show yet)
+        complete = frozenset(key for key, page in self._pages.items() if page.problem() is None)
         return steps.Progress(complete=complete, has_run=self.context.current_run is not None)
 
     def refresh_steps(self) -> None:
@@ -245,21 +304,21 @@ class MainWindow(QMainWindow):
 
     def blocking_problem(self) -> str | None:
         """Why Next is refused: this page's problem, or that of an earlier step the next one needs."""
-        problem = self.pages[self.current_key].problem()
+        problem = self._page(self.current_key).problem()
         if problem:
             return problem
         following = steps.next_key(self.current_key)
         if following is None or steps.reachable(self.progress())[following]:
             return None
         for key in steps.SEQUENCE[: steps.SEQUENCE.index(following)]:
-            earlier = self.pages[key].problem()
+            earlier = self._page(key).problem()
             if earlier:
                 return f"Step {steps.SEQUENCE.index(key) + 1} ({steps.step(key).title}): {earlier}"
         return None
 
     def go_to(self, key: str, force: bool = False) -> bool:
         """Show the page `key`; refused (False) when the steps before it are not done, unless forced."""
-        if key not in self.pages:
+        if key not in PAGES:
             return False
         if not force and not steps.reachable(self.progress())[key]:
             self._select_item(self.current_key)
@@ -269,8 +328,8 @@ class MainWindow(QMainWindow):
         elif key != "runs":
             self._came_from = None
         self.current_key = key
-        page = self.pages[key]
-        self.stack.setCurrentIndex(list(self.pages).index(key))
+        page = self._page(key)
+        self.stack.setCurrentIndex(list(PAGES).index(key))
         s = steps.step(key)
         self.page_title.setText(s.title if key == "runs" else f"{steps.SEQUENCE.index(key) + 1}. {s.title}")
         self.page_subtitle.setText(s.subtitle)
@@ -278,6 +337,10 @@ class MainWindow(QMainWindow):
         self._select_item(key)
         self.refresh_steps()
         return True
+
+    def _run_about_to_change(self, run) -> None:
+        if run is not None:  # a page built later would not know of it (a page built with no run needs no news)
+            self._build_all_pages()
 
     def _run_changed(self, _run) -> None:
         self.refresh_steps()
@@ -455,13 +518,12 @@ class MainWindow(QMainWindow):
                           "without writing code.")
 
     def _warm_up(self) -> None:
-        model_page = self.pages.get("model")
-        if isinstance(model_page, ModelPage):
-            model_page.warm_up()
+        self._pages["model"].warm_up()
 
     def shutdown(self) -> None:
-        """Stop the helper processes the pages started."""
-        for page in self.pages.values():
+        """Stop the helper processes the pages started (and the building of the others)."""
+        self._next_page_timer.stop()
+        for page in self._pages.values():
             stop = getattr(page, "shutdown", None)
             if callable(stop):
                 stop()
