@@ -1,26 +1,25 @@
-"""The main window: the step list, the current page, Back / Next, and the experiment file."""
+"""The main window: the step list, the pages (the later ones built after the first paint), Back / Next.
+
+Its menus are in window_menus.py, opening and saving the experiment file in experiment_file.py.
+"""
 
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QPushButton, QScrollArea, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
-from petrilab import __version__
-from petrilab import settings as settings_io
 from petrilab.errors import UserError
-from petrilab.gui import session, steps, welcome
-from petrilab.gui.context import AppContext, default_runs_dir
+from petrilab.gui import session, steps
+from petrilab.gui.context import AppContext
+from petrilab.gui.experiment_file import ExperimentFile
 from petrilab.gui.pages.base import WizardPage
+from petrilab.gui.window_menus import WindowMenus
 
-MAX_RECENT = 8
 SIDEBAR_WIDTH, SIDEBAR_NARROW, NARROW_WINDOW = 210, 170, 1200  # pixels
-SETTINGS_FILTER = "PetriLab experiment (*.toml)"
 
 
 # Each page's module and class, imported when the page is built (the later pages pull in the plotting library).
@@ -47,11 +46,7 @@ def page_class(key: str) -> type[WizardPage]:
     return getattr(importlib.import_module(module), name)
 
 
-def recent_store() -> QSettings:
-    return QSettings(QSettings.IniFormat, QSettings.UserScope, "PetriLab", "PetriLab")
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ExperimentFile, WindowMenus, QMainWindow):
     def __init__(self, context: AppContext | None = None, warm_up: bool = False):
         super().__init__()
         self.context = context or AppContext()
@@ -242,37 +237,6 @@ class MainWindow(QMainWindow):
         row.addWidget(area, 1)
         self.setCentralWidget(central)
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.action_new = self._action(file_menu, "&New experiment", QKeySequence.New, self.new_experiment)
-        self.action_open = self._action(file_menu, "&Open experiment…", QKeySequence.Open, self.open_dialog)
-        self.recent_menu = file_menu.addMenu("Recent experiments")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        self.action_save = self._action(file_menu, "&Save experiment", QKeySequence.Save, self.save)
-        self.action_save_as = self._action(file_menu, "Save experiment &as…", QKeySequence.SaveAs, self.save_as)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
-
-        go_menu = self.menuBar().addMenu("&Go")
-        self.action_runs = self._action(go_menu, "&Runs…", QKeySequence("Ctrl+R"), lambda: self.go_to("runs"))
-        go_menu.addSeparator()
-        for s in steps.STEPS:
-            if s.in_sequence:
-                self._action(go_menu, s.title, None, lambda _c=False, key=s.key: self.go_to(key))
-
-        help_menu = self.menuBar().addMenu("&Help")
-        self.action_tour = self._action(help_menu, "Start here (a short tour)", None, self.start_tour)
-        self._action(help_menu, "About PetriLab", None, self._about)
-
-    def _action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
     # ------------------------------------------------------------ navigation
 
     def progress(self) -> steps.Progress:
@@ -371,127 +335,9 @@ class MainWindow(QMainWindow):
         if previous:
             self.go_to(previous, force=True)
 
-    # ------------------------------------------------------------ the experiment file
-
     def _settings_changed(self) -> None:
         self.update_title()
         self.refresh_steps()
-
-    def update_title(self) -> None:
-        c = self.context
-        where = Path(c.settings_path).name if c.settings_path else "not saved yet"
-        star = "*" if c.dirty else ""
-        self.setWindowTitle(f"{c.settings.name} ({where}){star} — PetriLab")
-        self.file_label.setText(f"Experiment file:\n{c.settings_path}" if c.settings_path
-                                else "Experiment not saved yet")
-
-    def load_experiment(self, path: str | Path) -> bool:
-        """Open a settings file; a problem is shown in plain words (never a traceback)."""
-        path = Path(path)
-        try:
-            settings = settings_io.load(path)
-        except UserError as exc:
-            self.show_error("This experiment cannot be opened", exc)
-            return False
-        self._replace_settings(settings, path.resolve())
-        self.add_recent(path.resolve())
-        session.remember_last(path.resolve())
-        return True
-
-    def _replace_settings(self, settings, path: Path | None) -> None:
-        c = self.context
-        c.settings = settings
-        c.settings_path = path
-        c.runs_dir = default_runs_dir(path)
-        c.set_run(None)
-        c.settings_changed.emit()
-        c.dirty = False
-        self.update_title()
-        self.go_to("task", force=True)
-
-    def new_experiment(self) -> None:
-        if not self.maybe_discard():
-            return
-        self._replace_settings(settings_io.defaults_for(self.context.settings.task.kind), None)
-
-    def open_dialog(self) -> None:
-        if not self.maybe_discard():
-            return
-        start = str(self.context.settings_path.parent) if self.context.settings_path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", start, SETTINGS_FILTER)
-        if path:
-            self.load_experiment(path)
-
-    def save(self) -> bool:
-        if self.context.settings_path is None:
-            return self.save_as()
-        return self.save_to(self.context.settings_path)
-
-    def save_as(self) -> bool:
-        start = self.context.settings_path or Path.home() / "PetriLab" / f"{self.context.settings.name}.toml"
-        path, _ = QFileDialog.getSaveFileName(self, "Save experiment as", str(start), SETTINGS_FILTER)
-        if not path:
-            return False
-        if not path.endswith(".toml"):
-            path += ".toml"
-        return self.save_to(path)
-
-    def save_to(self, path: str | Path) -> bool:
-        path = Path(path).resolve()
-        try:
-            settings_io.validate(self.context.settings)
-            settings_io.save(self.context.settings, path)
-        except UserError as exc:
-            self.show_error("The experiment was not saved", exc)
-            return False
-        except OSError as exc:
-            self.show_error("The experiment was not saved",
-                            UserError(f"The file {path} could not be written ({exc.strerror}).", file=path,
-                                      fix="Choose a folder where you can write, or free some disk space."))
-            return False
-        moved = self.context.settings_path != path
-        self.context.settings_path = path
-        if moved:
-            self.context.runs_dir = default_runs_dir(path)
-        self.context.dirty = False
-        self.add_recent(path)
-        session.remember_last(path)
-        self.update_title()
-        return True
-
-    def maybe_discard(self) -> bool:
-        """True when the current experiment may be replaced (saved, unchanged, or the user says so)."""
-        if not self.context.dirty:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to '{self.context.settings.name}' first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
-    # ------------------------------------------------------------ recent experiments
-
-    def recent(self) -> list[str]:
-        value = recent_store().value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [p for p in (value or []) if p]
-
-    def add_recent(self, path: Path) -> None:
-        entries = [str(path)] + [p for p in self.recent() if p != str(path)]
-        store = recent_store()
-        store.setValue("recent", entries[:MAX_RECENT])
-        store.sync()
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        entries = self.recent()
-        if not entries:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        for p in entries:
-            action = self.recent_menu.addAction(p)
-            action.triggered.connect(lambda _c=False, p=p: self.maybe_discard() and self.load_experiment(p))
 
     # ------------------------------------------------------------ messages and life cycle
 
@@ -508,14 +354,6 @@ class MainWindow(QMainWindow):
         box.open()
         self.last_message = box
         return box
-
-    def start_tour(self) -> None:
-        welcome.start_tour(self)
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About PetriLab",
-                          f"PetriLab {__version__}\n\nBuild deep-learning models for microscopy images, "
-                          "without writing code.")
 
     def _warm_up(self) -> None:
         self._pages["model"].warm_up()
