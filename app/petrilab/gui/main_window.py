@@ -81,12 +81,11 @@ class MainWindow(ExperimentFile, WindowMenus, QMainWindow):
     def _page(self, key: str) -> WizardPage:
         return self._pages[key] if key in self._pages else self.pages[key]
 
-    def _build_page(self, key: str) -> WizardPage:
+    def _build_page(self, key: str) -> None:
         page = page_class(key)(self.context)
         self._pages[key] = page
         page.validity_changed.connect(self.refresh_steps)
         self._page_holders[key].addWidget(page)
-        return page
 
     def _build_all_pages(self) -> None:
         self._build_pages([key for key in LATER_PAGES if key not in self._pages])
