@@ -10,6 +10,7 @@
    the longest the window was frozen (target: under 100 ms).
 
     xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python benchmarks/gui_responsiveness.py [--epochs 6] [--starts 5]
+        [--startup-only] [--experiment SETTINGS.toml]
 
 Without a display it falls back to Qt's offscreen platform (paints are then
 cheaper than on a real screen).
@@ -39,7 +40,8 @@ class FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint:
             heavy = [m for m in ("tensorflow", "keras", "torch") if m in sys.modules]
-            print(f"{time.time() - started:.3f} {','.join(heavy) or '-'}", flush=True)
+            cpu = psutil.Process().cpu_times()  # user+sys: less sensitive to other load than the wall clock
+            print(f"{time.time() - started:.3f} {cpu.user + cpu.system:.3f} {','.join(heavy) or '-'}", flush=True)
             QTimer.singleShot(0, app.quit)
             obj.removeEventFilter(self)
         return False
@@ -52,28 +54,29 @@ def show_and_watch(self):
     self.installEventFilter(probe)
     original_show(self)
 QMainWindow.show = show_and_watch
-window = open_window(warm_up=False)
+window = open_window(sys.argv[1] if len(sys.argv) > 1 else None, warm_up=False)  # --experiment
 app.exec()
 window.context.dirty = False
 window.shutdown()
 """
 
 
-def measure_startup(starts: int) -> dict:
-    times, heavy = [], set()
+def measure_startup(starts: int, experiment: str | None = None) -> dict:
+    times, cpu_times, heavy = [], [], set()
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=home)  # no recent experiments, no user settings
         for _ in range(starts):
-            out = subprocess.run([sys.executable, "-c", STARTUP_PROBE], capture_output=True, text=True, env=env,
-                                 timeout=120)
+            command = [sys.executable, "-c", STARTUP_PROBE] + ([str(Path(experiment).resolve())] if experiment else [])
+            out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
             if out.returncode != 0 or not out.stdout.strip():
                 raise SystemExit(f"the start-up probe failed:\n{out.stderr}")
-            seconds, modules = out.stdout.split()[-2:]
+            seconds, cpu, modules = out.stdout.split()[-3:]
             times.append(float(seconds))
+            cpu_times.append(float(cpu))
             if modules != "-":
                 heavy |= set(modules.split(","))
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": len(times),
-            "heavy_modules": sorted(heavy)}
+            "cpu_median_s": statistics.median(cpu_times), "heavy_modules": sorted(heavy)}
 
 
 def measure_stalls(epochs: int, images_per_class: int, size: int) -> dict:
@@ -152,12 +155,17 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--images", type=int, default=80, help="images per class (3 classes)")
     parser.add_argument("--size", type=int, default=64, help="image size in pixels")
+    parser.add_argument("--startup-only", action="store_true", help="measure the start-up only (no training)")
+    parser.add_argument("--experiment", help="a settings file the start opens (as when the last one is reopened)")
     args = parser.parse_args()
 
-    startup = measure_startup(args.starts)
+    startup = measure_startup(args.starts, args.experiment)
     print(f"Start-up, process start to first paint of the main window ({startup['runs']} fresh processes): "
-          f"median {startup['median_s']:.2f} s (min {startup['min_s']:.2f}, max {startup['max_s']:.2f}); "
+          f"median {startup['median_s']:.2f} s (min {startup['min_s']:.2f}, max {startup['max_s']:.2f}), "
+          f"CPU user+sys median {startup['cpu_median_s']:.2f} s, load average {os.getloadavg()[0]:.1f}; "
           f"TensorFlow/Keras imported: {', '.join(startup['heavy_modules']) or 'no'}")
+    if args.startup_only:
+        return 0
     stalls = measure_stalls(args.epochs, args.images, args.size)
     verdict = "PASS" if stalls["longest_stall_ms"] < 100 else "FAIL"
     print(f"Event loop during a real training ({stalls['training_s']} s, {stalls['epochs_drawn']} epochs drawn, "

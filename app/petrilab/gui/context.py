@@ -29,6 +29,7 @@ def engine_command() -> list[str]:
 class AppContext(QObject):
     settings_changed = Signal()  # any page changed a setting (or a file was opened)
     run_changed = Signal(object)  # the current run folder (Path) or None
+    run_about_to_change = Signal(object)  # just before run_changed, with the same folder
     go_to_page = Signal(str)  # a page asks the window to show another page, by key
     # runs just prepared (e.g. sent to a cluster): a runs folder and the run folders in it; the Runs page shows them
     runs_submitted = Signal(object, object)
@@ -53,6 +54,7 @@ class AppContext(QObject):
         self.notify_changed()
 
     def set_run(self, run_dir: Path | None) -> None:
+        self.run_about_to_change.emit(run_dir)
         self.current_run = run_dir
         self.run_changed.emit(run_dir)
 

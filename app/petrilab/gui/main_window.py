@@ -1,74 +1,127 @@
-"""The main window: the step list, the current page, Back / Next, and the experiment file."""
+"""The main window: the step list, the pages (the later ones built after the first paint), Back / Next.
+
+Its menus are in window_menus.py, opening and saving the experiment file in experiment_file.py.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QPushButton, QScrollArea, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
-from petrilab import __version__
-from petrilab import settings as settings_io
 from petrilab.errors import UserError
-from petrilab.gui import session, steps, welcome
-from petrilab.gui.context import AppContext, default_runs_dir
+from petrilab.gui import session, steps
+from petrilab.gui.context import AppContext
+from petrilab.gui.experiment_file import ExperimentFile
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.pages.data_page import DataPage
-from petrilab.gui.pages.evaluate_page import EvaluatePage
-from petrilab.gui.pages.model_page import ModelPage
-from petrilab.gui.pages.predict_page import PredictPage
-from petrilab.gui.pages.runs_page import RunsPage
-from petrilab.gui.pages.split_page import SplitPage
-from petrilab.gui.pages.task_page import TaskPage
-from petrilab.gui.pages.train_page import TrainPage
+from petrilab.gui.window_menus import WindowMenus
 
-MAX_RECENT = 8
 SIDEBAR_WIDTH, SIDEBAR_NARROW, NARROW_WINDOW = 210, 170, 1200  # pixels
-SETTINGS_FILTER = "PetriLab experiment (*.toml)"
 
 
-def page_classes() -> dict[str, type[WizardPage]]:
-    return {
-        "task": TaskPage,
-        "data": DataPage,
-        "split": SplitPage,
-        "model": ModelPage,
-        "train": TrainPage,
-        "evaluate": EvaluatePage,
-        "predict": PredictPage,
-        "runs": RunsPage,
-    }
+# Each page's module and class, imported when the page is built (the later pages pull in the plotting library).
+PAGES = {
+    "task": ("petrilab.gui.pages.task_page", "TaskPage"),
+    "data": ("petrilab.gui.pages.data_page", "DataPage"),
+    "split": ("petrilab.gui.pages.split_page", "SplitPage"),
+    "model": ("petrilab.gui.pages.model_page", "ModelPage"),
+    "train": ("petrilab.gui.pages.train_page", "TrainPage"),
+    "evaluate": ("petrilab.gui.pages.evaluate_page", "EvaluatePage"),
+    "predict": ("petrilab.gui.pages.predict_page", "PredictPage"),
+    "runs": ("petrilab.gui.pages.runs_page", "RunsPage"),
+}
+# Built with the window: their problem() decides which steps are open, and they follow every settings change.
+# The others only follow the current run (none at start) and are built after the first paint, one per
+# event-loop turn, so the window appears sooner; asking for one of them (or choosing a run) builds them all.
+FIRST_PAGES = ("task", "data", "split", "model")
+# the runs page first: the Train page's dialogs tell it of new runs
+LATER_PAGES = ("runs", "train", "evaluate", "predict")
 
 
-def recent_store() -> QSettings:
-    return QSettings(QSettings.IniFormat, QSettings.UserScope, "PetriLab", "PetriLab")
+def page_class(key: str) -> type[WizardPage]:
+    module, name = PAGES[key]
+    return getattr(importlib.import_module(module), name)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ExperimentFile, WindowMenus, QMainWindow):
     def __init__(self, context: AppContext | None = None, warm_up: bool = False):
         super().__init__()
         self.context = context or AppContext()
-        self.pages: dict[str, WizardPage] = {}
+        self._pages: dict[str, WizardPage] = {}  # the pages built so far
+        self._page_holders: dict[str, QVBoxLayout] = {}
+        self._warm_up_after_paint = warm_up
+        self._first_paint_done = False
+        self._listening = False
+        # the window's own timer (not QTimer.singleShot): it goes with the window if that is closed and deleted first
+        self._next_page_timer = QTimer(self, singleShot=True, interval=0, timeout=self._build_next_page)
         self.current_key = "task"
         self.last_message: QMessageBox | None = None  # the latest message box (tests read it)
         self._came_from: str | None = None  # where Back leads from the runs page
 
         self._build_sidebar_and_pages()
         self._build_menus()
-        self.context.settings_changed.connect(self._settings_changed)
-        # bound methods, not lambdas: a lambda would keep this window alive through the context
-        self.context.run_changed.connect(self._run_changed)
+        self._listen_after_pages()
+        self.context.run_about_to_change.connect(self._run_about_to_change)
         self.context.go_to_page.connect(self._page_asked)
         self.context.open_experiment.connect(lambda path: self.maybe_discard() and self.load_experiment(path))
         self.resize(1280, 800)
         self.setMinimumSize(QSize(960, 560))  # small laptop screens (1100 × 620 usable) must fit
         self.go_to("task")
         self.update_title()
-        if warm_up:  # start the model helper once the window is up: TensorFlow takes seconds to load
-            QTimer.singleShot(800, self._warm_up)
+
+    @property
+    def pages(self) -> dict[str, WizardPage]:
+        """Every page, by key (those not built yet are built now)."""
+        self._build_all_pages()
+        return self._pages
+
+    def _page(self, key: str) -> WizardPage:
+        return self._pages[key] if key in self._pages else self.pages[key]
+
+    def _build_page(self, key: str) -> None:
+        page = page_class(key)(self.context)
+        self._pages[key] = page
+        page.validity_changed.connect(self.refresh_steps)
+        self._page_holders[key].addWidget(page)
+
+    def _build_all_pages(self) -> None:
+        self._build_pages([key for key in LATER_PAGES if key not in self._pages])
+
+    def _build_next_page(self) -> None:
+        missing = [key for key in LATER_PAGES if key not in self._pages]
+        self._build_pages(missing[:1])
+        if len(missing) > 1:
+            self._next_page_timer.start()  # the user's clicks and keys come in between
+
+    def _build_pages(self, keys: list[str]) -> None:
+        for key in keys:
+            self._build_page(key)
+        if keys:
+            self._listen_after_pages()
+            self.refresh_steps()
+
+    def _listen_after_pages(self) -> None:
+        """The window hears the context's news after every page: the pages update, then the window reads them."""
+        # bound methods, not lambdas: a lambda would keep this window alive through the context
+        if self._listening:
+            self.context.settings_changed.disconnect(self._settings_changed)
+            self.context.run_changed.disconnect(self._run_changed)
+        self.context.settings_changed.connect(self._settings_changed)
+        self.context.run_changed.connect(self._run_changed)
+        self._listening = True
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if self._first_paint_done:
+            return
+        self._first_paint_done = True
+        # the window is on screen: now the rest of the pages, and the model helper (TensorFlow takes seconds)
+        self._next_page_timer.start()
+        if self._warm_up_after_paint:
+            QTimer.singleShot(0, self._warm_up)
 
     # ------------------------------------------------------------ layout
 
@@ -148,10 +201,7 @@ class MainWindow(QMainWindow):
         right.addWidget(header)
 
         self.stack = QStackedWidget()
-        for key, cls in page_classes().items():
-            page = cls(self.context)
-            self.pages[key] = page
-            page.validity_changed.connect(self.refresh_steps)
+        for key in PAGES:
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QFrame.NoFrame)
@@ -159,9 +209,11 @@ class MainWindow(QMainWindow):
             holder_layout = QVBoxLayout(holder)
             holder_layout.setContentsMargins(28, 8, 28, 16)
             self._page_margins.append(holder_layout)
-            holder_layout.addWidget(page)
+            self._page_holders[key] = holder_layout
             scroll.setWidget(holder)
             self.stack.addWidget(scroll)
+        for key in FIRST_PAGES:
+            self._build_page(key)
         right.addWidget(self.stack, 1)
 
         bar = QFrame()
@@ -184,41 +236,11 @@ class MainWindow(QMainWindow):
         row.addWidget(area, 1)
         self.setCentralWidget(central)
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.action_new = self._action(file_menu, "&New experiment", QKeySequence.New, self.new_experiment)
-        self.action_open = self._action(file_menu, "&Open experiment…", QKeySequence.Open, self.open_dialog)
-        self.recent_menu = file_menu.addMenu("Recent experiments")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        self.action_save = self._action(file_menu, "&Save experiment", QKeySequence.Save, self.save)
-        self.action_save_as = self._action(file_menu, "Save experiment &as…", QKeySequence.SaveAs, self.save_as)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
-
-        go_menu = self.menuBar().addMenu("&Go")
-        self.action_runs = self._action(go_menu, "&Runs…", QKeySequence("Ctrl+R"), lambda: self.go_to("runs"))
-        go_menu.addSeparator()
-        for s in steps.STEPS:
-            if s.in_sequence:
-                self._action(go_menu, s.title, None, lambda _c=False, key=s.key: self.go_to(key))
-
-        help_menu = self.menuBar().addMenu("&Help")
-        self.action_tour = self._action(help_menu, "Start here (a short tour)", None, self.start_tour)
-        self._action(help_menu, "About PetriLab", None, self._about)
-
-    def _action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
     # ------------------------------------------------------------ navigation
 
     def progress(self) -> steps.Progress:
-        complete = frozenset(key for key, page in self.pages.items() if page.problem() is None)
+        # a page not built yet is not complete (it has no run to show yet)
+        complete = frozenset(key for key, page in self._pages.items() if page.problem() is None)
         return steps.Progress(complete=complete, has_run=self.context.current_run is not None)
 
     def refresh_steps(self) -> None:
@@ -245,21 +267,21 @@ class MainWindow(QMainWindow):
 
     def blocking_problem(self) -> str | None:
         """Why Next is refused: this page's problem, or that of an earlier step the next one needs."""
-        problem = self.pages[self.current_key].problem()
+        problem = self._page(self.current_key).problem()
         if problem:
             return problem
         following = steps.next_key(self.current_key)
         if following is None or steps.reachable(self.progress())[following]:
             return None
         for key in steps.SEQUENCE[: steps.SEQUENCE.index(following)]:
-            earlier = self.pages[key].problem()
+            earlier = self._page(key).problem()
             if earlier:
                 return f"Step {steps.SEQUENCE.index(key) + 1} ({steps.step(key).title}): {earlier}"
         return None
 
     def go_to(self, key: str, force: bool = False) -> bool:
         """Show the page `key`; refused (False) when the steps before it are not done, unless forced."""
-        if key not in self.pages:
+        if key not in PAGES:
             return False
         if not force and not steps.reachable(self.progress())[key]:
             self._select_item(self.current_key)
@@ -269,8 +291,8 @@ class MainWindow(QMainWindow):
         elif key != "runs":
             self._came_from = None
         self.current_key = key
-        page = self.pages[key]
-        self.stack.setCurrentIndex(list(self.pages).index(key))
+        page = self._page(key)
+        self.stack.setCurrentIndex(list(PAGES).index(key))
         s = steps.step(key)
         self.page_title.setText(s.title if key == "runs" else f"{steps.SEQUENCE.index(key) + 1}. {s.title}")
         self.page_subtitle.setText(s.subtitle)
@@ -278,6 +300,10 @@ class MainWindow(QMainWindow):
         self._select_item(key)
         self.refresh_steps()
         return True
+
+    def _run_about_to_change(self, run) -> None:
+        if run is not None:  # a page built later would not know of it (a page built with no run needs no news)
+            self._build_all_pages()
 
     def _run_changed(self, _run) -> None:
         self.refresh_steps()
@@ -308,127 +334,9 @@ class MainWindow(QMainWindow):
         if previous:
             self.go_to(previous, force=True)
 
-    # ------------------------------------------------------------ the experiment file
-
     def _settings_changed(self) -> None:
         self.update_title()
         self.refresh_steps()
-
-    def update_title(self) -> None:
-        c = self.context
-        where = Path(c.settings_path).name if c.settings_path else "not saved yet"
-        star = "*" if c.dirty else ""
-        self.setWindowTitle(f"{c.settings.name} ({where}){star} — PetriLab")
-        self.file_label.setText(f"Experiment file:\n{c.settings_path}" if c.settings_path
-                                else "Experiment not saved yet")
-
-    def load_experiment(self, path: str | Path) -> bool:
-        """Open a settings file; a problem is shown in plain words (never a traceback)."""
-        path = Path(path)
-        try:
-            settings = settings_io.load(path)
-        except UserError as exc:
-            self.show_error("This experiment cannot be opened", exc)
-            return False
-        self._replace_settings(settings, path.resolve())
-        self.add_recent(path.resolve())
-        session.remember_last(path.resolve())
-        return True
-
-    def _replace_settings(self, settings, path: Path | None) -> None:
-        c = self.context
-        c.settings = settings
-        c.settings_path = path
-        c.runs_dir = default_runs_dir(path)
-        c.set_run(None)
-        c.settings_changed.emit()
-        c.dirty = False
-        self.update_title()
-        self.go_to("task", force=True)
-
-    def new_experiment(self) -> None:
-        if not self.maybe_discard():
-            return
-        self._replace_settings(settings_io.defaults_for(self.context.settings.task.kind), None)
-
-    def open_dialog(self) -> None:
-        if not self.maybe_discard():
-            return
-        start = str(self.context.settings_path.parent) if self.context.settings_path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", start, SETTINGS_FILTER)
-        if path:
-            self.load_experiment(path)
-
-    def save(self) -> bool:
-        if self.context.settings_path is None:
-            return self.save_as()
-        return self.save_to(self.context.settings_path)
-
-    def save_as(self) -> bool:
-        start = self.context.settings_path or Path.home() / "PetriLab" / f"{self.context.settings.name}.toml"
-        path, _ = QFileDialog.getSaveFileName(self, "Save experiment as", str(start), SETTINGS_FILTER)
-        if not path:
-            return False
-        if not path.endswith(".toml"):
-            path += ".toml"
-        return self.save_to(path)
-
-    def save_to(self, path: str | Path) -> bool:
-        path = Path(path).resolve()
-        try:
-            settings_io.validate(self.context.settings)
-            settings_io.save(self.context.settings, path)
-        except UserError as exc:
-            self.show_error("The experiment was not saved", exc)
-            return False
-        except OSError as exc:
-            self.show_error("The experiment was not saved",
-                            UserError(f"The file {path} could not be written ({exc.strerror}).", file=path,
-                                      fix="Choose a folder where you can write, or free some disk space."))
-            return False
-        moved = self.context.settings_path != path
-        self.context.settings_path = path
-        if moved:
-            self.context.runs_dir = default_runs_dir(path)
-        self.context.dirty = False
-        self.add_recent(path)
-        session.remember_last(path)
-        self.update_title()
-        return True
-
-    def maybe_discard(self) -> bool:
-        """True when the current experiment may be replaced (saved, unchanged, or the user says so)."""
-        if not self.context.dirty:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to '{self.context.settings.name}' first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
-    # ------------------------------------------------------------ recent experiments
-
-    def recent(self) -> list[str]:
-        value = recent_store().value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [p for p in (value or []) if p]
-
-    def add_recent(self, path: Path) -> None:
-        entries = [str(path)] + [p for p in self.recent() if p != str(path)]
-        store = recent_store()
-        store.setValue("recent", entries[:MAX_RECENT])
-        store.sync()
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        entries = self.recent()
-        if not entries:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        for p in entries:
-            action = self.recent_menu.addAction(p)
-            action.triggered.connect(lambda _c=False, p=p: self.maybe_discard() and self.load_experiment(p))
 
     # ------------------------------------------------------------ messages and life cycle
 
@@ -446,22 +354,13 @@ class MainWindow(QMainWindow):
         self.last_message = box
         return box
 
-    def start_tour(self) -> None:
-        welcome.start_tour(self)
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About PetriLab",
-                          f"PetriLab {__version__}\n\nBuild deep-learning models for microscopy images, "
-                          "without writing code.")
-
     def _warm_up(self) -> None:
-        model_page = self.pages.get("model")
-        if isinstance(model_page, ModelPage):
-            model_page.warm_up()
+        self._pages["model"].warm_up()
 
     def shutdown(self) -> None:
-        """Stop the helper processes the pages started."""
-        for page in self.pages.values():
+        """Stop the helper processes the pages started (and the building of the others)."""
+        self._next_page_timer.stop()
+        for page in self._pages.values():
             stop = getattr(page, "shutdown", None)
             if callable(stop):
                 stop()

@@ -17,9 +17,8 @@ class LabelFrequencies(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.chart = ClassBarChart()
+        self.chart = ClassBarChart(y_label="images with the label")
         self.chart.setFixedHeight(180)
-        self.chart.getPlotItem().setLabel("left", "images with the label")
         self.per_image = QLabel()
         self.per_image.setObjectName("muted")
         self.per_image.setWordWrap(True)

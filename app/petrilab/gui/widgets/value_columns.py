@@ -14,8 +14,6 @@ from petrilab.data.table_check import TableReport
 from petrilab.data.tables import TABLE_TASKS
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
-from petrilab.gui.widgets.label_stats import LabelFrequencies
-from petrilab.gui.widgets.regression_plots import TargetHistograms
 
 COLUMNS_PER_ROW = 5
 
@@ -44,16 +42,23 @@ class ValuesPanel(QWidget):
         self.columns_grid.setContentsMargins(0, 0, 0, 0)
         self.columns_grid.setHorizontalSpacing(14)
         self.checkboxes: dict[str, QCheckBox] = {}
-        self.histograms = TargetHistograms()
-        self.frequencies = LabelFrequencies()
+        self.histograms = None  # made with the first table report: their modules load pyqtgraph
+        self.frequencies = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self.note)
         layout.addWidget(self.columns_box)
-        layout.addWidget(self.histograms)
-        layout.addWidget(self.frequencies)
         self.report: TableReport | None = None
+
+    def _make_charts(self) -> None:
+        from petrilab.gui.widgets.label_stats import LabelFrequencies
+        from petrilab.gui.widgets.regression_plots import TargetHistograms
+
+        self.histograms = TargetHistograms()
+        self.frequencies = LabelFrequencies()
+        self.layout().addWidget(self.histograms)
+        self.layout().addWidget(self.frequencies)
 
     def show_report(self, report) -> bool:
         """Show a table task's report; False (and hidden) for any other report."""
@@ -62,6 +67,8 @@ class ValuesPanel(QWidget):
             self.hide()
             return False
         self.report = report
+        if self.histograms is None:
+            self._make_charts()
         regression = report.task == "regression"
         self.histograms.setVisible(regression)
         self.frequencies.setVisible(not regression)
