@@ -72,6 +72,8 @@ def test_every_sample_of_the_space_is_valid_and_the_neutral_point_is_the_startin
         study.tell(trial, 0.0)
     names = {d.name for d in space.dimensions_for(start)}
     assert ("patch_size" in names) == (task in ("semantic", "instance"))
+    # one or two convolutions per block: searched for the per-image ConvNet, never for a U-Net
+    assert ("architecture" in names) == (task not in ("semantic", "instance"))
     if task == "regression":  # flips stay the targets' kinds' and the probe's to decide, never the search's
         strong = space.build(start, {"augmentation": "strong"})
         assert strong.augmentation.flip_horizontal == start.augmentation.flip_horizontal

@@ -122,6 +122,10 @@ DIMENSIONS: list[Dimension] = [
     Dimension("dropout", "float", _set("model.dropout"), low=0.0, high=0.5, step=0.05, key="model.dropout"),
     Dimension("l2", "choice", _set("model.l2"), choices=lambda s: tuple(sorted({0.0, 1e-5, 1e-4, 1e-3, s.model.l2})),
               key="model.l2"),
+    # one or two convolutions per block (the ConvNet or the workshop's VGG-like network, same filters)
+    Dimension("architecture", "choice", _set("model.architecture"), key="model.architecture",
+              choices=lambda s: tuple(dict.fromkeys((s.model.architecture, "convnet", "vgg"))),
+              applies=lambda s: s.model.architecture in ("convnet", "vgg") and not s.model.start_from),
     Dimension("width", "choice", _width, choices=lambda s: (0.5, 1.0, 2.0), applies=_network),
     Dimension("depth", "choice", _depth, choices=lambda s: (-1, 0, 1), applies=_network),
     Dimension("input_size", "choice", _image_size, choices=lambda s: (0.5, 1.0, 2.0),
