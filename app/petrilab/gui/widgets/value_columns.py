@@ -16,6 +16,7 @@ from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
 from petrilab.gui.widgets.label_stats import LabelFrequencies
 from petrilab.gui.widgets.regression_plots import TargetHistograms
+from petrilab.tasks import TASKS
 
 COLUMNS_PER_ROW = 5
 
@@ -27,7 +28,7 @@ def is_table_task(task: str) -> bool:
 def contents_words(report: TableReport) -> str:
     """'2 values (x, y)' or '3 labels (nucleus, spots, membrane)': what the images come with."""
     names = report.columns
-    kind = "value" if report.task == "regression" else "label"
+    kind = TASKS[report.task].item  # a value or a label
     shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
     return f"{len(names)} {kind}{'s' if len(names) != 1 else ''} ({shown})"
 
@@ -62,7 +63,7 @@ class ValuesPanel(QWidget):
             self.hide()
             return False
         self.report = report
-        regression = report.task == "regression"
+        regression = TASKS[report.task].has_targets
         self.histograms.setVisible(regression)
         self.frequencies.setVisible(not regression)
         if regression:
