@@ -161,6 +161,11 @@ def is_per_pixel(key: str) -> bool:
     return key in TASKS and TASKS[key].per_pixel
 
 
+def has_objects(key: str | None) -> bool:
+    """Whether the task named `key` finds separate objects; False for a name no task has (none chosen yet)."""
+    return key in TASKS and TASKS[key].has_objects
+
+
 @dataclass(frozen=True)
 class OutputHead:
     """What the last layer and the loss must be for a task (the workshop's table)."""

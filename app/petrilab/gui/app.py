@@ -30,13 +30,14 @@ def prepare_demo(folder: str | Path) -> Path:
             pass  # a damaged demo file: write a good one
     from petrilab.data.check import check_dataset
     from petrilab.data.discovery import discover
+    from petrilab.tasks import DEFAULT_TASK  # the demo opens on the task a new experiment starts with
 
-    settings = settings_io.defaults_for("classification")
+    settings = settings_io.defaults_for(DEFAULT_TASK)
     settings.name = DEMO_NAME
-    settings.data.folder = str(demo_data("classification"))
+    settings.data.folder = str(demo_data(DEFAULT_TASK))
     # the same defaults as `petrilab init` (early stopping decides how long, a range test the learning rate)
     # what `petrilab init` does: apply the check's safe proposals (image size, channels, ...)
-    for key, value in check_dataset(discover("classification", settings.data.folder)).proposals.items():
+    for key, value in check_dataset(discover(DEFAULT_TASK, settings.data.folder)).proposals.items():
         settings_io.apply_override(settings, key, value)
     settings_io.save(settings, path)
     return path

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from petrilab.data.masks import SEGMENTATION_TASKS
+from petrilab.tasks import kinds
 
 IMAGES, MASKS = "images", "masks"
-TABLE_TASKS = ("regression", "multilabel")
+TABLE_TASKS = kinds(lambda t: t.data == "table")
 
 
 def _has_sub(folder: Path, name: str) -> bool:

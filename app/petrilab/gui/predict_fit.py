@@ -28,16 +28,13 @@ from petrilab.data.images import image_info, is_image_file
 from petrilab.errors import UserError
 from petrilab.output_folders import is_inside
 from petrilab.resources import user_data_dir
+from petrilab.tasks import TASKS, is_per_pixel
 
 SAMPLE = 40  # new images whose headers are read
 MAX_FOLDERS = 200  # folders looked into at most (a folder typed half-way, e.g. '/', must not walk the disk)
 MAX_ENTRIES = 500  # entries of one sub-folder looked at to tell a folder of images
 SCALE_LIMIT = 2.0  # sides more than this many times larger or smaller than in training: pointed out
 PREDICTIONS_FOLDER = "predictions"
-SEGMENTATION = ("semantic", "instance")
-TASK_WORDS = {"classification": "classification", "multilabel": "multi-label classification",
-              "regression": "regression", "semantic": "semantic segmentation",
-              "instance": "instance segmentation"}
 
 
 def default_output(run_dir, runs_dir, avoid=(), now: float | None = None) -> Path:
@@ -99,12 +96,12 @@ def _layout_problem(folder: Path, task: str) -> str | None:
     if "images" in subfolders and "masks" in subfolders:
         return (f"The folder '{folder.name}' holds 'images' and 'masks', the layout of segmentation training "
                 "data: the masks would be predicted as if they were images.")
-    if task != "classification" and "images" not in subfolders:
+    if not (task in TASKS and TASKS[task].data == "folders") and "images" not in subfolders:
         with_images = [p for p in list(subfolders.values())[:MAX_ENTRIES] if _holds_images(p)]
         if len(with_images) >= 2:
             return (f"The folder '{folder.name}' has one sub-folder of images per class "
                     f"({', '.join(sorted(p.name for p in with_images)[:3])}…), the layout of classification data, "
-                    f"but this model does {TASK_WORDS.get(task, task)}.")
+                    f"but this model does {TASKS[task].title.lower() if task in TASKS else task}.")
     return None
 
 
@@ -123,7 +120,7 @@ def _training_shape(run_dir: Path, settings) -> tuple[tuple[int, int] | None, in
             size = (h, w)
         except ValueError:
             size = None
-    if size is None and settings.task.kind not in SEGMENTATION and settings.data.image_size:
+    if size is None and not is_per_pixel(settings.task.kind) and settings.data.image_size:
         size = tuple(settings.data.image_size[:2])
     channels = None
     counts = check.get("channels") or {}
@@ -172,7 +169,7 @@ def check_fit(run_dir, input_dir) -> FitReport:
             report.problems.append(
                 f"The new images are {h} × {w} pixels; the model learnt from {size[0]} × {size[1]} images "
                 f"(things would look {scale:.1f} times {'larger' if scale > 1 else 'smaller'} to it "
-                f"than in training)." if settings.task.kind in SEGMENTATION else
+                f"than in training)." if is_per_pixel(settings.task.kind) else
                 f"The new images are {h} × {w} pixels; the model learnt from {size[0]} × {size[1]} images.")
     if channels is not None and c != channels:
         report.problems.append(f"The new images are {_channel_words(c)}; the model learnt from "

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from petrilab.tasks import DEFAULT_TASK, has_objects
+
 # key -> (title, what it means in the workshop's words); the first ones an evaluation has become the cards
 METRICS = {
     "accuracy": ("Accuracy", "Share of test images put in the right class."),
@@ -25,7 +27,7 @@ METRICS = {
     "object_f1": ("Object F1", "Objects matched one to one at IoU ≥ 0.5: the balance of precision (found objects "
                                "that are real) and recall (real objects found)."),
 }
-INSTANCE_ONLY = {"object_f1"}  # semantic runs count pieces, not objects: their object scores are not shown
+INSTANCE_ONLY = {"object_f1"}  # semantic runs count pieces, not objects: only tasks with objects show it
 AS_PERCENT = {"accuracy", "balanced_accuracy", "macro_f1", "exact_match", "macro_auc", "hamming_loss", "mean_iou",
               "iou", "dice", "precision", "recall", "f1", "auc", "object_f1"}
 N_CARDS = 3  # metric cards, then the number of test images
@@ -76,11 +78,11 @@ class MetricCards(QWidget):
         self.cards: dict[str, QLabel] = {}  # metric key -> the value label showing it
         self.show_metrics({}, None)
 
-    def show_metrics(self, metrics: dict, n_images, task: str = "classification", source: str | None = None) -> None:
+    def show_metrics(self, metrics: dict, n_images, task: str = DEFAULT_TASK, source: str | None = None) -> None:
         """The first metrics this evaluation has (in METRICS order), then how many images they rest on; each
         named with the images it was measured on (validation figures appear on other pages: never confuse them)."""
         shown = [k for k in METRICS if isinstance(metrics.get(k), (int, float))
-                 and (k not in INSTANCE_ONLY or task == "instance")][:N_CARDS]
+                 and (k not in INSTANCE_ONLY or has_objects(task))][:N_CARDS]
         if not shown:
             shown = ["accuracy", "balanced_accuracy", "macro_f1"]
         self.cards.clear()  # the same dict: the page shows it as its `cards`

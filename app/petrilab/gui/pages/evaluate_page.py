@@ -32,10 +32,11 @@ from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.segmentation_results import TestImageBrowser
 from petrilab.gui.widgets.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.widgets.value_results import ValueResults
+from petrilab.tasks import DEFAULT_TASK, TASKS, has_objects, kinds
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."
 NOT_EVALUATED = "This model has not been evaluated yet."
-SEGMENTATION = ("semantic", "instance")
+SEGMENTATION = kinds(lambda t: t.per_pixel)
 
 
 def read_json(path: Path) -> dict:
@@ -268,7 +269,7 @@ class EvaluatePage(WizardPage):
         metrics = evaluation.get("metrics", {})
         classes = list(evaluation.get("classes", []))
         self.model_label.setText(f"Model: {self.run_dir.name}")
-        task = evaluation.get("task", "classification")
+        task = evaluation.get("task", DEFAULT_TASK)
         self.metric_cards.show_metrics(metrics, evaluation.get("n_images"), task, evaluation.get("source"))
         matrix = evaluation.get("confusion_matrix")
         # classification's; segmentation's (pixel counts) gives way to the test images
@@ -295,10 +296,10 @@ class EvaluatePage(WizardPage):
         segmentation = task in SEGMENTATION
         was_shown = self.browser_box.isVisible()
         self.browser_box.setVisible(segmentation)
-        instance = task == "instance"
+        instance = has_objects(task)
         self.per_item.show_objects(instance)
         if not segmentation:
-            self.browser.set_rows([], "semantic", None)
+            self.browser.set_rows([], "", None)
             if was_shown:  # back to a classification layout
                 self.tables.setSizes([0, 520, 480])
                 self.sections.setSizes([330, 330, 260])
@@ -315,7 +316,7 @@ class EvaluatePage(WizardPage):
         shown = self.value_plots.show_evaluation(evaluation, rows)
         self.value_plots_box.setVisible(shown)
         if shown:
-            title, subtitle = VALUE_PLOT_TITLES[evaluation["task"]]
+            title, subtitle = VALUE_PLOT_TITLES[TASKS[evaluation["task"]].answer]
             self.value_plots_title.setText(title)
             self.value_plots_box.note.setText(subtitle)
             # the table needs only its rows; the plots get the rest

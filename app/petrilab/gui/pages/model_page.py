@@ -25,6 +25,7 @@ from petrilab.gui.widgets.seg_patch_control import PatchSizeControl
 from petrilab.gui.widgets.seg_summary import resolved_patch, unet_words
 from petrilab.gui.widgets.setting_controls import SettingControl
 from petrilab.gui.workers import Debouncer, ModelDescriber
+from petrilab.tasks import TASKS, is_per_pixel
 
 DEBOUNCE_MS = 350
 
@@ -135,9 +136,10 @@ class ModelPage(WizardPage):
                     self._question_image = (path, None)
             image, name = self._question_image[1], sample.path.name
             classes = list(getattr(dataset, "classes", []) or [])
-            if self.context.settings.task.kind == "classification" and classes:
+            task = TASKS[self.context.settings.task.kind]
+            if task.answer == "class" and classes:
                 answer = classes[int(sample.label)]
-            elif self.context.settings.task.kind == "multilabel":
+            elif task.multi_label:
                 answer = ", ".join(self.context.settings.data.target_columns)
         self.augmentation_question.show_for(self.context.settings, image, name, answer, columns)
 
@@ -225,7 +227,7 @@ class ModelPage(WizardPage):
     def _show_rows(self) -> None:
         used = self.used_keys()
         percentile = self.context.settings.data.normalisation == "percentile"
-        segmentation = self.context.settings.task.kind in ("semantic", "instance")
+        segmentation = is_per_pixel(self.context.settings.task.kind)
         for key, (form, widget) in self.rows.items():
             visible = key in used if key.startswith("model.") else True
             if key in ("data.percentile_low", "data.percentile_high"):
@@ -245,10 +247,10 @@ class ModelPage(WizardPage):
                 continue
             if key in ("data.percentile_low", "data.percentile_high") and not percentile:
                 continue
-            if key == "data.image_size" and self.context.settings.task.kind in ("semantic", "instance"):
+            if key == "data.image_size" and is_per_pixel(self.context.settings.task.kind):
                 continue
             keys.append(key)
-        if self.context.settings.task.kind in ("semantic", "instance"):
+        if is_per_pixel(self.context.settings.task.kind):
             keys.append("data.patch_size")
         return keys
 

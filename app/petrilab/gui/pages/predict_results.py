@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from petrilab.gui.widgets.prediction_gallery import is_coin_toss
 from petrilab.gui.widgets.value_results import prediction_summary
+from petrilab.tasks import has_objects
 
 TABLE_LIMIT = 5000  # rows shown; the CSV file has them all
 NUMBER_COLUMNS = {"count", "mean_area_px", "median_area_px", "mean_area_um2", "area_fraction"}
@@ -146,7 +147,7 @@ def object_summary(rows: list[dict]) -> str:
 
 def options_words(post, task: str) -> str:
     """The post-processing a prediction used, in a few words."""
-    parts = [f"{'interior ' if task == 'instance' else ''}threshold {post.threshold:.2f}"]
+    parts = [f"{'interior ' if has_objects(task) else ''}threshold {post.threshold:.2f}"]
     if post.min_size:
         parts.append(f"objects ≥ {post.min_size} px")
     if post.max_size:
@@ -155,6 +156,6 @@ def options_words(post, task: str) -> str:
         parts.append("holes filled")
     if post.clear_border:
         parts.append("border objects removed")
-    if task == "instance" and not post.split_touching:
+    if has_objects(task) and not post.split_touching:
         parts.append("touching objects not split")
     return ", ".join(parts)

@@ -17,6 +17,7 @@ from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
 from petrilab.gui.widgets.value_columns import is_table_task
 from petrilab.settings import RANGES
+from petrilab.tasks import is_per_pixel
 
 SUBSET_TITLES = {"train": "Training", "validation": "Validation", "test": "Test"}
 FEW_VALIDATION = 5  # fewer validation images of a class than this: its curve will be noisy
@@ -170,7 +171,7 @@ class SplitPage(WizardPage):
         test_folder = checked.test_dataset is not None if checked else bool(self.context.settings.data.test_folder)
         self.test.setEnabled(not test_folder)
         # segmentation: every image holds every class, so there are no class proportions to keep
-        self.stratify.setVisible(self.context.settings.task.kind not in ("semantic", "instance"))
+        self.stratify.setVisible(not is_per_pixel(self.context.settings.task.kind))
         if test_folder:
             n = len(checked.usable_test().samples) if checked else None
             self.test_note.setText("A separate test folder is set"
@@ -195,7 +196,7 @@ class SplitPage(WizardPage):
     def _fill_table(self, split: Split | None, classes: list[str]) -> None:
         # regression and multi-label split by groups of values (quarters of a value, rarest label), not classes
         word = "group" if is_table_task(self.context.settings.task.kind) else "class"
-        segmentation = self.context.settings.task.kind in ("semantic", "instance")
+        segmentation = is_per_pixel(self.context.settings.task.kind)
         headers = ["" if segmentation else word.capitalize()] + [SUBSET_TITLES[s] for s in SUBSETS] + ["Total"]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
@@ -244,7 +245,7 @@ class SplitPage(WizardPage):
             return
         table = self.split.counts(classes)
         thin = [c for c in classes if 0 < table["validation"][c] < FEW_VALIDATION]
-        if self.context.settings.task.kind in ("semantic", "instance"):
+        if is_per_pixel(self.context.settings.task.kind):
             n = sum(table["validation"].values())
             few = n < FEW_VALIDATION
             self.note.setText((f"Only {n} validation images: the validation curve will be noisy. A larger validation "

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QFrame, QHB
                                QVBoxLayout, QWidget)
 
 from petrilab.gui.widgets import theme
+from petrilab.tasks import TASKS, kinds
 
 PICTURE_SIZE = 84
 COPIES = (("as it is", lambda a: a), ("flipped left–right", np.fliplr), ("flipped upside down", np.flipud),
@@ -27,7 +28,7 @@ ANSWERS = (("yes", "Yes: flipped or turned, it is still the same"),
 KIND_WORDS = {"": "not sure: let PetriLab test it", "invariant": "unchanged (a count, an area, an intensity)",
               "position_x": "a position across (x, pixels)", "position_y": "a position down (y, pixels)",
               "angle": "an angle (degrees)", "other": "something else: no flips or turns"}
-ASKED_TASKS = ("classification", "multilabel", "regression")
+ASKED_TASKS = kinds(lambda t: not t.per_pixel)  # a mask is flipped and turned with its image: never asked
 
 
 def copies_of(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -112,7 +113,7 @@ class AugmentationQuestion(QObject):
         self._loading = True
         try:
             self._show_pictures(image)
-            regression = task == "regression"
+            regression = TASKS[task].has_targets
             self.answers.setVisible(not regression)
             self.kinds_box.setVisible(regression)
             if regression:
@@ -121,7 +122,7 @@ class AugmentationQuestion(QObject):
                                  dict(settings.data.target_kinds))
             else:
                 named = f"<i>{answer_name}</i>" if answer_name else "the same"
-                self.question.setText(f"Would these still be {named}?" if task == "classification" else
+                self.question.setText(f"Would these still be {named}?" if TASKS[task].answer == "class" else
                                       f"Would these still show the same labels ({answer_name or 'the labels'})?")
                 self.buttons[settings.augmentation.geometric].setChecked(True)
             self.source.setText(f"One of your images ({image_name}) and its flipped and turned copies, as "

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPus
 from petrilab import help as help_texts
 from petrilab.prediction.postprocess import clean_mask, instance_labels, objects_of, semantic_mask
 from petrilab.settings import RANGES, PostprocessSettings
+from petrilab.tasks import has_objects
 from petrilab.gui.widgets.overlay_view import OverlayView
 
 # the options the preview offers, in the order the engine applies them (tune_threshold only matters in training)
@@ -50,7 +51,7 @@ def find_objects(probs: np.ndarray, post: PostprocessSettings, task: str) -> np.
     class mask (threshold, clean-up) and its connected pieces of each class, as the semantic
     recipe counts and measures them.
     """
-    if task == "instance":
+    if has_objects(task):
         return instance_labels(probs, post, "auto")
     return objects_of(clean_mask(semantic_mask(probs, post.threshold), post))
 
@@ -79,7 +80,7 @@ class PostprocessPreview(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.task = "instance"
+        self.task = ""  # the run's, from set_task
         self.base = PostprocessSettings()  # the run's own options (Reset goes back to them)
         self.image: np.ndarray | None = None
         self.probs: np.ndarray | None = None
@@ -174,8 +175,8 @@ class PostprocessPreview(QWidget):
         """The run's task and its own options (shown, and what Reset returns to)."""
         self.task = task
         self.base = dataclasses.replace(base)
-        self.split_touching.setVisible(task == "instance")  # semantic pieces are never split
-        self.threshold_label.setText("Interior threshold:" if task == "instance" else "Threshold:")
+        self.split_touching.setVisible(has_objects(task))  # semantic pieces are never split
+        self.threshold_label.setText("Interior threshold:" if has_objects(task) else "Threshold:")
         self.set_options(base)
 
     def set_options(self, post: PostprocessSettings) -> None:
@@ -203,7 +204,7 @@ class PostprocessPreview(QWidget):
             self.base, threshold=self._threshold, min_size=self.min_size.value(),
             max_size=self.max_size.value(), fill_holes=self.fill_holes.isChecked(),
             clear_border=self.clear_border.isChecked(),
-            split_touching=self.split_touching.isChecked() if self.task == "instance" else self.base.split_touching)
+            split_touching=self.split_touching.isChecked() if has_objects(self.task) else self.base.split_touching)
 
     def _on_threshold(self, value: int) -> None:
         self._threshold = value / THRESHOLD_STEPS
@@ -235,7 +236,7 @@ class PostprocessPreview(QWidget):
             raise ValueError(f"probabilities {probs.shape} and image {image.shape} differ in size")
         self.image, self.probs = image, probs
         # more than two classes: each pixel takes its most probable class, no threshold is involved
-        argmax = self.task != "instance" and probs.shape[2] > 2
+        argmax = not has_objects(self.task) and probs.shape[2] > 2
         self.threshold.setEnabled(not argmax)
         self.threshold.setToolTip("With more than two classes each pixel takes its most probable class: "
                                   "no threshold." if argmax else help_texts.explanation("postprocess.threshold"))

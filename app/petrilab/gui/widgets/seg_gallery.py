@@ -22,6 +22,7 @@ from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.overlay_view import (OverlayView, class_colours, compose_overlay, shrink_for_display,
                                                 to_qimage)
 from petrilab.gui.workers import Background
+from petrilab.tasks import has_objects
 
 THUMB = 84
 LARGE = 800  # longest side kept for the large view and the enlarged window (it shows no more)
@@ -41,7 +42,7 @@ def read_pair(task: str, image_path: str, mask_path: str | None, longest: int) -
         result.update(note="no mask", problem=True)
     else:
         try:
-            if task == "instance":
+            if has_objects(task):
                 labels, binary = read_label_mask(mask_path)
             else:
                 labels, binary = read_class_mask(mask_path), False
@@ -61,7 +62,7 @@ def read_pair(task: str, image_path: str, mask_path: str | None, longest: int) -
 def _contents(task: str, labels: np.ndarray, binary: bool) -> str:
     values = np.unique(labels)
     values = values[values != 0]
-    if task == "instance":
+    if has_objects(task):
         n = len(values)
         return f"{n} object{'s' if n != 1 else ''}" + (" (binary mask)" if binary else "")
     if not len(values):
@@ -119,7 +120,7 @@ class SegmentationGallery(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.task = "semantic"
+        self.task = ""  # the folder's, from show_pairs; until then masks are drawn as classes
         self.n_classes: int | None = None  # semantic: classes in the dataset, so each keeps its colour
         self.class_names: list[str] | None = None
         self.total = 0
@@ -237,7 +238,7 @@ class SegmentationGallery(QWidget):
     def set_classes(self, names: list[str]) -> None:
         """Semantic: the dataset's classes, named in the legend; with more than two, every class keeps its
         colour in every image (the pictures are drawn again)."""
-        if self.task != "semantic":
+        if has_objects(self.task):  # objects have numbers, not classes
             return
         n = len(names) if len(names) > 2 else None
         self.class_names = list(names)
@@ -251,7 +252,7 @@ class SegmentationGallery(QWidget):
 
     def _show_legend(self) -> None:
         shown = f"{len(self.pairs)} of {self.total}" if self.total > len(self.pairs) else f"all {self.total}"
-        if self.task == "instance":
+        if has_objects(self.task):
             what = "each object in its own colour"
         else:
             names = self.class_names or ["background", "foreground"]

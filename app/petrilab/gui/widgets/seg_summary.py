@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from petrilab.data.masks import DEFAULT_PATCH, MIN_PATCH
+from petrilab.tasks import has_objects
 
 
 @dataclass
@@ -44,7 +45,7 @@ def values_words(report) -> str:
     """What the numbers in the masks mean, with the share of pixels of each class."""
     m = report.masks
     share = m.get("pixel_share", {})
-    if report.task == "instance":
+    if has_objects(report.task):
         text = "label images: 0 is background, every object has its own number"
         binary = m.get("binary_masks", 0)
         if binary:
@@ -67,9 +68,9 @@ def objects_words(report) -> str:
     parts = []
     for name, o in objects.items():
         per = o["per_image"]
-        noun = "object" if report.task == "instance" else f"'{name}' region"
+        noun = "object" if has_objects(report.task) else f"'{name}' region"
         parts.append(f"{_n(o['count'], noun)}, {per['min']:g}–{per['max']:g} per image (median {per['median']:g})")
-    if report.task == "semantic":
+    if not has_objects(report.task):  # semantic: pieces of a class, not objects
         parts.append("a region is a connected piece of one class")
     return "; ".join(parts)
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 
 from petrilab.gui.widgets.overlay_view import OverlayView
 from petrilab.gui.widgets.theme import MUTED
+from petrilab.tasks import has_objects
 
 TRUE_COLOUR, PREDICTED_COLOUR, BOTH_COLOUR = "#00dc5a", "#ff00c8", "#ffe600"  # as overlay_view draws them
 
@@ -144,7 +145,7 @@ def worst_first(rows: list[dict], task: str) -> list[dict]:
     """The test images ordered from the worst result to the best: the mistakes come first."""
     def badness(row: dict):
         iou = _number(row, "iou")
-        f1 = _number(row, "f1") if task == "instance" else None
+        f1 = _number(row, "f1") if has_objects(task) else None
         return (f1 if f1 is not None else 2.0, iou if iou is not None else 2.0, row.get("file", ""))
     return sorted(rows, key=badness)
 
@@ -155,7 +156,7 @@ def image_caption(row: dict, task: str) -> str:
     iou = _number(row, "iou")
     if iou is not None:
         parts.append(f"IoU {iou:.1%}")
-    if task == "instance":
+    if has_objects(task):
         counts = [_number(row, k) for k in ("true_objects", "predicted_objects", "tp", "fp", "fn")]
         if None not in counts:
             n_true, n_pred, tp, fp, fn = (int(c) for c in counts)
@@ -171,7 +172,7 @@ class TestImageBrowser(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.rows: list[dict] = []
-        self.task = "semantic"
+        self.task = ""  # the evaluation's, from set_rows
         self.base: Path | None = None  # the run folder (predicted masks are named relative to it)
         self.index = -1
         self.problem = ""  # why the current image cannot be shown ('' when it is)

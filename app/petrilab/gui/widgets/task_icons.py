@@ -6,6 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap
 
 from petrilab.gui.widgets import theme
+from petrilab.tasks import TASKS
 
 # cells in the input image, in 0..1 coordinates of the tile: (x, y, rx, ry)
 _CELLS = [(0.30, 0.32, 0.15, 0.11), (0.68, 0.40, 0.12, 0.14), (0.42, 0.72, 0.16, 0.10)]
@@ -32,13 +33,14 @@ def paint_task(painter: QPainter, rect: QRectF, key: str) -> None:
     right = QRectF(rect.right() - side - 2, rect.top() + 2, side, side)
     _input_tile(painter, left)
     _arrow(painter, QPointF(left.right() + 8, rect.center().y()), QPointF(right.left() - 8, rect.center().y()))
+    # the output tile pictures what the task answers (Task.answer)
     {
-        "classification": _out_class,
-        "multilabel": _out_labels,
-        "regression": _out_numbers,
-        "semantic": _out_semantic,
-        "instance": _out_instance,
-    }.get(key, _out_class)(painter, right)
+        "class": _out_class,
+        "labels": _out_labels,
+        "values": _out_numbers,
+        "mask": _out_semantic,
+        "objects": _out_instance,
+    }.get(TASKS[key].answer if key in TASKS else "", _out_class)(painter, right)
 
 
 def _tile(painter: QPainter, r: QRectF, fill: str) -> None:

@@ -14,6 +14,7 @@ from petrilab.data.table_check import TableReport
 from petrilab.data.tables import TABLE_TASKS
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
+from petrilab.tasks import TASKS
 
 COLUMNS_PER_ROW = 5
 
@@ -25,7 +26,7 @@ def is_table_task(task: str) -> bool:
 def contents_words(report: TableReport) -> str:
     """'2 values (x, y)' or '3 labels (nucleus, spots, membrane)': what the images come with."""
     names = report.columns
-    kind = "value" if report.task == "regression" else "label"
+    kind = TASKS[report.task].item  # a value or a label
     shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
     return f"{len(names)} {kind}{'s' if len(names) != 1 else ''} ({shown})"
 
@@ -69,7 +70,7 @@ class ValuesPanel(QWidget):
         self.report = report
         if self.histograms is None:
             self._make_charts()
-        regression = report.task == "regression"
+        regression = TASKS[report.task].has_targets
         self.histograms.setVisible(regression)
         self.frequencies.setVisible(not regression)
         if regression:

@@ -10,10 +10,11 @@ from PySide6.QtWidgets import QStackedWidget, QWidget
 
 from petrilab.gui.widgets.label_stats import LabelScoreChart
 from petrilab.gui.widgets.regression_plots import RegressionPlots
+from petrilab.tasks import TASKS
 
-TASKS = ("regression", "multilabel")
-TITLES = {"regression": ("Predicted against true", "Each point is a test image"),
-          "multilabel": ("Scores per label", "At each label's decision threshold, chosen on the validation images")}
+# by what the task answers (Task.answer): the tasks whose values come from a table
+TITLES = {"values": ("Predicted against true", "Each point is a test image"),
+          "labels": ("Scores per label", "At each label's decision threshold, chosen on the validation images")}
 
 
 class ValueResults(QStackedWidget):
@@ -27,9 +28,9 @@ class ValueResults(QStackedWidget):
     def show_evaluation(self, evaluation: dict, rows: list[dict]) -> bool:
         """Show `evaluation` if it is a regression or multi-label one (True); otherwise nothing (False)."""
         task = evaluation.get("task")
-        if task not in TASKS:
+        if task not in TASKS or TASKS[task].answer not in TITLES:
             return False
-        if task == "regression":
+        if TASKS[task].has_targets:
             self.regression.show_evaluation(evaluation, rows)
             self.setCurrentWidget(self.regression)
         else:
