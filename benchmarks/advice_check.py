@@ -30,6 +30,7 @@ import json  # noqa: E402
 
 from petrilab import runs, settings as settings_io  # noqa: E402
 from petrilab.resources import resources_dir  # noqa: E402
+from petrilab.training.diagnosis import diagnose_file  # noqa: E402
 from petrilab.tuning.records import read_result  # noqa: E402
 
 GOAL = 0.70
@@ -79,10 +80,11 @@ def train(settings, run_dir: Path) -> Path:
 
 def check(run_dir: Path, work: Path) -> dict:
     settings = settings_io.load(run_dir / runs.SETTINGS)
-    diagnosis = json.loads((run_dir / runs.DIAGNOSIS).read_text(encoding="utf-8"))
+    # today's diagnosis of the run's curves (its diagnosis.json may come from an older PetriLab)
+    diagnosis = diagnose_file(run_dir).to_dict()
     before = read_result(run_dir)
     first = (diagnosis.get("advice") or [{}])[0]
-    row = {"run": run_dir.name, "verdict": diagnosis.get("verdict"), "advice": first.get("text", ""),
+    row = {"run": f"{run_dir.parent.name}/{run_dir.name}", "verdict": diagnosis.get("verdict"), "advice": first.get("text", ""),
            "changes": first.get("changes") or {}, "metric": before.metric, "before": before.value,
            "before_loss": before.val_loss, "after": None, "after_loss": None}
     if not row["changes"]:
@@ -90,7 +92,7 @@ def check(run_dir: Path, work: Path) -> dict:
         return row
     for key, value in row["changes"].items():
         settings_io.apply_override(settings, key, value)
-    again = train(settings, work / f"{run_dir.name}_advised")
+    again = train(settings, work / f"{run_dir.parent.name}_{run_dir.name}_advised")
     after = read_result(again)
     row.update(after=after.value, after_loss=after.val_loss)
     lower = (before.metric or "") in ("mae", "mse", "loss")

@@ -202,6 +202,7 @@ def test_unstable_training_loss_rising_again():
     assert d.verdict == "underfitting"
     assert d.numbers["case"] == "unstable"
     assert d.advice[0].changes == {"training.learning_rate": 0.0001}
+    assert "rose again" in d.advice[0].text and "blew up" not in d.advice[0].text  # it did not diverge
     low = epochs_in(d.evidence[0])[0]
     assert 12 <= low <= 18 and "by epoch 30" in d.evidence[0]
 

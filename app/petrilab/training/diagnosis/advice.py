@@ -27,7 +27,8 @@ def advise(f: Finding, s: Settings | None, c: Curves | None, n_seen: int, second
     if tips is not None:
         return tips
     if f.verdict == "diverged" or f.kind == "unstable":
-        tips = [_far_high_rate(s) or lower_learning_rate(s, "The loss blew up"), add_batch_norm(s, "steadies training"),
+        why = "The loss blew up" if f.verdict == "diverged" else "The training loss rose again instead of settling"
+        tips = [_far_high_rate(s) or lower_learning_rate(s, why), add_batch_norm(s, "steadies training"),
                 Advice("Check that the images are normalised (data page): very large pixel values make training "
                        "diverge.", page="data")]
     elif f.verdict == "underfitting":
