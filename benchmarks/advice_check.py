@@ -127,7 +127,7 @@ def main() -> int:
     rows = []
     for run_dir in run_dirs:
         row = check(Path(run_dir), work)
-        row["case"] = names.get(run_dir, Path(run_dir).name)
+        row["case"] = names.get(run_dir, row["run"])
         rows.append(row)
         print(f"{row['case']}: {row['verdict']} → {row['advice'][:70]} … {row['outcome']} "
               f"({_num(row['before'])} → {_num(row['after'])})", flush=True)
