@@ -10,8 +10,9 @@
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
                     [--tune --budget MINUTES [--trials N] [--parallel T]]
     petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
-    petrilab evaluate RUN_DIR [--data TEST_DIR]
+    petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel]
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
+                     [--excel]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
@@ -198,7 +199,7 @@ def cmd_evaluate(args) -> int:
     held = hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext()
     with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and test_predictions.csv "
                                  "are as they were.", "Free some space on that disk, then evaluate again."):
-        result = evaluate_run(args.run_dir, data_dir=args.data)
+        result = evaluate_run(args.run_dir, data_dir=args.data, excel=args.excel)
     from petrilab.recipes import get_recipe
 
     print(get_recipe(result.get("task", DEFAULT_TASK)).summary_line(result))
@@ -209,6 +210,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     from petrilab.output_folders import run_data_folders
+    from petrilab.prediction.options import PredictOptions
     from petrilab.prediction.predict_folder import check_output_folder, predict_folder
 
     # an output folder in the data is refused at once, before TensorFlow takes seconds to load
@@ -218,8 +220,9 @@ def cmd_predict(args) -> int:
     _quiet_tensorflow(_run_backend(args.run_dir))
 
     notes: list[str] = []
+    options = PredictOptions(probabilities=args.probabilities, excel=args.excel)
     path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
-                          overwrite=args.overwrite, notes=notes)
+                          overwrite=args.overwrite, notes=notes, options=options)
     print(f"Predictions written to {path}")
     for note in notes:  # e.g. images whose NaN pixels were replaced
         print(f"Note: {note}", file=sys.stderr)
@@ -274,20 +277,6 @@ def cmd_describe_model(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
-class _SaveProbabilities(argparse.Action):
-    """predict --probabilities: the segmentation recipe also writes the network's probability maps."""
-
-    def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        from petrilab.runs import SAVE_PROBABILITIES
-
-        os.environ[SAVE_PROBABILITIES] = "1"  # read where the maps are written, as --excel does for tables
-        setattr(namespace, self.dest, True)
-
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="petrilab", description="Deep learning for microscopy images, without code.")
     parser.add_argument("--version", action="version", version=f"PetriLab {__version__}")
@@ -335,18 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test-set metrics of a trained run")
     p.add_argument("run_dir")
     p.add_argument("--data", help="a folder of labelled test images (same layout as the training data)")
+    p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict a folder of new images with a trained run")
     p.add_argument("run_dir")
     p.add_argument("input_dir")
     p.add_argument("output_dir")
-    p.add_argument("--probabilities", action=_SaveProbabilities,
+    p.add_argument("--probabilities", action="store_true",
                    help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
     p.add_argument("--set", action="append", metavar="postprocess.KEY=VALUE",
                    help="segmentation: another clean-up for this prediction (threshold, sizes…), the run unchanged")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
+    # tables for Excel: UTF-8 with a byte-order mark (commas and decimal points as always)
+    p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")

@@ -33,12 +33,13 @@ def test_samples(trained: TrainedModel) -> list:
     return found
 
 
-def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, trained: TrainedModel | None = None) -> dict:
+def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, trained: TrainedModel | None = None,
+                 excel: bool = False) -> dict:
     """Evaluate on the run's test split, or on `data_dir` (same layout as the training data).
 
     The test-split result goes to evaluation.json and test_predictions.csv;
     a separate folder's to evaluation_<folder>.json and test_predictions_<folder>.csv
-    (segmentation: the predicted masks to test_masks/ or test_masks_<folder>/).
+    (segmentation: the predicted masks to test_masks/ or test_masks_<folder>/). `excel`: the --excel option.
     """
     run_dir = Path(run_dir)
     trained = trained or TrainedModel(run_dir)
@@ -62,7 +63,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
         result = {"task": trained.settings.task.kind, "source": source, "n_images": scores.pop("n_images", len(rows)),
                   "classes": trained.classes, **scores}
         result["warnings"] = honesty + list(result.get("warnings", []))
-        table = runs.atomic_write_csv(run_dir / f".test_predictions{suffix}.csv.new", header, rows)
+        table = runs.atomic_write_csv(run_dir / f".test_predictions{suffix}.csv.new", header, rows, excel=excel)
         if any(trained.test_masks_dir.iterdir()):
             _swap_in(trained.test_masks_dir, masks)
         os.replace(table, run_dir / f"test_predictions{suffix}.csv")

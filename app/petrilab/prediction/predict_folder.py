@@ -21,6 +21,7 @@ from petrilab.data.images import IMAGE_SUFFIXES, is_image_file
 from petrilab.errors import UserError
 from petrilab.file_names import shown
 from petrilab.output_folders import disk_problem, refuse_output_in_data, run_data_folders
+from petrilab.prediction.options import DEFAULT, PredictOptions
 from petrilab.prediction.results_folder import PREDICTIONS, RECORD, ResultsFolder
 from petrilab.prediction.trained_model import TrainedModel
 from petrilab.runs import atomic_write_json
@@ -97,10 +98,11 @@ def _unreadable(table: Path) -> list[dict]:
         return [{"file": r["file"], "reason": r["problem"]} for r in csv.DictReader(f) if r.get("problem")]
 
 
-def _record(trained: TrainedModel, input_dir: Path, images: list[Path], overrides, skipped, outputs) -> dict:
+def _record(trained: TrainedModel, input_dir: Path, images: list[Path], overrides, options: PredictOptions,
+            skipped, outputs) -> dict:
     from petrilab import __version__
     from petrilab.data.split import fingerprint
-    from petrilab.runs import BEST_MODEL, SAVE_PROBABILITIES
+    from petrilab.runs import BEST_MODEL
 
     model = trained.run_dir.resolve() / BEST_MODEL
     return {
@@ -110,7 +112,7 @@ def _record(trained: TrainedModel, input_dir: Path, images: list[Path], override
         "model_sha256": fingerprint(model) if model.is_file() else None,
         "postprocess": dataclasses.asdict(trained.settings.postprocess),
         "postprocess_set": list(overrides or []),
-        "probabilities": os.environ.get(SAVE_PROBABILITIES) == "1",
+        "probabilities": options.probabilities, "excel": options.excel,
         "input_folder": str(input_dir), "n_inputs": len(images), "inputs_sha256": _inputs_fingerprint(images, input_dir),
         "skipped": skipped, "outputs": outputs,
     }
@@ -118,7 +120,8 @@ def _record(trained: TrainedModel, input_dir: Path, images: list[Path], override
 
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
                    trained: TrainedModel | None = None, overrides: list[str] | None = None,
-                   overwrite: bool = False, notes: list[str] | None = None) -> Path:
+                   overwrite: bool = False, notes: list[str] | None = None,
+                   options: PredictOptions = DEFAULT) -> Path:
     """Predict every image of `input_dir` into `output_dir`; return its predictions.csv.
     `notes` receives one line per file skipped, and why, and per image whose NaN or infinite pixels were
     replaced before predicting (also in predictions.csv's `nonfinite_pixels` column)."""
@@ -139,11 +142,12 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
             if overrides:
                 apply_postprocess(trained, overrides)
             with finite.noticed() as seen:
-                table = trained.recipe.predict(trained, images, input_dir, staging)
+                table = trained.recipe.predict(trained, images, input_dir, staging, options)
             told = finite.flag_predictions(Path(table), input_dir, seen)
             skipped += _unreadable(table)
             outputs = sorted(shown(p.relative_to(staging).as_posix()) for p in staging.rglob("*") if p.is_file())
-            atomic_write_json(staging / RECORD, _record(trained, input_dir, images, overrides, skipped, outputs))
+            atomic_write_json(staging / RECORD, _record(trained, input_dir, images, overrides, options, skipped,
+                                                                outputs))
             folder.finish()
     except UserError:
         raise
