@@ -10,9 +10,9 @@
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
                     [--tune --budget MINUTES [--trials N] [--parallel T]]
     petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
-    petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel]
+    petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel] [--events FILE]
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
-                     [--excel]
+                     [--excel] [--events FILE]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
@@ -187,19 +187,23 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    _quiet_tensorflow(_run_backend(args.run_dir))
-    from petrilab.evaluation.evaluate_run import evaluate_run
-    from petrilab.run_lock import hold_folder
-
     import contextlib
 
-    from petrilab.output_folders import plain_disk_errors
+    from petrilab.command_events import for_command, reported
 
-    # not while a training writes the same folder (a missing folder: evaluate_run says so plainly)
-    held = hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext()
-    with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and test_predictions.csv "
-                                 "are as they were.", "Free some space on that disk, then evaluate again."):
-        result = evaluate_run(args.run_dir, data_dir=args.data, excel=args.excel)
+    events = for_command("evaluate", args.events, args.run_dir)
+    with reported(events, "The evaluation"):  # every outcome is an event (command_events.py says where)
+        _quiet_tensorflow(_run_backend(args.run_dir))
+        from petrilab.evaluation.evaluate_run import evaluate_run
+        from petrilab.output_folders import plain_disk_errors
+        from petrilab.run_lock import hold_folder
+
+        # not while a training writes the same folder (a missing folder: evaluate_run says so plainly)
+        held = hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext()
+        with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and "
+                                     "test_predictions.csv are as they were.",
+                                     "Free some space on that disk, then evaluate again."):
+            result = evaluate_run(args.run_dir, data_dir=args.data, excel=args.excel, events=events)
     from petrilab.recipes import get_recipe
 
     print(get_recipe(result.get("task", DEFAULT_TASK)).summary_line(result))
@@ -209,20 +213,22 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from petrilab.command_events import for_command, reported
     from petrilab.output_folders import run_data_folders
     from petrilab.prediction.options import PredictOptions
     from petrilab.prediction.predict_folder import check_output_folder, predict_folder
 
-    # an output folder in the data is refused at once, before TensorFlow takes seconds to load
-    images = Path(args.input_dir).resolve()
-    if images.is_dir():  # (a missing one: predict_folder says so)
-        check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
-    _quiet_tensorflow(_run_backend(args.run_dir))
-
     notes: list[str] = []
-    options = PredictOptions(probabilities=args.probabilities, excel=args.excel)
-    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
-                          overwrite=args.overwrite, notes=notes, options=options)
+    events = for_command("predict", args.events, args.run_dir, input_folder=args.input_dir)
+    with reported(events, "The prediction"):  # every outcome is an event (command_events.py says where)
+        # an output folder in the data is refused at once, before TensorFlow takes seconds to load
+        images = Path(args.input_dir).resolve()
+        if images.is_dir():  # (a missing one: predict_folder says so)
+            check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
+        _quiet_tensorflow(_run_backend(args.run_dir))
+        options = PredictOptions(probabilities=args.probabilities, excel=args.excel)
+        path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
+                              overwrite=args.overwrite, notes=notes, options=options, events=events)
     print(f"Predictions written to {path}")
     for note in notes:  # e.g. images whose NaN pixels were replaced
         print(f"Note: {note}", file=sys.stderr)
@@ -277,6 +283,10 @@ def cmd_describe_model(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
+EVENTS_HELP = ("append this command's events to FILE, a refusal's reason included (default: from its start, "
+               "evaluation_events.jsonl in the run folder / prediction_events.jsonl among the results)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="petrilab", description="Deep learning for microscopy images, without code.")
     parser.add_argument("--version", action="version", version=f"PetriLab {__version__}")
@@ -325,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--data", help="a folder of labelled test images (same layout as the training data)")
     p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
+    p.add_argument("--events", metavar="FILE", help=EVENTS_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict a folder of new images with a trained run")
@@ -339,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
     # tables for Excel: UTF-8 with a byte-order mark (commas and decimal points as always)
     p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
+    p.add_argument("--events", metavar="FILE", help=EVENTS_HELP)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")
