@@ -352,6 +352,33 @@ def test_plain_failure_reads_the_engine_message():
     assert plain_failure("Traceback (most recent call last):\n  boom") is None
 
 
+@pytest.mark.slow
+def test_a_failed_prediction_is_explained_from_its_error_event_not_the_terminal(qtbot, tmp_path):
+    from petrilab.gui.engine_job import show_failure
+    from petrilab.gui.process import EngineProcess
+    from petrilab.gui.widgets.message_box import InlineMessage
+
+    engine = EngineProcess()  # the real `petrilab predict`
+    run, missing = tmp_path / "run", tmp_path / "no such folder"
+    run.mkdir()
+    with qtbot.waitSignal(engine.finished, timeout=120_000) as blocker:
+        engine.start_predict(run, missing, tmp_path / "out")
+    assert blocker.args[0] == 2
+    assert engine.events_path == run / "engine-predict.events.jsonl"
+    assert [e["event"] for e in ev.read_all(engine.events_path)] == ["error", "finished"]
+    engine.log_path.write_text("", encoding="utf-8")  # the terminal text is not what the window reads
+    message = InlineMessage()
+    qtbot.addWidget(message)
+    show_failure(message, engine, "The prediction")
+    assert message.kind == "error" and f"The folder {missing} does not exist." in message.text()
+    assert "Check the path of the images to predict." in message.text()
+    # no event at all (the engine could not even start): the end of its log is all there is
+    engine.events_path.write_text("", encoding="utf-8")
+    engine.log_path.write_text("PetriLab: Python could not start.\n  What to do: Reinstall PetriLab.\n")
+    show_failure(message, engine, "The prediction")
+    assert "Python could not start." in message.text() and "Reinstall PetriLab." in message.text()
+
+
 # ---------------------------------------------------------------- the train page
 
 
