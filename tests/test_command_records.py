@@ -20,6 +20,7 @@ from petrilab.events import read_all
 from helpers import small_settings
 
 BOM = b"\xef\xbb\xbf"
+pytestmark = pytest.mark.slow  # trains a real (tiny) model once for the module
 
 
 @pytest.fixture(scope="module")

@@ -33,55 +33,14 @@ import sys
 from pathlib import Path
 
 from petrilab import __version__
+from petrilab import command_setup
+from petrilab.command_setup import load_settings, print_settings_warnings, quiet_tensorflow, run_backend
 from petrilab.errors import UserError
 from petrilab.tasks import DEFAULT_TASK, TASKS
 
 EXIT_USER_ERROR = 2
 EXIT_UNEXPECTED = 1
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a program whose reader went away (`... | head -1`)
-
-_show_chatter = False  # --debug: TensorFlow's start-up notes are shown too
-
-
-def _quiet_tensorflow(backend: str = "auto", device: str = "auto") -> None:
-    # Must happen before Keras is first imported: chooses its backend (the setting
-    # training.backend; for "auto", KERAS_BACKEND or TensorFlow) and hides
-    # TensorFlow's start-up chatter (CUDA probing, CPU notes) that users cannot act on.
-    from petrilab.backend import activate
-
-    activate(backend, device, quiet=not _show_chatter)
-
-
-def _run_backend(run_dir) -> str:
-    """The backend a run was trained with (its settings.toml), so evaluate and predict use the same."""
-    from petrilab import runs
-    from petrilab import settings as settings_io
-
-    try:
-        return settings_io.load(Path(run_dir) / runs.SETTINGS).training.backend
-    except UserError:
-        return "auto"  # not a run folder: the command itself explains that
-
-
-def _load_settings(path: str, overrides: list[str]):
-    from petrilab import settings as settings_io
-
-    settings = settings_io.load(path)
-    for text in overrides or []:
-        key, value = settings_io.parse_override(text)
-        settings_io.apply_override(settings, key, value)
-    settings_io.validate(settings, source=path)
-    return settings
-
-
-def _print_settings_warnings(settings, stream=None) -> None:
-    """Settings allowed but almost surely a slip (a learning rate above 1...), said in plain words."""
-    from petrilab.settings_warnings import as_text, settings_warnings
-
-    found = settings_warnings(settings)
-    if found:
-        print(as_text(found), file=stream or sys.stdout)
-
 
 # ---------------------------------------------------------------- commands
 
@@ -122,7 +81,7 @@ def cmd_init(args) -> int:
     # the free memory when it starts, and halves it if a batch does not fit.
     print(f"Batch size: {settings.training.batch_size} (checked against the free memory when training starts).")
     settings_io.validate(settings)
-    _print_settings_warnings(settings)
+    print_settings_warnings(settings)
     settings_io.save(settings, out)
     print(f"Wrote {out}. Train with: petrilab train {out}")
     return 0 if report.ok else EXIT_USER_ERROR
@@ -135,7 +94,7 @@ def cmd_check(args) -> int:
 
     if Path(args.folder).suffix.lower() == ".toml" and Path(args.folder).is_file():
         # a settings file: its data folder with its task, and its settings too
-        settings = _load_settings(args.folder, [])
+        settings = load_settings(args.folder, [])
         if not settings.data.folder:
             raise UserError(f"The settings file {args.folder} does not say where the images are (data.folder).",
                             file=args.folder, fix="Set data.folder, or check a folder: petrilab check DATA/")
@@ -164,7 +123,7 @@ def cmd_train(args) -> int:
     if args.resume:
         # A resumed run continues with the settings it ran with (a SETTINGS given too is not read);
         # --set may change a few (e.g. more epochs).
-        settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
+        settings = load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
         from petrilab.run_lock import refuse_if_held
         from petrilab.training.resume import refuse_unless_resumable
 
@@ -172,12 +131,12 @@ def cmd_train(args) -> int:
         refuse_if_held(args.resume)
         refuse_unless_resumable(Path(args.resume), settings.training.epochs)
     elif args.settings:
-        settings = _load_settings(args.settings, args.set)
+        settings = load_settings(args.settings, args.set)
     else:
         raise UserError("Say which experiment to train: a settings file, or a run to continue.",
                         fix="petrilab train SETTINGS.toml (a new run), or petrilab train --resume RUN_FOLDER")
-    _print_settings_warnings(settings, sys.stderr)  # the run also records them as `warning` events
-    _quiet_tensorflow(settings.training.backend, settings.training.device)
+    print_settings_warnings(settings, sys.stderr)  # the run also records them as `warning` events
+    quiet_tensorflow(settings.training.backend, settings.training.device)
     from petrilab.training.trainer import train
 
     runs_dir = args.runs_dir or (Path(args.settings).resolve().parent / "runs" if args.settings else None)
@@ -193,7 +152,7 @@ def cmd_evaluate(args) -> int:
 
     events = for_command("evaluate", args.events, args.run_dir)
     with reported(events, "The evaluation"):  # every outcome is an event (command_events.py says where)
-        _quiet_tensorflow(_run_backend(args.run_dir))
+        quiet_tensorflow(run_backend(args.run_dir))
         from petrilab.evaluation.evaluate_run import evaluate_run
         from petrilab.output_folders import plain_disk_errors
         from petrilab.run_lock import hold_folder
@@ -225,7 +184,7 @@ def cmd_predict(args) -> int:
         images = Path(args.input_dir).resolve()
         if images.is_dir():  # (a missing one: predict_folder says so)
             check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
-        _quiet_tensorflow(_run_backend(args.run_dir))
+        quiet_tensorflow(run_backend(args.run_dir))
         options = PredictOptions(probabilities=args.probabilities, excel=args.excel)
         path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
                               overwrite=args.overwrite, notes=notes, options=options, events=events)
@@ -248,7 +207,7 @@ def cmd_describe_model(args) -> int:
     The GUI keeps this process alive, so TensorFlow loads once and the
     parameter count updates live without the window ever importing it.
     """
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from petrilab import settings as settings_io
     from petrilab.models import ARCHITECTURES, describe_model
     from petrilab.tasks import output_head
@@ -396,8 +355,7 @@ def _main(argv: list[str] | None) -> int:
         args.command = "gui"
         args.settings = None
         args.func = cmd_gui
-    global _show_chatter
-    _show_chatter = args.debug
+    command_setup.show_chatter = args.debug
     try:
         code = args.func(args) or 0
         _flush_stdout()  # here, so a reader that went away is noticed below and not at exit

@@ -15,9 +15,9 @@ from petrilab.tasks import is_per_pixel
 
 
 def _engine() -> None:
-    from petrilab.cli import _quiet_tensorflow
+    from petrilab.command_setup import quiet_tensorflow
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
 
 
 def cmd_export(args) -> int:
