@@ -575,7 +575,9 @@ def test_evaluate_on_another_folder_runs_the_engine_and_shows_that_evaluation(qt
     page.enter()
     with qtbot.waitSignal(page.engine.finished, timeout=20_000):
         page.evaluate(other)
-    assert json.loads((finished_run / "args.json").read_text()) == ["evaluate", str(finished_run), "--data", str(other)]
+    assert json.loads((finished_run / "args.json").read_text()) == [
+        "evaluate", str(finished_run), "--data", str(other),
+        "--events", str(finished_run / "engine-evaluate.events.jsonl")]  # the window follows events, not the log
     assert page.source.count() == 2 and page.source.currentText() == "microscope-2"
     assert page.cards["n_images"].text() == "12"
     page.source.setCurrentIndex(0)
