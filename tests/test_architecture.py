@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_contracts_hold():
-    """The engine never imports Qt; the GUI never imports TensorFlow or Keras (see pyproject.toml)."""
+    """The engine never imports Qt; the GUI never imports TensorFlow or Keras; nothing imports cli.py back
+    (see pyproject.toml)."""
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     result = subprocess.run([exe, "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)

@@ -13,27 +13,29 @@ from petrilab import runs
 from petrilab.export.tiff import PixelSize, read_pixel_size, write_labels
 
 
-def test_tables_use_points_and_utf8_and_a_bom_only_for_excel(tmp_path, monkeypatch):
+def test_tables_use_points_and_utf8_and_a_bom_only_for_excel(tmp_path):
     rows = [["cellule µ-01.tif", 0.25, 1e-7], ["noyau_é.tif", 12.5, 3]]
     plain = runs.atomic_write_csv(tmp_path / "a.csv", ["file", "area_µm2", "p"], rows)
     data = plain.read_bytes()
     assert not data.startswith(b"\xef\xbb\xbf") and "µ".encode() in data and b"0.25" in data and b"0,25" not in data
-    monkeypatch.setenv(runs.EXCEL_CSV, "0")  # recorded, so the test leaves the environment as it found it
+    assert b"\r\n" not in data
     excel = runs.atomic_write_csv(tmp_path / "b.csv", ["file", "area_µm2", "p"], rows, excel=True)
-    assert excel.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert excel.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n" in excel.read_bytes()
     with open(excel, newline="", encoding="utf-8-sig") as f:
         back = list(csv.reader(f))
     assert back[0] == ["file", "area_µm2", "p"] and back[1] == ["cellule µ-01.tif", "0.25", "1e-07"]
-    monkeypatch.setenv(runs.EXCEL_CSV, "1")  # what predict --excel sets
-    assert runs.atomic_write_csv(tmp_path / "c.csv", ["x"], [[1]]).read_bytes().startswith(b"\xef\xbb\xbf")
 
 
-def test_predict_excel_option_sets_the_switch(monkeypatch):
+def test_options_are_parsed_as_options_and_never_set_the_environment():
     from petrilab.cli import build_parser
 
-    monkeypatch.setenv(runs.EXCEL_CSV, "0")  # recorded, so the test leaves the environment as it found it
-    args = build_parser().parse_args(["predict", "RUN", "IN", "OUT", "--excel"])
-    assert args.excel and os.environ[runs.EXCEL_CSV] == "1"
+    before = dict(os.environ)
+    args = build_parser().parse_args(["predict", "RUN", "IN", "OUT", "--excel", "--probabilities"])
+    assert args.excel and args.probabilities
+    args = build_parser().parse_args(["predict", "RUN", "IN", "OUT"])
+    assert not args.excel and not args.probabilities
+    assert build_parser().parse_args(["evaluate", "RUN", "--excel"]).excel
+    assert dict(os.environ) == before  # nothing travels through the environment
 
 
 @pytest.mark.parametrize("how", ["imagej", "ome", "resolution_cm"])

@@ -352,6 +352,33 @@ def test_plain_failure_reads_the_engine_message():
     assert plain_failure("Traceback (most recent call last):\n  boom") is None
 
 
+@pytest.mark.slow
+def test_a_failed_prediction_is_explained_from_its_error_event_not_the_terminal(qtbot, tmp_path):
+    from petrilab.gui.engine_job import show_failure
+    from petrilab.gui.process import EngineProcess
+    from petrilab.gui.widgets.message_box import InlineMessage
+
+    engine = EngineProcess()  # the real `petrilab predict`
+    run, missing = tmp_path / "run", tmp_path / "no such folder"
+    run.mkdir()
+    with qtbot.waitSignal(engine.finished, timeout=120_000) as blocker:
+        engine.start_predict(run, missing, tmp_path / "out")
+    assert blocker.args[0] == 2
+    assert engine.events_path == run / "engine-predict.events.jsonl"
+    assert [e["event"] for e in ev.read_all(engine.events_path)] == ["error", "finished"]
+    engine.log_path.write_text("", encoding="utf-8")  # the terminal text is not what the window reads
+    message = InlineMessage()
+    qtbot.addWidget(message)
+    show_failure(message, engine, "The prediction")
+    assert message.kind == "error" and f"The folder {missing} does not exist." in message.text()
+    assert "Check the path of the images to predict." in message.text()
+    # no event at all (the engine could not even start): the end of its log is all there is
+    engine.events_path.write_text("", encoding="utf-8")
+    engine.log_path.write_text("PetriLab: Python could not start.\n  What to do: Reinstall PetriLab.\n")
+    show_failure(message, engine, "The prediction")
+    assert "Python could not start." in message.text() and "Reinstall PetriLab." in message.text()
+
+
 # ---------------------------------------------------------------- the train page
 
 
@@ -548,7 +575,9 @@ def test_evaluate_on_another_folder_runs_the_engine_and_shows_that_evaluation(qt
     page.enter()
     with qtbot.waitSignal(page.engine.finished, timeout=20_000):
         page.evaluate(other)
-    assert json.loads((finished_run / "args.json").read_text()) == ["evaluate", str(finished_run), "--data", str(other)]
+    assert json.loads((finished_run / "args.json").read_text()) == [
+        "evaluate", str(finished_run), "--data", str(other),
+        "--events", str(finished_run / "engine-evaluate.events.jsonl")]  # the window follows events, not the log
     assert page.source.count() == 2 and page.source.currentText() == "microscope-2"
     assert page.cards["n_images"].text() == "12"
     page.source.setCurrentIndex(0)

@@ -343,7 +343,6 @@ def test_semantic_binary_learns_tunes_its_threshold_and_predicts_files(semantic_
     assert "IoU" in capsys.readouterr().out
 
     out = tmp / "predicted"
-    monkeypatch.setenv(runs.SAVE_PROBABILITIES, "0")  # --probabilities sets it; restored after the test
     assert main(["predict", str(run), str(data / "images"), str(out), "--probabilities"]) == 0
     probabilities = tifffile.imread(out / "probabilities" / "nuclei_001_probabilities.tif")
     assert probabilities.shape == (64, 64) and probabilities.dtype == np.float32  # one sigmoid channel

@@ -437,7 +437,8 @@ def test_measurements_of_simple_shapes():
 def test_measurement_table_opens_as_numbers(tmp_path):
     rows = measure_objects(squares((20, 20), [(1, 1, 5, 3)]), np.full((20, 20), 0.123456, np.float32), 0.1)
     rows[0]["file"] = "noyaux_été.tif"
-    path = write_table(tmp_path / "objects.csv", rows)
+    assert not write_table(tmp_path / "plain.csv", rows).read_bytes().startswith(b"\xef\xbb\xbf")
+    path = write_table(tmp_path / "objects.csv", rows, excel=True)  # predict --excel
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # Excel's UTF-8 mark, Windows line ends
     with open(path, encoding="utf-8-sig", newline="") as f:

@@ -10,8 +10,9 @@
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
                     [--tune --budget MINUTES [--trials N] [--parallel T]]
     petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
-    petrilab evaluate RUN_DIR [--data TEST_DIR]
+    petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel] [--events FILE]
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
+                     [--excel] [--events FILE]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
@@ -32,55 +33,14 @@ import sys
 from pathlib import Path
 
 from petrilab import __version__
+from petrilab import command_setup
+from petrilab.command_setup import load_settings, print_settings_warnings, quiet_tensorflow, run_backend
 from petrilab.errors import UserError
 from petrilab.tasks import DEFAULT_TASK, TASKS
 
 EXIT_USER_ERROR = 2
 EXIT_UNEXPECTED = 1
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a program whose reader went away (`... | head -1`)
-
-_show_chatter = False  # --debug: TensorFlow's start-up notes are shown too
-
-
-def _quiet_tensorflow(backend: str = "auto", device: str = "auto") -> None:
-    # Must happen before Keras is first imported: chooses its backend (the setting
-    # training.backend; for "auto", KERAS_BACKEND or TensorFlow) and hides
-    # TensorFlow's start-up chatter (CUDA probing, CPU notes) that users cannot act on.
-    from petrilab.backend import activate
-
-    activate(backend, device, quiet=not _show_chatter)
-
-
-def _run_backend(run_dir) -> str:
-    """The backend a run was trained with (its settings.toml), so evaluate and predict use the same."""
-    from petrilab import runs
-    from petrilab import settings as settings_io
-
-    try:
-        return settings_io.load(Path(run_dir) / runs.SETTINGS).training.backend
-    except UserError:
-        return "auto"  # not a run folder: the command itself explains that
-
-
-def _load_settings(path: str, overrides: list[str]):
-    from petrilab import settings as settings_io
-
-    settings = settings_io.load(path)
-    for text in overrides or []:
-        key, value = settings_io.parse_override(text)
-        settings_io.apply_override(settings, key, value)
-    settings_io.validate(settings, source=path)
-    return settings
-
-
-def _print_settings_warnings(settings, stream=None) -> None:
-    """Settings allowed but almost surely a slip (a learning rate above 1...), said in plain words."""
-    from petrilab.settings_warnings import as_text, settings_warnings
-
-    found = settings_warnings(settings)
-    if found:
-        print(as_text(found), file=stream or sys.stdout)
-
 
 # ---------------------------------------------------------------- commands
 
@@ -121,7 +81,7 @@ def cmd_init(args) -> int:
     # the free memory when it starts, and halves it if a batch does not fit.
     print(f"Batch size: {settings.training.batch_size} (checked against the free memory when training starts).")
     settings_io.validate(settings)
-    _print_settings_warnings(settings)
+    print_settings_warnings(settings)
     settings_io.save(settings, out)
     print(f"Wrote {out}. Train with: petrilab train {out}")
     return 0 if report.ok else EXIT_USER_ERROR
@@ -134,7 +94,7 @@ def cmd_check(args) -> int:
 
     if Path(args.folder).suffix.lower() == ".toml" and Path(args.folder).is_file():
         # a settings file: its data folder with its task, and its settings too
-        settings = _load_settings(args.folder, [])
+        settings = load_settings(args.folder, [])
         if not settings.data.folder:
             raise UserError(f"The settings file {args.folder} does not say where the images are (data.folder).",
                             file=args.folder, fix="Set data.folder, or check a folder: petrilab check DATA/")
@@ -163,7 +123,7 @@ def cmd_train(args) -> int:
     if args.resume:
         # A resumed run continues with the settings it ran with (a SETTINGS given too is not read);
         # --set may change a few (e.g. more epochs).
-        settings = _load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
+        settings = load_settings(str(Path(args.resume) / runs.SETTINGS), args.set)
         from petrilab.run_lock import refuse_if_held
         from petrilab.training.resume import refuse_unless_resumable
 
@@ -171,12 +131,12 @@ def cmd_train(args) -> int:
         refuse_if_held(args.resume)
         refuse_unless_resumable(Path(args.resume), settings.training.epochs)
     elif args.settings:
-        settings = _load_settings(args.settings, args.set)
+        settings = load_settings(args.settings, args.set)
     else:
         raise UserError("Say which experiment to train: a settings file, or a run to continue.",
                         fix="petrilab train SETTINGS.toml (a new run), or petrilab train --resume RUN_FOLDER")
-    _print_settings_warnings(settings, sys.stderr)  # the run also records them as `warning` events
-    _quiet_tensorflow(settings.training.backend, settings.training.device)
+    print_settings_warnings(settings, sys.stderr)  # the run also records them as `warning` events
+    quiet_tensorflow(settings.training.backend, settings.training.device)
     from petrilab.training.trainer import train
 
     runs_dir = args.runs_dir or (Path(args.settings).resolve().parent / "runs" if args.settings else None)
@@ -186,19 +146,23 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    _quiet_tensorflow(_run_backend(args.run_dir))
-    from petrilab.evaluation.evaluate_run import evaluate_run
-    from petrilab.run_lock import hold_folder
-
     import contextlib
 
-    from petrilab.output_folders import plain_disk_errors
+    from petrilab.command_events import for_command, reported
 
-    # not while a training writes the same folder (a missing folder: evaluate_run says so plainly)
-    held = hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext()
-    with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and test_predictions.csv "
-                                 "are as they were.", "Free some space on that disk, then evaluate again."):
-        result = evaluate_run(args.run_dir, data_dir=args.data)
+    events = for_command("evaluate", args.events, args.run_dir)
+    with reported(events, "The evaluation"):  # every outcome is an event (command_events.py says where)
+        quiet_tensorflow(run_backend(args.run_dir))
+        from petrilab.evaluation.evaluate_run import evaluate_run
+        from petrilab.output_folders import plain_disk_errors
+        from petrilab.run_lock import hold_folder
+
+        # not while a training writes the same folder (a missing folder: evaluate_run says so plainly)
+        held = hold_folder(args.run_dir, what="evaluation") if Path(args.run_dir).is_dir() else contextlib.nullcontext()
+        with held, plain_disk_errors(args.run_dir, "run folder", "The earlier evaluation.json and "
+                                     "test_predictions.csv are as they were.",
+                                     "Free some space on that disk, then evaluate again."):
+            result = evaluate_run(args.run_dir, data_dir=args.data, excel=args.excel, events=events)
     from petrilab.recipes import get_recipe
 
     print(get_recipe(result.get("task", DEFAULT_TASK)).summary_line(result))
@@ -208,18 +172,22 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from petrilab.command_events import for_command, reported
     from petrilab.output_folders import run_data_folders
+    from petrilab.prediction.options import PredictOptions
     from petrilab.prediction.predict_folder import check_output_folder, predict_folder
 
-    # an output folder in the data is refused at once, before TensorFlow takes seconds to load
-    images = Path(args.input_dir).resolve()
-    if images.is_dir():  # (a missing one: predict_folder says so)
-        check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
-    _quiet_tensorflow(_run_backend(args.run_dir))
-
     notes: list[str] = []
-    path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
-                          overwrite=args.overwrite, notes=notes)
+    events = for_command("predict", args.events, args.run_dir, input_folder=args.input_dir)
+    with reported(events, "The prediction"):  # every outcome is an event (command_events.py says where)
+        # an output folder in the data is refused at once, before TensorFlow takes seconds to load
+        images = Path(args.input_dir).resolve()
+        if images.is_dir():  # (a missing one: predict_folder says so)
+            check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
+        quiet_tensorflow(run_backend(args.run_dir))
+        options = PredictOptions(probabilities=args.probabilities, excel=args.excel)
+        path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
+                              overwrite=args.overwrite, notes=notes, options=options, events=events)
     print(f"Predictions written to {path}")
     for note in notes:  # e.g. images whose NaN pixels were replaced
         print(f"Note: {note}", file=sys.stderr)
@@ -239,7 +207,7 @@ def cmd_describe_model(args) -> int:
     The GUI keeps this process alive, so TensorFlow loads once and the
     parameter count updates live without the window ever importing it.
     """
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from petrilab import settings as settings_io
     from petrilab.models import ARCHITECTURES, describe_model
     from petrilab.tasks import output_head
@@ -274,18 +242,8 @@ def cmd_describe_model(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
-class _SaveProbabilities(argparse.Action):
-    """predict --probabilities: the segmentation recipe also writes the network's probability maps."""
-
-    def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        from petrilab.runs import SAVE_PROBABILITIES
-
-        os.environ[SAVE_PROBABILITIES] = "1"  # read where the maps are written, as --excel does for tables
-        setattr(namespace, self.dest, True)
-
+EVENTS_HELP = ("append this command's events to FILE, a refusal's reason included (default: from its start, "
+               "evaluation_events.jsonl in the run folder / prediction_events.jsonl among the results)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,18 +293,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test-set metrics of a trained run")
     p.add_argument("run_dir")
     p.add_argument("--data", help="a folder of labelled test images (same layout as the training data)")
+    p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
+    p.add_argument("--events", metavar="FILE", help=EVENTS_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict a folder of new images with a trained run")
     p.add_argument("run_dir")
     p.add_argument("input_dir")
     p.add_argument("output_dir")
-    p.add_argument("--probabilities", action=_SaveProbabilities,
+    p.add_argument("--probabilities", action="store_true",
                    help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
     p.add_argument("--set", action="append", metavar="postprocess.KEY=VALUE",
                    help="segmentation: another clean-up for this prediction (threshold, sizes…), the run unchanged")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
+    # tables for Excel: UTF-8 with a byte-order mark (commas and decimal points as always)
+    p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
+    p.add_argument("--events", metavar="FILE", help=EVENTS_HELP)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")
@@ -392,8 +355,7 @@ def _main(argv: list[str] | None) -> int:
         args.command = "gui"
         args.settings = None
         args.func = cmd_gui
-    global _show_chatter
-    _show_chatter = args.debug
+    command_setup.show_chatter = args.debug
     try:
         code = args.func(args) or 0
         _flush_stdout()  # here, so a reader that went away is noticed below and not at exit

@@ -23,11 +23,12 @@ DIAGNOSIS = "diagnosis"  # the fit verdict, live and final
 TUNED = "tuned"  # choices made on the validation images after training (e.g. a threshold)
 DECIDED = "decided"  # a setting that said "auto", chosen before training: key, value, message, details
 EVALUATION = "evaluation"  # test-set metrics
+PROGRESS = "progress"  # evaluate / predict: images done of the total (command_events.py)
 WARNING = "warning"  # something the user should know, training goes on
 ERROR = "error"  # plain-language message and the file concerned; the run ends
 FINISHED = "finished"  # the run ended (status: completed | stopped | failed)
 
-KINDS = (STARTED, BATCH, EPOCH_END, DIAGNOSIS, TUNED, DECIDED, EVALUATION, WARNING, ERROR, FINISHED)
+KINDS = (STARTED, BATCH, EPOCH_END, DIAGNOSIS, TUNED, DECIDED, EVALUATION, PROGRESS, WARNING, ERROR, FINISHED)
 
 
 def _clean(value):

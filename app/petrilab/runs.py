@@ -84,22 +84,17 @@ def atomic_write_json(path: str | Path, obj) -> Path:
     return atomic_write_text(path, json.dumps(shown_values(obj), indent=2, ensure_ascii=False) + "\n")
 
 
-SAVE_PROBABILITIES = "PETRILAB_SAVE_PROBABILITIES"  # "1": segmentation predictions also write probability maps
-EXCEL_CSV = "PETRILAB_EXCEL_CSV"  # "1": tables start with a UTF-8 byte-order mark (set by the --excel option)
+def atomic_write_csv(path: str | Path, header: list[str], rows: list[list], excel: bool = False) -> Path:
+    """Every table PetriLab writes: UTF-8, commas between columns, points in numbers (Python never writes
+    decimal commas).
 
-
-def atomic_write_csv(path: str | Path, header: list[str], rows: list[list], excel: bool | None = None) -> Path:
-    """A CSV: UTF-8, commas between columns, points in numbers (Python never writes decimal commas).
-
-    `excel`: start with a byte-order mark, so Excel reads accents and µ right (LibreOffice does either way);
-    default: the --excel option of the command (environment variable PETRILAB_EXCEL_CSV).
+    `excel` (the --excel option, passed down by the command): start with a byte-order mark and end lines as
+    Windows does, so Excel reads accents and µ right (LibreOffice does either way).
     """
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n" if excel else "\n")
     writer.writerow(header)
     writer.writerows(rows)
-    if excel is None:
-        excel = os.environ.get(EXCEL_CSV) == "1"
     return atomic_write_text(path, ("\ufeff" if excel else "") + buffer.getvalue())
 
 

@@ -87,7 +87,7 @@ def _submit_tuning(args) -> int:
     """submit --tune: one tuning folder, its trials run by a SLURM job array sharing one study."""
     import shlex
 
-    from petrilab.cli import _load_settings
+    from petrilab.command_setup import load_settings
     from petrilab.cluster.script import Resources
     from petrilab.cluster.tune_job import submit_tuning
 
@@ -95,7 +95,7 @@ def _submit_tuning(args) -> int:
         raise UserError("--tune and --sweep cannot be used together: the tuning chooses the values itself.",
                         fix="Keep one of the two.")
     settings_path = Path(args.settings).resolve()
-    settings = _load_settings(str(settings_path), args.set)
+    settings = load_settings(str(settings_path), args.set)
     runs_dir = Path(args.runs_dir).expanduser().resolve() if args.runs_dir else settings_path.parent / "runs"
     done = submit_tuning(settings, settings_path, budget=args.budget, trials=args.trials, tasks=args.parallel,
                          resources=Resources(partition=args.partition, gpus=args.gpus, time=args.time),

@@ -98,7 +98,7 @@ def flag_predictions(table: Path, input_dir: Path, seen: dict[str, int]) -> list
     """
     if not seen:
         return []
-    from petrilab.runs import atomic_write_text
+    from petrilab.runs import atomic_write_csv
 
     raw = table.read_text(encoding="utf-8")
     bom = raw.startswith("\ufeff")
@@ -115,7 +115,5 @@ def flag_predictions(table: Path, input_dir: Path, seen: dict[str, int]) -> list
             notes.append(f"The image '{row[where]}' has {n} pixel(s) that are not numbers (NaN or infinity); "
                          f"they were replaced by the median of its other pixels before predicting "
                          f"(column {COLUMN} in {table.name}).")
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    atomic_write_text(table, ("\ufeff" if bom else "") + buffer.getvalue())
+    atomic_write_csv(table, rows[0], rows[1:], excel=bom)  # a table written for Excel stays so
     return notes

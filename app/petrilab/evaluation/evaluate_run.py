@@ -8,10 +8,12 @@ import tempfile
 from pathlib import Path
 
 from petrilab import runs
+from petrilab.command_events import EVALUATION_EVENTS, CommandEvents
 from petrilab.data.split import load_split
 from petrilab.evaluation import leaks
 from petrilab.errors import UserError
 from petrilab.prediction.trained_model import TrainedModel
+from petrilab.provenance import made_with
 
 TEST_PREDICTIONS = "test_predictions.csv"
 TEST_MASKS = "test_masks"  # segmentation: one predicted mask or label image per test image
@@ -33,12 +35,15 @@ def test_samples(trained: TrainedModel) -> list:
     return found
 
 
-def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, trained: TrainedModel | None = None) -> dict:
+def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, trained: TrainedModel | None = None,
+                 excel: bool = False, events: CommandEvents | None = None) -> dict:
     """Evaluate on the run's test split, or on `data_dir` (same layout as the training data).
 
     The test-split result goes to evaluation.json and test_predictions.csv;
     a separate folder's to evaluation_<folder>.json and test_predictions_<folder>.csv
-    (segmentation: the predicted masks to test_masks/ or test_masks_<folder>/).
+    (segmentation: the predicted masks to test_masks/ or test_masks_<folder>/). `excel`: the --excel option.
+    Each evaluation*.json says what it was made with (`made_with`: model, its SHA-256, inputs' fingerprint…).
+    `events`: `started` once the images are found (evaluation_events.jsonl, unless --events), then progress.
     """
     run_dir = Path(run_dir)
     trained = trained or TrainedModel(run_dir)
@@ -51,6 +56,9 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
         source = str(Path(data_dir).resolve())
         suffix = "_" + runs.safe_name(Path(data_dir).resolve().name)
         honesty = leaks.trained_on(run_dir, samples, source)
+    if events is not None:  # the command's events (cli, ended by command_events.reported)
+        events.start(run_dir / EVALUATION_EVENTS, len(samples), run=str(run_dir.resolve()), source=source)
+        trained.progress = events.progress
 
     # where a recipe that predicts images (segmentation) leaves each test image's predicted mask, for the window:
     # written aside first and swapped in at the end, so a full disk leaves the earlier masks and tables whole
@@ -62,7 +70,9 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None, traine
         result = {"task": trained.settings.task.kind, "source": source, "n_images": scores.pop("n_images", len(rows)),
                   "classes": trained.classes, **scores}
         result["warnings"] = honesty + list(result.get("warnings", []))
-        table = runs.atomic_write_csv(run_dir / f".test_predictions{suffix}.csv.new", header, rows)
+        folder = source if data_dir is not None else trained.settings.data.folder
+        result["made_with"] = made_with(trained, [Path(s.path) for s in samples], folder, root=Path(folder))
+        table = runs.atomic_write_csv(run_dir / f".test_predictions{suffix}.csv.new", header, rows, excel=excel)
         if any(trained.test_masks_dir.iterdir()):
             _swap_in(trained.test_masks_dir, masks)
         os.replace(table, run_dir / f"test_predictions{suffix}.csv")

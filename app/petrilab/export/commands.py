@@ -4,13 +4,10 @@
                     [--cite "text|DOI or URL" ...] [--description TEXT] [--name TEXT]
     petrilab import MODEL.zip|MODEL.keras -o RUN_DIR      a run folder that 'petrilab predict' can use
     petrilab report RUN_DIR [--pdf [-o REPORT.pdf]]       report.html, and report.pdf with --pdf
-    petrilab predict ... --excel                           tables with a UTF-8 byte-order mark, for Excel
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 from petrilab import runs
@@ -18,9 +15,9 @@ from petrilab.tasks import is_per_pixel
 
 
 def _engine() -> None:
-    from petrilab.cli import _quiet_tensorflow
+    from petrilab.command_setup import quiet_tensorflow
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
 
 
 def cmd_export(args) -> int:
@@ -91,22 +88,7 @@ def _model_for_examples(run_dir: Path):
         return None
 
 
-class _ExcelTables(argparse.Action):
-    """--excel: the tables this command writes start with a UTF-8 byte-order mark (see runs.atomic_write_csv)."""
-
-    def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        os.environ[runs.EXCEL_CSV] = "1"
-        setattr(namespace, self.dest, True)
-
-
 def add_commands(sub) -> None:
-    # predict --excel: predictions.csv for Excel (UTF-8 with byte-order mark; commas and decimal points as always)
-    sub.choices["predict"].add_argument("--excel", action=_ExcelTables,
-                                        help="write tables with a UTF-8 byte-order mark, for Excel")
-
     p = sub.add_parser("export", help="share a trained run as a bioimage.io model package (deepImageJ, ilastik, ...)")
     p.add_argument("run_dir")
     p.add_argument("--format", choices=("bioimageio",), default="bioimageio")

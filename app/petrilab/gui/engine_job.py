@@ -3,7 +3,7 @@
 One job at a time per EngineProcess; these pages wait for nothing when the
 window closes (an evaluation or a prediction saves nothing worth waiting
 for), and a failed job is explained with the engine's own plain message
-when it wrote one, else with the log file to send.
+(its `error` event) when it wrote one, else with the log file to send.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ def show_failure(message: InlineMessage, engine: EngineProcess, what: str) -> No
     """Say why the job failed: the engine's own plain message when the problem is the user's data or
     settings; otherwise (an unexpected problem, a crash) what happened, what is saved and what to do in
     plain words, the technical part folded behind "Show details" / "Copy details"."""
-    failure = plain_failure(engine.log_tail(40))
+    failure = engine.failure()  # the engine's `error` event
+    if failure is None:
+        # No event: the engine ended before it could write one (Python or PetriLab failed to start, it was killed,
+        # it ran out of memory); the end of its terminal text is all there is to go on.
+        failure = plain_failure(engine.log_tail(40))
     if failure and not is_unexpected(failure[0]):
         message.show_message("error", *failure)
         return

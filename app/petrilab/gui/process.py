@@ -2,9 +2,10 @@
 
 Why a child process: the window never imports TensorFlow, never freezes,
 and a crash or out-of-memory in training cannot take the user's session
-down. The GUI learns what happens from the run folder (RunFollower), not
-from the child's stdout; the child's output only goes to a log file that
-explains a crash.
+down. The GUI learns what happens from events, never from the child's
+output: training's in the run folder (RunFollower), evaluate's and predict's
+in a file named with --events beside their log. The child's output only goes
+to a log file that explains a crash.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from petrilab import events as ev
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.gui.context import engine_command
@@ -42,6 +44,7 @@ class EngineProcess(QObject):
         self.kill_ms = kill_ms  # after terminate, how long before kill
         self.run_dir: Path | None = None
         self.log_path: Path | None = None
+        self.events_path: Path | None = None  # evaluate / predict: their events (--events), beside the log
         self.job: str | None = None  # train | evaluate | predict
         self.stop_requested = False
         self._events_size = -1
@@ -78,25 +81,30 @@ class EngineProcess(QObject):
     def start_evaluate(self, run_dir: str | Path, data: str | Path | None = None) -> None:
         run_dir = Path(run_dir)
         args = ["evaluate", str(run_dir)] + (["--data", str(data)] if data else [])
-        self._start("evaluate", args, run_dir, run_dir / EVALUATE_LOG)
+        self._start("evaluate", args, run_dir, run_dir / EVALUATE_LOG, with_events=True)
 
     def start_predict(self, run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
                       extra: list[str] | None = None, log_path: str | Path | None = None) -> None:
         """`extra`: more options (e.g. --probabilities, --set postprocess.min_size=30); `log_path`: another log."""
         run_dir = Path(run_dir)
         args = ["predict", str(run_dir), str(input_dir), str(output_dir)] + list(extra or [])
-        self._start("predict", args, run_dir, Path(log_path) if log_path else run_dir / PREDICT_LOG)
+        self._start("predict", args, run_dir, Path(log_path) if log_path else run_dir / PREDICT_LOG, with_events=True)
 
-    def _start(self, job: str, args: list[str], run_dir: Path, log_path: Path, append_log: bool = False) -> None:
+    def _start(self, job: str, args: list[str], run_dir: Path, log_path: Path, append_log: bool = False,
+               with_events: bool = False) -> None:
         if self.is_running():
             raise RuntimeError("the engine is already running a job")
         self.job = job
         self.run_dir = run_dir
         self.log_path = log_path
+        self.events_path = events_beside(log_path) if with_events else None
         self.stop_requested = False
         log_path.parent.mkdir(parents=True, exist_ok=True)
         if not append_log:
             log_path.write_text("", encoding="utf-8")
+        if self.events_path is not None:
+            self.events_path.write_text("", encoding="utf-8")  # this job's events only
+            args = args + ["--events", str(self.events_path)]
         process = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -180,6 +188,21 @@ class EngineProcess(QObject):
 
     def log_tail(self, lines: int = 15) -> str:
         return read_log_tail(self.log_path, lines) if self.log_path else ""
+
+    def failure(self) -> tuple[str, str | None, str | None] | None:
+        """The job's `error` event (message, file, what to do); None when it wrote none."""
+        if self.events_path is None:
+            return None
+        errors = [e for e in ev.read_all(self.events_path) if e.get("event") == ev.ERROR]
+        if not errors:
+            return None
+        last = errors[-1]
+        return str(last.get("message") or ""), last.get("file"), last.get("fix")
+
+
+def events_beside(log_path: Path) -> Path:
+    """engine-predict.log → engine-predict.events.jsonl: where the window asks a job for its events."""
+    return log_path.with_name(f"{log_path.stem}.events.jsonl")
 
 
 def lower_priority(pid: int) -> None:

@@ -7,15 +7,12 @@ it was on disk, one column per channel, numbered from 1 as in Fiji.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 
 import numpy as np
 
-from petrilab.file_names import shown
-from petrilab.runs import atomic_write_bytes
+from petrilab.runs import atomic_write_csv
 
 _PROPERTIES = ("label", "area", "centroid", "bbox", "perimeter", "eccentricity", "solidity",
                "intensity_mean", "intensity_max")
@@ -124,20 +121,11 @@ def format_value(value) -> str:
     return str(value)
 
 
-def write_table(path: str | Path, rows: list[dict], columns: list[str] | None = None) -> Path:
-    """A CSV that Excel and LibreOffice open as columns of numbers.
-
-    UTF-8 with a byte-order mark (so Excel reads accents and µ in file names
-    right), commas between columns, points in numbers. Written atomically.
-    `columns` default: the keys of the rows in first-seen order.
-    """
+def write_table(path: str | Path, rows: list[dict], columns: list[str] | None = None, excel: bool = False) -> Path:
+    """Rows of numbers as a CSV (runs.atomic_write_csv, the one CSV writer; `excel`: the --excel option).
+    `columns` default: the keys of the rows in first-seen order."""
     if columns is None:
         columns = []
         for row in rows:
             columns += [k for k in row if k not in columns]
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([format_value(row.get(c)) for c in columns])
-    return atomic_write_bytes(path, shown(buffer.getvalue()).encode("utf-8-sig"))  # names not UTF-8: \xNN
+    return atomic_write_csv(path, columns, [[format_value(row.get(c)) for c in columns] for row in rows], excel=excel)

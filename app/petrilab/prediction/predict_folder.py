@@ -9,20 +9,19 @@ with the reason; `prediction.json` records what was predicted with what.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import os
-import socket
-import time
 from pathlib import Path
 
+from petrilab.command_events import PREDICTION_EVENTS, CommandEvents
 from petrilab.data import finite
 from petrilab.data.images import IMAGE_SUFFIXES, is_image_file
 from petrilab.errors import UserError
 from petrilab.file_names import shown
 from petrilab.output_folders import disk_problem, refuse_output_in_data, run_data_folders
+from petrilab.prediction.options import DEFAULT, PredictOptions
 from petrilab.prediction.results_folder import PREDICTIONS, RECORD, ResultsFolder
 from petrilab.prediction.trained_model import TrainedModel
+from petrilab.provenance import made_with
 from petrilab.runs import atomic_write_json
 
 # left in folders by the operating system: never data, never worth a mention
@@ -81,14 +80,6 @@ def apply_postprocess(trained: TrainedModel, overrides: list[str]) -> None:
     settings_io.validate(trained.settings)
 
 
-def _inputs_fingerprint(images: list[Path], input_dir: Path) -> str:
-    """One SHA-256 over every input image's name and bytes: the same value means the same inputs."""
-    from petrilab.data.split import fingerprint
-
-    lines = sorted(f"{fingerprint(p)} {shown(p.relative_to(input_dir).as_posix())}" for p in images)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
-
-
 def _unreadable(table: Path) -> list[dict]:
     """The rows of predictions.csv that name a problem instead of a result."""
     import csv
@@ -97,31 +88,20 @@ def _unreadable(table: Path) -> list[dict]:
         return [{"file": r["file"], "reason": r["problem"]} for r in csv.DictReader(f) if r.get("problem")]
 
 
-def _record(trained: TrainedModel, input_dir: Path, images: list[Path], overrides, skipped, outputs) -> dict:
-    from petrilab import __version__
-    from petrilab.data.split import fingerprint
-    from petrilab.runs import BEST_MODEL, SAVE_PROBABILITIES
-
-    model = trained.run_dir.resolve() / BEST_MODEL
-    return {
-        "written_by": "PetriLab", "version": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "host": socket.gethostname(), "task": trained.settings.task.kind,
-        "run": str(trained.run_dir.resolve()), "model": str(model),
-        "model_sha256": fingerprint(model) if model.is_file() else None,
-        "postprocess": dataclasses.asdict(trained.settings.postprocess),
-        "postprocess_set": list(overrides or []),
-        "probabilities": os.environ.get(SAVE_PROBABILITIES) == "1",
-        "input_folder": str(input_dir), "n_inputs": len(images), "inputs_sha256": _inputs_fingerprint(images, input_dir),
-        "skipped": skipped, "outputs": outputs,
-    }
+def _record(trained: TrainedModel, input_dir: Path, images: list[Path], overrides, options: PredictOptions,
+            skipped, outputs) -> dict:
+    return {**made_with(trained, images, str(input_dir), root=input_dir), "postprocess_set": list(overrides or []),
+            "probabilities": options.probabilities, "excel": options.excel, "skipped": skipped, "outputs": outputs}
 
 
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
                    trained: TrainedModel | None = None, overrides: list[str] | None = None,
-                   overwrite: bool = False, notes: list[str] | None = None) -> Path:
+                   overwrite: bool = False, notes: list[str] | None = None,
+                   options: PredictOptions = DEFAULT, events: CommandEvents | None = None) -> Path:
     """Predict every image of `input_dir` into `output_dir`; return its predictions.csv.
     `notes` receives one line per file skipped, and why, and per image whose NaN or infinite pixels were
-    replaced before predicting (also in predictions.csv's `nonfinite_pixels` column)."""
+    replaced before predicting (also in predictions.csv's `nonfinite_pixels` column). `events`: `started` once the
+    folder is held (prediction_events.jsonl among the results, unless --events), then progress per image."""
     input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
     if not input_dir.is_dir():
         raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
@@ -135,16 +115,23 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
     folder = ResultsFolder(output_dir, overwrite=overwrite)
     try:
         with folder as staging:  # refuses earlier results and a folder another prediction is writing to
+            if events is not None:  # the command's events (cli, ended by command_events.reported)
+                events.start(staging / PREDICTION_EVENTS, len(images), run=str(Path(run_dir).resolve()),
+                             input_folder=str(input_dir), output_folder=str(output_dir))
             trained = trained or TrainedModel(run_dir)
+            trained.progress = events.progress if events is not None else None
             if overrides:
                 apply_postprocess(trained, overrides)
             with finite.noticed() as seen:
-                table = trained.recipe.predict(trained, images, input_dir, staging)
+                table = trained.recipe.predict(trained, images, input_dir, staging, options)
             told = finite.flag_predictions(Path(table), input_dir, seen)
             skipped += _unreadable(table)
             outputs = sorted(shown(p.relative_to(staging).as_posix()) for p in staging.rglob("*") if p.is_file())
-            atomic_write_json(staging / RECORD, _record(trained, input_dir, images, overrides, skipped, outputs))
+            atomic_write_json(staging / RECORD, _record(trained, input_dir, images, overrides, options, skipped,
+                                                                outputs))
             folder.finish()
+            if events is not None:
+                events.moved(staging, output_dir)
     except UserError:
         raise
     except Exception as exc:  # a full disk: nothing half-written is left, and the message says so

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from petrilab.command_events import PREDICTION_EVENTS
 from petrilab.errors import UserError
 from petrilab.file_names import from_shown, shown
 from petrilab.prediction.folder_lock import LOCK, FolderLock
@@ -27,7 +28,8 @@ RECORD = "prediction.json"
 PREDICTIONS = "predictions.csv"
 STAGING_PREFIX = ".petrilab-partial-"
 # what PetriLab versions without the record wrote: the tables, and the files their rows name
-_OLD_TABLES = (PREDICTIONS, "objects.csv")
+# (and the events file: ours by its name, should a folder's prediction.json be lost)
+_OLD_TABLES = (PREDICTIONS, "objects.csv", PREDICTION_EVENTS)
 _OLD_FILE_COLUMNS = ("mask_file", "overlay_file")
 _OLD_FOLDERS = ("masks", "labels", "overlays", "probabilities")
 

@@ -28,6 +28,14 @@ class TrainedModel:
         self.classes = list(self.settings.data.classes)
         self.prep = Preprocessing.from_settings(self.settings.data, self.settings.data.channels)
         self.model = model if model is not None else self._load()
+        self.progress = None  # called with the number of images predicted so far (evaluate / predict events)
+        self.done = 0
+
+    def predicted(self, n: int) -> None:
+        """`n` more images went through the network (or could not be read): say so to `progress`."""
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done)
 
     def _load(self):
         import keras
@@ -60,4 +68,5 @@ class TrainedModel:
             if batch:
                 outputs.append(self.raw_predict(np.stack(batch)))
                 done += names
+            self.predicted(len(paths[start:start + PREDICT_BATCH]))
         return done, (np.concatenate(outputs) if outputs else np.zeros((0, 0))), problems

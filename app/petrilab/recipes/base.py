@@ -7,6 +7,7 @@ from pathlib import Path
 from petrilab.data.check import DatasetReport
 from petrilab.data.discovery import Dataset, Sample
 from petrilab.data.preprocess import Preprocessing
+from petrilab.prediction.options import DEFAULT, PredictOptions
 from petrilab.settings import Settings
 from petrilab.tasks import OutputHead
 
@@ -72,6 +73,8 @@ class Recipe:
         """`evaluate`'s result in one line for the terminal (`petrilab evaluate`)."""
         raise NotImplementedError
 
-    def predict(self, trained, images: list[Path], input_dir: Path, output_dir: Path) -> Path:
-        """Predict new images into output_dir; return the main table written (predictions.csv)."""
+    def predict(self, trained, images: list[Path], input_dir: Path, output_dir: Path,
+                options: PredictOptions = DEFAULT) -> Path:
+        """Predict new images into output_dir; return the main table written (predictions.csv).
+        `options`: what the command asked for (--excel for every table, --probabilities)."""
         raise NotImplementedError

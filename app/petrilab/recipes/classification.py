@@ -10,6 +10,7 @@ from petrilab import runs
 from petrilab.data.check import check_dataset, resolve_channels
 from petrilab.data.discovery import discover
 from petrilab.evaluation.classification import classification_metrics
+from petrilab.prediction.options import DEFAULT
 from petrilab.recipes.base import Recipe
 from petrilab.tasks import output_head
 
@@ -77,7 +78,7 @@ class ClassificationRecipe(Recipe):
         return (f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
                 f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
 
-    def predict(self, trained, images, input_dir, output_dir):
+    def predict(self, trained, images, input_dir, output_dir, options=DEFAULT):
         classes = trained.classes
         done, outputs, problems = trained.predict_files(images)
         probs = self.probabilities(outputs) if len(done) else np.zeros((0, len(classes)))
@@ -87,4 +88,4 @@ class ClassificationRecipe(Recipe):
         rows += [[str(p.relative_to(input_dir)), "", *([""] * len(classes)), message]
                  for p, message in problems.items()]
         rows.sort(key=lambda r: r[0])
-        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows)
+        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows, excel=options.excel)

@@ -13,6 +13,7 @@ import numpy as np
 
 from petrilab.errors import UserError
 from petrilab.evaluation.multilabel import best_threshold, multilabel_metrics, summary_line
+from petrilab.prediction.options import DEFAULT
 from petrilab.recipes.table_tasks import TableRecipe
 from petrilab.tasks import output_head
 
@@ -85,7 +86,7 @@ class MultiLabelRecipe(TableRecipe):
             rows.append(row)
         return result, header, rows
 
-    def predict(self, trained, images, input_dir, output_dir):
+    def predict(self, trained, images, input_dir, output_dir, options=DEFAULT):
         labels = list(trained.settings.data.target_columns)
         cut = thresholds(trained.settings)
         done, outputs, problems = trained.predict_files(images)
@@ -97,4 +98,5 @@ class MultiLabelRecipe(TableRecipe):
             for q, k in zip(p, decided):
                 row += [f"{q:.6f}", int(k)]
             rows.append(row + [""])
-        return self.write_predictions(output_dir, input_dir, header, rows, problems, 1 + 2 * len(labels))
+        return self.write_predictions(output_dir, input_dir, header, rows, problems, 1 + 2 * len(labels),
+                                      options.excel)

@@ -14,6 +14,7 @@ import numpy as np
 
 from petrilab.errors import UserError
 from petrilab.evaluation.regression import regression_metrics, summary_line
+from petrilab.prediction.options import DEFAULT
 from petrilab.recipes.table_tasks import TableRecipe
 from petrilab.tasks import OutputHead, output_head
 
@@ -125,11 +126,11 @@ class RegressionRecipe(TableRecipe):
             rows.append(row)
         return result, header, rows
 
-    def predict(self, trained, images, input_dir, output_dir):
+    def predict(self, trained, images, input_dir, output_dir, options=DEFAULT):
         targets = list(trained.settings.data.target_columns)
         done, outputs, problems = trained.predict_files(images)
         predicted = restore(trained.settings, outputs) if len(done) else np.zeros((0, len(targets)))
         header = ["file"] + targets + ["problem"]
         rows = [[str(p.relative_to(input_dir)), *(f"{v:.6g}" for v in values), ""]
                 for p, values in zip(done, predicted)]
-        return self.write_predictions(output_dir, input_dir, header, rows, problems, len(targets))
+        return self.write_predictions(output_dir, input_dir, header, rows, problems, len(targets), options.excel)

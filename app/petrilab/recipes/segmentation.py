@@ -214,8 +214,10 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
         def predict_batch(batch: np.ndarray) -> np.ndarray:
             return np.asarray(model.predict(batch, verbose=0, batch_size=len(batch)), dtype=np.float32)
 
-        return predict_tiled(predict_batch, x, tile, min(tile) // 4, int(model.output.shape[-1]),
-                             batch_size=PREDICT_BATCH, multiple=multiple)
+        probabilities = predict_tiled(predict_batch, x, tile, min(tile) // 4, int(model.output.shape[-1]),
+                                      batch_size=PREDICT_BATCH, multiple=multiple)
+        trained.predicted(1)
+        return probabilities
 
     def _pairs(self, trained, samples, problems: list[str]):
         """(sample, image, true mask, probabilities) for each labelled sample that can be read."""

@@ -5,14 +5,13 @@ predictions.csv; `SegmentationPrediction` is a part of SegmentationRecipe (recip
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
-from petrilab import runs
 from petrilab.data.images import read_image
 from petrilab.errors import UserError
+from petrilab.prediction.options import DEFAULT
 from petrilab.runs import atomic_write_bytes
 
 PREDICTIONS = "predictions.csv"  # the per-image summary, as prediction.predict_folder names it
@@ -31,7 +30,7 @@ class SegmentationPrediction:
         object_classes[0] = 0
         return {"probabilities": probs, "mask": mask, "labels": labels, "object_classes": object_classes}
 
-    def predict(self, trained, images, input_dir, output_dir):
+    def predict(self, trained, images, input_dir, output_dir, options=DEFAULT):
         from petrilab.export.tiff import read_pixel_size
         from petrilab.prediction.measurements import image_summary, measure_objects, write_table
         from petrilab.prediction.overlay import outline_overlay, save_png
@@ -39,7 +38,6 @@ class SegmentationPrediction:
         output_dir = Path(output_dir)
         summaries, measured = [], []
         used: set[Path] = set()
-        with_probabilities = os.environ.get(runs.SAVE_PROBABILITIES) == "1"  # predict --probabilities
         for path in images:
             rel = path.relative_to(input_dir)
             row = {"file": str(rel)}
@@ -55,7 +53,7 @@ class SegmentationPrediction:
             pixel_size = read_pixel_size(path)
             write_tiff(mask_file, self.saved_array(found), pixel_size)  # the input's scale, for Fiji
             save_png(overlay_file, outline_overlay(image, self.saved_array(found)))
-            if with_probabilities:
+            if options.probabilities:
                 _write_probabilities(unique_path(output_dir / "probabilities" / rel.parent
                                                  / f"{rel.stem}_probabilities.tif", used), found["probabilities"])
             # calibrated columns (µm) too when the input says its pixel size (square pixels: the x size)
@@ -67,8 +65,9 @@ class SegmentationPrediction:
             summaries.append({**row, "mask_file": str(mask_file.relative_to(output_dir)),
                               "overlay_file": str(overlay_file.relative_to(output_dir)), **summary, "problem": ""})
         summaries.sort(key=lambda r: r["file"])
-        write_table(output_dir / "objects.csv", measured, None if measured else ["file", "label", "area_px"])
-        return write_table(output_dir / PREDICTIONS, summaries)
+        write_table(output_dir / "objects.csv", measured, None if measured else ["file", "label", "area_px"],
+                    excel=options.excel)
+        return write_table(output_dir / PREDICTIONS, summaries, excel=options.excel)
 
     outputs_folder = "masks"
     outputs_suffix = "_mask"

@@ -69,9 +69,9 @@ class TableRecipe(Recipe):
 
     @staticmethod
     def write_predictions(output_dir, input_dir, header: list[str], rows: list[list], problems: dict,
-                          n_empty: int) -> Path:
+                          n_empty: int, excel: bool = False) -> Path:
         """predictions.csv: one row per image, the images that could not be read last with their problem
         (`n_empty` blank cells between the file and the problem), all sorted by file."""
         rows = rows + [[str(p.relative_to(input_dir)), *([""] * n_empty), message] for p, message in problems.items()]
         rows.sort(key=lambda r: r[0])
-        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows)
+        return runs.atomic_write_csv(Path(output_dir) / "predictions.csv", header, rows, excel=excel)

@@ -24,14 +24,14 @@ def add_commands(sub) -> None:
 
 def cmd_tune(args) -> int:
     """Search for better settings within a time budget; every trial is a run folder in one tuning folder."""
-    from petrilab.cli import _load_settings
+    from petrilab.command_setup import load_settings
     from petrilab.output_folders import refuse_inside_data
     from petrilab.tuning import records
     from petrilab.tuning.study import new_folder, tune
 
     folder = Path(args.study_dir).resolve() if args.study_dir else None
     joining = folder is not None and (folder / records.JOURNAL).exists()
-    start = None if joining else _load_settings(args.settings, args.set)
+    start = None if joining else load_settings(args.settings, args.set)
     if folder is None:
         folder = new_folder(args.runs_dir or Path(args.settings).resolve().parent / "runs", start)
     elif start is not None:
