@@ -102,6 +102,19 @@ def test_the_first_advice_that_changes_the_kept_model_is_the_one_enqueued(tmp_pa
     assert steer.first_advice(run) is None  # a good fit steers nothing
 
 
+def test_no_trial_is_pruned_before_half_the_epochs_the_starting_settings_trained():
+    # a slower start that ends better is not cut early by a baseline that is quick off the mark
+    from petrilab.tuning.study import _grace_epochs
+
+    study = optuna.create_study()
+    assert _grace_epochs(study) == 0  # trial 0 still running: nothing to wait for yet
+    baseline = study.ask()
+    baseline.set_user_attr("baseline", True)
+    baseline.set_user_attr("epochs", 45)
+    study.tell(baseline, 0.9)
+    assert _grace_epochs(study) == 22
+
+
 # ---------------------------------------------------------------- real searches
 
 
