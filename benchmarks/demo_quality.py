@@ -54,7 +54,7 @@ def one_seed(seed: int, work: Path) -> dict:
     evaluation = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
     events = [json.loads(line) for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines() if line]
     verdict = next((e["verdict"] for e in reversed(events) if e.get("event") == "diagnosis"), "none")
-    epochs = sum(1 for e in events if e.get("event") == "epoch")
+    epochs = len((run / "history.csv").read_text(encoding="utf-8").splitlines()) - 1  # one row per epoch
     return {"seed": seed, "accuracy": evaluation["metrics"]["accuracy"], "test_images": evaluation["n_images"],
             "verdict": verdict, "epochs": epochs, "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
             "load": f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"}
