@@ -49,7 +49,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "Small ConvNet",
             "Blocks of one 3 × 3 convolution and a 2 × 2 max-pooling, then a few dense layers, like the "
             "workshop's ConvNet on MNIST digits. Convolutions look at neighbourhoods of pixels and reuse "
-            "the same weights all over the image, so the network stays small (tens of thousands of "
+            "the same weights all over the image, so the network stays small (about 10,000 to 200,000 "
             "parameters) and trains in minutes without a GPU. A good first choice.",
             _IMAGE_TO_VECTOR,
             ("model.filters", "model.head_units") + _REGULARISATION,

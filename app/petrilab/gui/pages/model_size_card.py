@@ -16,6 +16,7 @@ class SizeCard(Card):
         super().__init__("Size of the network")
         self.count_label = QLabel()
         self.count_label.setStyleSheet(f"font-size: 22px; font-weight: 600; color: {theme.TEXT};")
+        self.count_label.setWordWrap(True)  # "126,019 parameters" wraps in a laptop-narrow card instead of being cut
         self.count_detail = QLabel()
         self.count_detail.setObjectName("muted")
         self.status_label = QLabel()
