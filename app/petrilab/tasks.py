@@ -156,6 +156,12 @@ def kinds(test) -> tuple[str, ...]:
     return tuple(k for k, t in TASKS.items() if test(t))
 
 
+# the groups of tasks asked about in many places, named once
+PER_PIXEL_TASKS = kinds(lambda t: t.per_pixel)  # an answer per pixel (masks): segmentation
+PER_IMAGE_TASKS = kinds(lambda t: not t.per_pixel)  # one answer per image: classes, labels or values
+TABLE_TASKS = kinds(lambda t: t.data == "table")  # answers read from a table beside the images
+
+
 def is_per_pixel(key: str) -> bool:
     """Whether the task named `key` answers per pixel; False for a name no task has (e.g. an empty one)."""
     return key in TASKS and TASKS[key].per_pixel

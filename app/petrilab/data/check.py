@@ -20,8 +20,8 @@ from typing import Callable
 from petrilab.data.discovery import Dataset
 from petrilab.data import finite as finite_pixels
 from petrilab.data.images import ImageInfo, image_info, read_image
-from petrilab.errors import UserError
 from petrilab.data.network_depth import proposed_filters
+from petrilab.errors import UserError
 from petrilab.tasks import TASKS, is_per_pixel
 
 ERROR, WARNING, INFO = "error", "warning", "info"

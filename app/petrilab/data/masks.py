@@ -27,10 +27,9 @@ from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport
 from petrilab.data.discovery import Dataset, Sample, _entries, open_folder
 from petrilab.data.images import image_info, is_image_file, read_image
 from petrilab.errors import UserError
-from petrilab.tasks import TASKS, kinds
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, TASKS
 
 IMAGES, MASKS = "images", "masks"
-SEGMENTATION_TASKS = kinds(lambda t: t.per_pixel)  # tasks.py says which tasks answer per pixel
 # More distinct values than this in a semantic mask look like a label image or a photo, not classes.
 MAX_SEMANTIC_CLASSES = 32
 # Fewer images than this cannot be split into training, validation and test sets.

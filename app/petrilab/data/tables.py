@@ -29,10 +29,9 @@ from petrilab.data import table_hints
 from petrilab.data.discovery import Dataset, Sample, open_folder
 from petrilab.data.images import is_image_file
 from petrilab.errors import UserError
-from petrilab.tasks import TASKS, kinds
+from petrilab.tasks import TABLE_TASKS, TASKS
 
 # the tasks whose data is images + a table, and each one's table (tasks.py says)
-TABLE_TASKS = kinds(lambda t: t.data == "table")
 TABLE_FILES = {key: TASKS[key].table for key in TABLE_TASKS}
 IMAGES_FOLDER = "images"
 FILENAME_COLUMN = "filename"

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from petrilab.data.masks import SEGMENTATION_TASKS
-from petrilab.tasks import kinds
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, TABLE_TASKS
 
 IMAGES, MASKS = "images", "masks"
-TABLE_TASKS = kinds(lambda t: t.data == "table")
 
 
 def _has_sub(folder: Path, name: str) -> bool:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from petrilab.errors import UserError
-from petrilab.tasks import kinds
+from petrilab.tasks import PER_IMAGE_TASKS as _IMAGE_TO_VECTOR, PER_PIXEL_TASKS as _PER_PIXEL
 
 # Every image-to-numbers model ends in the task's output head, so all four can
 # classify, give several labels or predict values. Segmentation needs a
 # network that answers per pixel (a U-Net), which none of these is.
-_IMAGE_TO_VECTOR = kinds(lambda t: not t.per_pixel)
-_PER_PIXEL = kinds(lambda t: t.per_pixel)
 
 _REGULARISATION = ("model.activation", "model.dropout", "model.batch_norm", "model.l1", "model.l2")
 

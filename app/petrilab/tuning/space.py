@@ -14,9 +14,8 @@ from typing import Callable
 
 from petrilab import settings as settings_io
 from petrilab.settings import Settings
-from petrilab.tasks import TASKS, kinds
+from petrilab.tasks import PER_PIXEL_TASKS as PER_PIXEL, TASKS
 
-PER_PIXEL = kinds(lambda t: t.per_pixel)
 GEOMETRIC = ("augmentation.flip_horizontal", "augmentation.flip_vertical", "augmentation.rotate_90",
              "augmentation.rotation", "augmentation.zoom")
 # augmentation levels; a task whose flips move its targets (regression: a position) leaves the geometric ones out
@@ -125,7 +124,7 @@ DIMENSIONS: list[Dimension] = [
     # one or two convolutions per block (the ConvNet or the workshop's VGG-like network, same filters)
     Dimension("architecture", "choice", _set("model.architecture"), key="model.architecture",
               choices=lambda s: tuple(dict.fromkeys((s.model.architecture, "convnet", "vgg"))),
-              applies=lambda s: s.model.architecture in ("convnet", "vgg") and not s.model.start_from),
+              applies=lambda s: s.model.architecture in ("convnet", "vgg") and _network(s)),
     Dimension("width", "choice", _width, choices=lambda s: (0.5, 1.0, 2.0), applies=_network),
     Dimension("depth", "choice", _depth, choices=lambda s: (-1, 0, 1), applies=_network),
     Dimension("input_size", "choice", _image_size, choices=lambda s: (0.5, 1.0, 2.0),

@@ -32,11 +32,10 @@ from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.segmentation_results import TestImageBrowser
 from petrilab.gui.widgets.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.widgets.value_results import ValueResults
-from petrilab.tasks import DEFAULT_TASK, TASKS, has_objects, kinds
+from petrilab.tasks import DEFAULT_TASK, PER_PIXEL_TASKS as SEGMENTATION, TASKS, has_objects
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."
 NOT_EVALUATED = "This model has not been evaluated yet."
-SEGMENTATION = kinds(lambda t: t.per_pixel)
 
 
 def read_json(path: Path) -> dict:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QFrame, QHB
                                QVBoxLayout, QWidget)
 
 from petrilab.gui.widgets import theme
-from petrilab.tasks import TASKS, kinds
+from petrilab.tasks import PER_IMAGE_TASKS as ASKED_TASKS, TASKS  # a mask moves with its image: never asked
 
 PICTURE_SIZE = 84
 COPIES = (("as it is", lambda a: a), ("flipped left–right", np.fliplr), ("flipped upside down", np.flipud),
@@ -28,7 +28,6 @@ ANSWERS = (("yes", "Yes: flipped or turned, it is still the same"),
 KIND_WORDS = {"": "not sure: let PetriLab test it", "invariant": "unchanged (a count, an area, an intensity)",
               "position_x": "a position across (x, pixels)", "position_y": "a position down (y, pixels)",
               "angle": "an angle (degrees)", "other": "something else: no flips or turns"}
-ASKED_TASKS = kinds(lambda t: not t.per_pixel)  # a mask is flipped and turned with its image: never asked
 
 
 def copies_of(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
