@@ -16,24 +16,17 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "app"))
+sys.path.insert(0, str(HERE.parent / "app"))
+sys.path.insert(0, str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-
-def petrilab(*words: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "app"), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "petrilab", *words], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"petrilab {words[0]} failed:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
-    return done
+from guided_quality import checked, petrilab  # noqa: E402  (the command line as a user types it)
 
 
 def children_cpu() -> float:
@@ -42,19 +35,19 @@ def children_cpu() -> float:
 
 
 def one_seed(seed: int, work: Path) -> dict:
+    from petrilab import runs
     from petrilab.gui.app import prepare_demo
 
     settings = prepare_demo(work / f"seed{seed}")
     load_before = os.getloadavg()[0]
     cpu0, t0 = children_cpu(), time.perf_counter()
-    petrilab("train", str(settings), "--set", f"training.seed={seed}", "--quiet")
+    checked(petrilab("train", str(settings), "--set", f"training.seed={seed}", "--quiet"), "petrilab train")
     wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     run = max((settings.parent / "runs").iterdir())
-    petrilab("evaluate", str(run))
-    evaluation = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
-    events = [json.loads(line) for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    verdict = next((e["verdict"] for e in reversed(events) if e.get("event") == "diagnosis"), "none")
-    epochs = len((run / "history.csv").read_text(encoding="utf-8").splitlines()) - 1  # one row per epoch
+    checked(petrilab("evaluate", str(run)), "petrilab evaluate")
+    evaluation = json.loads((run / runs.EVALUATION).read_text(encoding="utf-8"))
+    verdict = json.loads((run / runs.DIAGNOSIS).read_text(encoding="utf-8"))["verdict"]
+    epochs = len((run / runs.HISTORY).read_text(encoding="utf-8").splitlines()) - 1  # one row per epoch
     return {"seed": seed, "accuracy": evaluation["metrics"]["accuracy"], "test_images": evaluation["n_images"],
             "verdict": verdict, "epochs": epochs, "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
             "load": f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"}

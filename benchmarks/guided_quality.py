@@ -216,15 +216,18 @@ def way_c(ds, settings: Path, folder: Path, seed: int, budget: float) -> dict:
 def tune_choice(output: str, here: Path) -> Path:
     """The trial run folder tune kept: `best` in the tuning folder's tuning.json (the folder named on the
     'Tuning folder:' line tune prints, else the newest one under `here/runs`)."""
+    from petrilab import runs
+    from petrilab.tuning.records import TUNING_JSON
+
     named = [Path(line.split(":", 1)[1].strip()) for line in output.splitlines() if line.startswith("Tuning folder:")]
-    folders = named or sorted((here / "runs").glob("*/tuning.json"), key=lambda p: p.stat().st_mtime)
+    folders = named or sorted((here / "runs").glob(f"*/{TUNING_JSON}"), key=lambda p: p.stat().st_mtime)
     for folder in reversed(folders):
         folder = folder if folder.is_dir() else folder.parent
-        summary = folder / "tuning.json"
+        summary = folder / TUNING_JSON
         if summary.is_file():
             best = json.loads(summary.read_text(encoding="utf-8")).get("best") or {}
             run = folder / best.get("run_folder", "")
-            if best and (run / "model.keras").is_file():
+            if best and (run / runs.BEST_MODEL).is_file():
                 return run.resolve()
     raise RuntimeError(f"petrilab tune kept no run with a model (in {here}):\n{output[-2000:]}")
 
