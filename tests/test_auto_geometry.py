@@ -204,3 +204,16 @@ def test_init_writes_the_checks_image_size_and_leaves_the_rest_to_petrilab(tmp_p
     assert s.data.image_size == [32, 32]
     assert (s.training.learning_rate, s.training.early_stopping, s.augmentation.geometric) == ("auto", True, "auto")
     assert s.augmentation.flip_horizontal and s.data.target_kinds == {}  # the probe (or the window) says what x, y are
+
+
+def test_a_class_is_called_changed_by_flips_only_when_its_share_is_clearly_low():
+    """Fifteen class-and-transform shares from a weak probe: one of them low by chance must not turn flips off
+    (25 hard 'outline' patches kept 12 times happened on the stardist patches), a class turned into another
+    (0 or 1 of 5 kept, 3 of 30) must."""
+    from petrilab.training.geometry_probe import CLASS_KEEP, upper_share
+
+    assert upper_share(12, 25) > CLASS_KEEP
+    assert upper_share(2, 5) > CLASS_KEEP
+    for kept, n in [(0, 5), (1, 5), (3, 30), (8, 30)]:
+        assert upper_share(kept, n) < CLASS_KEEP, (kept, n)
+    assert upper_share(5, 5) <= 1.0 and upper_share(0, 40) >= 0.0

@@ -8,7 +8,10 @@ another class when flipping makes it look like one (a left arrow flipped looks l
 
 - Classification: among the validation images the probe gets right, the share still answered right after
   each flip and turn ("kept"). Flips and turns are used when every one keeps at least KEEP overall and
-  CLASS_KEEP in every class with enough images (a 6 that becomes a 9 sinks its class's share alone).
+  no class with enough images is clearly below CLASS_KEEP (a 6 that becomes a 9 sinks its class's share
+  alone). "Clearly": even the optimistic end of the share's confidence interval is below CLASS_KEEP. A
+  class of 25 hard images kept 47 % of the time is what a weak probe does by chance (one of fifteen
+  class-and-transform shares is bound to be low); 6s turned half way are kept 0-10 %.
 - Regression, each column with no kind in data.target_kinds: the probe's answers on flipped copies are
   compared with what each kind predicts: the same value (invariant), x mirrored (position_x), y mirrored
   (position_y). The kind that matches, clearly better than the others, is taken; none: `other`.
@@ -39,6 +42,7 @@ PROBE_VALIDATION = 300
 KEEP = 0.70
 CLASS_KEEP = 0.50
 CLASS_MIN_IMAGES = 5
+CLASS_CONFIDENCE_Z = 1.28  # one-sided 90 %: a class is changed when the upper end of its share is below CLASS_KEEP
 LEARNT_OVER_MAJORITY = 0.10  # probe accuracy needed above always answering the largest class
 LEARNT_ERROR = 0.60  # mean |error| in standard deviations needed (always the mean: about 0.8)
 MATCH_ERROR = 0.25  # an accepted kind's mismatch: at most this many standard deviations ...
@@ -102,6 +106,14 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=64, verbose=0), dtype=np.float64)
 
 
+def upper_share(kept: int, n: int, z: float = CLASS_CONFIDENCE_Z) -> float:
+    """The optimistic end of the Wilson score interval of the share kept/n."""
+    share, spread = kept / n, z * z / n
+    centre = (share + spread / 2) / (1 + spread)
+    half = z * math.sqrt(share * (1 - share) / n + spread / (4 * n)) / (1 + spread)
+    return centre + half
+
+
 def classes_keep(model, validation, prep, seed: int, classes: list[str]) -> GeometryDecision:
     """The decision for classification, from the probe's answers on flipped and turned validation images."""
     samples, x = _validation_images(validation, prep, seed)
@@ -129,7 +141,7 @@ def classes_keep(model, validation, prep, seed: int, classes: list[str]) -> Geom
         kept[name] = round(float(again[right].mean()), 3)
         for k, cls in enumerate(classes):
             mine = right & (labels == k)
-            if mine.sum() >= CLASS_MIN_IMAGES and again[mine].mean() < CLASS_KEEP:
+            if mine.sum() >= CLASS_MIN_IMAGES and upper_share(int(again[mine].sum()), int(mine.sum())) < CLASS_KEEP:
                 worst.append((float(again[mine].mean()), cls, name))
     details["kept"] = kept
     low_name = min(kept, key=kept.get)
