@@ -254,9 +254,9 @@ def _segmentation_examples(run_dir: Path, trained) -> list:
     """A few test images with true and predicted outlines (needs the model: skipped when it cannot be run)."""
     try:
         from petrilab.data.images import read_image
-        from petrilab.data.masks import read_mask
         from petrilab.prediction.overlay import comparison_overlay
         from petrilab.prediction.trained_model import TrainedModel
+        from petrilab.tasks.segmentation.masks import read_mask
 
         rows = [r for r in _read_csv(run_dir / runs.SPLIT) if r.get("subset") == "test"][:EXAMPLES]
         if not rows:
