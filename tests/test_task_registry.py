@@ -12,7 +12,7 @@ import pytest
 from petrilab import settings as settings_io
 from petrilab.demo import make_classification_demo, make_multilabel_demo, make_regression_demo, make_segmentation_demo
 from petrilab.models.catalogue import ARCHITECTURES
-from petrilab.recipes import RECIPES, get_recipe
+from petrilab.recipes import RECIPES, Recipe, get_recipe
 from petrilab.tasks import TASKS, has_objects, is_per_pixel, is_table_task, register_keras_objects
 from petrilab.tasks.segmentation.losses import SegmentationLoss
 
@@ -60,6 +60,7 @@ def test_every_task_has_one_kind_of_answer_and_its_rules_follow():
 def test_capabilities_match_the_recipe(key, tmp_path):
     task, recipe = TASKS[key], get_recipe(key)
     assert recipe.task == key
+    assert type(recipe).report_section is not Recipe.report_section, f"{key} has no section in the run's report"
     settings = settings_io.defaults_for(key)
     dataset = recipe.discover(settings, _tiny_data(key, tmp_path / "data"))
     recipe.decide_from_data(settings, dataset, recipe.check(dataset))

@@ -66,6 +66,11 @@ class MultiLabelRecipe(TableRecipe):
     def summary_line(self, result):
         return summary_line(result)
 
+    def report_section(self, evaluation, run_dir, trained=None):
+        from petrilab.tasks.classification.report import multilabel_section
+
+        return multilabel_section(evaluation)
+
     def evaluate(self, trained, samples):
         settings = trained.settings
         labels = list(settings.data.target_columns)

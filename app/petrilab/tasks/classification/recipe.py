@@ -78,6 +78,11 @@ class ClassificationRecipe(Recipe):
         return (f"{result['n_images']} images ({result['source']}): accuracy {m['accuracy']:.3f}, "
                 f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}")
 
+    def report_section(self, evaluation, run_dir, trained=None):
+        from petrilab.tasks.classification.report import classification_section
+
+        return classification_section(evaluation)
+
     def predict(self, trained, images, input_dir, output_dir, options=DEFAULT):
         classes = trained.classes
         done, outputs, problems = trained.predict_files(images)

@@ -108,6 +108,11 @@ class RegressionRecipe(TableRecipe):
     def summary_line(self, result):
         return summary_line(result)
 
+    def report_section(self, evaluation, run_dir, trained=None):
+        from petrilab.tasks.regression.report import regression_section
+
+        return regression_section(evaluation, run_dir)
+
     def evaluate(self, trained, samples):
         settings = trained.settings
         targets = list(settings.data.target_columns)

@@ -1,6 +1,6 @@
 """Evaluating segmentation on the test images: pixel scores (IoU, Dice) and object matching per image and
 overall, the predicted test masks saved beside; `SegmentationEvaluation` is a part of SegmentationRecipe
-(recipe.py), `summary_line` evaluation.json in one line."""
+(recipe.py), `summary_line` evaluation.json in one line, `report_section` it in the report (report.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ class SegmentationEvaluation:
 
     def summary_line(self, result):
         return summary_line(result)
+
+    def report_section(self, evaluation, run_dir, trained=None):
+        from petrilab.tasks.segmentation.report import segmentation_section
+
+        return segmentation_section(evaluation, run_dir, trained)
 
     def evaluate(self, trained, samples):
         from petrilab.tasks.segmentation.losses import metric_name
