@@ -32,9 +32,9 @@ def main() -> None:
     import numpy as np
 
     from petrilab.data.augment import Augmenter
-    from petrilab.evaluation.segmentation import match_objects
     from petrilab.settings import AugmentationSettings, Settings
     from petrilab.tasks import output_head
+    from petrilab.tasks.segmentation.metrics import match_objects
     from petrilab.training.diagnosis import diagnose
 
     rng = np.random.default_rng(0)

@@ -113,7 +113,7 @@ def score(ds, truth, predicted) -> dict:
         if ds.metric == "position_error":
             out["position_error"] = float(np.mean(np.sqrt(((t - p) ** 2).sum(axis=1))))
         return out
-    from petrilab.evaluation.segmentation import ObjectTally, PixelTally
+    from petrilab.tasks.segmentation.metrics import ObjectTally, PixelTally
 
     if ds.task == "semantic":
         tally = PixelTally(["background"] + [f"class {i}" for i in range(1, int(np.max(truth)) + 1)])

@@ -25,7 +25,7 @@ validation, and StarDist gets the very same training and validation tiles.
 - StarDist: `StarDist2D` with its default configuration (32 rays, grid 2),
   the same processor-time budget, thresholds optimised on the validation tiles.
 
-All three are scored by `petrilab.evaluation.segmentation.match_objects` on
+All three are scored by `petrilab.tasks.segmentation.metrics.match_objects` on
 the test rows: F1 and AP at IoU 0.5, AP averaged over 0.5:0.95.
 
     .venv/bin/python benchmarks/nuclei_quality.py [--budget 480] [--fold 0|1] [--skip-petrilab] [--skip-stardist]
@@ -84,7 +84,7 @@ def write_dataset(image, labels, folder: Path) -> list[str]:
 
 
 def scores(truth, predicted) -> dict:
-    from petrilab.evaluation.segmentation import match_objects
+    from petrilab.tasks.segmentation.metrics import match_objects
 
     result = match_objects(truth, predicted)
     s = result["summary"]

@@ -24,7 +24,7 @@ import json, resource, sys, time
 from petrilab import settings as settings_io
 from petrilab.data.preprocess import Preprocessing
 from petrilab.recipes import get_recipe
-import petrilab.data.patches  # Keras and TensorFlow: imported before the measure starts
+import petrilab.tasks.segmentation.patches  # Keras and TensorFlow: imported before the measure starts
 
 folder, load = sys.argv[1], sys.argv[2]
 recipe = get_recipe("semantic")

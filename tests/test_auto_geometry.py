@@ -15,7 +15,7 @@ from petrilab import settings as settings_io
 from petrilab.data.augment import flip_and_turn
 from petrilab.data.images import read_image
 from petrilab.data.preprocess import Preprocessing
-from petrilab.data.target_geometry import TargetGeometry, move_angles
+from petrilab.tasks.regression.target_geometry import TargetGeometry, move_angles
 
 
 def _centre(image: np.ndarray) -> tuple[float, float]:

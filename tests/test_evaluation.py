@@ -2,7 +2,7 @@
 
 import pytest
 
-from petrilab.evaluation.classification import classification_metrics
+from petrilab.tasks.classification.metrics import classification_metrics
 
 
 def test_metrics_match_hand_computed_values():

@@ -17,8 +17,8 @@ from petrilab import events as ev  # noqa: E402
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
 from petrilab.demo import make_multilabel_demo, make_regression_demo  # noqa: E402
-from petrilab.evaluation.multilabel import multilabel_metrics  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
+from petrilab.tasks.classification.multilabel_metrics import multilabel_metrics  # noqa: E402
 
 from helpers import main_window  # noqa: E402
 
@@ -167,7 +167,7 @@ def test_train_page_curves_plot_the_mean_absolute_error(qtbot, regression_run):
 
 def test_regression_plots_show_predicted_against_true(qtbot, regression_run):
     from petrilab.gui.pages.evaluate_page import read_json, read_rows
-    from petrilab.gui.widgets.value_results import ValueResults
+    from petrilab.gui.tasks.tables.value_results import ValueResults
 
     run, _ = regression_run
     evaluation = read_json(run / runs.EVALUATION)
@@ -190,7 +190,7 @@ def test_regression_plots_show_predicted_against_true(qtbot, regression_run):
 
 
 def test_label_scores_chart(qtbot):
-    from petrilab.gui.widgets.value_results import ValueResults
+    from petrilab.gui.tasks.tables.value_results import ValueResults
 
     truth = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
     probs = np.array([[0.9, 0.2], [0.8, 0.4], [0.3, 0.1], [0.6, 0.7]])
@@ -221,7 +221,7 @@ def test_predict_page_shows_the_values_csv(qtbot, regression_run):
 
 
 def test_prediction_summary_for_labels():
-    from petrilab.gui.widgets.value_results import prediction_summary
+    from petrilab.gui.tasks.tables.value_results import prediction_summary
 
     columns = ["file", "labels", "p_a", "a", "p_b", "b", "problem"]
     rows = [{"file": "1.png", "a": "1", "b": "0"}, {"file": "2.png", "a": "1", "b": "1"}]

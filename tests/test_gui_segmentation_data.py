@@ -16,10 +16,10 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
 from petrilab import settings as settings_io  # noqa: E402
-from petrilab.data.masks import read_class_mask, read_label_mask  # noqa: E402
+from petrilab.gui.tasks.segmentation.summary import Pairing, masks_words, resolved_patch  # noqa: E402
 from petrilab.gui.widgets.overlay_view import OverlayView, compose_overlay, shrink_for_display  # noqa: E402
-from petrilab.gui.widgets.seg_summary import Pairing, masks_words, resolved_patch  # noqa: E402
 from petrilab.prediction.overlay import GREEN, MAGENTA, YELLOW  # noqa: E402
+from petrilab.tasks.segmentation.masks import read_class_mask, read_label_mask  # noqa: E402
 
 from helpers import main_window  # noqa: E402
 

@@ -28,17 +28,17 @@ from skimage.segmentation import find_boundaries  # noqa: E402
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
 from petrilab.data.images import read_image  # noqa: E402
-from petrilab.data.masks import read_mask  # noqa: E402
 from petrilab.errors import UserError  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.pages.evaluate_page import EvaluatePage  # noqa: E402
 from petrilab.gui.pages.predict_page import PredictPage  # noqa: E402
+from petrilab.gui.tasks.segmentation.postprocess_preview import count_objects, find_objects, overrides  # noqa: E402
 from petrilab.gui.widgets.overlay_view import compose_overlay  # noqa: E402
-from petrilab.gui.widgets.postprocess_preview import count_objects, find_objects, overrides  # noqa: E402
 from petrilab.prediction.overlay import GREEN, MAGENTA, YELLOW  # noqa: E402
-from petrilab.prediction.postprocess import instance_labels  # noqa: E402
 from petrilab.prediction.predict_folder import apply_postprocess  # noqa: E402
 from petrilab.resources import demo_data  # noqa: E402
+from petrilab.tasks.segmentation.masks import read_mask  # noqa: E402
+from petrilab.tasks.segmentation.postprocess import instance_labels  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -119,7 +119,7 @@ def test_prediction_options_go_to_the_engine_as_postprocess_settings_only():
 
 
 def test_moving_the_threshold_slider_updates_the_count_and_the_overlay(qtbot):
-    from petrilab.gui.widgets.postprocess_preview import PostprocessPreview
+    from petrilab.gui.tasks.segmentation.postprocess_preview import PostprocessPreview
 
     panel = PostprocessPreview()
     qtbot.addWidget(panel)
@@ -325,7 +325,7 @@ def test_a_failed_preview_says_why_and_can_be_tried_again(qtbot, trained, tmp_pa
 
 def test_object_scores_claim_nothing_when_there_are_no_objects(qtbot):
     """No object in the test masks and none predicted: no 'F1 100 %' headline, and no scores to unfold."""
-    from petrilab.gui.widgets.segmentation_results import ObjectScores
+    from petrilab.gui.tasks.segmentation.results import ObjectScores
 
     scores = ObjectScores()
     qtbot.addWidget(scores)

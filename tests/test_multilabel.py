@@ -10,12 +10,12 @@ import pytest
 
 from petrilab import runs
 from petrilab import settings as settings_io
-from petrilab.data.table_check import check_table
-from petrilab.data.tables import NO_LABEL, discover_table
 from petrilab.demo import MULTILABEL_DEMO_LABELS, make_multilabel_demo
 from petrilab.errors import UserError
-from petrilab.evaluation.multilabel import auc, best_threshold, multilabel_metrics
 from petrilab.events import read_all
+from petrilab.tasks.classification.multilabel_metrics import auc, best_threshold, multilabel_metrics
+from petrilab.tasks.tables.check import check_table
+from petrilab.tasks.tables.dataset import NO_LABEL, discover_table
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_training_tunes_thresholds_evaluates_and_predicts(cells, tmp_path):
 
 
 def test_fixed_threshold_when_none_were_tuned():
-    from petrilab.recipes.multilabel import thresholds
+    from petrilab.tasks.classification.multilabel import thresholds
 
     settings = settings_io.defaults_for("multilabel")
     settings.data.target_columns = ["a", "b", "c"]

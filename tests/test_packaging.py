@@ -43,10 +43,12 @@ def test_spec_has_no_machine_paths_and_bundles_what_runs_lazily():
         assert needed in text or needed.replace('"*.pyi"', '"**/*.pyi"') in text, needed
     helpers = spec_helpers()
     modules = set(helpers["petrilab_modules"]())
-    # recipes are imported by name ("module:class") and commands on demand: the spec must list them all
+    # recipes and the tasks' Keras objects are imported by name, commands on demand: the spec must list them all
     from petrilab.recipes import RECIPES
+    from petrilab.tasks import TASKS
 
     assert {spec.partition(":")[0] for spec in RECIPES.values()} <= modules
+    assert {t.keras_objects for t in TASKS.values() if t.keras_objects} <= modules
     assert {"petrilab", "petrilab.cli", "petrilab.backend", "petrilab.gui.welcome", "petrilab.gui.app"} <= modules
     files = helpers["resources"]()
     destinations = {dest for _, dest in files}

@@ -13,12 +13,12 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.cli import main as cli_main
 from petrilab.data.split import make_split
-from petrilab.data.table_check import check_table
-from petrilab.data.tables import QUARTER_NAMES, discover_table, parse_number
 from petrilab.demo import make_regression_demo
 from petrilab.errors import UserError
-from petrilab.evaluation.regression import r2, regression_metrics
 from petrilab.events import read_all
+from petrilab.tasks.regression.metrics import r2, regression_metrics
+from petrilab.tasks.tables.check import check_table
+from petrilab.tasks.tables.dataset import QUARTER_NAMES, discover_table, parse_number
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ def test_wrong_loss_for_regression_is_refused():
 
 def test_metric_in_units_matches_numpy():
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from petrilab.recipes.keras_metrics import MeanAbsoluteErrorInUnits
+    from petrilab.tasks.regression.keras_metrics import MeanAbsoluteErrorInUnits
 
     metric = MeanAbsoluteErrorInUnits([2.0, 10.0])
     y_true = np.array([[0.0, 0.0], [1.0, -1.0]], np.float32)

@@ -16,9 +16,9 @@ from PIL import Image
 
 from petrilab import runs
 from petrilab.cli import main
-from petrilab.data.masks import check_segmentation, discover_segmentation, read_label_mask
 from petrilab.demo import make_segmentation_demo, render_nuclei
 from petrilab.errors import UserError
+from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation, read_label_mask
 
 # ---------------------------------------------------------------- helpers
 
@@ -156,7 +156,7 @@ def test_cli_init_writes_a_unet_experiment_and_check_names_the_file(instance_dir
 
 
 def test_patch_size_is_a_multiple_of_the_unet_and_small_images_are_padded():
-    from petrilab.data.patches import RandomPatches, fixed_patches, grid_corners, patch_size_for
+    from petrilab.tasks.segmentation.patches import RandomPatches, fixed_patches, grid_corners, patch_size_for
 
     assert patch_size_for([], [(300, 500), (200, 90)], 8) == (88, 88)
     assert patch_size_for([100, 70], [], 16) == (96, 64)
@@ -174,7 +174,7 @@ def test_patch_size_is_a_multiple_of_the_unet_and_small_images_are_padded():
 
 
 def test_image_and_mask_are_bent_together():
-    from petrilab.data.patches import JointAugmenter
+    from petrilab.tasks.segmentation.patches import JointAugmenter
 
     labels = render_nuclei(96, np.random.default_rng(4))[1]
     image = labels.astype(np.float32)[:, :, None]  # the image shows its own labels: they must stay aligned
@@ -219,7 +219,7 @@ def test_unet_depth_filters_and_batch_norm_follow_the_settings():
 def test_touching_objects_are_kept_apart_by_their_boundaries():
     from scipy import ndimage
 
-    from petrilab.recipes.segmentation_targets import boundary_width_for, encode_instances, instance_classes
+    from petrilab.tasks.segmentation.targets import boundary_width_for, encode_instances, instance_classes
 
     labels = np.zeros((20, 30), np.int32)
     labels[5:15, 3:15] = 1
@@ -247,7 +247,7 @@ def test_touching_objects_are_kept_apart_by_their_boundaries():
 def test_iou_and_dice_metrics_count_pixels_like_numpy():
     import keras
 
-    from petrilab.models.seg_losses import SegmentationScore, make_loss, make_metrics
+    from petrilab.tasks.segmentation.losses import SegmentationScore, make_loss, make_metrics
 
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 3, (4, 16, 16))
@@ -408,8 +408,8 @@ def test_semantic_multiclass_learns_each_class(tmp_path):
 
 @pytest.mark.slow
 def test_instance_segmentation_separates_touching_nuclei_better_than_a_threshold(tmp_path):
-    from petrilab.evaluation.segmentation import ObjectTally
     from petrilab.prediction.trained_model import TrainedModel
+    from petrilab.tasks.segmentation.metrics import ObjectTally
 
     data = make_segmentation_demo(tmp_path / "nuclei", "instance", n_images=10, size=128, seed=2)
     test = make_segmentation_demo(tmp_path / "test", "instance", n_images=6, size=128, seed=9)

@@ -8,14 +8,14 @@ import csv
 import numpy as np
 import pytest
 
-from petrilab.evaluation.segmentation import (ObjectTally, PixelTally, match_objects, matched_pairs,
-                                              pixel_scores)
-from petrilab.prediction.measurements import image_summary, measure_objects, write_table
 from petrilab.prediction.overlay import comparison_overlay, outline_overlay, save_png
-from petrilab.prediction.postprocess import (clean_mask, instance_labels, semantic_mask, split_by_distance,
-                                             tune_threshold)
 from petrilab.prediction.tiling import predict_tiled, tile_plan
 from petrilab.settings import PostprocessSettings
+from petrilab.tasks.segmentation.measurements import image_summary, measure_objects, write_table
+from petrilab.tasks.segmentation.metrics import (ObjectTally, PixelTally, match_objects, matched_pairs,
+                                              pixel_scores)
+from petrilab.tasks.segmentation.postprocess import (clean_mask, instance_labels, semantic_mask, split_by_distance,
+                                             tune_threshold)
 
 
 def at(result: dict, threshold: float) -> dict:
@@ -353,7 +353,7 @@ def test_instance_clean_up_follows_the_settings():
 
 
 def test_holes_are_filled_by_the_object_around_them_only():
-    from petrilab.prediction.postprocess import finish_labels
+    from petrilab.tasks.segmentation.postprocess import finish_labels
 
     labels = np.zeros((12, 20), np.int32)
     labels[1:6, 1:6] = 4

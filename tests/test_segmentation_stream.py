@@ -15,10 +15,10 @@ import pytest
 
 from petrilab import runs
 from petrilab.data.batches import choose_in_memory
-from petrilab.data.patches import (JointAugmenter, RandomPatches, StreamedPatches, fixed_patches,
-                                   read_fixed_patches)
 from petrilab.events import read_all
 from petrilab.settings import AugmentationSettings
+from petrilab.tasks.segmentation.patches import (JointAugmenter, RandomPatches, StreamedPatches, fixed_patches,
+                                   read_fixed_patches)
 
 from helpers import train_tiny_segmentation
 
@@ -107,9 +107,9 @@ def test_load_setting_decides_memory_or_stream():
 
 
 def test_the_segmentation_recipe_estimates_the_prepared_size_from_headers():
-    from petrilab.data.masks import discover_segmentation
     from petrilab.data.preprocess import Preprocessing
     from petrilab.recipes import get_recipe
+    from petrilab.tasks.segmentation.masks import discover_segmentation
 
     samples = discover_segmentation("semantic", DEMO).samples
     prep = Preprocessing((64, 64), channels=1)

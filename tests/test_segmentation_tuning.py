@@ -19,10 +19,10 @@ from PIL import Image
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.cli import main
-from petrilab.data.masks import discover_segmentation
 from petrilab.demo import make_segmentation_demo
 from petrilab.events import read_all
-from petrilab.recipes.segmentation import InstanceRecipe, SemanticRecipe
+from petrilab.tasks.segmentation.masks import discover_segmentation
+from petrilab.tasks.segmentation.recipe import InstanceRecipe, SemanticRecipe
 
 from helpers import train_tiny_segmentation
 

@@ -1,9 +1,10 @@
-"""The task registry (tasks.py): what each task says of itself matches what its recipe does, and the
+"""The task registry (petrilab.tasks): what each task says of itself matches what its recipe does, and the
 engine and the window ask the registry instead of naming task kinds (issue #16)."""
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,15 @@ import pytest
 from petrilab import settings as settings_io
 from petrilab.demo import make_classification_demo, make_multilabel_demo, make_regression_demo, make_segmentation_demo
 from petrilab.models.catalogue import ARCHITECTURES
-from petrilab.models.seg_losses import SegmentationLoss
-from petrilab.recipes import RECIPES, get_recipe
-from petrilab.tasks import TASKS, has_objects, is_per_pixel
+from petrilab.recipes import RECIPES, Recipe, get_recipe
+from petrilab.tasks import TASKS, has_objects, is_per_pixel, is_table_task, register_keras_objects
+from petrilab.tasks.segmentation.losses import SegmentationLoss
 
 ENGINE = Path(__file__).resolve().parents[1] / "app" / "petrilab"
 KIND_LITERAL = re.compile(r"[\"'](%s)[\"']" % "|".join(TASKS))
-# Files (outside tasks.py and recipes/) that still name a task kind in a string: 46 files named one in
+# The task packages: the registry and the families' engine code (tasks/), the families' panels (gui/tasks/)
+TASK_PACKAGES = (ENGINE / "tasks", ENGINE / "gui" / "tasks")
+# Files outside the task packages that still name a task kind in a string: 46 files named one in
 # app/petrilab before issue #16, 31 of them outside gui/, then 17 in gui/ alone. Never raise it.
 MOST_FILES_NAMING_KINDS = 0
 
@@ -48,14 +51,16 @@ def test_every_task_has_one_kind_of_answer_and_its_rules_follow():
     assert set(RECIPES) == set(TASKS)
     # the window asks with a name that may be no task's yet (nothing chosen, an old record): simply no
     for key in ("", None, "no such task"):
-        assert not is_per_pixel(key) and not has_objects(key)
+        assert not is_per_pixel(key) and not has_objects(key) and not is_table_task(key)
     assert [has_objects(k) for k in TASKS] == [t.has_objects for t in TASKS.values()]
+    assert [is_table_task(k) for k in TASKS] == [bool(t.table) for t in TASKS.values()]
 
 
 @pytest.mark.parametrize("key", sorted(TASKS))
 def test_capabilities_match_the_recipe(key, tmp_path):
     task, recipe = TASKS[key], get_recipe(key)
     assert recipe.task == key
+    assert type(recipe).report_section is not Recipe.report_section, f"{key} has no section in the run's report"
     settings = settings_io.defaults_for(key)
     dataset = recipe.discover(settings, _tiny_data(key, tmp_path / "data"))
     recipe.decide_from_data(settings, dataset, recipe.check(dataset))
@@ -74,14 +79,24 @@ def test_capabilities_match_the_recipe(key, tmp_path):
         assert head.units == len(settings.data.target_columns)  # one output per label or value
     if task.answer == "class":
         assert head.metrics == ("accuracy",)
+    # its own Keras losses and metrics come from the module the registry imports before a saved model is read
+    custom = {type(o).__module__ for o in (head.loss, *head.metrics) if type(o).__module__.startswith("petrilab.")}
+    assert custom <= {task.keras_objects}, f"{key}: register {custom} as its keras_objects"
+
+
+def test_the_registry_loads_every_tasks_keras_objects():
+    register_keras_objects()
+    assert all(t.keras_objects in sys.modules for t in TASKS.values() if t.keras_objects)
 
 
 def test_modules_ask_the_registry_instead_of_naming_task_kinds():
-    """Outside the registry and the recipes, no module (the engine's nor the window's) names a task kind: it
-    asks tasks.py (`TASKS[kind].per_pixel`, `is_per_pixel`, `has_objects`, `kinds(...)`)."""
+    """Outside the task packages (the registry and each family's package, the engine's and the window's), no
+    module names a task kind: it asks the registry (`TASKS[kind].per_pixel`, `is_per_pixel`, `has_objects`,
+    `kinds(...)`) or the task's recipe."""
     naming = sorted(str(p.relative_to(ENGINE)) for p in ENGINE.rglob("*.py")
-                    if p.relative_to(ENGINE).parts[0] not in ("recipes", "tasks.py")
+                    if not any(p.is_relative_to(package) for package in TASK_PACKAGES)
                     and KIND_LITERAL.search(p.read_text(encoding="utf-8")))
     assert len(naming) <= MOST_FILES_NAMING_KINDS, (
-        f"These modules name a task kind: {naming}. Ask the task registry (tasks.py) for the "
-        "capability instead, or move the task-specific piece into the task's recipe.")
+        f"These modules name a task kind: {naming}. Ask the task registry (petrilab.tasks) for the "
+        "capability instead, or move the task-specific piece into its family's package (tasks/<family>/, "
+        "gui/tasks/<family>/).")

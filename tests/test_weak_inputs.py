@@ -278,7 +278,7 @@ def rewrite_table(path: Path, convert) -> None:
 
 
 def test_quoted_decimal_commas_with_semicolons_are_read_as_numbers(tmp_path, capsys):
-    from petrilab.data.tables import discover_table
+    from petrilab.tasks.tables.dataset import discover_table
 
     data = make_regression_demo(tmp_path / "beads", n_images=20, size=32, seed=51)
     original = discover_table("regression", data).values()
@@ -316,8 +316,8 @@ def test_an_id_column_is_not_learnt_and_init_says_so(tmp_path, capsys):
     assert "it is not learnt" in out and "Applied: data.target_columns = ['x', 'y']" in out
     assert settings_io.load(tmp_path / "s.toml").data.target_columns == ["x", "y"]
     # chosen on purpose, it is learnt but warned about
-    from petrilab.data.table_check import check_table
-    from petrilab.data.tables import discover_table
+    from petrilab.tasks.tables.check import check_table
+    from petrilab.tasks.tables.dataset import discover_table
 
     report = check_table(discover_table("regression", data, ["cell_number", "x"]))
     assert any(f.level == "warning" and "yet it is chosen as a value to learn" in f.message for f in report.findings)

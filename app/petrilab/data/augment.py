@@ -43,7 +43,7 @@ class Augmenter:
 
     def augment(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The augmented batch, and each image's (flip left-right, flip up-down, quarter turns), which a
-        target that moves with the image needs (data/target_geometry.py)."""
+        target that moves with the image needs (tasks/regression/target_geometry.py)."""
         x = np.array(batch, dtype=np.float32, copy=True)
         ops = np.zeros((len(x), 3), dtype=np.int64)
         if not self.active or len(x) == 0:

@@ -91,8 +91,9 @@ def load_exported_weights(path: Path):
     """The network from the package's HDF5 weights (how a consumer loads it)."""
     import keras
 
-    from petrilab.recipes import keras_metrics  # noqa: F401  (registers the custom losses and metrics)
+    from petrilab.tasks import register_keras_objects
 
+    register_keras_objects()
     return keras.saving.load_model(path, compile=False)
 
 

@@ -42,8 +42,9 @@ def _read_rdf(z: zipfile.ZipFile, path: Path) -> dict:
 def _load_keras(path: Path):
     import keras
 
-    from petrilab.recipes import keras_metrics  # noqa: F401  (registers PetriLab's custom losses and metrics)
+    from petrilab.tasks import register_keras_objects
 
+    register_keras_objects()
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as exc:

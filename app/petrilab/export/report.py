@@ -2,8 +2,9 @@
 
 What it holds: the task and the data (dataset summary, split counts), the
 training curves, the verdict with its evidence, the test-set results each
-task reports (confusion matrix; per-value scores and a predicted-vs-true
-plot; per-label scores; example overlays for segmentation), the exact
+task reports (its recipe's `report_section`, in the family's package:
+tasks/<family>/report.py: a confusion matrix; per-value scores and a
+predicted-vs-true plot; per-label scores; example overlays), the exact
 settings, software versions and seeds. No plotting library: charts are
 inline SVG and pictures inline PNG, so the page opens anywhere, offline, and
 prints cleanly.
@@ -26,15 +27,13 @@ from pathlib import Path
 
 from petrilab import __version__, runs
 from petrilab.events import read_all
-from petrilab.export.report_blocks import Bullets, Charts, Code, Confusion, Document, Figures, Heading, Para, Table
+from petrilab.export.report_blocks import Bullets, Charts, Code, Document, Heading, Para, Table
 from petrilab.export.report_html import render_html
-from petrilab.export.report_svg import svg_bars, svg_curves, svg_scatter
+from petrilab.export.report_svg import svg_curves
 from petrilab.tasks import DEFAULT_TASK, TASKS
 
 METRIC_TITLES = {"accuracy": "Accuracy", "mae": "Mean absolute error (in the values' units)", "auc": "AUC",
                  "iou": "IoU", "dice": "Dice"}
-TEST_PREDICTIONS = "test_predictions.csv"
-EXAMPLES = 3  # segmentation overlays shown
 
 
 def _title(task: str) -> str:
@@ -61,7 +60,7 @@ def _load_json(path: Path):
         return None
 
 
-def _read_csv(path: Path) -> list[dict]:
+def read_csv(path: Path) -> list[dict]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             return list(csv.DictReader(f))
@@ -145,7 +144,7 @@ def _dataset(check: dict | None, run_dir: Path) -> list:
         findings = check.get("findings", [])
         if findings:
             body.append(Bullets([f"{f['level']}: {f['message']}" for f in findings]))
-    split = _read_csv(run_dir / runs.SPLIT)
+    split = read_csv(run_dir / runs.SPLIT)
     if split:
         subsets = ("train", "validation", "test")
         groups = sorted({row.get("class", "") for row in split})
@@ -183,120 +182,15 @@ def _diagnosis(diagnosis: dict | None) -> list:
     return body
 
 
-def _classification(evaluation: dict) -> list:
-    m = evaluation["metrics"]
-    body: list = [Table([["accuracy", fmt(m["accuracy"])], ["balanced accuracy", fmt(m["balanced_accuracy"])],
-                         ["macro F1", fmt(m["macro_f1"])]], facts=True),
-                  Table([[c, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), v["support"]]
-                         for c, v in m["per_class"].items()], ["class", "precision", "recall", "F1", "images"])]
-    if evaluation.get("confusion_matrix"):
-        body.append(Para("Confusion matrix (rows: true class, columns: predicted class; shade: share of the row)"))
-        body.append(Confusion(evaluation["classes"], evaluation["confusion_matrix"]))
-    return body
-
-
-def _regression(evaluation: dict, run_dir: Path) -> list:
-    m = evaluation["metrics"]
-    body: list = [Table([[t, fmt(v["mae"], 4), fmt(v["rmse"], 4), fmt(v["r2"]), fmt(v["baseline_mae"], 4),
-                          fmt(v["baseline_rmse"], 4)] for t, v in m["per_target"].items()],
-                        ["value", "MAE", "RMSE", "R²", "baseline MAE", "baseline RMSE"]),
-                  Para("Baseline: always answering the training images' mean. A useful model has errors well "
-                       "below it.")]
-    rows = _read_csv(run_dir / TEST_PREDICTIONS)
-    plots = []
-    for target in m["per_target"]:
-        try:
-            true = [float(r[f"true_{target}"]) for r in rows]
-            pred = [float(r[f"predicted_{target}"]) for r in rows]
-        except (KeyError, ValueError):
-            continue
-        plots.append(svg_scatter(true, pred, f"{target}: predicted vs true"))
-    plots = [p for p in plots if p]
-    if plots:
-        body.append(Charts(plots))
-    return body
-
-
-def _multilabel(evaluation: dict) -> list:
-    m = evaluation["metrics"]
-    return [Table([["exact match", fmt(m["exact_match"])], ["Hamming loss", fmt(m["hamming_loss"])],
-                   ["macro F1", fmt(m["macro_f1"])], ["macro AUC", fmt(m["macro_auc"])]], facts=True),
-            Table([[label, fmt(v["threshold"]), fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]), fmt(v["auc"]),
-                    v["support"]] for label, v in m["per_label"].items()],
-                  ["label", "threshold", "precision", "recall", "F1", "AUC", "images"]),
-            Charts([svg_bars({k: v["f1"] for k, v in m["per_label"].items()}, "F1 per label"),
-                    svg_bars({k: v["auc"] for k, v in m["per_label"].items()}, "AUC per label")])]
-
-
-def _segmentation(evaluation: dict, run_dir: Path, trained) -> list:
-    m = evaluation["metrics"]
-    names = {"iou": "IoU (foreground)", "dice": "Dice (foreground)", "pixel_accuracy": "pixel accuracy",
-             "foreground_share": "foreground share of the pixels", "object_precision": "object precision (IoU ≥ 0.5)",
-             "object_recall": "object recall (IoU ≥ 0.5)", "object_f1": "object F1 (IoU ≥ 0.5)",
-             "average_precision": "average precision (IoU ≥ 0.5)",
-             "average_precision_50_95": "average precision (IoU 0.5 to 0.95)", "mean_matched_iou": "mean IoU of matched objects"}
-    body: list = [Table([[names.get(k, k.replace("_", " ")), fmt(v)] for k, v in m.items()
-                         if isinstance(v, (int, float)) and not isinstance(v, bool)], facts=True)]
-    if evaluation.get("threshold") is not None:
-        body.append(Para(f"Foreground threshold: {fmt(evaluation['threshold'])}."))
-    per_class = m.get("per_class", {})
-    if per_class:
-        body.append(Table([[c, fmt(v.get("iou")), fmt(v.get("dice")), fmt(v.get("precision")), fmt(v.get("recall"))]
-                           for c, v in per_class.items()], ["class", "IoU", "Dice", "precision", "recall"]))
-    body += _segmentation_examples(run_dir, trained)
-    return body
-
-
-OUTLINE_LEGEND = [("#0a5", "true"), ("#c0c", "predicted"), ("#b90", "both")]
-
-
-def _segmentation_examples(run_dir: Path, trained) -> list:
-    """A few test images with true and predicted outlines (needs the model: skipped when it cannot be run)."""
-    try:
-        from petrilab.data.images import read_image
-        from petrilab.data.masks import read_mask
-        from petrilab.prediction.overlay import comparison_overlay
-        from petrilab.prediction.trained_model import TrainedModel
-
-        rows = [r for r in _read_csv(run_dir / runs.SPLIT) if r.get("subset") == "test"][:EXAMPLES]
-        if not rows:
-            return []
-        trained = trained or TrainedModel(run_dir)
-        task = trained.settings.task.kind
-        figures = []
-        for row in rows:
-            path = Path(row["file"])
-            image = read_image(path)
-            found = trained.recipe.predict_image(trained, image)
-            masks = path.parent.parent / "masks"  # DATA/images/<name> + DATA/masks/<same name, any extension>
-            mask = next((m for m in sorted(masks.glob(path.stem + ".*")) if m.stem == path.stem), masks / path.name)
-            true = read_mask(mask, task)
-            if not TASKS[task].has_objects:  # classes per pixel: their connected regions are the objects
-                from skimage.measure import label
-
-                true, pred = label(true > 0), label(found["mask"] > 0)
-            else:
-                pred = found["labels"]
-            figures.append((comparison_overlay(image, true, pred), path.name))
-        return [Heading("Examples from the test images", 3), Figures(figures, OUTLINE_LEGEND)]
-    except Exception as exc:  # a report never fails because an example could not be drawn
-        return [Para(f"Examples could not be drawn ({exc.__class__.__name__}).", warn=True)]
-
-
 def _evaluation(evaluation: dict | None, run_dir: Path, trained) -> list:
     if not evaluation:
         return [Heading("Test set"), Para("No test-set evaluation in this run.")]
-    task = TASKS.get(evaluation.get("task", DEFAULT_TASK), TASKS[DEFAULT_TASK])
+    from petrilab.recipes import get_recipe
+
+    task = evaluation.get("task", DEFAULT_TASK)
     n = evaluation["n_images"]
     body: list = [Heading(f"Test set ({n} image{'s' if n != 1 else ''}, {evaluation['source']})")]
-    if task.has_targets:
-        body += _regression(evaluation, run_dir)
-    elif task.multi_label:
-        body += _multilabel(evaluation)
-    elif task.per_pixel:
-        body += _segmentation(evaluation, run_dir, trained)
-    else:
-        body += _classification(evaluation)
+    body += get_recipe(task if task in TASKS else DEFAULT_TASK).report_section(evaluation, run_dir, trained)
     for w in evaluation.get("warnings", []):
         body.append(Para(w, warn=True))
     return body

@@ -10,13 +10,13 @@ from __future__ import annotations
 from petrilab.data.check import check_dataset
 from petrilab.data.discovery import discover
 from petrilab.data.images import image_info
-from petrilab.data.masks import SEGMENTATION_TASKS, check_segmentation, discover_segmentation
-from petrilab.data.table_check import check_table
-from petrilab.data.tables import discover_table
 from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
-from petrilab.gui.widgets import seg_summary
-from petrilab.gui.widgets.value_columns import is_table_task
+from petrilab.gui.tasks.segmentation import summary as seg_summary
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation
+from petrilab.tasks.tables.check import check_table
+from petrilab.tasks.tables.dataset import discover_table
 
 
 class Cancelled(Exception):

@@ -7,16 +7,17 @@
 
 The models use only Keras' own layers and ops (no Lambda, no custom layer), so
 a saved model.keras loads with plain keras.saving.load_model once this package
-is imported (it registers the segmentation losses and metrics).
+is imported (it registers the tasks' custom losses and metrics).
 """
-
-from petrilab.models import seg_losses  # noqa: F401  (registers the segmentation losses and metrics)
 
 from petrilab.models.build import build_model
 from petrilab.models.catalogue import ARCHITECTURES, Architecture, get_architecture
 from petrilab.models.compile import compile_model
 from petrilab.models.describe import describe_model
 from petrilab.models.transfer import WeightsUnavailable
+from petrilab.tasks import register_keras_objects
+
+register_keras_objects()  # each task's custom losses and metrics (tasks/<family>/), for load_model
 
 __all__ = [
     "ARCHITECTURES",

@@ -109,8 +109,9 @@ def adopt_network(settings: Settings, source: StartFrom) -> list[Finding]:
 
 
 def _load(source: StartFrom) -> keras.Model:
-    from petrilab.recipes import keras_metrics  # noqa: F401  (registers PetriLab's custom losses and metrics)
+    from petrilab.tasks import register_keras_objects
 
+    register_keras_objects()
     try:
         return keras.saving.load_model(source.model_file, compile=False)
     except Exception as exc:

@@ -3,7 +3,9 @@
 The trainer, `petrilab evaluate` and `petrilab predict` are the same for
 every task; they ask the task's recipe to find and check the data, choose
 the output layer, feed the batches, score a test set and write predictions.
-One module per task family; a task names its recipe in tasks.py (Task.recipe).
+base.py is the contract; each family's recipe lives in its package
+(tasks/<family>/recipe.py), and a task names its recipe in the registry
+(petrilab.tasks, Task.recipe).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import importlib
 from petrilab.recipes.base import Recipe
 from petrilab.tasks import TASKS, get_task
 
-# task key -> "module:class", from each task's `recipe` in tasks.py (imported only when used, so a light
+# task key -> "module:class", from each task's `recipe` in the registry (imported only when used, so a light
 # command never loads the others)
 RECIPES = {key: task.recipe for key, task in TASKS.items() if task.recipe}
 

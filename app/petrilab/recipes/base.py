@@ -73,6 +73,11 @@ class Recipe:
         """`evaluate`'s result in one line for the terminal (`petrilab evaluate`)."""
         raise NotImplementedError
 
+    def report_section(self, evaluation: dict, run_dir: Path, trained=None) -> list:
+        """The test-set results in report.html and report.pdf, as report blocks (export/report_blocks.py), from
+        evaluation.json (`evaluation`) and the run folder; `trained`: the model, when already in memory."""
+        raise NotImplementedError
+
     def predict(self, trained, images: list[Path], input_dir: Path, output_dir: Path,
                 options: PredictOptions = DEFAULT) -> Path:
         """Predict new images into output_dir; return the main table written (predictions.csv).

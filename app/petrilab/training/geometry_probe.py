@@ -32,8 +32,8 @@ import numpy as np
 
 from petrilab.data.augment import flip_and_turn
 from petrilab.data.images import image_info, read_image
-from petrilab.data.target_geometry import TargetGeometry
 from petrilab.tasks import TASKS
+from petrilab.tasks.regression.target_geometry import TargetGeometry
 
 PROBE_STEPS = 100
 PROBE_MIN_EPOCHS, PROBE_MAX_EPOCHS = 2, 40
@@ -162,7 +162,7 @@ def classes_keep(model, validation, prep, seed: int, classes: list[str]) -> Geom
 
 def value_kinds(model, validation, prep, seed: int, settings, unknown: list[str]) -> GeometryDecision:
     """The kind of each regression column in `unknown`, from the probe's answers on flipped images."""
-    from petrilab.recipes.regression import restore
+    from petrilab.tasks.regression.recipe import restore
 
     samples, x = _validation_images(validation, prep, seed)
     columns = list(settings.data.target_columns)

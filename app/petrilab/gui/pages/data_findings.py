@@ -7,11 +7,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLay
 
 from petrilab import help as help_texts
 from petrilab.data.check import DatasetReport
-from petrilab.data.masks import SEGMENTATION_TASKS
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import Card
-from petrilab.gui.widgets.value_columns import is_table_task
 from petrilab.settings import Settings, get_value
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
 
 
 def describe_value(key: str, value) -> str:

@@ -8,11 +8,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QLineEdit, QPushButton
 
 from petrilab import help as help_texts
-from petrilab.data.masks import SEGMENTATION_TASKS
 from petrilab.gui.context import AppContext
 from petrilab.gui.data_folder import meant_folder
 from petrilab.gui.widgets.card import Card
-from petrilab.gui.widgets.value_columns import is_table_task
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
 from petrilab.tasks import TASKS
 
 

@@ -15,7 +15,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from petrilab.data.masks import SEGMENTATION_TASKS
 from petrilab.errors import UserError
 from petrilab.gui import dataset_state
 from petrilab.gui.check_job import check_folders, pairing_of
@@ -25,12 +24,13 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_findings import FindingsCard, ProposalsCard, html
 from petrilab.gui.pages.data_folder_card import FolderCard
 from petrilab.gui.pages.data_summary import SummaryCard
-from petrilab.gui.widgets import seg_summary, theme
+from petrilab.gui.tasks.segmentation import summary as seg_summary
+from petrilab.gui.tasks.segmentation.gallery import MAX_PAIRS, SegmentationGallery, spread
+from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import card
-from petrilab.gui.widgets.seg_gallery import MAX_PAIRS, SegmentationGallery, spread
 from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
-from petrilab.gui.widgets.value_columns import is_table_task
 from petrilab.gui.workers import Background, load_thumbnails
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
 
 THUMBNAILS_PER_CLASS = 12
 THUMBNAIL_SIZE = 64

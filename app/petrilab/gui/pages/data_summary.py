@@ -7,13 +7,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel
 
 from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS
-from petrilab.data.masks import SEGMENTATION_TASKS
 from petrilab.gui.context import AppContext
 from petrilab.gui.dataset_state import CheckedData
-from petrilab.gui.widgets import seg_summary, theme
+from petrilab.gui.tasks.segmentation import summary as seg_summary
+from petrilab.gui.tasks.tables.value_columns import ValuesPanel, contents_words
+from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
 from petrilab.gui.widgets.card import Card
-from petrilab.gui.widgets.value_columns import ValuesPanel, contents_words
+from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS
 
 SEGMENTATION_ROWS = ("Masks", "Mask values", "Objects", "Object sizes", "Training patches")
 

@@ -23,15 +23,15 @@ from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.export_dialog import ShareButtons
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.evaluate_cards import MetricCards
-from petrilab.gui.pages.evaluate_mistakes import mistakes
 from petrilab.gui.pages.evaluate_per_item import PER_ITEM, PerItemPanel
 from petrilab.gui.process import EngineProcess
-from petrilab.gui.widgets.confusion import ConfusionMatrixView
+from petrilab.gui.tasks.classification.confusion import ConfusionMatrixView
+from petrilab.gui.tasks.classification.mistakes import mistakes
+from petrilab.gui.tasks.segmentation.results import TestImageBrowser
+from petrilab.gui.tasks.tables.value_results import TITLES as VALUE_PLOT_TITLES
+from petrilab.gui.tasks.tables.value_results import ValueResults
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.gui.widgets.segmentation_results import TestImageBrowser
-from petrilab.gui.widgets.value_results import TITLES as VALUE_PLOT_TITLES
-from petrilab.gui.widgets.value_results import ValueResults
 from petrilab.tasks import DEFAULT_TASK, PER_PIXEL_TASKS as SEGMENTATION, TASKS, has_objects
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from petrilab.gui.pages.evaluate_cards import format_metric
-from petrilab.gui.widgets.segmentation_results import ObjectScores
+from petrilab.gui.tasks.segmentation.results import ObjectScores
 
 PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
             ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),

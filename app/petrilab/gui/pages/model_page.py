@@ -19,10 +19,10 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.model_architecture_card import ArchitectureCard
 from petrilab.gui.pages.model_settings_tabs import GROUP_NOTES, GROUPS, settings_tab
 from petrilab.gui.pages.model_size_card import SizeCard
+from petrilab.gui.tasks.segmentation.patch_control import PatchSizeControl
+from petrilab.gui.tasks.segmentation.summary import resolved_patch, unet_words
 from petrilab.gui.widgets.augmentation_question import AugmentationQuestion
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
-from petrilab.gui.widgets.seg_patch_control import PatchSizeControl
-from petrilab.gui.widgets.seg_summary import resolved_patch, unet_words
 from petrilab.gui.widgets.setting_controls import SettingControl
 from petrilab.gui.workers import Debouncer, ModelDescriber
 from petrilab.tasks import TASKS, is_per_pixel

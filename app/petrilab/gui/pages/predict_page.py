@@ -4,8 +4,8 @@ Runs `petrilab predict RUN INPUT OUTPUT` as a child process; the engine never
 writes into the input folder, and this page refuses an output folder inside it.
 
 Segmentation runs first show the post-processing (threshold, sizes, border,
-splitting) live on one chosen image (predict_preview.py). The batch prediction then gets
-those options (`--set postprocess.KEY=VALUE`); the run itself is unchanged.
+splitting) live on one chosen image (gui/tasks/segmentation/predict_preview.py).
+The batch prediction then gets those options (`--set postprocess.KEY=VALUE`); the run itself is unchanged.
 The folder checks are in predict_folders.py, the summary and table in predict_results.py.
 """
 
@@ -27,13 +27,13 @@ from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.predict_folders import (NO_MODEL, OUTPUT_INSIDE, ask_to_replace,  # noqa: F401 (tests)
                                                 folder_problem, has_model)
-from petrilab.gui.pages.predict_preview import SEGMENTATION, PreviewSection
 from petrilab.gui.pages.predict_results import (SEGMENTATION_COLUMNS, PredictionTable, options_words,
                                                 results_summary)
 from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
+from petrilab.gui.tasks.segmentation.postprocess_preview import overrides
+from petrilab.gui.tasks.segmentation.predict_preview import SEGMENTATION, PreviewSection
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.gui.widgets.postprocess_preview import overrides
 from petrilab.gui.widgets.prediction_gallery import PredictionGallery
 
 PREDICTIONS = "predictions.csv"

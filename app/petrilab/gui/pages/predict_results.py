@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from petrilab.gui.tasks.tables.value_results import prediction_summary
 from petrilab.gui.widgets.prediction_gallery import is_coin_toss
-from petrilab.gui.widgets.value_results import prediction_summary
 from petrilab.tasks import has_objects
 
 TABLE_LIMIT = 5000  # rows shown; the CSV file has them all

@@ -12,12 +12,11 @@ from petrilab.errors import UserError
 from petrilab.gui import dataset_state
 from petrilab.gui.context import AppContext
 from petrilab.gui.pages.base import WizardPage
-from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets import theme
+from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
-from petrilab.gui.widgets.value_columns import is_table_task
 from petrilab.settings import RANGES
-from petrilab.tasks import is_per_pixel
+from petrilab.tasks import is_per_pixel, is_table_task
 
 SUBSET_TITLES = {"train": "Training", "validation": "Validation", "test": "Test"}
 FEW_VALIDATION = 5  # fewer validation images of a class than this: its curve will be noisy

@@ -1,0 +1,1 @@
+"""Regression's panels: a histogram per target (Data page), predicted-vs-true and residual plots (Evaluate)."""

@@ -1,0 +1,243 @@
+"""The tasks PetriLab can learn, and what each implies.
+
+The registry of tasks: the one place, with the task families' packages beside
+it, that names a task kind. The rest of the engine asks it what a task does
+(answers per pixel? has classes? values?) instead of naming kinds; what only
+one family does lives in its package: tasks/classification/ (one class or any
+labels per image), tasks/regression/ (values per image), tasks/segmentation/
+(a class or an object per pixel), and tasks/tables/ (the images + table layout
+that multi-label and regression share). The workshop's rule of thumb lives
+here once too: the task decides the last layer's activation, the loss and the
+metrics. The window's panels per family are in gui/tasks/<family>/.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from petrilab.errors import UserError
+
+DEFAULT_TASK = "classification"  # a new settings file, `petrilab check` without --task
+
+# The settings a task sets its own way (the general default otherwise): segmentation's is the workshop's
+# "petit U-Net" (batch norm, a little dropout) on 128-pixel patches, cross-entropy + Dice so a rare
+# foreground is not ignored, small batches for the processor's memory.
+_SEGMENTATION_DEFAULTS = {"model.architecture": "unet", "model.batch_norm": True, "model.dropout": 0.1,
+                          "training.loss": "crossentropy_dice", "training.batch_size": 8, "training.epochs": 40,
+                          "augmentation.elastic": 0.2}
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    title: str
+    summary: str
+    layout: str
+    available: bool  # built in this version of the engine
+    data: str  # how DATA is laid out: "folders" (a sub-folder per class), "table" (images + a CSV), "masks"
+    answer: str  # for one image: "class", "labels" (any number), "values", or per pixel "mask", "objects"
+    table: str = ""  # data == "table": the CSV next to DATA/images
+    # flips and turns: "probe" (a short probe tells whether they keep the answer), "targets" (they move
+    # positions: used only as each value's kind says), "kept" (they keep the answer; a mask moves along)
+    geometry: str = "kept"
+    chance: str = ""  # the blind guess whose loss the diagnosis knows: "classes" (their frequencies), "mean"
+    tags: tuple[str, ...] = ()  # bioimage.io tags
+    defaults: dict = field(default_factory=dict, hash=False)  # settings keys whose default differs
+    recipe: str = ""  # "module:class" of what differs when training (tasks/<family>/); imported only when used
+    keras_objects: str = ""  # the module of custom Keras losses and metrics its saved models need (Keras only)
+
+    @property
+    def example(self) -> str:
+        return EXAMPLES[self.key]
+
+    @property
+    def per_pixel(self) -> bool:
+        """The answer is a mask of the image's size (a fully convolutional network, patches, overlays)."""
+        return self.data == "masks"
+
+    @property
+    def has_classes(self) -> bool:
+        """Exclusive classes: one per image, or one per pixel."""
+        return self.answer in ("class", "mask")
+
+    @property
+    def multi_label(self) -> bool:
+        return self.answer == "labels"
+
+    @property
+    def has_targets(self) -> bool:
+        """Numbers to predict (standardised for training, back in their units on output)."""
+        return self.answer == "values"
+
+    @property
+    def has_objects(self) -> bool:
+        """Separate objects, numbered 1..N in the masks, counted and measured."""
+        return self.answer == "objects"
+
+    @property
+    def item(self) -> str:
+        """What one output is called in tables: a class, a label or a value."""
+        return {"labels": "label", "values": "value"}.get(self.answer, "class")
+
+
+TASKS: dict[str, Task] = {
+    t.key: t
+    for t in [
+        Task(
+            "classification",
+            "Image classification",
+            "Sort each image into one class (e.g. healthy or infected cell).",
+            "DATA/<class name>/<image> — one sub-folder per class",
+            True, data="folders", answer="class", geometry="probe", chance="classes", tags=("classification",),
+            recipe="petrilab.tasks.classification.recipe:ClassificationRecipe",
+        ),
+        Task(
+            "multilabel",
+            "Multi-label classification",
+            "Give each image any number of labels (e.g. several protein localisations).",
+            "DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label)",
+            True, data="table", answer="labels", table="labels.csv", tags=("classification", "multi-label"),
+            recipe="petrilab.tasks.classification.multilabel:MultiLabelRecipe",
+        ),
+        Task(
+            "regression",
+            "Regression from images",
+            "Predict numbers from each image (e.g. a bead's x, y position, a cell count).",
+            "DATA/images/<image> + DATA/targets.csv (filename, one column per value)",
+            True, data="table", answer="values", table="targets.csv", geometry="targets", chance="mean",
+            tags=("regression",),
+            # the workshop's MSE, named so the user sees it
+            defaults={"training.loss": "mse"}, recipe="petrilab.tasks.regression.recipe:RegressionRecipe",
+            keras_objects="petrilab.tasks.regression.keras_metrics",
+        ),
+        Task(
+            "semantic",
+            "Semantic segmentation",
+            "Give every pixel a class (e.g. background, bacteria).",
+            "DATA/images/<image> + DATA/masks/<same name> (pixel value = class index)",
+            True, data="masks", answer="mask", tags=("semantic-segmentation", "segmentation"),
+            defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:SemanticRecipe",
+            keras_objects="petrilab.tasks.segmentation.losses",
+        ),
+        Task(
+            "instance",
+            "Instance segmentation",
+            "Find and separate each object (e.g. every nucleus), then measure it.",
+            "DATA/images/<image> + DATA/masks/<same name> (0 background, 1..N objects)",
+            True, data="masks", answer="objects", tags=("instance-segmentation", "segmentation"),
+            defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:InstanceRecipe",
+            keras_objects="petrilab.tasks.segmentation.losses",
+        ),
+    ]
+}
+
+EXAMPLES = {
+    "classification": "image → 'infected'",
+    "multilabel": "image → 'nucleus' + 'mitochondria'",
+    "regression": "image → x = 12.4, y = 30.1",
+    "semantic": "image → mask of bacteria",
+    "instance": "image → nucleus 1, 2, 3 … + measurements",
+}
+
+
+def task_info(key: str) -> Task:
+    """The task named `key` (built or not); unknown: refused in plain words."""
+    if key not in TASKS:
+        names = ", ".join(TASKS)
+        raise UserError(f"'{key}' is not a task PetriLab knows.", fix=f"Use one of: {names}.")
+    return TASKS[key]
+
+
+def get_task(key: str) -> Task:
+    """The task named `key`, refused in plain words if unknown or not built yet."""
+    task = task_info(key)
+    if not task.available:
+        raise UserError(
+            f"{task.title} is not available in this version of PetriLab yet.",
+            fix="Choose image classification for now; this task is coming in a later version.",
+        )
+    return task
+
+
+def kinds(test) -> tuple[str, ...]:
+    """The keys of the tasks for which test(task) is true, e.g. kinds(lambda t: t.per_pixel)."""
+    return tuple(k for k, t in TASKS.items() if test(t))
+
+
+# the groups of tasks asked about in many places, named once
+PER_PIXEL_TASKS = kinds(lambda t: t.per_pixel)  # an answer per pixel (masks): segmentation
+PER_IMAGE_TASKS = kinds(lambda t: not t.per_pixel)  # one answer per image: classes, labels or values
+TABLE_TASKS = kinds(lambda t: t.data == "table")  # answers read from a table beside the images
+
+
+def register_keras_objects() -> None:
+    """Import every task's custom Keras losses and metrics (each registers itself as serialisable), so a saved
+    model.keras or last.keras loads with them. Imports Keras: the engine only, never the window."""
+    for module in dict.fromkeys(t.keras_objects for t in TASKS.values() if t.keras_objects):
+        importlib.import_module(module)
+
+
+def is_per_pixel(key: str) -> bool:
+    """Whether the task named `key` answers per pixel; False for a name no task has (e.g. an empty one)."""
+    return key in TASKS and TASKS[key].per_pixel
+
+
+def is_table_task(key: str | None) -> bool:
+    """Whether the task named `key` reads its answers from a table beside the images (multi-label, regression)."""
+    return key in TABLE_TASKS
+
+
+def has_objects(key: str | None) -> bool:
+    """Whether the task named `key` finds separate objects; False for a name no task has (none chosen yet)."""
+    return key in TASKS and TASKS[key].has_objects
+
+
+@dataclass(frozen=True)
+class OutputHead:
+    """What the last layer and the loss must be for a task (the workshop's table)."""
+
+    units: int
+    activation: str
+    loss: str
+    metrics: tuple[str, ...]
+    main_metric: str  # the one the GUI plots next to the loss
+
+
+def output_head(task_key: str, n_classes: int) -> OutputHead:
+    """The head for `n_classes` outputs: classes, labels (multi-label) or values (regression)."""
+    if task_key == "classification":
+        if n_classes == 2:
+            return OutputHead(1, "sigmoid", "binary_crossentropy", ("accuracy",), "accuracy")
+        return OutputHead(n_classes, "softmax", "categorical_crossentropy", ("accuracy",), "accuracy")
+    if task_key == "multilabel":
+        # one independent yes/no per label; AUC judges them without a threshold and is not fooled by rare labels
+        return OutputHead(max(n_classes, 1), "sigmoid", "binary_crossentropy", ("auc", "binary_accuracy"), "auc")
+    if task_key == "regression":
+        # a linear neuron per value: any number can come out (the targets are standardised for training)
+        return OutputHead(max(n_classes, 1), "linear", "mse", ("mae",), "mae")
+    if task_key == "semantic":
+        # per pixel: one sigmoid channel P(foreground) for two classes, else a softmax over the classes
+        units, activation = (1, "sigmoid") if n_classes <= 2 else (n_classes, "softmax")
+        return OutputHead(units, activation, "crossentropy_dice", ("iou", "dice"), "iou")
+    if task_key == "instance":
+        # per pixel: background, object interior, object boundary (see tasks/segmentation/recipe.py)
+        return OutputHead(3, "softmax", "crossentropy_dice", ("iou", "dice"), "iou")
+    raise UserError(f"The task '{task_key}' has no output head in this version.")
+
+
+def task_warnings(settings) -> list[str]:
+    """Plain warnings about settings that fight the task (shown with the model, emitted when training)."""
+    found = []
+    if TASKS[settings.task.kind].geometry == "targets":  # flips move positions and angles
+        a = settings.augmentation
+        moving = [c for c, k in settings.data.target_kinds.items() if k in ("position_x", "position_y", "angle")]
+        free = [name for name, on in (("rotations", a.rotation > 0), ("zoom", a.zoom > 0)) if on]
+        if a.geometric != "no" and moving and free:
+            found.append(f"{' and '.join(free).capitalize()} are not used: they would move '{moving[0]}' in a way "
+                         "PetriLab does not follow. Flips and quarter turns are used, and move the positions "
+                         "and angles with the image.")
+        if a.geometric == "yes" and "other" in settings.data.target_kinds.values():
+            found.append("A value is marked 'other' in data.target_kinds: nobody knows what a flip does to it, "
+                         "so no flips or turns are used. Say what each value is to use them.")
+    return found
