@@ -306,9 +306,10 @@ def table(results: dict, ways: list[str], seeds: list[int]) -> str:
         for w in ways:
             s, runs = r.get("summary", {}).get(w), r["runs"].get(w)
             note = runs if isinstance(runs, str) else "not run"
-            cells.append(f"{s['mean']:.3f} ± {s['sd']:.3f} ({s['seconds']:.0f} s)" if s else note[:60])
+            spread = f" ± {s['sd']:.3f}" if len(s.get("values", [])) > 1 else " (1 seed)" if s else ""
+            cells.append(f"{s['mean']:.3f}{spread} ({s['seconds']:.0f} s)" if s else note[:60])
         lines.append(f"| {name} | {r['kind']} | {r['metric']} {arrow} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\nmean ± sd over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); time = " \
+    return "\n".join(lines) + f"\n\nmean ± sd over the seeds each way ran ({', '.join(map(str, seeds))}); time = " \
                               "training (and tuning) per seed."
 
 
