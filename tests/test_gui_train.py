@@ -617,6 +617,11 @@ def test_evaluate_page_without_evaluation_says_what_to_do(qtbot, context, tmp_pa
     page.enter()
     assert NOT_EVALUATED in page.message.text()
     assert page.evaluate_button.isEnabled()
+    # nothing measured yet: no empty confusion matrix or accuracy cards, whatever the task
+    assert page.metric_cards.isHidden() and page.sections.isHidden()
+    context.set_run(None)
+    page.enter()
+    assert page.metric_cards.isHidden() and page.sections.isHidden()
 
 
 def test_predict_page_refuses_an_output_folder_inside_the_images(qtbot, context, finished_run, tmp_path):

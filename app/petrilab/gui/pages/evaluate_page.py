@@ -165,6 +165,7 @@ class EvaluatePage(WizardPage):
         layout.addWidget(self.metric_cards)
         layout.addWidget(self.warnings)
         layout.addWidget(splitter, 1)
+        layout.addStretch(0)  # takes the room while the results are hidden (nothing evaluated yet)
 
     @staticmethod
     def _section(title: str, subtitle: str, body: QWidget, title_label: QLabel | None = None) -> QWidget:
@@ -238,7 +239,11 @@ class EvaluatePage(WizardPage):
             self.show_evaluation(Path(self.source.currentData()))
 
     def _show_nothing(self) -> None:
+        # no numbers yet: no empty confusion matrix or accuracy cards (they would tell a newcomer with a
+        # segmentation or regression experiment that this is about classes)
         self.evaluation = {}
+        self.metric_cards.hide()
+        self.sections.hide()
         self.metric_cards.show_metrics({}, None)
         self.confusion.setRowCount(0)
         self.confusion.setColumnCount(0)
@@ -265,6 +270,8 @@ class EvaluatePage(WizardPage):
             return
         if self.message.kind == "note":
             self.message.clear()
+        self.metric_cards.show()
+        self.sections.show()
         metrics = evaluation.get("metrics", {})
         classes = list(evaluation.get("classes", []))
         self.model_label.setText(f"Model: {self.run_dir.name}")
