@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from petrilab import runs
 from petrilab.gui.process import EngineProcess
-from petrilab.gui.run_follower import RunState, format_duration
+from petrilab.gui.run_follower import format_duration
+from petrilab.run_state import RunState
 
 NOT_TRAINED = "Press Start to train the model."
 
