@@ -7,6 +7,7 @@ the bundled demo data, regression on a small generated bead set), each pair writ
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
+from petrilab.command_events import read_command  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.widgets.runs_watch import RunsWatch  # noqa: E402
 
@@ -425,6 +427,9 @@ def test_a_refusal_of_the_engine_is_shown_in_plain_words(qtbot, tmp_path, user_s
     text = dialog.message.label.text()
     assert "no_such_setting" in text and "Traceback" not in text
     assert not (tmp_path / "shared").exists() or not any((tmp_path / "shared").iterdir())
+    # read from the command's error event, not its terminal text
+    error = read_command(dialog._events).error
+    assert "no_such_setting" in error["message"] and html.escape(error["message"]) in text
 
 
 # ---------------------------------------------------------------- a real SLURM on this computer
