@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from petrilab import runs
 from petrilab.command_events import CommandState
 from petrilab.events import EventFollower
-from petrilab.gui.process import EngineProcess, plain_failure
+from petrilab.gui.process import EngineProcess, job_failure
 from petrilab.gui.widgets.message_box import InlineMessage
 
 STOP_WAIT_MS = 5_000
@@ -77,11 +77,9 @@ def show_failure(message: InlineMessage, engine: EngineProcess, what: str) -> No
     """Say why the job failed: the engine's own plain message when the problem is the user's data or
     settings; otherwise (an unexpected problem, a crash) what happened, what is saved and what to do in
     plain words, the technical part folded behind "Show details" / "Copy details"."""
-    failure = engine.failure()  # the engine's `error` event
-    if failure is None:
-        # No event: the engine ended before it could write one (Python or PetriLab failed to start, it was killed,
-        # it ran out of memory); the end of its terminal text is all there is to go on.
-        failure = plain_failure(engine.log_tail(40))
+    # the engine's `error` event; with none (Python or PetriLab failed to start, it was killed, it ran out of
+    # memory), the end of its terminal text is all there is to go on
+    failure = job_failure(engine.events_path, engine.log_tail(40))
     if failure and not is_unexpected(failure[0]):
         message.show_message("error", *failure)
         return

@@ -189,10 +189,6 @@ class EngineProcess(QObject):
     def log_tail(self, lines: int = 15) -> str:
         return read_log_tail(self.log_path, lines) if self.log_path else ""
 
-    def failure(self) -> tuple[str, str | None, str | None] | None:
-        """The job's `error` event (message, file, what to do); None when it wrote none."""
-        return event_failure(self.events_path) if self.events_path is not None else None
-
 
 def event_failure(events_path: Path) -> tuple[str, str | None, str | None] | None:
     """A command's `error` event (message, file, what to do) from its events file; None when it wrote none."""
