@@ -284,6 +284,21 @@ def test_looking_again_costs_one_listing_and_one_stat_per_live_run(trained, tmp_
     assert watch.take()[1] == {}
 
 
+def test_the_train_page_tells_a_queued_and_a_script_only_run_as_the_runs_page_does(qtbot, tmp_path, user_settings):
+    from petrilab.gui.pages.train_page import TrainPage
+
+    page = TrainPage(AppContext(runs_dir=tmp_path / "runs"))
+    qtbot.addWidget(page)
+    for job_id, dry_run, status, words in (("4300", False, "queued", "Waiting for the run to start…"),
+                                           (None, True, "script written", "Its cluster job script was written")):
+        run = tmp_path / f"run-{status}"
+        settings_io.save(settings_io.defaults_for("classification"), run / runs.SETTINGS)
+        _slurm_record(run, None, {}, job_id=job_id, dry_run=dry_run)
+        page.show_run(run)
+        assert page.status_now() == status and page.status.text().startswith(words)
+        page.follower.stop()
+
+
 # ---------------------------------------------------------------- the dialog
 
 

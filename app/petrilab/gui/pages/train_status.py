@@ -22,6 +22,8 @@ def status_words(state: RunState, status: str, engine: EngineProcess) -> str:
         return "Training…"
     if status == "queued":
         return "Starting the engine…" if engine.is_running() else "Waiting for the run to start…"
+    if status == "script written":
+        return "Its cluster job script was written, not sent: submit it with sbatch on the cluster"
     if status == "completed":
         best = state.best_epoch
         return "Training finished" + (f" · best model at epoch {best + 1}" if best is not None else "")
