@@ -51,6 +51,19 @@ class CommandEvents:
         counted = {"total": total} if total is not None else {}
         self.emit(ev.STARTED, command=self.command, **counted, pid=os.getpid(), host=socket.gethostname(), **fields)
 
+    def keep_out_of(self, data_folders, input_folder=None) -> None:
+        """Refuse an --events file in the data (as any output there is, output_folders.py) before anything is
+        written to it; its reason then goes to the terminal only, as a refusal before `started` does."""
+        if self.writer is None:
+            return
+        from petrilab.output_folders import refuse_output_in_data
+
+        try:
+            refuse_output_in_data(self.writer.path, data_folders, "events file", input_folder=input_folder)
+        except UserError:
+            self.writer = None
+            raise
+
     def moved(self, old: Path, new: Path) -> None:
         """The default file moved with the results (predict's are built aside): keep writing it there."""
         if self.writer is not None and self.writer.path.parent == old:
@@ -82,13 +95,14 @@ def add_option(parser, default: str | None = None) -> None:
 
 
 def for_command(command: str, path: str | Path | None, run_dir=None, input_folder=None) -> CommandEvents:
-    """The events of one command; an --events file in the run's data (or the images to predict) is refused first,
-    as any output there is (output_folders.py)."""
+    """The events of one command; an --events file in the run's data (or the images to predict) is refused first.
+    (tune and submit, which have no run yet, check it against their settings' data: `keep_out_of`.)"""
+    events = CommandEvents(command, path)
     if path and run_dir is not None:
-        from petrilab.output_folders import refuse_output_in_data, run_data_folders
+        from petrilab.output_folders import run_data_folders
 
-        refuse_output_in_data(path, run_data_folders(run_dir), "events file", input_folder=input_folder)
-    return CommandEvents(command, path)
+        events.keep_out_of(run_data_folders(run_dir), input_folder=input_folder)
+    return events
 
 
 @contextlib.contextmanager

@@ -52,11 +52,14 @@ class EventWriter:
     def __init__(self, path: str | Path, echo: bool = True):
         self.path = Path(path)
         self.echo = echo and sys.stdout is not None  # a windowed frozen app has no stdout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder_made = False  # made at the first event: a writer refused before writing makes nothing
 
     def emit(self, kind: str, **fields) -> dict:
         event = {"event": kind, "time": round(time.time(), 3), **_clean(fields)}
         line = json.dumps(event, ensure_ascii=False) + "\n"
+        if not self._folder_made:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._folder_made = True
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
         if self.echo:

@@ -60,6 +60,7 @@ def cmd_submit(args) -> int:
     from petrilab.command_events import for_command, reported
 
     events = for_command("submit", args.events)
+    events.keep_out_of(_data_folders(args.settings))
     with reported(events, "The submission"):  # --events: every outcome is an event, the job in `finished`
         events.start(None, settings=str(Path(args.settings).resolve()), dry_run=args.dry_run)
         if not args.slurm:
@@ -68,6 +69,17 @@ def cmd_submit(args) -> int:
         done = _submit_tuning(args) if args.tune else _submit(args)
         events.made = done.to_dict()
     return 0
+
+
+def _data_folders(settings_path: str) -> list:
+    """The data folders of the settings to submit (none when they cannot be read: submit then says why)."""
+    from petrilab import settings as settings_io
+
+    try:
+        settings = settings_io.load(settings_path)
+    except UserError:
+        return []
+    return [settings.data.folder, settings.data.test_folder]
 
 
 def _submit(args):

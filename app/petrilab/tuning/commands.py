@@ -50,6 +50,8 @@ def _tune(args, events) -> None:
     elif start is not None:
         refuse_inside_data(folder, [f for f in (start.data.folder, start.data.test_folder) if f], "tuning folder")
     print(f"Tuning folder: {folder}", file=sys.stderr, flush=True)
+    if start is not None:
+        events.keep_out_of([start.data.folder, start.data.test_folder])
     events.start(None, folder=str(folder), budget_minutes=args.budget, max_trials=args.trials)
     summary = tune(start, folder, budget_minutes=args.budget, max_trials=args.trials,
                    echo=lambda line: print(line, flush=True))
