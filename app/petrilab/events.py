@@ -1,9 +1,10 @@
 """The event protocol between the engine and whoever watches a run.
 
 The engine appends one JSON object per line to `events.jsonl` in the run
-folder (and echoes it to stdout when there is one). The GUI, or anything
-else, follows that file with `EventFollower`, so a run started from a
-terminal or on a cluster node can be watched the same way.
+folder (and echoes it to stdout when there is one). Whoever watches a run
+reads that file with `EventFollower` (run_state.py turns what it reads into
+the run's state, for the command line and the window alike), so a run started
+from a terminal or on a cluster node can be watched the same way.
 """
 
 from __future__ import annotations
