@@ -127,3 +127,33 @@ def test_a_failure_is_an_error_event_with_its_file_and_fix(trained, tmp_path):
     before = sorted(p.name for p in images.iterdir())
     assert main(["predict", str(run), str(images), str(tmp_path / "x"), "--events", str(images / "e.jsonl")]) == 2
     assert sorted(p.name for p in images.iterdir()) == before
+
+
+def test_tune_export_report_and_submit_say_what_they_made_or_why_not_in_their_events(trained, tmp_path, capsys):
+    from petrilab.command_events import read_command
+
+    from test_tune import tree_digest
+
+    run, data = trained
+    events = tmp_path / "window" / "report.events.jsonl"
+    assert main(["report", str(run), "--events", str(events)]) == 0
+    done = read_command(events)
+    assert (done.command, done.status) == ("report", "completed")
+    assert done.finished["report"] == str((run / runs.REPORT).resolve()) and "pdf" not in done.finished
+    submit = tmp_path / "window" / "submit.events.jsonl"
+    settings = run / runs.SETTINGS
+    assert main(["submit", str(settings), "--slurm", "--dry-run", "--runs-dir", str(tmp_path / "cluster"),
+                 "--events", str(submit), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    made = read_command(submit).finished
+    assert made["status"] == "completed" and {k: made[k] for k in answer} == answer  # what --json prints
+    refused = tmp_path / "window" / "export.events.jsonl"
+    assert main(["export", str(tmp_path / "no-run"), "-o", str(tmp_path / "m.zip"), "--events", str(refused)]) == 2
+    assert read_command(refused).status == "failed" and read_command(refused).error["message"]
+    # an events file inside the data is refused before anything is written there, as any output is
+    before = tree_digest(data)
+    for command in (["tune", str(settings), "--budget", "1"], ["submit", str(settings), "--slurm", "--dry-run",
+                                                                "--runs-dir", str(tmp_path / "cluster")]):
+        assert main([*command, "--events", str(data / "new" / "events.jsonl")]) == 2
+        assert "never writes into your data" in capsys.readouterr().err
+    assert tree_digest(data) == before and not (data / "new").exists()

@@ -73,6 +73,26 @@ def test_a_refused_export_shows_the_engines_plain_message(qtbot, run_folder, tmp
     assert "Traceback" not in dialog.status.text()
 
 
+@pytest.mark.slow
+def test_a_refused_export_is_explained_from_its_error_event_not_the_terminal(qtbot, run_folder, tmp_path):
+    from petrilab.command_events import read_command
+    from petrilab.gui.export_dialog import EXPORT_LOG, ExportDialog
+    from petrilab.gui.process import events_beside
+
+    dialog = ExportDialog(run_folder)  # the real `petrilab export`: this run has no model.keras
+    qtbot.addWidget(dialog)
+    dialog.output.setText(str(tmp_path / "m.zip"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.export_button.isEnabled(), timeout=120_000)
+    events = events_beside(run_folder / EXPORT_LOG)
+    done = read_command(events)
+    assert (done.command, done.status) == ("export", "failed") and "model.keras" in done.error["message"]
+    (run_folder / EXPORT_LOG).write_text("", encoding="utf-8")  # the terminal text is not what the dialog reads
+    dialog._finished(2, None)
+    assert "no trained model" in dialog.status.text() and "Choose a run" in dialog.status.text()
+    assert not (tmp_path / "m.zip").exists()
+
+
 def test_evaluate_page_offers_the_report_and_the_export(qtbot, run_folder):
     from petrilab.gui.context import AppContext
     from petrilab.gui.pages.evaluate_page import EvaluatePage

@@ -7,6 +7,7 @@ the bundled demo data, regression on a small generated bead set), each pair writ
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
+from petrilab.command_events import read_command  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.widgets.runs_watch import RunsWatch  # noqa: E402
 
@@ -282,6 +284,21 @@ def test_looking_again_costs_one_listing_and_one_stat_per_live_run(trained, tmp_
     assert watch.take()[1] == {}
 
 
+def test_the_train_page_tells_a_queued_and_a_script_only_run_as_the_runs_page_does(qtbot, tmp_path, user_settings):
+    from petrilab.gui.pages.train_page import TrainPage
+
+    page = TrainPage(AppContext(runs_dir=tmp_path / "runs"))
+    qtbot.addWidget(page)
+    for job_id, dry_run, status, words in (("4300", False, "queued", "Waiting for the run to start…"),
+                                           (None, True, "script written", "Its cluster job script was written")):
+        run = tmp_path / f"run-{status}"
+        settings_io.save(settings_io.defaults_for("classification"), run / runs.SETTINGS)
+        _slurm_record(run, None, {}, job_id=job_id, dry_run=dry_run)
+        page.show_run(run)
+        assert page.status_now() == status and page.status.text().startswith(words)
+        page.follower.stop()
+
+
 # ---------------------------------------------------------------- the dialog
 
 
@@ -425,6 +442,9 @@ def test_a_refusal_of_the_engine_is_shown_in_plain_words(qtbot, tmp_path, user_s
     text = dialog.message.label.text()
     assert "no_such_setting" in text and "Traceback" not in text
     assert not (tmp_path / "shared").exists() or not any((tmp_path / "shared").iterdir())
+    # read from the command's error event, not its terminal text
+    error = read_command(dialog._events).error
+    assert "no_such_setting" in error["message"] and html.escape(error["message"]) in text
 
 
 # ---------------------------------------------------------------- a real SLURM on this computer

@@ -13,7 +13,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from petrilab import events as ev  # noqa: E402
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
 from petrilab.demo import make_multilabel_demo, make_regression_demo  # noqa: E402
@@ -149,13 +148,11 @@ def regression_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_train_page_curves_plot_the_mean_absolute_error(qtbot, regression_run):
-    from petrilab.gui.run_follower import RunState
     from petrilab.gui.widgets.curves import TrainingCurves
+    from petrilab.run_state import read_run
 
     run, _ = regression_run
-    state = RunState(run_dir=run)
-    for event in ev.read_all(run / runs.EVENTS):
-        state.apply(event)
+    state = read_run(run)
     curves = TrainingCurves()
     qtbot.addWidget(curves)
     curves.show_run(state)

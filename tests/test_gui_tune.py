@@ -88,3 +88,30 @@ def test_the_dialog_refuses_a_runs_folder_inside_the_data(qtbot, tiny_classifica
     assert "never writes into your data" in dialog.message.text()
     assert not (Path(tiny_classification_dir) / "runs").exists()
     assert tree_digest(Path(tiny_classification_dir)) == before
+
+
+@pytest.mark.slow
+def test_a_refused_search_is_explained_from_its_error_event_not_the_terminal(qtbot, tiny_classification_dir,
+                                                                             tmp_path):
+    import subprocess
+    import sys
+
+    from petrilab.command_events import read_command
+    from petrilab.gui.process import events_beside
+    from petrilab.gui.tune_dialog import LOG, START, TuneDialog
+
+    folder = tmp_path / "runs" / "tuning"
+    settings_io.save(small_settings(tiny_classification_dir), folder / START)
+    events = events_beside(folder / LOG)
+    # the command the dialog runs, refused by the engine itself (a budget of no time at all)
+    done = subprocess.run([sys.executable, "-m", "petrilab", "tune", str(folder / START), "--study-dir", str(folder),
+                           "--budget", "0", "--events", str(events)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "more than 0 minutes" in done.stderr
+    assert read_command(events).status == "failed"
+    (folder / LOG).write_text("", encoding="utf-8")  # the terminal text is not what the dialog reads
+    dialog = TuneDialog(AppContext(settings=small_settings(tiny_classification_dir), runs_dir=tmp_path / "runs"))
+    qtbot.addWidget(dialog)
+    dialog.folder = folder
+    dialog._finished(2, None)
+    assert dialog.message.kind == "error" and "more than 0 minutes" in dialog.message.text()
+    assert "For example --budget 30." in dialog.message.text()

@@ -157,7 +157,7 @@ def test_report_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys):
     from petrilab.export.commands import cmd_report
 
     class Args:
-        run_dir, pdf, output = str(tmp_path), True, None
+        run_dir, pdf, output, events = str(tmp_path), True, None, None
 
     with pytest.raises(UserError, match="not a PetriLab run folder"):
         cmd_report(Args)

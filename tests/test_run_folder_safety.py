@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from petrilab import runs
+from petrilab.run_state import read_run
 from petrilab import settings as settings_io
 from petrilab.demo import make_classification_demo
 from petrilab.run_lock import LOCK_FILE, hold_folder, read_lock
@@ -102,7 +103,7 @@ def test_resume_of_a_finished_run_says_how_to_train_more_and_changes_nothing(tra
     assert events_of(run_dir, "started")[-1]["initial_epoch"] == 2
     finished = events_of(run_dir, "finished")
     assert [f["status"] for f in finished] == ["completed", "completed"] and finished[-1]["epochs_done"] == 3
-    assert runs.summarise(run_dir).status == "completed"
+    assert read_run(run_dir).status == "completed"
     assert not (run_dir / LOCK_FILE).exists()
     assert digest(data) == data_before
 
@@ -294,7 +295,7 @@ def test_a_half_installed_package_or_a_failing_report_never_fails_a_finished_tra
     assert events_of(run_dir, "finished")[-1]["status"] == "completed"
     warnings = [w for w in events_of(run_dir, "warning") if "report could not be written" in w["message"]]
     assert len(warnings) == 1 and "petrilab report" in warnings[0]["fix"]
-    assert runs.summarise(run_dir).status == "completed"
+    assert read_run(run_dir).status == "completed"
     assert digest(data) == data_before
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from petrilab import runs
+from petrilab.run_state import list_runs, read_run
 from petrilab import settings as settings_io
 from petrilab.cli import main
 from petrilab.cluster import slurm
@@ -141,8 +142,8 @@ def test_a_sweep_is_one_job_array_with_one_run_folder_per_combination(experiment
         # task i runs the exact command for folder i
         assert f"  {i})  #" in script
         assert " ".join(shlex.quote(p) for p in train_command(folder)) in script
-        summary = runs.summarise(folder)
-        assert summary.status == "queued" and summary.sweep == answer["sweep"] and summary.job_id is None
+        summary = read_run(folder)
+        assert summary.status == "script written" and summary.group == answer["sweep"] and summary.job_id is None
 
 
 def test_sweep_values_split_on_commas_outside_lists_and_quotes():
@@ -256,9 +257,9 @@ def submitted_folder(tmp_path, job_id: str) -> Path:
 def test_a_submitted_run_without_events_is_queued_where_slurm_cannot_be_asked(tmp_path, no_sbatch):
     slurm._cache.clear()
     folder = submitted_folder(tmp_path, "99999999")  # no squeue on PATH: a laptop with the cluster disk mounted
-    summary = runs.summarise(folder)
-    assert (summary.status, summary.job_id, summary.sweep, summary.error) == ("queued", "99999999", "s-1", None)
-    assert [s.status for s in runs.list_runs(tmp_path)] == ["queued"]
+    summary = read_run(folder)
+    assert (summary.status, summary.job_id, summary.group, summary.error_message) == ("queued", "99999999", "s-1", "")
+    assert [s.status for s in list_runs(tmp_path)] == ["queued"]
 
 
 # ---------------------------------------------------------------- a real SLURM on this computer
@@ -295,7 +296,7 @@ def test_a_two_job_sweep_trains_on_a_real_slurm(slurm_cluster, experiment, tmp_p
     folders = [Path(p) for p in answer["run_dirs"]]
     assert len(folders) == 2
     for folder in folders:  # queued or already running, never failed
-        assert runs.summarise(folder).status in ("queued", "running", "completed")
+        assert read_run(folder).status in ("queued", "running", "completed")
 
     states = wait_for_job(answer["job_id"], 2)
     logs = {f.name: (f / runs.SLURM_LOG).read_text(errors="replace")[-2000:] for f in folders
@@ -313,8 +314,8 @@ def test_a_two_job_sweep_trains_on_a_real_slurm(slurm_cluster, experiment, tmp_p
         assert json.loads((folder / runs.EVALUATION).read_text())["n_images"] > 0
         assert f"job {answer['job_id']} task {i}" in logs[folder.name]  # slurm.out: this task's output
         slurm._cache.clear()
-        summary = runs.summarise(folder)
-        assert (summary.status, summary.job_id, summary.sweep) == ("completed", answer["job_id"], answer["sweep"])
+        summary = read_run(folder)
+        assert (summary.status, summary.job_id, summary.group) == ("completed", answer["job_id"], answer["sweep"])
 
     # comparable: the same images in the same subsets, the same data; the settings differ in the swept key only
     a, b = folders
@@ -339,11 +340,11 @@ def test_a_job_that_ends_without_finishing_reads_as_failed(slurm_cluster, experi
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         slurm._cache.clear()
-        if runs.summarise(folder).status == "failed":
+        if read_run(folder).status == "failed":
             break
         time.sleep(1)
-    summary = runs.summarise(folder)
-    assert summary.status == "failed" and "cluster job ended" in summary.error
+    summary = read_run(folder)
+    assert summary.status == "failed" and "cluster job ended" in summary.error_message
 
 
 def test_a_job_slurm_refuses_leaves_no_run_folder(slurm_cluster, experiment, tmp_path, capsys):
@@ -356,8 +357,8 @@ def test_a_job_slurm_refuses_leaves_no_run_folder(slurm_cluster, experiment, tmp
 def test_a_job_slurm_does_not_know_reads_as_failed(slurm_cluster, tmp_path):
     slurm._cache.clear()
     folder = submitted_folder(tmp_path, "99999999")  # never submitted here: SLURM has no such job
-    summary = runs.summarise(folder)
-    assert summary.status == "failed" and "cluster job ended" in summary.error
+    summary = read_run(folder)
+    assert summary.status == "failed" and "cluster job ended" in summary.error_message
 
 
 def test_names_and_paths_cannot_become_commands_in_the_script(tmp_path, capsys):

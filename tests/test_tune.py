@@ -266,5 +266,5 @@ def test_two_array_tasks_share_one_search_on_a_real_slurm(start, tmp_path, capsy
     assert all("Trial " in log for log in logs), logs  # both tasks trained trials of the one study
     for row in table:
         assert row["state"] in ("complete", "pruned", "stopped", "failed")
-        assert (folder / row["run_folder"] / records.TRIAL_RECORD).exists()
+        assert (folder / row["run_folder"] / runs.TRIAL_RECORD).exists()
     assert settings_io.load(folder / records.BEST_SETTINGS).data.folder == settings.data.folder

@@ -8,16 +8,17 @@
     petrilab train --resume RUN_DIR [--set training.epochs=N ...]
     petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
-                    [--tune --budget MINUTES [--trials N] [--parallel T]]
+                    [--tune --budget MINUTES [--trials N] [--parallel T]] [--events FILE]
     petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
+                  [--events FILE]
     petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel] [--events FILE]
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
                      [--excel] [--events FILE]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
-    petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...]
+    petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...] [--events FILE]
     petrilab import MODEL.zip|MODEL.keras -o RUN_DIR
-    petrilab report RUN_DIR [--pdf]
+    petrilab report RUN_DIR [--pdf] [--events FILE]
 
 These names and options are a contract that scripts and clusters rely on:
 extend them, never rename them. A user mistake ends with a plain message
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from petrilab import __version__
 from petrilab import command_setup
+from petrilab.command_events import add_option as add_events_option
 from petrilab.command_setup import load_settings, print_settings_warnings, quiet_tensorflow, run_backend
 from petrilab.errors import UserError
 from petrilab.tasks import DEFAULT_TASK, TASKS
@@ -242,10 +244,6 @@ def cmd_describe_model(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
-EVENTS_HELP = ("append this command's events to FILE, a refusal's reason included (default: from its start, "
-               "evaluation_events.jsonl in the run folder / prediction_events.jsonl among the results)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="petrilab", description="Deep learning for microscopy images, without code.")
     parser.add_argument("--version", action="version", version=f"PetriLab {__version__}")
@@ -294,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--data", help="a folder of labelled test images (same layout as the training data)")
     p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
-    p.add_argument("--events", metavar="FILE", help=EVENTS_HELP)
+    add_events_option(p, "evaluation_events.jsonl in the run folder")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict a folder of new images with a trained run")
@@ -309,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
     # tables for Excel: UTF-8 with a byte-order mark (commas and decimal points as always)
     p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
-    p.add_argument("--events", metavar="FILE", help=EVENTS_HELP)
+    add_events_option(p, "prediction_events.jsonl among the results")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("diagnose", help="the verdict on training curves (a run folder or a Keras CSVLogger file)")

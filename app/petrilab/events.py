@@ -1,9 +1,10 @@
 """The event protocol between the engine and whoever watches a run.
 
 The engine appends one JSON object per line to `events.jsonl` in the run
-folder (and echoes it to stdout when there is one). The GUI, or anything
-else, follows that file with `EventFollower`, so a run started from a
-terminal or on a cluster node can be watched the same way.
+folder (and echoes it to stdout when there is one). Whoever watches a run
+reads that file with `EventFollower` (run_state.py turns what it reads into
+the run's state, for the command line and the window alike), so a run started
+from a terminal or on a cluster node can be watched the same way.
 """
 
 from __future__ import annotations
@@ -52,11 +53,14 @@ class EventWriter:
     def __init__(self, path: str | Path, echo: bool = True):
         self.path = Path(path)
         self.echo = echo and sys.stdout is not None  # a windowed frozen app has no stdout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder_made = False  # made at the first event: a writer refused before writing makes nothing
 
     def emit(self, kind: str, **fields) -> dict:
         event = {"event": kind, "time": round(time.time(), 3), **_clean(fields)}
         line = json.dumps(event, ensure_ascii=False) + "\n"
+        if not self._folder_made:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._folder_made = True
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
         if self.echo:

@@ -1,4 +1,4 @@
-"""The run folder: its file names, atomic writes, and reading a run back.
+"""The run folder: its file names, atomic writes, and its history table (run_state.py reads a run back).
 
 Every file is written to a temporary name in the same folder and renamed
 into place, so a killed run leaves each file either old or new, never
@@ -17,7 +17,6 @@ import re
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from petrilab.errors import UserError
@@ -38,6 +37,7 @@ STOP_REQUEST = "STOP"  # created by whoever wants the run to stop after the curr
 SLURM_SCRIPT = "slurm.sbatch"  # petrilab submit: the job script (cluster/script.py)
 SLURM_RECORD = "slurm.json"  # petrilab submit: job id, array task, sweep, resources (cluster/submit.py)
 SLURM_LOG = "slurm.out"  # the job's terminal output (for a sweep, a link into the runs folder's slurm-logs)
+TRIAL_RECORD = "tuning_trial.json"  # petrilab tune: a trial's number and what it changed (tuning/records.py)
 
 
 # ---------------------------------------------------------------- atomic writes
@@ -163,90 +163,3 @@ def read_history(path: str | Path) -> list[dict]:
         entry["epoch"] = int(entry.get("epoch", i)) if entry.get("epoch") == entry.get("epoch") else i
         history.append(entry)
     return history
-
-
-# ---------------------------------------------------------------- reading a run
-
-
-@dataclass
-class RunSummary:
-    """What the runs list shows about one run folder."""
-
-    path: Path
-    name: str
-    started: float | None = None
-    status: str = "unknown"  # queued | running | completed | stopped | failed
-    epochs_done: int = 0
-    main_metric: str | None = None
-    main_value: float | None = None
-    verdict: str | None = None
-    error: str | None = None
-    events: list[dict] = field(default_factory=list, repr=False)
-    job_id: str | None = None  # a run submitted to SLURM (slurm.json)
-    sweep: str | None = None  # the sweep it belongs to, shared by all runs of one submit
-
-
-def summarise(run_dir: str | Path) -> RunSummary:
-    from petrilab.events import read_all
-
-    run_dir = Path(run_dir)
-    summary = RunSummary(path=run_dir, name=run_dir.name)
-    events = read_all(run_dir / EVENTS)
-    summary.events = events
-    slurm_job = _read_slurm_record(run_dir)
-    summary.job_id, summary.sweep = slurm_job.get("job_id"), slurm_job.get("sweep")
-    if not events:
-        summary.status = "queued"
-        _cluster_job_ended(summary, slurm_job)
-        return summary
-    summary.status = "running"
-    for e in events:
-        kind = e.get("event")
-        if kind == "started":
-            summary.started = e.get("time")
-            summary.main_metric = e.get("main_metric")
-        elif kind == "epoch_end":
-            summary.epochs_done = int(e.get("epoch", 0)) + 1
-            metrics = e.get("metrics", {})
-            key = f"val_{summary.main_metric}" if summary.main_metric else None
-            if key and metrics.get(key) is not None:
-                summary.main_value = metrics[key]
-        elif kind == "diagnosis":
-            summary.verdict = e.get("verdict")
-        elif kind == "error":
-            summary.error = e.get("message")
-        elif kind == "finished":
-            summary.status = e.get("status", "completed")
-    if summary.status == "running":
-        _cluster_job_ended(summary, slurm_job)
-    return summary
-
-
-def _read_slurm_record(run_dir: Path) -> dict:
-    try:
-        record = json.loads((run_dir / SLURM_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
-def _cluster_job_ended(summary: RunSummary, record: dict) -> None:
-    """A SLURM job that ended without a `finished` event failed (only where SLURM can be asked)."""
-    if not summary.job_id or record.get("dry_run"):
-        return
-    from petrilab.cluster.slurm import job_ended
-
-    state = job_ended(summary.job_id, record.get("array_task"))
-    if state:
-        summary.status = "failed"
-        summary.error = summary.error or (
-            f"The cluster job ended before the training finished (SLURM: {state.lower()}); its output is in "
-            f"{SLURM_LOG}.")
-
-
-def list_runs(runs_dir: str | Path) -> list[RunSummary]:
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    found = [summarise(p) for p in sorted(runs_dir.iterdir()) if (p / SETTINGS).exists() or (p / EVENTS).exists()]
-    return found

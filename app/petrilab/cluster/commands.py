@@ -2,7 +2,7 @@
 
     petrilab submit SETTINGS --slurm [--partition P] [--gpus N] [--time HH:MM] [--runs-dir DIR]
                     [--set section.key=value ...] [--sweep section.key=v1,v2 ...] [--dry-run] [--json]
-                    [--tune --budget MINUTES [--trials N] [--parallel T]]
+                    [--tune --budget MINUTES [--trials N] [--parallel T]] [--events FILE]
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from petrilab.command_events import add_option as add_events_option
 from petrilab.errors import UserError
 
 
@@ -32,6 +33,7 @@ def add_commands(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="write the run folders and the job script, submit nothing")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object: {"job_id", "script", "run_dirs", "sweep"}')
+    add_events_option(p)
     p.set_defaults(func=cmd_submit)
 
 
@@ -55,23 +57,45 @@ def _submit_line(args) -> str:
 
 def cmd_submit(args) -> int:
     """Queue the training on a SLURM cluster (a job array for a sweep); the engine runs there later."""
+    from petrilab.command_events import for_command, reported
+
+    events = for_command("submit", args.events)
+    events.keep_out_of(_data_folders(args.settings))
+    with reported(events, "The submission"):  # --events: every outcome is an event, the job in `finished`
+        events.start(None, settings=str(Path(args.settings).resolve()), dry_run=args.dry_run)
+        if not args.slurm:
+            raise UserError("Say which cluster system to submit to: PetriLab knows SLURM.",
+                            fix=f"Add --slurm: petrilab submit {args.settings} --slurm")
+        done = _submit_tuning(args) if args.tune else _submit(args)
+        events.made = done.to_dict()
+    return 0
+
+
+def _data_folders(settings_path: str) -> list:
+    """The data folders of the settings to submit (none when they cannot be read: submit then says why)."""
+    from petrilab import settings as settings_io
+
+    try:
+        settings = settings_io.load(settings_path)
+    except UserError:
+        return []
+    return [settings.data.folder, settings.data.test_folder]
+
+
+def _submit(args):
+    """Submit the training (a job array for a sweep); returns what was done (cluster/submit.py)."""
     import shlex
 
     from petrilab.cluster.script import Resources
     from petrilab.cluster.submit import submit_experiment
 
-    if not args.slurm:
-        raise UserError("Say which cluster system to submit to: PetriLab knows SLURM.",
-                        fix=f"Add --slurm: petrilab submit {args.settings} --slurm")
-    if args.tune:
-        return _submit_tuning(args)
     done = submit_experiment(
         args.settings, overrides=args.set, sweeps=args.sweep, runs_dir=args.runs_dir, dry_run=args.dry_run,
         resources=Resources(partition=args.partition, gpus=args.gpus, time=args.time),
         submit_line=_submit_line(args))
     if args.json:
         print(json.dumps(done.to_dict()))
-        return 0
+        return done
     runs_word = "run" if len(done.run_dirs) == 1 else f"{len(done.run_dirs)} runs"
     if args.dry_run:
         print(f"Wrote the job script {done.script} ({runs_word}); nothing was submitted. Submit it with: "
@@ -80,10 +104,10 @@ def cmd_submit(args) -> int:
         print(f"Submitted SLURM job {done.job_id} ({runs_word}). Follow it with: squeue -j {done.job_id}")
     for run_dir in done.run_dirs:
         print(f"Run folder: {run_dir}")
-    return 0
+    return done
 
 
-def _submit_tuning(args) -> int:
+def _submit_tuning(args):
     """submit --tune: one tuning folder, its trials run by a SLURM job array sharing one study."""
     import shlex
 
@@ -102,7 +126,7 @@ def _submit_tuning(args) -> int:
                          runs_dir=runs_dir, dry_run=args.dry_run, submit_line=_submit_line(args))
     if args.json:
         print(json.dumps(done.to_dict()))
-        return 0
+        return done
     if args.dry_run:
         print(f"Wrote the tuning job script {done.script} ({done.tasks} array tasks); nothing was submitted. "
               f"Submit it with: sbatch {shlex.quote(str(done.script))}")
@@ -110,4 +134,4 @@ def _submit_tuning(args) -> int:
         print(f"Submitted SLURM job {done.job_id} ({done.tasks} array tasks tuning together). "
               f"Follow it with: squeue -j {done.job_id}")
     print(f"Tuning folder: {done.folder}")
-    return 0
+    return done

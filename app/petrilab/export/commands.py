@@ -1,9 +1,9 @@
 """The sharing commands of `petrilab`: export, import, report (registered by cli.build_parser).
 
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author NAME ...] [--license ID]
-                    [--cite "text|DOI or URL" ...] [--description TEXT] [--name TEXT]
+                    [--cite "text|DOI or URL" ...] [--description TEXT] [--name TEXT] [--events FILE]
     petrilab import MODEL.zip|MODEL.keras -o RUN_DIR      a run folder that 'petrilab predict' can use
-    petrilab report RUN_DIR [--pdf [-o REPORT.pdf]]       report.html, and report.pdf with --pdf
+    petrilab report RUN_DIR [--pdf [-o REPORT.pdf]] [--events FILE]   report.html, and report.pdf with --pdf
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from petrilab import runs
+from petrilab.command_events import add_option as add_events_option
 from petrilab.tasks import is_per_pixel
 
 
@@ -21,19 +22,25 @@ def _engine() -> None:
 
 
 def cmd_export(args) -> int:
-    _engine()
-    from petrilab.export.bioimageio import PackageInfo, export_bioimageio
+    from petrilab.command_events import for_command, reported
 
-    info = PackageInfo(name=args.name or "", description=args.description or "", authors=args.author or [],
-                       license=args.license, cite=args.cite or [])
-    from petrilab.output_folders import plain_disk_errors, refuse_output_in_data, run_data_folders
+    events = for_command("export", args.events, args.run_dir)
+    with reported(events, "The export"):  # --events: every outcome is an event, the package in `finished`
+        events.start(None, run=str(Path(args.run_dir).resolve()), output=str(Path(args.output).resolve()))
+        _engine()
+        from petrilab.export.bioimageio import PackageInfo, export_bioimageio
 
-    output = Path(args.output)
-    refuse_output_in_data(output, run_data_folders(args.run_dir), "package file")
-    with plain_disk_errors(output.resolve().parent, "folder", "No package was written (nothing half-written "
-                           "is left there).", "Free some space on that disk, or write the package to another "
-                           "disk with -o, then export again."):
-        path = export_bioimageio(args.run_dir, output, info)
+        info = PackageInfo(name=args.name or "", description=args.description or "", authors=args.author or [],
+                           license=args.license, cite=args.cite or [])
+        from petrilab.output_folders import plain_disk_errors, refuse_output_in_data, run_data_folders
+
+        output = Path(args.output)
+        refuse_output_in_data(output, run_data_folders(args.run_dir), "package file")
+        with plain_disk_errors(output.resolve().parent, "folder", "No package was written (nothing half-written "
+                               "is left there).", "Free some space on that disk, or write the package to another "
+                               "disk with -o, then export again."):
+            path = export_bioimageio(args.run_dir, output, info)
+        events.made = {"package": str(Path(path).resolve())}
     print(f"bioimage.io package written to {path} (validated with bioimageio.spec)")
     return 0
 
@@ -48,6 +55,16 @@ def cmd_import(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from petrilab.command_events import for_command, reported
+
+    events = for_command("report", args.events, args.run_dir)
+    with reported(events, "The report"):  # --events: every outcome is an event, the files in `finished`
+        events.start(None, run=str(Path(args.run_dir).resolve()))
+        events.made = _report(args)
+    return 0
+
+
+def _report(args) -> dict:
     _engine()  # segmentation reports draw example predictions with the model
     from petrilab.errors import UserError
     from petrilab.export.report import write_report
@@ -68,13 +85,16 @@ def cmd_report(args) -> int:
     with plain_disk_errors(run_dir, "run folder", kept, then):
         path = write_report(run_dir, trained)
     print(f"Report written to {path}")
+    made = {"report": str(Path(path).resolve())}
     if args.pdf:
         from petrilab.export.pdf import write_pdf
 
         target = Path(args.output).resolve().parent if args.output else run_dir
         with plain_disk_errors(target, "folder", kept, then):
-            print(f"PDF written to {write_pdf(run_dir, args.output, trained)}")
-    return 0
+            pdf = write_pdf(run_dir, args.output, trained)
+        print(f"PDF written to {pdf}")
+        made["pdf"] = str(Path(pdf).resolve())
+    return made
 
 
 def _model_for_examples(run_dir: Path):
@@ -98,6 +118,7 @@ def add_commands(sub) -> None:
     p.add_argument("--author", action="append", help="an author's name (repeat for several)")
     p.add_argument("--license", default="CC-BY-4.0", help="an SPDX licence identifier (default CC-BY-4.0)")
     p.add_argument("--cite", action="append", help='a citation, "text|DOI or web address" (repeat for several)')
+    add_events_option(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="make a run folder from a bioimage.io zip or a .keras model, to predict with it")
@@ -109,6 +130,7 @@ def add_commands(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--pdf", action="store_true", help="also write the report as a PDF (RUN_DIR/report.pdf)")
     p.add_argument("-o", "--output", help="with --pdf: where to write the PDF instead")
+    add_events_option(p)
     p.set_defaults(func=cmd_report)
 
 

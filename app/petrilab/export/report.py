@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from petrilab import __version__, runs
-from petrilab.events import read_all
+from petrilab.run_state import read_run
 from petrilab.export.report_blocks import Bullets, Charts, Code, Document, Heading, Para, Table
 from petrilab.export.report_html import render_html
 from petrilab.export.report_svg import svg_curves
@@ -202,9 +202,9 @@ def build_document(run_dir: str | Path, trained=None) -> Document:
     settings = _settings(run_dir)
     settings_text = (run_dir / runs.SETTINGS).read_text(encoding="utf-8") if (run_dir / runs.SETTINGS).exists() else ""
     history = runs.read_history(run_dir / runs.HISTORY) if (run_dir / runs.HISTORY).exists() else []
-    events = read_all(run_dir / runs.EVENTS)
-    started = next((e for e in events if e.get("event") == "started"), {})
-    finished = next((e for e in reversed(events) if e.get("event") == "finished"), {})
+    state = read_run(run_dir, ask_cluster=False)  # a resumed run: its latest start, from its first start's time
+    started = {**state.started, "time": state.first_started} if state.started else {}
+    finished = state.finished
     task = settings.task.kind if settings else ""
     blocks: list = []
     blocks += _overview(run_dir, settings, started, finished, history)

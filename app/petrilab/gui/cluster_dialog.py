@@ -3,14 +3,15 @@
 The dialog asks what the cluster needs (partition, GPUs, time limit, the
 runs folder on the shared disk, optional sweep rows), remembers it for next
 time, and runs `petrilab submit … --json` as a child process: the window
-never waits on the cluster. The run folders it prepares are then listed on
+never waits on the cluster. What the command did (the job, its script and run
+folders) or why it refused is read from its events (--events, in a folder of
+the dialog's own), the terminal text only when it wrote none. The run folders it prepares are then listed on
 the Runs page, queued until the cluster starts them. Without SLURM's sbatch
 on this computer, it writes the job script only, to submit on the cluster.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 import shutil
 import tempfile
@@ -25,7 +26,8 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext, engine_command
-from petrilab.gui.process import plain_failure
+from petrilab.command_events import read_command
+from petrilab.gui.process import job_failure
 from petrilab.gui.widgets.message_box import InlineMessage
 
 KEYS = {"partition": "cluster/partition", "gpus": "cluster/gpus", "time": "cluster/time",
@@ -63,6 +65,7 @@ class ClusterDialog(QDialog):
         self.answer: dict | None = None  # what the last submit printed
         self._previewing = False
         self._temp: tempfile.TemporaryDirectory | None = None
+        self._events: Path | None = None  # the running command's events (--events)
         self.setWindowTitle("Run on cluster")
         self.setMinimumWidth(720)
         self.resize(780, 720)
@@ -234,9 +237,13 @@ class ClusterDialog(QDialog):
         saved = self.context.settings_path
         if saved is not None and Path(saved).is_file() and not self.context.dirty:
             return Path(saved)
-        self._temp = self._temp or tempfile.TemporaryDirectory(prefix="petrilab-submit-")
         name = runs.safe_name(self.context.settings.name or "experiment")
-        return settings_io.save(self.context.settings, Path(self._temp.name) / f"{name}.toml")
+        return settings_io.save(self.context.settings, self._own_folder() / f"{name}.toml")
+
+    def _own_folder(self) -> Path:
+        """A temporary folder of the dialog's own (an unsaved experiment's copy, the command's events)."""
+        self._temp = self._temp or tempfile.TemporaryDirectory(prefix="petrilab-submit-")
+        return Path(self._temp.name)
 
     # ------------------------------------------------------------ sending
 
@@ -271,11 +278,13 @@ class ClusterDialog(QDialog):
                                   else "Sending the job to the cluster…")
         self.submit_button.setEnabled(False)
         self.preview_button.setEnabled(False)
+        self._events = self._own_folder() / "submit.events.jsonl"
+        self._events.write_text("", encoding="utf-8")  # this command's events only
         process = QProcess(self)
         process.finished.connect(self._finished)
         process.errorOccurred.connect(self._failed_to_start)
         self.process = process
-        process.start(self.command[0], self.command[1:] + args)
+        process.start(self.command[0], self.command[1:] + args + ["--events", str(self._events)])
         return True
 
     def is_running(self) -> bool:
@@ -295,12 +304,13 @@ class ClusterDialog(QDialog):
 
     def _finished(self, exit_code: int, _status) -> None:
         self._done_buttons()
-        out = bytes(self.process.readAllStandardOutput()).decode("utf-8", errors="replace")
-        err = bytes(self.process.readAllStandardError()).decode("utf-8", errors="replace")
-        answer = _json_answer(out) if exit_code == 0 else None
-        if answer is None:
+        done = read_command(self._events)
+        if exit_code != 0 or done.status != "completed":
+            out = bytes(self.process.readAllStandardOutput()).decode("utf-8", errors="replace")
+            err = bytes(self.process.readAllStandardError()).decode("utf-8", errors="replace")
             self._show_failure(err or out)
             return
+        answer = {k: v for k, v in done.finished.items() if k not in ("event", "time", "status", "seconds")}
         if self._previewing:
             self._show_preview(answer)
             return
@@ -342,9 +352,10 @@ class ClusterDialog(QDialog):
                                   "when you press " + self.submit_button.text() + ".")
 
     def _show_failure(self, text: str) -> None:
-        plain = plain_failure(text)
-        if plain:
-            message, file, fix = plain
+        """The command's `error` event; its terminal `text` only when it wrote none (it could not start)."""
+        failure = job_failure(self._events, text)
+        if failure:
+            message, file, fix = failure
             self.message.show_message("error", message, file, fix)
         else:
             lines = [line for line in text.strip().splitlines() if line.strip()]
@@ -361,16 +372,3 @@ class ClusterDialog(QDialog):
             self._temp.cleanup()
             self._temp = None
         super().done(result)
-
-
-def _json_answer(stdout: str) -> dict | None:
-    """The one JSON object `petrilab submit --json` prints (its last JSON line, in case anything came before)."""
-    for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                answer = json.loads(line)
-            except ValueError:
-                return None
-            return answer if isinstance(answer, dict) else None
-    return None

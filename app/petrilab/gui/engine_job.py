@@ -10,11 +10,60 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QTimer, Signal
+
 from petrilab import runs
-from petrilab.gui.process import EngineProcess, plain_failure
+from petrilab.command_events import CommandState
+from petrilab.events import EventFollower
+from petrilab.gui.process import EngineProcess, job_failure
 from petrilab.gui.widgets.message_box import InlineMessage
 
 STOP_WAIT_MS = 5_000
+PROGRESS_POLL_MS = 300  # the engine writes at most one progress event a second
+DOING = {"evaluate": "Evaluating", "predict": "Predicting"}
+
+
+class JobProgress(QObject):
+    """Follows the running job's events (--events, beside its log) and says how far it is."""
+
+    changed = Signal(int, int)  # images done, images in all (0 until the job has counted them)
+
+    def __init__(self, engine: EngineProcess, parent: QObject | None = None):
+        super().__init__(parent)
+        self.engine = engine
+        self.state = CommandState()
+        self._follower: EventFollower | None = None
+        self._timer = QTimer(self, interval=PROGRESS_POLL_MS, timeout=self.poll)
+        engine.started.connect(self._begin)
+        engine.finished.connect(self._end)
+
+    def _begin(self) -> None:
+        self.state = CommandState()
+        path = self.engine.events_path
+        self._follower = EventFollower(path) if path is not None else None
+        self._timer.start()
+
+    def _end(self, *_ended) -> None:
+        self.poll()
+        self._timer.stop()
+
+    def poll(self) -> None:
+        if self._follower is None:
+            return
+        new = self._follower.poll()
+        for event in new:
+            self.state.apply(event)
+        if new and self.state.total:
+            self.changed.emit(self.state.done, int(self.state.total))
+
+    def words(self) -> str:
+        """'Predicting image 12 of 40…' ('' before the job has counted its images)."""
+        total = int(self.state.total or 0)
+        if not total:
+            return ""
+        doing = DOING.get(self.engine.job or "", "Working")
+        return f"{doing}: image {min(self.state.done + 1, total)} of {total}…" if self.state.done < total \
+            else f"{doing}: all {total} images done, writing the results…"
 
 
 def stop_job(engine: EngineProcess) -> None:
@@ -28,11 +77,9 @@ def show_failure(message: InlineMessage, engine: EngineProcess, what: str) -> No
     """Say why the job failed: the engine's own plain message when the problem is the user's data or
     settings; otherwise (an unexpected problem, a crash) what happened, what is saved and what to do in
     plain words, the technical part folded behind "Show details" / "Copy details"."""
-    failure = engine.failure()  # the engine's `error` event
-    if failure is None:
-        # No event: the engine ended before it could write one (Python or PetriLab failed to start, it was killed,
-        # it ran out of memory); the end of its terminal text is all there is to go on.
-        failure = plain_failure(engine.log_tail(40))
+    # the engine's `error` event; with none (Python or PetriLab failed to start, it was killed, it ran out of
+    # memory), the end of its terminal text is all there is to go on
+    failure = job_failure(engine.events_path, engine.log_tail(40))
     if failure and not is_unexpected(failure[0]):
         message.show_message("error", *failure)
         return

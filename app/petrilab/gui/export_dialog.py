@@ -2,7 +2,10 @@
 
 The export runs `petrilab export` in a child process (the window never
 imports TensorFlow); the dialog asks for what the package needs to be cited
-and reused: name, description, authors, licence and a citation.
+and reused: name, description, authors, licence and a citation. The export and
+the PDF are followed through their events (--events beside their log): the file
+made, or why not, is read from there; the log's last lines only when the
+command wrote no event (it could not start, or was killed).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.gui.context import engine_command
-from petrilab.gui.process import plain_failure
+from petrilab.command_events import read_command
+from petrilab.gui.process import events_beside, fresh_events, job_failure
 
 LICENCES = ("CC-BY-4.0", "CC0-1.0", "MIT", "BSD-3-Clause", "Apache-2.0")
 EXPORT_LOG = "export.log"
@@ -108,22 +112,22 @@ class ExportDialog(QDialog):
         process.setStandardOutputFile(str(self.run_dir / EXPORT_LOG))
         process.finished.connect(self._finished)
         self.process = process
-        process.start(self.command[0], self.command[1:] + self.arguments())
+        events = fresh_events(self.run_dir / EXPORT_LOG)
+        process.start(self.command[0], self.command[1:] + self.arguments() + ["--events", str(events)])
 
     def _finished(self, exit_code: int, _status) -> None:
         self.export_button.setEnabled(True)
-        try:
-            log = (self.run_dir / EXPORT_LOG).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            log = ""
-        if exit_code == 0:
-            self.status.setText(f"Written: {self.output.text().strip()}")
-            self.exported.emit(self.output.text().strip())
+        events = events_beside(self.run_dir / EXPORT_LOG)
+        done = read_command(events)
+        if exit_code == 0 and done.status == "completed":
+            package = str(done.finished.get("package") or self.output.text().strip())
+            self.status.setText(f"Written: {package}")
+            self.exported.emit(package)
             self.export_button.setText("Export again")
             return
-        plain = plain_failure(log)
-        if plain:
-            message, _file, fix = plain
+        failure = job_failure(events, _read_log(self.run_dir / EXPORT_LOG))
+        if failure:
+            message, _file, fix = failure
             self.status.setText(message + (f"\nWhat to do: {fix}" if fix else ""))
         else:
             self.status.setText(f"The export failed; the details are in {self.run_dir / EXPORT_LOG}.")
@@ -196,26 +200,26 @@ class ShareButtons(QWidget):
         process.setStandardOutputFile(str(self.run_dir / PDF_LOG))
         process.finished.connect(lambda code, _status: self._pdf_finished(code, path))
         self.pdf_process = process
-        process.start(self.command[0], self.command[1:] + self.pdf_arguments(path))
+        events = fresh_events(self.run_dir / PDF_LOG)
+        process.start(self.command[0], self.command[1:] + self.pdf_arguments(path) + ["--events", str(events)])
         return process
 
     def _pdf_finished(self, exit_code: int, path: str) -> None:
         self.pdf_process = None
         self.report_button.setText("Open report")
         self.set_run(self.run_dir)
-        if exit_code == 0 and Path(path).is_file():
+        events = events_beside(self.run_dir / PDF_LOG)
+        done = read_command(events)
+        if exit_code == 0 and done.status == "completed":
+            path = str(done.finished.get("pdf") or path)
             self.pdf_action.setToolTip(f"Saved: {path}")
             self.report_button.setText("PDF saved ✓")
             # the timer dies with the button (a page closed meanwhile)
             QTimer.singleShot(4000, self.report_button, lambda: self.report_button.setText("Open report"))
             self.pdf_saved.emit(path)
             return
-        try:
-            log = (self.run_dir / PDF_LOG).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            log = ""
-        plain = plain_failure(log)
-        message = (plain[0] + (f" What to do: {plain[2]}" if plain[2] else "")) if plain else \
+        failure = job_failure(events, _read_log(self.run_dir / PDF_LOG))
+        message = (failure[0] + (f" What to do: {failure[2]}" if failure[2] else "")) if failure else \
             f"The PDF could not be written; the details are in {self.run_dir / PDF_LOG}."
         self.pdf_action.setToolTip(message)
         self.pdf_failed.emit(message)
@@ -226,3 +230,10 @@ class ShareButtons(QWidget):
         dialog = ExportDialog(self.run_dir, self)
         dialog.open()
         return dialog
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from petrilab import events as ev
 from petrilab import runs
 from petrilab import settings as settings_io
+from petrilab.command_events import read_command
 from petrilab.gui.context import engine_command
 from petrilab.settings import Settings
 
@@ -103,7 +103,7 @@ class EngineProcess(QObject):
         if not append_log:
             log_path.write_text("", encoding="utf-8")
         if self.events_path is not None:
-            self.events_path.write_text("", encoding="utf-8")  # this job's events only
+            fresh_events(log_path)  # this job's events only
             args = args + ["--events", str(self.events_path)]
         process = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
@@ -189,15 +189,27 @@ class EngineProcess(QObject):
     def log_tail(self, lines: int = 15) -> str:
         return read_log_tail(self.log_path, lines) if self.log_path else ""
 
-    def failure(self) -> tuple[str, str | None, str | None] | None:
-        """The job's `error` event (message, file, what to do); None when it wrote none."""
-        if self.events_path is None:
-            return None
-        errors = [e for e in ev.read_all(self.events_path) if e.get("event") == ev.ERROR]
-        if not errors:
-            return None
-        last = errors[-1]
-        return str(last.get("message") or ""), last.get("file"), last.get("fix")
+
+def event_failure(events_path: Path) -> tuple[str, str | None, str | None] | None:
+    """A command's `error` event (message, file, what to do) from its events file; None when it wrote none."""
+    error = read_command(events_path).error
+    if not error:
+        return None
+    return str(error.get("message") or ""), error.get("file"), error.get("fix")
+
+
+def job_failure(events_path: Path | None, log_text: str) -> tuple[str, str | None, str | None] | None:
+    """Why a command failed: its `error` event; only when it wrote none (it could not start, or was killed
+    first), the plain message at the end of its terminal text, the last resort."""
+    return (event_failure(events_path) if events_path is not None else None) or plain_failure(log_text)
+
+
+def fresh_events(log_path: Path) -> Path:
+    """The events file beside a command's log, emptied: it will hold this command's events only (--events)."""
+    path = events_beside(log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("", encoding="utf-8")
+    return path
 
 
 def events_beside(log_path: Path) -> Path:

@@ -2,7 +2,9 @@
 
 The dialog makes the tuning folder, runs `petrilab tune … --study-dir FOLDER` as a child process (like
 a training: the window never imports TensorFlow and never waits), and reads what the engine writes:
-tuning.json after every trial, and the running trial's events for its progress. When it ends, the best
+tuning.json after every trial, the running trial's state from its run folder (run_state, as the Runs page),
+and the search's own events (--events beside tune.log): why it failed, from its `error` event, the log's
+last lines only when it wrote none. When it ends, the best
 settings found (on the validation images) can be opened as the experiment, and the trials compared
 on the Runs page (they are ordinary run folders).
 """
@@ -12,19 +14,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
+from PySide6.QtCore import QProcess, QProcessEnvironment, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
-from petrilab.events import EventFollower
 from petrilab.gui.context import AppContext, engine_command
-from petrilab.gui.process import plain_failure, read_log_tail
+from petrilab.gui.process import events_beside, fresh_events, job_failure, read_log_tail
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.run_comparison import format_value, header
 from petrilab.output_folders import refuse_inside_data, writable_folder
+from petrilab.run_state import RunReader, RunState
 
 POLL_MS = 1000
 STOP_WAIT_MS = 200_000  # after Stop: the running trial finishes its batch and its run folder, then terminate
@@ -48,9 +50,9 @@ class TuneDialog(QDialog):
         self.folder: Path | None = None
         self.summary: dict = {}
         self._mtime = None
-        self._follower: EventFollower | None = None
+        self._reader: RunReader | None = None
+        self._trial = RunState()  # the running trial's
         self._followed: str | None = None
-        self._epoch = ""
         self.setWindowTitle("Find better settings")
         self.resize(860, 560)
         self._build()
@@ -142,8 +144,9 @@ class TuneDialog(QDialog):
             self.message.show_message("error", f"PetriLab could not prepare the tuning folder: {exc.strerror}.",
                                       exc.filename, "Choose a runs folder you can write to.")
             return None
-        self.folder, self.summary, self._mtime, self._follower, self._followed = folder, {}, None, None, None
-        args = ["tune", str(folder / START), "--study-dir", str(folder), "--budget", str(self.budget.value())]
+        self.folder, self.summary, self._mtime, self._reader, self._followed = folder, {}, None, None, None
+        args = ["tune", str(folder / START), "--study-dir", str(folder), "--budget", str(self.budget.value()),
+                "--events", str(fresh_events(folder / LOG))]
         if self.trials.value():
             args += ["--trials", str(self.trials.value())]
         process = QProcess(self)
@@ -163,7 +166,7 @@ class TuneDialog(QDialog):
 
     def follow(self, folder: str | Path) -> None:
         """Show a tuning folder (one running from a terminal or a cluster, or finished)."""
-        self.folder, self.summary, self._mtime, self._follower, self._followed = Path(folder), {}, None, None, None
+        self.folder, self.summary, self._mtime, self._reader, self._followed = Path(folder), {}, None, None, None
         self.refresh()
         self.timer.start()
 
@@ -189,9 +192,9 @@ class TuneDialog(QDialog):
         self.refresh()
         if exit_code != 0:
             tail = read_log_tail(self.folder / LOG, 40) if self.folder else ""
-            plain = plain_failure(tail)
-            if plain:
-                self.message.show_message("error", *plain)
+            failure = job_failure(events_beside(self.folder / LOG), tail) if self.folder else None
+            if failure:
+                self.message.show_message("error", *failure)
             else:
                 self.message.show_message("error", "The search stopped unexpectedly.", str(self.folder / LOG),
                                           "Try again; if it happens again, send this log to PetriLab's developers.",
@@ -251,14 +254,20 @@ class TuneDialog(QDialog):
     def _follow_running(self) -> None:
         running = [r for r in self.summary.get("trials") or [] if r.get("state") == "running"]
         if not running or self.folder is None:
-            self._epoch = ""
+            self._reader, self._followed = None, None
             return
         name = running[-1]["run_folder"]
         if name != self._followed:
-            self._followed, self._follower, self._epoch = name, EventFollower(self.folder / name / runs.EVENTS), ""
-        for event in self._follower.poll():
-            if event.get("event") == "epoch_end":
-                self._epoch = f"epoch {int(event.get('epoch', 0)) + 1} of {event.get('epochs', '?')}"
+            self._followed, self._reader = name, RunReader(self.folder / name)
+            self._trial = RunState(run_dir=self.folder / name)
+        self._trial.take(self._reader.look())
+
+    @property
+    def _epoch(self) -> str:
+        """The running trial's epochs so far ('' before its first ends)."""
+        if self._reader is None or not self._trial.epochs_done:
+            return ""
+        return f"epoch {self._trial.epochs_done} of {self._trial.planned_epochs}"
 
     def _status(self) -> None:
         if self.is_running():

@@ -72,15 +72,9 @@ def recorded_epochs(run_dir: Path) -> int:
 
 def last_status(run_dir: Path) -> str | None:
     """How the run's last attempt ended (completed | stopped | failed), or None if it never said (killed)."""
-    from petrilab.events import read_all
+    from petrilab.run_state import read_run
 
-    status = None
-    for event in read_all(Path(run_dir) / runs.EVENTS):
-        if event.get("event") == "started":
-            status = None
-        elif event.get("event") == "finished":
-            status = event.get("status")
-    return status
+    return read_run(run_dir, ask_cluster=False).finished.get("status")
 
 
 def refuse_unless_resumable(run_dir: Path, epochs: int) -> None:

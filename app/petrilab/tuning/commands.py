@@ -1,12 +1,15 @@
 """The tuning command of `petrilab`: tune (registered by cli.build_parser).
 
     petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
+                  [--events FILE]
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from petrilab.command_events import add_option as add_events_option
 
 
 def add_commands(sub) -> None:
@@ -19,11 +22,21 @@ def add_commands(sub) -> None:
     p.add_argument("--study-dir", metavar="DIR",
                    help="use this tuning folder: a new one, or one whose search this process joins")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="change one starting setting")
+    add_events_option(p)
     p.set_defaults(func=cmd_tune)
 
 
 def cmd_tune(args) -> int:
     """Search for better settings within a time budget; every trial is a run folder in one tuning folder."""
+    from petrilab.command_events import for_command, reported
+
+    events = for_command("tune", args.events)
+    with reported(events, "The search"):  # --events: every outcome is an event, the search's end in `finished`
+        _tune(args, events)
+    return 0
+
+
+def _tune(args, events) -> None:
     from petrilab.command_setup import load_settings
     from petrilab.output_folders import refuse_inside_data
     from petrilab.tuning import records
@@ -37,6 +50,10 @@ def cmd_tune(args) -> int:
     elif start is not None:
         refuse_inside_data(folder, [f for f in (start.data.folder, start.data.test_folder) if f], "tuning folder")
     print(f"Tuning folder: {folder}", file=sys.stderr, flush=True)
-    tune(start, folder, budget_minutes=args.budget, max_trials=args.trials,
-         echo=lambda line: print(line, flush=True))
-    return 0
+    if start is not None:
+        events.keep_out_of([start.data.folder, start.data.test_folder])
+    events.start(None, folder=str(folder), budget_minutes=args.budget, max_trials=args.trials)
+    summary = tune(start, folder, budget_minutes=args.budget, max_trials=args.trials,
+                   echo=lambda line: print(line, flush=True))
+    events.made = {"folder": str(folder), "ended": summary.get("ended"), "counts": summary.get("counts"),
+                   "best": summary.get("best")}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from petrilab import runs
 from petrilab import settings as settings_io
-from petrilab.events import read_all
+from petrilab.run_state import read_run
 from petrilab.settings import Settings
 from petrilab.tuning import space
 
@@ -24,7 +24,6 @@ TUNING_JSON = "tuning.json"
 BEST_SETTINGS = "best_settings.toml"
 START_SETTINGS = "start_settings.toml"  # the user's settings the tuning started from (trial 0 trains them)
 JOURNAL = "study.journal"  # Optuna's journal: shared by the processes of one tuning (a cluster job array)
-TRIAL_RECORD = "tuning_trial.json"  # in each trial's run folder: its number and what it changed
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
 CSV_COLUMNS = ["trial", "run_folder", "changes", "validation_metric", "validation_value", "validation_loss",
                "epochs", "seconds", "verdict", "state", "note"]
@@ -81,23 +80,12 @@ def score(value: float | None, val_loss: float | None, metric: str | None) -> fl
 
 
 def read_result(run_dir: Path) -> RunResult:
-    result = RunResult()
-    per_epoch: dict[int, dict] = {}
-    for event in read_all(Path(run_dir) / runs.EVENTS):
-        kind = event.get("event")
-        if kind == "started":
-            result.metric = event.get("main_metric")
-        elif kind == "epoch_end":
-            per_epoch[int(event.get("epoch", 0))] = event.get("metrics") or {}
-        elif kind == "error" and not result.error:
-            result.error = event.get("message")
-        elif kind == "diagnosis":
-            result.verdict = event.get("verdict")
-        elif kind == "finished":
-            result.status = event.get("status", "unknown")
-            result.seconds = event.get("seconds")
-    result.epochs = len(per_epoch)
-    result.value, result.val_loss = kept(per_epoch, result.metric)
+    state = read_run(run_dir, ask_cluster=False)
+    result = RunResult(status=str(state.finished.get("status", "unknown")) if state.finished else "unknown",
+                       metric=state.started.get("main_metric"), epochs=len(state.metrics),
+                       seconds=state.finished.get("seconds"), verdict=state.verdict,
+                       error=state.error.get("message") if state.error else None)
+    result.value, result.val_loss = kept(state.metrics, result.metric)
     return result
 
 
@@ -182,8 +170,9 @@ def _cell(value):
 
 def write_trial_record(run_dir: Path, tuning: str, number: int, changed: dict, note: str = "") -> None:
     """tuning_trial.json: the Runs page labels the trial by what it changed."""
-    runs.atomic_write_json(Path(run_dir) / TRIAL_RECORD, {"tuning": tuning, "trial": number,
-                                                          "changes": json.loads(json.dumps(changed)), "note": note})
+    runs.atomic_write_json(Path(run_dir) / runs.TRIAL_RECORD, {"tuning": tuning, "trial": number,
+                                                               "changes": json.loads(json.dumps(changed)),
+                                                               "note": note})
 
 
 def result_attrs(result: RunResult) -> dict:

@@ -18,7 +18,8 @@ from typing import Callable
 
 from petrilab import runs
 from petrilab import settings as settings_io
-from petrilab.events import EventFollower
+from petrilab.events import EPOCH_END
+from petrilab.run_state import RunReader, RunState
 from petrilab.settings import Settings
 from petrilab.tuning.records import RunResult, kept, read_result, score
 
@@ -47,9 +48,7 @@ def run_trial(run_dir: Path, settings: Settings, *, deadline: float,
     """Train `settings` in `run_dir`; `on_epoch(epoch, score_so_far)` returns True to prune."""
     run_dir = Path(run_dir)
     settings_path = settings_io.save(settings, run_dir / runs.SETTINGS)
-    follower = EventFollower(run_dir / runs.EVENTS)
-    per_epoch: dict[int, dict] = {}
-    metric: list[str | None] = [None]
+    reader, state = RunReader(run_dir), RunState(run_dir=run_dir)
     reason: str | None = None  # pruned | budget | asked
     stop_since = None
     with open(run_dir / LOG, "ab") as log:
@@ -57,11 +56,12 @@ def run_trial(run_dir: Path, settings: Settings, *, deadline: float,
                                     "--quiet"], stdout=log, stderr=subprocess.STDOUT, cwd=run_dir)
         try:
             while process.poll() is None:
-                for event in follower.poll():
-                    if _take(event, per_epoch, metric) and reason is None:
-                        epoch = max(per_epoch)
-                        if on_epoch(epoch, score(*kept(per_epoch, metric[0]), metric[0])):
-                            reason = "pruned"
+                news = reader.look()
+                state.take(news)
+                if reason is None and any(e.get("event") == EPOCH_END for e in news.events):
+                    metric = state.started.get("main_metric")
+                    if on_epoch(max(state.metrics), score(*kept(state.metrics, metric), metric)):
+                        reason = "pruned"
                 if reason is None and time.monotonic() >= deadline:
                     reason = "budget"
                 if reason is None and should_stop():
@@ -81,17 +81,6 @@ def run_trial(run_dir: Path, settings: Settings, *, deadline: float,
             raise
     _remove_stop_file(run_dir)
     return _outcome(run_dir, process.returncode, reason)
-
-
-def _take(event: dict, per_epoch: dict, metric: list) -> bool:
-    """Keep what the pruner needs; True when an epoch ended."""
-    kind = event.get("event")
-    if kind == "started":
-        metric[0] = event.get("main_metric")
-    elif kind == "epoch_end":
-        per_epoch[int(event.get("epoch", 0))] = event.get("metrics") or {}
-        return True
-    return False
 
 
 def _keep_stop_file(run_dir: Path) -> None:

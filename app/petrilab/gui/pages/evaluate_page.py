@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
 
 from petrilab import runs
 from petrilab.gui.context import AppContext
-from petrilab.gui.engine_job import show_failure, stop_job
+from petrilab.gui.engine_job import JobProgress, show_failure, stop_job
 from petrilab.gui.export_dialog import ShareButtons
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.evaluate_cards import MetricCards
@@ -61,6 +61,8 @@ class EvaluatePage(WizardPage):
         super().__init__(context, parent)
         self.engine = engine or EngineProcess(self)
         self.engine.finished.connect(self._on_engine_finished)
+        self.job_progress = JobProgress(self.engine, self)  # "Evaluating: image 12 of 40…", from its events
+        self.job_progress.changed.connect(self._show_progress)
         self.run_dir: Path | None = None
         self.evaluation: dict = {}
         self._expected: Path | None = None
@@ -345,6 +347,10 @@ class EvaluatePage(WizardPage):
         self._expected = self.run_dir / f"evaluation{suffix}.json"  # where the engine writes this one
         self.engine.start_evaluate(self.run_dir, folder)
         self._update_buttons()
+
+    def _show_progress(self, _done: int, _total: int) -> None:
+        if self.engine.is_running():
+            self.message.show_message("note", self.job_progress.words())
 
     def _choose_other_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A folder of labelled images (one sub-folder per class)")

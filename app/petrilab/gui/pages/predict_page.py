@@ -23,7 +23,7 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.errors import UserError
 from petrilab.gui.context import AppContext
-from petrilab.gui.engine_job import show_failure, stop_job
+from petrilab.gui.engine_job import JobProgress, show_failure, stop_job
 from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.predict_folders import (NO_MODEL, OUTPUT_INSIDE, ask_to_replace,  # noqa: F401 (tests)
                                                 folder_problem, has_model)
@@ -49,6 +49,8 @@ class PredictPage(WizardPage):
         super().__init__(context, parent)
         self.engine = engine or EngineProcess(self)
         self.engine.finished.connect(self._on_engine_finished)
+        self.job_progress = JobProgress(self.engine, self)  # "Predicting: image 12 of 40…", from its events
+        self.job_progress.changed.connect(self._show_progress)
         self.rows: list[dict] = []
         self.task: str | None = None  # the current run's task
         self._run_read = None  # the run whose task and options the page shows
@@ -303,9 +305,16 @@ class PredictPage(WizardPage):
         self.engine.start_predict(self.context.current_run, Path(self.input_edit.text().strip()).resolve(),
                                   self.output_dir, extra=extra)
         self.status.setText("Predicting… the model loads, then reads every image.")
+        self.busy.setRange(0, 0)  # moving, until the engine has counted the images
         self.busy.show()
         self._update_buttons()
         return True
+
+    def _show_progress(self, done: int, total: int) -> None:
+        if self.engine.is_running():
+            self.busy.setRange(0, total)
+            self.busy.setValue(done)
+            self.status.setText(self.job_progress.words())
 
     def _on_engine_finished(self, exit_code: int, normal: bool) -> None:
         self.busy.hide()

@@ -6,7 +6,8 @@ time). Queued cluster jobs, running, finished, stopped and failed runs are
 told apart from what is in each run folder. The page looks again every few
 seconds in a worker thread and reads only what changed (widgets/runs_watch.py),
 so fifty runs on a slow network disk never make the window wait. What is known
-of each run is in runs_listed.py, the table of runs in runs_table.py.
+of each run is the engine's RunState (run_state.py; runs_listed.py adds its
+label and row), the table of runs in runs_table.py.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from petrilab.gui.pages.runs_listed import ListedRun, RunRow
 from petrilab.gui.pages.runs_table import RunsTable
 from petrilab.gui.widgets.curves import RUN_COLOURS, TrainingCurves
 from petrilab.gui.widgets.run_comparison import RunComparison, best_first
-from petrilab.gui.widgets.runs_watch import RunsWatch, is_run_folder
+from petrilab.gui.widgets.runs_watch import RunsWatch
 from petrilab.gui.workers import Background
+from petrilab.run_state import is_run_folder
 
 POLL_MS = 3000  # a look every 3 s: live enough for epochs of seconds to hours, cheap on a network disk
 FOLDERS_KEY = "runs/folders"  # the runs folders (and single runs) the user opened, remembered

@@ -25,7 +25,6 @@ from petrilab.gui.run_follower import RunFollower
 from petrilab.gui.widgets.curves import TrainingCurves
 from petrilab.gui.widgets.diagnosis_panel import DiagnosisPanel
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.liveness import engine_gone
 from petrilab.output_folders import refuse_inside_data, writable_folder
 
 STILL_RUNNING = "The training is still running: wait for it to finish, or press Stop."
@@ -341,21 +340,17 @@ class TrainPage(WizardPage):
             self.validity_changed.emit()
 
     def status_now(self) -> str:
-        """The run's status from its events, except that a run whose engine ended without saying so
-        (killed, out of memory) is 'crashed', not 'running' forever: an engine this page started and saw
-        end, or one started elsewhere on this computer whose process is gone."""
+        """The run's status (run_state: 'crashed' for an engine on this computer whose process is gone), and
+        'crashed' too, not 'running' forever, for an engine this page started and saw end without saying so."""
         status = self.follower.state.status
-        if status in ("running", "queued") and not self.engine.is_running():
-            if self._ended_run is not None and self._ended_run == self.follower.run_dir:
-                return "crashed"
-            if status == "running" and engine_gone(self.follower.state.started):
-                return "crashed"
+        if (status in ("running", "queued") and not self.engine.is_running() and self._ended_run is not None
+                and self._ended_run == self.follower.run_dir):
+            return "crashed"
         return status
 
     def _check_engine_alive(self) -> None:
         state = self.follower.state
-        if (state.status == "running" and self._ended_run != state.run_dir and not self.engine.is_running()
-                and engine_gone(state.started)):
+        if state.status == "crashed" and self._ended_run != state.run_dir and not self.engine.is_running():
             self._ended_run = state.run_dir
             self._report_crash()
             self._refresh()
@@ -373,7 +368,7 @@ class TrainPage(WizardPage):
         state = self.follower.state
         if exit_code != 0 and not state.error and not self.engine.stop_requested:
             self._report_crash()
-        elif self.engine.stop_requested and state.status == "running":
+        elif self.engine.stop_requested and state.status in ("running", "crashed"):
             self.message.show_message("note", STOPPED)
         self._refresh()
         if state.diagnosis:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from petrilab import runs
 from petrilab.gui.process import EngineProcess
-from petrilab.gui.run_follower import RunState, format_duration
+from petrilab.gui.run_follower import format_duration
+from petrilab.run_state import RunState
 
 NOT_TRAINED = "Press Start to train the model."
 
@@ -21,6 +22,8 @@ def status_words(state: RunState, status: str, engine: EngineProcess) -> str:
         return "Training…"
     if status == "queued":
         return "Starting the engine…" if engine.is_running() else "Waiting for the run to start…"
+    if status == "script written":
+        return "Its cluster job script was written, not sent: submit it with sbatch on the cluster"
     if status == "completed":
         best = state.best_epoch
         return "Training finished" + (f" · best model at epoch {best + 1}" if best is not None else "")

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from petrilab.gui.run_follower import RunState
+from petrilab.run_state import RunState
 
 TRAIN_COLOUR = "#1f77b4"  # blue
 VALIDATION_COLOUR = "#e8710a"  # orange

@@ -13,8 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from petrilab.gui.run_follower import RunState
-
 METRIC_NAMES = {"accuracy": "accuracy", "binary_accuracy": "accuracy", "auc": "AUC", "mae": "MAE", "mse": "MSE",
                 "rmse": "RMSE", "iou": "IoU", "dice": "Dice", "f1": "F1", "loss": "loss"}
 MAX_WIDTH = 460  # pixels: beyond that, the plots would be squeezed
@@ -42,20 +40,6 @@ def format_value(metric: str | None, value: float | None) -> str:
     if metric and "accuracy" in metric:
         return f"{value:.1%}"
     return f"{value:.4g}"  # four digits: runs of a sweep often differ in the third
-
-
-def kept_value(state: RunState) -> float | None:
-    """The validation value of the model the run keeps (its best epoch by validation loss), else of its
-    last epoch; None before the first epoch ends."""
-    if not state.metrics:
-        return None
-    epoch = state.best_epoch if state.best_epoch in state.metrics else max(state.metrics)
-    value = state.metrics[epoch].get(f"val_{state.main_metric}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if value == value else None  # NaN: no value
 
 
 def ranked(values: list[float | None], metric: str | None) -> list[int]:

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 from petrilab.errors import UserError
-from petrilab.events import read_all as read_events
+from petrilab.run_state import read_run
 from petrilab.training.diagnosis.results import Diagnosis
 from petrilab.training.diagnosis.verdict import diagnose
 
@@ -30,8 +30,10 @@ def diagnose_file(path) -> Diagnosis:
                 settings = settings_io.load(path / runs.SETTINGS)
             except UserError:
                 settings = None  # the verdict does not need them; the advice is then less specific
-        if settings is not None and not settings.data.classes:
-            settings.data.classes = _classes_from_events(path / runs.EVENTS)
+        state = read_run(path, ask_cluster=False)
+        classes = state.started.get("classes")  # settings may leave them to the folders
+        if settings is not None and not settings.data.classes and isinstance(classes, list):
+            settings.data.classes = [str(c) for c in classes]
     elif path.is_file():
         history_file = path
     else:
@@ -50,7 +52,7 @@ def diagnose_file(path) -> Diagnosis:
     if not history:
         raise UserError(f"{history_file.name} has no epochs yet.", file=history_file,
                         fix="Diagnose again after the first epochs.")
-    facts = _run_facts(path, settings, len(history)) if path.is_dir() else {}
+    facts = _run_facts(state, settings, len(history)) if path.is_dir() else {}
     return diagnose(history, final=True, settings=settings, **facts)
 
 
@@ -63,28 +65,12 @@ def _csv_columns(path: Path) -> list[str]:
                         fix="Give history.csv from a run folder, or a Keras CSVLogger file.") from None
 
 
-def _classes_from_events(events_file: Path) -> list[str]:
-    """The class names the engine reported when it started (settings may leave them to the folders)."""
-    classes: list[str] = []
-    for event in read_events(events_file):
-        if event.get("event") == "started" and isinstance(event.get("classes"), list):
-            classes = [str(c) for c in event["classes"]]
-    return classes
-
-
-def _run_facts(run_dir, settings, epochs_done: int) -> dict:
+def _run_facts(state, settings, epochs_done: int) -> dict:
     """For `petrilab diagnose RUN`: the validation images counted when it started, and whether early stopping
     ended it (a completed run with fewer epochs than its cap)."""
-    events = Path(run_dir) / "events.jsonl"
     facts: dict = {}
-    if not events.is_file():
-        return facts
-    status = None
-    for event in read_events(events):
-        if event.get("event") == "started" and isinstance(event.get("n_validation"), int):
-            facts["n_validation"] = event["n_validation"]
-        if event.get("event") == "finished":
-            status = event.get("status")
-    if settings is not None and settings.training.early_stopping and status == "completed":
+    if isinstance(state.started.get("n_validation"), int):
+        facts["n_validation"] = state.started["n_validation"]
+    if settings is not None and settings.training.early_stopping and state.status == "completed":
         facts["stopped_early"] = epochs_done < settings.training.epochs
     return facts
