@@ -114,6 +114,25 @@ def test_window_starts_without_tensorflow_or_keras(tmp_path):
 # ---------------------------------------------------------------- the window
 
 
+def test_a_runs_settings_open_as_the_users_choices_and_never_overwrite_the_run(window, tmp_path):
+    asked = settings_io.defaults_for("classification")
+    asked.name, asked.data.folder = "cells", str(tmp_path)
+    ran = asked.copy()
+    ran.data.channels, ran.data.classes, ran.training.learning_rate = 3, ["a", "b"], 0.002
+    settings_io.note_learnt(ran, asked)
+    run_file = settings_io.save(ran, tmp_path / "run" / "settings.toml")
+    written = run_file.read_bytes()
+
+    assert window.load_experiment(run_file)
+    shown = window.context.settings
+    assert (shown.data.channels, shown.data.classes, shown.training.learning_rate) == (0, [], "auto")
+    assert shown.asked == {} and window.context.settings_path is None  # Save asks for a new file
+    assert "learnt" in window.statusBar().currentMessage()
+    window.pages["model"].enter_controls()
+    assert window.pages["model"].controls["training.learning_rate"].auto.isChecked()  # "auto", not 0.002
+    assert run_file.read_bytes() == written
+
+
 @pytest.mark.slow
 def test_window_opens_an_experiment_and_gates_the_steps(qtbot, window, tiny_classification_dir, tmp_path):
     settings = settings_io.defaults_for("classification")
