@@ -268,3 +268,11 @@ def test_a_value_the_user_sets_on_a_learnt_key_is_the_users_choice():
     assert "training.learning_rate" not in ran.asked
     assert settings_io.users_choices(ran).training.learning_rate == 0.0005
     assert settings_io.users_choices(ran).data.patch_size == []
+
+
+def test_a_learnt_section_that_is_not_a_table_is_refused_plainly(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('format = 2\nlearnt = 3\n')
+    with pytest.raises(UserError, match=r"'learnt' must hold sections, like \[learnt.data\]") as err:
+        settings_io.load(path)
+    assert err.value.file == str(path)

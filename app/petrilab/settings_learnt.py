@@ -65,11 +65,10 @@ def read_learnt(raw, settings, keys: tuple[str, ...], coerce, types_of, source: 
     """Apply a file's [learnt] section to `settings` (already read), keeping each section's value as asked."""
     if raw is None:
         return
-    sections = raw if isinstance(raw, dict) else None
-    if sections is None or not all(isinstance(v, dict) for v in sections.values()):
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise UserError(f"'{LEARNT}' must hold sections, like [learnt.data]" + (f" in {source}." if source else "."),
                         file=source, fix="Leave [learnt] as PetriLab wrote it, or delete it to learn those again.")
-    for section, values in sections.items():
+    for section, values in raw.items():
         for name, value in values.items():
             key = f"{section}.{name}"
             if key not in keys:

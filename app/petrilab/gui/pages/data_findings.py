@@ -11,7 +11,7 @@ from petrilab.data.masks import SEGMENTATION_TASKS
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import Card
 from petrilab.gui.widgets.value_columns import is_table_task
-from petrilab.settings import Settings, get_value
+from petrilab.settings import Settings, declared, get_value
 
 
 def describe_value(key: str, value) -> str:
@@ -22,7 +22,7 @@ def describe_value(key: str, value) -> str:
     if key == "data.classes":
         return ", ".join(f"{i} = {name}" for i, name in enumerate(value)) if value else "from the data"
     if key == "data.channels":
-        return {0: "automatic", 1: "1 (grey)", 3: "3 (RGB)"}.get(value, str(value))
+        return declared(key).words.get(value, str(value))
     return str(value)
 
 
