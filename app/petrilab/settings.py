@@ -22,7 +22,7 @@ from petrilab import SETTINGS_FORMAT, __version__
 from petrilab import settings_files, settings_learnt
 from petrilab.errors import UserError
 from petrilab.settings_data import DataSettings, SplitSettings, TaskSettings
-from petrilab.settings_learnt import LEARNT, learnt_keys, migrate_format_1, read_learnt, split_for_file
+from petrilab.settings_learnt import LEARNT, migrate_format_1, read_learnt, split_for_file
 from petrilab.settings_schema import Setting, declared_fields, get_value, setting
 from petrilab.settings_training import AugmentationSettings, ModelSettings, PostprocessSettings, TrainingSettings
 from petrilab.settings_types import coerce
@@ -77,7 +77,7 @@ def declared(key: str) -> Setting | None:
 CHOICES = {key: d.choices for key, d in DECLARED.items() if d.choices}  # a table's choices: of its values
 RANGES = {key: (d.minimum, d.maximum) for key, d in DECLARED.items() if d.minimum is not None}
 AUTO_NUMBERS = tuple(key for key, d in DECLARED.items() if d.auto)  # numbers that may also be "auto"
-LEARNT_KEYS = learnt_keys(Settings, SECTIONS)
+LEARNT_KEYS = tuple(key for key, d in DECLARED.items() if d.learnt)  # what a run may fill in itself
 
 
 # Settings whose default depends on the task: each task's `defaults` in tasks.py. (Flips and turns are on

@@ -17,16 +17,9 @@ from __future__ import annotations
 import copy
 
 from petrilab.errors import UserError
-from petrilab.settings_schema import declared_fields, get_value, set_value
+from petrilab.settings_schema import get_value, set_value
 
 LEARNT = "learnt"  # the section of a run's settings.toml
-
-
-def learnt_keys(settings_class, sections) -> tuple[str, ...]:
-    """Every 'section.key' declared `learnt=True`."""
-    probe = settings_class()
-    return tuple(f"{section}.{name}" for section in sections
-                 for name, declared in declared_fields(type(getattr(probe, section))).items() if declared.learnt)
 
 
 def note_learnt(settings, asked, keys: tuple[str, ...]) -> None:
