@@ -1,9 +1,11 @@
 """One settings schema: each field declares what it is, validation reads it, and a run's learnt values are kept
 apart from what the user asked; settings files written before (PetriLab 0.1.0, format 1) still open."""
 
+import json
 import tomllib
 
 import pytest
+import tomli_w
 
 from petrilab import help as help_texts
 from petrilab import runs
@@ -261,6 +263,17 @@ def test_a_run_keeps_what_it_learnt_apart_and_training_again_learns_it_again(tin
     assert (rewritten["data"]["channels"], rewritten["data"]["classes"]) == (0, [])  # not frozen as a choice
     assert rewritten["learnt"]["data"] == written["learnt"]["data"]
 
+    # the same run folder as format 1 wrote it (until [learnt]): its evaluation gives the same numbers
+    from petrilab.cli import main
+
+    metrics = json.loads((run / runs.EVALUATION).read_text(encoding="utf-8"))["metrics"]
+    old = {**written, "format": 1}
+    for section, values in old.pop("learnt").items():
+        old[section] = {**old[section], **values}
+    (run / runs.SETTINGS).write_text(tomli_w.dumps(old), encoding="utf-8")
+    assert main(["evaluate", str(run)]) == 0
+    assert json.loads((run / runs.EVALUATION).read_text(encoding="utf-8"))["metrics"] == metrics
+
 
 def test_a_value_the_user_sets_on_a_learnt_key_is_the_users_choice():
     ran = _learnt_run_settings()  # e.g. `petrilab train RUN/settings.toml --resume RUN --set training.learning_rate=…`
@@ -276,3 +289,4 @@ def test_a_learnt_section_that_is_not_a_table_is_refused_plainly(tmp_path):
     with pytest.raises(UserError, match=r"'learnt' must hold sections, like \[learnt.data\]") as err:
         settings_io.load(path)
     assert err.value.file == str(path)
+
