@@ -22,9 +22,9 @@ from petrilab.gui import steps  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.widgets.setting_controls import (_AutoFloat, _Bool, _Choice, _Float, _ImageSize, _Int,  # noqa: E402
                                                   _IntList)
-from petrilab.gui.widgets.setting_controls import _ModelPath  # noqa: E402
+from petrilab.gui.widgets.setting_controls import _ModelPath, form_label  # noqa: E402
 from petrilab.gui.workers import display_uint8  # noqa: E402
-from petrilab.help import HELP  # noqa: E402
+from petrilab.settings import DECLARED  # noqa: E402
 from petrilab.tasks import TASKS  # noqa: E402
 
 from helpers import main_window  # noqa: E402
@@ -61,13 +61,14 @@ def checked(qtbot, window, folder) -> None:
 
 
 def test_help_explains_every_setting_in_a_few_sentences():
-    assert set(HELP) == all_settings_keys()
-    for key, (label, text) in HELP.items():
+    assert set(DECLARED) == all_settings_keys()  # every field declares its label and help
+    for key, declared in DECLARED.items():
+        label, text = declared.label, declared.help
         assert label and text, key
         sentences = [s for s in text.replace("e.g.", "eg").split(". ") if s.strip()]
         assert 1 <= len(sentences) <= 4, (key, text)
     for word in ("learning rate", "batch", "epoch", "dropout", "augment", "optimizer", "normalis", "validation"):
-        assert any(word in (label + text).lower() for label, text in HELP.values()), word
+        assert any(word in (d.label + d.help).lower() for d in DECLARED.values()), word
 
 
 def test_steps_open_in_order_and_evaluate_needs_a_run():
@@ -111,6 +112,25 @@ def test_window_starts_without_tensorflow_or_keras(tmp_path):
 
 
 # ---------------------------------------------------------------- the window
+
+
+def test_a_runs_settings_open_as_the_users_choices_and_never_overwrite_the_run(window, tmp_path):
+    asked = settings_io.defaults_for("classification")
+    asked.name, asked.data.folder = "cells", str(tmp_path)
+    ran = asked.copy()
+    ran.data.channels, ran.data.classes, ran.training.learning_rate = 3, ["a", "b"], 0.002
+    settings_io.note_learnt(ran, asked)
+    run_file = settings_io.save(ran, tmp_path / "run" / "settings.toml")
+    written = run_file.read_bytes()
+
+    assert window.load_experiment(run_file)
+    shown = window.context.settings
+    assert (shown.data.channels, shown.data.classes, shown.training.learning_rate) == (0, [], "auto")
+    assert shown.asked == {} and window.context.settings_path is None  # Save asks for a new file
+    assert "learnt" in window.statusBar().currentMessage()
+    window.pages["model"].enter_controls()
+    assert window.pages["model"].controls["training.learning_rate"].auto.isChecked()  # "auto", not 0.002
+    assert run_file.read_bytes() == written
 
 
 @pytest.mark.slow
@@ -251,6 +271,31 @@ def test_split_table_counts_add_up_and_follow_the_controls(qtbot, window, tiny_c
     assert page.problem() is None
 
 
+def test_the_model_page_controls_show_what_each_setting_declares(window):
+    """Label, help, choices (in their words) and range come from the field's declaration, nowhere else."""
+    page = window.pages["model"]
+    page.enter_controls()
+    for key, control in page.controls.items():
+        declared = DECLARED[key]
+        assert declared.help in control.widget.toolTip(), key
+        if isinstance(control, _Bool):
+            assert control.widget.text() == declared.label
+        else:
+            assert form_label(key, control) == declared.label + ":"
+        if isinstance(control, _Choice):
+            combo = control.widget
+            offered = tuple(combo.itemData(i) for i in range(combo.count()))
+            assert offered == (declared.suggestions or declared.choices), key
+            assert [combo.itemText(i) for i in range(combo.count())] == [
+                str(declared.words.get(c, c)) for c in offered], key
+        elif isinstance(control, (_Int, _Float, _AutoFloat)):
+            spin = control.number.widget if isinstance(control, _AutoFloat) else control.widget
+            digits = spin.decimals() if isinstance(control, (_Float, _AutoFloat)) else 0  # 1e-8 shows as 0
+            assert (spin.minimum(), spin.maximum()) == (round(declared.minimum, digits), declared.maximum), key
+    assert DECLARED["training.optimizer"].words["momentum"] in [
+        page.controls["training.optimizer"].widget.itemText(i) for i in range(4)]
+
+
 def test_every_model_page_control_writes_exactly_its_key(window):
     page = window.pages["model"]
     settings = window.context.settings
@@ -295,7 +340,7 @@ def test_every_model_page_control_writes_exactly_its_key(window):
         value = settings_io.get_value(settings, key)
         assert value == pytest.approx(expected) if isinstance(expected, float) else value == expected, key
         assert {k: settings_io.get_value(settings, k) for k in keys if k != key} == others, key
-        assert widget.toolTip() and HELP[key][0] in widget.toolTip()
+        assert widget.toolTip() and DECLARED[key].label in widget.toolTip()
 
     page.choose_architecture("dense")
     assert settings.model.architecture == "dense"

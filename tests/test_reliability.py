@@ -237,6 +237,8 @@ def test_a_batch_that_does_not_fit_is_halved_and_training_goes_on(tmp_path, monk
     assert [w["message"].split("batch of ")[1].split(" ")[0] for w in warnings] == ["8"]
     assert "batches of 4" in warnings[-1]["message"] and warnings[-1]["fix"]
     assert settings_io.load(run_dir / runs.SETTINGS).training.batch_size == 4  # what really ran
+    # learnt, apart from what the user asked: a new training from this run's settings tries 8 again
+    assert settings_io.users_choices(settings_io.load(run_dir / runs.SETTINGS)).training.batch_size == 8
     history = runs.read_history(run_dir / runs.HISTORY)
     assert [h["epoch"] for h in history] == [0, 1]
     finished = events_of(run_dir, "finished")[-1]

@@ -121,6 +121,9 @@ def test_a_real_instance_training_records_and_uses_the_tuned_minimum_size(tmp_pa
     saved = settings_io.load(run / runs.SETTINGS)
     assert saved.postprocess.min_size == tuned["min_size"] == tuned["values"]["postprocess.min_size"]
     assert json.loads((run / runs.EVALUATION).read_text())["min_size"] == tuned["min_size"]
+    # what was tuned is learnt, apart from what the user asked: training again from this run tunes it again
+    asked = settings_io.users_choices(saved).postprocess
+    assert (asked.min_size, asked.threshold, saved.postprocess.threshold) == (0, 0.5, tuned["value"])
 
     # prediction uses the saved size: with it forced to a size above every object, nothing is left
     out = tmp_path / "out"

@@ -1,10 +1,11 @@
 """An experiment is a settings file.
 
-One dataclass tree (task, data, split, model, augmentation, training), the
-defaults for each task, validation with plain-language errors that name the
-key (a value's type is checked by settings_types.py), and TOML load/save that
-round-trips. The GUI edits a `Settings`; the engine reads one; the run folder
-keeps the one that ran.
+One dataclass tree (task, data, split, model, augmentation, training, postprocess) whose fields each
+declare what they are (settings_schema.py; the fields in settings_data.py and settings_training.py), the
+defaults for each task, validation from those declarations with plain-language errors that name the key
+(a value's type is checked by settings_types.py), and TOML load/save that round-trips. The GUI edits a
+`Settings`; the engine reads one; the run folder keeps the one that ran, its learnt values apart
+(settings_learnt.py).
 """
 
 from __future__ import annotations
@@ -18,117 +19,22 @@ from pathlib import Path
 import tomli_w
 
 from petrilab import SETTINGS_FORMAT, __version__
-from petrilab import settings_files
+from petrilab import settings_files, settings_learnt
 from petrilab.errors import UserError
-from petrilab.data.network_depth import DEFAULT_FILTERS
+from petrilab.settings_data import DataSettings, SplitSettings, TaskSettings
+from petrilab.settings_learnt import LEARNT, migrate_format_1, read_learnt, split_for_file
+from petrilab.settings_schema import Setting, declared_fields, get_value, setting
+from petrilab.settings_training import AugmentationSettings, ModelSettings, PostprocessSettings, TrainingSettings
 from petrilab.settings_types import coerce
-from petrilab.tasks import DEFAULT_TASK, TASKS
-
-
-@dataclass
-class TaskSettings:
-    kind: str = DEFAULT_TASK
-
-
-@dataclass
-class DataSettings:
-    folder: str = ""
-    test_folder: str = ""  # empty: the split makes a test set
-    classes: list[str] = field(default_factory=list)  # empty: the sub-folder names
-    image_size: list[int] = field(default_factory=lambda: [64, 64])  # height, width the model sees
-    channels: int = 0  # 0: decided from the data; 1 grey; 3 RGB; 2 or 4 kept as they are
-    normalisation: str = "scale"  # scale | mean_std | percentile
-    percentile_low: float = 1.0
-    percentile_high: float = 99.8
-    class_weights: bool = False  # weigh rare classes up during training
-    load: str = "auto"  # auto | memory | stream (read from disk batch by batch)
-    patch_size: list[int] = field(default_factory=list)  # segmentation: [height, width] of training patches; empty: from the data
-    target_columns: list[str] = field(default_factory=list)  # regression: the targets.csv columns to learn; empty: all
-    # regression, decided from the training images: each target's mean and spread (targets are standardised)
-    target_mean: list[float] = field(default_factory=list)
-    target_std: list[float] = field(default_factory=list)
-    # regression: what each target column is, for flips and turns (data/target_geometry.py):
-    # invariant | position_x | position_y | angle | other; a column not listed is decided by a probe
-    target_kinds: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class SplitSettings:
-    validation_fraction: float = 0.2
-    test_fraction: float = 0.15
-    seed: int = 42
-    stratify: bool = True
-
-
-@dataclass
-class ModelSettings:
-    architecture: str = "convnet"  # dense | convnet | vgg | transfer
-    activation: str = "relu"
-    dense_layers: list[int] = field(default_factory=lambda: [32, 16])  # dense: neurons per hidden layer
-    filters: list[int] = field(default_factory=lambda: list(DEFAULT_FILTERS))  # convnet / vgg: filters per block
-    head_units: list[int] = field(default_factory=lambda: [64])  # dense layers after the convolutions
-    dropout: float = 0.0
-    batch_norm: bool = False
-    l1: float = 0.0
-    l2: float = 0.0
-    backbone: str = "mobilenetv2"  # transfer: mobilenetv2 | vgg16
-    weights: str = "imagenet"  # transfer: imagenet | random | path to a weights file
-    fine_tune_layers: int = 0  # transfer: 0 keeps the pretrained base frozen
-    start_from: str = ""  # a trained model to continue from (.keras file or run folder); "" = from scratch
-
-
-@dataclass
-class AugmentationSettings:
-    # whether flips and turns keep the answer (the user's question, not the task's): auto (a short probe
-    # decides, training/geometry_probe.py) | yes | no (no flips, turns, free rotation or zoom)
-    geometric: str = "auto"
-    flip_horizontal: bool = True
-    flip_vertical: bool = True
-    rotate_90: bool = True
-    rotation: float = 0.0  # largest free rotation, degrees
-    brightness: float = 0.0  # largest change, fraction of the range
-    contrast: float = 0.0  # largest change, fraction
-    noise: float = 0.0  # Gaussian noise standard deviation, fraction of the range
-    zoom: float = 0.0  # largest zoom in or out, fraction
-    elastic: float = 0.0  # segmentation: strength of elastic deformation (0 = off)
-
-
-@dataclass
-class TrainingSettings:
-    epochs: int = 200  # with early stopping: the most epochs (a cap), not a guess
-    batch_size: int = 32
-    learning_rate: float | str = "auto"  # a number, or "auto": a short range test chooses it (training/lr_finder.py)
-    optimizer: str = "adam"  # sgd | momentum | adam | rmsprop
-    loss: str = "auto"  # auto: the task's loss
-    early_stopping: bool = True  # stop when validation loss stops improving; the best epoch's weights are kept
-    patience: int = 10
-    # filled in the run's settings.toml: the settings PetriLab chose itself ("auto" at the start), e.g.
-    # ["training.learning_rate", "augmentation.geometric"]; their "auto" is in the experiment's own file
-    decided_automatically: list[str] = field(default_factory=list)
-    device: str = "auto"  # auto | cpu | gpu
-    devices: str = "auto"  # auto (every GPU shares the training) | one
-    mixed_precision: str = "auto"  # auto | on | off
-    seed: int = 42
-    backend: str = "auto"  # auto (KERAS_BACKEND, else tensorflow) | tensorflow | torch (PyTorch: GPU on Windows)
-
-
-@dataclass
-class PostprocessSettings:
-    """Turning probability maps into masks and objects (segmentation)."""
-
-    threshold: float = 0.5  # foreground probability above which a pixel is foreground
-    tune_threshold: bool = True  # choose the threshold that scores best on the validation images
-    fill_holes: bool = True
-    min_size: int = 0  # objects smaller than this (pixels) are removed; 0 keeps all
-    max_size: int = 0  # objects larger than this (pixels) are removed; 0 keeps all
-    clear_border: bool = False  # remove objects touching the image border
-    split_touching: bool = True  # separate touching objects by watershed (instance segmentation)
-    label_thresholds: list[float] = field(default_factory=list)  # multi-label: one per label; empty: threshold for all
+from petrilab.tasks import TASKS
 
 
 @dataclass
 class Settings:
-    name: str = "experiment"
+    name: str = setting(
+        "experiment", "Experiment name",
+        "A short name for this experiment. Each training run is saved in a folder that starts with the date "
+        "and this name, so you can find it again.")
     task: TaskSettings = field(default_factory=TaskSettings)
     data: DataSettings = field(default_factory=DataSettings)
     split: SplitSettings = field(default_factory=SplitSettings)
@@ -136,10 +42,13 @@ class Settings:
     augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     postprocess: PostprocessSettings = field(default_factory=PostprocessSettings)
+    # for each key the engine filled in (settings_learnt.py): the value the user had asked
+    asked: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         body = dataclasses.asdict(self)
-        return {"format": SETTINGS_FORMAT, "petrilab_version": __version__, **body}
+        asked = body.pop("asked")
+        return {"format": SETTINGS_FORMAT, "petrilab_version": __version__, **split_for_file(body, asked)}
 
     def copy(self) -> "Settings":
         return from_dict(self.to_dict())
@@ -147,52 +56,29 @@ class Settings:
 
 SECTIONS = ("task", "data", "split", "model", "augmentation", "training", "postprocess")
 
-CHOICES = {
-    "task.kind": tuple(TASKS),
-    "data.normalisation": ("scale", "mean_std", "percentile"),
-    "data.load": ("auto", "memory", "stream"),
-    "data.channels": (0, 1, 2, 3, 4),
-    "model.architecture": ("dense", "convnet", "vgg", "transfer", "unet"),
-    "model.activation": ("relu", "sigmoid", "tanh", "gelu", "silu"),
-    "model.backbone": ("mobilenetv2", "vgg16"),
-    "training.optimizer": ("sgd", "momentum", "adam", "rmsprop"),
-    "training.loss": ("auto", "binary_crossentropy", "categorical_crossentropy", "weighted_crossentropy", "dice",
-                      "crossentropy_dice", "focal", "mse", "mae", "huber"),
-    "training.device": ("auto", "cpu", "gpu"),
-    "training.devices": ("auto", "one"),
-    "training.mixed_precision": ("auto", "on", "off"),
-    "training.backend": ("auto", "tensorflow", "torch"),
-    "augmentation.geometric": ("auto", "yes", "no"),
-}
-TARGET_KINDS = ("invariant", "position_x", "position_y", "angle", "other")
 
-# (smallest, largest) allowed, both included
-RANGES = {
-    "data.percentile_low": (0.0, 50.0),
-    "data.percentile_high": (50.0, 100.0),
-    "split.validation_fraction": (0.01, 0.5),
-    "split.test_fraction": (0.0, 0.5),
-    "model.dropout": (0.0, 0.9),
-    "model.l1": (0.0, 1.0),
-    "model.l2": (0.0, 1.0),
-    "model.fine_tune_layers": (0, 10_000),
-    "augmentation.rotation": (0.0, 180.0),
-    "augmentation.brightness": (0.0, 1.0),
-    "augmentation.contrast": (0.0, 1.0),
-    "augmentation.noise": (0.0, 1.0),
-    "augmentation.zoom": (0.0, 0.9),
-    "augmentation.elastic": (0.0, 1.0),
-    "postprocess.threshold": (0.0, 1.0),
-    "postprocess.min_size": (0, 100_000_000),
-    "postprocess.max_size": (0, 100_000_000),
-    "training.epochs": (1, 100_000),
-    "training.batch_size": (1, 65_536),
-    "training.learning_rate": (1e-8, 10.0),
-    "training.patience": (1, 100_000),
-}
+def _declarations() -> dict[str, Setting]:
+    found = {"name": declared_fields(Settings)["name"]}
+    for section in SECTIONS:
+        section_class = Settings.__dataclass_fields__[section].default_factory
+        found.update({f"{section}.{name}": d for name, d in declared_fields(section_class).items()})
+    return found
 
 
-AUTO_NUMBERS = ("training.learning_rate",)  # number settings that may also be "auto"
+DECLARED: dict[str, Setting] = _declarations()  # every settings key, in the file's order: what it is
+
+
+def declared(key: str) -> Setting | None:
+    """The declaration of a settings key (label, help, choices, range, control), or None for an unknown key."""
+    return DECLARED.get(key)
+
+
+# derived from the declarations, for the code that asks about one kind of fact
+CHOICES = {key: d.choices for key, d in DECLARED.items() if d.choices}  # a table's choices: of its values
+RANGES = {key: (d.minimum, d.maximum) for key, d in DECLARED.items() if d.minimum is not None}
+AUTO_NUMBERS = tuple(key for key, d in DECLARED.items() if d.auto)  # numbers that may also be "auto"
+LEARNT_KEYS = tuple(key for key, d in DECLARED.items() if d.learnt)  # what a run may fill in itself
+
 
 # Settings whose default depends on the task: each task's `defaults` in tasks.py. (Flips and turns are on
 # for every task: augmentation.geometric and data.target_kinds say whether they keep the answer, and move a
@@ -262,12 +148,16 @@ def from_dict(raw: dict, source: str | None = None) -> Settings:
                     fix=f"Check its spelling. The settings of [{section}] are: {known}.",
                 )
             setattr(target, key, coerce(full, value, types[key]))
+    read_learnt(raw.pop(LEARNT, None), settings, LEARNT_KEYS, coerce, _section_types, source)
+    if version < 2:  # written before [learnt] (PetriLab 0.1.0)
+        migrate_format_1(settings)
     if raw:
         unknown = ", ".join(sorted(raw))
         raise UserError(
             f"Unknown section or setting '{unknown}'{where}.",
             file=source,
-            fix=f"The sections are: {', '.join(SECTIONS)} (and 'name' at the top).",
+            fix=f"The sections are: {', '.join(SECTIONS)} (and 'name' at the top; a run's own file also has "
+                f"[{LEARNT}]).",
         )
     return settings
 
@@ -338,7 +228,7 @@ def parse_override(text: str) -> tuple[str, object]:
 
 
 def apply_override(settings: Settings, key: str, value) -> None:
-    """Set one 'section.key' (or 'name'), with the same checks as loading a file."""
+    """Set one 'section.key' (or 'name') as the user's choice, with the same checks as loading a file."""
     if key == "name":
         settings.name = coerce(key, value, str)
         return
@@ -352,57 +242,67 @@ def apply_override(settings: Settings, key: str, value) -> None:
     if target_type is str and not isinstance(value, str):
         value = str(value)
     setattr(getattr(settings, section), name, coerce(key, value, target_type))
+    settings.asked.pop(key, None)  # the user's choice now, also where a run had learnt it
 
 
 def validate(settings: Settings, source: str | None = None) -> None:
-    """Raise a UserError for the first value out of its allowed choices or range."""
-    for key, allowed in CHOICES.items():
-        value = get_value(settings, key)
-        if value not in allowed:
-            listed = ", ".join(str(a) for a in allowed)
-            raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source, fix=f"Use one of: {listed}.")
-    for key, (low, high) in RANGES.items():
-        value = get_value(settings, key)
-        if isinstance(value, str) and key in AUTO_NUMBERS:
-            if value != "auto":
-                raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source,
-                                fix=f'Use a number between {low} and {high}, or "auto".')
-            continue
-        if not low <= value <= high:
-            raise UserError(f"The setting '{key}' is {value}, outside {low} … {high}.", file=source,
-                            fix=f"Choose a value between {low} and {high}.")
+    """Raise a UserError for the first value outside what its field declares (choices, range), then the rules
+    that tie settings together."""
+    for key, declaration in DECLARED.items():
+        _check_declared(key, declaration, get_value(settings, key), source)
     s = settings
-    for column, kind in s.data.target_kinds.items():
-        if kind not in TARGET_KINDS:
-            raise UserError(f"The kind of the target '{column}' in 'data.target_kinds' cannot be {kind!r}.",
-                            file=source, fix=f"Use one of: {', '.join(TARGET_KINDS)}.")
     if s.split.validation_fraction + s.split.test_fraction >= 0.9:
         raise UserError("The validation and test fractions leave almost nothing to train on.", file=source,
                         fix="Keep validation + test below 0.9 (typically 0.2 + 0.15).")
-    if len(s.data.image_size) != 2 or min(s.data.image_size) < 8 or max(s.data.image_size) > 4096:
-        raise UserError(f"'data.image_size' must be [height, width] between 8 and 4096, not {s.data.image_size}.",
+    if len(s.data.image_size) != 2:
+        raise UserError(f"'data.image_size' must be [height, width], not {s.data.image_size}.",
                         file=source, fix="For example image_size = [64, 64].")
-    if s.data.patch_size and (len(s.data.patch_size) != 2 or min(s.data.patch_size) < 16 or max(s.data.patch_size) > 4096):
-        raise UserError(f"'data.patch_size' must be [height, width] between 16 and 4096, not {s.data.patch_size}.",
+    if s.data.patch_size and len(s.data.patch_size) != 2:
+        raise UserError(f"'data.patch_size' must be [height, width], not {s.data.patch_size}.",
                         file=source, fix="For example patch_size = [128, 128], or [] to choose from the data.")
     if s.data.percentile_low >= s.data.percentile_high:
         raise UserError("'data.percentile_low' must be below 'data.percentile_high'.", file=source)
-    if any(not 0.0 <= t <= 1.0 for t in s.postprocess.label_thresholds):
-        raise UserError("Every entry of 'postprocess.label_thresholds' must be between 0 and 1.", file=source)
     if len(s.data.target_mean) != len(s.data.target_std) or any(not sd > 0 for sd in s.data.target_std):
         raise UserError("'data.target_mean' and 'data.target_std' must have one entry per target, and every "
                         "spread must be above 0.", file=source,
                         fix="Leave both empty: training computes them from the training images.")
-    for key in ("model.dense_layers", "model.filters", "model.head_units"):
-        if any(n < 1 or n > 8192 for n in get_value(settings, key)):
-            raise UserError(f"Every entry of '{key}' must be between 1 and 8192.", file=source)
     if s.model.architecture in ("convnet", "vgg", "unet") and not s.model.filters:
         raise UserError(f"A {s.model.architecture} needs at least one block in 'model.filters'.", file=source,
                         fix="For example filters = [16, 32, 64].")
 
 
-def get_value(settings: Settings, key: str):
-    if key == "name":
-        return settings.name
-    section, _, name = key.partition(".")
-    return getattr(getattr(settings, section), name)
+def _check_declared(key: str, declaration: Setting, value, source: str | None) -> None:
+    """One value against its field's declaration; a list's entries and a table's values each."""
+    allowed, low, high = declaration.choices, declaration.minimum, declaration.maximum
+    if isinstance(value, dict):  # data.target_kinds: each column's kind
+        for column, kind in value.items():
+            if allowed and kind not in allowed:
+                raise UserError(f"The value for '{column}' in '{key}' cannot be {kind!r}.", file=source,
+                                fix=f"Use one of: {', '.join(str(a) for a in allowed)}.")
+        return
+    if isinstance(value, list):
+        if low is not None and any(not low <= v <= high for v in value):
+            raise UserError(f"Every entry of '{key}' must be between {low} and {high}, not {value}.", file=source,
+                            fix=f"Change '{key}' ({declaration.label}).")
+        return
+    if allowed and value not in allowed:
+        raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source,
+                        fix=f"Use one of: {', '.join(str(a) for a in allowed)}.")
+    if isinstance(value, str) and declaration.auto:
+        if value != "auto":
+            raise UserError(f"The setting '{key}' cannot be {value!r}.", file=source,
+                            fix=f'Use a number between {low} and {high}, or "auto".')
+        return
+    if low is not None and not low <= value <= high:
+        raise UserError(f"The setting '{key}' is {value}, outside {low} … {high}.", file=source,
+                        fix=f"Choose a value between {low} and {high} ({declaration.label}).")
+
+
+def users_choices(settings: Settings) -> Settings:
+    """A copy that holds what the user asked, not what a run learnt (settings_learnt.py)."""
+    return settings_learnt.users_choices(settings)
+
+
+def note_learnt(settings: Settings, asked: Settings) -> None:
+    """Mark as learnt every learnable value the engine changed from `asked` (the user's choices)."""
+    settings_learnt.note_learnt(settings, asked, LEARNT_KEYS)

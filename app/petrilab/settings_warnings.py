@@ -7,9 +7,11 @@ the terminal). Light: no Keras, so the window may ask too.
 
 from __future__ import annotations
 
+from petrilab.settings import declared
+
 # Learning rates above this are almost always a typing slip (0.001 meant): Adam, RMSprop and SGD diverge.
 HIGH_LEARNING_RATE = 1.0
-USUAL_LEARNING_RATE = 0.001
+USUAL_LEARNING_RATE = declared("training.learning_rate").usual  # what unticking 'automatic' shows
 
 
 def settings_warnings(settings) -> list[tuple[str, str]]:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NORMALISATIONS = ("scale", "mean_std", "percentile")
+from petrilab.settings import CHOICES
+
+NORMALISATIONS = CHOICES["data.normalisation"]
 _LUMINANCE = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)  # how bright each of R, G, B looks
 _EPS = 1e-6
 

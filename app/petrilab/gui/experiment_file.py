@@ -39,6 +39,11 @@ class ExperimentFile:
         except UserError as exc:
             self.show_error("This experiment cannot be opened", exc)
             return False
+        if settings.asked:  # a run's own settings.toml: the window edits what the user asked, saved elsewhere
+            self._replace_settings(settings_io.users_choices(settings), None)
+            self.statusBar().showMessage(f"Opened the settings of the run {path.parent.name}: the values it learnt "
+                                         "are learnt again by the next training; Save asks for a new file.", 15_000)
+            return True
         self._replace_settings(settings, path.resolve())
         self.add_recent(path.resolve())
         session.remember_last(path.resolve())

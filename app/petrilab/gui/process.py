@@ -58,7 +58,7 @@ class EngineProcess(QObject):
     def start_train(self, settings: Settings, runs_dir: str | Path) -> Path:
         """Train `settings` in a new run folder the GUI picks; returns that folder."""
         run_dir = runs.new_run_dir(runs_dir, settings.name or "experiment")
-        # The engine reads this file and rewrites it with what it decided from the data (classes, channels).
+        # The engine reads this file and rewrites it with what it learnt (classes, channels) under [learnt].
         settings_path = settings_io.save(settings, run_dir / runs.SETTINGS)
         # --quiet: the events are in the run folder already; the log keeps only what explains a crash
         self._start("train", ["train", str(settings_path), "--run-dir", str(run_dir), "--quiet"], run_dir,

@@ -88,7 +88,9 @@ def _validation_argument(data: dict):
 def train(settings: Settings, runs_dir: str | Path | None = None, run_dir: str | Path | None = None,
           resume: str | Path | None = None, echo: bool = True) -> Path:
     """Run one experiment and return its run folder."""
-    settings = settings.copy()
+    # a new run starts from what the user asked: values a run learnt (a run's settings.toml used as the
+    # experiment: classes, patch size, a tuned threshold) are learnt again, never taken for the user's choice
+    settings = settings.copy() if resume else settings_io.users_choices(settings)
     settings_io.validate(settings)
     recipe = get_recipe(settings.task.kind)
     if not settings.data.folder:
@@ -167,6 +169,12 @@ def _emit_if_possible(writer: ev.EventWriter, kind: str, **fields) -> None:
         pass
 
 
+def _save_settings(settings: Settings, asked: Settings, run_dir: Path) -> None:
+    """The run's settings.toml: the values the user asked, and under [learnt] those this run filled in."""
+    settings_io.note_learnt(settings, asked)
+    settings_io.save(settings, run_dir / runs.SETTINGS)
+
+
 def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writer: ev.EventWriter, started: float) -> Path:
     import keras
 
@@ -180,6 +188,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     from petrilab.training.stop import StopRequest
 
     keras.config.disable_interactive_logging()
+    asked = settings_io.users_choices(settings)  # what the run's settings.toml keeps apart from what it learns
     # PETRILAB_LOGICAL_CPUS (testing aid) must split the CPU before anything starts TensorFlow;
     # configure() below reports it, or why it could not
     device_setup.split_cpu(keras.backend.backend(), [])
@@ -191,7 +200,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         start = locate(settings.model.start_from)
         data_warnings += adopt_network(settings, start)
     prepared = _prepare_data(recipe, settings, run_dir, resume, data_warnings)
-    settings_io.save(settings, run_dir / runs.SETTINGS)
+    _save_settings(settings, asked, run_dir)
     head = recipe.head(settings)
 
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)
@@ -249,7 +258,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         decided = choose(model, recipe, settings, train_samples, validation_samples, prepared.prep, fit_options,
                          recompile)
         if decided:
-            settings_io.save(settings, run_dir / runs.SETTINGS)
+            _save_settings(settings, asked, run_dir)
         train_data = inputs("training")
 
     validation_data = inputs("validation")
@@ -298,7 +307,7 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
 
     def use_batch_size(batch_size: int) -> None:  # after running out of memory
         settings.training.batch_size = batch_size
-        settings_io.save(settings, run_dir / runs.SETTINGS)
+        _save_settings(settings, asked, run_dir)
         distribution.replan(batch_size, counts)
         data["train"], data["validation"] = inputs("training"), inputs("validation")
         recorder.steps = data["train"]["steps"]
@@ -411,9 +420,10 @@ def _finish(recipe, settings, run_dir, writer, model, recorder, status, started)
     if recorder.best_weights is not None:
         model.set_weights(recorder.best_weights)  # evaluate what model.keras holds (early stopping's restore)
     trained = TrainedModel(run_dir, model=model)
+    asked = settings_io.users_choices(trained.settings)  # the run's settings.toml as written: what the user asked
     tuned = recipe.after_training(trained, recorder.validation_samples)
     if tuned:
-        settings_io.save(trained.settings, run_dir / runs.SETTINGS)
+        _save_settings(trained.settings, asked, run_dir)
         writer.emit(ev.TUNED, **tuned)
     if any(subset == "test" for _, subset in load_split(run_dir / runs.SPLIT)[0].assignments):
         result = evaluate_run(run_dir, trained=trained)

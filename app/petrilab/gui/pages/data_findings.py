@@ -9,7 +9,7 @@ from petrilab import help as help_texts
 from petrilab.data.check import DatasetReport
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import Card
-from petrilab.settings import Settings, get_value
+from petrilab.settings import Settings, declared, get_value
 from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
 
 
@@ -21,7 +21,7 @@ def describe_value(key: str, value) -> str:
     if key == "data.classes":
         return ", ".join(f"{i} = {name}" for i, name in enumerate(value)) if value else "from the data"
     if key == "data.channels":
-        return {0: "automatic", 1: "1 (grey)", 3: "3 (RGB)"}.get(value, str(value))
+        return declared(key).words.get(value, str(value))
     return str(value)
 
 

@@ -76,7 +76,7 @@ class SplitPage(WizardPage):
         self.validation = PercentControl(*RANGES["split.validation_fraction"])
         self.test = PercentControl(*RANGES["split.test_fraction"])
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2_147_483_647)
+        self.seed.setRange(*RANGES["split.seed"])
         self.seed.setFixedWidth(120)
         self.stratify = QCheckBox(help_texts.label("split.stratify"))
         form.addRow(help_texts.label("split.validation_fraction") + ":", self.validation)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QFrame, QHB
                                QVBoxLayout, QWidget)
 
 from petrilab.gui.widgets import theme
+from petrilab.settings import declared
 from petrilab.tasks import PER_IMAGE_TASKS as ASKED_TASKS, TASKS  # a mask moves with its image: never asked
 
 PICTURE_SIZE = 84
@@ -25,9 +26,6 @@ COPIES = (("as it is", lambda a: a), ("flipped left–right", np.fliplr), ("flip
 ANSWERS = (("yes", "Yes: flipped or turned, it is still the same"),
            ("no", "No: it can become another answer (a 6 and a 9)"),
            ("auto", "Not sure: let PetriLab test it when training starts"))
-KIND_WORDS = {"": "not sure: let PetriLab test it", "invariant": "unchanged (a count, an area, an intensity)",
-              "position_x": "a position across (x, pixels)", "position_y": "a position down (y, pixels)",
-              "angle": "an angle (degrees)", "other": "something else: no flips or turns"}
 
 
 def copies_of(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -149,7 +147,7 @@ class AugmentationQuestion(QObject):
             self.kind_combos = {}
             for column in columns:
                 combo = QComboBox()
-                for kind, words in KIND_WORDS.items():
+                for kind, words in declared("data.target_kinds").words.items():
                     combo.addItem(words, kind)
                 combo.currentIndexChanged.connect(lambda _i, column=column: self._kind_chosen(column))
                 self.kind_combos[column] = combo

@@ -1,11 +1,11 @@
-"""The side panel that explains the control the user is on, from petrilab.help."""
+"""The side panel that explains the control the user is on, from its setting's declaration (petrilab.help)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from petrilab.help import HELP
+from petrilab.help import explanation, label as label_of
 
 
 class HelpPanel(QFrame):
@@ -41,7 +41,7 @@ class HelpPanel(QFrame):
         self.key_label.setText("")
 
     def show_key(self, key: str) -> None:
-        label, text = HELP.get(key, (key, ""))
+        label, text = label_of(key), explanation(key)
         self.current_key = key
         self.heading.setText(label)
         self.body.setText(text)
@@ -57,7 +57,7 @@ class HelpBinder(QObject):
         self._keys: dict[QObject, str] = {}
 
     def bind(self, widget: QWidget, key: str, *also: QWidget) -> None:
-        label, text = HELP.get(key, (key, ""))
+        label, text = label_of(key), explanation(key)
         for w in (widget, *also):
             w.setToolTip(f"<b>{label}</b><br>{text}")
             w.installEventFilter(self)

@@ -1,9 +1,10 @@
-"""What differs between a run and the one before it, in a line ("learning rate 0.001 → 0.003").
+"""What the user changed between a run and the one before it, in a line ("learning rate 0.001 → 0.003").
 
 Runs are named by date and experiment, so ten runs of one experiment look
 alike in a list; what tells them apart is what the user changed between
-them. Read from each run's settings.toml (exactly what ran), cached by the
-file's modification time so a list of fifty runs reads each file once.
+them. Read from each run's settings.toml (what the user asked; what the run
+learnt, under [learnt], is left out), cached by the file's modification time
+so a list of fifty runs reads each file once.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pathlib import Path
 
 from petrilab import help as help_texts
 from petrilab import runs
+from petrilab.settings_learnt import LEARNT
 
 # keys that name or place a run rather than change what it learns
-IGNORED = {"name"}
+IGNORED = {"name", "format", "petrilab_version"}
 _cache: dict[Path, tuple[float, dict]] = {}
 
 
@@ -54,7 +56,7 @@ def changes(earlier: dict, later: dict) -> list[tuple[str, object, object]]:
     """(key, value before, value now) for every setting that differs, in the file's order."""
     keys = list(later) + [k for k in earlier if k not in later]
     return [(k, earlier.get(k), later.get(k)) for k in keys
-            if k not in IGNORED and earlier.get(k) != later.get(k)]
+            if k not in IGNORED and not k.startswith(LEARNT + ".") and earlier.get(k) != later.get(k)]
 
 
 def _value(value) -> str:

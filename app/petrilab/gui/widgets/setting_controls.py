@@ -1,4 +1,4 @@
-"""One control per settings key, built from a small table, each writing exactly its key.
+"""One control per settings key, built from the key's declaration, each writing exactly its key.
 
 `make_control(key)` returns a `SettingControl`: the widget, how to show a
 value in it, and a `changed` signal carrying the value to write. Pages wire
@@ -14,51 +14,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
                                QLabel, QLineEdit, QMenu, QPushButton, QSpinBox, QWidget)
 
-from petrilab import help as help_texts
-from petrilab.settings import AUTO_NUMBERS, CHOICES, RANGES
+from petrilab.settings import Settings, declared, get_value
 
-# words for the choices users see (the settings file keeps the keys)
-CHOICE_WORDS = {
-    "model.activation": {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "gelu": "GELU", "silu": "SiLU (swish)"},
-    "model.backbone": {"mobilenetv2": "MobileNetV2 (small, fast)", "vgg16": "VGG16 (large, slow)"},
-    "model.weights": {"imagenet": "ImageNet (pretrained)", "random": "random (from scratch)"},
-    "training.optimizer": {"sgd": "SGD", "momentum": "SGD with momentum (0.9)", "adam": "Adam",
-                           "rmsprop": "RMSprop"},
-    "training.loss": {"auto": "automatic (from the task)", "binary_crossentropy": "binary cross-entropy",
-                      "categorical_crossentropy": "categorical cross-entropy",
-                      "crossentropy": "cross-entropy", "weighted_crossentropy": "weighted cross-entropy",
-                      "dice": "Dice", "crossentropy_dice": "cross-entropy + Dice", "focal": "focal",
-                      "mse": "mean squared error (MSE)", "mae": "mean absolute error (MAE)", "huber": "Huber"},
-    "training.device": {"auto": "automatic", "cpu": "processor (CPU)", "gpu": "graphics card (GPU)"},
-    "training.devices": {"auto": "all of them", "one": "one"},
-    "training.mixed_precision": {"auto": "automatic", "on": "on", "off": "off"},
-    "training.backend": {"auto": "automatic", "tensorflow": "TensorFlow", "torch": "PyTorch"},
-    "data.channels": {0: "automatic (from the data)", 1: "1 (grey)", 2: "2", 3: "3 (RGB)", 4: "4"},
-    "data.normalisation": {"scale": "scale to 0–1", "mean_std": "mean 0, std 1 (per image)",
-                           "percentile": "percentiles (per image)"},
-    "data.load": {"auto": "automatic", "memory": "in memory", "stream": "stream from disk"},
-    "augmentation.geometric": {"auto": "let PetriLab test it", "yes": "yes", "no": "no"},
-}
-# (step, decimals) of number fields
-FLOAT_FORMAT = {
-    "model.dropout": (0.05, 2),
-    "model.l1": (0.0001, 5),
-    "model.l2": (0.0001, 5),
-    "augmentation.rotation": (5.0, 0),
-    "augmentation.brightness": (0.05, 2),
-    "augmentation.contrast": (0.05, 2),
-    "augmentation.noise": (0.01, 2),
-    "augmentation.zoom": (0.05, 2),
-    "training.learning_rate": (0.0001, 6),
-    "data.percentile_low": (0.5, 1),
-    "data.percentile_high": (0.1, 1),
-}
-USUAL_NUMBER = {"training.learning_rate": 0.001}
-INT_LISTS = ("model.dense_layers", "model.filters", "model.head_units")
-BOOLS = ("model.batch_norm", "augmentation.flip_horizontal", "augmentation.flip_vertical", "augmentation.rotate_90",
-         "training.early_stopping", "data.class_weights")
-INTS = {"model.fine_tune_layers": None, "training.epochs": None, "training.batch_size": None,
-        "training.patience": None, "training.seed": (0, 2_147_483_647), "split.seed": (0, 2_147_483_647)}
+# Everything a control shows (its label, help, choices and the words for them, range, steps) is declared on
+# the setting's field (settings_data.py, settings_training.py); this module only turns it into a widget.
 
 
 class SettingControl(QObject):
@@ -90,7 +49,7 @@ class SettingControl(QObject):
 
 class _Bool(SettingControl):
     def __init__(self, key: str):
-        box = QCheckBox(help_texts.label(key))
+        box = QCheckBox(declared(key).label)
         super().__init__(key, box)
         box.toggled.connect(lambda v: self._emit(bool(v)))
 
@@ -101,7 +60,7 @@ class _Bool(SettingControl):
 class _Choice(SettingControl):
     def __init__(self, key: str, choices, editable: bool = False):
         combo = QComboBox()
-        words = CHOICE_WORDS.get(key, {})
+        words = declared(key).words
         for choice in choices:
             combo.addItem(str(words.get(choice, choice)), choice)
         combo.setEditable(editable)
@@ -140,12 +99,12 @@ class _Int(SettingControl):
 
 class _Float(SettingControl):
     def __init__(self, key: str, low: float, high: float):
-        step, decimals = FLOAT_FORMAT.get(key, (0.1, 3))
+        setting = declared(key)
         spin = QDoubleSpinBox()
-        spin.setDecimals(decimals)
+        spin.setDecimals(3 if setting.decimals is None else setting.decimals)
         spin.setRange(low, high)
-        spin.setSingleStep(step)
-        if key == "training.learning_rate":
+        spin.setSingleStep(setting.step or 0.1)
+        if setting.auto:  # a learning rate: steps that follow its size
             spin.setStepType(QAbstractSpinBox.AdaptiveDecimalStepType)
         spin.setKeyboardTracking(False)
         spin.setMinimumWidth(110)
@@ -182,7 +141,7 @@ class _AutoFloat(SettingControl):
         self.auto.setChecked(automatic)
         self.number.widget.setEnabled(not automatic)
         # "auto": the number waiting underneath is the usual start (what unticking 'automatic' gives)
-        self.number.show_value(USUAL_NUMBER.get(self.key, 0.0) if automatic else value)
+        self.number.show_value((declared(self.key).usual or 0.0) if automatic else value)
 
 
 class _IntList(SettingControl):
@@ -192,7 +151,7 @@ class _IntList(SettingControl):
 
     def __init__(self, key: str):
         edit = QLineEdit()
-        edit.setPlaceholderText("none" if key == "model.dense_layers" else "e.g. 16, 32, 64")
+        edit.setPlaceholderText(declared(key).placeholder)
         edit.setMinimumWidth(150)
         super().__init__(key, edit)
         edit.textChanged.connect(self._typed)
@@ -212,12 +171,13 @@ class _ImageSize(SettingControl):
     """[height, width] as two spin boxes."""
 
     def __init__(self, key: str):
+        setting = declared(key)
         box = QWidget()
         h = QHBoxLayout(box)
         h.setContentsMargins(0, 0, 0, 0)
         self.height, self.width = QSpinBox(), QSpinBox()
         for spin in (self.height, self.width):
-            spin.setRange(8, 4096)
+            spin.setRange(int(setting.minimum), int(setting.maximum))
             spin.setKeyboardTracking(False)
             spin.setSuffix(" px")
             spin.setMinimumWidth(90)
@@ -282,31 +242,29 @@ class _ModelPath(SettingControl):
 
 
 def make_control(key: str) -> SettingControl:
-    if key == "model.start_from":
-        return _ModelPath(key)
-    if key == "data.image_size":
-        return _ImageSize(key)
-    if key in INT_LISTS:
-        return _IntList(key)
-    if key in BOOLS:
+    """The control its declaration asks for: a kind named by `control`, else by its choices and type."""
+    setting = declared(key)
+    if setting is None:
+        raise KeyError(f"no control for the setting {key!r}")
+    kinds = {"model": _ModelPath, "size": _ImageSize, "numbers": _IntList}
+    if setting.control in kinds:
+        return kinds[setting.control](key)
+    if setting.suggestions:  # e.g. a path to a weights file besides the usual words
+        return _Choice(key, setting.suggestions, editable=True)
+    if setting.choices:
+        return _Choice(key, setting.choices)
+    default = get_value(Settings(), key)
+    if isinstance(default, bool):
         return _Bool(key)
-    if key == "model.weights":
-        return _Choice(key, ("imagenet", "random"), editable=True)
-    if key in CHOICES:
-        return _Choice(key, CHOICES[key])
-    if key in AUTO_NUMBERS:
-        low, high = RANGES[key]
-        return _AutoFloat(key, float(low), float(high))
-    if key in INTS:
-        low, high = INTS[key] or RANGES[key]
-        return _Int(key, int(low), int(high))
-    if key in RANGES:
-        low, high = RANGES[key]
-        return _Float(key, float(low), float(high))
-    raise KeyError(f"no control for the setting {key!r}")
+    if setting.minimum is None:
+        raise KeyError(f"no control for the setting {key!r}")
+    if setting.auto:
+        return _AutoFloat(key, float(setting.minimum), float(setting.maximum))
+    if isinstance(default, int):
+        return _Int(key, int(setting.minimum), int(setting.maximum))
+    return _Float(key, float(setting.minimum), float(setting.maximum))
 
 
 def form_label(key: str, control: SettingControl) -> str:
     """The text left of the control in a form (check boxes carry their own)."""
-    return "" if isinstance(control, _Bool) else help_texts.label(key) + ":"
-
+    return "" if isinstance(control, _Bool) else declared(key).label + ":"

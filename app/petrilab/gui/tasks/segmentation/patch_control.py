@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from petrilab import help as help_texts
 from petrilab.gui.widgets.setting_controls import SettingControl
-from petrilab.tasks.segmentation.masks import DEFAULT_PATCH, MIN_PATCH, PATCH_STEP
+from petrilab.settings import RANGES
+from petrilab.tasks.segmentation.masks import DEFAULT_PATCH, PATCH_STEP
 
 KEY = "data.patch_size"
 
@@ -25,7 +26,7 @@ class PatchSizeControl(SettingControl):
         self.from_data = QCheckBox("from the data")
         self.height, self.width = QSpinBox(), QSpinBox()
         for spin in (self.height, self.width):
-            spin.setRange(MIN_PATCH, 4096)
+            spin.setRange(*RANGES[KEY])
             spin.setSingleStep(PATCH_STEP)
             spin.setKeyboardTracking(False)
             spin.setSuffix(" px")
