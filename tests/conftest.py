@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 import pytest
@@ -15,6 +16,19 @@ def pytest_configure(config):
     this test process, never to the user's: each parallel worker then has its own, and a test never sees
     what an earlier test session left there."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="petrilab-test-config-")
+
+
+@pytest.fixture(autouse=True)
+def fresh_window_settings():
+    """Each test starts from empty window settings: a runs folder one test remembered (a cluster
+    submission) is never listed on another test's Runs page in the same worker."""
+    yield
+    if "PySide6.QtCore" in sys.modules:  # only tests that loaded Qt can have written any
+        from PySide6.QtCore import QSettings
+
+        store = QSettings(QSettings.IniFormat, QSettings.UserScope, "PetriLab", "PetriLab")
+        store.clear()
+        store.sync()
 
 
 @pytest.fixture
