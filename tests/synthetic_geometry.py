@@ -1,5 +1,6 @@
 """Tiny synthetic datasets for the augmentation question: arrows (a label flips change), blobs to count
-(a value flips keep) and one spot (a position that moves with the image). Written as 8-bit PNGs."""
+(a value flips keep), one spot (a position that moves with the image) and nucleus patches (classes nothing
+turns). Written as 8-bit PNGs."""
 
 from __future__ import annotations
 
@@ -84,4 +85,25 @@ def make_spots(folder: Path, n: int, size: int = 24, seed: int = 0, left_half: b
         _save(folder / "images", name, _noisy(field, rng))
         lines.append(f"{name},{x:.3f},{y:.3f}")
     (folder / "targets.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def make_nucleus_patches(folder: Path, n_per_class: int, size: int = 24, seed: int = 0) -> Path:
+    """Patches of the demo's nuclei fields, classed by their centre pixel: background, nucleus or outline.
+    Nothing in them has a way up: every flip and turn keeps the class."""
+    from skimage.segmentation import find_boundaries
+
+    from petrilab.demo import render_nuclei
+
+    rng = np.random.default_rng(seed)
+    half, counts = size // 2, {"background": 0, "nucleus": 0, "outline": 0}
+    while min(counts.values()) < n_per_class:
+        image, labels = render_nuclei(128, rng)
+        edge = find_boundaries(labels, mode="inner")
+        for _ in range(40):
+            r, c = rng.integers(half, 128 - half, 2)
+            name = "outline" if edge[r, c] else "nucleus" if labels[r, c] else "background"
+            if counts[name] < n_per_class:
+                counts[name] += 1
+                _save(folder / name, f"{name}_{counts[name]:03d}.png", image[r - half:r + half, c - half:c + half])
     return folder

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from helpers import events_of
-from synthetic_geometry import make_arrows, make_blobs, make_spots
+from synthetic_geometry import make_arrows, make_blobs, make_nucleus_patches, make_spots
 
 from petrilab import runs
 from petrilab import settings as settings_io
@@ -218,3 +218,21 @@ def test_a_class_is_called_changed_by_flips_only_when_its_share_is_clearly_low()
     for kept, n in [(0, 5), (1, 5), (3, 30), (8, 30)]:
         assert upper_share(kept, n) < CLASS_KEEP, (kept, n)
     assert upper_share(5, 5) <= 1.0 and upper_share(0, 40) >= 0.0
+
+
+@pytest.mark.slow
+def test_a_few_dozen_images_whose_classes_keep_under_flips_get_flips(tmp_path):
+    """15 patches a class (background, nucleus, outline: nothing in them has a way up) and init's settings.
+    Nine validation images alone are too few to tell (the probe judged flips on five to eight of them and
+    said no for 3 seeds of 3); their flipped copies with the training images' give it about forty."""
+    from petrilab.cli import main
+    from petrilab.training.trainer import train
+
+    data = make_nucleus_patches(tmp_path / "patches", 15, seed=1)
+    assert main(["init", "--task", "classification", "--data", str(data), "-o", str(tmp_path / "s.toml")]) == 0
+    s = settings_io.load(tmp_path / "s.toml")
+    s.training.epochs = 1  # the decision is made before the first epoch
+    decided = _decided(train(s, runs_dir=tmp_path / "runs", echo=False), "augmentation.geometric")
+    assert decided["value"] == "yes", decided
+    assert decided["details"]["flipped_images"] >= 4 * decided["details"]["validation_images"]
+    assert min(decided["details"]["kept"].values()) >= 0.7
