@@ -1,4 +1,4 @@
-"""Six small public datasets for `guided_quality.py`, written as PetriLab dataset folders.
+"""Seven small public datasets for `guided_quality.py`, written as PetriLab dataset folders.
 
 Every source ships inside an installed wheel; nothing is downloaded:
 
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = ("digits", "nuclei_patches", "nuclei_count", "nuclei_position", "nuclei_semantic", "nuclei_instance")
+NAMES = ("digits", "nuclei_patches", "nuclei_patches_few", "nuclei_count", "nuclei_position", "nuclei_semantic",
+         "nuclei_instance")
 SEED = 0  # the datasets are the same in every run; seeds vary the training only
 
 
@@ -132,25 +133,35 @@ def _outline(labels: np.ndarray, width: int = 2) -> np.ndarray:
 
 def nuclei_patches(root: Path, quick: bool) -> GuidedDataset:
     """24 × 24 patches; class = the hand annotation at the centre pixel: background, nucleus or outline."""
+    return _patches(root, "nuclei_patches", 60 if quick else 250, 25 if quick else 100)
+
+
+def nuclei_patches_few(root: Path, quick: bool) -> GuidedDataset:
+    """The same question with a few dozen labelled images (15 a class), as a biologist starts; same test size."""
+    return _patches(root, "nuclei_patches_few", 15, 25 if quick else 100)
+
+
+def _patches(root: Path, name: str, n_train: int, n_test: int) -> GuidedDataset:
     image, labels = nuclei_image()
     edge = _outline(labels)
     centre_class = np.where(labels == 0, 0, np.where(edge, 2, 1))
     names = ("background", "nucleus", "outline")
     rng = np.random.default_rng(SEED + 1)
-    per_class = {"train": 60 if quick else 250, "test": 25 if quick else 100}
+    per_class = {"train": n_train, "test": n_test}
     half = PATCH // 2
     for subset, (lo, hi) in (("train", TRAIN_COLUMNS), ("test", TEST_COLUMNS)):
         rows, cols = np.mgrid[half:image.shape[0] - half, lo + half:hi - half]
-        for c, name in enumerate(names):
+        for c, class_name in enumerate(names):
             inside = centre_class[rows, cols] == c
             chosen = rng.choice(int(inside.sum()), per_class[subset], replace=False)
             for k in chosen:
                 r, q = rows[inside][k], cols[inside][k]
-                _save_png(root / subset / name / f"patch_r{r:03d}_c{q:03d}.png",
+                _save_png(root / subset / class_name / f"patch_r{r:03d}_c{q:03d}.png",
                           image[r - half:r + half, q - half:q + half])
-    return GuidedDataset("nuclei_patches", "microscopy classes", "classification", "accuracy", True, True,
-                         root / "train", root / "test", 3 * per_class["train"], 3 * per_class["test"],
-                         "stardist img2d.tif + mask2d.tif (bundled): 24x24 patches, class of the centre pixel")
+    return GuidedDataset(name, "microscopy classes", "classification", "accuracy", True, True,
+                         root / "train", root / "test", 3 * n_train, 3 * n_test,
+                         f"stardist img2d.tif + mask2d.tif (bundled): 24x24 patches, class of the centre pixel, "
+                         f"{n_train} a class for training")
 
 
 # ---------------------------------------------------------------- 3. and 4. counts and positions in crops
@@ -261,8 +272,8 @@ def nuclei_instance(root: Path, quick: bool) -> GuidedDataset:
                          "stardist img2d.tif + mask2d.tif (bundled): 64x64 tiles with the nuclei labels")
 
 
-BUILDERS = {"digits": digits, "nuclei_patches": nuclei_patches, "nuclei_count": nuclei_count,
-            "nuclei_position": nuclei_position, "nuclei_semantic": nuclei_semantic,
+BUILDERS = {"digits": digits, "nuclei_patches": nuclei_patches, "nuclei_patches_few": nuclei_patches_few,
+            "nuclei_count": nuclei_count, "nuclei_position": nuclei_position, "nuclei_semantic": nuclei_semantic,
             "nuclei_instance": nuclei_instance}
 
 

@@ -1,4 +1,4 @@
-"""Expert results without expertise? Six public datasets, each trained three ways, on the same test set.
+"""Expert results without expertise? Seven public datasets, each trained three ways, on the same test set.
 
     .venv/bin/pip install -e ".[bench]"      # stardist (its nuclei image) and scikit-learn (digits)
     .venv/bin/python benchmarks/guided_quality.py [--datasets digits,nuclei_count] [--seeds 3]
@@ -16,7 +16,7 @@ benchmarks/RESULTS.md (date, machine, commit) and every number in benchmarks/gui
 --quick: tiny datasets and 2 epochs, a smoke run only (its numbers mean nothing, and it records nothing).
 If tune fails, (c) reads "failed: …" for that dataset and the other ways' numbers still count.
 
-The whole comparison in one command (about 40 min for (a) + (b) on 2 idle cores, plus 6 datasets × 3
+The whole comparison in one command (about 40 min for (a) + (b) on 2 idle cores, plus 7 datasets × 3
 seeds × the tune budget for (c)):
     python benchmarks/guided_quality.py
 or (c) alone, joined to the (a) and (b) numbers recorded in guided_quality.json:
@@ -306,7 +306,7 @@ def table(results: dict, ways: list[str], seeds: list[int]) -> str:
         for w in ways:
             s, runs = r.get("summary", {}).get(w), r["runs"].get(w)
             note = runs if isinstance(runs, str) else "not run"
-            spread = f" ± {s['sd']:.3f}" if len(s.get("values", [])) > 1 else " (1 seed)" if s else ""
+            spread = "" if not s else f" ± {s['sd']:.3f}" if len(s.get("values", [])) > 1 else " (1 seed)"
             cells.append(f"{s['mean']:.3f}{spread} ({s['seconds']:.0f} s)" if s else note[:60])
         lines.append(f"| {name} | {r['kind']} | {r['metric']} {arrow} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\nmean ± sd over the seeds each way ran ({', '.join(map(str, seeds))}); time = " \
