@@ -100,3 +100,19 @@ def test_modules_ask_the_registry_instead_of_naming_task_kinds():
         f"These modules name a task kind: {naming}. Ask the task registry (petrilab.tasks) for the "
         "capability instead, or move the task-specific piece into its family's package (tasks/<family>/, "
         "gui/tasks/<family>/).")
+
+
+@pytest.mark.parametrize("key", sorted(TASKS))
+def test_each_family_makes_its_own_example_data(key, tmp_path):
+    """Task.demo names the family's demo module; the example data it makes is the task's own layout, and
+    a folder that already holds something is refused, whatever the task."""
+    from petrilab.demo import make_demo
+    from petrilab.errors import UserError
+
+    assert TASKS[key].demo.startswith("petrilab.tasks.") and TASKS[key].demo.endswith(".demo")
+    folder = make_demo(key, tmp_path / key)
+    recipe = get_recipe(key)
+    report = recipe.check(recipe.discover(settings_io.defaults_for(key), folder))
+    assert report.ok and not [f for f in report.findings if f.level == "error"], report.findings
+    with pytest.raises(UserError, match="not empty"):
+        make_demo(key, folder)

@@ -46,6 +46,7 @@ class Task:
     defaults: dict = field(default_factory=dict, hash=False)  # settings keys whose default differs
     recipe: str = ""  # "module:class" of what differs when training (tasks/<family>/); imported only when used
     keras_objects: str = ""  # the module of custom Keras losses and metrics its saved models need (Keras only)
+    demo: str = ""  # the module whose example_data(out_dir, task) makes its example data (tasks/<family>/demo.py)
 
     @property
     def example(self) -> str:
@@ -91,6 +92,7 @@ TASKS: dict[str, Task] = {
             "DATA/<class name>/<image> — one sub-folder per class",
             True, data="folders", answer="class", geometry="probe", chance="classes", tags=("classification",),
             recipe="petrilab.tasks.classification.recipe:ClassificationRecipe",
+            demo="petrilab.tasks.classification.demo",
         ),
         Task(
             "multilabel",
@@ -99,6 +101,7 @@ TASKS: dict[str, Task] = {
             "DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label)",
             True, data="table", answer="labels", table="labels.csv", tags=("classification", "multi-label"),
             recipe="petrilab.tasks.classification.multilabel:MultiLabelRecipe",
+            demo="petrilab.tasks.classification.demo",
         ),
         Task(
             "regression",
@@ -109,7 +112,7 @@ TASKS: dict[str, Task] = {
             tags=("regression",),
             # the workshop's MSE, named so the user sees it
             defaults={"training.loss": "mse"}, recipe="petrilab.tasks.regression.recipe:RegressionRecipe",
-            keras_objects="petrilab.tasks.regression.keras_metrics",
+            keras_objects="petrilab.tasks.regression.keras_metrics", demo="petrilab.tasks.regression.demo",
         ),
         Task(
             "semantic",
@@ -118,7 +121,7 @@ TASKS: dict[str, Task] = {
             "DATA/images/<image> + DATA/masks/<same name> (pixel value = class index)",
             True, data="masks", answer="mask", tags=("semantic-segmentation", "segmentation"),
             defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:SemanticRecipe",
-            keras_objects="petrilab.tasks.segmentation.losses",
+            keras_objects="petrilab.tasks.segmentation.losses", demo="petrilab.tasks.segmentation.demo",
         ),
         Task(
             "instance",
@@ -127,7 +130,7 @@ TASKS: dict[str, Task] = {
             "DATA/images/<image> + DATA/masks/<same name> (0 background, 1..N objects)",
             True, data="masks", answer="objects", tags=("instance-segmentation", "segmentation"),
             defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:InstanceRecipe",
-            keras_objects="petrilab.tasks.segmentation.losses",
+            keras_objects="petrilab.tasks.segmentation.losses", demo="petrilab.tasks.segmentation.demo",
         ),
     ]
 }
