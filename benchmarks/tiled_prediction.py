@@ -3,7 +3,11 @@
 A 4096 × 4096 one-channel image goes through PetriLab's default instance
 segmentation U-Net (random weights: speed and memory do not depend on
 training) with `prediction.tiling.predict_tiled`, as `petrilab predict`
-does it (256-pixel tiles, a quarter overlap, 4 tiles per batch).
+does it (the largest tile memory allows, overlap 64, the network called
+with predict_on_batch) and as it did before (256-pixel tiles, overlap 64,
+4 tiles per `model.predict` call); both against the network alone on the
+same pixels (the image in 1024-pixel tiles side by side, no overlap, no blending),
+in the same run.
 
 Memory is measured two ways, after a warm-up on a small image so that
 TensorFlow's one-off start-up is not counted:
@@ -12,7 +16,7 @@ TensorFlow's one-off start-up is not counted:
 - tracemalloc's peak of Python/numpy allocations during the prediction
   (the output array, tiles and weights; not TensorFlow's own buffers).
 
-    .venv/bin/python benchmarks/tiled_prediction.py [--size 4096] [--tile 256] [--repeats 2] [--memmap]
+    .venv/bin/python benchmarks/tiled_prediction.py [--size 4096] [--tile 0] [--overlap 64] [--repeats 2] [--memmap]
 """
 
 from __future__ import annotations
@@ -90,9 +94,8 @@ def build_network(channels: int):
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=4096)
-    parser.add_argument("--tile", type=int, default=256)
-    parser.add_argument("--overlap", type=int, default=0, help="0: a quarter of the tile, as petrilab predict")
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--tile", type=int, default=0, help="0: the largest tile petrilab predict takes here")
+    parser.add_argument("--overlap", type=int, default=64, help="64: as petrilab predict with 128-pixel patches")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memmap", action="store_true", help="write the output into a memory-mapped file")
     args = parser.parse_args()
@@ -101,47 +104,75 @@ def main() -> int:
     import numpy as np
 
     from petrilab.prediction.tiling import predict_tiled, tile_plan
+    from petrilab.tasks.segmentation.recipe import PREDICT_PIXELS, largest_tile
 
     keras.config.disable_interactive_logging()
     model, multiple, described = build_network(1)
     n_outputs = int(model.output.shape[-1])
-    overlap = args.overlap or args.tile // 4
+    largest = args.tile or largest_tile(128, multiple)
+    batch = max(1, PREDICT_PIXELS // largest ** 2)
 
-    def predict_batch(batch):
-        return np.asarray(model.predict(batch, verbose=0, batch_size=len(batch)), dtype=np.float32)
+    def on_batch(tiles):  # as petrilab predict calls the network
+        return np.asarray(model.predict_on_batch(tiles), dtype=np.float32)
+
+    def through_predict(tiles):  # as it did before 2026-12-05
+        return np.asarray(model.predict(tiles, verbose=0, batch_size=len(tiles)), dtype=np.float32)
 
     rng = np.random.default_rng(0)
-    predict_tiled(predict_batch, rng.random((600, 600, 1), dtype=np.float32), (args.tile, args.tile), overlap,
-                  n_outputs, args.batch, multiple=multiple)  # warm-up: graph tracing, thread pools
     image = rng.random((args.size, args.size, 1), dtype=np.float32)
-    (th, tw), used_overlap, rows, cols = tile_plan(image.shape[:2], (args.tile, args.tile), overlap, multiple)
-    print(f"{described}; {model.count_params():,} parameters; image {args.size}×{args.size}; "
-          f"tiles {th}×{tw}, overlap {used_overlap[0]}, {len(rows) * len(cols)} tiles, batch {args.batch}")
+    (th, tw), used_overlap, rows, cols = tile_plan(image.shape[:2], (largest, largest), args.overlap, multiple)
+    (oh, ow), _, old_rows, old_cols = tile_plan(image.shape[:2], (256, 256), 64, multiple)
+    ways = {  # name: (tile, overlap, tiles per call, how the network is called)
+        f"petrilab predict: largest tile {largest}, used {th}×{tw}, overlap {used_overlap[0]}, "
+        f"{len(rows) * len(cols)} tiles, {batch} a call": ((largest, largest), args.overlap, batch, on_batch),
+        f"before: 256 × 256 tiles, overlap 64, {len(old_rows) * len(old_cols)} tiles, 4 a call, model.predict":
+            ((256, 256), 64, 4, through_predict),
+    }
+    print(f"{described}; {model.count_params():,} parameters; image {args.size}×{args.size}")
+    for tile, overlap, per_call, call in ways.values():  # warm-up: graph tracing for every tile shape used
+        predict_tiled(call, rng.random((min(args.size, 2 * tile[0]),) * 2 + (1,), dtype=np.float32), tile,
+                      overlap, n_outputs, per_call, multiple=multiple)
+        predict_tiled(call, image[:1100, :1100], tile, overlap, n_outputs, per_call, multiple=multiple)
+    predict_tiled(on_batch, image, (largest, largest), args.overlap, n_outputs, batch, multiple=multiple)
+    on_batch(image[np.newaxis, :1024, :1024])  # the network alone's tile shape
+
+    def bare() -> float:
+        """The network alone on the same pixels: the image in 1024-pixel tiles side by side (no overlap, no
+        blending; padded only where 1024 does not divide the image)."""
+        side = 1024
+        padded = np.pad(image, ((0, -args.size % side), (0, -args.size % side), (0, 0)), mode="reflect")
+        start = time.perf_counter()
+        for y in range(0, padded.shape[0], side):
+            for x in range(0, padded.shape[1], side):
+                on_batch(padded[np.newaxis, y:y + side, x:x + side])
+        return args.size ** 2 / 1e6 / (time.perf_counter() - start)
 
     output_mb = args.size * args.size * n_outputs * 4 / 2**20
-    results = []
     for repeat in range(args.repeats):
-        out = None
-        if args.memmap:
-            path = os.path.join(tempfile.mkdtemp(prefix="petrilab-tiles-"), "probs.npy")
-            out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                            shape=(args.size, args.size, n_outputs))
-        tracemalloc.start()
-        with PeakRSS() as rss:
-            before = rss.peak
-            start = time.perf_counter()
-            result = predict_tiled(predict_batch, image, (args.tile, args.tile), overlap, n_outputs, args.batch,
-                                   multiple=multiple, out=out)
-            seconds = time.perf_counter() - start
-        _, traced_peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        assert result.shape == (args.size, args.size, n_outputs) and np.isfinite(result[::64, ::64]).all()
-        results.append({"seconds": seconds, "mpx_per_s": args.size ** 2 / 1e6 / seconds,
-                        "rss_delta_mb": (rss.peak - before) / 2**20, "traced_mb": traced_peak / 2**20})
-        print(f"run {repeat + 1}: {seconds:.1f} s, {results[-1]['mpx_per_s']:.2f} megapixels/s, "
-              f"peak RSS +{results[-1]['rss_delta_mb']:.0f} MB, tracemalloc peak {results[-1]['traced_mb']:.0f} MB "
-              f"(output array alone: {output_mb:.0f} MB{', memory-mapped' if args.memmap else ''})")
-        del result, out
+        print(f"run {repeat + 1}:")
+        for name, (tile, overlap, per_call, call) in ways.items():
+            out = None
+            if args.memmap:
+                path = os.path.join(tempfile.mkdtemp(prefix="petrilab-tiles-"), "probs.npy")
+                out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                                shape=(args.size, args.size, n_outputs))
+            before_speed = bare()  # the network alone just before and just after: the load changes
+            tracemalloc.start()
+            with PeakRSS() as rss:
+                before = rss.peak
+                start = time.perf_counter()
+                result = predict_tiled(call, image, tile, overlap, n_outputs, per_call, multiple=multiple, out=out)
+                seconds = time.perf_counter() - start
+            _, traced_peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            reference = (before_speed + bare()) / 2
+            assert result.shape == (args.size, args.size, n_outputs) and np.isfinite(result[::64, ::64]).all()
+            speed = args.size ** 2 / 1e6 / seconds
+            print(f"  {name}: {seconds:.1f} s, {speed:.3f} megapixels/s = {speed / reference:.2f} × the network "
+                  f"alone ({reference:.3f}); peak RSS +{(rss.peak - before) / 2**20:.0f} MB, tracemalloc peak "
+                  f"{traced_peak / 2**20:.0f} MB (output array alone: {output_mb:.0f} MB"
+                  f"{', memory-mapped' if args.memmap else ''})", flush=True)
+            del result, out
     return 0
 
 

@@ -277,9 +277,22 @@ def test_images_smaller_than_a_tile_or_of_odd_size(nets, shape):
 
 def test_tile_plan_keeps_the_network_grid():
     tile, overlap, rows, cols = tile_plan((1000, 70), (256, 250), 40, multiple=16)
-    assert tile == (256, 80) and all(t % 16 == 0 for t in tile)
+    assert tile[1] == 80 and all(t % 16 == 0 for t in tile)
     assert overlap[0] == 48  # 40 rounded up to the 16-pixel grid
-    assert all(y % 16 == 0 for y in rows) and rows[-1] + 256 >= 1000 and cols == [0]
+    assert all(y % 16 == 0 for y in rows) and rows[-1] + tile[0] >= 1000 and cols == [0]
+    # the fewest 256-pixel tiles that cover 1000 rows (five), each only as large as needed: 240
+    assert tile[0] == 240 and len(rows) == 5 and rows[-1] + tile[0] - 1000 < 16 + 48
+
+
+@pytest.mark.parametrize("length", [600, 1000, 1030, 2048, 4096])
+def test_tiles_are_spread_evenly_and_waste_little(length):
+    """The overlap's pixels are predicted twice, the part past the image's end for nothing: with
+    1024-pixel tiles overlapping by 64, at most 1.2 times the image's pixels (fixed 1024-pixel tiles:
+    up to 2.25 times for a 2048-pixel image)."""
+    tile, overlap, rows, cols = tile_plan((length, length), (1024, 1024), 64, multiple=16)
+    assert tile[0] <= 1024 and overlap == (64, 64) and rows == cols
+    assert rows[-1] + tile[0] >= length
+    assert (len(rows) * tile[0]) ** 2 / length ** 2 <= 1.2, (tile, rows)
 
 
 def test_tiled_prediction_into_a_memmap(nets, tmp_path):

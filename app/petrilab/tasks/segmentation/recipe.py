@@ -60,10 +60,24 @@ INSTANCE_MODE = "boundary"
 # fractions of their objects' median area (0 is always tried: keeping every object).
 MIN_SIZE_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5)
 
-# Prediction tiles: at least this side (a U-Net predicts large tiles faster than many small ones),
-# overlapping by a quarter so every pixel is predicted with context around it.
+# Prediction tiles overlap by a quarter of the training patch (at least 64 pixels), so every pixel is
+# predicted with context around it. The overlap is predicted twice, so tiles are as large as memory allows:
+# up to PREDICT_TILE_MAX a side (the default U-Net needs about 0.4 GB for 1024 × 1024), PREDICT_TILE_SMALL
+# when less than PREDICT_ROOM is free; about PREDICT_PIXELS pixels go to the network at a time.
 PREDICT_TILE = 256
-PREDICT_BATCH = 4
+PREDICT_TILE_MAX, PREDICT_TILE_SMALL, PREDICT_ROOM = 1024, 512, 4 << 30
+PREDICT_PIXELS = 1 << 20
+
+
+def largest_tile(patch_side: int, multiple: int) -> int:
+    """The side of the largest prediction tile: PREDICT_TILE_MAX, smaller when memory is short, never below
+    the training patch."""
+    from petrilab.prediction.tiling import round_up
+    from petrilab.training.memory import available_memory
+
+    free = available_memory()[1]
+    side = PREDICT_TILE_MAX if free is None or free >= PREDICT_ROOM else PREDICT_TILE_SMALL
+    return round_up(max(side, patch_side), multiple)
 
 
 class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, SegmentationPrediction, Recipe):
@@ -208,14 +222,16 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
         x = self.full_size(trained.prep)(image)
         multiple = size_multiple(settings)
         patch = settings.data.patch_size or [PREDICT_TILE, PREDICT_TILE]
-        tile = tuple(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch)
+        context = min(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch) // 4
+        tile = (largest_tile(max(int(p) for p in patch), multiple),) * 2
         model = trained.model
 
         def predict_batch(batch: np.ndarray) -> np.ndarray:
-            return np.asarray(model.predict(batch, verbose=0, batch_size=len(batch)), dtype=np.float32)
+            # predict_on_batch: no input pipeline is built per call (model.predict's costs 30-40 % here)
+            return np.asarray(model.predict_on_batch(batch), dtype=np.float32)
 
-        probabilities = predict_tiled(predict_batch, x, tile, min(tile) // 4, int(model.output.shape[-1]),
-                                      batch_size=PREDICT_BATCH, multiple=multiple)
+        probabilities = predict_tiled(predict_batch, x, tile, context, int(model.output.shape[-1]),
+                                      batch_size=max(1, PREDICT_PIXELS // (tile[0] * tile[1])), multiple=multiple)
         trained.predicted(1)
         return probabilities
 
