@@ -22,6 +22,8 @@ class WindowMenus:
         self.action_save = self._action(file_menu, "&Save experiment", QKeySequence.Save, self.save)
         self.action_save_as = self._action(file_menu, "Save experiment &as…", QKeySequence.SaveAs, self.save_as)
         file_menu.addSeparator()
+        self.action_annotate = self._action(file_menu, "Annotate images…", None, self.annotate_images)
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
 
         go_menu = self.menuBar().addMenu("&Go")
@@ -42,6 +44,15 @@ class WindowMenus:
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def annotate_images(self) -> None:
+        """Ask what to annotate, then open the editor on its own (the main window stays usable)."""
+        from petrilab.gui.annotation.start_dialog import StartAnnotationDialog, open_editor
+
+        dialog = StartAnnotationDialog(self)
+        if dialog.exec() and dialog.folder is not None:
+            self.annotation_windows = [w for w in getattr(self, "annotation_windows", []) if w.isVisible()]
+            self.annotation_windows.append(open_editor(dialog.folder))
 
     def start_tour(self) -> None:
         welcome.start_tour(self)

@@ -1,0 +1,175 @@
+"""Sorting images into classes, one image at a time: a key per class, S to skip, U when unsure.
+
+Each choice is saved at once in the background (a copy into the class's folder, then annotation.json),
+and the next image not yet sorted is shown.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from petrilab.annotation.folder import SKIPPED, SORTED, TO_DO, UNSURE, AnnotationFolder, Entry
+from petrilab.errors import UserError
+from petrilab.gui.annotation.hints import SORTING_KEYS, hint_text
+from petrilab.gui.annotation.saver import Saver
+from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.overlay_view import to_qimage
+from petrilab.prediction.overlay import display_image
+
+
+class ClassSorter(QWidget):
+    def __init__(self, folder: AnnotationFolder, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.folder = folder
+        self.entry: Entry | None = None
+        self.saver = Saver(self)
+        self.saver.saved.connect(self._saved)
+        self.saver.failed.connect(self._failed)
+        self._pixmap: QPixmap | None = None
+        self._build()
+        self._shortcuts()
+        if folder.entries:
+            self.show_image(self._next_to_do(-1) if self._next_to_do(-1) is not None else 0)
+
+    def _build(self) -> None:
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(200, 200)
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.picture.setStyleSheet("background: #20242a;")
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        buttons = QGridLayout()
+        self.class_buttons: list[QPushButton] = []
+        for k, name in enumerate(self.folder.classes[:9]):
+            button = QPushButton(f"{k + 1}  {name}")
+            button.clicked.connect(lambda _c=False, n=name: self.choose(n))
+            buttons.addWidget(button, 0, k)
+            self.class_buttons.append(button)
+        for k, (choice, text) in enumerate([(SKIPPED, "S  skip"), (UNSURE, "U  unsure")]):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _c=False, c=choice: self.choose(c))
+            buttons.addWidget(button, 1, k)
+        self.image_list = QListWidget()
+        self.image_list.setMaximumWidth(240)
+        for entry in self.folder.entries:
+            self.image_list.addItem(QListWidgetItem(self._item_text(entry)))
+        self.image_list.currentRowChanged.connect(lambda row: row >= 0 and row != self._row() and self.show_image(row))
+        self.progress = QLabel()
+        self.message = InlineMessage()
+        self.save_state = QLabel("")
+        self.save_state.setObjectName("muted")
+        self.hints = QLabel(hint_text(SORTING_KEYS))
+        self.hints.setWordWrap(True)
+        self.hints.setObjectName("muted")
+
+        side = QVBoxLayout()
+        side.addWidget(self.progress)
+        side.addWidget(self.image_list, 1)
+        main = QVBoxLayout()
+        main.addWidget(self.picture, 1)
+        main.addWidget(self.caption)
+        main.addLayout(buttons)
+        middle = QHBoxLayout()
+        middle.addLayout(side)
+        middle.addLayout(main, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addLayout(middle, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.hints, 1)
+        bottom.addWidget(self.save_state)
+        layout.addLayout(bottom)
+        self._update_progress()
+
+    def _shortcuts(self) -> None:
+        keys = {str(k + 1): (lambda n=name: self.choose(n)) for k, name in enumerate(self.folder.classes[:9])}
+        keys |= {"S": lambda: self.choose(SKIPPED), "U": lambda: self.choose(UNSURE),
+                 "Right": lambda: self.step(1), "Left": lambda: self.step(-1)}
+        for key, slot in keys.items():
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # ------------------------------------------------------------ images
+
+    def _row(self) -> int:
+        return self.folder.entries.index(self.entry) if self.entry is not None else -1
+
+    def _item_text(self, entry: Entry) -> str:
+        if entry.status == SORTED:
+            return f"{entry.name}  → {entry.label}"
+        return entry.name + ("" if entry.status == TO_DO else f"  ({entry.status})")
+
+    def _update_progress(self) -> None:
+        self.progress.setText(f"<b>{self.folder.done()} of {len(self.folder.entries)}</b> images sorted")
+
+    def _next_to_do(self, after: int) -> int | None:
+        return next((i for i in range(after + 1, len(self.folder.entries))
+                     if self.folder.entries[i].status == TO_DO), None)
+
+    def step(self, delta: int) -> None:
+        row = self._row() + delta
+        if 0 <= row < len(self.folder.entries):
+            self.show_image(row)
+
+    def show_image(self, row: int) -> None:
+        self.entry = self.folder.entries[row]
+        self.image_list.setCurrentRow(row)
+        self.message.clear()
+        try:
+            image = self.folder.read_image(self.entry)
+        except UserError as exc:
+            self._pixmap = None
+            self.picture.clear()
+            self._failed(exc)
+        else:
+            self._pixmap = QPixmap.fromImage(to_qimage(display_image(image)))
+            self._fit_picture()
+        now = self._item_text(self.entry)
+        self.caption.setText(f"<b>{self.entry.name}</b>" + (f" — now: {now.split('  ', 1)[1].strip()}"
+                                                           if self.entry.status != TO_DO else ""))
+
+    def _fit_picture(self) -> None:
+        if self._pixmap is not None:
+            size = self.picture.size()
+            mode = (Qt.TransformationMode.FastTransformation if self._pixmap.width() < size.width()
+                    else Qt.TransformationMode.SmoothTransformation)  # small images: pixels, not blur
+            self.picture.setPixmap(self._pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, mode))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_picture()
+
+    # ------------------------------------------------------------ choosing
+
+    def choose(self, choice: str) -> None:
+        """Put the image shown into class `choice` (or skip it, or mark it unsure), then show the next one."""
+        entry, folder = self.entry, self.folder
+        if entry is None:
+            return
+        self.save_state.setText("Saving…")
+        self.saver.submit(entry.name, lambda: folder.sort(entry, choice))
+        row = self._row()
+        following = self._next_to_do(row)
+        if following is not None:
+            self.show_image(following)
+        elif row + 1 < len(folder.entries):
+            self.show_image(row + 1)
+
+    def _saved(self, name: str) -> None:
+        row = next(i for i, e in enumerate(self.folder.entries) if e.name == name)
+        self.image_list.item(row).setText(self._item_text(self.folder.entries[row]))
+        self._update_progress()
+        self.save_state.setText("All choices saved")
+
+    def _failed(self, error: UserError) -> None:
+        self.save_state.setText("")
+        self.message.show_message("error", error.message, error.file, error.fix)
+
+    def closeEvent(self, event) -> None:
+        self.saver.stop()
+        super().closeEvent(event)
