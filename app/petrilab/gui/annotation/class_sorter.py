@@ -29,6 +29,7 @@ class ClassSorter(QWidget):
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(self._failed)
         self._pixmap: QPixmap | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the keys sort, whatever was clicked last
         self._build()
         self._shortcuts()
         if folder.entries:

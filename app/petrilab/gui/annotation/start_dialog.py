@@ -135,9 +135,6 @@ class StartAnnotationDialog(QDialog):
             if not self.target_edit.text().strip():
                 raise UserError("No place for the labels was chosen.",
                                 fix="Choose a new folder, outside the images' folder.")
-            if not classes and not TASKS[self.task].per_pixel:
-                raise UserError("Sorting images needs the names of the classes.",
-                                fix="Type at least two class names, separated by commas (e.g. healthy, infected).")
             self.folder = AnnotationFolder.create(self.target_edit.text().strip(), self.images_edit.text().strip(),
                                                   self.task, classes or None)
         except UserError as exc:

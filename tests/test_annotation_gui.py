@@ -1,0 +1,285 @@
+"""The annotation window, driven like a user: mouse strokes and keys on the real widgets (offscreen).
+
+Masks are checked pixel by pixel against what the strokes must cover, and the originals' SHA-256 after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from scipy import ndimage as ndi
+
+pytestmark = pytest.mark.gui
+
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QWheelEvent  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from petrilab.annotation.folder import MANIFEST, SAVED, AnnotationFolder  # noqa: E402
+from petrilab.annotation.proposal import propose  # noqa: E402
+from petrilab.data.images import read_image  # noqa: E402
+from petrilab.gui.annotation.class_sorter import ClassSorter  # noqa: E402
+from petrilab.gui.annotation.segmentation_editor import SegmentationEditor  # noqa: E402
+from petrilab.gui.annotation.start_dialog import StartAnnotationDialog  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def swept(shape, points, radius):
+    """Pixels whose centre lies within `radius` of the polyline through `points` (x, y), by brute force:
+    the exact distance from every pixel centre to each segment."""
+    rows, cols = np.mgrid[:shape[0], :shape[1]]
+    cy, cx = rows + 0.5, cols + 0.5
+    hit = np.zeros(shape, bool)
+    for (px, py), (qx, qy) in zip(points[:-1], points[1:]):
+        dx, dy = qx - px, qy - py
+        t = np.zeros(shape) if dx == dy == 0 else np.clip(((cx - px) * dx + (cy - py) * dy) / (dx * dx + dy * dy), 0, 1)
+        hit |= (cx - px - t * dx) ** 2 + (cy - py - t * dy) ** 2 <= radius ** 2
+    return hit
+
+
+@pytest.fixture
+def blank_images(tmp_path) -> Path:
+    """Two flat 16-bit images (the proposal finds nothing on them, so strokes alone make the mask)."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ["one", "two"]:
+        tifffile.imwrite(folder / f"{name}.tif", np.full((120, 160), 300, np.uint16))
+    return folder
+
+
+def open_editor(qtbot, folder: AnnotationFolder) -> SegmentationEditor:
+    editor = SegmentationEditor(folder)
+    qtbot.addWidget(editor)
+    editor.resize(1100, 700)
+    editor.show()
+    editor.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is editor)
+    qtbot.waitUntil(lambda: not editor.proposer.busy)
+    editor.canvas.one_to_one()
+    editor.canvas.setFocus()
+    return editor
+
+
+def stroke(canvas, points: list[tuple[int, int]]) -> list[tuple[float, float]]:
+    """Press, move through, release the left button at viewport points; returns them in image pixels."""
+    viewport = canvas.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
+    for p in points[1:]:
+        QTest.mouseMove(viewport, QPoint(*p))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
+    scene = [canvas.mapToScene(QPoint(*p)) for p in points]
+    return [(s.x(), s.y()) for s in scene]
+
+
+def at_pixel(canvas, x: float, y: float) -> tuple[int, int]:
+    """The viewport point over image pixel coordinates (x, y)."""
+    p = canvas.mapFromScene(QPointF(x, y))
+    return p.x(), p.y()
+
+
+def key(widget, k) -> None:
+    QTest.keyClick(widget, k)
+
+
+def test_a_brush_stroke_covers_exactly_the_swept_pixels_then_eraser_undo_redo(qtbot, blank_images, tmp_path):
+    before = hashes(blank_images)
+    folder = AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic", ["background", "cell", "dirt"])
+    editor = open_editor(qtbot, folder)
+    canvas = editor.canvas
+    assert not canvas.mask.any()
+    key(canvas, Qt.Key.Key_2)  # the second class
+    assert canvas.value == 2 and editor.class_box.currentText() == "2 · dirt"
+    for _ in range(3):
+        key(canvas, Qt.Key.Key_BracketLeft)  # 5 → 4 → 3 → 2
+    assert canvas.radius == 2 and editor.size_box.value() == 2
+    drawn = stroke(canvas, [at_pixel(canvas, 20, 30), at_pixel(canvas, 60, 50), at_pixel(canvas, 100, 52)])
+    expected = swept(canvas.mask.shape, drawn, 2)
+    assert expected.sum() > 100
+    np.testing.assert_array_equal(canvas.mask == 2, expected)
+    assert set(np.unique(canvas.mask)) == {0, 2}
+    after_brush = canvas.mask.copy()
+
+    key(canvas, Qt.Key.Key_E)
+    assert editor.tool_buttons["eraser"].isChecked()
+    erased = stroke(canvas, [at_pixel(canvas, 60, 10), at_pixel(canvas, 60, 110)])
+    np.testing.assert_array_equal(canvas.mask == 2, expected & ~swept(canvas.mask.shape, erased, 2))
+    after_eraser = canvas.mask.copy()
+
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(canvas.mask, after_brush)
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not canvas.mask.any()
+    QTest.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(canvas.mask, after_eraser)
+    overlay_alpha = canvas._overlay[..., 3] > 0
+    np.testing.assert_array_equal(overlay_alpha, after_eraser > 0)  # what is shown is what is saved
+
+    assert editor.saver.flush()
+    qtbot.waitUntil(lambda: editor.save_state.text() == "All changes saved")
+    entry = folder.entries[0]
+    np.testing.assert_array_equal(AnnotationFolder.open(tmp_path / "labels").read_mask(entry), after_eraser)
+    assert entry.status == SAVED and "✓" in editor.image_list.item(0).text()
+    assert hashes(blank_images) == before
+
+
+def test_fill_fills_exactly_the_inside_of_a_drawn_outline(qtbot, blank_images, tmp_path):
+    folder = AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic")
+    editor = open_editor(qtbot, folder)
+    canvas = editor.canvas
+    corners = [(30, 20), (120, 20), (120, 90), (30, 90), (30, 20)]
+    stroke(canvas, [at_pixel(canvas, x, y) for x, y in corners])
+    outline = canvas.mask == 1
+    key(canvas, Qt.Key.Key_F)
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(*at_pixel(canvas, 70, 55)))
+    inside = ndi.binary_fill_holes(outline)
+    np.testing.assert_array_equal(canvas.mask == 1, inside)
+    assert inside.sum() > outline.sum() + 4000  # the interior, not only the outline
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(canvas.mask == 1, outline)
+
+
+def test_new_object_and_delete_object(qtbot, blank_images, tmp_path):
+    folder = AnnotationFolder.create(tmp_path / "labels", blank_images, "instance")
+    editor = open_editor(qtbot, folder)
+    canvas = editor.canvas
+    assert canvas.value == 1
+    first = stroke(canvas, [at_pixel(canvas, 20, 20), at_pixel(canvas, 40, 20)])
+    key(canvas, Qt.Key.Key_N)
+    assert canvas.value == 2 and editor.object_label.text() == "drawing object 2"
+    second = stroke(canvas, [at_pixel(canvas, 100, 80), at_pixel(canvas, 120, 90)])
+    np.testing.assert_array_equal(canvas.mask == 1, swept(canvas.mask.shape, first, 5))
+    np.testing.assert_array_equal(canvas.mask == 2, swept(canvas.mask.shape, second, 5))
+    key(canvas, Qt.Key.Key_D)
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(*at_pixel(canvas, 30, 20)))
+    assert set(np.unique(canvas.mask)) == {0, 2}
+    np.testing.assert_array_equal(canvas.mask == 2, swept(canvas.mask.shape, second, 5))
+    assert editor.saver.flush()
+    saved = tifffile.imread(folder.mask_path(folder.entries[0]))
+    assert saved.dtype == np.uint16
+    np.testing.assert_array_equal(saved, canvas.mask)
+
+
+def test_zoom_pan_and_brush_size_from_the_mouse(qtbot, blank_images, tmp_path):
+    editor = open_editor(qtbot, AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic"))
+    canvas = editor.canvas
+
+    def wheel(steps: int, modifiers=Qt.KeyboardModifier.NoModifier):
+        centre = QPointF(canvas.viewport().rect().center())
+        event = QWheelEvent(centre, canvas.viewport().mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120 * steps),
+                            Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas.viewport(), event)
+
+    wheel(5)
+    assert canvas.transform().m11() == pytest.approx(1.2 ** 5)
+    wheel(1, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.radius == 6 and canvas.transform().m11() == pytest.approx(1.2 ** 5)  # size, not zoom
+    wheel(10)
+    scroll = canvas.horizontalScrollBar().value()
+    viewport = canvas.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    QTest.mouseMove(viewport, QPoint(200, 300))
+    QTest.mouseRelease(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 300))
+    assert canvas.horizontalScrollBar().value() == scroll + 100
+    assert not canvas.mask.any()  # panning draws nothing
+
+
+def test_propose_gives_the_classical_proposal_and_undo_takes_it_back(qtbot, tmp_path):
+    images = tmp_path / "nuclei"
+    images.mkdir()
+    shutil.copy(DEMO / "instance" / "images" / "nuclei_001.png", images)
+    folder = AnnotationFolder.create(tmp_path / "labels", images, "instance")
+    editor = open_editor(qtbot, folder)  # a new image starts from the proposal, not yet saved
+    expected = propose(read_image(images / "nuclei_001.png"), objects=True)
+    np.testing.assert_array_equal(editor.canvas.mask, expected)
+    assert not folder.mask_path(folder.entries[0]).exists() and editor.canvas.value == expected.max() + 1
+    QTest.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not editor.canvas.mask.any()
+    QTest.mouseClick(editor.propose_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: editor.canvas.mask.any())
+    np.testing.assert_array_equal(editor.canvas.mask, expected)
+    assert editor.saver.flush()
+    np.testing.assert_array_equal(folder.read_mask(folder.entries[0]), expected)  # asked for: saved
+
+
+def test_sorting_keys_write_the_class_folders(qtbot, tmp_path):
+    images = tmp_path / "cells"
+    images.mkdir()
+    rng = np.random.default_rng(2)
+    for k in range(5):
+        tifffile.imwrite(images / f"cell_{k}.tif", rng.integers(0, 255, (32, 32), dtype=np.uint8))
+    before = hashes(images)
+    folder = AnnotationFolder.create(tmp_path / "sorted", images, "classification", ["healthy", "infected"])
+    sorter = ClassSorter(folder)
+    qtbot.addWidget(sorter)
+    sorter.resize(900, 600)
+    sorter.show()
+    sorter.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is sorter)
+    for k in [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_S, Qt.Key.Key_U, Qt.Key.Key_2]:
+        QTest.keyClick(sorter, k)
+    assert sorter.saver.flush()
+    root = tmp_path / "sorted"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        "annotation.json", "healthy/cell_0.tif", "infected/cell_1.tif", "infected/cell_4.tif"]
+    manifest = json.loads((root / MANIFEST).read_text())
+    assert [(e["status"], e["label"]) for e in manifest["images"]] == [
+        ("sorted", "healthy"), ("sorted", "infected"), ("skipped", None), ("unsure", None), ("sorted", "infected")]
+    QTest.keyClick(sorter, Qt.Key.Key_Left)
+    QTest.keyClick(sorter, Qt.Key.Key_Left)  # back to cell_2, skipped: now put in a class
+    assert sorter.entry.name == "cell_2.tif"
+    QTest.keyClick(sorter, Qt.Key.Key_1)
+    assert sorter.saver.flush()
+    assert (root / "healthy" / "cell_2.tif").read_bytes() == (images / "cell_2.tif").read_bytes()
+    qtbot.waitUntil(lambda: "4 of 5" in sorter.progress.text())
+    assert hashes(images) == before
+
+
+def test_the_start_dialog_makes_the_folder_or_says_why_not(qtbot, blank_images, tmp_path):
+    dialog = StartAnnotationDialog(images_folder=str(blank_images))
+    qtbot.addWidget(dialog)
+    assert dialog.target_edit.text() == str(tmp_path / "images annotations")  # beside, never inside
+    dialog.task_buttons["semantic"].setChecked(True)
+    dialog.target_edit.setText(str(blank_images / "labels"))
+    QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.folder is None and "inside the images folder" in dialog.message.text()
+    assert str(blank_images / "labels") in dialog.message.text() and not (blank_images / "labels").exists()
+
+    dialog.task_buttons["classification"].setChecked(True)
+    dialog.target_edit.setText(str(tmp_path / "sorted"))
+    QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.folder is None and "two class names" in dialog.message.text()
+    dialog.classes_edit.setText("live, dead")
+    QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.folder is not None and dialog.folder.classes == ["live", "dead"]
+    assert (tmp_path / "sorted" / MANIFEST).is_file()
+
+    again = StartAnnotationDialog()
+    qtbot.addWidget(again)
+    again.open_folder(str(blank_images))
+    assert again.folder is None and "not a PetriLab annotation folder" in again.message.text()
+    again.open_folder(str(tmp_path / "sorted"))
+    assert again.folder.classes == ["live", "dead"]
+
+
+def test_a_changed_original_is_refused_in_the_window_by_name(qtbot, blank_images, tmp_path):
+    folder = AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic")
+    tifffile.imwrite(blank_images / "two.tif", np.zeros((120, 160), np.uint16))
+    editor = open_editor(qtbot, folder)
+    QTest.keyClick(editor.canvas, Qt.Key.Key_PageDown)
+    assert "two.tif" in editor.message.text() and "changed since" in editor.message.text()
+    assert not editor.canvas.isEnabled()
