@@ -55,7 +55,7 @@ class ClassSorter(QWidget):
             button.clicked.connect(lambda _c=False, c=choice: self.choose(c))
             buttons.addWidget(button, 1, k)
         self.image_list = QListWidget()
-        self.image_list.setMaximumWidth(240)
+        self.image_list.setMaximumWidth(260)
         for entry in self.folder.entries:
             self.image_list.addItem(QListWidgetItem(self._item_text(entry)))
         self.image_list.currentRowChanged.connect(lambda row: row >= 0 and row != self._row() and self.show_image(row))
@@ -101,9 +101,10 @@ class ClassSorter(QWidget):
         return self.folder.entries.index(self.entry) if self.entry is not None else -1
 
     def _item_text(self, entry: Entry) -> str:
+        # what was chosen first, so a narrow list still shows it
         if entry.status == SORTED:
-            return f"{entry.name}  → {entry.label}"
-        return entry.name + ("" if entry.status == TO_DO else f"  ({entry.status})")
+            return f"[{entry.label}]  {entry.name}"
+        return ("" if entry.status == TO_DO else f"({entry.status})  ") + entry.name
 
     def _update_progress(self) -> None:
         self.progress.setText(f"<b>{self.folder.done()} of {len(self.folder.entries)}</b> images sorted")
@@ -130,9 +131,8 @@ class ClassSorter(QWidget):
         else:
             self._pixmap = QPixmap.fromImage(to_qimage(display_image(image)))
             self._fit_picture()
-        now = self._item_text(self.entry)
-        self.caption.setText(f"<b>{self.entry.name}</b>" + (f" — now: {now.split('  ', 1)[1].strip()}"
-                                                           if self.entry.status != TO_DO else ""))
+        chosen = self.entry.label if self.entry.status == SORTED else self.entry.status
+        self.caption.setText(f"<b>{self.entry.name}</b>" + (f" — now: {chosen}" if self.entry.status != TO_DO else ""))
 
     def _fit_picture(self) -> None:
         if self._pixmap is not None:

@@ -83,6 +83,7 @@ class SegmentationEditor(QWidget):
         self.size_box.valueChanged.connect(lambda v: v != self.canvas.radius and self.canvas.set_radius(v))
         tool_row.addWidget(self.size_box)
         tool_row.addStretch(1)
+        view_row = QHBoxLayout()  # second row: what changes the whole image or only how it is shown
         self.propose_button = QPushButton("Propose")
         self.propose_button.setToolTip("Replace this image's labels by a first guess (Otsu's threshold"
                                        + (", then a watershed to split touching objects" if self.folder.has_objects
@@ -92,9 +93,8 @@ class SegmentationEditor(QWidget):
         undo.clicked.connect(self.canvas.undo)
         redo.clicked.connect(self.canvas.redo)
         for w in (self.propose_button, undo, redo):
-            tool_row.addWidget(w)
-
-        view_row = QHBoxLayout()
+            view_row.addWidget(w)
+        view_row.addSpacing(12)
         view_row.addWidget(QLabel("Contrast:"))
         self.contrast_slider = _slider(-50, 50, 0)
         self.contrast_slider.setToolTip("Brighter to the right; the middle is set from the image itself")
@@ -115,7 +115,7 @@ class SegmentationEditor(QWidget):
         view_row.addWidget(self.save_state)
 
         self.image_list = QListWidget()
-        self.image_list.setMaximumWidth(220)
+        self.image_list.setMaximumWidth(200)
         self.image_list.currentRowChanged.connect(lambda row: row >= 0 and row != self._row() and self.show_image(row))
         for entry in self.folder.entries:
             self.image_list.addItem(QListWidgetItem(self._item_text(entry)))
