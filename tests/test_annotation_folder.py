@@ -159,7 +159,6 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
 def test_a_kill_while_saving_loses_nothing_saved(originals, tmp_path):
     before = hashes(originals)
     AnnotationFolder.create(tmp_path / "labels", originals, "instance")
@@ -203,3 +202,26 @@ def test_the_watershed_splits_two_touching_discs():
     assert len(np.unique(labels)) == 3  # background and two objects, not one
     assert labels[30, 30] != labels[30, 56] and labels[30, 30] and labels[30, 56]
     assert propose(np.zeros((20, 20, 1)), objects=True).max() == 0  # a blank image proposes nothing
+
+
+def test_petrilab_check_reads_an_annotation_folder_as_data(originals, tmp_path):
+    """The command the Data page runs, on both layouts the annotation folder writes."""
+    segmentation = AnnotationFolder.create(tmp_path / "masks", originals, "semantic")
+    for entry in segmentation.entries:
+        mask = np.zeros((40, 50), np.uint8)
+        mask[10:30, 10:30] = 1
+        segmentation.save_mask(entry, mask)
+    sorting = AnnotationFolder.create(tmp_path / "classes", originals, "classification", ["dim", "bright"])
+    for entry, choice in zip(sorting.entries, ["dim", "bright", "dim", UNSURE]):
+        sorting.sort(entry, choice)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "app"))
+    reports = {}
+    for task, folder in [("semantic", "masks"), ("classification", "classes")]:
+        done = subprocess.run([sys.executable, "-m", "petrilab", "check", "--task", task, "--json",
+                               str(tmp_path / folder)], capture_output=True, text=True, env=env, timeout=120)
+        reports[task] = json.loads(done.stdout)
+    assert reports["semantic"]["ok"] and reports["semantic"]["n_images"] == 4
+    classes = reports["classification"]
+    assert classes["n_images"] == 3 and classes["counts"] == {"bright": 1, "dim": 2}
+    # three images are too few to train on, and the check says so; nothing else is wrong with the layout
+    assert all("too few" in f["message"] for f in classes["findings"] if f["level"] == "error")
