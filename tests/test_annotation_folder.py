@@ -225,3 +225,31 @@ def test_petrilab_check_reads_an_annotation_folder_as_data(originals, tmp_path):
     assert classes["n_images"] == 3 and classes["counts"] == {"bright": 1, "dim": 2}
     # three images are too few to train on, and the check says so; nothing else is wrong with the layout
     assert all("too few" in f["message"] for f in classes["findings"] if f["level"] == "error")
+
+
+def test_multi_label_tags_write_images_and_labels_csv(originals, tmp_path):
+    from petrilab.tasks.tables.dataset import discover_table
+
+    before = hashes(originals)
+    folder = AnnotationFolder.create(tmp_path / "tags", originals, "multilabel", ["nucleus", "mito", "golgi"])
+    a_png, a_tif, b, c = folder.entries
+    folder.tag(a_png, ["golgi", "nucleus"])
+    folder.tag(a_tif, [])  # no label at all is an answer
+    folder.tag(b, ["mito"])
+    folder.sort(c, UNSURE)
+    folder.tag(b, ["mito", "nucleus"])  # changed
+    root = tmp_path / "tags"
+    assert (root / "labels.csv").read_text().splitlines() == [
+        "filename,nucleus,mito,golgi", "a.png,1,0,1", "a_2.tif,0,0,0", "b.tif,1,1,0"]
+    assert sorted(p.name for p in (root / "images").iterdir()) == ["a.png", "a_2.tif", "b.tif"]
+    folder.sort(a_tif, SKIPPED)  # its copy and its row go
+    assert not (root / "images" / "a_2.tif").exists() and "a_2.tif" not in (root / "labels.csv").read_text()
+    dataset = discover_table("multilabel", root)
+    assert dataset.columns == ["nucleus", "mito", "golgi"]
+    assert sorted((s.path.name, s.values) for s in dataset.samples) == [("a.png", (1.0, 0.0, 1.0)),
+                                                                         ("b.tif", (1.0, 1.0, 0.0))]
+    again = AnnotationFolder.open(root)
+    assert again.entries[0].tags == ["nucleus", "golgi"] and again.done() == 2
+    with pytest.raises(UserError, match="keeps for itself"):
+        AnnotationFolder.create(tmp_path / "bad", originals, "multilabel", ["filename", "x"])
+    assert hashes(originals) == before

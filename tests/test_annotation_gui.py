@@ -249,6 +249,32 @@ def test_sorting_keys_write_the_class_folders(qtbot, tmp_path):
     assert hashes(images) == before
 
 
+def test_tagging_keys_switch_labels_and_enter_saves_them(qtbot, tmp_path):
+    images = tmp_path / "cells"
+    images.mkdir()
+    for k in range(3):
+        tifffile.imwrite(images / f"cell_{k}.tif", np.full((16, 16), k, np.uint8))
+    before = hashes(images)
+    folder = AnnotationFolder.create(tmp_path / "tags", images, "multilabel", ["nucleus", "mito", "golgi"])
+    sorter = ClassSorter(folder)
+    qtbot.addWidget(sorter)
+    sorter.show()
+    sorter.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is sorter)
+    for k in [Qt.Key.Key_1, Qt.Key.Key_3, Qt.Key.Key_3, Qt.Key.Key_2, Qt.Key.Key_Return,  # nucleus, mito
+              Qt.Key.Key_Return,  # no label
+              Qt.Key.Key_U]:
+        QTest.keyClick(sorter, k)
+    assert sorter.saver.flush()
+    assert (tmp_path / "tags" / "labels.csv").read_text().splitlines() == [
+        "filename,nucleus,mito,golgi", "cell_0.tif,1,1,0", "cell_1.tif,0,0,0"]
+    QTest.keyClick(sorter, Qt.Key.Key_Left)
+    QTest.keyClick(sorter, Qt.Key.Key_Left)  # back to cell_0: its labels are shown switched on
+    assert [b.isChecked() for b in sorter.class_buttons] == [True, True, False]
+    qtbot.waitUntil(lambda: "2 of 3" in sorter.progress.text())
+    assert hashes(images) == before
+
+
 def test_the_start_dialog_makes_the_folder_or_says_why_not(qtbot, blank_images, tmp_path):
     dialog = StartAnnotationDialog(images_folder=str(blank_images))
     qtbot.addWidget(dialog)

@@ -5,6 +5,8 @@
     segmentation:  images/<name>      a copy of the original, made when its first mask is saved
                    masks/<stem>.tif   its labels (uint8 class indices, or uint16 objects 1..N)
     classification: <class>/<name>    a copy of the original in the folder of the class it was sorted into
+    multi-label:    images/<name>     a copy of each tagged image, and labels.csv (filename, a 0/1 column
+                                      per label), the layout multi-label training reads
 
 Only images with labels are copied, so the folder is a complete dataset at every moment (the Data page
 and `petrilab check` open it as they open any data folder). The originals are read, never written: each
@@ -27,7 +29,7 @@ import numpy as np
 from petrilab.data.images import is_image_file, read_image
 from petrilab.errors import UserError
 from petrilab.export.tiff import read_pixel_size, write_labels
-from petrilab.runs import atomic_write_bytes, atomic_write_json
+from petrilab.runs import atomic_write_bytes, atomic_write_csv, atomic_write_json
 from petrilab.tasks import TASKS, kinds
 
 MANIFEST = "annotation.json"
@@ -35,13 +37,14 @@ FORMAT = "petrilab-annotation"
 VERSION = 1
 IMAGES, MASKS = "images", "masks"
 
-# the tasks whose labels can be made here: a mask per image, or a class per image (folders)
-ANNOTATABLE = kinds(lambda t: t.data in ("masks", "folders"))
+# the tasks whose labels can be made here: a mask per image, a class per image (folders), or any number of
+# labels per image (a table of 0/1 columns)
+ANNOTATABLE = kinds(lambda t: t.data in ("masks", "folders") or t.multi_label)
 
 # an image's status in annotation.json
-TO_DO, SAVED, SORTED, SKIPPED, UNSURE = "to do", "saved", "sorted", "skipped", "unsure"
+TO_DO, SAVED, SORTED, TAGGED, SKIPPED, UNSURE = "to do", "saved", "sorted", "tagged", "skipped", "unsure"
 
-_RESERVED_NAMES = {MANIFEST.casefold(), IMAGES, MASKS}
+_RESERVED_NAMES = {MANIFEST.casefold(), IMAGES, MASKS, "filename"}
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Entry:
     sha256: str  # of the original when it was added
     status: str = TO_DO
     label: str | None = None  # classification: the class it was sorted into
+    tags: list[str] | None = None  # multi-label: the labels it has (none is an answer too)
     saved: str | None = None  # when its labels were last saved (UTC, ISO 8601)
 
     @property
@@ -97,7 +101,10 @@ def check_class_names(classes: list[str], per_pixel: bool) -> list[str]:
         raise UserError("The same class name is given twice.", fix="Give each class a different name.")
     if not per_pixel:
         for n in names:
-            if any(c in n for c in '/\\:*?"<>|') or n.startswith(".") or n.casefold() in _RESERVED_NAMES:
+            if n.casefold() in _RESERVED_NAMES:
+                raise UserError(f"The class name '{n}' is the name of a file or column PetriLab keeps for itself.",
+                                fix="Choose another name for this class.")
+            if any(c in n for c in '/\\:*?"<>|') or n.startswith("."):
                 raise UserError(f"The class name '{n}' cannot be a folder name.",
                                 fix='Use letters, digits, spaces, - or _ (not / \\ : * ? " < > |, and not a '
                                     "name starting with a dot).")
@@ -123,6 +130,10 @@ class AnnotationFolder:
         return TASKS[self.task].has_objects
 
     @property
+    def multi_label(self) -> bool:
+        return TASKS[self.task].multi_label
+
+    @property
     def mask_dtype(self) -> type:
         return np.uint16 if self.has_objects else np.uint8
 
@@ -133,7 +144,8 @@ class AnnotationFolder:
         """A new annotation folder at `root` (missing or empty) for the images directly in `images_folder`."""
         if task not in ANNOTATABLE:
             raise UserError(f"Labels for the task '{task}' cannot be made in PetriLab yet.",
-                            fix="Choose image classification, semantic or instance segmentation.")
+                            fix="Choose image classification (one class or several labels per image), "
+                                "semantic or instance segmentation.")
         images_dir = Path(images_folder).expanduser()
         if not images_dir.is_dir():
             raise UserError(f"The images folder {images_dir} does not exist.", file=images_dir,
@@ -206,6 +218,8 @@ class AnnotationFolder:
         """Where the copy of the original is (or goes), None for an image not sorted into a class."""
         if self.per_pixel:
             return self.root / IMAGES / entry.name
+        if self.multi_label:
+            return self.root / IMAGES / entry.name if entry.status == TAGGED else None
         return self.root / entry.label / entry.name if entry.status == SORTED and entry.label else None
 
     # ------------------------------------------------------------ reading
@@ -269,10 +283,11 @@ class AnnotationFolder:
             self.save_manifest()
 
     def sort(self, entry: Entry, choice: str) -> None:
-        """Classification: put the image into the class `choice`, or mark it skipped or unsure (no copy)."""
+        """Classification: put the image into the class `choice`, or mark it skipped or unsure (no copy;
+        multi-label folders take only these two here, their labels come through `tag`)."""
         if self.per_pixel:
             raise ValueError("sorting belongs to classification folders")
-        if choice not in self.classes and choice not in (SKIPPED, UNSURE):
+        if choice not in (SKIPPED, UNSURE) and (self.multi_label or choice not in self.classes):
             raise ValueError(f"not a class of this folder: {choice!r}")
         with self._lock:
             old = self.copy_path(entry)
@@ -286,11 +301,32 @@ class AnnotationFolder:
             else:
                 if old is not None and old.is_file():
                     old.unlink()  # our copy, never the original
-                entry.status, entry.label = choice, None
+                entry.status, entry.label, entry.tags = choice, None, None
             entry.saved = _now()
+            if self.multi_label:
+                self._write_table()
             self.save_manifest()
+
+    def tag(self, entry: Entry, tags: list[str]) -> None:
+        """Multi-label: the image has exactly these labels (none is an answer too): copied, then its row."""
+        if not self.multi_label:
+            raise ValueError("tags belong to multi-label folders")
+        unknown = set(tags) - set(self.classes)
+        if unknown:
+            raise ValueError(f"not labels of this folder: {sorted(unknown)}")
+        with self._lock:
+            self._copy_original(entry, self.root / IMAGES / entry.name)
+            entry.status, entry.label, entry.tags = TAGGED, None, [c for c in self.classes if c in tags]
+            entry.saved = _now()
+            self._write_table()
+            self.save_manifest()
+
+    def _write_table(self) -> None:
+        rows = [[e.name] + [int(c in (e.tags or [])) for c in self.classes]
+                for e in self.entries if e.status == TAGGED]
+        atomic_write_csv(self.root / TASKS[self.task].table, ["filename", *self.classes], rows)
 
     # ------------------------------------------------------------ progress
 
     def done(self) -> int:
-        return sum(e.status in (SAVED, SORTED) for e in self.entries)
+        return sum(e.status in (SAVED, SORTED, TAGGED) for e in self.entries)

@@ -1,7 +1,8 @@
 """Sorting images into classes, one image at a time: a key per class, S to skip, U when unsure.
 
-Each choice is saved at once in the background (a copy into the class's folder, then annotation.json),
-and the next image not yet sorted is shown.
+Multi-label folders: the keys switch labels on and off, and Enter says the image is done (with no label
+at all, too). Each choice is saved at once in the background (a copy of the image, its class folder or
+its row of labels.csv, then annotation.json), and the next image not yet done is shown.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from petrilab.annotation.folder import SKIPPED, SORTED, TO_DO, UNSURE, AnnotationFolder, Entry
+from petrilab.annotation.folder import SKIPPED, SORTED, TAGGED, TO_DO, UNSURE, AnnotationFolder, Entry
 from petrilab.errors import UserError
-from petrilab.gui.annotation.hints import SORTING_KEYS, hint_text
+from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.overlay_view import to_qimage
@@ -24,6 +25,7 @@ class ClassSorter(QWidget):
     def __init__(self, folder: AnnotationFolder, parent: QWidget | None = None):
         super().__init__(parent)
         self.folder = folder
+        self.multi = folder.multi_label  # labels switched on and off, then Enter; else one key sorts
         self.entry: Entry | None = None
         self.saver = Saver(self)
         self.saver.saved.connect(self._saved)
@@ -45,15 +47,23 @@ class ClassSorter(QWidget):
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         buttons = QGridLayout()
         self.class_buttons: list[QPushButton] = []
-        for k, name in enumerate(self.folder.classes[:9]):
-            button = QPushButton(f"{k + 1}  {name}")
-            button.clicked.connect(lambda _c=False, n=name: self.choose(n))
-            buttons.addWidget(button, 0, k)
+        per_row = 5
+        for k, name in enumerate(self.folder.classes):  # keys for the first nine, a button for every one
+            button = QPushButton(f"{k + 1}  {name}" if k < 9 else name)
+            button.setCheckable(self.multi)
+            button.clicked.connect(lambda _c=False, n=name: self.choose(n, from_button=True))
+            buttons.addWidget(button, k // per_row, k % per_row)
             self.class_buttons.append(button)
+        last = (len(self.folder.classes) - 1) // per_row + 1
         for k, (choice, text) in enumerate([(SKIPPED, "S  skip"), (UNSURE, "U  unsure")]):
             button = QPushButton(text)
             button.clicked.connect(lambda _c=False, c=choice: self.choose(c))
-            buttons.addWidget(button, 1, k)
+            buttons.addWidget(button, last, k)
+        if self.multi:
+            self.done_button = QPushButton("Enter  done: these labels, next image")
+            self.done_button.setObjectName("primary")
+            self.done_button.clicked.connect(self.confirm)
+            buttons.addWidget(self.done_button, last, 2, 1, 3)
         self.image_list = QListWidget()
         self.image_list.setMaximumWidth(260)
         for entry in self.folder.entries:
@@ -63,7 +73,7 @@ class ClassSorter(QWidget):
         self.message = InlineMessage()
         self.save_state = QLabel("")
         self.save_state.setObjectName("muted")
-        self.hints = QLabel(hint_text(SORTING_KEYS))
+        self.hints = QLabel(hint_text(TAGGING_KEYS if self.multi else SORTING_KEYS))
         self.hints.setWordWrap(True)
         self.hints.setObjectName("muted")
 
@@ -90,6 +100,8 @@ class ClassSorter(QWidget):
         keys = {str(k + 1): (lambda n=name: self.choose(n)) for k, name in enumerate(self.folder.classes[:9])}
         keys |= {"S": lambda: self.choose(SKIPPED), "U": lambda: self.choose(UNSURE),
                  "Right": lambda: self.step(1), "Left": lambda: self.step(-1)}
+        if self.multi:
+            keys |= {"Return": self.confirm, "Enter": self.confirm}
         for key, slot in keys.items():
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -104,10 +116,13 @@ class ClassSorter(QWidget):
         # what was chosen first, so a narrow list still shows it
         if entry.status == SORTED:
             return f"[{entry.label}]  {entry.name}"
+        if entry.status == TAGGED:
+            return f"[{', '.join(entry.tags) or 'no label'}]  {entry.name}"
         return ("" if entry.status == TO_DO else f"({entry.status})  ") + entry.name
 
     def _update_progress(self) -> None:
-        self.progress.setText(f"<b>{self.folder.done()} of {len(self.folder.entries)}</b> images sorted")
+        self.progress.setText(f"<b>{self.folder.done()} of {len(self.folder.entries)}</b> images "
+                              + ("labelled" if self.multi else "sorted"))
 
     def _next_to_do(self, after: int) -> int | None:
         return next((i for i in range(after + 1, len(self.folder.entries))
@@ -131,7 +146,10 @@ class ClassSorter(QWidget):
         else:
             self._pixmap = QPixmap.fromImage(to_qimage(display_image(image)))
             self._fit_picture()
-        chosen = self.entry.label if self.entry.status == SORTED else self.entry.status
+        for button, name in zip(self.class_buttons, self.folder.classes):
+            button.setChecked(self.multi and name in (self.entry.tags or []))
+        chosen = {SORTED: self.entry.label, TAGGED: ", ".join(self.entry.tags or []) or "no label"}.get(
+            self.entry.status, self.entry.status)
         self.caption.setText(f"<b>{self.entry.name}</b>" + (f" — now: {chosen}" if self.entry.status != TO_DO else ""))
 
     def _fit_picture(self) -> None:
@@ -147,13 +165,33 @@ class ClassSorter(QWidget):
 
     # ------------------------------------------------------------ choosing
 
-    def choose(self, choice: str) -> None:
-        """Put the image shown into class `choice` (or skip it, or mark it unsure), then show the next one."""
+    def choose(self, choice: str, from_button: bool = False) -> None:
+        """Put the image shown into class `choice` (or skip it, or mark it unsure), then show the next one.
+        Multi-label: a label switches on or off (a button's click has already switched it)."""
         entry, folder = self.entry, self.folder
         if entry is None:
             return
+        if self.multi and choice in folder.classes:
+            if not from_button:
+                button = self.class_buttons[folder.classes.index(choice)]
+                button.setChecked(not button.isChecked())
+            return
         self.save_state.setText("Saving…")
         self.saver.submit(entry.name, lambda: folder.sort(entry, choice))
+        self._go_on()
+
+    def confirm(self) -> None:
+        """Multi-label: the image has the labels switched on (perhaps none); saved, then the next image."""
+        entry, folder = self.entry, self.folder
+        if entry is None:
+            return
+        tags = [name for button, name in zip(self.class_buttons, folder.classes) if button.isChecked()]
+        self.save_state.setText("Saving…")
+        self.saver.submit(entry.name, lambda: folder.tag(entry, tags))
+        self._go_on()
+
+    def _go_on(self) -> None:
+        folder = self.folder
         row = self._row()
         following = self._next_to_do(row)
         if following is not None:

@@ -9,6 +9,8 @@ SEGMENTATION_KEYS = [
 ]
 OBJECT_KEYS = [("N", "new object"), ("D", "delete object (click it)")]
 CLASS_KEYS = [("1–9", "class")]
+TAGGING_KEYS = [("1–9", "label on / off"), ("Enter", "done, next image"), ("S", "skip"), ("U", "unsure"),
+                ("← →", "previous / next image")]
 SORTING_KEYS = [("1–9", "put in class"), ("S", "skip"), ("U", "unsure"), ("← →", "previous / next image")]
 
 

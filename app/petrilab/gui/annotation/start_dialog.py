@@ -103,6 +103,11 @@ class StartAnnotationDialog(QDialog):
             self.classes_edit.setPlaceholderText("background, foreground")
             self.classes_hint.setText("Separated by commas, the background first. Empty: background and "
                                       "foreground.")
+        elif info.multi_label:
+            self.classes_edit.setEnabled(True)
+            self.classes_edit.setPlaceholderText("e.g. nucleus, mitochondria, Golgi")
+            self.classes_hint.setText("The labels an image may have, at least two, separated by commas. Keys "
+                                      "1–9 switch a label on or off; Enter goes to the next image.")
         else:
             self.classes_edit.setEnabled(True)
             self.classes_edit.setPlaceholderText("e.g. healthy, infected")
