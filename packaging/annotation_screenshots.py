@@ -1,7 +1,9 @@
 """Screenshots of File > Annotate images… (the dialog, the mask editor for both segmentations, the class
-sorter) at 1280×800, 1366×768 and 1024×640, on the demo images, offscreen with the real theme.
+sorter, the multi-label tagger) at 1280×800, 1366×768 and 1024×640, on the demo images, with the real theme.
 
-    QT_QPA_PLATFORM=offscreen python packaging/annotation_screenshots.py [OUT_DIR]
+    xvfb-run -s "-screen 0 1920x1200x24" python packaging/annotation_screenshots.py [OUT_DIR]
+
+Without a display it uses Qt's offscreen platform (widget.grab() works there too).
 """
 import os
 import shutil
@@ -10,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 from petrilab.gui.app import create_application
@@ -73,8 +76,15 @@ for w, h in sizes:
             for p in sorted((ROOT / "resources/demo/classification" / cls).iterdir())[:4]:
                 shutil.copy(p, src / f"{cls}_{p.name}")
     f = AnnotationFolder.create(work / f"cls-{w}", src, "classification", ["round", "elongated", "fragmented"])
-    s = open_editor(f); s.resize(w, h); settle()
+    s = open_editor(f); s.resize(w, h); s.activateWindow(); settle()
     QTest.keyClick(s, Qt.Key_1); QTest.keyClick(s, Qt.Key_3); s.saver.flush(); settle(0.5)
     s.grab().save(str(OUT / f"classification_{w}x{h}.png"))
+    s.close()
+for w, h in sizes:
+    f = AnnotationFolder.create(work / f"tags-{w}", work / "cells", "multilabel", ["nucleus", "mitochondria", "Golgi"])
+    s = open_editor(f); s.resize(w, h); s.activateWindow(); settle()
+    for k in (Qt.Key_1, Qt.Key_3, Qt.Key_Return, Qt.Key_2): QTest.keyClick(s, k)
+    s.saver.flush(); settle(0.5)
+    s.grab().save(str(OUT / f"multilabel_{w}x{h}.png"))
     s.close()
 print("done", sorted(p.name for p in OUT.iterdir()))

@@ -167,6 +167,11 @@ class AnnotationCanvas(QGraphicsView):
             if announce:
                 self.stroke_finished.emit()
 
+    def colour_of(self, value: int) -> str:
+        """The colour a label value is drawn in, as #rrggbb."""
+        b, g, r, _a = (int(v) for v in self._table[value])
+        return f"#{r:02x}{g:02x}{b:02x}"
+
     def refresh(self, rect: editing.Rect | None) -> None:
         """Recolour the labels in `rect` only, and repaint only that part of the view."""
         if rect is None or self._overlay is None:

@@ -17,6 +17,7 @@ from petrilab.errors import UserError
 from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.theme import ACCENT
 from petrilab.gui.widgets.overlay_view import to_qimage
 from petrilab.prediction.overlay import display_image
 
@@ -51,6 +52,8 @@ class ClassSorter(QWidget):
         for k, name in enumerate(self.folder.classes):  # keys for the first nine, a button for every one
             button = QPushButton(f"{k + 1}  {name}" if k < 9 else name)
             button.setCheckable(self.multi)
+            # a label switched on must show at a glance
+            button.setStyleSheet(f"QPushButton:checked {{ background: {ACCENT}; color: white; font-weight: 600; }}")
             button.clicked.connect(lambda _c=False, n=name: self.choose(n, from_button=True))
             buttons.addWidget(button, k // per_row, k % per_row)
             self.class_buttons.append(button)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
@@ -17,10 +17,15 @@ from petrilab.gui.annotation.canvas import AnnotationCanvas
 from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
+from petrilab.gui.widgets.overlay_view import class_colours
+from petrilab.gui.widgets.theme import ACCENT
 from petrilab.gui.workers import Background
 
 TOOL_BUTTONS = [(tools.BRUSH, "Brush", "B"), (tools.ERASER, "Eraser", "E"), (tools.FILL, "Fill", "F"),
                 (tools.DELETE, "Delete object", "D")]
+
+CHECKED_STYLE = (f"QToolButton {{ padding: 4px 8px; }} QToolButton:checked {{ background: {ACCENT}; color: white; "
+                 "font-weight: 600; border-radius: 3px; }")
 
 
 class SegmentationEditor(QWidget):
@@ -54,6 +59,7 @@ class SegmentationEditor(QWidget):
             button = QToolButton()
             button.setText(f"{text} ({key})")
             button.setCheckable(True)
+            button.setStyleSheet(CHECKED_STYLE)  # the tool in hand must show at a glance
             button.clicked.connect(lambda _c=False, t=tool: self.set_tool(t))
             self.tool_group.addButton(button)
             self.tool_buttons[tool] = button
@@ -70,8 +76,11 @@ class SegmentationEditor(QWidget):
         else:
             tool_row.addWidget(QLabel("Class:"))
             self.class_box = QComboBox()
+            colours = class_colours(len(self.folder.classes))
             for k, name in enumerate(self.folder.classes[1:], start=1):
-                self.class_box.addItem(f"{k} · {name}", k)
+                swatch = QPixmap(12, 12)
+                swatch.fill(QColor(*[int(v) for v in colours[k][:3]]))
+                self.class_box.addItem(QIcon(swatch), f"{k} · {name}", k)
             self.class_box.currentIndexChanged.connect(lambda _i: self._set_value(self.class_box.currentData()))
             tool_row.addWidget(self.class_box)
         tool_row.addSpacing(12)
@@ -236,8 +245,9 @@ class SegmentationEditor(QWidget):
         if value is None:
             return
         self.canvas.value = int(value)
-        if self.folder.has_objects:
-            self.object_label.setText(f"drawing object {int(value)}")
+        if self.folder.has_objects:  # the object's own colour beside its number
+            self.object_label.setText(f'<span style="color: {self.canvas.colour_of(int(value))}">■</span> '
+                                      f"drawing object {int(value)}")
 
     def new_object(self) -> None:
         if self.canvas.mask is not None:
