@@ -197,6 +197,18 @@ def test_zoom_pan_and_brush_size_from_the_mouse(qtbot, blank_images, tmp_path):
     assert canvas.horizontalScrollBar().value() == scroll + 100
     assert not canvas.mask.any()  # panning draws nothing
 
+    # Space + drag pans too, even just after a button was clicked (the button does not keep the keys)
+    QTest.mouseClick(editor.propose_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not editor.proposer.busy)
+    assert QApplication.focusWidget() is canvas
+    scroll = canvas.verticalScrollBar().value()
+    QTest.keyPress(canvas, Qt.Key.Key_Space)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    QTest.mouseMove(viewport, QPoint(300, 240))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 240))
+    QTest.keyRelease(canvas, Qt.Key.Key_Space)
+    assert canvas.verticalScrollBar().value() == scroll + 60 and not canvas.mask.any()
+
 
 def test_propose_gives_the_classical_proposal_and_undo_takes_it_back(qtbot, tmp_path):
     images = tmp_path / "nuclei"

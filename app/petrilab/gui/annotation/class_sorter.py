@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QL
 
 from petrilab.annotation.folder import SKIPPED, SORTED, TAGGED, TO_DO, UNSURE, AnnotationFolder, Entry
 from petrilab.errors import UserError
-from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text
+from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text, keep_keys_for_the_view
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.theme import ACCENT
@@ -35,6 +35,7 @@ class ClassSorter(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the keys sort, whatever was clicked last
         self._build()
         self._shortcuts()
+        keep_keys_for_the_view(self)
         if folder.entries:
             self.show_image(self._next_to_do(-1) if self._next_to_do(-1) is not None else 0)
 

@@ -1,6 +1,10 @@
-"""The line of keyboard hints shown under each annotation view, written once."""
+"""The keyboard in the annotation windows: the line of hints shown under each view, written once, and
+which controls may take the keys."""
 
 from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
 
 SEGMENTATION_KEYS = [
     ("B", "brush"), ("E", "eraser"), ("F", "fill"), ("[ ]", "brush size (or Ctrl + wheel)"),
@@ -17,3 +21,11 @@ SORTING_KEYS = [("1–9", "put in class"), ("S", "skip"), ("U", "unsure"), ("←
 def hint_text(keys: list[tuple[str, str]]) -> str:
     """Rich text: each key in bold, then what it does, separated by dots (the label word-wraps)."""
     return "  ·  ".join(f"<b>{key}</b> {what}" for key, what in keys)
+
+
+def keep_keys_for_the_view(widget: QWidget) -> None:
+    """Buttons, sliders and lists never keep the keyboard: Space (pan) or Enter would press the last button
+    clicked again, and the arrow keys would move a slider, instead of reaching the image."""
+    for child in widget.findChildren(QWidget):
+        if isinstance(child, (QAbstractButton, QAbstractSlider, QComboBox)):
+            child.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -11,7 +11,7 @@ import threading
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from petrilab.errors import UserError
 
@@ -28,6 +28,9 @@ class Saver(QObject):
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="annotation-saver", daemon=True)
         self._thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # the process ending another way than by closing this window still saves
+            app.aboutToQuit.connect(self.stop)
 
     def submit(self, key: str, save: Callable[[], None]) -> None:
         """Run `save()` soon; replaces a save of the same key not started yet."""
@@ -67,7 +70,9 @@ class Saver(QObject):
             return self._condition.wait_for(lambda: not self._pending and not self._busy, timeout)
 
     def stop(self) -> None:
-        """Finish what is waiting, then end the thread."""
+        """Finish what is waiting, then end the thread (again: nothing)."""
+        if self._stopped:
+            return
         self.flush(None)
         with self._condition:
             self._stopped = True

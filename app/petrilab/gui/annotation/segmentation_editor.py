@@ -14,7 +14,7 @@ from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
 from petrilab.gui.annotation.canvas import AnnotationCanvas
-from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text
+from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text, keep_keys_for_the_view
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.overlay_view import class_colours
@@ -44,6 +44,8 @@ class SegmentationEditor(QWidget):
         self.canvas.brush_changed.connect(lambda r: self.size_box.setValue(r))
         self._build()
         self._shortcuts()
+        keep_keys_for_the_view(self)
+        self.canvas.setFocus()
         if folder.entries:
             self.show_image(0)
 
@@ -207,6 +209,7 @@ class SegmentationEditor(QWidget):
         self.entry = entry
         self.image_list.setCurrentRow(row)
         self.canvas.set_image(image, mask, None if self.folder.has_objects else len(self.folder.classes))
+        self.canvas.setFocus()  # a click in the list must not keep the keys from the image
         self._set_value(editing.next_free_label(mask) if self.folder.has_objects else self.class_box.currentData())
         self.setWindowTitle(f"Annotate — {entry.name}")
         if fresh:  # start from the classical proposal; saved only once the user changes something
