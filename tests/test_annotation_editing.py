@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from petrilab.annotation.editing import History, delete_object, flood_fill, next_free_label, paint_segment
+from petrilab.annotation.editing import (History, delete_object, fill_polygon, flood_fill, next_free_label,
+                                         paint_segment)
 
 
 def swept(shape, p, q, radius):
@@ -92,3 +93,16 @@ def test_undo_and_redo_restore_the_exact_arrays_stroke_by_stroke():
     assert history.redo() is None  # a new change after undo forgets what was undone
     history.undo()
     np.testing.assert_array_equal(mask, before_fill)
+
+
+def test_the_lasso_fills_the_pixels_whose_centre_is_inside():
+    mask = np.zeros((40, 40), np.uint8)
+    assert fill_polygon(mask, [(10, 10), (30, 10), (30, 20), (10, 20)], 3) == (10, 10, 20, 30)
+    expected = np.zeros((40, 40), bool)
+    expected[10:20, 10:30] = True  # centres 10.5 … 29.5 across, 10.5 … 19.5 down
+    np.testing.assert_array_equal(mask == 3, expected)
+    triangle = np.zeros((40, 40), np.uint8)
+    fill_polygon(triangle, [(0, 0), (40.2, 0), (0, 40.2)], 1)  # its slanted edge passes through no centre
+    rows, cols = np.mgrid[:40, :40]
+    np.testing.assert_array_equal(triangle == 1, (rows + 0.5) + (cols + 0.5) < 40.2)
+    assert fill_polygon(mask, [(1, 1), (2, 2)], 1) is None  # not a polygon

@@ -152,6 +152,21 @@ def test_fill_fills_exactly_the_inside_of_a_drawn_outline(qtbot, blank_images, t
     np.testing.assert_array_equal(canvas.mask == 1, outline)
 
 
+def test_the_lasso_fills_what_the_mouse_went_round_as_one_undo_step(qtbot, blank_images, tmp_path):
+    editor = open_editor(qtbot, AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic"))
+    canvas = editor.canvas
+    key(canvas, Qt.Key.Key_L)
+    corners = [at_pixel(canvas, x, y) for x, y in [(20, 20), (100, 20), (100, 80), (20, 80)]]
+    drawn = stroke(canvas, corners)
+    rows, cols = np.mgrid[:120, :160]
+    (left, top), (right, bottom) = drawn[0], drawn[2]
+    expected = (cols + 0.5 > left) & (cols + 0.5 < right) & (rows + 0.5 > top) & (rows + 0.5 < bottom)
+    np.testing.assert_array_equal(canvas.mask == 1, expected)
+    assert canvas.lasso_line.path().isEmpty()  # the outline goes once filled
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not canvas.mask.any()
+
+
 def test_new_object_and_delete_object(qtbot, blank_images, tmp_path):
     folder = AnnotationFolder.create(tmp_path / "labels", blank_images, "instance")
     editor = open_editor(qtbot, folder)

@@ -80,6 +80,22 @@ def flood_fill(mask: np.ndarray, x: float, y: float, value: int) -> Rect | None:
     return int(t), int(l), int(b), int(rt)
 
 
+def fill_polygon(mask: np.ndarray, points, value: int) -> Rect | None:
+    """Give `value` to the pixels whose centre lies inside the polygon through `points` (x, y): the lasso.
+    Returns the rectangle changed, or None when the polygon holds no pixel centre."""
+    from skimage.draw import polygon
+
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(points) < 3:
+        return None
+    # skimage tests integer coordinates; ours are the pixel centres, half a pixel further
+    rows, cols = polygon(points[:, 1] - 0.5, points[:, 0] - 0.5, shape=mask.shape)
+    if rows.size == 0:
+        return None
+    mask[rows, cols] = value
+    return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
+
+
 def delete_object(mask: np.ndarray, x: float, y: float) -> Rect | None:
     """Set the object under (x, y) to background (all its pixels, connected or not). None on background."""
     r, c = int(np.floor(y)), int(np.floor(x))

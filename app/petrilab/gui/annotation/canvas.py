@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsScene,
+                               QGraphicsView)
 
 from petrilab.annotation import editing
 from petrilab.gui.widgets.overlay_view import class_colours
 from petrilab.prediction.overlay import label_colours
 
-BRUSH, ERASER, FILL, DELETE = "brush", "eraser", "fill", "delete"
-TOOLS = (BRUSH, ERASER, FILL, DELETE)
+BRUSH, ERASER, FILL, LASSO, DELETE = "brush", "eraser", "fill", "lasso", "delete"
+TOOLS = (BRUSH, ERASER, FILL, LASSO, DELETE)
 SMALLEST_BRUSH, LARGEST_BRUSH = 1, 200
 
 
@@ -121,6 +122,11 @@ class AnnotationCanvas(QGraphicsView):
         self.cursor_ring.setBrush(QBrush(Qt.BrushStyle.NoBrush))
         self.cursor_ring.setZValue(10)
         self.scene().addItem(self.cursor_ring)
+        self._lasso: list[tuple[float, float]] | None = None  # the outline being drawn
+        self.lasso_line = QGraphicsPathItem()
+        self.lasso_line.setPen(QPen(QColor(255, 255, 255, 220), 0, Qt.PenStyle.DashLine))
+        self.lasso_line.setZValue(10)
+        self.scene().addItem(self.lasso_line)
 
     # ------------------------------------------------------------ contents
 
@@ -256,6 +262,8 @@ class AnnotationCanvas(QGraphicsView):
             self.history.begin()
             self._last = at
             self._paint(at, at)
+        elif self.tool == LASSO:
+            self._lasso = [(at.x(), at.y())]
         elif self.tool == FILL:
             self._one_click(lambda m: editing.flood_fill(m, at.x(), at.y(), self.value))
         elif self.tool == DELETE:
@@ -284,6 +292,12 @@ class AnnotationCanvas(QGraphicsView):
         if self._last is not None:
             self._paint(self._last, at)
             self._last = at
+        elif self._lasso is not None:
+            self._lasso.append((at.x(), at.y()))
+            path = QPainterPath(QPointF(*self._lasso[0]))
+            for x, y in self._lasso[1:]:
+                path.lineTo(x, y)
+            self.lasso_line.setPath(path)
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
@@ -293,6 +307,10 @@ class AnnotationCanvas(QGraphicsView):
             self._last = None
             if self.history.end() is not None:
                 self.stroke_finished.emit()
+        elif self._lasso is not None and event.button() == Qt.MouseButton.LeftButton:
+            outline, self._lasso = self._lasso, None
+            self.lasso_line.setPath(QPainterPath())
+            self._one_click(lambda m: editing.fill_polygon(m, outline, self.value))
 
     def leaveEvent(self, event) -> None:
         self._show_ring(None)

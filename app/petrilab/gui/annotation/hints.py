@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
 
 SEGMENTATION_KEYS = [
-    ("B", "brush"), ("E", "eraser"), ("F", "fill"), ("[ ]", "brush size (or Ctrl + wheel)"),
+    ("B", "brush"), ("E", "eraser"), ("F", "fill"), ("L", "lasso (draw round, release to fill)"),
+    ("[ ]", "brush size (or Ctrl + wheel)"),
     ("wheel", "zoom"), ("Space + drag", "move (or middle button)"), ("Ctrl+0", "fit"), ("Ctrl+1", "1:1"),
     ("Ctrl+Z / Ctrl+Y", "undo / redo"), ("PgUp / PgDn", "previous / next image"),
 ]

@@ -22,7 +22,7 @@ from petrilab.gui.widgets.theme import ACCENT
 from petrilab.gui.workers import Background
 
 TOOL_BUTTONS = [(tools.BRUSH, "Brush", "B"), (tools.ERASER, "Eraser", "E"), (tools.FILL, "Fill", "F"),
-                (tools.DELETE, "Delete object", "D")]
+                (tools.LASSO, "Lasso", "L"), (tools.DELETE, "Delete object", "D")]
 
 CHECKED_STYLE = (f"QToolButton {{ padding: 4px 8px; }} QToolButton:checked {{ background: {ACCENT}; color: white; "
                  "font-weight: 600; border-radius: 3px; }")
@@ -85,14 +85,6 @@ class SegmentationEditor(QWidget):
                 self.class_box.addItem(QIcon(swatch), f"{k} · {name}", k)
             self.class_box.currentIndexChanged.connect(lambda _i: self._set_value(self.class_box.currentData()))
             tool_row.addWidget(self.class_box)
-        tool_row.addSpacing(12)
-        tool_row.addWidget(QLabel("Brush size:"))
-        self.size_box = QSpinBox()
-        self.size_box.setRange(tools.SMALLEST_BRUSH, tools.LARGEST_BRUSH)
-        self.size_box.setValue(self.canvas.radius)
-        self.size_box.setSuffix(" px")
-        self.size_box.valueChanged.connect(lambda v: v != self.canvas.radius and self.canvas.set_radius(v))
-        tool_row.addWidget(self.size_box)
         tool_row.addStretch(1)
         view_row = QHBoxLayout()  # second row: what changes the whole image or only how it is shown
         self.propose_button = QPushButton("Propose")
@@ -105,6 +97,14 @@ class SegmentationEditor(QWidget):
         redo.clicked.connect(self.canvas.redo)
         for w in (self.propose_button, undo, redo):
             view_row.addWidget(w)
+        view_row.addSpacing(12)
+        view_row.addWidget(QLabel("Brush size:"))
+        self.size_box = QSpinBox()
+        self.size_box.setRange(tools.SMALLEST_BRUSH, tools.LARGEST_BRUSH)
+        self.size_box.setValue(self.canvas.radius)
+        self.size_box.setSuffix(" px")
+        self.size_box.valueChanged.connect(lambda v: v != self.canvas.radius and self.canvas.set_radius(v))
+        view_row.addWidget(self.size_box)
         view_row.addSpacing(12)
         view_row.addWidget(QLabel("Contrast:"))
         self.contrast_slider = _slider(-50, 50, 0)
@@ -154,7 +154,8 @@ class SegmentationEditor(QWidget):
 
     def _shortcuts(self) -> None:
         keys = {"B": lambda: self.set_tool(tools.BRUSH), "E": lambda: self.set_tool(tools.ERASER),
-                "F": lambda: self.set_tool(tools.FILL), QKeySequence.Undo: self.canvas.undo,
+                "F": lambda: self.set_tool(tools.FILL), "L": lambda: self.set_tool(tools.LASSO),
+                QKeySequence.Undo: self.canvas.undo,
                 "Ctrl+Y": self.canvas.redo, "Ctrl+Shift+Z": self.canvas.redo, "PgDown": lambda: self.step(1),
                 "PgUp": lambda: self.step(-1), "Ctrl+0": self.canvas.fit, "Ctrl+1": self.canvas.one_to_one}
         if self.folder.has_objects:
@@ -255,7 +256,7 @@ class SegmentationEditor(QWidget):
     def new_object(self) -> None:
         if self.canvas.mask is not None:
             self._set_value(editing.next_free_label(self.canvas.mask))
-            if self.canvas.tool not in (tools.BRUSH, tools.FILL):
+            if self.canvas.tool not in (tools.BRUSH, tools.FILL, tools.LASSO):
                 self.set_tool(tools.BRUSH)
 
     # ------------------------------------------------------------ saving
@@ -287,5 +288,5 @@ def _slider(low: int, high: int, value: int) -> QSlider:
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(low, high)
     slider.setValue(value)
-    slider.setMaximumWidth(140)
+    slider.setMaximumWidth(110)
     return slider

@@ -46,11 +46,16 @@ class StartAnnotationDialog(QDialog):
         task_box = QVBoxLayout()
         self.task_buttons: dict[str, QRadioButton] = {}
         for kind in ANNOTATABLE:
-            button = QRadioButton(f"{TASKS[kind].title} — {TASKS[kind].summary}")
+            button = QRadioButton(TASKS[kind].title)
+            button.setToolTip(TASKS[kind].summary)
             button.toggled.connect(self._task_changed)
             self.task_group.addButton(button)
             self.task_buttons[kind] = button
             task_box.addWidget(button)
+        self.task_summary = QLabel()
+        self.task_summary.setObjectName("muted")
+        self.task_summary.setWordWrap(True)
+        task_box.addWidget(self.task_summary)
         self.classes_edit = QLineEdit()
         self.classes_hint = QLabel()
         self.classes_hint.setObjectName("muted")
@@ -95,6 +100,7 @@ class StartAnnotationDialog(QDialog):
 
     def _task_changed(self) -> None:
         info = TASKS[self.task]
+        self.task_summary.setText(info.summary)
         if info.has_objects:
             self.classes_edit.setEnabled(False)
             self.classes_hint.setText("Each object gets its own number; no classes to name.")
