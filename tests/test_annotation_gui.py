@@ -333,6 +333,11 @@ def test_a_changed_original_is_refused_in_the_window_by_name(qtbot, blank_images
     folder = AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic")
     tifffile.imwrite(blank_images / "two.tif", np.zeros((120, 160), np.uint16))
     editor = open_editor(qtbot, folder)
+    stroke(editor.canvas, [at_pixel(editor.canvas, 10, 10), at_pixel(editor.canvas, 50, 10)])  # on one.tif
     QTest.keyClick(editor.canvas, Qt.Key.Key_PageDown)
     assert "two.tif" in editor.message.text() and "changed since" in editor.message.text()
     assert not editor.canvas.isEnabled()
+    QTest.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # nothing to undo or save here
+    assert editor.canvas.mask.any()  # one.tif's stroke was not undone behind the message
+    assert editor.saver.flush()
+    assert not folder.mask_path(folder.entries[1]).exists() and folder.read_mask(folder.entries[0]).any()

@@ -148,6 +148,11 @@ class AnnotationCanvas(QGraphicsView):
         self.scene().setSceneRect(QRectF(0, 0, mask.shape[1], mask.shape[0]))
         self.fit()
 
+    @property
+    def image(self) -> np.ndarray | None:
+        """The image shown (H, W, C), as read."""
+        return self._image
+
     def _display(self) -> np.ndarray:
         low, high = self._levels
         return display_argb(self._image, low, low + (high - low) * self._contrast)
@@ -187,12 +192,12 @@ class AnnotationCanvas(QGraphicsView):
         self.overlay_item.update(QRectF(l, t, r - l, b - t))
 
     def undo(self) -> None:
-        if self.history is not None and (rect := self.history.undo()) is not None:
+        if self.isEnabled() and self.history is not None and (rect := self.history.undo()) is not None:
             self.refresh(rect)
             self.stroke_finished.emit()
 
     def redo(self) -> None:
-        if self.history is not None and (rect := self.history.redo()) is not None:
+        if self.isEnabled() and self.history is not None and (rect := self.history.redo()) is not None:
             self.refresh(rect)
             self.stroke_finished.emit()
 

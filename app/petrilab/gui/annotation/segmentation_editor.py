@@ -217,8 +217,8 @@ class SegmentationEditor(QWidget):
             self.propose(save=False)
 
     def propose(self, save: bool = True) -> None:
-        entry, image = self.entry, self.canvas._image
-        if image is None:
+        entry, image = self.entry, self.canvas.image
+        if image is None or not self.canvas.isEnabled():
             return
         self.propose_button.setEnabled(False)
         self.save_state.setText("Proposing a first mask…")
@@ -226,7 +226,8 @@ class SegmentationEditor(QWidget):
         def done(mask):
             self.propose_button.setEnabled(True)
             self.save_state.setText("")
-            if self.entry is entry:
+            # the first proposal never replaces strokes the user made while it was computed
+            if self.entry is entry and (save or not self.canvas.history.done):
                 self.canvas.replace_mask(mask.astype(self.folder.mask_dtype), announce=save)
                 if self.folder.has_objects:
                     self._set_value(editing.next_free_label(self.canvas.mask))
@@ -262,6 +263,8 @@ class SegmentationEditor(QWidget):
     # ------------------------------------------------------------ saving
 
     def _save(self) -> None:
+        if not self.canvas.isEnabled():  # the image shown could not be opened: nothing of it to save
+            return
         entry, mask, folder = self.entry, self.canvas.mask.copy(), self.folder
         self.save_state.setText("Saving…")
         self.saver.submit(entry.name, lambda: folder.save_mask(entry, mask))
