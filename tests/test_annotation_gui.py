@@ -341,3 +341,64 @@ def test_a_changed_original_is_refused_in_the_window_by_name(qtbot, blank_images
     assert editor.canvas.mask.any()  # one.tif's stroke was not undone behind the message
     assert editor.saver.flush()
     assert not folder.mask_path(folder.entries[1]).exists() and folder.read_mask(folder.entries[0]).any()
+
+
+KILLED_EDITOR = """
+import sys
+import time
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from petrilab.annotation.folder import AnnotationFolder
+from petrilab.gui.annotation.segmentation_editor import SegmentationEditor
+editor = SegmentationEditor(AnnotationFolder.open(sys.argv[1]))
+editor.resize(900, 600)
+editor.show()
+while editor.proposer.busy:
+    app.processEvents()
+editor.canvas.one_to_one()
+editor.saver.saved.connect(lambda name: print("saved", flush=True))
+viewport = editor.canvas.viewport()
+k = 0
+while True:  # stroke k: a line across row 2 + 4k (mod 110), a stroke every 20 ms, until killed
+    k += 1
+    y = 2 + (4 * k) % 110
+    left, right = (editor.canvas.mapFromScene(QPointF(x, y)) for x in (5, 150))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, left)
+    QTest.mouseMove(viewport, right)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, right)
+    app.processEvents()
+    time.sleep(0.02)
+"""
+
+
+@pytest.mark.slow
+def test_killing_the_editor_mid_annotation_loses_nothing_saved(blank_images, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    before = hashes(blank_images)
+    AnnotationFolder.create(tmp_path / "labels", blank_images, "semantic")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "app"), QT_QPA_PLATFORM="offscreen")
+    child = subprocess.Popen([sys.executable, "-c", KILLED_EDITOR, str(tmp_path / "labels")],
+                             stdout=subprocess.PIPE, stderr=open(tmp_path / "child.log", "w"), env=env, text=True)
+    try:
+        saves = 0
+        while saves < 15:  # the editor saved 15 times (and goes on drawing and saving): kill it mid-way
+            line = child.stdout.readline()
+            assert line, "the editor stopped by itself: " + (tmp_path / "child.log").read_text()[-2000:]
+            saves += line.startswith("saved")
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    folder = AnnotationFolder.open(tmp_path / "labels")  # annotation.json whole
+    entry = folder.entries[0]
+    mask = folder.read_mask(entry)  # the mask file whole
+    assert entry.status == SAVED and set(np.unique(mask)) == {0, 1}
+    drawn_rows = [y for y in range(120) if mask[y, 40:120].all()]
+    assert len(drawn_rows) >= 15 * 5 // 2  # at least the 15 strokes saved (5 rows each), likely more
+    assert (tmp_path / "labels" / "images" / "one.tif").read_bytes() == (blank_images / "one.tif").read_bytes()
+    assert hashes(blank_images) == before
