@@ -402,3 +402,28 @@ def test_killing_the_editor_mid_annotation_loses_nothing_saved(blank_images, tmp
     assert len(drawn_rows) >= 15 * 5 // 2  # at least the 15 strokes saved (5 rows each), likely more
     assert (tmp_path / "labels" / "images" / "one.tif").read_bytes() == (blank_images / "one.tif").read_bytes()
     assert hashes(blank_images) == before
+
+
+def test_file_menu_opens_the_annotation_dialog_and_then_the_editor(qtbot, blank_images, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    from helpers import main_window
+
+    with main_window(tmp_path) as window:
+        file_menu = window.menuBar().actions()[0].menu()
+        assert window.action_annotate in file_menu.actions()
+        assert window.action_annotate.text() == "Annotate images…"
+
+        def fill_in_and_start():
+            dialog = QApplication.activeModalWidget()
+            dialog.images_edit.setText(str(blank_images))
+            dialog.task_buttons["instance"].setChecked(True)
+            dialog.target_edit.setText(str(tmp_path / "labels"))
+            dialog.start_button.click()
+
+        QTimer.singleShot(0, fill_in_and_start)
+        window.action_annotate.trigger()  # the dialog runs until the timer presses Start
+        editors = window.annotation_windows
+        assert len(editors) == 1 and isinstance(editors[0], SegmentationEditor) and editors[0].isVisible()
+        assert editors[0].folder.root == (tmp_path / "labels").resolve()
+        editors[0].close()

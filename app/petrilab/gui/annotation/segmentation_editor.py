@@ -283,6 +283,7 @@ class SegmentationEditor(QWidget):
         self.message.show_message("error", error.message, error.file, error.fix)
 
     def closeEvent(self, event) -> None:
+        self.proposer.cancel()  # a proposal still computing has no window to go to
         self.saver.stop()
         super().closeEvent(event)
 
