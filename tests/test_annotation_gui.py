@@ -426,4 +426,13 @@ def test_file_menu_opens_the_annotation_dialog_and_then_the_editor(qtbot, blank_
         editors = window.annotation_windows
         assert len(editors) == 1 and isinstance(editors[0], SegmentationEditor) and editors[0].isVisible()
         assert editors[0].folder.root == (tmp_path / "labels").resolve()
+        qtbot.waitUntil(lambda: not editors[0].proposer.busy)
+        assert not editors[0].train_button.isEnabled()  # nothing labelled yet
+        editors[0].canvas.one_to_one()
+        stroke(editors[0].canvas, [at_pixel(editors[0].canvas, 20, 20), at_pixel(editors[0].canvas, 40, 20)])
+        qtbot.waitUntil(editors[0].train_button.isEnabled)
+        QTest.mouseClick(editors[0].train_button, Qt.MouseButton.LeftButton)  # the labels become the data
+        assert window.context.settings.task.kind == "instance"
+        assert window.context.settings.data.folder == str((tmp_path / "labels").resolve())
+        assert window.current_key == "data"
         editors[0].close()

@@ -52,7 +52,22 @@ class WindowMenus:
         dialog = StartAnnotationDialog(self)
         if dialog.exec() and dialog.folder is not None:
             self.annotation_windows = [w for w in getattr(self, "annotation_windows", []) if w.isVisible()]
-            self.annotation_windows.append(open_editor(dialog.folder))
+            editor = open_editor(dialog.folder)
+            editor.train_requested.connect(self.train_on_annotations)
+            self.annotation_windows.append(editor)
+
+    def train_on_annotations(self, folder) -> None:
+        """The annotation folder becomes this experiment's data, with its task; the Data page checks it."""
+        if folder.task != self.context.settings.task.kind:
+            self._page("task").choose(folder.task)
+        data = self.context.settings.data
+        for key, empty in (("data.test_folder", ""), ("data.classes", []), ("data.target_columns", [])):
+            if getattr(data, key.split(".")[1]):  # chosen for other data: the folder's own are read from it
+                self.context.set_value(key, empty)
+        self.context.set_value("data.folder", str(folder.root))
+        self.go_to("data")
+        self.raise_()
+        self.activateWindow()
 
     def start_tour(self) -> None:
         welcome.start_tour(self)

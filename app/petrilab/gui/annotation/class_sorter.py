@@ -7,14 +7,14 @@ its row of labels.csv, then annotation.json), and the next image not yet done is
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from petrilab.annotation.folder import SKIPPED, SORTED, TAGGED, TO_DO, UNSURE, AnnotationFolder, Entry
 from petrilab.errors import UserError
-from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text, keep_keys_for_the_view
+from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text, keep_keys_for_the_view, train_button
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.theme import ACCENT
@@ -23,6 +23,8 @@ from petrilab.prediction.overlay import display_image
 
 
 class ClassSorter(QWidget):
+    train_requested = Signal(object)  # the AnnotationFolder, every choice on disk: train on it
+
     def __init__(self, folder: AnnotationFolder, parent: QWidget | None = None):
         super().__init__(parent)
         self.folder = folder
@@ -84,6 +86,7 @@ class ClassSorter(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.progress)
         side.addWidget(self.image_list, 1)
+        side.addWidget(train_button(self))
         main = QVBoxLayout()
         main.addWidget(self.picture, 1)
         main.addWidget(self.caption)
@@ -127,6 +130,7 @@ class ClassSorter(QWidget):
     def _update_progress(self) -> None:
         self.progress.setText(f"<b>{self.folder.done()} of {len(self.folder.entries)}</b> images "
                               + ("labelled" if self.multi else "sorted"))
+        self.train_button.setEnabled(self.folder.done() > 0)  # an empty dataset would only be refused
 
     def _next_to_do(self, after: int) -> int | None:
         return next((i for i in range(after + 1, len(self.folder.entries))

@@ -1,10 +1,10 @@
-"""The keyboard in the annotation windows: the line of hints shown under each view, written once, and
-which controls may take the keys."""
+"""What the annotation windows share: the line of keyboard hints under each view (written once), which
+controls may take the keys, and the button that hands the labels to the main window for training."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QPushButton, QWidget
 
 SEGMENTATION_KEYS = [
     ("B", "brush"), ("E", "eraser"), ("F", "fill"), ("L", "lasso (draw round, release to fill)"),
@@ -30,3 +30,19 @@ def keep_keys_for_the_view(widget: QWidget) -> None:
     for child in widget.findChildren(QWidget):
         if isinstance(child, (QAbstractButton, QAbstractSlider, QComboBox)):
             child.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+
+def train_button(window: QWidget) -> QPushButton:
+    """"Train on these labels": waits for every save, then emits the window's `train_requested` with its
+    folder (the main window makes it the experiment's data folder)."""
+    button = QPushButton("Train on these labels…")
+    button.setToolTip("Make this annotation folder the data folder of the experiment in the main window, "
+                      "with its task, and go to the Data page.")
+
+    def hand_over() -> None:
+        window.saver.flush()
+        window.train_requested.emit(window.folder)
+
+    button.clicked.connect(hand_over)
+    window.train_button = button
+    return button

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -14,7 +14,8 @@ from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
 from petrilab.gui.annotation.canvas import AnnotationCanvas
-from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text, keep_keys_for_the_view
+from petrilab.gui.annotation.hints import (CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text,
+                                           keep_keys_for_the_view, train_button)
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.overlay_view import class_colours
@@ -30,6 +31,8 @@ CHECKED_STYLE = (f"QToolButton {{ padding: 4px 8px; }} QToolButton:checked {{ ba
 
 class SegmentationEditor(QWidget):
     """The masks of an annotation folder, one image at a time. Every change is saved when the stroke ends."""
+
+    train_requested = Signal(object)  # the AnnotationFolder, every save on disk: train on it
 
     def __init__(self, folder: AnnotationFolder, parent: QWidget | None = None):
         super().__init__(parent)
@@ -135,6 +138,7 @@ class SegmentationEditor(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.progress)
         side.addWidget(self.image_list, 1)
+        side.addWidget(train_button(self))
 
         self.message = InlineMessage()
         self.hints = QLabel(hint_text(SEGMENTATION_KEYS + (OBJECT_KEYS if self.folder.has_objects else CLASS_KEYS)))
@@ -179,6 +183,7 @@ class SegmentationEditor(QWidget):
     def _update_progress(self) -> None:
         n = len(self.folder.entries)
         self.progress.setText(f"<b>{self.folder.done()} of {n}</b> images labelled")
+        self.train_button.setEnabled(self.folder.done() > 0)  # an empty dataset would only be refused
 
     def step(self, delta: int) -> None:
         row = self._row() + delta
