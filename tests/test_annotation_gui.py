@@ -178,9 +178,15 @@ def test_new_object_and_delete_object(qtbot, blank_images, tmp_path):
     second = stroke(canvas, [at_pixel(canvas, 100, 80), at_pixel(canvas, 120, 90)])
     np.testing.assert_array_equal(canvas.mask == 1, swept(canvas.mask.shape, first, 5))
     np.testing.assert_array_equal(canvas.mask == 2, swept(canvas.mask.shape, second, 5))
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(*at_pixel(canvas, 30, 20)))  # object 1 again: drawing goes on with it
+    assert canvas.value == 1 and editor.object_label.text().endswith("drawing object 1")
+    more = stroke(canvas, [at_pixel(canvas, 30, 50), at_pixel(canvas, 30, 60)])
+    both = swept(canvas.mask.shape, first, 5) | swept(canvas.mask.shape, more, 5)
+    np.testing.assert_array_equal(canvas.mask == 1, both)
     key(canvas, Qt.Key.Key_D)
     QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     QPoint(*at_pixel(canvas, 30, 20)))
+                     QPoint(*at_pixel(canvas, 30, 20)))  # deletes all of object 1, both parts
     assert set(np.unique(canvas.mask)) == {0, 2}
     np.testing.assert_array_equal(canvas.mask == 2, swept(canvas.mask.shape, second, 5))
     assert editor.saver.flush()

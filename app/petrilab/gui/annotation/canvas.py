@@ -90,6 +90,7 @@ class AnnotationCanvas(QGraphicsView):
     Wheel: zoom; Ctrl + wheel or [ ]: brush size; Space + drag or the middle button: pan."""
 
     stroke_finished = Signal()  # a stroke, fill or deletion changed the labels (and is one undo step)
+    picked = Signal(int)  # right click: the label under the mouse, to draw on with it
     brush_changed = Signal(int)
     zoom_changed = Signal(float)
 
@@ -260,9 +261,14 @@ class AnnotationCanvas(QGraphicsView):
         if self._pan_start(event):
             self._pan_from = event.position()
             return
+        at = self.mapToScene(event.position().toPoint())
+        if event.button() == Qt.MouseButton.RightButton:
+            row, col = int(at.y()), int(at.x())
+            if 0 <= row < self.mask.shape[0] and 0 <= col < self.mask.shape[1]:
+                self.picked.emit(int(self.mask[row, col]))
+            return
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        at = self.mapToScene(event.position().toPoint())
         if self.tool in (BRUSH, ERASER):
             self.history.begin()
             self._last = at

@@ -158,7 +158,8 @@ class ClassSorter(QWidget):
             button.setChecked(self.multi and name in (self.entry.tags or []))
         chosen = {SORTED: self.entry.label, TAGGED: ", ".join(self.entry.tags or []) or "no label"}.get(
             self.entry.status, self.entry.status)
-        self.caption.setText(f"<b>{self.entry.name}</b>" + (f" — now: {chosen}" if self.entry.status != TO_DO else ""))
+        now = f" — now: {chosen}" if self.entry.status != TO_DO else ""
+        self.caption.setText(f"<b>{self.entry.name}</b>{now}")
 
     def _fit_picture(self) -> None:
         if self._pixmap is not None:

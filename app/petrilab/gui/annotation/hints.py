@@ -12,8 +12,8 @@ SEGMENTATION_KEYS = [
     ("wheel", "zoom"), ("Space + drag", "move (or middle button)"), ("Ctrl+0", "fit"), ("Ctrl+1", "1:1"),
     ("Ctrl+Z / Ctrl+Y", "undo / redo"), ("PgUp / PgDn", "previous / next image"),
 ]
-OBJECT_KEYS = [("N", "new object"), ("D", "delete object (click it)")]
-CLASS_KEYS = [("1–9", "class")]
+OBJECT_KEYS = [("N", "new object"), ("right click", "draw on with that object"), ("D", "delete object (click it)")]
+CLASS_KEYS = [("1–9", "class"), ("right click", "take the class under the mouse")]
 TAGGING_KEYS = [("1–9", "label on / off"), ("Enter", "done, next image"), ("S", "skip"), ("U", "unsure"),
                 ("← →", "previous / next image")]
 SORTING_KEYS = [("1–9", "put in class"), ("S", "skip"), ("U", "unsure"), ("← →", "previous / next image")]

@@ -45,6 +45,7 @@ class SegmentationEditor(QWidget):
         self.canvas = AnnotationCanvas()
         self.canvas.stroke_finished.connect(self._save)
         self.canvas.brush_changed.connect(lambda r: self.size_box.setValue(r))
+        self.canvas.picked.connect(self.pick)
         self._build()
         self._shortcuts()
         keep_keys_for_the_view(self)
@@ -258,6 +259,17 @@ class SegmentationEditor(QWidget):
         if self.folder.has_objects:  # the object's own colour beside its number
             self.object_label.setText(f'<span style="color: {self.canvas.colour_of(int(value))}">■</span> '
                                       f"drawing object {int(value)}")
+
+    def pick(self, value: int) -> None:
+        """Right click: draw on with the object (or class) under the mouse; on background, nothing changes."""
+        if value == 0:
+            return
+        if self.folder.has_objects:
+            self._set_value(value)
+        else:
+            self.class_box.setCurrentIndex(value - 1)
+        if self.canvas.tool not in (tools.BRUSH, tools.FILL, tools.LASSO):
+            self.set_tool(tools.BRUSH)
 
     def new_object(self) -> None:
         if self.canvas.mask is not None:
