@@ -66,8 +66,11 @@ def time_stroke(app, canvas, points) -> list[float]:
         QTest.mouseMove(viewport, QPoint(*p))
         app.processEvents()  # the repaint the move asked for
         times.append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
-    return times
+    app.processEvents()
+    released = (time.perf_counter() - start) * 1000  # the undo step, and the copy handed to the saver
+    return times, released
 
 
 def main() -> None:
@@ -120,12 +123,12 @@ def main() -> None:
         for radius in (8, 40):
             canvas.set_radius(radius)
             before, drawn = Paints.count, int((canvas.mask == canvas.value).sum())
-            times = time_stroke(app, canvas, zigzag(view.width(), view.height(), args.moves, 6))
+            times, released = time_stroke(app, canvas, zigzag(view.width(), view.height(), args.moves, 6))
             painted = Paints.count - before
             assert (canvas.mask == canvas.value).sum() > drawn, "the stroke drew nothing"
             assert (canvas._overlay[..., 3][canvas.mask == canvas.value] == 255).all(), "not shown"
             rows.append((zoom, radius, statistics.median(times), max(times), sorted(times)[int(0.95 * len(times))],
-                         painted, canvas.transform().m11()))
+                         painted, canvas.transform().m11(), released))
         full = []
         for _ in range(5):  # for scale: what repainting the whole view costs (a pan, a zoom, a new image)
             start = time.perf_counter()
@@ -147,10 +150,11 @@ def main() -> None:
 
     print(f"image {args.size} × {args.size} uint16, view {canvas.viewport().width()} × "
           f"{canvas.viewport().height()}, platform {app.platformName()}, {args.moves} moves per stroke")
-    print("| zoom | brush radius (image px) | median per move | 95th percentile | worst | repaints |")
-    print("|---|---|---|---|---|---|")
-    for zoom, radius, median, worst, p95, painted, scale in rows:
-        print(f"| {zoom} ({scale:.3f}×) | {radius} | {median:.1f} ms | {p95:.1f} ms | {worst:.1f} ms | {painted} |")
+    print("| zoom | brush radius (image px) | median per move | 95th percentile | worst | repaints | release |")
+    print("|---|---|---|---|---|---|---|")
+    for zoom, radius, median, worst, p95, painted, scale, released in rows:
+        print(f"| {zoom} ({scale:.3f}×) | {radius} | {median:.1f} ms | {p95:.1f} ms | {worst:.1f} ms | {painted} "
+              f"| {released:.0f} ms |")
     print("whole view repainted (a pan or zoom, not a stroke): "
           + ", ".join(f"{z} {ms:.1f} ms" for z, ms in whole_view.items()))
     print(f"open (read, display, first paint): {opened:.2f} s; proposal finished {waited_proposal:.2f} s later")
