@@ -253,3 +253,19 @@ def test_multi_label_tags_write_images_and_labels_csv(originals, tmp_path):
     with pytest.raises(UserError, match="keeps for itself"):
         AnnotationFolder.create(tmp_path / "bad", originals, "multilabel", ["filename", "x"])
     assert hashes(originals) == before
+
+
+def test_the_proposal_on_scikit_images_coins():
+    """A real photograph shipped with scikit-image: 24 coins on a background lit unevenly."""
+    from scipy import ndimage as ndi
+    from skimage.data import coins
+
+    image = coins()[..., None]
+    classes = propose(image, objects=False)
+    parts, n = ndi.label(classes)
+    sizes = np.bincount(parts.ravel())[1:]
+    assert 20 <= (sizes > 500).sum() <= 24 and (sizes <= 500).sum() <= 3  # coins, a few touching, few specks
+    objects = propose(image, objects=True)
+    object_sizes = np.bincount(objects.ravel())[1:]
+    assert 20 <= (object_sizes > 500).sum() <= 30  # touching coins split, about one object per coin
+    np.testing.assert_array_equal(objects > 0, classes > 0)

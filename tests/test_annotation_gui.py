@@ -442,3 +442,19 @@ def test_file_menu_opens_the_annotation_dialog_and_then_the_editor(qtbot, blank_
         assert window.context.settings.data.folder == str((tmp_path / "labels").resolve())
         assert window.current_key == "data"
         editors[0].close()
+
+
+def test_display_keeps_colours_and_stretches_16_bit_grey():
+    from petrilab.gui.annotation.canvas import colour_table, display_argb, display_levels
+
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[..., 0] = 200  # red
+    out = display_argb(rgb, 0, 200)
+    assert out[0, 0].tolist() == [0, 0, 255, 255]  # Qt's ARGB32 in memory: blue, green, red, alpha
+    grey = np.linspace(0, 60000, 100 * 100).reshape(100, 100, 1).astype(np.uint16)
+    low, high = display_levels(grey)
+    shown = display_argb(grey, low, high)[..., 0]
+    assert shown.min() == 0 and shown.max() == 255 and (shown == 255).mean() < 0.01  # 1st–99.8th percentiles
+    table = colour_table(None)
+    assert table[0].tolist() == [0, 0, 0, 0] and (table[1:, 3] == 255).all()  # background transparent
+    assert len({tuple(c) for c in table[1:256]}) == 255  # neighbouring objects get different colours
