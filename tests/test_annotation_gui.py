@@ -132,6 +132,8 @@ def test_a_brush_stroke_covers_exactly_the_swept_pixels_then_eraser_undo_redo(qt
     entry = folder.entries[0]
     np.testing.assert_array_equal(AnnotationFolder.open(tmp_path / "labels").read_mask(entry), after_eraser)
     assert entry.status == SAVED and "✓" in editor.image_list.item(0).text()
+    reopened = open_editor(qtbot, AnnotationFolder.open(tmp_path / "labels"))
+    assert reopened.entry.name == "two.tif"  # where the user left off
     assert hashes(blank_images) == before
 
 

@@ -50,8 +50,8 @@ class SegmentationEditor(QWidget):
         self._shortcuts()
         keep_keys_for_the_view(self)
         self.canvas.setFocus()
-        if folder.entries:
-            self.show_image(0)
+        if folder.entries:  # where the user left off: the first image not labelled yet
+            self.show_image(next((i for i, e in enumerate(folder.entries) if e.status != SAVED), 0))
 
     # ------------------------------------------------------------ layout
 
