@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QL
 
 from petrilab.annotation.folder import SKIPPED, SORTED, TAGGED, TO_DO, UNSURE, AnnotationFolder, Entry
 from petrilab.errors import UserError
-from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text, keep_keys_for_the_view, train_button
+from petrilab.gui.annotation.controls import keep_keys_for_the_view, train_button
+from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.theme import ACCENT

@@ -14,8 +14,8 @@ from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
 from petrilab.gui.annotation.canvas import AnnotationCanvas
-from petrilab.gui.annotation.hints import (CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text,
-                                           keep_keys_for_the_view, train_button)
+from petrilab.gui.annotation.controls import keep_keys_for_the_view, train_button
+from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.overlay_view import class_colours
