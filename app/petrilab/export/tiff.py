@@ -101,14 +101,18 @@ def read_pixel_size(path: str | Path) -> PixelSize | None:
         return None
 
 
-def write_labels(path: str | Path, labels: np.ndarray, pixel_size: PixelSize | None = None) -> Path:
+def write_labels(path: str | Path, labels: np.ndarray, pixel_size: PixelSize | None = None,
+                 dtype: type | None = None) -> Path:
     """A label image or mask as an ImageJ TIFF (8 or 16 bits; 32-bit float past 65,535 objects, as ImageJ
-    has no 32-bit integers), compressed, with the pixel size when known. Written atomically."""
+    has no 32-bit integers), compressed, with the pixel size when known. Written atomically.
+
+    `dtype` fixes the bit depth (annotation masks keep one depth per task whatever their largest label)."""
     import tifffile
 
     labels = np.asarray(labels)
-    top = int(labels.max(initial=0))
-    dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.float32
+    if dtype is None:
+        top = int(labels.max(initial=0))
+        dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.float32
     options = {"imagej": True, "compression": "zlib"}
     if pixel_size is not None:
         options["resolution"] = (1.0 / pixel_size.x, 1.0 / pixel_size.y)

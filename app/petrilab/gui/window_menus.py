@@ -22,6 +22,8 @@ class WindowMenus:
         self.action_save = self._action(file_menu, "&Save experiment", QKeySequence.Save, self.save)
         self.action_save_as = self._action(file_menu, "Save experiment &as…", QKeySequence.SaveAs, self.save_as)
         file_menu.addSeparator()
+        self.action_annotate = self._action(file_menu, "Annotate images…", None, self.annotate_images)
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
 
         go_menu = self.menuBar().addMenu("&Go")
@@ -42,6 +44,30 @@ class WindowMenus:
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def annotate_images(self) -> None:
+        """Ask what to annotate, then open the editor on its own (the main window stays usable)."""
+        from petrilab.gui.annotation.start_dialog import StartAnnotationDialog, open_editor
+
+        dialog = StartAnnotationDialog(self)
+        if dialog.exec() and dialog.folder is not None:
+            self.annotation_windows = [w for w in getattr(self, "annotation_windows", []) if w.isVisible()]
+            editor = open_editor(dialog.folder)
+            editor.train_requested.connect(self.train_on_annotations)
+            self.annotation_windows.append(editor)
+
+    def train_on_annotations(self, folder) -> None:
+        """The annotation folder becomes this experiment's data, with its task; the Data page checks it."""
+        if folder.task != self.context.settings.task.kind:
+            self._page("task").choose(folder.task)
+        data = self.context.settings.data
+        for key, empty in (("data.test_folder", ""), ("data.classes", []), ("data.target_columns", [])):
+            if getattr(data, key.split(".")[1]):  # chosen for other data: the folder's own are read from it
+                self.context.set_value(key, empty)
+        self.context.set_value("data.folder", str(folder.root))
+        self.go_to("data")
+        self.raise_()
+        self.activateWindow()
 
     def start_tour(self) -> None:
         welcome.start_tour(self)
