@@ -8,13 +8,13 @@ its row of labels.csv, then annotation.json), and the next image not yet done is
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from petrilab.annotation.folder import SKIPPED, SORTED, TAGGED, TO_DO, UNSURE, AnnotationFolder, Entry
 from petrilab.errors import UserError
-from petrilab.gui.annotation.controls import keep_keys_for_the_view, train_button
+from petrilab.gui.annotation.controls import bind_keys, keep_keys_for_the_view, train_button
 from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
@@ -110,10 +110,7 @@ class ClassSorter(QWidget):
                  "Right": lambda: self.step(1), "Left": lambda: self.step(-1)}
         if self.multi:
             keys |= {"Return": self.confirm, "Enter": self.confirm}
-        for key, slot in keys.items():
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        bind_keys(self, keys)
 
     # ------------------------------------------------------------ images
 

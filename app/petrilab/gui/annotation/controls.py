@@ -4,7 +4,16 @@ hands the labels to the main window for training."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QPushButton, QWidget
+
+
+def bind_keys(widget: QWidget, keys: dict) -> None:
+    """Each key (a QKeySequence or its text) calls its slot while the window of `widget` has the focus."""
+    for key, slot in keys.items():
+        shortcut = QShortcut(QKeySequence(key), widget)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
 
 
 def keep_keys_for_the_view(widget: QWidget) -> None:

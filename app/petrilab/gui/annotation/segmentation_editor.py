@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
@@ -14,7 +14,7 @@ from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
 from petrilab.gui.annotation.canvas import AnnotationCanvas
-from petrilab.gui.annotation.controls import keep_keys_for_the_view, train_button
+from petrilab.gui.annotation.controls import bind_keys, keep_keys_for_the_view, train_button
 from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
@@ -168,10 +168,7 @@ class SegmentationEditor(QWidget):
         else:
             for k in range(1, min(len(self.folder.classes), 10)):
                 keys[str(k)] = lambda k=k: self.class_box.setCurrentIndex(k - 1)
-        for key, slot in keys.items():
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        bind_keys(self, keys)
 
     # ------------------------------------------------------------ images
 
