@@ -7,7 +7,7 @@
 2. Event-loop stalls during training: the Train page of the real main
    window starts a real training in the engine's child process and follows
    it; a 10 ms QTimer measures the gap between its ticks. The longest gap is
-   the longest the window was frozen (target: under 100 ms).
+   the longest the window was frozen (target: under 50 ms, issue #20).
 
     xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python benchmarks/gui_responsiveness.py [--epochs 6] [--starts 5]
         [--startup-only] [--experiment SETTINGS.toml]
@@ -29,6 +29,8 @@ from pathlib import Path
 
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+STALL_TARGET_MS = 50  # issue #20: the window never freezes longer than this while it follows a training
 
 STARTUP_PROBE = r"""
 import time, sys, psutil
@@ -167,10 +169,10 @@ def main() -> int:
     if args.startup_only:
         return 0
     stalls = measure_stalls(args.epochs, args.images, args.size)
-    verdict = "PASS" if stalls["longest_stall_ms"] < 100 else "FAIL"
+    verdict = "PASS" if stalls["longest_stall_ms"] < STALL_TARGET_MS else "FAIL"
     print(f"Event loop during a real training ({stalls['training_s']} s, {stalls['epochs_drawn']} epochs drawn, "
           f"engine exit {stalls['exit_code']}, platform {stalls['platform']}): longest stall "
-          f"{stalls['longest_stall_ms']:.0f} ms ({verdict}, target < 100 ms), p99 {stalls['p99_ms']:.0f} ms, "
+          f"{stalls['longest_stall_ms']:.0f} ms ({verdict}, target < {STALL_TARGET_MS} ms), p99 {stalls['p99_ms']:.0f} ms, "
           f"median tick {stalls['median_ms']:.0f} ms over {stalls['ticks']} ticks of 10 ms")
     return 0 if verdict == "PASS" else 1
 
