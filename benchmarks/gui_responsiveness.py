@@ -172,7 +172,8 @@ def main() -> int:
     verdict = "PASS" if stalls["longest_stall_ms"] < STALL_TARGET_MS else "FAIL"
     print(f"Event loop during a real training ({stalls['training_s']} s, {stalls['epochs_drawn']} epochs drawn, "
           f"engine exit {stalls['exit_code']}, platform {stalls['platform']}): longest stall "
-          f"{stalls['longest_stall_ms']:.0f} ms ({verdict}, target < {STALL_TARGET_MS} ms), p99 {stalls['p99_ms']:.0f} ms, "
+          f"{stalls['longest_stall_ms']:.0f} ms ({verdict}, target < {STALL_TARGET_MS} ms), "
+          f"p99 {stalls['p99_ms']:.0f} ms, "
           f"median tick {stalls['median_ms']:.0f} ms over {stalls['ticks']} ticks of 10 ms")
     return 0 if verdict == "PASS" else 1
 
