@@ -275,11 +275,14 @@ def bench_dataset(name: str, work: Path, seeds: list[int], ways: list[str], budg
     result["same_test_set"] = bool(tests)
     for way, runs in result["runs"].items():
         if isinstance(runs, list) and runs:
-            values = [r[ds.metric] for r in runs]
-            result.setdefault("summary", {})[way] = {
-                "mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-                "values": values, "seconds": statistics.fmean(r["seconds"] for r in runs)}
+            result.setdefault("summary", {})[way] = summary_of([r[ds.metric] for r in runs],
+                                                               [r["seconds"] for r in runs])
     return result
+
+
+def summary_of(values: list[float], seconds: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "values": values, "seconds": statistics.fmean(seconds)}
 
 
 # ---------------------------------------------------------------- the record
@@ -341,8 +344,17 @@ def merge(args) -> int:
         ways += [w for w in part["ways"] if w not in ways]
         for name, r in part["results"].items():
             mine = results.setdefault(name, {**r, "runs": {}, "summary": {}})
-            mine["runs"].update({w: v for w, v in r["runs"].items() if v})
-            mine["summary"].update(r.get("summary", {}))
+            for way, runs in r["runs"].items():
+                have = mine["runs"].get(way)
+                if isinstance(runs, list) and isinstance(have, list):  # a later file's seeds join, a seed run again wins
+                    runs = sorted({x["seed"]: x for x in have + runs}.values(), key=lambda x: x["seed"])
+                if runs:
+                    mine["runs"][way] = runs
+    for r in results.values():  # the spread of what was joined
+        r["summary"] = {}
+        for way, runs in r["runs"].items():
+            if isinstance(runs, list) and runs:
+                r["summary"][way] = summary_of([x[r["metric"]] for x in runs], [x["seconds"] for x in runs])
     ways = [w for w in WAYS if w in ways]
     args.json.write_text(json.dumps({"quick": quick, "seeds": seeds, "ways": ways, "merged": [str(p) for p in args.merge],
                                      "commit": commit(), "machine": machine(), "results": results},
@@ -359,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(guided_datasets.NAMES))
     parser.add_argument("--seeds", type=int, default=3, help="how many seeds (1, 2, … n) per way")
+    parser.add_argument("--first-seed", type=int, default=1, help="start the seeds here (more seeds for a way)")
     parser.add_argument("--ways", default="a,b,c")
     parser.add_argument("--tune-budget", type=float, default=10.0, help="minutes per tune run (c)")
     parser.add_argument("--quick", action="store_true", help="tiny datasets, 2 epochs: a smoke run (records nothing)")
@@ -374,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ways = [w.strip() for w in args.ways.split(",") if w.strip()]
     if unknown := [w for w in ways if w not in WAYS] + [n for n in names if n not in guided_datasets.NAMES]:
         parser.error(f"unknown ways or datasets: {', '.join(unknown)}")
-    seeds = list(range(1, args.seeds + 1))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     tune_ok = "c" in ways and tune_available()
     if "c" in ways and not tune_ok:
         print("(c) not available: this PetriLab has no 'petrilab tune' command.", flush=True)
