@@ -168,6 +168,8 @@ def stack_planes(path) -> int:
     """How many z-planes the TIFF in `path` holds by its header (1 for a 2-D image); 0 if it cannot say."""
     import tifffile
 
+    if Path(path).suffix.lower() not in STACK_SUFFIXES:
+        return 1  # PNG, JPEG, BMP: always one plane
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
@@ -189,3 +191,22 @@ def anisotropy_words(voxel: tuple[float, float, float] | None) -> str:
     if ratio > 1:
         return f"{size.capitalize()}: planes are {ratio:.3g}× farther apart than pixels."
     return f"{size.capitalize()}: planes are {1 / ratio:.3g}× closer together than pixels."
+
+
+def _few(paths: list[Path], n: int = 3) -> str:
+    names = ", ".join(f"'{p.name}'" for p in paths[:n])
+    return names + (f" and {len(paths) - n} more" if len(paths) > n else "")
+
+
+def folder_dimensions(paths) -> str:
+    """'3d' when every image in `paths` is a z-stack, '2d' when none is; a mix is refused, naming files of each."""
+    paths = [Path(p) for p in paths]
+    planes = {p: stack_planes(p) for p in paths}
+    stacks = [p for p in paths if planes[p] > 1]
+    flat = [p for p in paths if planes[p] == 1]
+    if stacks and flat:
+        raise UserError(
+            f"The folder mixes z-stacks ({len(stacks)}: {_few(stacks)}) and single 2-D images ({len(flat)}: "
+            f"{_few(flat)}); PetriLab learns from one or the other.", file=flat[0].parent,
+            fix="Keep only z-stacks in the folder (or only 2-D images): move the others to a folder of their own.")
+    return "3d" if stacks else "2d"
