@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from petrilab.data.microscope import MICROSCOPE_SUFFIXES
 from petrilab.errors import UserError
 
 STACK_SUFFIXES = {".tif", ".tiff"}
@@ -141,9 +142,14 @@ def read_stack(path) -> Stack:
     import tifffile
 
     path = Path(path)
+    if path.suffix.lower() in MICROSCOPE_SUFFIXES:
+        from petrilab.data.microscope_stacks import read_microscope_stack
+
+        return Stack(*read_microscope_stack(path))
     if path.suffix.lower() not in STACK_SUFFIXES:
-        raise UserError(f"The file '{path.name}' is not a TIFF; PetriLab reads z-stacks from TIFF and OME-TIFF.",
-                        file=path, fix="In Fiji, open it and save it as TIFF (File > Save As > Tiff...).")
+        raise UserError(f"The file '{path.name}' is not a TIFF; PetriLab reads z-stacks from TIFF, OME-TIFF, CZI, "
+                        "ND2 and LIF.", file=path, fix="In Fiji, open it and save it as TIFF (File > Save As > "
+                                                       "Tiff...).")
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
