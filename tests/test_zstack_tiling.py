@@ -32,7 +32,8 @@ def test_small_stack_is_mirrored_not_refused():
 def test_tiled_3d_unet_prediction_equals_untiled_away_from_borders():
     import keras
 
-    from petrilab.models.unet3d import build_unet3d, size_multiples
+    from petrilab.data.anisotropy import size_multiples
+    from petrilab.models.unet3d import build_unet3d
     from petrilab.tasks import OutputHead
 
     keras.utils.set_random_seed(2)

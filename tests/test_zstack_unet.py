@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from petrilab.models.unet3d import kernel_sizes, pool_sizes, size_multiples
+from petrilab.data.anisotropy import kernel_sizes, pool_sizes, size_multiples
 from petrilab.tasks.segmentation.demo3d import example_stacks, nuclei_stack
 from petrilab.tasks.segmentation.patches3d import flip_turn_xy, patch_batch, random_patch
 
