@@ -3,6 +3,7 @@
 import hashlib
 
 import numpy as np
+import pytest
 import tifffile
 
 from petrilab.data.check import ERROR
@@ -75,3 +76,44 @@ def test_different_voxel_sizes_warned(tmp_path):
     assert report.ok
     warning = next(f for f in report.findings if "same voxel size" in f.message)
     assert "4× farther" in warning.message and "2× farther" in warning.message
+
+
+def test_the_recipe_checks_stacks_and_refuses_to_train_on_them_in_words(tmp_path):
+    from petrilab import settings as settings_io
+    from petrilab.errors import UserError
+    from petrilab.recipes import get_recipe
+    from petrilab.tasks import TASKS
+    from petrilab.tasks.segmentation.demo3d import example_stacks
+
+    folder = example_stacks(tmp_path / "data", n=2, size=(10, 48, 48))
+    before = sha_all(folder)
+    for kind in STACK_TASKS:
+        recipe, settings = get_recipe(kind), settings_io.defaults_for(kind)
+        dataset = recipe.discover(settings, folder)
+        report = recipe.check(dataset)
+        assert report.ok and report.dimensions == "3d" and report.voxel == [1.0, 0.25, 0.25]
+        text = report.to_text()
+        assert "2 readable z-stacks" in text and "Sizes (z × y × x): 10 × 48 × 48 (2)" in text
+        assert "does not train on them yet" in text
+        if TASKS[kind].has_objects:
+            assert list(report.counts.values()) == [2, 2]
+        with pytest.raises(UserError, match="holds z-stacks") as refused:
+            recipe.decide_from_data(settings, dataset, report)
+        assert refused.value.fix
+    assert sha_all(folder) == before
+
+
+def test_the_recipe_refuses_a_folder_mixing_stacks_and_2d_images(tmp_path):
+    from petrilab import settings as settings_io
+    from petrilab.errors import UserError
+    from petrilab.recipes import get_recipe
+
+    folder = stacks_folder(tmp_path, n=2)
+    tifffile.imwrite(folder / "images" / "flat.tif", np.zeros((16, 20), np.uint8))
+    tifffile.imwrite(folder / "masks" / "flat.tif", np.zeros((16, 20), np.uint8))
+    before = sha_all(folder)
+    recipe = get_recipe(TASK)
+    with pytest.raises(UserError) as refused:
+        recipe.check(recipe.discover(settings_io.defaults_for(TASK), folder))
+    assert "'flat.tif'" in refused.value.message and "'stack0.tif'" in refused.value.message
+    assert sha_all(folder) == before

@@ -17,6 +17,7 @@ from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport, Finding
 from petrilab.data.discovery import Dataset
 from petrilab.data.stacks import anisotropy_words, read_stack
 from petrilab.errors import UserError
+from petrilab.tasks import TASKS
 
 
 def size_words(size: tuple[int, ...]) -> str:
@@ -30,6 +31,7 @@ def check_stack_segmentation(dataset: Dataset,
                            channels={}, dtypes={}, skipped=[str(p) for p in dataset.skipped])
     sizes, channels, dtypes, voxels = Counter(), Counter(), Counter(), Counter()
     values: set[int] = set()
+    stacks_with: Counter = Counter()  # class value -> stacks whose mask holds it
     mismatched, missing = [], []
     for i, sample in enumerate(dataset.samples):
         if progress:
@@ -57,9 +59,12 @@ def check_stack_segmentation(dataset: Dataset,
         channels[int(stack.pixels.shape[3])] += 1
         dtypes[str(stack.pixels.dtype)] += 1
         voxels[stack.voxel] += 1
-        values.update(int(v) for v in np.unique(mask.pixels))
+        present = {int(v) for v in np.unique(mask.pixels)}
+        values |= present
+        stacks_with.update(present | ({-1} if any(v > 0 for v in present) else set()))  # -1: any object
     report.sizes, report.channels, report.dtypes = dict(sizes), dict(channels), dict(dtypes)
-    report.counts = {"stacks": report.n_images}
+    report.dimensions = "3d"
+    report.counts = _counts(dataset, stacks_with)
     for sample, size, shape in mismatched:
         shown = size_words(shape[:3]) + (f" with {shape[3]} channels" if shape[3] > 1 else "")
         report.findings.append(Finding(
@@ -71,8 +76,24 @@ def check_stack_segmentation(dataset: Dataset,
         report.findings.append(Finding(ERROR, f"The stack '{path.name}' has no mask in 'masks'.", str(path),
                                        "Put its label stack, with the same name, in 'masks', or move the stack out."))
     _sizes_and_voxels(report, voxels)
+    if len(voxels) == 1 and None not in voxels:
+        report.voxel = list(next(iter(voxels)))
     report.masks = {"values": sorted(values)}
+    if report.n_images:
+        report.findings.append(Finding(
+            WARNING, "This version of PetriLab reads and checks z-stacks but does not train on them yet.",
+            fix="To train now, save single planes or projections in Fiji (Image > Stacks > Z Project...) in a "
+                "folder of 2-D images."))
     return report
+
+
+def _counts(dataset: Dataset, stacks_with: Counter) -> dict[str, int]:
+    """Stacks per class: whose mask holds the class's value; for objects, any object."""
+    names = list(dataset.classes)
+    if TASKS[dataset.task].has_objects:
+        with_objects = stacks_with.get(-1, 0)
+        return {name: (stacks_with.get(0, 0) if i == 0 else with_objects) for i, name in enumerate(names)}
+    return {name: int(stacks_with.get(i, 0)) for i, name in enumerate(names)}
 
 
 def _sizes_and_voxels(report: DatasetReport, voxels: Counter) -> None:
