@@ -101,6 +101,14 @@ def test_folder_mixing_2d_and_stacks_is_refused_naming_files(tmp_path):
     assert folder_dimensions(paths[:1]) == "3d" and folder_dimensions(paths[1:]) == "2d"
 
 
+def test_a_stray_stack_among_2d_images_is_left_to_the_2d_check(tmp_path):
+    """As before stacks were read: the 2-D check refuses the stack alone, by name, and trains on the rest."""
+    tifffile.imwrite(tmp_path / "stray.tif", volume((4, 8, 8)), imagej=True, metadata={"axes": "ZYX"})
+    for i in range(3):
+        tifffile.imwrite(tmp_path / f"flat{i}.tif", volume((8, 8)))
+    assert folder_dimensions(sorted(tmp_path.iterdir())) == "2d"
+
+
 def test_only_per_pixel_tasks_accept_stacks():
     for key, task in TASKS.items():
         assert accepts_stacks(key) == task.stacks == task.per_pixel

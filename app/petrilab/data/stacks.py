@@ -205,14 +205,16 @@ def _few(paths: list[Path], n: int = 3) -> str:
 
 
 def folder_dimensions(paths) -> str:
-    """'3d' when every image in `paths` is a z-stack, '2d' when none is; a mix is refused, naming files of each."""
+    """'3d' when every image in `paths` is a z-stack, '2d' when none is or when 2-D images are the majority
+    (a stray stack among them is then refused on its own by the 2-D reader and left out, as before stacks
+    were read); a mix with as many stacks as 2-D images or more is refused, naming files of each."""
     paths = [Path(p) for p in paths]
     planes = {p: stack_planes(p) for p in paths}
     stacks = [p for p in paths if planes[p] > 1]
     flat = [p for p in paths if planes[p] == 1]
-    if stacks and flat:
+    if stacks and flat and len(stacks) >= len(flat):
         raise UserError(
             f"The folder mixes z-stacks ({len(stacks)}: {_few(stacks)}) and single 2-D images ({len(flat)}: "
             f"{_few(flat)}); PetriLab learns from one or the other.", file=flat[0].parent,
             fix="Keep only z-stacks in the folder (or only 2-D images): move the others to a folder of their own.")
-    return "3d" if stacks else "2d"
+    return "3d" if stacks and not flat else "2d"
