@@ -68,6 +68,8 @@ class DatasetReport:
     skipped: list[str] = field(default_factory=list)  # files that are not images
     nonfinite: dict[str, int] = field(default_factory=dict)  # float images with NaN/inf pixels -> how many
     masks: dict = field(default_factory=dict)  # segmentation: pixel share per class, objects and their sizes
+    dimensions: str = "2d"  # "3d": every image is a z-stack (sizes are "z × y × x"; docs/ARCHITECTURE.md, Z-stacks)
+    voxel: list[float] | None = None  # z-stacks of one voxel size: (z, y, x) in µm
 
     @property
     def ok(self) -> bool:
@@ -88,11 +90,12 @@ class DatasetReport:
         return cls(**body)
 
     def to_text(self) -> str:
-        lines = [f"{self.n_images} readable images in {len(self.classes)} classes."]
+        stacks = self.dimensions == "3d"
+        lines = [f"{self.n_images} readable {'z-stacks' if stacks else 'images'} in {len(self.classes)} classes."]
         width = max((len(c) for c in self.classes), default=0)
         for name in self.classes:
             lines.append(f"  {name:<{width}}  {self.counts.get(name, 0)}")
-        lines.append("Sizes (height x width): " + _tally(self.sizes, limit=6))
+        lines.append(("Sizes (z × y × x): " if stacks else "Sizes (height x width): ") + _tally(self.sizes, limit=6))
         lines.append("Channels: " + _tally({_channel_words(c): n for c, n in sorted(self.channels.items())}))
         lines.append("Bit depth: " + _tally({_depth_words(d): n for d, n in self.dtypes.items()}))
         for level, heading in ((ERROR, "Problems"), (WARNING, "Warnings"), (INFO, "Notes")):

@@ -58,6 +58,11 @@ class Task:
         return self.data == "masks"
 
     @property
+    def stacks(self) -> bool:
+        """Accepts z-stacks as well as 2-D images (a 3-D network, 3-D patches); docs/ARCHITECTURE.md, Z-stacks."""
+        return self.per_pixel
+
+    @property
     def has_classes(self) -> bool:
         """Exclusive classes: one per image, or one per pixel."""
         return self.answer in ("class", "mask")
@@ -171,7 +176,8 @@ def kinds(test) -> tuple[str, ...]:
 # the groups of tasks asked about in many places, named once
 PER_PIXEL_TASKS = kinds(lambda t: t.per_pixel)  # an answer per pixel (masks): segmentation
 PER_IMAGE_TASKS = kinds(lambda t: not t.per_pixel)  # one answer per image: classes, labels or values
-TABLE_TASKS = kinds(lambda t: t.data == "table")  # answers read from a table beside the images
+TABLE_TASKS = kinds(lambda t: t.data == "table")
+STACK_TASKS = kinds(lambda t: t.stacks)  # z-stacks accepted as well as 2-D images  # answers read from a table beside the images
 
 
 def register_keras_objects() -> None:
@@ -189,6 +195,11 @@ def is_per_pixel(key: str) -> bool:
 def is_table_task(key: str | None) -> bool:
     """Whether the task named `key` reads its answers from a table beside the images (multi-label, regression)."""
     return key in TABLE_TASKS
+
+
+def accepts_stacks(key: str | None) -> bool:
+    """Whether the task named `key` accepts z-stacks; False for a name no task has."""
+    return key in STACK_TASKS
 
 
 def has_objects(key: str | None) -> bool:

@@ -94,10 +94,23 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
         return discover_segmentation(self.task, folder, settings.data.classes or None)
 
     def check(self, dataset, progress=None):
+        from petrilab.data.stacks import folder_dimensions
+
+        # z-stacks (all or none: a mix is refused, naming files of each) get their own check
+        if folder_dimensions([s.path for s in dataset.samples]) == "3d":
+            from petrilab.tasks.segmentation.stack_check import check_stack_segmentation
+
+            return check_stack_segmentation(dataset, progress=progress)
         return check_segmentation(dataset, progress=progress)
 
     def decide_from_data(self, settings, dataset, report):
         from petrilab.tasks.segmentation.patches import patch_size_findings, patch_size_for
+
+        if report.dimensions == "3d":
+            raise UserError(f"The folder {dataset.root} holds z-stacks: this version of PetriLab reads and checks "
+                            "them, but does not train on them yet.", file=dataset.root,
+                            fix="Check them with 'petrilab check'. To train now, save single planes or projections "
+                                "in Fiji (Image > Stacks > Z Project...) in a folder of 2-D images.")
 
         settings.data.classes = list(report.classes)
         settings.data.channels = resolve_channels(settings.data.channels, report)

@@ -1,0 +1,113 @@
+"""The data check for z-stacks: each image a stack, each mask a label stack of the same shape.
+
+Reports in plain words the stack sizes (z × y × x), the voxel size and how much farther apart the planes
+are than the pixels; names the masks whose shape differs from their stack's, and the stacks without a
+mask. A folder mixing 2-D images and stacks is refused before (data/stacks.py folder_dimensions).
+Nothing here imports Keras or Qt.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport, Finding
+from petrilab.data.discovery import Dataset
+from petrilab.data.stacks import anisotropy_words, read_stack
+from petrilab.errors import UserError
+from petrilab.tasks import TASKS
+
+
+def size_words(size: tuple[int, ...]) -> str:
+    return " × ".join(str(n) for n in size)
+
+
+def check_stack_segmentation(dataset: Dataset,
+                             progress: Callable[[int, int], None] | None = None) -> DatasetReport:
+    """Read every stack and its mask once; what could go wrong, in the workshop's words."""
+    report = DatasetReport(task=dataset.task, n_images=0, classes=list(dataset.classes), counts={}, sizes={},
+                           channels={}, dtypes={}, skipped=[str(p) for p in dataset.skipped])
+    sizes, channels, dtypes, voxels = Counter(), Counter(), Counter(), Counter()
+    values: set[int] = set()
+    stacks_with: Counter = Counter()  # class value -> stacks whose mask holds it
+    mismatched, missing = [], []
+    for i, sample in enumerate(dataset.samples):
+        if progress:
+            progress(i, len(dataset.samples))
+        try:
+            stack = read_stack(sample.path)
+        except UserError as error:
+            report.unreadable.append(str(sample.path))
+            report.findings.append(Finding(ERROR, error.message, str(sample.path), error.fix))
+            continue
+        if sample.mask is None or not sample.mask.exists():
+            missing.append(sample.path)
+            continue
+        try:
+            mask = read_stack(sample.mask)
+        except UserError as error:
+            report.unreadable.append(str(sample.mask))
+            report.findings.append(Finding(ERROR, error.message, str(sample.mask), error.fix))
+            continue
+        if mask.size != stack.size or mask.pixels.shape[3] != 1:
+            mismatched.append((sample, stack.size, mask.pixels.shape))
+            continue
+        report.n_images += 1
+        sizes[size_words(stack.size)] += 1
+        channels[int(stack.pixels.shape[3])] += 1
+        dtypes[str(stack.pixels.dtype)] += 1
+        voxels[stack.voxel] += 1
+        present = {int(v) for v in np.unique(mask.pixels)}
+        values |= present
+        stacks_with.update(present | ({-1} if any(v > 0 for v in present) else set()))  # -1: any object
+    report.sizes, report.channels, report.dtypes = dict(sizes), dict(channels), dict(dtypes)
+    report.dimensions = "3d"
+    report.counts = _counts(dataset, stacks_with)
+    for sample, size, shape in mismatched:
+        shown = size_words(shape[:3]) + (f" with {shape[3]} channels" if shape[3] > 1 else "")
+        report.findings.append(Finding(
+            ERROR, f"The mask '{sample.mask.name}' is {shown} but its stack '{sample.path.name}' is "
+                   f"{size_words(size)} (z × y × x).", str(sample.mask),
+            "Save the mask as a label stack of the same number of planes and the same size as its image "
+            "(one plane of labels per plane of the image)."))
+    for path in missing:
+        report.findings.append(Finding(ERROR, f"The stack '{path.name}' has no mask in 'masks'.", str(path),
+                                       "Put its label stack, with the same name, in 'masks', or move the stack out."))
+    _sizes_and_voxels(report, voxels)
+    if len(voxels) == 1 and None not in voxels:
+        report.voxel = list(next(iter(voxels)))
+    report.masks = {"values": sorted(values)}
+    if report.n_images:
+        report.findings.append(Finding(
+            WARNING, "This version of PetriLab reads and checks z-stacks but does not train on them yet.",
+            fix="To train now, save single planes or projections in Fiji (Image > Stacks > Z Project...) in a "
+                "folder of 2-D images."))
+    return report
+
+
+def _counts(dataset: Dataset, stacks_with: Counter) -> dict[str, int]:
+    """Stacks per class: whose mask holds the class's value; for objects, any object."""
+    names = list(dataset.classes)
+    if TASKS[dataset.task].has_objects:
+        with_objects = stacks_with.get(-1, 0)
+        return {name: (stacks_with.get(0, 0) if i == 0 else with_objects) for i, name in enumerate(names)}
+    return {name: int(stacks_with.get(i, 0)) for i, name in enumerate(names)}
+
+
+def _sizes_and_voxels(report: DatasetReport, voxels: Counter) -> None:
+    if not report.n_images:
+        return
+    sizes = ", ".join(f"{n} of {size} (z × y × x)" for size, n in sorted(report.sizes.items()))
+    report.findings.append(Finding(INFO, f"{report.n_images} z-stacks: {sizes}."))
+    if len(voxels) > 1:
+        said = sorted((v for v in voxels if v is not None), key=str)
+        words = "; ".join(anisotropy_words(v) for v in said)
+        report.findings.append(Finding(
+            WARNING, f"The stacks do not all have the same voxel size ({words}"
+                     f"{'; some do not say' if None in voxels else ''}).",
+            fix="Resample them to one voxel size in Fiji (Image > Scale...), so one network sees objects at "
+                "one scale."))
+    else:
+        report.findings.append(Finding(INFO, anisotropy_words(next(iter(voxels)))))
