@@ -19,6 +19,8 @@ from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.annotation import corrections, ranking
 from petrilab.annotation.folder import AnnotationFolder
+from petrilab.annotation.model_proposal import ModelProposer, useful_order
+from petrilab.errors import UserError
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "instance"
 
@@ -115,6 +117,19 @@ def test_a_retraining_from_a_run_records_the_corrections_made_since(tmp_path):
     record = json.loads((first / runs.CORRECTIONS).read_text())
     assert record["n_labelled"] == record["n_new"] == 4 and record["start_from"] is None
     assert record["annotation_folder"] == str(folder.root)
+
+    # the run as the annotator's helper: its prediction as the mask to correct, and which images next
+    proposer = ModelProposer(first, folder)
+    image = folder.read_image(folder.entries[4])
+    proposed = proposer.propose(image)
+    assert proposed.shape == image.shape[:2] and proposed.dtype.kind in "iu"
+    order = useful_order(proposer, folder)
+    assert sorted(name for name, _ in order) == sorted(e.name for e in folder.entries[4:])
+    assert all(0 <= u <= 1 for _, u in order) and order == useful_order(proposer, folder)  # deterministic
+    other = AnnotationFolder.create(tmp_path / "classes", images, "semantic", ["background", "nucleus"])
+    with pytest.raises(UserError, match="trained for 'instance'") as refused:
+        ModelProposer(first, other)
+    assert refused.value.file == str(first) and refused.value.fix
 
     corrected = folder.entries[4]  # the user corrects one more image and retrains from the first run
     folder.save_mask(corrected, tifffile.imread(DEMO / "masks" / f"{corrected.stem}.tif"))
