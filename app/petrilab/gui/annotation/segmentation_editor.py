@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from petrilab.annotation import editing
 from petrilab.annotation.folder import SAVED, AnnotationFolder, Entry
+from petrilab.annotation.model_proposal import ModelProposer, useful_order
 from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
@@ -33,6 +36,8 @@ class SegmentationEditor(QWidget):
     """The masks of an annotation folder, one image at a time. Every change is saved when the stroke ends."""
 
     train_requested = Signal(object)  # the AnnotationFolder, every save on disk: train on it
+    # the AnnotationFolder and the run whose model proposes: train again on it, starting from that run
+    retrain_requested = Signal(object, object)
 
     def __init__(self, folder: AnnotationFolder, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +47,9 @@ class SegmentationEditor(QWidget):
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(self._save_failed)
         self.proposer = Background(self)
+        self.model_loader = Background(self)  # loading a run's model, then ordering the images by it
+        self.model: ModelProposer | None = None  # the run that proposes, once chosen
+        self.useful: list[str] = []  # the images not labelled yet, the most useful to correct first
         self.canvas = AnnotationCanvas()
         self.canvas.stroke_finished.connect(self._save)
         self.canvas.brush_changed.connect(lambda r: self.size_box.setValue(r))
@@ -99,7 +107,11 @@ class SegmentationEditor(QWidget):
         undo, redo = QPushButton("Undo"), QPushButton("Redo")
         undo.clicked.connect(self.canvas.undo)
         redo.clicked.connect(self.canvas.redo)
-        for w in (self.propose_button, undo, redo):
+        self.model_button = QPushButton("Propose from a model…")
+        self.model_button.setToolTip("Choose a run you trained: its prediction becomes the mask you correct, "
+                                     "and the images it is least sure about can come first.")
+        self.model_button.clicked.connect(lambda: self.choose_model())
+        for w in (self.propose_button, self.model_button, undo, redo):
             view_row.addWidget(w)
         view_row.addSpacing(12)
         view_row.addWidget(QLabel("Brush size:"))
@@ -139,7 +151,25 @@ class SegmentationEditor(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.progress)
         side.addWidget(self.image_list, 1)
+        self.model_state = QLabel("Proposals: classical (no model chosen)")
+        self.model_state.setWordWrap(True)
+        self.model_state.setObjectName("muted")
+        self.model_state.setMaximumWidth(200)
+        self.next_button = QPushButton("Next most useful image (M)")
+        self.next_button.setToolTip("The image not labelled yet that the model is least sure about and that "
+                                    "is least like those already labelled: correcting it teaches the most.")
+        self.next_button.clicked.connect(self.next_useful)
+        self.next_button.setEnabled(False)
+        self.retrain_button = QPushButton("Retrain with my corrections…")
+        self.retrain_button.setToolTip("Train again on all the labels here, starting from the chosen model "
+                                       "(model.start_from); the new run records which images were corrected "
+                                       "and when.")
+        self.retrain_button.clicked.connect(self.retrain)
+        self.retrain_button.setEnabled(False)
+        side.addWidget(self.model_state)
+        side.addWidget(self.next_button)
         side.addWidget(train_button(self))
+        side.addWidget(self.retrain_button)
 
         self.message = InlineMessage()
         self.hints = QLabel(hint_text(SEGMENTATION_KEYS + (OBJECT_KEYS if self.folder.has_objects else CLASS_KEYS)))
@@ -162,7 +192,7 @@ class SegmentationEditor(QWidget):
                 "F": lambda: self.set_tool(tools.FILL), "L": lambda: self.set_tool(tools.LASSO),
                 QKeySequence.Undo: self.canvas.undo,
                 "Ctrl+Y": self.canvas.redo, "Ctrl+Shift+Z": self.canvas.redo, "PgDown": lambda: self.step(1),
-                "PgUp": lambda: self.step(-1), "Ctrl+0": self.canvas.fit, "Ctrl+1": self.canvas.one_to_one}
+                "PgUp": lambda: self.step(-1), "M": self.next_useful, "Ctrl+0": self.canvas.fit, "Ctrl+1": self.canvas.one_to_one}
         if self.folder.has_objects:
             keys |= {"N": self.new_object, "D": lambda: self.set_tool(tools.DELETE)}
         else:
@@ -179,12 +209,16 @@ class SegmentationEditor(QWidget):
         return self.folder.entries.index(self.entry) if self.entry is not None else -1
 
     def _item_text(self, entry: Entry) -> str:
-        return ("✓ " if entry.status == SAVED else "    ") + entry.name
+        text = ("✓ " if entry.status == SAVED else "    ") + entry.name
+        if entry.status != SAVED and entry.name in self.useful:  # its place in the most-useful order
+            text += f"   #{self.useful.index(entry.name) + 1}"
+        return text
 
     def _update_progress(self) -> None:
         n = len(self.folder.entries)
         self.progress.setText(f"<b>{self.folder.done()} of {n}</b> images labelled")
         self.train_button.setEnabled(self.folder.done() > 0)  # an empty dataset would only be refused
+        self.retrain_button.setEnabled(self.folder.done() > 0 and self.model is not None)
 
     def step(self, delta: int) -> None:
         row = self._row() + delta
@@ -242,7 +276,62 @@ class SegmentationEditor(QWidget):
             self.propose_button.setEnabled(True)
             self._show_error(error)
 
-        self.proposer.start(propose, image, self.folder.has_objects, on_done=done, on_failed=failed)
+        if self.model is not None:
+            self.proposer.start(self.model.propose, image, on_done=done, on_failed=failed)
+        else:
+            self.proposer.start(propose, image, self.folder.has_objects, on_done=done, on_failed=failed)
+
+    # ------------------------------------------------------------ a model's help
+
+    def choose_model(self, run_dir=None) -> None:
+        """Use a trained run: its predictions as proposals, its uncertainty to order the images."""
+        if run_dir is None:
+            run_dir = QFileDialog.getExistingDirectory(self, "Choose a run you trained (its folder under runs)")
+            if not run_dir:
+                return
+        folder = self.folder
+        self.model_button.setEnabled(False)
+        self.model_state.setText(f"Loading the model of {Path(run_dir).name}…")
+
+        def load_and_rank(path):
+            proposer = ModelProposer(path, folder)
+            return proposer, useful_order(proposer, folder)
+
+        def done(found):
+            self.model, order = found
+            self.useful = [name for name, _ in order]
+            self.model_button.setEnabled(True)
+            self.model_state.setText(f"Proposals from the run <b>{self.model.run_dir.name}</b>; "
+                                     f"{len(self.useful)} images to do, numbered most useful first")
+            for row, entry in enumerate(self.folder.entries):
+                self.image_list.item(row).setText(self._item_text(entry))
+            self.next_button.setEnabled(bool(self.useful))
+            self._update_progress()
+
+        def failed(error):
+            self.model_button.setEnabled(True)
+            self.model_state.setText("Proposals: classical (no model chosen)" if self.model is None else
+                                     f"Proposals from the run <b>{self.model.run_dir.name}</b>")
+            self._show_error(error)
+
+        self.model_loader.start(load_and_rank, run_dir, on_done=done, on_failed=failed)
+
+    def next_useful(self) -> None:
+        """Show the most useful image not labelled yet (other than the one shown)."""
+        by_name = {e.name: i for i, e in enumerate(self.folder.entries)}
+        for name in self.useful:
+            row = by_name[name]
+            if self.folder.entries[row].status != SAVED and self.folder.entries[row] is not self.entry:
+                self.show_image(row)
+                return
+        self.message.show_message("note", "Every image the model ranked is labelled.", None,
+                                  "Retrain with your corrections, then choose the new run to rank again.")
+
+    def retrain(self) -> None:
+        if self.model is None:
+            return
+        self.saver.flush()
+        self.retrain_requested.emit(self.folder, self.model.run_dir)
 
     # ------------------------------------------------------------ tools
 
@@ -301,6 +390,7 @@ class SegmentationEditor(QWidget):
 
     def closeEvent(self, event) -> None:
         self.proposer.cancel()  # a proposal still computing has no window to go to
+        self.model_loader.cancel()
         self.saver.stop()
         super().closeEvent(event)
 
