@@ -62,8 +62,13 @@ def test_a_model_proposes_orders_the_images_and_retrains_from_the_corrections(qt
         qtbot.waitUntil(lambda: not editor.proposer.busy)
         assert not editor.next_button.isEnabled() and not editor.retrain_button.isEnabled()  # no model yet
 
-        editor.choose_model(run)
-        qtbot.waitUntil(lambda: editor.model is not None, timeout=60_000)
+        editor.choose_model(images)  # not a run: refused in the window, by name, with what to do
+        qtbot.waitUntil(lambda: not editor.model_loader.busy, timeout=60_000)
+        assert editor.model_run is None and editor.message.isVisible()
+        assert "is not a PetriLab run folder" in editor.message.label.text() and str(images) in editor.message.label.text()
+
+        editor.choose_model(run)  # predicted in a child process: the window never loads TensorFlow
+        qtbot.waitUntil(lambda: editor.model_run is not None, timeout=60_000)
         todo = [e.name for e in folder.entries if e.status != SAVED]
         assert sorted(editor.useful) == sorted(todo) and "first" in editor.model_state.text()
         for row, entry in enumerate(folder.entries):  # the images to do carry their place in the order
@@ -78,7 +83,7 @@ def test_a_model_proposes_orders_the_images_and_retrains_from_the_corrections(qt
         QTest.keyClick(editor.canvas, Qt.Key.Key_M)  # M: the most useful image not labelled yet (not this one)
         assert editor.entry.name == first
         qtbot.waitUntil(lambda: not editor.proposer.busy, timeout=30_000)
-        expected = ModelProposer(run, folder).propose(folder.read_image(editor.entry))
+        expected = ModelProposer(run, folder).propose(folder.read_image(editor.entry))  # the child's = the engine's
         np.testing.assert_array_equal(editor.canvas.mask, expected.astype(folder.mask_dtype))  # the model's mask
 
         from test_annotation_gui import at_pixel, stroke

@@ -9,6 +9,7 @@ import numpy as np
 
 from petrilab.annotation import ranking
 from petrilab.annotation.folder import TO_DO, AnnotationFolder
+from petrilab.annotation.proposal_files import ERROR, ORDER, proposals_path
 from petrilab.errors import UserError
 
 
@@ -71,3 +72,32 @@ def useful_order(proposer: ModelProposer, folder: AnnotationFolder, progress=Non
     known = [ranking.features(im, lo, hi) for im in labelled]
     order = ranking.rank(todo, [unsure[n] for n in todo], feats, known)
     return [(name, unsure[name]) for name in order]
+
+
+def prepare(run_dir: str | Path, folder_root: str | Path, out_dir: str | Path) -> dict:
+    """Everything the editor needs from a run, made once in a process of its own (the window never loads
+    TensorFlow): the proposal for every image (`<stem>.tif`, uint16 labels or uint8 classes) and the
+    images to do in their most useful order (`order.json`). A refusal is written to `error.json` too."""
+    from petrilab.export.tiff import write_labels
+    from petrilab.runs import atomic_write_json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = AnnotationFolder.open(folder_root)
+        proposer = ModelProposer(run_dir, folder)
+        for entry in folder.entries:
+            try:
+                image = folder.read_image(entry)
+            except UserError:
+                continue  # the editor says why when the image is opened
+            write_labels(proposals_path(out, entry.name), proposer.propose(image).astype(folder.mask_dtype),
+                         None, dtype=folder.mask_dtype)
+        order = useful_order(proposer, folder)
+    except UserError as exc:
+        atomic_write_json(out / ERROR, {"message": exc.message, "file": str(exc.file) if exc.file else None,
+                                        "fix": exc.fix})
+        raise
+    record = {"run": str(Path(run_dir)), "order": [[name, round(u, 6)] for name, u in order]}
+    atomic_write_json(out / ORDER, record)
+    return record

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout
 
 from petrilab.annotation import editing
 from petrilab.annotation.folder import SAVED, AnnotationFolder, Entry
-from petrilab.annotation.model_proposal import ModelProposer, useful_order
+from petrilab.annotation.proposal_files import ERROR, ORDER, proposals_path
 from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
@@ -47,9 +49,11 @@ class SegmentationEditor(QWidget):
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(self._save_failed)
         self.proposer = Background(self)
-        self.model_loader = Background(self)  # loading a run's model, then ordering the images by it
-        self.model: ModelProposer | None = None  # the run that proposes, once chosen
+        self.model_loader = Background(self)  # a child process: a run's proposals and the images' order
+        self.model_run: Path | None = None  # the run that proposes, once chosen
+        self.proposals: Path | None = None  # where that child wrote them (a temporary folder)
         self.useful: list[str] = []  # the images not labelled yet, the most useful to correct first
+        self._temporary: list[Path] = []
         self.canvas = AnnotationCanvas()
         self.canvas.stroke_finished.connect(self._save)
         self.canvas.brush_changed.connect(lambda r: self.size_box.setValue(r))
@@ -218,7 +222,7 @@ class SegmentationEditor(QWidget):
         n = len(self.folder.entries)
         self.progress.setText(f"<b>{self.folder.done()} of {n}</b> images labelled")
         self.train_button.setEnabled(self.folder.done() > 0)  # an empty dataset would only be refused
-        self.retrain_button.setEnabled(self.folder.done() > 0 and self.model is not None)
+        self.retrain_button.setEnabled(self.folder.done() > 0 and self.model_run is not None)
 
     def step(self, delta: int) -> None:
         row = self._row() + delta
@@ -276,8 +280,9 @@ class SegmentationEditor(QWidget):
             self.propose_button.setEnabled(True)
             self._show_error(error)
 
-        if self.model is not None:
-            self.proposer.start(self.model.propose, image, on_done=done, on_failed=failed)
+        made = proposals_path(self.proposals, entry.name) if self.proposals is not None else None
+        if made is not None and made.is_file():  # the chosen run's prediction, made by the child process
+            self.proposer.start(_read_proposal, made, on_done=done, on_failed=failed)
         else:
             self.proposer.start(propose, image, self.folder.has_objects, on_done=done, on_failed=failed)
 
@@ -289,19 +294,18 @@ class SegmentationEditor(QWidget):
             run_dir = QFileDialog.getExistingDirectory(self, "Choose a run you trained (its folder under runs)")
             if not run_dir:
                 return
-        folder = self.folder
+        run_dir = Path(run_dir)
+        self.saver.flush()  # the child reads which images are labelled from annotation.json
         self.model_button.setEnabled(False)
-        self.model_state.setText(f"Loading the model of {Path(run_dir).name}…")
+        self.model_state.setText(f"Predicting every image with the run {run_dir.name}…")
+        out = Path(tempfile.mkdtemp(prefix="petrilab-proposals-"))
+        self._temporary.append(out)
 
-        def load_and_rank(path):
-            proposer = ModelProposer(path, folder)
-            return proposer, useful_order(proposer, folder)
-
-        def done(found):
-            self.model, order = found
+        def done(order):
+            self.model_run, self.proposals = run_dir, out
             self.useful = [name for name, _ in order]
             self.model_button.setEnabled(True)
-            self.model_state.setText(f"Proposals from the run <b>{self.model.run_dir.name}</b>; "
+            self.model_state.setText(f"Proposals from the run <b>{run_dir.name}</b>; "
                                      f"{len(self.useful)} images to do, numbered most useful first")
             for row, entry in enumerate(self.folder.entries):
                 self.image_list.item(row).setText(self._item_text(entry))
@@ -310,11 +314,11 @@ class SegmentationEditor(QWidget):
 
         def failed(error):
             self.model_button.setEnabled(True)
-            self.model_state.setText("Proposals: classical (no model chosen)" if self.model is None else
-                                     f"Proposals from the run <b>{self.model.run_dir.name}</b>")
+            self.model_state.setText("Proposals: classical (no model chosen)" if self.model_run is None else
+                                     f"Proposals from the run <b>{self.model_run.name}</b>")
             self._show_error(error)
 
-        self.model_loader.start(load_and_rank, run_dir, on_done=done, on_failed=failed)
+        self.model_loader.start(_run_proposals, run_dir, self.folder.root, out, on_done=done, on_failed=failed)
 
     def next_useful(self) -> None:
         """Show the most useful image not labelled yet (other than the one shown)."""
@@ -328,10 +332,10 @@ class SegmentationEditor(QWidget):
                                   "Retrain with your corrections, then choose the new run to rank again.")
 
     def retrain(self) -> None:
-        if self.model is None:
+        if self.model_run is None:
             return
         self.saver.flush()
-        self.retrain_requested.emit(self.folder, self.model.run_dir)
+        self.retrain_requested.emit(self.folder, self.model_run)
 
     # ------------------------------------------------------------ tools
 
@@ -391,8 +395,36 @@ class SegmentationEditor(QWidget):
     def closeEvent(self, event) -> None:
         self.proposer.cancel()  # a proposal still computing has no window to go to
         self.model_loader.cancel()
+        for path in self._temporary:
+            shutil.rmtree(path, ignore_errors=True)
         self.saver.stop()
         super().closeEvent(event)
+
+
+def _read_proposal(path: Path) -> np.ndarray:
+    import tifffile
+
+    return tifffile.imread(path)
+
+
+def _run_proposals(run_dir: Path, folder_root: Path, out: Path) -> list:
+    """`petrilab propose-annotations` in a child process (TensorFlow never loads in the window); the
+    images to do, most useful first, or the child's refusal as a UserError."""
+    import json
+    import subprocess
+
+    from petrilab.gui.context import engine_command
+
+    done = subprocess.run([*engine_command(), "propose-annotations", str(run_dir), str(folder_root), str(out)],
+                          capture_output=True, text=True)
+    if (out / ERROR).is_file():
+        said = json.loads((out / ERROR).read_text(encoding="utf-8"))
+        raise UserError(said["message"], file=said.get("file"), fix=said.get("fix"))
+    if done.returncode != 0 or not (out / ORDER).is_file():
+        tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no output"]
+        raise UserError(f"The proposals of the run {run_dir.name} could not be made ({tail[0]}).", file=str(run_dir),
+                        fix="Check that the run finished training; choose another run or use the classical proposal.")
+    return json.loads((out / ORDER).read_text(encoding="utf-8"))["order"]
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:
