@@ -115,7 +115,7 @@ class SegmentationEditor(QWidget):
         self.model_button.setToolTip("Choose a run you trained: its prediction becomes the mask you correct, "
                                      "and the images it is least sure about can come first.")
         self.model_button.clicked.connect(lambda: self.choose_model())
-        for w in (self.propose_button, self.model_button, undo, redo):
+        for w in (self.propose_button, undo, redo):
             view_row.addWidget(w)
         view_row.addSpacing(12)
         view_row.addWidget(QLabel("Brush size:"))
@@ -171,6 +171,7 @@ class SegmentationEditor(QWidget):
         self.retrain_button.clicked.connect(self.retrain)
         self.retrain_button.setEnabled(False)
         side.addWidget(self.model_state)
+        side.addWidget(self.model_button)  # beside what the model does, and the toolbar fits 1024 pixels
         side.addWidget(self.next_button)
         side.addWidget(train_button(self))
         side.addWidget(self.retrain_button)
