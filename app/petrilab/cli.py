@@ -203,6 +203,16 @@ def cmd_diagnose(args) -> int:
     return 0
 
 
+def cmd_propose_annotations(args) -> int:
+    """The annotation editor's model proposals, made in this process so the window never loads TensorFlow."""
+    quiet_tensorflow()
+    from petrilab.annotation.model_proposal import prepare
+
+    record = prepare(args.run, args.folder, args.out)
+    print(f"{len(record['order'])} images to do, ranked; proposals in {args.out}")
+    return 0
+
+
 def cmd_describe_model(args) -> int:
     """Answer model descriptions for the GUI, one JSON line in, one JSON line out.
 
@@ -317,6 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe-model", help="parameter count and layers of a model (used by the window)")
     p.add_argument("--serve", action="store_true", help="answer one JSON request per input line until stdin closes")
     p.set_defaults(func=cmd_describe_model)
+
+    p = sub.add_parser("propose-annotations",
+                       help="a run's proposals and the most-useful order for an annotation folder (used by the window)")
+    p.add_argument("run", help="the run folder whose model proposes")
+    p.add_argument("folder", help="the annotation folder")
+    p.add_argument("out", help="an empty folder for the proposals (<stem>.tif) and order.json")
+    p.set_defaults(func=cmd_propose_annotations)
 
     from petrilab.export.commands import add_commands  # export, import, report
 

@@ -37,6 +37,7 @@ STOP_REQUEST = "STOP"  # created by whoever wants the run to stop after the curr
 SLURM_SCRIPT = "slurm.sbatch"  # petrilab submit: the job script (cluster/script.py)
 SLURM_RECORD = "slurm.json"  # petrilab submit: job id, array task, sweep, resources (cluster/submit.py)
 SLURM_LOG = "slurm.out"  # the job's terminal output (for a sweep, a link into the runs folder's slurm-logs)
+CORRECTIONS = "corrections.json"  # trained on an annotation folder: which images were labelled and when (annotation/corrections.py)
 TRIAL_RECORD = "tuning_trial.json"  # petrilab tune: a trial's number and what it changed (tuning/records.py)
 
 

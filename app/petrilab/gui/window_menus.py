@@ -54,6 +54,8 @@ class WindowMenus:
             self.annotation_windows = [w for w in getattr(self, "annotation_windows", []) if w.isVisible()]
             editor = open_editor(dialog.folder)
             editor.train_requested.connect(self.train_on_annotations)
+            if hasattr(editor, "retrain_requested"):
+                editor.retrain_requested.connect(self.retrain_on_annotations)
             self.annotation_windows.append(editor)
 
     def train_on_annotations(self, folder) -> None:
@@ -68,6 +70,12 @@ class WindowMenus:
         self.go_to("data")
         self.raise_()
         self.activateWindow()
+
+    def retrain_on_annotations(self, folder, run_dir) -> None:
+        """Train again on the annotation folder, fine-tuning the run whose model proposed the masks
+        (`model.start_from`); the new run records which images were corrected (corrections.json)."""
+        self.train_on_annotations(folder)
+        self.context.set_value("model.start_from", str(run_dir))
 
     def start_tour(self) -> None:
         welcome.start_tour(self)

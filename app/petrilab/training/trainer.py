@@ -201,6 +201,10 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
         data_warnings += adopt_network(settings, start)
     prepared = _prepare_data(recipe, settings, run_dir, resume, data_warnings)
     _save_settings(settings, asked, run_dir)
+    if not resume:  # an annotation folder as data: which images were labelled or corrected, and when
+        from petrilab.annotation import corrections
+
+        corrections.write(run_dir, settings.data.folder, settings.model.start_from or None)
     head = recipe.head(settings)
 
     device = device_setup.configure(settings.training.device, settings.training.mixed_precision)

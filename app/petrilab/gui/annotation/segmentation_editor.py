@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem,
                                QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from petrilab.annotation import editing
 from petrilab.annotation.folder import SAVED, AnnotationFolder, Entry
+from petrilab.annotation.proposal_files import ERROR, ORDER, proposals_path
 from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
@@ -33,6 +39,8 @@ class SegmentationEditor(QWidget):
     """The masks of an annotation folder, one image at a time. Every change is saved when the stroke ends."""
 
     train_requested = Signal(object)  # the AnnotationFolder, every save on disk: train on it
+    # the AnnotationFolder and the run whose model proposes: train again on it, starting from that run
+    retrain_requested = Signal(object, object)
 
     def __init__(self, folder: AnnotationFolder, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +50,11 @@ class SegmentationEditor(QWidget):
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(self._save_failed)
         self.proposer = Background(self)
+        self.model_loader = Background(self)  # a child process: a run's proposals and the images' order
+        self.model_run: Path | None = None  # the run that proposes, once chosen
+        self.proposals: Path | None = None  # where that child wrote them (a temporary folder)
+        self.useful: list[str] = []  # the images not labelled yet, the most useful to correct first
+        self._temporary: list[Path] = []
         self.canvas = AnnotationCanvas()
         self.canvas.stroke_finished.connect(self._save)
         self.canvas.brush_changed.connect(lambda r: self.size_box.setValue(r))
@@ -99,6 +112,10 @@ class SegmentationEditor(QWidget):
         undo, redo = QPushButton("Undo"), QPushButton("Redo")
         undo.clicked.connect(self.canvas.undo)
         redo.clicked.connect(self.canvas.redo)
+        self.model_button = QPushButton("Propose from a model…")
+        self.model_button.setToolTip("Choose a run you trained: its prediction becomes the mask you correct, "
+                                     "and the images it is least sure about can come first.")
+        self.model_button.clicked.connect(lambda: self.choose_model())
         for w in (self.propose_button, undo, redo):
             view_row.addWidget(w)
         view_row.addSpacing(12)
@@ -139,7 +156,26 @@ class SegmentationEditor(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.progress)
         side.addWidget(self.image_list, 1)
+        self.model_state = QLabel("Proposals: classical (no model chosen)")
+        self.model_state.setWordWrap(True)
+        self.model_state.setObjectName("muted")
+        self.model_state.setMaximumWidth(200)
+        self.next_button = QPushButton("Next most useful image (M)")
+        self.next_button.setToolTip("The image not labelled yet that the model is least sure about and that "
+                                    "is least like those already labelled: correcting it teaches the most.")
+        self.next_button.clicked.connect(self.next_useful)
+        self.next_button.setEnabled(False)
+        self.retrain_button = QPushButton("Retrain with my corrections…")
+        self.retrain_button.setToolTip("Train again on all the labels here, starting from the chosen model "
+                                       "(model.start_from); the new run records which images were corrected "
+                                       "and when.")
+        self.retrain_button.clicked.connect(self.retrain)
+        self.retrain_button.setEnabled(False)
+        side.addWidget(self.model_state)
+        side.addWidget(self.model_button)  # beside what the model does, and the toolbar fits 1024 pixels
+        side.addWidget(self.next_button)
         side.addWidget(train_button(self))
+        side.addWidget(self.retrain_button)
 
         self.message = InlineMessage()
         self.hints = QLabel(hint_text(SEGMENTATION_KEYS + (OBJECT_KEYS if self.folder.has_objects else CLASS_KEYS)))
@@ -162,7 +198,7 @@ class SegmentationEditor(QWidget):
                 "F": lambda: self.set_tool(tools.FILL), "L": lambda: self.set_tool(tools.LASSO),
                 QKeySequence.Undo: self.canvas.undo,
                 "Ctrl+Y": self.canvas.redo, "Ctrl+Shift+Z": self.canvas.redo, "PgDown": lambda: self.step(1),
-                "PgUp": lambda: self.step(-1), "Ctrl+0": self.canvas.fit, "Ctrl+1": self.canvas.one_to_one}
+                "PgUp": lambda: self.step(-1), "M": self.next_useful, "Ctrl+0": self.canvas.fit, "Ctrl+1": self.canvas.one_to_one}
         if self.folder.has_objects:
             keys |= {"N": self.new_object, "D": lambda: self.set_tool(tools.DELETE)}
         else:
@@ -176,12 +212,16 @@ class SegmentationEditor(QWidget):
         return self.folder.entries.index(self.entry) if self.entry is not None else -1
 
     def _item_text(self, entry: Entry) -> str:
-        return ("✓ " if entry.status == SAVED else "    ") + entry.name
+        text = ("✓ " if entry.status == SAVED else "    ") + entry.name
+        if entry.status != SAVED and entry.name in self.useful:  # its place in the most-useful order
+            text += f"   #{self.useful.index(entry.name) + 1}"
+        return text
 
     def _update_progress(self) -> None:
         n = len(self.folder.entries)
         self.progress.setText(f"<b>{self.folder.done()} of {n}</b> images labelled")
         self.train_button.setEnabled(self.folder.done() > 0)  # an empty dataset would only be refused
+        self.retrain_button.setEnabled(self.folder.done() > 0 and self.model_run is not None)
 
     def step(self, delta: int) -> None:
         row = self._row() + delta
@@ -239,7 +279,62 @@ class SegmentationEditor(QWidget):
             self.propose_button.setEnabled(True)
             self._show_error(error)
 
-        self.proposer.start(propose, image, self.folder.has_objects, on_done=done, on_failed=failed)
+        made = proposals_path(self.proposals, entry.name) if self.proposals is not None else None
+        if made is not None and made.is_file():  # the chosen run's prediction, made by the child process
+            self.proposer.start(_read_proposal, made, on_done=done, on_failed=failed)
+        else:
+            self.proposer.start(propose, image, self.folder.has_objects, on_done=done, on_failed=failed)
+
+    # ------------------------------------------------------------ a model's help
+
+    def choose_model(self, run_dir=None) -> None:
+        """Use a trained run: its predictions as proposals, its uncertainty to order the images."""
+        if run_dir is None:
+            run_dir = QFileDialog.getExistingDirectory(self, "Choose a run you trained (its folder under runs)")
+            if not run_dir:
+                return
+        run_dir = Path(run_dir)
+        self.saver.flush()  # the child reads which images are labelled from annotation.json
+        self.model_button.setEnabled(False)
+        self.model_state.setText(f"Predicting every image with the run {run_dir.name}…")
+        out = Path(tempfile.mkdtemp(prefix="petrilab-proposals-"))
+        self._temporary.append(out)
+
+        def done(order):
+            self.model_run, self.proposals = run_dir, out
+            self.useful = [name for name, _ in order]
+            self.model_button.setEnabled(True)
+            self.model_state.setText(f"Proposals from the run <b>{run_dir.name}</b>; "
+                                     f"{len(self.useful)} images to do, numbered most useful first")
+            for row, entry in enumerate(self.folder.entries):
+                self.image_list.item(row).setText(self._item_text(entry))
+            self.next_button.setEnabled(bool(self.useful))
+            self._update_progress()
+
+        def failed(error):
+            self.model_button.setEnabled(True)
+            self.model_state.setText("Proposals: classical (no model chosen)" if self.model_run is None else
+                                     f"Proposals from the run <b>{self.model_run.name}</b>")
+            self._show_error(error)
+
+        self.model_loader.start(_run_proposals, run_dir, self.folder.root, out, on_done=done, on_failed=failed)
+
+    def next_useful(self) -> None:
+        """Show the most useful image not labelled yet (other than the one shown)."""
+        by_name = {e.name: i for i, e in enumerate(self.folder.entries)}
+        for name in self.useful:
+            row = by_name[name]
+            if self.folder.entries[row].status != SAVED and self.folder.entries[row] is not self.entry:
+                self.show_image(row)
+                return
+        self.message.show_message("note", "Every image the model ranked is labelled.", None,
+                                  "Retrain with your corrections, then choose the new run to rank again.")
+
+    def retrain(self) -> None:
+        if self.model_run is None:
+            return
+        self.saver.flush()
+        self.retrain_requested.emit(self.folder, self.model_run)
 
     # ------------------------------------------------------------ tools
 
@@ -298,8 +393,37 @@ class SegmentationEditor(QWidget):
 
     def closeEvent(self, event) -> None:
         self.proposer.cancel()  # a proposal still computing has no window to go to
+        self.model_loader.cancel()
+        for path in self._temporary:
+            shutil.rmtree(path, ignore_errors=True)
         self.saver.stop()
         super().closeEvent(event)
+
+
+def _read_proposal(path: Path) -> np.ndarray:
+    import tifffile
+
+    return tifffile.imread(path)
+
+
+def _run_proposals(run_dir: Path, folder_root: Path, out: Path) -> list:
+    """`petrilab propose-annotations` in a child process (TensorFlow never loads in the window); the
+    images to do, most useful first, or the child's refusal as a UserError."""
+    import json
+    import subprocess
+
+    from petrilab.gui.context import engine_command
+
+    done = subprocess.run([*engine_command(), "propose-annotations", str(run_dir), str(folder_root), str(out)],
+                          capture_output=True, text=True)
+    if (out / ERROR).is_file():
+        said = json.loads((out / ERROR).read_text(encoding="utf-8"))
+        raise UserError(said["message"], file=said.get("file"), fix=said.get("fix"))
+    if done.returncode != 0 or not (out / ORDER).is_file():
+        tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no output"]
+        raise UserError(f"The proposals of the run {run_dir.name} could not be made ({tail[0]}).", file=str(run_dir),
+                        fix="Check that the run finished training; choose another run or use the classical proposal.")
+    return json.loads((out / ORDER).read_text(encoding="utf-8"))["order"]
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:

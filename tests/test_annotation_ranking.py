@@ -1,0 +1,140 @@
+"""Which images next (annotation/ranking.py) and the corrections a run records (annotation/corrections.py).
+
+The ranking is checked on made-up probabilities and images whose right order is known; the record in real
+tiny trainings on an annotation folder, the second one fine-tuned from the first (`model.start_from`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from petrilab import runs
+from petrilab import settings as settings_io
+from petrilab.annotation import corrections, ranking
+from petrilab.annotation.folder import AnnotationFolder
+from petrilab.annotation.model_proposal import ModelProposer, useful_order
+from petrilab.errors import UserError
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "instance"
+
+
+def test_uncertainty_is_zero_when_sure_and_one_at_even_odds():
+    sure = np.zeros((8, 8, 3))
+    sure[..., 1] = 1
+    assert ranking.uncertainty(sure) == pytest.approx(0, abs=1e-9)
+    assert ranking.uncertainty(np.full((8, 8, 3), 1 / 3)) == pytest.approx(1)
+    assert ranking.uncertainty(np.full((8, 8), 0.5)) == pytest.approx(1)  # one channel: the foreground's
+    half = np.full((8, 8), 0.99)
+    half[:4] = 0.5  # unsure on half the image: between the two
+    assert ranking.uncertainty(np.full((8, 8), 0.99)) < ranking.uncertainty(half) < 1
+    with pytest.raises(ValueError):
+        ranking.uncertainty(np.zeros((8, 8, 1)))
+
+
+def test_the_most_unsure_image_comes_first_and_ties_go_by_name():
+    feats = np.zeros((3, 4))
+    assert ranking.rank(["c", "b", "a"], [0.2, 0.9, 0.2], feats, []) == ["b", "a", "c"]
+    assert ranking.rank(["c", "b", "a"], [0.2, 0.9, 0.2], feats, []) == ["b", "a", "c"]  # the same again
+
+
+def test_among_equally_unsure_images_the_one_unlike_the_labelled_comes_first():
+    rng = np.random.default_rng(0)
+    labelled = rng.normal(0.3, 0.05, (64, 64))
+    alike = labelled + rng.normal(0, 0.01, labelled.shape)
+    unlike = rng.normal(0.8, 0.2, (64, 64))
+    lo, hi = ranking.intensity_range([labelled, alike, unlike])
+    feats = [ranking.features(im, lo, hi) for im in (alike, unlike)]
+    known = [ranking.features(labelled, lo, hi)]
+    assert ranking.choose(["alike", "unlike"], [0.5, 0.5], feats, known, 1) == ["unlike"]
+    assert ranking.choose(["alike", "unlike"], [0.5, 0.5], feats, known, 1, weight=0) == ["alike"]  # by name
+
+
+def test_a_batch_does_not_hold_two_copies_of_one_unsure_image():
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.2, 0.05, (32, 32))
+    b = rng.normal(0.7, 0.1, (32, 32))
+    lo, hi = ranking.intensity_range([a, b])
+    feats = [ranking.features(x, lo, hi) for x in (a, a.copy(), b)]
+    # the two copies are the most unsure; the second pick is the other image, not the copy
+    assert ranking.choose(["a1", "a2", "b"], [0.9, 0.9, 0.7], feats, [], 2, weight=1.0) == ["a1", "b"]
+    assert ranking.choose(["a1", "a2", "b"], [0.9, 0.9, 0.7], feats, [], 3, weight=1.0) == ["a1", "b", "a2"]
+
+
+def test_the_features_are_shares_of_pixels():
+    f = ranking.features(np.linspace(0, 1, 100).reshape(10, 10), 0.0, 1.0)
+    assert f.shape == (2 * ranking.HISTOGRAM_BINS,)
+    assert f[:ranking.HISTOGRAM_BINS].sum() == pytest.approx(1) and f[ranking.HISTOGRAM_BINS:].sum() == pytest.approx(1)
+    assert ranking.features(np.zeros((4, 4, 3)), 0, 1).shape == f.shape  # colour averaged
+
+
+def _annotations(tmp_path, n_images: int):
+    """An instance annotation folder over the demo nuclei; the first `n_images` labelled from their masks."""
+    images = tmp_path / "nuclei"
+    shutil.copytree(DEMO / "images", images)
+    folder = AnnotationFolder.create(tmp_path / "labels", images, "instance")
+    for entry in folder.entries[:n_images]:
+        folder.save_mask(entry, tifffile.imread(DEMO / "masks" / f"{entry.stem}.tif"))
+    return images, folder
+
+
+def test_the_record_says_what_is_new_since_the_run_started_from(tmp_path):
+    _, folder = _annotations(tmp_path, 2)
+    assert corrections.record(tmp_path / "nuclei") is None  # not an annotation folder: nothing recorded
+    (tmp_path / "run1").mkdir()
+    first = corrections.write(tmp_path / "run1", folder.root)
+    assert json.loads((tmp_path / "run1" / runs.CORRECTIONS).read_text()) == first
+    assert first["n_labelled"] == 2 and first["n_new"] == 2 and first["start_from"] is None
+    assert [i["name"] for i in first["images"]] == [e.name for e in folder.entries[:2]]
+    assert all(i["saved"] and i["status"] == "saved" and len(i["sha256"]) == 64 for i in first["images"])
+    third = folder.entries[2]
+    folder.save_mask(third, tifffile.imread(DEMO / "masks" / f"{third.stem}.tif"))
+    second = corrections.record(folder.root, tmp_path / "run1")
+    assert second["n_labelled"] == 3 and [i["name"] for i in second["images"] if i["new"]] == [third.name]
+
+
+@pytest.mark.slow
+def test_a_retraining_from_a_run_records_the_corrections_made_since(tmp_path):
+    from petrilab.training.trainer import train
+
+    images, folder = _annotations(tmp_path, 4)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in images.iterdir()}
+
+    def settings(start_from=""):
+        s = settings_io.defaults_for("instance")
+        s.data.folder, s.data.patch_size = str(folder.root), [64, 64]
+        s.model.filters, s.model.start_from = [4, 8], start_from
+        s.training.epochs, s.training.batch_size, s.split.test_fraction = 1, 2, 0.0
+        return s
+
+    first = train(settings(), run_dir=tmp_path / "first", echo=False)
+    record = json.loads((first / runs.CORRECTIONS).read_text())
+    assert record["n_labelled"] == record["n_new"] == 4 and record["start_from"] is None
+    assert record["annotation_folder"] == str(folder.root)
+
+    # the run as the annotator's helper: its prediction as the mask to correct, and which images next
+    proposer = ModelProposer(first, folder)
+    image = folder.read_image(folder.entries[4])
+    proposed = proposer.propose(image)
+    assert proposed.shape == image.shape[:2] and proposed.dtype.kind in "iu"
+    order = useful_order(proposer, folder)
+    assert sorted(name for name, _ in order) == sorted(e.name for e in folder.entries[4:])
+    assert all(0 <= u <= 1 for _, u in order) and order == useful_order(proposer, folder)  # deterministic
+    other = AnnotationFolder.create(tmp_path / "classes", images, "semantic", ["background", "nucleus"])
+    with pytest.raises(UserError, match="trained for 'instance'") as refused:
+        ModelProposer(first, other)
+    assert refused.value.file == str(first) and refused.value.fix
+
+    corrected = folder.entries[4]  # the user corrects one more image and retrains from the first run
+    folder.save_mask(corrected, tifffile.imread(DEMO / "masks" / f"{corrected.stem}.tif"))
+    second = train(settings(str(first)), run_dir=tmp_path / "second", echo=False)
+    record = json.loads((second / runs.CORRECTIONS).read_text())
+    assert record["start_from"] == str(first) and record["n_labelled"] == 5
+    assert [(i["name"], i["new"]) for i in record["images"] if i["new"]] == [(corrected.name, True)]
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in images.iterdir()} == before
