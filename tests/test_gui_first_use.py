@@ -232,6 +232,7 @@ def _run_of_another_task(run: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow  # the module's bead run (a real training by the engine)
 def test_runs_of_different_tasks_are_not_drawn_in_one_plot(qtbot, window, bead, tmp_path):
     _data, run = bead
     shutil.copytree(run, tmp_path / "runs" / "beads-1")
@@ -252,6 +253,7 @@ def test_runs_of_different_tasks_are_not_drawn_in_one_plot(qtbot, window, bead, 
 # ---------------------------------------------------------------- 3, 4. the Data page
 
 
+@pytest.mark.slow  # the module's bead run (a real training by the engine)
 def test_a_pending_suggestion_sits_beside_the_status_at_the_top(qtbot, window, bead):
     data, _run = bead
     window.pages["task"].choose("regression")
