@@ -15,6 +15,8 @@ from petrilab.data.discovery import discover
 from petrilab.data.preprocess import Preprocessing
 from petrilab.settings import AugmentationSettings
 
+pytestmark = pytest.mark.slow  # loads TensorFlow (Keras), and two tests train through it
+
 
 def hashes(folder):
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,8 +1,11 @@
 """Device choice: this machine has no GPU, so every request must fall back to the CPU cleanly."""
 
 import keras
+import pytest
 
 from petrilab.training.device import configure, list_gpus
+
+pytestmark = pytest.mark.slow  # loads TensorFlow
 
 
 def test_auto_uses_cpu_without_gpu():

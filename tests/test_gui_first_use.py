@@ -14,8 +14,6 @@ import html
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,7 +37,6 @@ from petrilab.resources import demo_data, resources_dir  # noqa: E402
 from helpers import FIXED_CHOICES, main_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
-ENGINE = [sys.executable, "-m", "petrilab"]
 TINY = ["model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=2", "training.batch_size=8", *FIXED_CHOICES]
 
 
@@ -49,13 +46,12 @@ def bead(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bead")
     data = make_regression_demo(tmp / "beads", n_images=40, size=32, seed=2)
     settings = tmp / "bead.toml"
-    subprocess.run(ENGINE + ["init", "--task", "regression", "--data", str(data), "-o", str(settings)],
-                   check=True, capture_output=True)
+    from petrilab.cli import main  # in this process: a set-up, not a test of the child process
+
+    assert main(["init", "--task", "regression", "--data", str(data), "-o", str(settings)]) == 0
     run = tmp / "runs" / "bead-run"
     sets = [word for key_value in TINY for word in ("--set", key_value)]
-    done = subprocess.run(ENGINE + ["train", str(settings), "--quiet", "--run-dir", str(run), *sets],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), *sets]) == 0
     return data, run
 
 
@@ -232,6 +228,7 @@ def _run_of_another_task(run: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow  # the module's bead run (a real training by the engine)
 def test_runs_of_different_tasks_are_not_drawn_in_one_plot(qtbot, window, bead, tmp_path):
     _data, run = bead
     shutil.copytree(run, tmp_path / "runs" / "beads-1")
@@ -252,6 +249,7 @@ def test_runs_of_different_tasks_are_not_drawn_in_one_plot(qtbot, window, bead, 
 # ---------------------------------------------------------------- 3, 4. the Data page
 
 
+@pytest.mark.slow  # the module's bead run (a real training by the engine)
 def test_a_pending_suggestion_sits_beside_the_status_at_the_top(qtbot, window, bead):
     data, _run = bead
     window.pages["task"].choose("regression")

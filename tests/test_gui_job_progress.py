@@ -4,8 +4,6 @@ with the real `petrilab evaluate` and `predict` on a real tiny run (offscreen, p
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,13 +23,14 @@ pytestmark = pytest.mark.slow  # trains a real (tiny) model once for the module
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, Path]:
-    """(run folder, data folder) of a one-epoch classification run, trained by the command line."""
+    """(run folder, data folder) of a one-epoch classification run, trained by the command line's main in this
+    process (the jobs under test are real child processes; this set-up need not be one)."""
+    from petrilab.cli import main
+
     root = tmp_path_factory.mktemp("progress")
     data = make_classification_demo(root / "data", n_per_class=12, size=32, seed=5)
     path = settings_io.save(small_settings(data, training__epochs=1), root / "small.toml")
-    done = subprocess.run([sys.executable, "-m", "petrilab", "train", str(path), "--run-dir", str(root / "run"),
-                           "--quiet"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert main(["train", str(path), "--run-dir", str(root / "run"), "--quiet"]) == 0
     return root / "run", data
 
 

@@ -242,6 +242,7 @@ def untiled(predict, image: np.ndarray, multiple: int) -> np.ndarray:
     return predict(padded[np.newaxis])[0, :h, :w]
 
 
+@pytest.mark.slow  # Keras nets (loads TensorFlow)
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 def test_tiled_prediction_equals_untiled_away_from_borders(nets, channels):
     predict = nets(channels)
@@ -254,6 +255,7 @@ def test_tiled_prediction_equals_untiled_away_from_borders(nets, channels):
     assert np.allclose(tiled.sum(axis=2), 1.0, atol=1e-4)  # blended softmax stays a distribution
 
 
+@pytest.mark.slow  # Keras nets (loads TensorFlow)
 def test_tile_edges_blend_without_seams(nets):
     predict = nets(1)
     image = np.random.default_rng(5).normal(size=(128, 128, 1)).astype(np.float32)
@@ -265,6 +267,7 @@ def test_tile_edges_blend_without_seams(nets):
     assert np.abs(blended[seam] - whole[seam]).max() < 1e-4
 
 
+@pytest.mark.slow  # Keras nets (loads TensorFlow)
 @pytest.mark.parametrize("shape", [(20, 27), (1, 40), (64, 9), (64, 64)])
 def test_images_smaller_than_a_tile_or_of_odd_size(nets, shape):
     predict = nets(2, outputs=1 + 1)
@@ -295,6 +298,7 @@ def test_tiles_are_spread_evenly_and_waste_little(length):
     assert (len(rows) * tile[0]) ** 2 / length ** 2 <= 1.2, (tile, rows)
 
 
+@pytest.mark.slow  # Keras nets (loads TensorFlow)
 def test_tiled_prediction_into_a_memmap(nets, tmp_path):
     predict = nets(1)
     image = np.random.default_rng(2).normal(size=(100, 90, 1)).astype(np.float32)

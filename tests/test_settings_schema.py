@@ -244,6 +244,7 @@ def test_a_run_written_in_format_1_gives_the_same_values_and_knows_what_was_lear
 # ---------------------------------------------------------------- a real run
 
 
+@pytest.mark.slow  # trains a real (tiny) model
 def test_a_run_keeps_what_it_learnt_apart_and_training_again_learns_it_again(tiny_classification_dir, tmp_path):
     from helpers import small_settings
 

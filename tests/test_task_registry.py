@@ -87,6 +87,7 @@ def test_capabilities_match_the_recipe(key, tmp_path):
     assert custom <= {task.keras_objects}, f"{key}: register {custom} as its keras_objects"
 
 
+@pytest.mark.slow  # loads TensorFlow
 def test_the_registry_loads_every_tasks_keras_objects():
     register_keras_objects()
     assert all(t.keras_objects in sys.modules for t in TASKS.values() if t.keras_objects)
