@@ -36,20 +36,14 @@ def check_stack_segmentation(dataset: Dataset,
     for i, sample in enumerate(dataset.samples):
         if progress:
             progress(i, len(dataset.samples))
-        try:
-            stack = read_stack(sample.path)
-        except UserError as error:
-            report.unreadable.append(str(sample.path))
-            report.findings.append(Finding(ERROR, error.message, str(sample.path), error.fix))
+        stack = _read_noting(sample.path, report)
+        if stack is None:
             continue
         if sample.mask is None or not sample.mask.exists():
             missing.append(sample.path)
             continue
-        try:
-            mask = read_stack(sample.mask)
-        except UserError as error:
-            report.unreadable.append(str(sample.mask))
-            report.findings.append(Finding(ERROR, error.message, str(sample.mask), error.fix))
+        mask = _read_noting(sample.mask, report)
+        if mask is None:
             continue
         if mask.size != stack.size or mask.pixels.shape[3] != 1:
             mismatched.append((sample, stack.size, mask.pixels.shape))
@@ -111,3 +105,13 @@ def _sizes_and_voxels(report: DatasetReport, voxels: Counter) -> None:
                 "one scale."))
     else:
         report.findings.append(Finding(INFO, anisotropy_words(next(iter(voxels)))))
+
+
+def _read_noting(path, report):
+    """The stack at `path`, or None with why it cannot be read noted in the report (named, with the fix)."""
+    try:
+        return read_stack(path)
+    except UserError as error:
+        report.unreadable.append(str(path))
+        report.findings.append(Finding(ERROR, error.message, str(path), error.fix))
+        return None
