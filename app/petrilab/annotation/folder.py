@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from petrilab.data.images import is_image_file, read_image
+from petrilab.data.split import fingerprint
 from petrilab.errors import UserError
 from petrilab.export.tiff import read_pixel_size, write_labels
 from petrilab.runs import atomic_write_bytes, atomic_write_csv, atomic_write_json
@@ -62,14 +63,6 @@ class Entry:
     @property
     def stem(self) -> str:
         return Path(self.name).stem
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> str:
@@ -171,7 +164,7 @@ class AnnotationFolder:
         if not originals:
             raise UserError(f"The folder {images_dir} has no images directly inside it.", file=images_dir,
                             fix="Choose the folder that holds the images (TIFF, PNG, JPEG, BMP, CZI, ND2, LIF).")
-        entries = [Entry(name, str(p), sha256_of(p)) for name, p in zip(_unique_names(originals), originals)]
+        entries = [Entry(name, str(p), fingerprint(p)) for name, p in zip(_unique_names(originals), originals)]
         root.mkdir(parents=True, exist_ok=True)
         folder = cls(root, task, names, str(images_dir), entries)
         folder.save_manifest()
