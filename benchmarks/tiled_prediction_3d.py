@@ -9,7 +9,9 @@ memory-mapped file, as a stack larger than memory would be.
 
 Memory, after a warm-up on a small stack so that TensorFlow's start-up is not counted: the process's
 resident memory (psutil RSS sampled every 10 ms), peak during the prediction minus the level just
-before it; the output's and the input's sizes are printed beside it.
+before it, and the same for the process's own memory (RSS less file-backed pages: the memory-mapped
+output's pages belong to the file, which the system writes out when memory runs short); the output's
+and the input's sizes are printed beside it.
 
     .venv/bin/python benchmarks/tiled_prediction_3d.py [--shape 128,1024,1024] [--tile 16,256,256]
                                                        [--overlap 4,32,32] [--in-memory]
@@ -28,6 +30,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tiled_prediction import PeakRSS  # noqa: E402
+
+
+class PeakPrivate(PeakRSS):
+    """The process's own memory: resident pages less file-backed ones (a memory-mapped output's pages are
+    the file's, which the system writes out and drops when memory is short)."""
+
+    def _run(self):
+        while not self._stop.is_set():
+            info = self.process.memory_info()
+            self.peak = max(self.peak, info.rss - info.shared)
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        info = self.process.memory_info()
+        self.peak = info.rss - info.shared
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 ANISOTROPY = 4.0
 
@@ -98,8 +121,8 @@ def main() -> int:
            np.lib.format.open_memmap(folder / "probabilities.npy", mode="w+", dtype=np.float32,
                                      shape=shape + (n_outputs,)))
     before_speed = bare()
-    with PeakRSS() as rss:
-        before = rss.peak
+    with PeakRSS() as rss, PeakPrivate() as private:
+        before, private_before = rss.peak, private.peak
         start = time.perf_counter()
         result = predict_tiled_3d(on_batch, stack, tile, overlap, n_outputs, batch_size=2, multiples=multiples,
                                   out=out)
@@ -109,7 +132,8 @@ def main() -> int:
     speed = np.prod(shape) / 1e6 / seconds
     output_mb = np.prod(shape) * n_outputs * 4 / 2**20
     print(f"tiled: {seconds:.1f} s, {speed:.2f} megavoxels/s = {speed / reference:.2f} × the network alone "
-          f"({reference:.2f} megavoxels/s); peak RSS +{(rss.peak - before) / 2**20:.0f} MB "
+          f"({reference:.2f} megavoxels/s); peak RSS +{(rss.peak - before) / 2**20:.0f} MB, of which the process's "
+          f"own (not file-backed) +{(private.peak - private_before) / 2**20:.0f} MB "
           f"(output {output_mb:.0f} MB {'in memory' if args.in_memory else 'memory-mapped'}); "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     del result, out, stack
