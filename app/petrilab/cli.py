@@ -227,7 +227,7 @@ def cmd_describe_model(args) -> int:
     def answer(request: dict) -> dict:
         if request.get("catalogue"):
             return {"catalogue": {k: {"title": a.title, "description": a.description, "tasks": list(a.tasks),
-                                      "uses": list(a.uses)} for k, a in ARCHITECTURES.items()}}
+                                      "uses": list(a.uses), "dimensions": list(a.dimensions)} for k, a in ARCHITECTURES.items()}}
         settings = settings_io.from_dict(request["settings"])
         settings_io.validate(settings)
         head = output_head(settings.task.kind, int(request.get("n_classes", 2)))

@@ -58,8 +58,10 @@ class ArchitectureCard(Card):
         for key, button in self.buttons.items():
             button.setChecked(key == architecture)
 
-    def show_catalogue(self, catalogue: dict | None, settings: Settings, helper_note: str | None) -> None:
-        """Which networks fit the task, named as the catalogue names them, and the chosen one's text."""
+    def show_catalogue(self, catalogue: dict | None, settings: Settings, helper_note: str | None,
+                       dimensions: str = "2d") -> None:
+        """Which networks fit the task and the data's `dimensions` ("2d" images, "3d" z-stacks), named as the
+        catalogue names them, and the chosen one's text."""
         arch = settings.model.architecture
         task = settings.task.kind
         for key, button in self.buttons.items():
@@ -67,7 +69,8 @@ class ArchitectureCard(Card):
             button.setText(info["title"].split(" (")[0].removesuffix(" network") if info else key)
             # as wide as its words (the row has room for all five): never a cut name
             button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 34)
-            button.setEnabled(info is None or task in info.get("tasks", [task]))
+            button.setEnabled(info is None or (task in info.get("tasks", [task])
+                                                and dimensions in info.get("dimensions", ["2d"])))
             if info:
                 button.setToolTip(info["description"])
         if catalogue is None:

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from petrilab.data.anisotropy import DEFAULT_FILTERS_3D
 from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport, Finding
 from petrilab.data.discovery import Dataset
 from petrilab.data.stacks import anisotropy_words, read_stack
@@ -73,11 +74,9 @@ def check_stack_segmentation(dataset: Dataset,
     if len(voxels) == 1 and None not in voxels:
         report.voxel = list(next(iter(voxels)))
     report.masks = {"values": sorted(values)}
-    if report.n_images:
-        report.findings.append(Finding(
-            WARNING, "This version of PetriLab reads and checks z-stacks but does not train on them yet.",
-            fix="To train now, save single planes or projections in Fiji (Image > Stacks > Z Project...) in a "
-                "folder of 2-D images."))
+    if report.n_images:  # the 3-D U-Net, small enough to train on a processor (init and the window apply them)
+        report.proposals["model.architecture"] = "unet3d"
+        report.proposals["model.filters"] = list(DEFAULT_FILTERS_3D)
     return report
 
 
