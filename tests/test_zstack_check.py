@@ -85,9 +85,9 @@ def test_the_recipe_checks_stacks_proposes_the_3d_unet_and_learns_the_voxel_and_
     from petrilab.tasks import TASKS
     from petrilab.tasks.segmentation.demo3d import example_stacks
 
-    folder = example_stacks(tmp_path / "data", n=2, size=(10, 48, 48))
-    before = sha_all(folder)
     for kind in STACK_TASKS:
+        folder = example_stacks(tmp_path / kind, n=2, size=(10, 48, 48), classes=not TASKS[kind].has_objects)
+        before = sha_all(folder)
         recipe, settings = get_recipe(kind), settings_io.defaults_for(kind)
         dataset = recipe.discover(settings, folder)
         report = recipe.check(dataset)
@@ -113,7 +113,7 @@ def test_the_recipe_checks_stacks_proposes_the_3d_unet_and_learns_the_voxel_and_
         assert settings.data.dimensions == "3d" and settings.data.voxel_size == [1.0, 0.25, 0.25]
         # planes 4× apart, filters [8, 16]: no pooling in z, y and x halved twice; blocks cut to the stacks
         assert settings.data.stack_patch_size == [8, 48, 48]
-    assert sha_all(folder) == before
+        assert sha_all(folder) == before
 
 
 def test_the_recipe_refuses_a_3d_network_or_dimensions_on_2d_images(tmp_path):
@@ -172,3 +172,15 @@ def test_the_recipe_refuses_a_folder_mixing_stacks_and_2d_images(tmp_path):
         recipe.check(recipe.discover(settings_io.defaults_for(TASK), folder))
     assert "'flat.tif'" in refused.value.message and "'stack0.tif'" in refused.value.message
     assert sha_all(folder) == before
+
+
+def test_label_stacks_for_semantic_segmentation_are_an_error_naming_the_mask(tmp_path):
+    from petrilab.tasks.segmentation.demo3d import example_stacks
+
+    folder = example_stacks(tmp_path / "data", n=2, size=(10, 48, 48))
+    report = check_stack_segmentation(discover_segmentation("semantic", folder))
+    error = next(f for f in report.findings if f.level == "error")
+    assert "class numbers up to" in error.message and "instance segmentation" in error.message
+    assert error.file and error.file.startswith(str(folder / "masks"))
+    classes = example_stacks(tmp_path / "classes", n=2, size=(10, 48, 48), classes=True)
+    assert check_stack_segmentation(discover_segmentation("semantic", classes)).ok

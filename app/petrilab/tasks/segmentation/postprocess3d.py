@@ -84,6 +84,18 @@ def _fill_planes(mask: np.ndarray) -> np.ndarray:
     return np.stack([ndi.binary_fill_holes(plane) for plane in mask])
 
 
+def stack_pieces(mask: np.ndarray) -> np.ndarray:
+    """The 3-D connected pieces (26 neighbours) of every non-zero class of a class stack, numbered 1..N."""
+    from scipy import ndimage as ndi
+
+    labels = np.zeros(mask.shape, np.int32)
+    for value in np.unique(mask):
+        if value:
+            pieces = ndi.label(mask == value, structure=np.ones((3, 3, 3)))[0]
+            labels = np.where(pieces > 0, pieces + labels.max(), labels)
+    return labels
+
+
 def semantic_stack(probs: np.ndarray, post) -> tuple[np.ndarray, np.ndarray]:
     """(Z, Y, X, K) probabilities → (class per voxel, the 3-D connected pieces of each class as objects).
 

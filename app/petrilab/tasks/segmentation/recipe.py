@@ -323,6 +323,10 @@ class SemanticRecipe(SegmentationRecipe):
         return mask, objects_of(mask)
 
     def truth(self, mask):
+        if mask.ndim == 3:  # a stack: its classes' 3-D connected pieces are the objects
+            from petrilab.tasks.segmentation.postprocess3d import stack_pieces
+
+            return mask, stack_pieces(mask)
         return mask, None
 
 

@@ -46,9 +46,20 @@ def read_stack_mask(path, task: str) -> np.ndarray:
     if mask.shape[3] != 1:
         raise UserError(f"The mask '{path.name}' has {mask.shape[3]} channels; a mask has one.", file=path,
                         fix="Save the mask as a single-channel label stack.")
+    from petrilab.tasks import TASKS
+    from petrilab.tasks.segmentation.masks import is_black_and_white
+
     mask = mask[..., 0]
     if np.issubdtype(mask.dtype, np.floating):
         mask = np.rint(mask)
+    if TASKS[task].has_objects:
+        values = np.unique(mask)
+        if np.count_nonzero(values) == 1:  # one value for every object: its 3-D connected pieces are the objects
+            from scipy import ndimage as ndi
+
+            return ndi.label(mask > 0, structure=np.ones((3, 3, 3)))[0].astype(np.int32)
+    elif is_black_and_white(mask):
+        mask = mask // 255
     return mask.astype(np.int64 if mask.max(initial=0) > np.iinfo(np.int32).max else np.int32)
 
 

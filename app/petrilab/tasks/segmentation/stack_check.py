@@ -34,6 +34,7 @@ def check_stack_segmentation(dataset: Dataset,
     values: set[int] = set()
     stacks_with: Counter = Counter()  # class value -> stacks whose mask holds it
     mismatched, missing = [], []
+    top_mask = None  # the mask holding the largest value
     for i, sample in enumerate(dataset.samples):
         if progress:
             progress(i, len(dataset.samples))
@@ -55,6 +56,8 @@ def check_stack_segmentation(dataset: Dataset,
         dtypes[str(stack.pixels.dtype)] += 1
         voxels[stack.voxel] += 1
         present = {int(v) for v in np.unique(mask.pixels)}
+        if max(present) > max(values, default=0):
+            top_mask = sample.mask
         values |= present
         stacks_with.update(present | ({-1} if any(v > 0 for v in present) else set()))  # -1: any object
     report.sizes, report.channels, report.dtypes = dict(sizes), dict(channels), dict(dtypes)
@@ -74,10 +77,25 @@ def check_stack_segmentation(dataset: Dataset,
     if len(voxels) == 1 and None not in voxels:
         report.voxel = list(next(iter(voxels)))
     report.masks = {"values": sorted(values)}
+    _class_values(report, dataset, values, top_mask)
     if report.n_images:  # the 3-D U-Net, small enough to train on a processor (init and the window apply them)
         report.proposals["model.architecture"] = "unet3d"
         report.proposals["model.filters"] = list(DEFAULT_FILTERS_3D)
     return report
+
+
+def _class_values(report: DatasetReport, dataset: Dataset, values: set[int], top_mask) -> None:
+    """Semantic masks: every value a class of data.classes (0/255 masks read as 0/1), as the 2-D check says."""
+    if not TASKS[dataset.task].has_classes or not values:
+        return
+    top = 1 if values <= {0, 255} else max(values)
+    names = list(dataset.classes)
+    if top + 1 > len(names):
+        report.findings.append(Finding(
+            ERROR, f"The masks hold class numbers up to {top} but 'data.classes' names only {len(names)} classes "
+                   f"({', '.join(names)}). A mask with one number per object is a label stack: for it choose "
+                   "instance segmentation.", str(top_mask) if top_mask else None,
+            "Name every class in 'data.classes' (background first), or save masks whose values are the classes."))
 
 
 def _counts(dataset: Dataset, stacks_with: Counter) -> dict[str, int]:
