@@ -240,8 +240,9 @@ class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEval
 
     # ------------------------------------------------------------ prediction
 
-    def probabilities(self, trained, image: np.ndarray) -> np.ndarray:
-        """The network's (H, W, K) output for one whole image of any size, predicted tile by tile."""
+    def probabilities(self, trained, image: np.ndarray, count: bool = True) -> np.ndarray:
+        """The network's (H, W, K) output for one whole image of any size, predicted tile by tile; `count`:
+        said to the progress as one image (not for the planes of a stack predicted slice by slice)."""
         from petrilab.prediction.tiling import predict_tiled, round_up
 
         settings = trained.settings
@@ -258,7 +259,8 @@ class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEval
 
         probabilities = predict_tiled(predict_batch, x, tile, context, int(model.output.shape[-1]),
                                       batch_size=max(1, PREDICT_PIXELS // (tile[0] * tile[1])), multiple=multiple)
-        trained.predicted(1)
+        if count:
+            trained.predicted(1)
         return probabilities
 
     def _pairs(self, trained, samples, problems: list[str]):

@@ -63,7 +63,11 @@ class StackSegmentation:
 
     def predict(self, trained, images, input_dir, output_dir, options=DEFAULT):
         self.use_settings(trained.settings)
-        if self.stacks:
+        if self.stacks and options.slices:
+            raise UserError(f"The run {trained.run_dir.name} was trained on z-stacks: it predicts stacks in 3-D, so "
+                            "--slices (for runs trained on 2-D images) does not apply.", file=trained.run_dir,
+                            fix="Predict without --slices.")
+        if self.stacks or options.slices:
             return self.stack_predict(trained, images, input_dir, output_dir, options)
         return super().predict(trained, images, input_dir, output_dir, options)
 
@@ -159,7 +163,10 @@ class StackSegmentation:
 
     def stack_predict(self, trained, images, input_dir, output_dir, options) -> Path:
         """Each stack's mask or label stack (TIFF at the stack's voxel size), its objects measured in 3-D into
-        objects.csv, one line per stack in predictions.csv; --probabilities: (Z, C, Y, X) float32 stacks."""
+        objects.csv, one line per stack in predictions.csv; --probabilities: (Z, C, Y, X) float32 stacks.
+
+        --slices (a 2-D run): every plane predicted as a 2-D image, the planes' probabilities stacked and
+        decided as a 3-D run's are, so an object's pieces in neighbouring planes become one 3-D object."""
         from petrilab.data.stacks import read_stack
         from petrilab.export.tiff import write_label_stack
         from petrilab.tasks.segmentation.measurements import write_table
@@ -169,6 +176,7 @@ class StackSegmentation:
         output_dir = Path(output_dir)
         summaries, measured = [], []
         used: set[Path] = set()
+        trained_voxel = self.voxel
         for path in images:
             rel = path.relative_to(input_dir)
             row = {"file": str(rel)}
@@ -178,8 +186,13 @@ class StackSegmentation:
                 summaries.append({**row, "problem": exc.message})
                 trained.predicted(1)
                 continue
-            voxel = stack.voxel or self.voxel  # the stack's own, else the training stacks'
-            probs = self.stack_probabilities(trained, stack.pixels)
+            voxel = stack.voxel or trained_voxel  # the stack's own, else the training stacks'
+            if options.slices:  # a 2-D run: each plane as the 2-D images it learnt from, joined in decide
+                probs = np.stack([self.probabilities(trained, plane, count=False) for plane in stack.pixels])
+                trained.predicted(1)
+            else:
+                probs = self.stack_probabilities(trained, stack.pixels)
+            self.voxel = voxel  # the objects' distances in this stack's µm
             mask, labels = self.decide(probs, trained.settings.postprocess)
             saved = labels if self.outputs_folder == "labels" else mask
             mask_file = unique_path(
@@ -195,6 +208,7 @@ class StackSegmentation:
                 measured.append({"file": str(rel), "class": trained.classes[object_classes[obj["label"]]], **obj})
             summaries.append({**row, "mask_file": str(mask_file.relative_to(output_dir)),
                               **stack_summary(objects, int(labels.size)), "problem": ""})
+        self.voxel = trained_voxel
         summaries.sort(key=lambda r: r["file"])
         write_table(output_dir / "objects.csv", measured, None if measured else ["file", "label", "volume_voxels"],
                     excel=options.excel)
