@@ -14,7 +14,8 @@ from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
 from petrilab.gui.tasks.segmentation import summary as seg_summary
 from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
-from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation
+from petrilab.tasks.segmentation.masks import discover_segmentation
+from petrilab.tasks.segmentation.stack_check import check_images_or_stacks
 from petrilab.tasks.tables.check import check_table
 from petrilab.tasks.tables.dataset import discover_table
 
@@ -26,7 +27,7 @@ class Cancelled(Exception):
 def check_folders(key: tuple, task: str, folder: str, test_folder: str, names: list[str], *, emit, cancelled):
     """Discover and check `folder` (and `test_folder`); `names` are the classes, or a table task's columns."""
     if task in SEGMENTATION_TASKS:
-        find, check = discover_segmentation, check_segmentation
+        find, check = discover_segmentation, check_images_or_stacks  # 2-D images or z-stacks
         names_of = lambda dataset, report: list(report.classes)  # noqa: E731
     elif is_table_task(task):
         find, check = discover_table, check_table

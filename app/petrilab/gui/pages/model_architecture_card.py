@@ -69,8 +69,10 @@ class ArchitectureCard(Card):
             button.setText(info["title"].split(" (")[0].removesuffix(" network") if info else key)
             # as wide as its words (the row has room for all five): never a cut name
             button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 34)
-            button.setEnabled(info is None or (task in info.get("tasks", [task])
-                                                and dimensions in info.get("dimensions", ["2d"])))
+            fits_data = info is None or dimensions in info.get("dimensions", ["2d"])
+            button.setEnabled(fits_data and (info is None or task in info.get("tasks", [task])))
+            # networks for the other kind of data are not shown (the row keeps its five), unless chosen
+            button.setVisible(fits_data or key == arch)
             if info:
                 button.setToolTip(info["description"])
         if catalogue is None:

@@ -97,14 +97,10 @@ class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEval
         return discover_segmentation(self.task, folder, settings.data.classes or None)
 
     def check(self, dataset, progress=None):
-        from petrilab.data.stacks import folder_dimensions
+        from petrilab.tasks.segmentation.stack_check import check_images_or_stacks
 
         # z-stacks (all or none: a mix is refused, naming files of each) get their own check
-        if folder_dimensions([s.path for s in dataset.samples]) == "3d":
-            from petrilab.tasks.segmentation.stack_check import check_stack_segmentation
-
-            return check_stack_segmentation(dataset, progress=progress)
-        return check_segmentation(dataset, progress=progress)
+        return check_images_or_stacks(dataset, progress=progress)
 
     def decide_from_data(self, settings, dataset, report):
         from petrilab.tasks.segmentation.patches import patch_size_findings, patch_size_for

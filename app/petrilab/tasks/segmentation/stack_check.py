@@ -98,6 +98,17 @@ def _class_values(report: DatasetReport, dataset: Dataset, values: set[int], top
             "Name every class in 'data.classes' (background first), or save masks whose values are the classes."))
 
 
+def check_images_or_stacks(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> DatasetReport:
+    """The segmentation check for a folder of 2-D images or of z-stacks, as its files say (a mix with as many
+    stacks as 2-D images or more is refused, naming files of each: data/stacks.folder_dimensions)."""
+    from petrilab.data.stacks import folder_dimensions
+    from petrilab.tasks.segmentation.masks import check_segmentation
+
+    if folder_dimensions([s.path for s in dataset.samples]) == "3d":
+        return check_stack_segmentation(dataset, progress=progress)
+    return check_segmentation(dataset, progress=progress)
+
+
 def _counts(dataset: Dataset, stacks_with: Counter) -> dict[str, int]:
     """Stacks per class: whose mask holds the class's value; for objects, any object."""
     names = list(dataset.classes)
