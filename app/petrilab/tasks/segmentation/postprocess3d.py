@@ -66,9 +66,7 @@ def _finish_stack(labels: np.ndarray, post) -> np.ndarray:
     labels = np.asarray(labels).astype(np.int32, copy=False)
     if post.min_size or post.max_size:
         sizes = np.bincount(labels.ravel())
-        drop = np.zeros(len(sizes), bool)
-        drop |= (sizes < post.min_size) if post.min_size else drop
-        drop |= (sizes > post.max_size) if post.max_size else drop
+        drop = (sizes < post.min_size) | ((sizes > post.max_size) if post.max_size else False)
         drop[0] = False
         labels = np.where(drop[labels], 0, labels)
     if post.clear_border and labels.size:

@@ -76,30 +76,32 @@ def read_stack_pair(sample, prep, task: str) -> tuple[np.ndarray, np.ndarray]:
 
 def stack_patch_size_for(requested: Sequence[int], shapes: Sequence[tuple[int, int, int]],
                          multiples: tuple[int, int, int]) -> tuple[int, int, int]:
-    """The training block (z, y, x): data.stack_patch_size, else DEFAULT_STACK_PATCH cut to the smallest stack;
-    each side rounded down to its multiple (the 3-D U-Net's poolings), never below it."""
+    """The training block (z, y, x): data.stack_patch_size, else DEFAULT_STACK_PATCH cut to the smallest stack
+    (square in y, x, so quarter turns keep its shape); each side rounded down to its multiple (the 3-D U-Net's
+    poolings), never below it."""
     if requested:
         wanted = tuple(int(n) for n in requested)
     else:
-        wanted = tuple(min([d] + [int(s[a]) for s in shapes]) for a, d in enumerate(DEFAULT_STACK_PATCH))
+        side = min([DEFAULT_STACK_PATCH[1]] + [min(int(s[1]), int(s[2])) for s in shapes])
+        wanted = (min([DEFAULT_STACK_PATCH[0]] + [int(s[0]) for s in shapes]), side, side)
     return tuple(max(m, n // m * m) for n, m in zip(wanted, multiples))
 
 
 def stack_encoder(n_classes: int | None, boundary_width: int | None):
     """(Z, Y, X) mask → the network's (Z, Y, X, K) target: semantic classes (`n_classes`) or instance channels."""
-    from petrilab.tasks.segmentation.targets import encode_classes, instance_classes
+    from petrilab.tasks.segmentation.targets import encode_classes
 
     if boundary_width is not None:
         eye = np.eye(3, dtype=np.float32)
-        return lambda labels: eye[stack_instance_classes(labels, boundary_width, instance_classes)]
+        return lambda labels: eye[stack_instance_classes(labels, boundary_width)]
     plane = encode_classes(n_classes)
     return lambda mask: np.stack([plane(m) for m in mask])
 
 
-def stack_instance_classes(labels: np.ndarray, width: int, instance_classes=None) -> np.ndarray:
+def stack_instance_classes(labels: np.ndarray, width: int) -> np.ndarray:
     """0 background, 1 interior, 2 boundary of a label stack, each plane's boundary drawn in that plane."""
-    if instance_classes is None:
-        from petrilab.tasks.segmentation.targets import instance_classes
+    from petrilab.tasks.segmentation.targets import instance_classes
+
     return np.stack([instance_classes(plane, width) for plane in labels])
 
 

@@ -74,7 +74,7 @@ class StackSegmentation:
     # ------------------------------------------------------------ data
 
     def stack_decide_from_data(self, settings, dataset, report) -> None:
-        from petrilab.data.check import INFO, _add, resolve_channels
+        from petrilab.data.check import INFO, WARNING, _add, resolve_channels
         from petrilab.models.catalogue import architectures_for, get_architecture
         from petrilab.tasks.segmentation.stack_batches import stack_patch_size_for
 
@@ -101,15 +101,19 @@ class StackSegmentation:
         if requested and tuple(requested) != chosen:
             _add(report, INFO, f"data.stack_patch_size {' × '.join(map(str, requested))} was rounded to "
                                f"{' × '.join(map(str, chosen))}: the network's poolings need sides that divide evenly.")
+        if settings.data.load == "stream":
+            _add(report, WARNING, "Z-stacks are read into memory before training: 'data.load = stream' applies to "
+                                  "2-D images only.", fix='Set data.load = "auto" for stacks.')
         self.use_settings(settings)
 
     def stack_inputs(self, samples, prep, settings, training: bool) -> dict:
-        from petrilab.tasks.segmentation.stack_batches import StackPatches, fixed_stack_patches, read_stack_pair
+        from petrilab.tasks.segmentation.stack_batches import (DEFAULT_STACK_PATCH, StackPatches, fixed_stack_patches,
+                                                             read_stack_pair)
 
         pairs = [read_stack_pair(sample, prep, self.task) for sample in samples]
         stacks, masks = [p[0] for p in pairs], [p[1] for p in pairs]
         encode = self.encoder_3d(settings)
-        patch = tuple(settings.data.stack_patch_size) or (8, 64, 64)
+        patch = tuple(settings.data.stack_patch_size) or DEFAULT_STACK_PATCH
         batch_size = settings.training.batch_size
         if training:
             patches = StackPatches(stacks, masks, encode, patch, batch_size, augmentation=settings.augmentation,
@@ -124,12 +128,12 @@ class StackSegmentation:
         """The network's (Z, Y, X, K) output for one whole (Z, Y, X, C) stack, predicted block by block."""
         from petrilab.prediction.tiling import round_up
         from petrilab.prediction.tiling3d import predict_tiled_3d
-        from petrilab.tasks.segmentation.stack_batches import prepare_stack
+        from petrilab.tasks.segmentation.stack_batches import DEFAULT_STACK_PATCH, prepare_stack
 
         settings = trained.settings
         x = prepare_stack(trained.prep, pixels)
         multiples = stack_multiples(settings)
-        patch = tuple(settings.data.stack_patch_size) or (8, 64, 64)
+        patch = tuple(settings.data.stack_patch_size) or DEFAULT_STACK_PATCH
         tile = tuple(round_up(max(p, t), m) for p, t, m in zip(patch, PREDICT_TILE_3D, multiples))
         overlap = tuple(round_up(max(1, p // 4), m) for p, m in zip(patch, multiples))
         model = trained.model
