@@ -58,6 +58,9 @@ def test_train_evaluate_predict_on_stacks_through_the_command_line(tmp_path, kin
     assert json.loads((run / "dataset_check.json").read_text())["dimensions"] == "3d"
     model = keras.saving.load_model(run / "model.keras", compile=False)
     assert any(isinstance(layer, keras.layers.Conv3D) for layer in model.layers)
+    started = next(e for e in events if e["event"] == "started")
+    assert started["dimensions"] == "3d" and started["stack_patch_size"] == [8, 32, 32]
+    assert started["voxel_size"] == pytest.approx(list(VOXEL))
     tuned = [e for e in events if e["event"] == "tuned"]
     assert tuned and tuned[0]["n_images"] == 1  # thresholds tuned on the validation stack
 

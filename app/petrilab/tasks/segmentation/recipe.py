@@ -348,7 +348,8 @@ class InstanceRecipe(SegmentationRecipe):
         super().decide_from_training(settings, train)
 
     def fit_options(self, samples, settings):
-        return {}, {"boundary_width": self.boundary_width}
+        options, reported = super().fit_options(samples, settings)
+        return options, {**reported, "boundary_width": self.boundary_width}
 
     def target_classes(self, mask):
         if mask.ndim == 3:

@@ -71,6 +71,14 @@ class StackSegmentation:
             return self.stack_predict(trained, images, input_dir, output_dir, options)
         return super().predict(trained, images, input_dir, output_dir, options)
 
+    def fit_options(self, samples, settings):
+        """Stacks: the `started` event also says the voxel size and the training block."""
+        options, reported = super().fit_options(samples, settings)
+        if is_stacks(settings):
+            reported = {**reported, "dimensions": "3d", "voxel_size": list(settings.data.voxel_size),
+                        "stack_patch_size": list(settings.data.stack_patch_size)}
+        return options, reported
+
     # ------------------------------------------------------------ data
 
     def stack_decide_from_data(self, settings, dataset, report) -> None:
