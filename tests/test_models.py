@@ -94,7 +94,7 @@ def test_catalogue_matches_the_settings_choices():
     known_keys = {f"model.{name}" for name in vars(Settings().model)}
     for key, architecture in ARCHITECTURES.items():
         assert architecture.key == key
-        assert "classification" in architecture.tasks or key == "unet"  # the U-Net answers per pixel
+        assert "classification" in architecture.tasks or key in ("unet", "unet3d")  # U-Nets answer per pixel
         assert set(architecture.uses) <= known_keys, architecture.uses
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", architecture.description) if s]
         assert 2 <= len(sentences) <= 4, (key, sentences)

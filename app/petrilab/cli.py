@@ -12,7 +12,7 @@
     petrilab tune SETTINGS --budget MINUTES [--trials N] [--runs-dir DIR] [--study-dir DIR] [--set section.key=value ...]
                   [--events FILE]
     petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel] [--events FILE]
-    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--set postprocess.KEY=VALUE ...] [--overwrite]
+    petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--slices] [--set postprocess.KEY=VALUE ...] [--overwrite]
                      [--excel] [--events FILE]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
@@ -187,7 +187,7 @@ def cmd_predict(args) -> int:
         if images.is_dir():  # (a missing one: predict_folder says so)
             check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
         quiet_tensorflow(run_backend(args.run_dir))
-        options = PredictOptions(probabilities=args.probabilities, excel=args.excel)
+        options = PredictOptions(probabilities=args.probabilities, excel=args.excel, slices=args.slices)
         path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
                               overwrite=args.overwrite, notes=notes, options=options, events=events)
     print(f"Predictions written to {path}")
@@ -227,7 +227,7 @@ def cmd_describe_model(args) -> int:
     def answer(request: dict) -> dict:
         if request.get("catalogue"):
             return {"catalogue": {k: {"title": a.title, "description": a.description, "tasks": list(a.tasks),
-                                      "uses": list(a.uses)} for k, a in ARCHITECTURES.items()}}
+                                      "uses": list(a.uses), "dimensions": list(a.dimensions)} for k, a in ARCHITECTURES.items()}}
         settings = settings_io.from_dict(request["settings"])
         settings_io.validate(settings)
         head = output_head(settings.task.kind, int(request.get("n_classes", 2)))
@@ -311,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output_dir")
     p.add_argument("--probabilities", action="store_true",
                    help="segmentation: also write each image's probability maps (32-bit TIFF, one channel per output)")
+    p.add_argument("--slices", action="store_true",
+                   help="segmentation of z-stacks with a run trained on 2-D images: plane by plane, the planes' "
+                        "answers joined into 3-D objects")
     p.add_argument("--set", action="append", metavar="postprocess.KEY=VALUE",
                    help="segmentation: another clean-up for this prediction (threshold, sizes…), the run unchanged")
     p.add_argument("--overwrite", action="store_true",

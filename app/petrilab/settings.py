@@ -260,13 +260,19 @@ def validate(settings: Settings, source: str | None = None) -> None:
     if s.data.patch_size and len(s.data.patch_size) != 2:
         raise UserError(f"'data.patch_size' must be [height, width], not {s.data.patch_size}.",
                         file=source, fix="For example patch_size = [128, 128], or [] to choose from the data.")
+    if s.data.stack_patch_size and len(s.data.stack_patch_size) != 3:
+        raise UserError(f"'data.stack_patch_size' must be [z, y, x], not {s.data.stack_patch_size}.",
+                        file=source, fix="For example stack_patch_size = [8, 64, 64], or [] to choose from the data.")
+    if s.data.voxel_size and len(s.data.voxel_size) != 3:
+        raise UserError(f"'data.voxel_size' must be [z, y, x] in µm, not {s.data.voxel_size}.",
+                        file=source, fix="For example voxel_size = [1.0, 0.25, 0.25], or [] to read it from the files.")
     if s.data.percentile_low >= s.data.percentile_high:
         raise UserError("'data.percentile_low' must be below 'data.percentile_high'.", file=source)
     if len(s.data.target_mean) != len(s.data.target_std) or any(not sd > 0 for sd in s.data.target_std):
         raise UserError("'data.target_mean' and 'data.target_std' must have one entry per target, and every "
                         "spread must be above 0.", file=source,
                         fix="Leave both empty: training computes them from the training images.")
-    if s.model.architecture in ("convnet", "vgg", "unet") and not s.model.filters:
+    if s.model.architecture in ("convnet", "vgg", "unet", "unet3d") and not s.model.filters:
         raise UserError(f"A {s.model.architecture} needs at least one block in 'model.filters'.", file=source,
                         fix="For example filters = [16, 32, 64].")
 

@@ -84,6 +84,24 @@ class DataSettings:
         "Segmentation trains on square pieces (patches) cut at random from the images, so large images keep "
         "their detail. Larger patches show more context but need more memory; empty chooses from the data.",
         minimum=16, maximum=4096, learnt=True)  # [height, width]; empty: chosen from the data by the run
+    dimensions: str = setting(
+        "auto", "Image dimensions",
+        "Whether the images are flat pictures (2-D) or z-stacks of planes (3-D, e.g. confocal stacks). "
+        "'Automatic' decides from the files: 3-D when every image is a stack. A 3-D network sees the planes "
+        "above and below each pixel.",
+        choices=("auto", "2d", "3d"),
+        words={"auto": "automatic (from the files)", "2d": "2-D images", "3d": "3-D z-stacks"},
+        learnt=True)  # "auto": the data check decides from the files (data/stacks.folder_dimensions)
+    voxel_size: list[float] = setting(
+        [], "Voxel size (z, y, x) in µm",
+        "Z-stacks: how far apart the planes are and how large a pixel is, in micrometres. Empty reads it from "
+        "the files (Fiji writes it in Image > Properties); give it when the files do not say.",
+        minimum=1e-6, maximum=1e6, learnt=True)  # (z, y, x) µm; empty: from the stacks, or unknown
+    stack_patch_size: list[int] = setting(
+        [], "Stack patch size (z, y, x)",
+        "Z-stacks train on small blocks (planes × height × width) cut at random from the stacks. Larger "
+        "blocks show more context but need more memory; empty chooses from the data.",
+        minimum=1, maximum=4096, learnt=True)  # [z, y, x]; empty: chosen from the data by the run
     target_columns: list[str] = setting(
         [], "Values to predict",
         "The columns of targets.csv (regression) or labels.csv (multi-label) the network learns to predict, "

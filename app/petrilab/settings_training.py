@@ -18,7 +18,7 @@ class ModelSettings:
         "convnet", "Architecture",
         "The kind of network: a dense network, a small ConvNet, VGG-like blocks, or transfer learning from a "
         "network pretrained on ImageNet. Start small; go bigger only if it underfits.",
-        choices=("dense", "convnet", "vgg", "transfer", "unet"))  # the Model page's cards say each one
+        choices=("dense", "convnet", "vgg", "transfer", "unet", "unet3d"))  # the Model page's cards say each one
     activation: str = setting(
         "relu", "Activation",
         "The function applied after each layer inside the network. ReLU is the usual choice; the last layer's"

@@ -7,6 +7,16 @@ grid a stack needs without loading TensorFlow. `anisotropy` is the plane spacing
 
 from __future__ import annotations
 
+DEFAULT_FILTERS_3D = [8, 16]  # the 3-D U-Net's default for stacks: trains on a processor in minutes
+
+
+def anisotropy_of(voxel) -> float:
+    """The plane spacing over the pixel size of a (z, y, x) voxel size; 1.0 when it is unknown (empty)."""
+    if not voxel or len(voxel) != 3 or min(float(v) for v in voxel) <= 0:
+        return 1.0
+    z, y, x = (float(v) for v in voxel)
+    return z / ((y + x) / 2)
+
 
 def pool_sizes(levels: int, anisotropy: float = 1.0) -> list[tuple[int, int, int]]:
     """(z, y, x) pooling per level; `anisotropy` is the plane spacing over the pixel size (4.0: planes 4× apart)."""

@@ -223,6 +223,10 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
     settings = trained.settings
     if settings.task.kind not in SUPPORTED_TASKS:
         raise UserError(f"Runs of the task '{settings.task.kind}' cannot be exported for bioimage.io yet.")
+    if settings.data.dimensions == "3d":  # the package's axes, test tensors and cover are 2-D for now
+        raise UserError(f"The run {run_dir.name} was trained on z-stacks, which PetriLab cannot export for "
+                        "bioimage.io yet.", file=run_dir,
+                        fix="Share the run folder itself: 'petrilab predict' reads it on any computer.")
     info.name = info.name or settings.name or run_dir.name
 
     # the weights, then everything else computed from the weights as a consumer will load them

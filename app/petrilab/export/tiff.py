@@ -92,3 +92,25 @@ def write_labels(path: str | Path, labels: np.ndarray, pixel_size: PixelSize | N
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_label_stack(path: str | Path, labels: np.ndarray, voxel=None) -> Path:
+    """A (Z, Y, X) label stack or mask as an ImageJ hyperstack TIFF (axes ZYX) with its voxel size, (z, y, x)
+    in µm, when known: the plane spacing as ImageJ's `spacing`, the pixel size as X/YResolution, unit micron,
+    as Fiji saves a calibrated stack (Fiji and napari open it at scale). Bit depth as write_labels chooses."""
+    import tifffile
+
+    labels = np.asarray(labels)
+    top = int(labels.max(initial=0))
+    dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.float32
+    metadata: dict = {"axes": "ZYX"}
+    options: dict = {"imagej": True, "compression": "zlib"}
+    if voxel:
+        z, y, x = (float(v) for v in voxel)
+        metadata.update({"spacing": z, "unit": "micron"})
+        options["resolution"] = (1.0 / x, 1.0 / y)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, labels.astype(dtype), metadata=metadata, **options)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_bytes(path, buffer.getvalue())

@@ -43,9 +43,14 @@ def build_model(settings: Settings, input_shape: tuple[int, int, int], head: Out
         raise UserError(f"A {architecture.title} cannot do {TASKS[settings.task.kind].title.lower()}.",
                         fix=f"Choose an architecture made for it: "
                             f"{', '.join(a.key for a in ARCHITECTURES.values() if settings.task.kind in a.tasks)}.")
-    if architecture.key in ("convnet", "vgg", "unet") and not settings.model.filters:
+    if architecture.key in ("convnet", "vgg", "unet", "unet3d") and not settings.model.filters:
         raise UserError(f"A {architecture.title} needs at least one block in 'model.filters'.",
                         fix="For example filters = [16, 32, 64].")
+    if architecture.key == "unet3d":  # a z-stack network: only the channels of the input shape matter
+        from petrilab.data.anisotropy import anisotropy_of
+        from petrilab.models.unet3d import build_unet3d
+
+        return build_unet3d(settings.model, input_shape[2], head, anisotropy_of(settings.data.voxel_size))
     if architecture.key == "transfer":
         return build_transfer(settings, input_shape, head, load_weights=load_weights)
     return BUILDERS[architecture.key](settings, input_shape, head)

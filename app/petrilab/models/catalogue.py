@@ -26,6 +26,7 @@ class Architecture:
     description: str  # 2-4 plain sentences: what it is, when to use it, what it costs
     tasks: tuple[str, ...]
     uses: tuple[str, ...]  # the settings keys that change this architecture
+    dimensions: tuple[str, ...] = ("2d",)  # the data it takes: "2d" images, "3d" z-stacks (data.dimensions)
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -86,8 +87,25 @@ ARCHITECTURES: dict[str, Architecture] = {
             _PER_PIXEL,
             ("model.filters",) + _REGULARISATION,
         ),
+        Architecture(
+            "unet3d",
+            "3-D U-Net (z-stacks)",
+            "The U-Net for z-stacks: its convolutions also look at the planes above and below, so an object is "
+            "found in 3-D, not plane by plane. When the planes are farther apart than the pixels it shrinks "
+            "only across the planes first (y and x) until the voxels are about as deep as wide. The small "
+            "default [8, 16] trains on a processor in minutes on small blocks cut from the stacks; it "
+            "predicts whole stacks of any size.",
+            _PER_PIXEL,
+            ("model.filters",) + _REGULARISATION,
+            dimensions=("3d",),
+        ),
     ]
 }
+
+
+def architectures_for(task: str, dimensions: str = "2d") -> list[str]:
+    """The architectures that can learn `task` on data of `dimensions` ("2d" images, "3d" z-stacks)."""
+    return [a.key for a in ARCHITECTURES.values() if task in a.tasks and dimensions in a.dimensions]
 
 
 def get_architecture(key: str) -> Architecture:

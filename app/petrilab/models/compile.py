@@ -47,6 +47,6 @@ def choose_loss(settings: Settings, head: OutputHead):
 def compile_model(model: keras.Model, settings: Settings, head: OutputHead) -> None:
     """Ready `model` for training. Under mixed precision Keras scales the loss itself."""
     # XLA would compile a U-Net again for every new image size, slowly on a processor, for no faster steps there
-    jit_compile = False if settings.model.architecture == "unet" else "auto"
+    jit_compile = False if settings.model.architecture in ("unet", "unet3d") else "auto"
     model.compile(optimizer=make_optimizer(settings), loss=choose_loss(settings, head),
                   metrics=list(head.metrics), jit_compile=jit_compile)

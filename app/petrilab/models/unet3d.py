@@ -17,11 +17,9 @@ from __future__ import annotations
 import keras
 
 from petrilab.models import blocks
-from petrilab.data.anisotropy import kernel_sizes, pool_sizes, size_multiples  # noqa: F401 - re-exported
+from petrilab.data.anisotropy import DEFAULT_FILTERS_3D, kernel_sizes, pool_sizes, size_multiples  # noqa: F401
 from petrilab.models.unet import NORM_MOMENTUM
 from petrilab.tasks import OutputHead
-
-DEFAULT_FILTERS_3D = [8, 16]
 
 
 def _conv(x, filters: int, kernel, model, name: str):

@@ -369,7 +369,9 @@ def _warn_if_batch_too_large(model, input_shape, settings: Settings, device, wri
     """A warning when the estimate says the batch clearly will not fit (training still tries: estimates err)."""
     from petrilab.training import memory
 
-    shape = tuple(settings.data.patch_size) + (input_shape[-1],) if settings.data.patch_size else input_shape
+    # segmentation trains on patches (z-stacks: on blocks of planes), the model's size for everything else
+    patch = settings.data.stack_patch_size if settings.data.dimensions == "3d" else settings.data.patch_size
+    shape = tuple(patch) + (input_shape[-1],) if patch else input_shape
     est = memory.estimate(model, shape, device.kind, device.backend)
     batch = settings.training.batch_size
     if est is not None and est.clearly_too_large(batch):

@@ -58,8 +58,10 @@ class ArchitectureCard(Card):
         for key, button in self.buttons.items():
             button.setChecked(key == architecture)
 
-    def show_catalogue(self, catalogue: dict | None, settings: Settings, helper_note: str | None) -> None:
-        """Which networks fit the task, named as the catalogue names them, and the chosen one's text."""
+    def show_catalogue(self, catalogue: dict | None, settings: Settings, helper_note: str | None,
+                       dimensions: str = "2d") -> None:
+        """Which networks fit the task and the data's `dimensions` ("2d" images, "3d" z-stacks), named as the
+        catalogue names them, and the chosen one's text."""
         arch = settings.model.architecture
         task = settings.task.kind
         for key, button in self.buttons.items():
@@ -67,7 +69,10 @@ class ArchitectureCard(Card):
             button.setText(info["title"].split(" (")[0].removesuffix(" network") if info else key)
             # as wide as its words (the row has room for all five): never a cut name
             button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 34)
-            button.setEnabled(info is None or task in info.get("tasks", [task]))
+            fits_data = info is None or dimensions in info.get("dimensions", ["2d"])
+            button.setEnabled(fits_data and (info is None or task in info.get("tasks", [task])))
+            # networks for the other kind of data are not shown (the row keeps its five), unless chosen
+            button.setVisible(fits_data or key == arch)
             if info:
                 button.setToolTip(info["description"])
         if catalogue is None:

@@ -267,7 +267,9 @@ class ModelPage(WizardPage):
         self.validity_changed.emit()
 
     def _show_catalogue(self) -> None:
-        self.architecture_card.show_catalogue(self.catalogue, self.context.settings, self.helper_note)
+        checked = dataset_state.current(self.context)
+        dimensions = checked.report.dimensions if checked is not None else "2d"
+        self.architecture_card.show_catalogue(self.catalogue, self.context.settings, self.helper_note, dimensions)
 
     # ------------------------------------------------------------ the description
 

@@ -67,13 +67,14 @@ class SizeCard(Card):
         self.warnings_label.setVisible(bool(warnings))
         self.warnings_label.setText("\n\n".join(f"⚠ {w}" for w in warnings))
         layers = d.get("layers", [])
-        any_size = bool(layers) and all(len(x.get("output_shape", [])) == 3 and x["output_shape"][0] is None
+        # a U-Net (2-D, or 3-D for stacks) takes any size: only its channels are fixed
+        any_size = bool(layers) and all(len(x.get("output_shape", [])) in (3, 4) and x["output_shape"][0] is None
                                         for x in layers)
         self.layer_table.setHorizontalHeaderLabels(["Layer", "Channels" if any_size else "Output shape",
                                                     "Parameters"])
         self.layer_table.horizontalHeaderItem(1).setToolTip(
-            "A U-Net takes images of any size: each layer's height and width follow the patch or image it is "
-            "given, so only its channels are fixed." if any_size else "")
+            "A U-Net takes images (or stacks) of any size: each layer's height and width (and depth) follow the "
+            "patch or image it is given, so only its channels are fixed." if any_size else "")
         self.layer_table.setRowCount(len(layers))
         for r, layer in enumerate(layers):
             name = QTableWidgetItem(layer["name"])

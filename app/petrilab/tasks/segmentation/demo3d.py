@@ -35,8 +35,9 @@ def nuclei_stack(size=(16, 64, 64), n: int = 4, seed: int = 0) -> tuple[np.ndarr
     return np.clip(image, 0, 255).astype(np.uint8), labels
 
 
-def example_stacks(out_dir, n: int = 6, size=(16, 64, 64), seed: int = 0) -> Path:
-    """out_dir/images/nuclei_<i>.tif and out_dir/masks/nuclei_<i>.tif (labels), `n` of each."""
+def example_stacks(out_dir, n: int = 6, size=(16, 64, 64), seed: int = 0, classes: bool = False) -> Path:
+    """out_dir/images/nuclei_<i>.tif and out_dir/masks/nuclei_<i>.tif (labels; `classes`: 0 background,
+    1 nucleus, for semantic segmentation), `n` of each."""
     import tifffile
 
     out = Path(out_dir)
@@ -45,6 +46,8 @@ def example_stacks(out_dir, n: int = 6, size=(16, 64, 64), seed: int = 0) -> Pat
     z, y, x = VOXEL
     for i in range(n):
         image, labels = nuclei_stack(size, seed=seed + i)
+        if classes:
+            labels = (labels > 0).astype(np.uint8)
         for sub, data in (("images", image), ("masks", labels)):
             tifffile.imwrite(out / sub / f"nuclei_{i:02d}.tif", data, imagej=True, resolution=(1 / x, 1 / y),
                              metadata={"spacing": z, "unit": "micron", "axes": "ZYX"})

@@ -57,7 +57,8 @@ class SegmentationEvaluation:
             predicted_file = ""
             if masks_dir is not None:
                 saved = unique_path(Path(masks_dir) / f"{sample.path.stem}{self.outputs_suffix}.tif", used)
-                write_tiff(saved, pred_labels if TASKS[self.task].has_objects else pred_classes)
+                write_tiff(saved, pred_labels if TASKS[self.task].has_objects else pred_classes,
+                           voxel=self.voxel if self.stacks else None)
                 # the folder the masks end in (evaluate_run writes them aside, then moves them there)
                 final = Path(getattr(trained, "test_masks_final", masks_dir)) / saved.relative_to(masks_dir)
                 predicted_file = str(final.relative_to(trained.run_dir)) if final.is_relative_to(

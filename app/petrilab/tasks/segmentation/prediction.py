@@ -86,9 +86,14 @@ def unique_path(path: Path, used: set) -> Path:
     return candidate
 
 
-def write_tiff(path: Path, array: np.ndarray, pixel_size=None) -> None:
-    """A mask or label image as an ImageJ TIFF with the input's pixel size (see export/tiff.py; Fiji, napari)."""
-    from petrilab.export.tiff import write_labels
+def write_tiff(path: Path, array: np.ndarray, pixel_size=None, voxel=None) -> None:
+    """A mask or label image as an ImageJ TIFF with the input's pixel size (see export/tiff.py; Fiji, napari);
+    a (Z, Y, X) one as a stack with its `voxel` size, (z, y, x) µm."""
+    from petrilab.export.tiff import write_label_stack, write_labels
+
+    if array.ndim == 3:
+        write_label_stack(path, array, voxel)
+        return
 
     write_labels(path, array, pixel_size)
 

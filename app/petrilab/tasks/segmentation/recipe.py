@@ -51,6 +51,7 @@ from petrilab.tasks import output_head
 from petrilab.tasks.segmentation.evaluation import SegmentationEvaluation
 from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation, read_mask
 from petrilab.tasks.segmentation.prediction import SegmentationPrediction
+from petrilab.tasks.segmentation.stack_recipe import StackSegmentation, is_stacks
 from petrilab.tasks.segmentation.targets import (BOUNDARY_WIDTHS, INSTANCE_CHANNELS, boundary_width_for,
                                                    encode_classes, encode_instances, instance_classes)
 from petrilab.tasks.segmentation.tuning import SegmentationTuning
@@ -80,8 +81,10 @@ def largest_tile(patch_side: int, multiple: int) -> int:
     return round_up(max(side, patch_side), multiple)
 
 
-class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, SegmentationPrediction, Recipe):
-    """What semantic and instance segmentation share; the two subclasses differ in targets and outputs."""
+class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEvaluation, SegmentationPrediction,
+                         Recipe):
+    """What semantic and instance segmentation share; the two subclasses differ in targets and outputs.
+    Z-stacks take the 3-D branch (stack_recipe.py) where their methods say so."""
 
     task = ""
 
@@ -94,23 +97,27 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
         return discover_segmentation(self.task, folder, settings.data.classes or None)
 
     def check(self, dataset, progress=None):
-        from petrilab.data.stacks import folder_dimensions
+        from petrilab.tasks.segmentation.stack_check import check_images_or_stacks
 
         # z-stacks (all or none: a mix is refused, naming files of each) get their own check
-        if folder_dimensions([s.path for s in dataset.samples]) == "3d":
-            from petrilab.tasks.segmentation.stack_check import check_stack_segmentation
-
-            return check_stack_segmentation(dataset, progress=progress)
-        return check_segmentation(dataset, progress=progress)
+        return check_images_or_stacks(dataset, progress=progress)
 
     def decide_from_data(self, settings, dataset, report):
         from petrilab.tasks.segmentation.patches import patch_size_findings, patch_size_for
 
+        from petrilab.models.catalogue import get_architecture
+
         if report.dimensions == "3d":
-            raise UserError(f"The folder {dataset.root} holds z-stacks: this version of PetriLab reads and checks "
-                            "them, but does not train on them yet.", file=dataset.root,
-                            fix="Check them with 'petrilab check'. To train now, save single planes or projections "
-                                "in Fiji (Image > Stacks > Z Project...) in a folder of 2-D images.")
+            return self.stack_decide_from_data(settings, dataset, report)
+        if settings.data.dimensions == "3d":
+            raise UserError(f"The folder {dataset.root} holds 2-D images, but 'data.dimensions' asks for z-stacks.",
+                            file=dataset.root, fix='Set data.dimensions = "auto" (or "2d"), or choose a folder of '
+                                                   "z-stacks.")
+        architecture = get_architecture(settings.model.architecture)
+        if "2d" not in architecture.dimensions:
+            raise UserError(f"The folder {dataset.root} holds 2-D images, and the {architecture.title} needs "
+                            "z-stacks.", file=dataset.root, fix='Set model.architecture = "unet" for 2-D images.')
+        self.use_settings(settings)
 
         settings.data.classes = list(report.classes)
         settings.data.channels = resolve_channels(settings.data.channels, report)
@@ -126,7 +133,7 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
 
         counts = np.zeros(max(2, self.n_outputs(settings)), dtype=np.int64)
         for sample in train:
-            target = self.target_classes(read_mask(sample.mask, self.task))
+            target = self.target_classes(self.mask_of(sample))
             counts += np.bincount(target.ravel(), minlength=len(counts))[:len(counts)]
         self.class_weights = class_weights_from_pixels(counts.tolist())
 
@@ -188,6 +195,8 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
         return total
 
     def inputs(self, samples, prep, settings, training):
+        if is_stacks(settings):  # z-stacks: 3-D blocks, held in memory
+            return self.stack_inputs(samples, prep, settings, training)
         from petrilab.data.batches import choose_in_memory
         from petrilab.tasks.segmentation.patches import (JointAugmenter, RandomPatches, StreamedPatches, fixed_patches,
                                            patch_size_for, read_fixed_patches)
@@ -227,8 +236,9 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
 
     # ------------------------------------------------------------ prediction
 
-    def probabilities(self, trained, image: np.ndarray) -> np.ndarray:
-        """The network's (H, W, K) output for one whole image of any size, predicted tile by tile."""
+    def probabilities(self, trained, image: np.ndarray, count: bool = True) -> np.ndarray:
+        """The network's (H, W, K) output for one whole image of any size, predicted tile by tile; `count`:
+        said to the progress as one image (not for the planes of a stack predicted slice by slice)."""
         from petrilab.prediction.tiling import predict_tiled, round_up
 
         settings = trained.settings
@@ -245,11 +255,15 @@ class SegmentationRecipe(SegmentationTuning, SegmentationEvaluation, Segmentatio
 
         probabilities = predict_tiled(predict_batch, x, tile, context, int(model.output.shape[-1]),
                                       batch_size=max(1, PREDICT_PIXELS // (tile[0] * tile[1])), multiple=multiple)
-        trained.predicted(1)
+        if count:
+            trained.predicted(1)
         return probabilities
 
     def _pairs(self, trained, samples, problems: list[str]):
         """(sample, image, true mask, probabilities) for each labelled sample that can be read."""
+        if self.stacks:
+            yield from self.stack_pairs(trained, samples, problems)
+            return
         for sample in samples:
             if sample.mask is None:
                 problems.append(f"Skipped {sample.path}: it has no mask.")
@@ -290,13 +304,27 @@ class SemanticRecipe(SegmentationRecipe):
     def can_tune(self, settings):
         return len(settings.data.classes) == 2  # a single sigmoid channel; more classes take the most probable
 
+    def encoder_3d(self, settings):
+        from petrilab.tasks.segmentation.stack_batches import stack_encoder
+
+        return stack_encoder(len(settings.data.classes), None)
+
     def decide(self, probs, post):
         from petrilab.tasks.segmentation.postprocess import clean_mask, objects_of, semantic_mask
+
+        if probs.ndim == 4:  # a stack's (Z, Y, X, K)
+            from petrilab.tasks.segmentation.postprocess3d import semantic_stack
+
+            return semantic_stack(probs, post)
 
         mask = clean_mask(semantic_mask(probs, post.threshold), post)
         return mask, objects_of(mask)
 
     def truth(self, mask):
+        if mask.ndim == 3:  # a stack: its classes' 3-D connected pieces are the objects
+            from petrilab.tasks.segmentation.postprocess3d import stack_pieces
+
+            return mask, stack_pieces(mask)
         return mask, None
 
 
@@ -314,14 +342,26 @@ class InstanceRecipe(SegmentationRecipe):
 
     def decide_from_training(self, settings, train):
         # only for the targets: prediction finds objects the same way whatever the width
-        self.boundary_width = boundary_width_for(read_mask(s.mask, self.task) for s in train)
+        masks = (self.mask_of(s) for s in train)
+        # stacks: boundaries are drawn plane by plane, so their width comes from the planes
+        self.boundary_width = boundary_width_for(plane for m in masks for plane in (m if m.ndim == 3 else [m]))
         super().decide_from_training(settings, train)
 
     def fit_options(self, samples, settings):
-        return {}, {"boundary_width": self.boundary_width}
+        options, reported = super().fit_options(samples, settings)
+        return options, {**reported, "boundary_width": self.boundary_width}
 
     def target_classes(self, mask):
+        if mask.ndim == 3:
+            from petrilab.tasks.segmentation.stack_batches import stack_instance_classes
+
+            return stack_instance_classes(mask, self.boundary_width)
         return instance_classes(mask, self.boundary_width)
+
+    def encoder_3d(self, settings):
+        from petrilab.tasks.segmentation.stack_batches import stack_encoder
+
+        return stack_encoder(None, self.boundary_width)
 
     def encoder(self, settings):
         return lambda labels: encode_instances(labels, self.boundary_width)
@@ -335,6 +375,11 @@ class InstanceRecipe(SegmentationRecipe):
     def decide(self, probs, post):
         from petrilab.tasks.segmentation.postprocess import instance_labels
 
+        if probs.ndim == 4:  # a stack's (Z, Y, X, 3): the same scheme in 3-D, distances in µm
+            from petrilab.tasks.segmentation.postprocess3d import instance_stack
+
+            labels = instance_stack(probs, post, self.voxel)
+            return (labels > 0).astype(np.int32), labels
         labels = instance_labels(probs, post, INSTANCE_MODE)
         return (labels > 0).astype(np.int32), labels
 
@@ -349,7 +394,7 @@ class InstanceRecipe(SegmentationRecipe):
         areas = []
         for sample in validation:
             try:
-                counts = np.bincount(read_mask(sample.mask, self.task).ravel())[1:]
+                counts = np.bincount(self.mask_of(sample).ravel())[1:]
             except (UserError, TypeError):
                 continue  # no mask or unreadable: the tuning loop skips it too
             areas.extend(counts[counts > 0].tolist())
@@ -361,6 +406,11 @@ class InstanceRecipe(SegmentationRecipe):
     def without_small(self, decided, post, min_size):
         from petrilab.tasks.segmentation.postprocess import finish_labels
 
+        if decided[1].ndim == 3:
+            from petrilab.tasks.segmentation.postprocess3d import without_small_stack
+
+            labels = without_small_stack(decided[1], post, min_size)
+            return (labels > 0).astype(np.int32), labels
         # finish_labels again: holes are already filled, so sizes and the border are judged as at prediction
         labels = finish_labels(decided[1], dataclasses.replace(post, min_size=min_size))
         return (labels > 0).astype(np.int32), labels

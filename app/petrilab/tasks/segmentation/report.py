@@ -48,6 +48,9 @@ def _examples(run_dir: Path, trained) -> list:
             return []
         trained = trained or TrainedModel(run_dir)
         task = trained.settings.task.kind
+        if trained.settings.data.dimensions == "3d":  # a stack has no one picture to outline
+            return [Para("The test stacks' predicted masks are in the run's test_masks folder, at the stacks' voxel "
+                         "size: open them in Fiji or napari beside their stacks.")]
         figures = []
         for row in rows:
             path = Path(row["file"])

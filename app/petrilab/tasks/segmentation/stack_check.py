@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from petrilab.data.anisotropy import DEFAULT_FILTERS_3D
 from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport, Finding
 from petrilab.data.discovery import Dataset
 from petrilab.data.stacks import anisotropy_words, read_stack
@@ -35,6 +36,7 @@ def check_stack_segmentation(dataset: Dataset,
     volumes: dict[int, list[int]] = {}  # class -> voxels of every object
     stacks_with: Counter = Counter()  # class value -> stacks whose mask holds it
     mismatched, missing = [], []
+    top_mask = None  # the mask holding the largest value
     for i, sample in enumerate(dataset.samples):
         if progress:
             progress(i, len(dataset.samples))
@@ -57,6 +59,8 @@ def check_stack_segmentation(dataset: Dataset,
         voxels[stack.voxel] += 1
         present = {int(v) for v in np.unique(mask.pixels)}
         _count_objects(dataset.task, mask.pixels[..., 0], objects, volumes)
+        if max(present) > max(values, default=0):
+            top_mask = sample.mask
         values |= present
         stacks_with.update(present | ({-1} if any(v > 0 for v in present) else set()))  # -1: any object
     report.sizes, report.channels, report.dtypes = dict(sizes), dict(channels), dict(dtypes)
@@ -81,12 +85,36 @@ def check_stack_segmentation(dataset: Dataset,
                                 {"count": int(sum(per)), "per_image": _spread(per),
                                  "area": _spread(volumes.get(c, []))}  # in voxels, as "area" is for 2-D masks
                                 for c, per in sorted(objects.items())}}
-    if report.n_images:
-        report.findings.append(Finding(
-            WARNING, "This version of PetriLab reads and checks z-stacks but does not train on them yet.",
-            fix="To train now, save single planes or projections in Fiji (Image > Stacks > Z Project...) in a "
-                "folder of 2-D images."))
+    _class_values(report, dataset, values, top_mask)
+    if report.n_images:  # the 3-D U-Net, small enough to train on a processor (init and the window apply them)
+        report.proposals["model.architecture"] = "unet3d"
+        report.proposals["model.filters"] = list(DEFAULT_FILTERS_3D)
     return report
+
+
+def _class_values(report: DatasetReport, dataset: Dataset, values: set[int], top_mask) -> None:
+    """Semantic masks: every value a class of data.classes (0/255 masks read as 0/1), as the 2-D check says."""
+    if not TASKS[dataset.task].has_classes or not values:
+        return
+    top = 1 if values <= {0, 255} else max(values)
+    names = list(dataset.classes)
+    if top + 1 > len(names):
+        report.findings.append(Finding(
+            ERROR, f"The masks hold class numbers up to {top} but 'data.classes' names only {len(names)} classes "
+                   f"({', '.join(names)}). A mask with one number per object is a label stack: for it choose "
+                   "instance segmentation.", str(top_mask) if top_mask else None,
+            "Name every class in 'data.classes' (background first), or save masks whose values are the classes."))
+
+
+def check_images_or_stacks(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> DatasetReport:
+    """The segmentation check for a folder of 2-D images or of z-stacks, as its files say (a mix with as many
+    stacks as 2-D images or more is refused, naming files of each: data/stacks.folder_dimensions)."""
+    from petrilab.data.stacks import folder_dimensions
+    from petrilab.tasks.segmentation.masks import check_segmentation
+
+    if folder_dimensions([s.path for s in dataset.samples]) == "3d":
+        return check_stack_segmentation(dataset, progress=progress)
+    return check_segmentation(dataset, progress=progress)
 
 
 def _counts(dataset: Dataset, stacks_with: Counter) -> dict[str, int]:

@@ -1,0 +1,62 @@
+"""The 3-D branch's batches (stack_batches.py): stacks prepared as a whole, blocks on the network's grid,
+repeatable random blocks with their masks moved along, fixed validation blocks, 3-D targets."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from petrilab.data.preprocess import Preprocessing
+from petrilab.tasks.segmentation.stack_batches import (StackPatches, fixed_stack_patches, prepare_stack,
+                                                     stack_encoder, stack_instance_classes, stack_patch_size_for)
+
+
+def test_a_stack_is_normalised_as_a_whole_so_a_dim_plane_stays_dim():
+    stack = np.zeros((3, 8, 8, 1), np.uint16)
+    stack[0], stack[1], stack[2] = 100, 1000, 2000
+    prep = Preprocessing((64, 64), 3, normalisation="percentile", percentile_low=0, percentile_high=100)
+    x = prepare_stack(prep, stack)
+    assert x.shape == (3, 8, 8, 3) and x.dtype == np.float32  # grey repeated to the run's 3 channels
+    assert x[0].max() == pytest.approx(0.0) and x[1].mean() == pytest.approx(900 / 1900) and x[2].min() == 1.0
+
+
+def test_blocks_come_from_the_settings_or_the_data_on_the_networks_grid():
+    assert stack_patch_size_for([], [(16, 64, 64), (12, 100, 40)], (1, 4, 4)) == (8, 40, 40)
+    assert stack_patch_size_for([], [(5, 30, 30)], (2, 8, 8)) == (4, 24, 24)
+    assert stack_patch_size_for([7, 50, 50], [(16, 64, 64)], (1, 4, 4)) == (7, 48, 48)
+    assert stack_patch_size_for([1, 2, 2], [(16, 64, 64)], (2, 8, 8)) == (2, 8, 8)  # never below the grid
+
+
+def test_random_blocks_are_repeatable_and_keep_mask_and_stack_together():
+    rng = np.random.default_rng(0)
+    stacks = [rng.random((6, 20, 20, 1)).astype(np.float32) for _ in range(2)]
+    masks = [(s[..., 0] > 0.5).astype(np.int32) for s in stacks]
+    aug = SimpleNamespace(flip_horizontal=True, flip_vertical=True, rotate_90=True, brightness=0, contrast=0,
+                          noise=0)
+    batches = [StackPatches(stacks, masks, stack_encoder(2, None), (4, 8, 8), 3, augmentation=aug, seed=5)
+               for _ in range(2)]
+    x, y = batches[0][1]
+    assert x.shape == (3, 4, 8, 8, 1) and y.shape == (3, 4, 8, 8, 1)
+    np.testing.assert_array_equal(y[..., 0], (x[..., 0] > 0.5).astype(np.float32))  # flipped and turned alike
+    np.testing.assert_array_equal(x, batches[1][1][0])  # the same seed draws the same blocks
+    assert len(batches[0]) == 8  # at least 8 steps an epoch, even for two small stacks
+    noisy = StackPatches(stacks, masks, stack_encoder(2, None), (4, 8, 8), 3, seed=5,
+                         augmentation=SimpleNamespace(**{**vars(aug), "noise": 0.1}))
+    assert not np.array_equal(noisy[1][0], x) and np.array_equal(noisy[1][1], y)  # the image only
+
+
+def test_fixed_blocks_cover_every_stack_and_pad_small_ones():
+    stacks = [np.ones((6, 20, 12, 1), np.float32), np.ones((2, 8, 8, 1), np.float32)]
+    masks = [np.ones((6, 20, 12), np.int32), np.ones((2, 8, 8), np.int32)]
+    x, y = fixed_stack_patches(stacks, masks, stack_encoder(2, None), (4, 8, 8))
+    assert x.shape == (2 * 3 * 2 + 1, 4, 8, 8, 1) and y.shape[:-1] == x.shape[:-1]
+
+
+def test_instance_targets_draw_each_planes_boundary_in_that_plane():
+    labels = np.zeros((3, 12, 12), np.int32)
+    labels[:, 2:10, 2:10] = 1  # a box through every plane: a boundary across z would leave no interior
+    classes = stack_instance_classes(labels, 1)
+    assert (classes[:, 5, 5] == 1).all() and (classes[:, 2, 5] == 2).all() and (classes[:, 0, 0] == 0).all()
+    assert stack_encoder(None, 1)(labels).shape == (3, 12, 12, 3)

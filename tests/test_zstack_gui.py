@@ -1,0 +1,58 @@
+"""The window on a folder of z-stacks: the data page checks them as stacks and proposes the 3-D U-Net; the
+Model page shows the networks for the data's kind (the 3-D U-Net for stacks only)."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import main_window
+from PySide6.QtCore import QSettings
+
+from petrilab.tasks.segmentation.demo import make_segmentation_demo
+from petrilab.tasks.segmentation.demo3d import example_stacks
+
+
+@pytest.fixture(autouse=True)
+def private_qsettings(tmp_path):
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    with main_window(tmp_path, (1280, 800)) as w:
+        yield w
+
+
+def _checked(qtbot, window, folder):
+    window.pages["task"].choose("instance")
+    window.go_to("data", force=True)
+    page = window.pages["data"]
+    page.set_folder(folder)
+    qtbot.waitUntil(lambda: page.checked is not None or page.error is not None, timeout=30_000)
+    assert page.error is None, page.error and page.error.message
+    return page
+
+
+def _model_page(qtbot, window):
+    assert window.go_to("model", force=True)
+    page = window.pages["model"]
+    qtbot.waitUntil(lambda: page.catalogue is not None or page.helper_note is not None, timeout=90_000)
+    assert page.catalogue, page.helper_note
+    page.enter_controls()
+    return {key: (button.isVisible(), button.isEnabled()) for key, button in page.architecture_buttons.items()}
+
+
+def test_stacks_get_the_3d_unet_and_2d_images_do_not(qtbot, window, tmp_path):
+    page = _checked(qtbot, window, example_stacks(tmp_path / "stacks", n=3, size=(10, 48, 48)))
+    assert page.checked.report.dimensions == "3d"
+    assert page.checked.report.proposals["model.architecture"] == "unet3d"
+    page.apply_all()
+    assert window.context.settings.model.architecture == "unet3d"
+    assert window.context.settings.model.filters == [8, 16]
+    buttons = _model_page(qtbot, window)
+    assert buttons["unet3d"] == (True, True) and buttons["unet"][0] is False
+
+    page = _checked(qtbot, window, make_segmentation_demo(tmp_path / "flat", "instance", n_images=6, size=64))
+    assert page.checked.report.dimensions == "2d"
+    window.context.settings.model.architecture = "unet"
+    buttons = _model_page(qtbot, window)
+    assert buttons["unet"] == (True, True) and buttons["unet3d"][0] is False
