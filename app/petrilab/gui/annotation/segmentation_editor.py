@@ -22,6 +22,7 @@ from petrilab.gui.annotation import canvas as tools
 from petrilab.gui.annotation.canvas import AnnotationCanvas
 from petrilab.gui.annotation.controls import bind_keys, keep_keys_for_the_view, train_button
 from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text
+from petrilab.gui.annotation.outline_files import outlines_button
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.overlay_view import class_colours
@@ -173,6 +174,7 @@ class SegmentationEditor(QWidget):
         self.retrain_button.setEnabled(False)
         side.addWidget(self.model_state)
         side.addWidget(self.model_button)  # beside what the model does, and the toolbar fits 1024 pixels
+        side.addWidget(outlines_button(self))  # ImageJ and QuPath: in the side too, for the same reason
         side.addWidget(self.next_button)
         side.addWidget(train_button(self))
         side.addWidget(self.retrain_button)
