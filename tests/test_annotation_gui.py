@@ -251,6 +251,24 @@ def test_propose_gives_the_classical_proposal_and_undo_takes_it_back(qtbot, tmp_
     np.testing.assert_array_equal(folder.read_mask(folder.entries[0]), expected)  # asked for: saved
 
 
+def test_propose_on_the_proposal_shown_saves_it_as_it_is(qtbot, tmp_path):
+    """Propose on a new image, which already shows the same proposal unsaved: the mask does not change,
+    but the user accepted it, so it is saved (the image counts as labelled)."""
+    images = tmp_path / "nuclei"
+    images.mkdir()
+    shutil.copy(DEMO / "instance" / "images" / "nuclei_001.png", images)
+    folder = AnnotationFolder.create(tmp_path / "labels", images, "instance")
+    editor = open_editor(qtbot, folder)
+    shown = editor.canvas.mask.copy()
+    assert shown.any() and not folder.mask_path(folder.entries[0]).exists()
+    QTest.mouseClick(editor.propose_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not editor.proposer.busy)
+    assert editor.saver.flush()
+    np.testing.assert_array_equal(folder.read_mask(folder.entries[0]), shown)
+    assert folder.entries[0].status == SAVED
+    qtbot.waitUntil(lambda: "1 of 1" in editor.progress.text())  # the saver's signal crosses threads
+
+
 def test_sorting_keys_write_the_class_folders(qtbot, tmp_path):
     images = tmp_path / "cells"
     images.mkdir()

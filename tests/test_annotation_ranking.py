@@ -138,3 +138,23 @@ def test_a_retraining_from_a_run_records_the_corrections_made_since(tmp_path):
     assert record["start_from"] == str(first) and record["n_labelled"] == 5
     assert [(i["name"], i["new"]) for i in record["images"] if i["new"]] == [(corrected.name, True)]
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in images.iterdir()} == before
+
+
+def test_uncertainty_asks_about_each_class_not_how_much_of_the_image_it_covers():
+    """Two images with the same doubt along their objects' outlines, one crowded and one with a single
+    object: the plain mean over pixels called the crowded one twice as unsure; per class they are alike,
+    and an image whose one object is in doubt throughout comes first."""
+    def image(n_objects: int, doubt_inside: float) -> np.ndarray:
+        p = np.full((64, 64), 0.01)  # sure background
+        for k in range(n_objects):
+            r, c = 4 + 15 * (k // 4), 4 + 15 * (k % 4)
+            p[r:r + 10, c:c + 10] = 0.55  # the outline: near even odds
+            p[r + 2:r + 8, c + 2:c + 8] = doubt_inside
+        return p
+
+    crowded, single, doubtful = image(16, 0.99), image(1, 0.99), image(1, 0.6)
+    assert ranking.uncertainty(crowded) == pytest.approx(ranking.uncertainty(single), rel=1e-6)
+    assert ranking.uncertainty(doubtful) > ranking.uncertainty(crowded)
+    feats = np.zeros((3, 4))
+    assert ranking.rank(["crowded", "doubtful", "single"], [ranking.uncertainty(x) for x in (crowded, doubtful, single)],
+                        feats, [])[0] == "doubtful"

@@ -85,6 +85,15 @@ def test_a_model_proposes_orders_the_images_and_retrains_from_the_corrections(qt
         qtbot.waitUntil(lambda: not editor.proposer.busy, timeout=30_000)
         expected = ModelProposer(run, folder).propose(folder.read_image(editor.entry))  # the child's = the engine's
         np.testing.assert_array_equal(editor.canvas.mask, expected.astype(folder.mask_dtype))  # the model's mask
+        assert editor.entry.status != SAVED  # shown, not saved: nothing was done to it yet
+
+        # Propose again on the model's proposal: the mask does not change, but the user accepted it: saved
+        QTest.mouseClick(editor.propose_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not editor.proposer.busy, timeout=30_000)
+        assert editor.saver.flush()
+        assert editor.entry.status == SAVED
+        qtbot.waitUntil(lambda: editor.save_state.text() == "All changes saved")
+        np.testing.assert_array_equal(folder.read_mask(editor.entry), expected.astype(folder.mask_dtype))
 
         from test_annotation_gui import at_pixel, stroke
 

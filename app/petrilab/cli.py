@@ -19,6 +19,8 @@
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...] [--events FILE]
     petrilab import MODEL.zip|MODEL.keras -o RUN_DIR
     petrilab report RUN_DIR [--pdf] [--events FILE]
+    petrilab export-rois LABELS.tif OUT.zip|OUT.roi|OUT.geojson [--overwrite]
+    petrilab import-rois ROIS.zip|ROI.roi|OBJECTS.geojson IMAGE OUT.tif [--overwrite]
 
 These names and options are a contract that scripts and clusters rely on:
 extend them, never rename them. A user mistake ends with a plain message
@@ -341,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     from petrilab.export.commands import add_commands  # export, import, report
 
     add_commands(sub)
+
+    from petrilab.export.roi_commands import add_commands as add_outline_commands  # export-rois, import-rois
+
+    add_outline_commands(sub)
     return parser
 
 

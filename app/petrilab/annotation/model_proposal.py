@@ -27,23 +27,43 @@ class ModelProposer:
             raise UserError(f"The run {self.run_dir.name} was trained for '{kind}', these labels are for "
                             f"'{folder.task}'.", file=self.run_dir,
                             fix="Choose a run trained on the same kind of labels, or use the classical proposal.")
+        if folder.multi_label:
+            raise UserError("A model's help is not there yet for multi-label folders.", file=self.run_dir,
+                            fix="Switch the labels on by hand; train, then check the results on the Results page.")
+        if not folder.per_pixel and sorted(self.trained.classes) != sorted(folder.classes):
+            raise UserError(f"The run {self.run_dir.name} knows the classes {', '.join(self.trained.classes)}; "
+                            f"these images are sorted into {', '.join(folder.classes)}.", file=self.run_dir,
+                            fix="Choose a run trained with the same classes.")
         if not folder.has_objects and len(self.trained.classes) != len(folder.classes):
             raise UserError(f"The run {self.run_dir.name} knows {len(self.trained.classes)} classes, these labels "
                             f"have {len(folder.classes)}.", file=self.run_dir,
                             fix="Choose a run trained with the same classes, or use the classical proposal.")
         self.has_objects = folder.has_objects
+        self.per_pixel = folder.per_pixel
 
     def predict(self, image: np.ndarray) -> dict:
-        """The recipe's prediction for one image: probabilities, mask, labels."""
+        """The recipe's prediction for one image: probabilities, mask, labels (per pixel); for a class
+        folder, the probability of each of the run's classes."""
         x = np.asarray(image)
         if x.ndim == 2:
             x = x[:, :, np.newaxis]
+        if not self.per_pixel:
+            out = self.trained.raw_predict(self.trained.prep(x)[np.newaxis])
+            return {"probabilities": self.trained.recipe.probabilities(out)[0]}
         return self.trained.recipe.predict_image(self.trained, x)
 
-    def propose(self, image: np.ndarray) -> np.ndarray:
-        """The mask to correct: one number per object (instance) or the class per pixel."""
+    def propose(self, image: np.ndarray):
+        """The mask to correct: one number per object (instance) or the class per pixel; for a class
+        folder, the class the model gives the image and its probability."""
         found = self.predict(image)
+        if not self.per_pixel:
+            k = int(np.argmax(found["probabilities"]))
+            return self.trained.classes[k], float(found["probabilities"][k])
         return found["labels"] if self.has_objects else found["mask"]
+
+    def uncertainty(self, image: np.ndarray) -> float:
+        p = np.asarray(self.predict(image)["probabilities"])
+        return ranking.uncertainty(p.reshape(1, 1, -1) if p.ndim == 1 else p)  # one image: one "pixel"
 
 
 def useful_order(proposer: ModelProposer, folder: AnnotationFolder, progress=None) -> list[tuple[str, float]]:
@@ -66,7 +86,7 @@ def useful_order(proposer: ModelProposer, folder: AnnotationFolder, progress=Non
             progress(len(todo) + len(labelled))
     if not todo:
         return []
-    unsure = {name: ranking.uncertainty(proposer.predict(im)["probabilities"]) for name, im in zip(todo, images)}
+    unsure = {name: proposer.uncertainty(im) for name, im in zip(todo, images)}
     lo, hi = ranking.intensity_range(images + labelled)
     feats = [ranking.features(im, lo, hi) for im in images]
     known = [ranking.features(im, lo, hi) for im in labelled]
@@ -76,13 +96,15 @@ def useful_order(proposer: ModelProposer, folder: AnnotationFolder, progress=Non
 
 def prepare(run_dir: str | Path, folder_root: str | Path, out_dir: str | Path) -> dict:
     """Everything the editor needs from a run, made once in a process of its own (the window never loads
-    TensorFlow): the proposal for every image (`<stem>.tif`, uint16 labels or uint8 classes) and the
-    images to do in their most useful order (`order.json`). A refusal is written to `error.json` too."""
+    TensorFlow): the proposal for every image (`<stem>.tif`, uint16 labels or uint8 classes; for a class
+    folder, `proposed` in order.json: name → [class, probability]) and the images to do in their most useful
+    order (`order.json`). A refusal is written to `error.json` too."""
     from petrilab.export.tiff import write_labels
     from petrilab.runs import atomic_write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    proposed = {}
     try:
         folder = AnnotationFolder.open(folder_root)
         proposer = ModelProposer(run_dir, folder)
@@ -91,6 +113,10 @@ def prepare(run_dir: str | Path, folder_root: str | Path, out_dir: str | Path) -
                 image = folder.read_image(entry)
             except UserError:
                 continue  # the editor says why when the image is opened
+            if not folder.per_pixel:
+                name, p = proposer.propose(image)
+                proposed[entry.name] = [name, round(p, 6)]
+                continue
             write_labels(proposals_path(out, entry.name), proposer.propose(image).astype(folder.mask_dtype),
                          None, dtype=folder.mask_dtype)
         order = useful_order(proposer, folder)
@@ -99,5 +125,7 @@ def prepare(run_dir: str | Path, folder_root: str | Path, out_dir: str | Path) -
                                         "fix": exc.fix})
         raise
     record = {"run": str(Path(run_dir)), "order": [[name, round(u, 6)] for name, u in order]}
+    if proposed:
+        record["proposed"] = proposed
     atomic_write_json(out / ORDER, record)
     return record

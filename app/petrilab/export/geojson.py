@@ -1,9 +1,8 @@
 """Objects as QuPath reads and writes them: a GeoJSON FeatureCollection of polygons, one Feature per object,
 exported from a label image and imported back into one (issue #17, item 7).
 
-Coordinates are QuPath's pixel coordinates: pixel (row r, column c) covers x in [c, c + 1], y in [r, r + 1].
-An outline goes half-way between the object's pixels and the others, so drawing it back (a pixel is inside
-when its centre is) gives the object's pixels again; holes inside an object are not kept.
+Coordinates are QuPath's pixel coordinates, the outlines export/outlines.py traces (holes inside an object
+are not kept).
 """
 
 from __future__ import annotations
@@ -14,22 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from petrilab.errors import UserError
+from petrilab.export.outlines import inside, object_outlines
 from petrilab.runs import atomic_write_json
 
 QUPATH_CLASS = "classification"  # another program's word: QuPath's property for an object's class
-
-
-def _rings(part: np.ndarray) -> list[list[list[float]]]:
-    """The outer outline of one connected part, as a closed ring of [x, y] points."""
-    from skimage.measure import find_contours
-
-    padded = np.pad(part, 1).astype(np.float32)
-    contours = find_contours(padded, 0.5)
-    outer = max(contours, key=len)  # the holes' outlines are shorter than the outer one
-    ring = [[round(float(c) - 1 + 0.5, 3), round(float(r) - 1 + 0.5, 3)] for r, c in outer]
-    if ring[0] != ring[-1]:
-        ring.append(ring[0])
-    return ring
 
 
 def labels_to_geojson(labels: np.ndarray, classes: dict[int, str] | None = None,
@@ -37,21 +24,9 @@ def labels_to_geojson(labels: np.ndarray, classes: dict[int, str] | None = None,
     """A FeatureCollection with one Feature per object of `labels` (0 = background): a Polygon, or a
     MultiPolygon when the object has several parts; `classes` (label → class name) gives QuPath's
     classification."""
-    from scipy import ndimage as ndi
-
-    labels = np.asarray(labels)
     features = []
-    boxes = ndi.find_objects(labels.astype(np.int64))
-    for value, box in enumerate(boxes, start=1):
-        if box is None:
-            continue
-        obj = labels[box] == value
-        obj = ndi.binary_fill_holes(obj)
-        parts, n = ndi.label(obj, structure=np.ones((3, 3)))
-        polygons = []
-        for k in range(1, n + 1):
-            ring = _rings(parts == k)
-            polygons.append([[[x + box[1].start, y + box[0].start] for x, y in ring]])
+    for value, rings in object_outlines(labels):
+        polygons = [[ring] for ring in rings]
         geometry = ({"type": "Polygon", "coordinates": polygons[0]} if len(polygons) == 1
                     else {"type": "MultiPolygon", "coordinates": polygons})
         properties = {"objectType": object_type, "name": f"object {value}", "label": value}
@@ -69,8 +44,6 @@ def geojson_to_labels(data: dict, shape: tuple[int, int], source: str | Path | N
     """A uint16 label image of `shape` from a FeatureCollection (or one Feature): each Polygon or
     MultiPolygon feature an object, numbered in the file's order (its `label` property when it has one);
     holes (a polygon's later rings) cut out; later objects drawn over earlier ones."""
-    from skimage.draw import polygon as fill
-
     refuse = UserError(f"{Path(source).name if source else 'The file'} is not GeoJSON with polygons "
                        "(QuPath: File > Export objects as GeoJSON).", file=str(source) if source else None,
                        fix="Export the objects from QuPath as GeoJSON, or choose a label image instead.")
@@ -100,15 +73,13 @@ def geojson_to_labels(data: dict, shape: tuple[int, int], source: str | Path | N
         used.add(value)
         try:
             polygons = [coords] if kind == "Polygon" else coords
-            inside = np.zeros(shape, bool)
+            drawn = np.zeros(shape, bool)
             for rings in polygons:
                 for i, ring in enumerate(rings):
-                    xy = np.asarray(ring, dtype=np.float64)
-                    rr, cc = fill(xy[:, 1] - 0.5, xy[:, 0] - 0.5, shape)
-                    inside[rr, cc] = i == 0  # the first ring the outline, the others holes
+                    drawn[inside(ring, shape)] = i == 0  # the first ring the outline, the others holes
         except (TypeError, ValueError, IndexError):
             raise refuse from None
-        out[inside] = value
+        out[drawn] = value
     return out
 
 

@@ -172,12 +172,12 @@ class AnnotationCanvas(QGraphicsView):
 
     def replace_mask(self, new: np.ndarray, announce: bool = True) -> None:
         """Put `new` in place of the whole mask as one undo step (e.g. a proposal); `announce`: emit
-        stroke_finished (which saves it)."""
+        stroke_finished (which saves it), even when `new` is the mask shown: the user asked for it, so an
+        unsaved proposal accepted as it is gets saved."""
         rect = self.history.single(lambda m: _replace(m, new))
-        if rect is not None:
-            self.refresh(rect)
-            if announce:
-                self.stroke_finished.emit()
+        self.refresh(rect)
+        if announce:
+            self.stroke_finished.emit()
 
     def colour_of(self, value: int) -> str:
         """The colour a label value is drawn in, as #rrggbb."""

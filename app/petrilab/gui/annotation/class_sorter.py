@@ -3,9 +3,17 @@
 Multi-label folders: the keys switch labels on and off, and Enter says the image is done (with no label
 at all, too). Each choice is saved at once in the background (a copy of the image, its class folder or
 its row of labels.csv, then annotation.json), and the next image not yet done is shown.
+
+With a trained run chosen (single-label folders): the class the model gives each image is marked on its
+button and Enter accepts it; the images to do are numbered most useful first, and after each choice the
+most useful one not done yet comes next.
 """
 
 from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -16,10 +24,12 @@ from petrilab.annotation.folder import SKIPPED, SORTED, TAGGED, TO_DO, UNSURE, A
 from petrilab.errors import UserError
 from petrilab.gui.annotation.controls import bind_keys, keep_keys_for_the_view, train_button
 from petrilab.gui.annotation.hints import SORTING_KEYS, TAGGING_KEYS, hint_text
+from petrilab.gui.annotation.model_runs import run_proposals
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.theme import ACCENT
 from petrilab.gui.widgets.overlay_view import to_qimage
+from petrilab.gui.workers import Background
 from petrilab.prediction.overlay import display_image
 
 
@@ -35,6 +45,11 @@ class ClassSorter(QWidget):
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(self._failed)
         self._pixmap: QPixmap | None = None
+        self.model_loader = Background(self)  # a child process: the run's classes and the images' order
+        self.model_run: Path | None = None
+        self.proposed: dict[str, tuple[str, float]] = {}  # image name → the model's class, its probability
+        self.useful: list[str] = []  # the images to do, the most useful to sort first
+        self._temporary: list[Path] = []
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the keys sort, whatever was clicked last
         self._build()
         self._shortcuts()
@@ -57,7 +72,9 @@ class ClassSorter(QWidget):
             button = QPushButton(f"{k + 1}  {name}" if k < 9 else name)
             button.setCheckable(self.multi)
             # a label switched on must show at a glance
-            button.setStyleSheet(f"QPushButton:checked {{ background: {ACCENT}; color: white; font-weight: 600; }}")
+            # the model's class is outlined (Enter accepts it)
+            button.setStyleSheet(f"QPushButton:checked {{ background: {ACCENT}; color: white; font-weight: 600; }}"
+                                 f'QPushButton[proposed="true"] {{ border: 2px solid {ACCENT}; font-weight: 600; }}')
             button.clicked.connect(lambda _c=False, n=name: self.choose(n, from_button=True))
             buttons.addWidget(button, k // per_row, k % per_row)
             self.class_buttons.append(button)
@@ -87,6 +104,21 @@ class ClassSorter(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.progress)
         side.addWidget(self.image_list, 1)
+        if not self.multi:
+            self.model_state = QLabel("No model chosen")
+            self.model_state.setWordWrap(True)
+            self.model_state.setObjectName("muted")
+            self.model_state.setMaximumWidth(260)
+            self.model_button = QPushButton("Propose from a model…")
+            self.model_button.setToolTip("Choose a run you trained on these classes: its class for each image "
+                                         "is marked (Enter accepts it), and the images it is least sure about "
+                                         "come first.")
+            self.model_button.clicked.connect(lambda: self.choose_model())
+            self.next_button = QPushButton("Next most useful image (M)")
+            self.next_button.clicked.connect(self.next_useful)
+            self.next_button.setEnabled(False)
+            for w in (self.model_state, self.model_button, self.next_button):
+                side.addWidget(w)
         side.addWidget(train_button(self))
         main = QVBoxLayout()
         main.addWidget(self.picture, 1)
@@ -110,6 +142,8 @@ class ClassSorter(QWidget):
                  "Right": lambda: self.step(1), "Left": lambda: self.step(-1)}
         if self.multi:
             keys |= {"Return": self.confirm, "Enter": self.confirm}
+        else:
+            keys |= {"Return": self.accept_proposal, "Enter": self.accept_proposal, "M": self.next_useful}
         bind_keys(self, keys)
 
     # ------------------------------------------------------------ images
@@ -123,7 +157,10 @@ class ClassSorter(QWidget):
             return f"[{entry.label}]  {entry.name}"
         if entry.status == TAGGED:
             return f"[{', '.join(entry.tags) or 'no label'}]  {entry.name}"
-        return ("" if entry.status == TO_DO else f"({entry.status})  ") + entry.name
+        text = ("" if entry.status == TO_DO else f"({entry.status})  ") + entry.name
+        if entry.status == TO_DO and entry.name in self.useful:  # its place in the most-useful order
+            text += f"   #{self.useful.index(entry.name) + 1}"
+        return text
 
     def _update_progress(self) -> None:
         self.progress.setText(f"<b>{self.folder.done()} of {len(self.folder.entries)}</b> images "
@@ -157,7 +194,13 @@ class ClassSorter(QWidget):
         chosen = {SORTED: self.entry.label, TAGGED: ", ".join(self.entry.tags or []) or "no label"}.get(
             self.entry.status, self.entry.status)
         now = f" — now: {chosen}" if self.entry.status != TO_DO else ""
-        self.caption.setText(f"<b>{self.entry.name}</b>{now}")
+        guess = self.proposed.get(self.entry.name)
+        model = f" — model: <b>{guess[0]}</b> ({guess[1]:.0%}), Enter accepts" if guess else ""
+        self.caption.setText(f"<b>{self.entry.name}</b>{now}{model}")
+        for button, name in zip(self.class_buttons, self.folder.classes):
+            button.setProperty("proposed", bool(guess) and name == guess[0])
+            button.style().unpolish(button)
+            button.style().polish(button)
 
     def _fit_picture(self) -> None:
         if self._pixmap is not None:
@@ -197,9 +240,18 @@ class ClassSorter(QWidget):
         self.saver.submit(entry.name, lambda: folder.tag(entry, tags))
         self._go_on()
 
+    def accept_proposal(self) -> None:
+        """Enter: the image goes into the class the model gives it."""
+        guess = self.proposed.get(self.entry.name) if self.entry is not None else None
+        if guess is not None:
+            self.choose(guess[0])
+
     def _go_on(self) -> None:
         folder = self.folder
         row = self._row()
+        if self._most_useful() is not None:  # with a model: the most useful image not done yet
+            self.show_image(self._most_useful())
+            return
         following = self._next_to_do(row)
         if following is not None:
             self.show_image(following)
@@ -216,6 +268,61 @@ class ClassSorter(QWidget):
         self.save_state.setText("")
         self.message.show_message("error", error.message, error.file, error.fix)
 
+    # ------------------------------------------------------------ a model's help
+
+    def choose_model(self, run_dir=None) -> None:
+        """Use a trained run: its class for each image proposed, its uncertainty to order the images."""
+        if run_dir is None:
+            from PySide6.QtWidgets import QFileDialog
+
+            run_dir = QFileDialog.getExistingDirectory(self, "Choose a run you trained (its folder under runs)")
+            if not run_dir:
+                return
+        run_dir = Path(run_dir)
+        self.saver.flush()  # the child reads which images are sorted from annotation.json
+        self.model_button.setEnabled(False)
+        self.model_state.setText(f"Predicting every image with the run {run_dir.name}…")
+        out = Path(tempfile.mkdtemp(prefix="petrilab-proposals-"))
+        self._temporary.append(out)
+
+        def done(record):
+            self.model_run = run_dir
+            self.proposed = {name: (c, float(p)) for name, (c, p) in record.get("proposed", {}).items()}
+            self.useful = [name for name, _ in record["order"]]
+            self.model_button.setEnabled(True)
+            self.model_state.setText(f"Classes proposed by the run <b>{run_dir.name}</b>; {len(self.useful)} "
+                                     "images to do, numbered most useful first")
+            for row, entry in enumerate(self.folder.entries):
+                self.image_list.item(row).setText(self._item_text(entry))
+            self.next_button.setEnabled(bool(self.useful))
+            if self.entry is not None:
+                self.show_image(self._row())  # its proposal now
+
+        def failed(error):
+            self.model_button.setEnabled(True)
+            self.model_state.setText("No model chosen" if self.model_run is None else
+                                     f"Classes proposed by the run <b>{self.model_run.name}</b>")
+            self._failed(error)
+
+        self.model_loader.start(run_proposals, run_dir, self.folder.root, out, on_done=done, on_failed=failed)
+
+    def _most_useful(self) -> int | None:
+        """The row of the most useful image not done yet, other than the one shown."""
+        rows = {e.name: i for i, e in enumerate(self.folder.entries)}
+        return next((rows[n] for n in self.useful if self.folder.entries[rows[n]].status == TO_DO
+                     and self.folder.entries[rows[n]] is not self.entry), None)
+
+    def next_useful(self) -> None:
+        row = self._most_useful()
+        if row is not None:
+            self.show_image(row)
+        elif self.useful:
+            self.message.show_message("note", "Every image the model ranked is sorted.", None,
+                                      "Train on these labels, then choose the new run to rank again.")
+
     def closeEvent(self, event) -> None:
+        self.model_loader.cancel()
+        for path in self._temporary:
+            shutil.rmtree(path, ignore_errors=True)
         self.saver.stop()
         super().closeEvent(event)

@@ -12,7 +12,8 @@ OBJECT_KEYS = [("N", "new object"), ("right click", "draw on with that object"),
 CLASS_KEYS = [("1–9", "class"), ("right click", "take the class under the mouse")]
 TAGGING_KEYS = [("1–9", "label on / off"), ("Enter", "done, next image"), ("S", "skip"), ("U", "unsure"),
                 ("← →", "previous / next image")]
-SORTING_KEYS = [("1–9", "put in class"), ("S", "skip"), ("U", "unsure"), ("← →", "previous / next image")]
+SORTING_KEYS = [("1–9", "put in class"), ("S", "skip"), ("U", "unsure"), ("← →", "previous / next image"),
+                ("Enter", "the model's class (once a model is chosen)"), ("M", "next most useful image")]
 
 
 def hint_text(keys: list[tuple[str, str]]) -> str:

@@ -15,13 +15,15 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout
 
 from petrilab.annotation import editing
 from petrilab.annotation.folder import SAVED, AnnotationFolder, Entry
-from petrilab.annotation.proposal_files import ERROR, ORDER, proposals_path
+from petrilab.annotation.proposal_files import proposals_path
 from petrilab.annotation.proposal import propose
 from petrilab.errors import UserError
 from petrilab.gui.annotation import canvas as tools
 from petrilab.gui.annotation.canvas import AnnotationCanvas
 from petrilab.gui.annotation.controls import bind_keys, keep_keys_for_the_view, train_button
 from petrilab.gui.annotation.hints import CLASS_KEYS, OBJECT_KEYS, SEGMENTATION_KEYS, hint_text
+from petrilab.gui.annotation.model_runs import run_proposals
+from petrilab.gui.annotation.outline_files import outlines_button
 from petrilab.gui.annotation.saver import Saver
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.overlay_view import class_colours
@@ -173,6 +175,7 @@ class SegmentationEditor(QWidget):
         self.retrain_button.setEnabled(False)
         side.addWidget(self.model_state)
         side.addWidget(self.model_button)  # beside what the model does, and the toolbar fits 1024 pixels
+        side.addWidget(outlines_button(self))  # ImageJ and QuPath: in the side too, for the same reason
         side.addWidget(self.next_button)
         side.addWidget(train_button(self))
         side.addWidget(self.retrain_button)
@@ -300,7 +303,8 @@ class SegmentationEditor(QWidget):
         out = Path(tempfile.mkdtemp(prefix="petrilab-proposals-"))
         self._temporary.append(out)
 
-        def done(order):
+        def done(record):
+            order = record["order"]
             self.model_run, self.proposals = run_dir, out
             self.useful = [name for name, _ in order]
             self.model_button.setEnabled(True)
@@ -317,7 +321,7 @@ class SegmentationEditor(QWidget):
                                      f"Proposals from the run <b>{self.model_run.name}</b>")
             self._show_error(error)
 
-        self.model_loader.start(_run_proposals, run_dir, self.folder.root, out, on_done=done, on_failed=failed)
+        self.model_loader.start(run_proposals, run_dir, self.folder.root, out, on_done=done, on_failed=failed)
 
     def next_useful(self) -> None:
         """Show the most useful image not labelled yet (other than the one shown)."""
@@ -404,26 +408,6 @@ def _read_proposal(path: Path) -> np.ndarray:
     import tifffile
 
     return tifffile.imread(path)
-
-
-def _run_proposals(run_dir: Path, folder_root: Path, out: Path) -> list:
-    """`petrilab propose-annotations` in a child process (TensorFlow never loads in the window); the
-    images to do, most useful first, or the child's refusal as a UserError."""
-    import json
-    import subprocess
-
-    from petrilab.gui.context import engine_command
-
-    done = subprocess.run([*engine_command(), "propose-annotations", str(run_dir), str(folder_root), str(out)],
-                          capture_output=True, text=True)
-    if (out / ERROR).is_file():
-        said = json.loads((out / ERROR).read_text(encoding="utf-8"))
-        raise UserError(said["message"], file=said.get("file"), fix=said.get("fix"))
-    if done.returncode != 0 or not (out / ORDER).is_file():
-        tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"The proposals of the run {run_dir.name} could not be made ({tail[0]}).", file=str(run_dir),
-                        fix="Check that the run finished training; choose another run or use the classical proposal.")
-    return json.loads((out / ORDER).read_text(encoding="utf-8"))["order"]
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:
