@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from petrilab.data.preprocess import Preprocessing
+
+pytestmark = pytest.mark.slow  # the training blocks are a Keras PyDataset: TensorFlow loads
 from petrilab.tasks.segmentation.stack_batches import (StackPatches, fixed_stack_patches, prepare_stack,
                                                      stack_encoder, stack_instance_classes, stack_patch_size_for)
 

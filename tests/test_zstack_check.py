@@ -78,6 +78,7 @@ def test_different_voxel_sizes_warned(tmp_path):
     assert "4× farther" in warning.message and "2× farther" in warning.message
 
 
+@pytest.mark.slow  # deciding from the data asks the model catalogue (the models package loads TensorFlow)
 def test_the_recipe_checks_stacks_proposes_the_3d_unet_and_learns_the_voxel_and_block(tmp_path):
     from petrilab import settings as settings_io
     from petrilab.errors import UserError
@@ -116,6 +117,7 @@ def test_the_recipe_checks_stacks_proposes_the_3d_unet_and_learns_the_voxel_and_
         assert sha_all(folder) == before
 
 
+@pytest.mark.slow  # as above
 def test_the_recipe_refuses_a_3d_network_or_dimensions_on_2d_images(tmp_path):
     from petrilab import settings as settings_io
     from petrilab.errors import UserError
@@ -137,6 +139,7 @@ def test_the_recipe_refuses_a_3d_network_or_dimensions_on_2d_images(tmp_path):
     assert sha_all(folder) == before
 
 
+@pytest.mark.slow  # as above
 def test_the_3d_unet_is_in_the_catalogue_for_stacks_only():
     from petrilab.models.catalogue import architectures_for
 

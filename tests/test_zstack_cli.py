@@ -98,6 +98,7 @@ def test_train_evaluate_predict_on_stacks_through_the_command_line(tmp_path, kin
     assert {**sha_all(data), **sha_all(new)} == before
 
 
+@pytest.mark.slow  # the training command loads TensorFlow before it checks the data
 def test_train_refuses_a_folder_mixing_stacks_and_2d_images_naming_files(tmp_path, capsys):
     from petrilab.cli import EXIT_USER_ERROR, main
     from petrilab.events import read_all

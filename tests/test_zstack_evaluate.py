@@ -74,6 +74,7 @@ def _trained(tmp_path, kind, predicted):
     return known.recipe, trained
 
 
+@pytest.mark.slow  # evaluate names its metrics as the Keras ones (losses.py): TensorFlow loads
 @pytest.mark.parametrize("kind", ["instance", "semantic"])
 def test_evaluate_scores_stacks_with_one_to_one_3d_matching(tmp_path, kind):
     true, pred = _truth_and_prediction()

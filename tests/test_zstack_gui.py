@@ -11,6 +11,9 @@ from petrilab.tasks.segmentation.demo import make_segmentation_demo
 from petrilab.tasks.segmentation.demo3d import example_stacks
 
 
+pytestmark = pytest.mark.slow  # the Model page describes the network in an engine child process
+
+
 @pytest.fixture(autouse=True)
 def private_qsettings(tmp_path):
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
