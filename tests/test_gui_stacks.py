@@ -122,3 +122,36 @@ def test_the_data_page_checks_stacks_and_shows_them_in_the_stack_viewer(qtbot, t
         gallery.set_mode("none")
         assert not viewer.xy.overlay_visible
     assert digests(data) == before
+
+
+def test_the_evaluate_browser_shows_a_test_stack_with_true_and_predicted_outlines(qtbot, tmp_path):
+    from petrilab.gui.tasks.segmentation.results import TestImageBrowser
+    from petrilab.tasks.segmentation.demo3d import nuclei_stack
+
+    image, true = nuclei_stack((10, 48, 40), n=3, seed=5)
+    predicted = true.copy()
+    predicted[predicted == 2] = 0  # one nucleus missed
+    for name, array in (("image.tif", image), ("true.tif", true), ("pred.tif", predicted)):
+        tifffile.imwrite(tmp_path / name, array, imagej=True, resolution=(4, 4),
+                         metadata={"spacing": 1.0, "unit": "micron", "axes": "ZYX"})
+    browser = TestImageBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(700, 600)
+    rows = [{"file": "image.tif", "true_mask": "true.tif", "predicted_mask": "pred.tif", "iou": "0.7"}]
+    browser.set_rows(rows, "instance", tmp_path)
+    assert browser.problem == "" and browser.stack_view.isVisibleTo(browser) and not browser.view.isVisibleTo(browser)
+    viewer = browser.stack_view
+    assert viewer.thickness == 4 and viewer.xy.rgb.shape == (48, 40, 3)
+    # the missed nucleus: green (true) outline only, on a plane through it
+    z = int(np.flatnonzero((true == 2).any(axis=(1, 2)))[len(np.flatnonzero((true == 2).any(axis=(1, 2)))) // 2])
+    viewer.set_plane(z)
+    inside = true[z] == 2
+    rgb = viewer.xy.rgb
+    green = (rgb[..., 1] > 200) & (rgb[..., 0] < 50)
+    assert green[inside | np.roll(inside, 1, 0)].any()
+    browser.outlines.setChecked(False)
+    assert not viewer.xy.overlay_visible
+
+    (tmp_path / "pred.tif").unlink()  # moved since the evaluation: said, not a crash
+    browser.show_image(0)
+    assert "cannot be shown" in browser.scores.text()

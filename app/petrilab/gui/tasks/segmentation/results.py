@@ -15,7 +15,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from petrilab.gui.tasks.segmentation.stack_pairs import is_stack
 from petrilab.gui.widgets.overlay_view import OverlayView
+from petrilab.gui.widgets.stack_viewer import StackViewer, display_stack
 from petrilab.gui.widgets.theme import MUTED
 from petrilab.tasks import has_objects
 
@@ -198,6 +200,9 @@ class TestImageBrowser(QWidget):
         self.outlines.setChecked(True)
         self.outlines.setToolTip("Hide them to see the image itself.")
         self.outlines.toggled.connect(self.view.set_overlay_visible)
+        self.stack_view = StackViewer(minimum=160)  # in place of the view for a test stack
+        self.stack_view.hide()
+        self.outlines.toggled.connect(lambda shown: self.stack_view.set_view(overlay_visible=shown))
         bottom = QHBoxLayout()
         bottom.addWidget(legend())
         bottom.addStretch(1)
@@ -206,6 +211,7 @@ class TestImageBrowser(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.stack_view, 1)
         layout.addWidget(self.scores)
         layout.addLayout(bottom)
 
@@ -250,24 +256,52 @@ class TestImageBrowser(QWidget):
         predicted = tifffile.imread(str(self._path(row["predicted_mask"])))
         return image, true, predicted
 
+    def stack_arrays(self, row: dict, longest: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple | None]:
+        """A test stack's (display picture, true labels, predicted labels, voxel (z, y, x) µm), x and y thinned
+        to at most `longest` pixels."""
+        from petrilab.data.stacks import read_stack
+
+        stack = read_stack(self._path(row["file"]))
+        true = read_stack(self._path(row["true_mask"])).pixels[..., 0].astype(np.int64)
+        if set(np.unique(true).tolist()) <= {0, 255}:  # a black-and-white semantic mask: white is class 1
+            true = true // 255
+        predicted = read_stack(self._path(row["predicted_mask"])).pixels[..., 0].astype(np.int64)
+        if true.shape != stack.pixels.shape[:3] or predicted.shape != true.shape:
+            raise ValueError("sizes differ")
+        step = max(1, int(np.ceil(max(true.shape[1:]) / longest)))
+        voxel = None if stack.voxel is None else (stack.voxel[0], stack.voxel[1] * step, stack.voxel[2] * step)
+        return (display_stack(stack.pixels[:, ::step, ::step]), true[:, ::step, ::step],
+                predicted[:, ::step, ::step], voxel)
+
     def show_image(self, index: int) -> None:
         if not 0 <= index < len(self.rows):
             return
         self.index = index
         row = self.rows[index]
         self.position.setText(f"{index + 1} of {len(self.rows)}")
+        stacked = is_stack(str(self._path(row.get("file", ""))))
         try:
-            image, true, predicted = self.arrays(row)
-            if true.shape != image.shape[:2] or predicted.shape != image.shape[:2]:
-                raise ValueError("sizes differ")
+            if stacked:
+                picture, true, predicted, voxel = self.stack_arrays(row)
+            else:
+                image, true, predicted = self.arrays(row)
+                if true.shape != image.shape[:2] or predicted.shape != image.shape[:2]:
+                    raise ValueError("sizes differ")
         except Exception as exc:  # noqa: BLE001 - a moved or damaged file: say so, keep browsing
             self.problem = f"{Path(row.get('file', '')).name} cannot be shown ({exc.__class__.__name__})."
             self.view.clear()
+            self.stack_view.clear()
             self.scores.setText(self.problem + " Its files may have moved since the evaluation.")
             self._update_buttons()
             return
         self.problem = ""
-        self.view.set_arrays(image, true, predicted)
+        self.view.setVisible(not stacked)
+        self.stack_view.setVisible(stacked)
+        if stacked:
+            self.stack_view.set_stack(picture, true, voxel, second=predicted)
+            self.stack_view.set_view(overlay_visible=self.outlines.isChecked())
+        else:
+            self.view.set_arrays(image, true, predicted)
         self.scores.setText(image_caption(row, self.task))
         self._update_buttons()
 
