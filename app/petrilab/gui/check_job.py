@@ -13,7 +13,7 @@ from petrilab.data.images import image_info
 from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
 from petrilab.gui.tasks.segmentation import summary as seg_summary
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, is_table_task
 from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation
 from petrilab.tasks.tables.check import check_table
 from petrilab.tasks.tables.dataset import discover_table

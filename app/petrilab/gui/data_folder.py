@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, TABLE_TASKS
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, TABLE_TASKS
 
 IMAGES, MASKS = "images", "masks"
 

@@ -10,7 +10,7 @@ from petrilab.data.check import DatasetReport
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import Card
 from petrilab.settings import Settings, declared, get_value
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, is_table_task
 
 
 def describe_value(key: str, value) -> str:

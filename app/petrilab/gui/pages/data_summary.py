@@ -14,7 +14,7 @@ from petrilab.gui.tasks.tables.value_columns import ValuesPanel, contents_words
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
 from petrilab.gui.widgets.card import Card
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS
 
 SEGMENTATION_ROWS = ("Masks", "Mask values", "Objects", "Object sizes", "Training patches")
 

@@ -32,7 +32,7 @@ from petrilab.gui.tasks.tables.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.tasks.tables.value_results import ValueResults
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.tasks import DEFAULT_TASK, PER_PIXEL_TASKS as SEGMENTATION, TASKS, has_objects
+from petrilab.tasks import DEFAULT_TASK, MASK_TASKS as SEGMENTATION, TASKS, has_objects
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."
 NOT_EVALUATED = "This model has not been evaluated yet."
