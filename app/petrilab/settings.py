@@ -56,7 +56,8 @@ class Settings:
         return from_dict(self.to_dict())
 
 
-SECTIONS = ("task", "data", "split", "model", "augmentation", "training", "postprocess", "restoration")
+# the sections, in the file's order: every field of Settings but the name and what was asked
+SECTIONS = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in ("name", "asked"))
 
 
 def _declarations() -> dict[str, Setting]:
