@@ -61,6 +61,14 @@ def test_restoration_learns_both_ways_from_the_command_line(way, tmp_path):
     assert np.allclose(difference, tifffile.imread(first) - noisy, atol=1e-2)
     assert float(rows[0]["noise_after"]) < float(rows[0]["noise_before"])
     assert sha(data) == before  # nothing written in the data
+    if way == "pairs":  # a bioimage.io package, validated by bioimageio.spec while it is written
+        package = tmp_path / "restoration.zip"
+        assert main(["export", str(run), "-o", str(package), "--name", "Restoration test", "--author", "Tester"]) == 0
+        import zipfile
+
+        with zipfile.ZipFile(package) as archive:
+            rdf = archive.read("rdf.yaml").decode("utf-8")
+        assert "denoising" in rdf and "restored" in rdf
 
 
 @pytest.mark.slow
