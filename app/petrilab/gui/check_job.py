@@ -13,7 +13,8 @@ from petrilab.data.images import image_info
 from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
 from petrilab.gui.tasks.segmentation import summary as seg_summary
-from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, RESTORATION_TASKS, is_table_task
+from petrilab.tasks.restoration.data import check_restoration, discover_restoration
 from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation
 from petrilab.tasks.tables.check import check_table
 from petrilab.tasks.tables.dataset import discover_table
@@ -28,6 +29,9 @@ def check_folders(key: tuple, task: str, folder: str, test_folder: str, names: l
     if task in SEGMENTATION_TASKS:
         find, check = discover_segmentation, check_segmentation
         names_of = lambda dataset, report: list(report.classes)  # noqa: E731
+    elif task in RESTORATION_TASKS:  # images alone, or + targets (restoration.way "auto" decides as training will)
+        find, check = (lambda kind, where, _names: discover_restoration(kind, where)), check_restoration
+        names_of = lambda dataset, report: []  # noqa: E731
     elif is_table_task(task):
         find, check = discover_table, check_table
         names_of = lambda dataset, report: list(dataset.columns)  # noqa: E731

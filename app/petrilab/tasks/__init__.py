@@ -163,9 +163,8 @@ TASKS: dict[str, Task] = {
         Task(
             "restoration",
             "Image restoration (denoising)",
-            "Make a cleaner image from a noisy one: from the noisy images alone (Noise2Void), or from pairs of "
-            "noisy and clean images (CARE).",
-            "DATA/images/<image> (noisy images alone), or + DATA/targets/<same name> (the clean image of each)",
+            "Remove the noise from images, with clean examples or without (CARE, Noise2Void).",
+            "DATA/images/<image> (+ DATA/targets/<same name>: the clean image of each, if you have them)",
             True, data="images", answer="image", tags=("denoising", "restoration", "image-restoration"),
             defaults=_RESTORATION_DEFAULTS, recipe="petrilab.tasks.restoration.recipe:RestorationRecipe",
             keras_objects="petrilab.tasks.restoration.losses", demo="petrilab.tasks.restoration.demo",

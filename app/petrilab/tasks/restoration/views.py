@@ -26,7 +26,7 @@ def line_profile(image: np.ndarray, start: tuple[float, float], end: tuple[float
     length, linearly interpolated (scikit-image's profile_line)."""
     from skimage.measure import profile_line
 
-    return profile_line(grey(image), start, end, order=1, mode="reflect", reduce_func=None).astype(np.float32)
+    return np.ravel(profile_line(grey(image), start, end, order=1, mode="reflect")).astype(np.float32)
 
 
 def to_8bit(image: np.ndarray, low: float, high: float) -> np.ndarray:
