@@ -45,3 +45,15 @@ def test_tiled_3d_unet_prediction_equals_untiled_away_from_borders():
                              multiples=size_multiples(1, 4.0))
     inner = (slice(None), slice(12, -12), slice(12, -12))
     np.testing.assert_allclose(tiled[inner], whole[inner], atol=1e-5)
+
+
+def test_the_output_can_be_a_memory_mapped_file(tmp_path):
+    stack = np.random.default_rng(4).normal(size=(9, 40, 36, 1)).astype(np.float32)
+    in_memory = predict_tiled_3d(lambda b: b * 3, stack, (4, 16, 16), (2, 8, 8), 1, multiples=(1, 8, 8))
+    on_disk = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32, shape=(9, 40, 36, 1))
+    result = predict_tiled_3d(lambda b: b * 3, stack, (4, 16, 16), (2, 8, 8), 1, multiples=(1, 8, 8), out=on_disk)
+    assert result is on_disk
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), in_memory, atol=1e-6)
+    np.testing.assert_allclose(in_memory, stack * 3, atol=1e-5)
+    with pytest.raises(ValueError):
+        predict_tiled_3d(lambda b: b, stack, (4, 16, 16), (2, 8, 8), 1, out=np.zeros((9, 40, 36, 2), np.float32))

@@ -12,19 +12,17 @@ Nothing here imports Keras or Qt.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from petrilab.data.microscope import MICROSCOPE_SUFFIXES
+from petrilab.data.pixel_size import imagej_sizes, ome_sizes
 from petrilab.errors import UserError
 
 STACK_SUFFIXES = {".tif", ".tiff"}
 MAX_CHANNELS = 4
-_MICRONS = {"µm": 1.0, "\u00b5m": 1.0, "um": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
-            "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3}
 
 
 @dataclass(frozen=True)
@@ -95,46 +93,14 @@ def _to_zyxc(path: Path, data: np.ndarray, axes: str) -> np.ndarray:
     return np.transpose(data, [names.index(a) for a in "ZYXC"])
 
 
-def _microns(value, unit: str | None) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    factor = _MICRONS.get((unit or "µm").strip().lower().replace("\\u00b5", "µ"), None)
-    if factor is None or not np.isfinite(value) or value <= 0:
-        return None
-    return value * factor
-
-
 def _ome_voxel(xml: str) -> tuple[float, float, float] | None:
-    match = re.search(r"<(?:\w+:)?Pixels\b[^>]*>", xml)
-    if not match:
-        return None
-    tag = match.group(0)
-
-    def attribute(name):
-        found = re.search(rf'\b{name}="([^"]*)"', tag)
-        return found.group(1) if found else None
-
-    sizes = [_microns(attribute(f"PhysicalSize{a}"), attribute(f"PhysicalSize{a}Unit")) for a in "ZYX"]
-    return tuple(sizes) if all(sizes) else None
+    sizes = ome_sizes(xml)
+    return (sizes["z"], sizes["y"], sizes["x"]) if len(sizes) == 3 else None
 
 
 def _imagej_voxel(tif) -> tuple[float, float, float] | None:
-    meta = tif.imagej_metadata or {}
-    unit = meta.get("unit")
-    page = tif.pages[0]
-    sizes = []
-    for tag_name in ("YResolution", "XResolution"):
-        tag = page.tags.get(tag_name)
-        if tag is None:
-            return None
-        numerator, denominator = tag.value
-        if not numerator:
-            return None
-        sizes.append(_microns(denominator / numerator, unit))
-    z = _microns(meta.get("spacing"), unit)
-    return (z, sizes[0], sizes[1]) if z and all(sizes) else None
+    sizes = imagej_sizes(tif)
+    return (sizes["z"], sizes["y"], sizes["x"]) if len(sizes) == 3 else None
 
 
 def read_stack(path) -> Stack:

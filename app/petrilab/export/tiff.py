@@ -16,11 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from petrilab.data.pixel_size import imagej_sizes, ome_sizes, resolution_sizes
 from petrilab.runs import atomic_write_bytes
-
-_TO_MICRONS = {"m": 1e6, "mm": 1e3, "cm": 1e4, "um": 1.0, "µm": 1.0, "μm": 1.0, "micron": 1.0, "microns": 1.0,
-               "micrometer": 1.0, "micrometre": 1.0, "nm": 1e-3, "nanometer": 1e-3, "nanometre": 1e-3,
-               "inch": 25_400.0, "in": 25_400.0, "\\u00B5m": 1.0}
 
 
 @dataclass(frozen=True)
@@ -32,54 +29,27 @@ class PixelSize:
     unit: str = "micron"  # as ImageJ writes it
 
 
-def _microns(value: float, unit: str | None) -> float | None:
-    factor = _TO_MICRONS.get((unit or "").strip().lower()) or _TO_MICRONS.get((unit or "").strip())
-    if factor is None or not value or not np.isfinite(value) or value <= 0:
-        return None
-    return float(value) * factor
-
-
 def _from_ome(tif) -> PixelSize | None:
     if not tif.is_ome:
         return None
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.fromstring(tif.ome_metadata)
-    except ET.ParseError:
-        return None
-    pixels = next((e for e in root.iter() if e.tag.endswith("Pixels")), None)
-    if pixels is None or "PhysicalSizeX" not in pixels.attrib:
-        return None
-    x = _microns(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit", "µm"))
-    y = _microns(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
-                 pixels.attrib.get("PhysicalSizeYUnit", "µm"))
-    return PixelSize(y, x) if x and y else None
+    sizes = ome_sizes(tif.ome_metadata)
+    x = sizes.get("x")
+    return PixelSize(sizes.get("y", x), x) if x else None
 
 
 def _from_resolution(tif) -> PixelSize | None:
-    page = tif.pages[0]
-    tags = page.tags
-    if "XResolution" not in tags:
-        return None
-
-    def per_unit(name):
-        value = tags[name].value if name in tags else tags["XResolution"].value
-        numerator, denominator = value if isinstance(value, tuple) else (value, 1)
-        return numerator / denominator if denominator else 0.0
-
-    x_per, y_per = per_unit("XResolution"), per_unit("YResolution")
-    if x_per <= 0 or y_per <= 0:
-        return None
     if tif.is_imagej:
-        unit = (tif.imagej_metadata or {}).get("unit")
-    else:
-        code = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
-        unit = {2: "inch", 3: "cm"}.get(code)  # 1: no unit: pixels only
-        if unit == "inch" and abs(x_per - 72) < 1e-6 or unit == "inch" and abs(x_per - 96) < 1e-6:
-            return None  # the screen default of drawing programs, not a calibration
-    x, y = _microns(1 / x_per, unit), _microns(1 / y_per, unit)
-    return PixelSize(y, x) if x and y else None
+        sizes = imagej_sizes(tif)
+        return PixelSize(sizes["y"], sizes["x"]) if sizes else None
+    tags = tif.pages[0].tags
+    code = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
+    unit = {2: "inch", 3: "cm"}.get(code)  # 1: no unit: pixels only
+    plane = resolution_sizes(tif.pages[0], unit)
+    if plane is None:
+        return None
+    if unit == "inch" and any(abs(25_400.0 / plane[1] - dpi) < 1e-6 for dpi in (72, 96)):
+        return None  # the screen default of drawing programs, not a calibration
+    return PixelSize(*plane)
 
 
 def read_pixel_size(path: str | Path) -> PixelSize | None:

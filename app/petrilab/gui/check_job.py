@@ -7,38 +7,25 @@ and returns a `CheckedData`, or None when the user moved on meanwhile.
 
 from __future__ import annotations
 
-from petrilab.data.check import check_dataset
-from petrilab.data.discovery import discover
 from petrilab.data.images import image_info
 from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
 from petrilab.gui.tasks.segmentation import summary as seg_summary
-from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, RESTORATION_TASKS, is_table_task
-from petrilab.tasks.restoration.data import check_restoration, discover_restoration
-from petrilab.tasks.segmentation.masks import check_segmentation, discover_segmentation
-from petrilab.tasks.tables.check import check_table
-from petrilab.tasks.tables.dataset import discover_table
+from petrilab.tasks import TASKS, is_table_task
 
 
 class Cancelled(Exception):
     """The folders changed while they were being checked: the answer is no longer wanted."""
 
 
-def check_folders(key: tuple, task: str, folder: str, test_folder: str, names: list[str], *, emit, cancelled):
-    """Discover and check `folder` (and `test_folder`); `names` are the classes, or a table task's columns."""
-    if task in SEGMENTATION_TASKS:
-        find, check = discover_segmentation, check_segmentation
-        names_of = lambda dataset, report: list(report.classes)  # noqa: E731
-    elif task in RESTORATION_TASKS:  # images alone, or + targets (restoration.way "auto" decides as training will)
-        find, check = (lambda kind, where, _names: discover_restoration(kind, where)), check_restoration
-        names_of = lambda dataset, report: []  # noqa: E731
-    elif is_table_task(task):
-        find, check = discover_table, check_table
-        names_of = lambda dataset, report: list(dataset.columns)  # noqa: E731
-    else:
-        find, check = discover, check_dataset
-        names_of = lambda dataset, report: dataset.classes  # noqa: E731
-    dataset = find(task, folder, names or None)
+def check_folders(key: tuple, settings, *, emit, cancelled):
+    """Discover and check the settings' folder (and test folder) as the task's recipe does for `petrilab
+    check`, so the window and the command line judge a folder alike (z-stacks included)."""
+    from petrilab.recipes import get_recipe
+
+    task = settings.task.kind
+    recipe = get_recipe(task)
+    dataset = recipe.discover(settings, settings.data.folder)
     emit(("discovered", dataset))
     total = len(dataset.samples)
 
@@ -49,13 +36,18 @@ def check_folders(key: tuple, task: str, folder: str, test_folder: str, names: l
             raise Cancelled()
 
     try:
-        if task in SEGMENTATION_TASKS:
+        if TASKS[task].has_masks:
             emit(("pairing", pairing_of(dataset, cancelled)))
-        report = check(dataset, progress=progress)
+        report = recipe.check(dataset, progress=progress)
         test_dataset = test_report = None
-        if test_folder:
-            test_dataset = find(task, test_folder, names_of(dataset, report))
-            test_report = check(test_dataset)
+        if settings.data.test_folder:
+            # the test folder is read with the training folder's classes or columns, as training will
+            if is_table_task(task):
+                settings.data.target_columns = list(dataset.columns)
+            elif not TASKS[task].restores:  # restoration has no classes to keep alike
+                settings.data.classes = list(report.classes if TASKS[task].has_masks else dataset.classes)
+            test_dataset = recipe.discover(settings, settings.data.test_folder)
+            test_report = recipe.check(test_dataset)
     except Cancelled:
         return None
     return CheckedData(key, dataset, report, test_dataset, test_report)

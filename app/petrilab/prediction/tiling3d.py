@@ -33,11 +33,14 @@ def _cut(stack: np.ndarray, corner, tile) -> np.ndarray:
 
 
 def predict_tiled_3d(predict_batch: Callable[[np.ndarray], np.ndarray], stack: np.ndarray, tile, overlap,
-                     n_outputs: int, batch_size: int = 2, *, multiples=(1, 16, 16)) -> np.ndarray:
+                     n_outputs: int, batch_size: int = 2, *, multiples=(1, 16, 16),
+                     out: np.ndarray | None = None) -> np.ndarray:
     """The network's output for a whole (Z, Y, X, C) stack, as (Z, Y, X, n_outputs) float32.
 
     `predict_batch` takes (N, tz, ty, tx, C) float32 tiles and returns (N, tz, ty, tx, n_outputs);
-    `tile` and `overlap` are (z, y, x)."""
+    `tile` and `overlap` are (z, y, x). Memory: besides `out`, a batch of tiles and one plane of weights.
+    `out` may be given, zero-filled (Z, Y, X, n_outputs) float32, e.g. a memory-mapped file for a stack
+    larger than memory; `stack` may be memory-mapped too (only each tile is read)."""
     stack = np.asarray(stack)
     if stack.ndim == 3:
         stack = stack[..., np.newaxis]
@@ -54,7 +57,10 @@ def predict_tiled_3d(predict_batch: Callable[[np.ndarray], np.ndarray], stack: n
         for s, w in axis_windows.items():
             total[s:s + len(w)] += w
         sums.append(total)
-    out = np.zeros(shape + (n_outputs,), np.float32)
+    if out is None:
+        out = np.zeros(shape + (n_outputs,), np.float32)
+    elif out.shape != shape + (n_outputs,):
+        raise ValueError(f"out is {out.shape}; the stack needs {shape + (n_outputs,)}")
     corners = [(z, y, x) for z in plans[0][2] for y in plans[1][2] for x in plans[2][2]]
     for first in range(0, len(corners), batch_size):
         chunk = corners[first:first + batch_size]
@@ -66,6 +72,8 @@ def predict_tiled_3d(predict_batch: Callable[[np.ndarray], np.ndarray], stack: n
             weight = (wz[:, None, None] * wy[None, :, None] * wx[None, None, :]).astype(np.float32)
             box = tuple(slice(c, c + len(w)) for c, w in zip(corner, (wz, wy, wx)))
             out[box] += pred[:len(wz), :len(wy), :len(wx)] * weight[..., None]
-    total = sums[0][:, None, None] * sums[1][None, :, None] * sums[2][None, None, :]
-    out /= np.maximum(total, 1e-12).astype(np.float32)[..., None]
+    # the summed weights are a product of three 1-D sums: divided plane by plane, never held whole
+    plane = np.maximum(np.outer(sums[1], sums[2]), 1e-12)
+    for z in range(shape[0]):
+        out[z] /= (max(sums[0][z], 1e-12) * plane).astype(np.float32)[..., None]
     return out

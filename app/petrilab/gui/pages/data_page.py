@@ -9,6 +9,7 @@ The page's cards live beside it: data_folder_card.py (the folders), data_summary
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
 from petrilab.gui.workers import Background, load_thumbnails
-from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS
 
 THUMBNAILS_PER_CLASS = 12
 THUMBNAIL_SIZE = 64
@@ -185,8 +186,7 @@ class DataPage(WizardPage):
         self.status.setText("Looking at the folder…")
         self.progress_bar.setRange(0, 0)
         self._show_state()
-        names = d.target_columns if is_table_task(key[0]) else d.classes
-        self.check_job.start(check_folders, key, key[0], d.folder, d.test_folder, list(names),
+        self.check_job.start(check_folders, key, copy.deepcopy(self.context.settings),
                              on_progress=self._check_progress, on_done=self._check_done,
                              on_failed=self._check_failed)
 

@@ -29,7 +29,9 @@ API (pure numpy in, Qt out; nothing here reads files):
         .clear()
         .rgb  -> the composed (H, W, 3) uint8 picture now shown (None when empty), e.g. for tests
         .clicked signal                                 a mouse click on the picture (e.g. to enlarge it)
+        .pressed_at(row, column) signal                 the image pixel under that click
         .n_classes                                      as compose_overlay's (a constructor argument too)
+        .stretch                                        as compose_overlay's (a constructor argument too)
     The picture is scaled to fit the widget, keeping its aspect; small images are enlarged pixel by pixel
     (no blur), so one-pixel outlines stay sharp. Each (mode, visible) picture is composed once per arrays.
 
@@ -81,11 +83,15 @@ def _as_labels(labels, shape: tuple[int, int], what: str) -> np.ndarray:
 
 
 def compose_overlay(image: np.ndarray, labels: np.ndarray | None = None, second: np.ndarray | None = None,
-                    mode: str = "outline", alpha: float = 0.4, n_classes: int | None = None) -> np.ndarray:
-    """(H, W, 3) uint8: the image, contrast stretched, with `labels` (and `second`) drawn on it."""
+                    mode: str = "outline", alpha: float = 0.4, n_classes: int | None = None,
+                    stretch: bool = True) -> np.ndarray:
+    """(H, W, 3) uint8: the image, contrast stretched, with `labels` (and `second`) drawn on it.
+
+    stretch=False: `image` is already a display picture, (H, W, 3) uint8, drawn on as it is (a plane of a
+    stack stretched as a whole, so planes keep one contrast)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    rgb = display_image(image)
+    rgb = display_image(image) if stretch else np.array(image, dtype=np.uint8)
     shape = rgb.shape[:2]
     if labels is None and second is None:
         return rgb
@@ -140,13 +146,15 @@ class OverlayView(QWidget):
     """One picture: an image with its labels drawn on it, scaled to the widget."""
 
     clicked = Signal()
+    pressed_at = Signal(int, int)  # the (row, column) of the image pixel under a left click
 
     def __init__(self, parent: QWidget | None = None, mode: str = "outline", alpha: float = 0.4,
-                 minimum: int = 120, n_classes: int | None = None):
+                 minimum: int = 120, n_classes: int | None = None, stretch: bool = True):
         super().__init__(parent)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode, self.alpha = mode, alpha
+        self.stretch = stretch  # False: the arrays are display pictures already (see compose_overlay)
         self.n_classes = n_classes  # class masks: colours fixed per class across images (see compose_overlay)
         self.overlay_visible = True
         self.caption = ""
@@ -215,8 +223,9 @@ class OverlayView(QWidget):
         visible = self.overlay_visible and (labels is not None or second is not None)
         key = (self.mode if visible else "none", visible)
         if key not in self._pictures:
-            self._pictures[key] = (compose_overlay(image, labels, second, self.mode, self.alpha, self.n_classes)
-                                   if visible else compose_overlay(image))
+            self._pictures[key] = (compose_overlay(image, labels, second, self.mode, self.alpha, self.n_classes,
+                                                   stretch=self.stretch)
+                                   if visible else compose_overlay(image, stretch=self.stretch))
         self.rgb = self._pictures[key]
         self._qimage = to_qimage(self.rgb)
         self.update()
@@ -257,4 +266,10 @@ class OverlayView(QWidget):
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:
             self.clicked.emit()
+            target = self.picture_rect()
+            if target.contains(event.position().toPoint()) and self.rgb is not None:
+                h, w = self.rgb.shape[:2]
+                row = int((event.position().y() - target.y()) * h / target.height())
+                column = int((event.position().x() - target.x()) * w / target.width())
+                self.pressed_at.emit(min(row, h - 1), min(column, w - 1))
         super().mousePressEvent(event)

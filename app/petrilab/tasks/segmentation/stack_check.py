@@ -31,6 +31,8 @@ def check_stack_segmentation(dataset: Dataset,
                            channels={}, dtypes={}, skipped=[str(p) for p in dataset.skipped])
     sizes, channels, dtypes, voxels = Counter(), Counter(), Counter(), Counter()
     values: set[int] = set()
+    objects: dict[int, list[int]] = {}  # class (1 for objects) -> objects per stack
+    volumes: dict[int, list[int]] = {}  # class -> voxels of every object
     stacks_with: Counter = Counter()  # class value -> stacks whose mask holds it
     mismatched, missing = [], []
     for i, sample in enumerate(dataset.samples):
@@ -54,6 +56,7 @@ def check_stack_segmentation(dataset: Dataset,
         dtypes[str(stack.pixels.dtype)] += 1
         voxels[stack.voxel] += 1
         present = {int(v) for v in np.unique(mask.pixels)}
+        _count_objects(dataset.task, mask.pixels[..., 0], objects, volumes)
         values |= present
         stacks_with.update(present | ({-1} if any(v > 0 for v in present) else set()))  # -1: any object
     report.sizes, report.channels, report.dtypes = dict(sizes), dict(channels), dict(dtypes)
@@ -72,7 +75,12 @@ def check_stack_segmentation(dataset: Dataset,
     _sizes_and_voxels(report, voxels)
     if len(voxels) == 1 and None not in voxels:
         report.voxel = list(next(iter(voxels)))
-    report.masks = {"values": sorted(values)}
+    names = list(dataset.classes)
+    report.masks = {"values": sorted(values), "kind": "labels" if TASKS[dataset.task].has_objects else "classes",
+                    "objects": {names[c] if c < len(names) else f"class {c}":
+                                {"count": int(sum(per)), "per_image": _spread(per),
+                                 "area": _spread(volumes.get(c, []))}  # in voxels, as "area" is for 2-D masks
+                                for c, per in sorted(objects.items())}}
     if report.n_images:
         report.findings.append(Finding(
             WARNING, "This version of PetriLab reads and checks z-stacks but does not train on them yet.",
@@ -115,3 +123,27 @@ def _read_noting(path, report):
         report.unreadable.append(str(path))
         report.findings.append(Finding(ERROR, error.message, str(path), error.fix))
         return None
+
+
+def _count_objects(task: str, labels: np.ndarray, objects: dict, volumes: dict) -> None:
+    """Objects (instance: each number; semantic: each 3-D connected piece of a class) and their voxels."""
+    if TASKS[task].has_objects:
+        sizes = np.bincount(labels.ravel().astype(np.int64))[1:]
+        sizes = sizes[sizes > 0]
+        objects.setdefault(1, []).append(len(sizes))
+        volumes.setdefault(1, []).extend(int(v) for v in sizes)
+        return
+    from scipy import ndimage
+
+    for c in np.unique(labels):
+        if c == 0:
+            continue
+        pieces, n = ndimage.label(labels == c, structure=np.ones((3, 3, 3)))
+        objects.setdefault(int(c), []).append(int(n))
+        volumes.setdefault(int(c), []).extend(int(v) for v in np.bincount(pieces.ravel())[1:])
+
+
+def _spread(values: list[int]) -> dict:
+    if not values:
+        return {"min": 0, "median": 0, "max": 0}
+    return {"min": int(min(values)), "median": float(np.median(values)), "max": int(max(values))}

@@ -18,24 +18,29 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
+from petrilab.gui.tasks.segmentation.stack_pairs import is_stack, read_stack_pair
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.overlay_view import (OverlayView, class_colours, compose_overlay, shrink_for_display,
                                                 to_qimage)
+from petrilab.gui.widgets.stack_viewer import StackViewer
 from petrilab.gui.workers import Background
-from petrilab.tasks import has_objects
+from petrilab.tasks import TASKS, has_objects
 
 THUMB = 84
 LARGE = 800  # longest side kept for the large view and the enlarged window (it shows no more)
 MAX_PAIRS = 24
 
 
-def read_pair(task: str, image_path: str, mask_path: str | None, longest: int) -> dict:
+def read_pair(task: str, image_path: str, mask_path: str | None, longest: int, whole: bool = False) -> dict:
     """The image and its mask as arrays (labels: None when there is no usable mask), shrunk to `longest`,
-    with a short note on what is drawn ("8 objects") or why no mask is drawn ("no mask")."""
+    with a short note on what is drawn ("8 objects") or why no mask is drawn ("no mask"). A z-stack gives
+    its middle plane, and with `whole` the stack for the stack viewer (stack_pairs.read_stack_pair)."""
     from petrilab.data.images import read_image
     from petrilab.errors import UserError
     from petrilab.tasks.segmentation.masks import read_class_mask, read_label_mask
 
+    if TASKS[task].stacks and is_stack(image_path):
+        return read_stack_pair(task, image_path, mask_path, longest, whole)
     image = read_image(image_path)
     result = {"image": image, "labels": None, "note": "", "problem": False}
     if mask_path is None:
@@ -92,7 +97,9 @@ def load_overlay_thumbnails(task: str, items: list[tuple[int, str, str | None]],
 
 def _load_one(task: str, image_path: str, mask_path: str | None, n_classes: int | None) -> dict:
     """One pair for the large view, with its pictures composed here (not on the window's thread)."""
-    pair = read_pair(task, image_path, mask_path, LARGE)
+    pair = read_pair(task, image_path, mask_path, LARGE, whole=True)
+    if "stack" in pair:
+        return pair  # the stack viewer composes its planes as they are chosen
     pictures = {("none", False): compose_overlay(pair["image"])}
     if pair["labels"] is not None:
         for mode in ("outline", "fill"):
@@ -170,6 +177,10 @@ class SegmentationGallery(QWidget):
         self.view.setCursor(Qt.PointingHandCursor)
         self.view.clicked.connect(self.enlarge)
         layout.addWidget(self.view)
+        self.stack_view = StackViewer(self)  # in place of the view when the pair is a z-stack
+        self.stack_view.setFixedHeight(380)
+        self.stack_view.hide()
+        layout.addWidget(self.stack_view)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -212,6 +223,9 @@ class SegmentationGallery(QWidget):
         self.current_row = -1
         self.current = None
         self.view.clear()
+        self.stack_view.clear()
+        self.stack_view.hide()
+        self.view.show()
         self.caption.setText("")
         self.legend.setText("")
 
@@ -300,7 +314,14 @@ class SegmentationGallery(QWidget):
         mode = self.mode()
         self.view.mode = "outline" if mode == "none" else mode
         self.view.overlay_visible = mode != "none"
-        self.view.set_arrays(pair["image"], pair["labels"], pictures=pair.get("pictures"))
+        stacked = "stack" in pair
+        self.view.setVisible(not stacked)
+        self.stack_view.setVisible(stacked)
+        if stacked:
+            self.stack_view.set_stack(pair["stack"], pair["stack_labels"], pair["voxel"], n_classes=self.n_classes)
+            self.stack_view.set_view(self.view.mode, self.view.overlay_visible)
+        else:
+            self.view.set_arrays(pair["image"], pair["labels"], pictures=pair.get("pictures"))
         image, mask = self.pairs[self.current_row]
         colour = theme.LEVEL_COLOURS["error"] if pair["problem"] else theme.MUTED
         detail = f" — {_html(pair['error'])}" if pair.get("error") else ""
@@ -325,9 +346,10 @@ class SegmentationGallery(QWidget):
     def _apply_mode(self) -> None:
         mode = self.mode()
         self.view.set_view(None if mode == "none" else mode, mode != "none")
+        self.stack_view.set_view(None if mode == "none" else mode, mode != "none")
 
     def enlarge(self) -> None:
-        if self.current is None:
+        if self.current is None or "stack" in self.current:  # a stack has its own views, at full width
             return
         image, _mask = self.pairs[self.current_row]
         mode = self.mode()

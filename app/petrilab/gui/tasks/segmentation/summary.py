@@ -83,11 +83,25 @@ def sizes_words(report) -> str:
         if not o["count"]:
             continue
         a = o["area"]
-        across = 2 * math.sqrt(a["median"] / math.pi)
         prefix = "" if len(objects) == 1 else f"{name}: "
+        if report.dimensions == "3d":
+            parts.append(prefix + _volume_words(a, report.voxel))
+            continue
+        across = 2 * math.sqrt(a["median"] / math.pi)
         parts.append(f"{prefix}median {a['median']:,.0f} pixels (about {across:.0f} pixels across), "
                      f"smallest {a['min']:,}, largest {a['max']:,}")
     return "; ".join(parts) or "no objects in the masks"
+
+
+def _volume_words(volume: dict, voxel) -> str:
+    """Object volumes of a stack: in µm³ when the voxel size is known (and the width of a ball that size)."""
+    if not voxel:
+        return (f"median {volume['median']:,.0f} voxels, smallest {volume['min']:,}, largest {volume['max']:,} "
+                "(the stacks do not say their voxel size)")
+    one = voxel[0] * voxel[1] * voxel[2]
+    across = (6 * volume["median"] * one / math.pi) ** (1 / 3)
+    return (f"median {volume['median'] * one:,.1f} µm³ (a ball about {across:.1f} µm across), smallest "
+            f"{volume['min'] * one:,.1f}, largest {volume['max'] * one:,.1f} µm³")
 
 
 def patch_words(setting: list[int], proposal: list[int] | None, filters: list[int] | None = None) -> str:
