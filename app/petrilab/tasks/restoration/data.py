@@ -133,7 +133,11 @@ def check_restoration(dataset: Dataset, progress=None) -> DatasetReport:
         checks._channel_findings(report)
         checks._depth_findings(report)
         checks.file_findings(report, headers, dataset, resized=False)
+    # targets without an image are named above: the note on files that are not images leaves them out
+    everything = report.skipped
+    report.skipped = [p for p in everything if not (Path(p).parent.name == TARGETS and is_image_file(Path(p)))]
     checks._skipped_findings(report)
+    report.skipped = everything
     return report
 
 
