@@ -61,6 +61,7 @@ class BeforeAfterView(QWidget):
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
+        self.canvas.setMinimumHeight(240)  # on a small screen the page scrolls rather than shrink the pictures
         self.left_view = self.canvas.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.right_view = self.canvas.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMenu=False)
         self.right_view.setXLink(self.left_view)  # linked zoom and pan
@@ -80,7 +81,8 @@ class BeforeAfterView(QWidget):
         self.line.sigRegionChanged.connect(self._line_moved)
 
         self.profile_plot = pg.PlotWidget(background="w")
-        self.profile_plot.setMaximumHeight(150)
+        self.profile_plot.setMaximumHeight(130)
+        self.profile_plot.setMinimumHeight(90)
         self.profile_plot.setLabel("bottom", "along the blue line (pixels)")
         self.profile_plot.setLabel("left", "intensity")
         self.profile_plot.addLegend(offset=(-10, 5))
