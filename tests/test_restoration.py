@@ -163,3 +163,17 @@ def test_tiled_prediction_equals_the_whole_image_away_from_its_borders():
     scale = float(np.abs(whole[inner]).max())
     assert np.abs(tiled[inner] - whole[inner]).max() <= 1e-4 * scale
     assert tiled.shape == (700, 520, 1)
+
+
+def test_noise2void_validation_hides_enough_pixels_the_same_way_every_epoch():
+    from petrilab.tasks.restoration.patches import VALIDATION_HIDDEN_PIXELS, BlindSpot, fixed_patches
+
+    images = [np.random.default_rng(k).random((128, 192, 1)).astype(np.float32) for k in range(2)]
+    x, y = fixed_patches(images, None, (64, 64), BlindSpot(0.5, 5))
+    assert y[..., 1].sum() >= VALIDATION_HIDDEN_PIXELS  # 12 places masked 16 times, 20 pixels each
+    assert np.array_equal(y[..., 0], np.concatenate([y[..., :1]], -1)[..., 0])
+    assert not np.array_equal(x[0], x[1]) and np.array_equal(y[0, ..., 0], y[1, ..., 0])  # one place, two maskings
+    again, _ = fixed_patches(images, None, (64, 64), BlindSpot(0.5, 5))
+    assert np.array_equal(x, again)  # the same hidden pixels at every epoch
+    pairs_x, pairs_y = fixed_patches(images, images, (64, 64), None)
+    assert len(pairs_x) == 12 and pairs_y[..., 1].min() == 1  # pairs: each place once, every pixel counts
