@@ -6,7 +6,7 @@ Runs the real app on each task's demo data in a scratch folder (nothing is
 written next to your experiments): visits Task, Data, Split and Model, then
 trains a short run through the real engine process so Train, Evaluate,
 Predict and Runs show real content, and saves one PNG per page and size into
-OUT_DIR/<task>/<W>x<H>/. By default: all five tasks, 1280×800 and 1366×768.
+OUT_DIR/<task>/<W>x<H>/. By default: all six tasks, 1280×800 and 1366×768.
 
 It needs a display. Without one (a server, CI) it restarts itself under
 Xvfb (`xvfb-run`, Debian package `xvfb`) with a screen large enough for every size.
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 SIZES = ["1280x800", "1366x768"]
-TASKS = ["classification", "multilabel", "regression", "semantic", "instance"]
+TASKS = ["classification", "multilabel", "regression", "semantic", "instance", "restoration"]
 SCREEN = "1920x1200"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -174,7 +174,7 @@ def shoot_task(app, task: str, sizes: list[tuple[int, int]], out: Path, scratch:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", help="where to save the PNG files")
-    parser.add_argument("--task", action="append", choices=TASKS, help="a task (repeat; default: all five)")
+    parser.add_argument("--task", action="append", choices=TASKS, help="a task (repeat; default: all six)")
     parser.add_argument("--size", action="append", help="a window size WxH (repeat; default: 1280x800 and 1366x768)")
     parser.add_argument("--no-train", action="store_true", help="skip the short training (faster; later pages empty)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of each training run (default 8)")

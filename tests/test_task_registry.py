@@ -30,7 +30,11 @@ OTHER_PROGRAMS_WORD = "# another program's word"
 
 def _tiny_data(task: str, folder: Path) -> Path:
     info = TASKS[task]
-    if info.per_pixel:
+    if info.restores:
+        from petrilab.tasks.restoration.demo import make_restoration_demo
+
+        return make_restoration_demo(folder, n_images=4, size=32, seed=1)
+    if info.has_masks:
         return make_segmentation_demo(folder, task, n_images=4, size=32, seed=1)
     if info.data == "folders":
         return make_classification_demo(folder, n_per_class=3, size=16, seed=1)
@@ -40,8 +44,10 @@ def _tiny_data(task: str, folder: Path) -> Path:
 
 def test_every_task_has_one_kind_of_answer_and_its_rules_follow():
     for key, task in TASKS.items():
-        assert [task.has_classes, task.multi_label, task.has_targets, task.has_objects].count(True) == 1, key
-        assert task.data in ("folders", "table", "masks"), key
+        assert [task.has_classes, task.multi_label, task.has_targets, task.has_objects,
+                task.restores].count(True) == 1, key
+        assert task.data in ("folders", "table", "masks", "images"), key
+        assert task.stacks <= task.has_masks <= task.per_pixel and task.restores <= task.per_pixel, key
         assert bool(task.table) == (task.data == "table"), key
         assert (task.chance == "classes") == (task.answer == "class"), key
         assert (task.chance == "mean") == task.has_targets == (task.geometry == "targets"), key
@@ -69,13 +75,15 @@ def test_capabilities_match_the_recipe(key, tmp_path):
     recipe.decide_from_data(settings, dataset, recipe.check(dataset))
     head = recipe.head(settings)
 
-    # the data: a mask per image exactly when the task answers per pixel; the table the task names
-    assert all(s.mask is not None for s in dataset.samples) == task.per_pixel
+    # the data: a mask per image exactly when the task learns from masks; the table the task names
+    assert all(s.mask is not None for s in dataset.samples) == task.has_masks
     assert (getattr(dataset, "table", None) or Path()).name == task.table
-    # the head: a loss and metrics per pixel for per-pixel tasks, and the last layer the answer needs
-    assert (head.main_metric == "iou") == task.per_pixel
-    assert isinstance(head.loss, SegmentationLoss) == task.per_pixel
-    assert (head.activation == "linear") == task.has_targets
+    # the head: a loss and metrics per pixel for mask tasks, and the last layer the answer needs
+    assert (head.main_metric == "iou") == task.has_masks
+    assert isinstance(head.loss, SegmentationLoss) == task.has_masks
+    assert (head.activation == "linear") == (task.has_targets or task.restores)
+    if task.restores:
+        assert head.units == settings.data.channels  # one restored intensity per channel
     if task.has_objects:
         assert head.units == 3  # background, object interior, object boundary
     if task.multi_label or task.has_targets:

@@ -109,7 +109,7 @@ def test_a_stray_stack_among_2d_images_is_left_to_the_2d_check(tmp_path):
     assert folder_dimensions(sorted(tmp_path.iterdir())) == "2d"
 
 
-def test_only_per_pixel_tasks_accept_stacks():
+def test_only_mask_tasks_accept_stacks():
     for key, task in TASKS.items():
-        assert accepts_stacks(key) == task.stacks == task.per_pixel
+        assert accepts_stacks(key) == task.stacks == task.has_masks  # restoration answers per pixel, in 2-D only
     assert not accepts_stacks("") and any(t.stacks for t in TASKS.values())

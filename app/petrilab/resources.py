@@ -30,6 +30,8 @@ def _complete(folder: Path, task: Task) -> bool:
         return folder.is_dir() and sum(1 for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) >= 2
     if task.data == "table":
         return (folder / task.table).is_file() and (folder / "images").is_dir()
+    if task.data == "images":  # restoration: the noisy images (and their clean targets, in the demo)
+        return (folder / "images").is_dir() and (folder / "targets").is_dir()
     return (folder / "images").is_dir() and (folder / "masks").is_dir()
 
 

@@ -1,6 +1,6 @@
 """An experiment is a settings file.
 
-One dataclass tree (task, data, split, model, augmentation, training, postprocess) whose fields each
+One dataclass tree (task, data, split, model, augmentation, training, postprocess, restoration) whose fields each
 declare what they are (settings_schema.py; the fields in settings_data.py and settings_training.py), the
 defaults for each task, validation from those declarations with plain-language errors that name the key
 (a value's type is checked by settings_types.py), and TOML load/save that round-trips. The GUI edits a
@@ -27,6 +27,7 @@ from petrilab.settings_schema import Setting, declared_fields, get_value, settin
 from petrilab.settings_training import AugmentationSettings, ModelSettings, PostprocessSettings, TrainingSettings
 from petrilab.settings_types import coerce
 from petrilab.tasks import TASKS
+from petrilab.tasks.restoration.settings import RestorationSettings
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Settings:
     augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     postprocess: PostprocessSettings = field(default_factory=PostprocessSettings)
+    restoration: RestorationSettings = field(default_factory=RestorationSettings)  # tasks/restoration/settings.py
     # for each key the engine filled in (settings_learnt.py): the value the user had asked
     asked: dict[str, object] = field(default_factory=dict)
 
@@ -54,7 +56,8 @@ class Settings:
         return from_dict(self.to_dict())
 
 
-SECTIONS = ("task", "data", "split", "model", "augmentation", "training", "postprocess")
+# the sections, in the file's order: every field of Settings but the name and what was asked
+SECTIONS = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in ("name", "asked"))
 
 
 def _declarations() -> dict[str, Setting]:

@@ -97,8 +97,8 @@ def load_exported_weights(path: Path):
     return keras.saving.load_model(path, compile=False)
 
 
-def _cover(raw: np.ndarray, output: np.ndarray, out_names: list[str], path: Path) -> None:
-    """A 2:1 picture: the test input on the left, its prediction on the right (map or bars)."""
+def _cover(raw: np.ndarray, output: np.ndarray, out_names: list[str], path: Path, restored: bool = False) -> None:
+    """A 2:1 picture: the test input on the left, its prediction on the right (map, restored image or bars)."""
     from PIL import Image, ImageDraw
 
     height = 256
@@ -113,7 +113,10 @@ def _cover(raw: np.ndarray, output: np.ndarray, out_names: list[str], path: Path
     left = Image.fromarray(shown).convert("RGB").resize((height, height), Image.NEAREST)
     right = Image.new("RGB", (height, height), "white")
     pred = output[0]
-    if pred.ndim == 3:  # a map: the most likely class per pixel, in colours
+    if pred.ndim == 3 and restored:  # a restored image, in grey as the input
+        right = Image.fromarray(grey(pred[..., :3] if pred.shape[-1] >= 3 else pred[..., 0])).convert("RGB").resize(
+            (height, height), Image.NEAREST)
+    elif pred.ndim == 3:  # a map: the most likely class per pixel, in colours
         labels = pred.argmax(axis=-1) if pred.shape[-1] > 1 else (pred[..., 0] > 0.5).astype(int)
         palette = np.array([[0, 0, 0], [255, 200, 0], [0, 160, 255], [230, 60, 60], [80, 200, 80]], np.uint8)
         right = Image.fromarray(palette[labels % len(palette)]).resize((height, height), Image.NEAREST)
@@ -152,7 +155,12 @@ def _readme(settings, info: PackageInfo, steps: list[dict], out_names: list[str]
     if task_info(task).multi_label and settings.postprocess.label_thresholds:
         lines += ["", "Thresholds tuned on the validation images (a label is present above its threshold): "
                   + ", ".join(f"{n}: {t:.3f}" for n, t in zip(out_names, settings.postprocess.label_thresholds))]
-    if is_segmentation(settings):
+    if task_info(task).restores:
+        lines += ["", "The output is the restored image in the stretched intensities the network works in; PetriLab "
+                  "maps it back with the input's own percentiles. A restoration network can invent structures: "
+                  "compare with the raw image (difference image, line profile) before trusting a detail, and do "
+                  "not measure intensities on restored images without a check."]
+    elif is_segmentation(settings):
         p = settings.postprocess
         lines += ["", f"PetriLab's post-processing (not part of the network): threshold {p.threshold:.3f}, fill holes "
                   f"{p.fill_holes}, minimum object size {p.min_size} pixels, split touching objects {p.split_touching}."]
@@ -244,7 +252,7 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
     np.save(folder / TEST_INPUT, raw)
     np.save(folder / TEST_OUTPUT, output)
     out_names = output_names(settings, output.shape[-1])
-    _cover(raw, output, out_names, folder / COVER)
+    _cover(raw, output, out_names, folder / COVER, restored=task_info(settings.task.kind).restores)
     (folder / README).write_text(_readme(settings, info, steps, out_names, raw.shape), encoding="utf-8")
     inputs, outputs = describe_tensors(trained, settings, raw.shape, output.shape, steps, out_names, raw.shape[-1])
 

@@ -86,6 +86,8 @@ def output_names(settings, units: int) -> list[str]:
         return list(settings.data.target_columns) or [f"value_{i + 1}" for i in range(units)]
     if task.has_objects:
         return ["background", "interior", "boundary"]
+    if task.restores:  # one restored intensity per channel
+        return ["restored"] if units == 1 else [f"restored_{i + 1}" for i in range(units)]
     if not task.per_pixel:  # one unit for two classes is P(the second); labels have one unit each
         return [f"p_{classes[-1]}"] if units == 1 and len(classes) == 2 else [f"p_{c}" for c in classes]
     if units == 1:
@@ -134,7 +136,9 @@ def describe_tensors(trained, settings, in_shape, out_shape, steps, out_names, n
     if seg:
         space_out = [{"type": "space", "id": axis, "size": {"tensor_id": "raw", "axis_id": axis}}
                      for axis in ("y", "x")]
-        description = "Probability of each class for every pixel."
+        description = ("The restored image, in the stretched intensities of the preprocessed input (see the "
+                       "README)."
+                       if task_info(settings.task.kind).restores else "Probability of each class for every pixel.")
     else:
         space_out = []
         description = {"value": "The predicted values, in the units of targets.csv.",

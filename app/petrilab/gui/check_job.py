@@ -36,7 +36,7 @@ def check_folders(key: tuple, settings, *, emit, cancelled):
             raise Cancelled()
 
     try:
-        if TASKS[task].per_pixel:
+        if TASKS[task].has_masks:
             emit(("pairing", pairing_of(dataset, cancelled)))
         report = recipe.check(dataset, progress=progress)
         test_dataset = test_report = None
@@ -44,8 +44,8 @@ def check_folders(key: tuple, settings, *, emit, cancelled):
             # the test folder is read with the training folder's classes or columns, as training will
             if is_table_task(task):
                 settings.data.target_columns = list(dataset.columns)
-            else:
-                settings.data.classes = list(report.classes if TASKS[task].per_pixel else dataset.classes)
+            elif not TASKS[task].restores:  # restoration has no classes to keep alike
+                settings.data.classes = list(report.classes if TASKS[task].has_masks else dataset.classes)
             test_dataset = recipe.discover(settings, settings.data.test_folder)
             test_report = recipe.check(test_dataset)
     except Cancelled:

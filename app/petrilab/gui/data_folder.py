@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, TABLE_TASKS
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, RESTORATION_TASKS, TABLE_TASKS
 
 IMAGES, MASKS = "images", "masks"
 
@@ -25,7 +25,7 @@ def _has_sub(folder: Path, name: str) -> bool:
 
 def meant_folder(task: str, folder: str | Path) -> tuple[str, str | None]:
     """(the folder to use, a sentence saying why it differs from the one chosen, or None)."""
-    if not folder or (task not in SEGMENTATION_TASKS and task not in TABLE_TASKS):
+    if not folder or (task not in SEGMENTATION_TASKS and task not in TABLE_TASKS and task not in RESTORATION_TASKS):
         return str(folder), None
     chosen = Path(folder)
     name = chosen.name.casefold()

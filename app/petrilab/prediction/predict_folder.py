@@ -68,12 +68,14 @@ def find_images(input_dir: Path) -> tuple[list[Path], list[Path]]:
 
 
 def apply_postprocess(trained: TrainedModel, overrides: list[str]) -> None:
-    """`predict --set postprocess.KEY=VALUE`: this prediction's clean-up, the run's settings.toml untouched."""
+    """`predict --set postprocess.KEY=VALUE` (or a key of the recipe's `prediction_keys`): this prediction's
+    clean-up, the run's settings.toml untouched."""
     from petrilab import settings as settings_io
 
     for text in overrides:
         key, value = settings_io.parse_override(text)
-        if not key.startswith("postprocess."):
+        # postprocess, and what a task lets a prediction choose (restoration: the restored files' type)
+        if not key.startswith("postprocess.") and key not in getattr(trained.recipe, "prediction_keys", ()):
             raise UserError(f"'--set {text}': a prediction can only change postprocess settings.",
                             fix="Use e.g. --set postprocess.min_size=30; the rest is fixed by the training.")
         settings_io.apply_override(trained.settings, key, value)

@@ -5,7 +5,8 @@ it, that names a task kind. The rest of the engine asks it what a task does
 (answers per pixel? has classes? values?) instead of naming kinds; what only
 one family does lives in its package: tasks/classification/ (one class or any
 labels per image), tasks/regression/ (values per image), tasks/segmentation/
-(a class or an object per pixel), and tasks/tables/ (the images + table layout
+(a class or an object per pixel), tasks/restoration/ (a better image: denoising, with
+or without clean images), and tasks/tables/ (the images + table layout
 that multi-label and regression share). The workshop's rule of thumb lives
 here once too: the task decides the last layer's activation, the loss and the
 metrics. The window's panels per family are in gui/tasks/<family>/.
@@ -26,6 +27,14 @@ DEFAULT_TASK = "classification"  # a new settings file, `petrilab check` without
 _SEGMENTATION_DEFAULTS = {"model.architecture": "unet", "model.batch_norm": True, "model.dropout": 0.1,
                           "training.loss": "crossentropy_dice", "training.batch_size": 8, "training.epochs": 40,
                           "augmentation.elastic": 0.2}
+# Restoration: the CARE / Noise2Void U-Net (no batch norm, no dropout: an image's intensities are the answer),
+# a linear last layer, MSE, each image stretched between its percentiles; no intensity augmentation (added noise or
+# contrast would change the answer).
+_RESTORATION_DEFAULTS = {"model.architecture": "unet", "model.filters": [32, 64], "model.batch_norm": False,
+                         "model.dropout": 0.0, "training.loss": "mse", "training.batch_size": 16,
+                         "training.epochs": 100, "data.normalisation": "percentile", "augmentation.brightness": 0.0,
+                         "augmentation.contrast": 0.0, "augmentation.noise": 0.0, "augmentation.rotation": 0.0,
+                         "augmentation.zoom": 0.0}
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,11 @@ class Task:
     summary: str
     layout: str
     available: bool  # built in this version of the engine
-    data: str  # how DATA is laid out: "folders" (a sub-folder per class), "table" (images + a CSV), "masks"
-    answer: str  # for one image: "class", "labels" (any number), "values", or per pixel "mask", "objects"
+    # how DATA is laid out: "folders" (a sub-folder per class), "table" (images + a CSV), "masks" (images + masks),
+    # "images" (images alone, or images + targets of the same names)
+    data: str
+    # for one image: "class", "labels" (any number), "values", or per pixel "mask", "objects", "image" (restored)
+    answer: str
     table: str = ""  # data == "table": the CSV next to DATA/images
     # flips and turns: "probe" (a short probe tells whether they keep the answer), "targets" (they move
     # positions: used only as each value's kind says), "kept" (they keep the answer; a mask moves along)
@@ -54,13 +66,24 @@ class Task:
 
     @property
     def per_pixel(self) -> bool:
-        """The answer is a mask of the image's size (a fully convolutional network, patches, overlays)."""
+        """The answer has the image's size: a mask, or a restored image (a fully convolutional network, patches,
+        tiles)."""
+        return self.answer in ("mask", "objects", "image")
+
+    @property
+    def has_masks(self) -> bool:
+        """Learns from masks (DATA/masks): classes or objects per pixel, drawn or corrected by hand."""
         return self.data == "masks"
+
+    @property
+    def restores(self) -> bool:
+        """Answers with a better image of the same size (denoised), learnt from the noisy images or from pairs."""
+        return self.answer == "image"
 
     @property
     def stacks(self) -> bool:
         """Accepts z-stacks as well as 2-D images (a 3-D network, 3-D patches); docs/ARCHITECTURE.md, Z-stacks."""
-        return self.per_pixel
+        return self.has_masks
 
     @property
     def has_classes(self) -> bool:
@@ -137,6 +160,15 @@ TASKS: dict[str, Task] = {
             defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:InstanceRecipe",
             keras_objects="petrilab.tasks.segmentation.losses", demo="petrilab.tasks.segmentation.demo",
         ),
+        Task(
+            "restoration",
+            "Image restoration (denoising)",
+            "Remove the noise from images, with clean examples or without (CARE, Noise2Void).",
+            "DATA/images/<image> (+ DATA/targets/<same name>: the clean image of each, if you have them)",
+            True, data="images", answer="image", tags=("denoising", "restoration", "image-restoration"),
+            defaults=_RESTORATION_DEFAULTS, recipe="petrilab.tasks.restoration.recipe:RestorationRecipe",
+            keras_objects="petrilab.tasks.restoration.losses", demo="petrilab.tasks.restoration.demo",
+        ),
     ]
 }
 
@@ -146,6 +178,7 @@ EXAMPLES = {
     "regression": "image → x = 12.4, y = 30.1",
     "semantic": "image → mask of bacteria",
     "instance": "image → nucleus 1, 2, 3 … + measurements",
+    "restoration": "noisy image → denoised image",
 }
 
 
@@ -174,7 +207,9 @@ def kinds(test) -> tuple[str, ...]:
 
 
 # the groups of tasks asked about in many places, named once
-PER_PIXEL_TASKS = kinds(lambda t: t.per_pixel)  # an answer per pixel (masks): segmentation
+PER_PIXEL_TASKS = kinds(lambda t: t.per_pixel)  # an answer per pixel (masks, restored images): U-Net, patches, tiles
+MASK_TASKS = kinds(lambda t: t.has_masks)  # learnt from masks: segmentation
+RESTORATION_TASKS = kinds(lambda t: t.restores)  # a restored image: denoising
 PER_IMAGE_TASKS = kinds(lambda t: not t.per_pixel)  # one answer per image: classes, labels or values
 TABLE_TASKS = kinds(lambda t: t.data == "table")
 STACK_TASKS = kinds(lambda t: t.stacks)  # z-stacks accepted as well as 2-D images  # answers read from a table beside the images
@@ -237,6 +272,9 @@ def output_head(task_key: str, n_classes: int) -> OutputHead:
     if task_key == "instance":
         # per pixel: background, object interior, object boundary (see tasks/segmentation/recipe.py)
         return OutputHead(3, "softmax", "crossentropy_dice", ("iou", "dice"), "iou")
+    if task_key == "restoration":
+        # a linear unit per channel: the restored intensity (the image stretched between its percentiles)
+        return OutputHead(max(n_classes, 1), "linear", "mse", ("mae",), "mae")
     raise UserError(f"The task '{task_key}' has no output head in this version.")
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from petrilab import settings as settings_io
 from petrilab.settings import Settings
-from petrilab.tasks import PER_PIXEL_TASKS as PER_PIXEL, TASKS
+from petrilab.tasks import MASK_TASKS, PER_PIXEL_TASKS as PER_PIXEL, TASKS
 
 GEOMETRIC = ("augmentation.flip_horizontal", "augmentation.flip_vertical", "augmentation.rotate_90",
              "augmentation.rotation", "augmentation.zoom")
@@ -91,7 +91,7 @@ def _augmentation(s: Settings, level) -> None:
         if TASKS[s.task.kind].geometry == "targets" and key in GEOMETRIC and value:
             continue
         settings_io.apply_override(s, key, value)
-    if s.task.kind in PER_PIXEL and level in AUGMENTATION_LEVELS:
+    if s.task.kind in MASK_TASKS and level in AUGMENTATION_LEVELS:
         settings_io.apply_override(s, "augmentation.elastic", {"none": 0.0, "light": 0.1, "strong": 0.3}[level])
 
 
@@ -117,7 +117,9 @@ DIMENSIONS: list[Dimension] = [
     Dimension("learning_rate", "choice", _set("training.learning_rate"), key="training.learning_rate",
               choices=lambda s: ("auto", 1e-4, 3e-4, 1e-3, 3e-3), applies=lambda s: s.training.learning_rate == "auto"),
     Dimension("batch_size", "choice", _set("training.batch_size"), choices=_batch_sizes, key="training.batch_size"),
-    Dimension("augmentation", "choice", _augmentation, choices=lambda s: ("unchanged", "none", "light", "strong")),
+    # never for restoration: brighter, contrasted or noisier inputs would change the answer
+    Dimension("augmentation", "choice", _augmentation, choices=lambda s: ("unchanged", "none", "light", "strong"),
+              applies=lambda s: not TASKS[s.task.kind].restores),
     Dimension("dropout", "float", _set("model.dropout"), low=0.0, high=0.5, step=0.05, key="model.dropout"),
     Dimension("l2", "choice", _set("model.l2"), choices=lambda s: tuple(sorted({0.0, 1e-5, 1e-4, 1e-3, s.model.l2})),
               key="model.l2"),
@@ -134,7 +136,7 @@ DIMENSIONS: list[Dimension] = [
     Dimension("loss", "choice", _set("training.loss"), key="training.loss",
               choices=lambda s: tuple(dict.fromkeys((s.training.loss, "crossentropy_dice", "dice", "focal",
                                                      "weighted_crossentropy"))),
-              applies=lambda s: s.task.kind in PER_PIXEL),
+              applies=lambda s: s.task.kind in MASK_TASKS),
 ]
 
 

@@ -10,7 +10,7 @@ from petrilab.data.check import DatasetReport
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import Card
 from petrilab.settings import Settings, declared, get_value
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, RESTORATION_TASKS, is_table_task
 
 
 def describe_value(key: str, value) -> str:
@@ -52,6 +52,7 @@ class FindingsCard(Card):
         if not findings:
             what = ("every image has its values" if is_table_task(report.task)
                     else "every image has its mask, of the same size" if report.task in SEGMENTATION_TASKS
+                    else "every image has its target, of the same size" if report.task in RESTORATION_TASKS
                     else "the classes are balanced enough")
             findings_row = self._row("ok", f"No problems found: {what}, and all images can be read.", None)
             self.rows_layout.addWidget(findings_row)

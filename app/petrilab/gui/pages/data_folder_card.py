@@ -11,7 +11,7 @@ from petrilab import help as help_texts
 from petrilab.gui.context import AppContext
 from petrilab.gui.data_folder import meant_folder
 from petrilab.gui.widgets.card import Card
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, is_table_task
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, is_table_task
 from petrilab.tasks import TASKS
 
 

@@ -31,7 +31,7 @@ from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
 from petrilab.gui.workers import Background, load_thumbnails
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS
 
 THUMBNAILS_PER_CLASS = 12
 THUMBNAIL_SIZE = 64

@@ -14,7 +14,7 @@ from petrilab.gui.tasks.tables.value_columns import ValuesPanel, contents_words
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
 from petrilab.gui.widgets.card import Card
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, RESTORATION_TASKS
 
 SEGMENTATION_ROWS = ("Masks", "Mask values", "Objects", "Object sizes", "Training patches")
 
@@ -91,7 +91,22 @@ class SummaryCard(Card):
                 f["Test folder"].setText(f"{checked.test_report.n_images} images")
         if report.task in SEGMENTATION_TASKS:
             status = self._show_segmentation(checked, pairing, extra, words)
+        if report.task in RESTORATION_TASKS:
+            status = self._show_restoration(checked, extra, words)
         return status
+
+    def _show_restoration(self, checked: CheckedData, extra: list[str], words: str) -> str:
+        """The summary in restoration's words: noisy images alone (Noise2Void) or with their clean targets."""
+        report = checked.report
+        self.chart.setVisible(False)
+        pairs = any(s.target is not None for s in checked.dataset.samples)
+        self.heading.setText("Noisy images and clean targets" if pairs else "Noisy images")
+        way = ("with their clean targets: PetriLab can learn from pairs (CARE)" if pairs else
+               "alone, no clean targets: PetriLab learns from the noisy images themselves (Noise2Void)")
+        self.fields["Images"].setText(f"{report.n_images} {way}" + (f" · {', '.join(extra)}" if extra else ""))
+        if checked.test_report is not None:
+            self.fields["Test folder"].setText(f"{checked.test_report.n_images} images")
+        return f"Checked {report.n_images} {'image pairs' if pairs else 'noisy images'} — {words}."
 
     def _show_segmentation(self, checked: CheckedData, pairing: seg_summary.Pairing, extra: list[str],
                            words: str) -> str:

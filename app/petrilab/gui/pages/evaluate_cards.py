@@ -24,6 +24,11 @@ METRICS = {
     "mean_iou": ("Mean IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN), averaged over classes."),
     "iou": ("IoU", "Overlap of predicted and true masks: TP / (TP + FP + FN)."),
     "dice": ("Dice", "2 |X ∩ Y| / (|X| + |Y|): overlap of predicted and true masks."),
+    "psnr": ("PSNR", "Peak signal-to-noise ratio against the clean images, in dB (higher is better; +3 dB is half "
+                     "the squared error)."),
+    "ssim": ("SSIM", "Structural similarity to the clean images: 1 is identical structure."),
+    "noise_after": ("Noise left", "The noise estimated in the restored images, in the input's units (no clean "
+                                  "images to compare with)."),
     "object_f1": ("Object F1", "Objects matched one to one at IoU ≥ 0.5: the balance of precision (found objects "
                                "that are real) and recall (real objects found)."),
 }

@@ -27,12 +27,13 @@ from petrilab.gui.pages.evaluate_per_item import PER_ITEM, PerItemPanel
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.tasks.classification.confusion import ConfusionMatrixView
 from petrilab.gui.tasks.classification.mistakes import mistakes
+from petrilab.gui.tasks.restoration.results import RestorationResults
 from petrilab.gui.tasks.segmentation.results import TestImageBrowser
 from petrilab.gui.tasks.tables.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.tasks.tables.value_results import ValueResults
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.tasks import DEFAULT_TASK, PER_PIXEL_TASKS as SEGMENTATION, TASKS, has_objects
+from petrilab.tasks import DEFAULT_TASK, MASK_TASKS as SEGMENTATION, TASKS, has_objects
 
 NO_RUN = "Train a model first: the evaluation uses the model the training saved."
 NOT_EVALUATED = "This model has not been evaluated yet."
@@ -151,12 +152,20 @@ class EvaluatePage(WizardPage):
         self.value_plots_box = self._section("", "", self.value_plots, title_label=self.value_plots_title)
         self.value_plots_box.hide()
 
+        # restoration: the scores beside non-local means and the test images before and after
+        self.restoration = RestorationResults()
+        self.restoration_box = self._section("Test images: before and after",
+                                             "Never the restored image alone: compare, wipe, look at the difference",
+                                             self.restoration)
+        self.restoration_box.hide()
+
         self.sections = splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.restoration_box)
         splitter.addWidget(tables)
         splitter.addWidget(self.value_plots_box)
         splitter.addWidget(self.gallery_box)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([330, 330, 260])
+        splitter.setSizes([0, 330, 330, 260])
         # on a small laptop screen the page grows and the window scrolls, rather than squeezing the matrix
         # and the tables into slivers with scroll bars of their own
         splitter.setMinimumHeight(480)
@@ -254,6 +263,7 @@ class EvaluatePage(WizardPage):
         self.gallery_title.setText("Misclassified test images")
         self.value_plots_box.hide()
         self._show_segmentation({}, [])
+        self._show_restoration({}, [])
         self.warnings.clear()
         if self.run_dir is None:
             self.model_label.setText(NO_RUN)
@@ -297,6 +307,18 @@ class EvaluatePage(WizardPage):
         self._fill_gallery(rows)
         self._show_value_plots(evaluation, rows)
         self._show_segmentation(evaluation, rows)
+        self._show_restoration(evaluation, rows)
+
+    def _show_restoration(self, evaluation: dict, rows: list[dict]) -> None:
+        """Restoration: its own panel in place of the classes' tables and gallery (else hidden)."""
+        task = evaluation.get("task")
+        restores = task in TASKS and TASKS[task].restores
+        self.restoration_box.setVisible(restores)
+        self.tables.setVisible(not restores)
+        if restores:
+            self.gallery_box.hide()
+            self.restoration.show_evaluation(evaluation, rows, self.run_dir)
+            self.sections.setSizes([1000, 0, 0, 0])
 
     def _show_segmentation(self, evaluation: dict, rows: list[dict]) -> None:
         """Segmentation: the test images with both outlines; instances: the object scores (else hidden)."""
@@ -310,14 +332,14 @@ class EvaluatePage(WizardPage):
             self.browser.set_rows([], "", None)
             if was_shown:  # back to a classification layout
                 self.tables.setSizes([0, 520, 480])
-                self.sections.setSizes([330, 330, 260])
+                self.sections.setSizes([0, 330, 330, 260])
             return
         self.browser.set_rows(rows, task, self.run_dir)
         if instance:
             self.per_item.show_objects(instance, evaluation.get("metrics", {}).get("objects") or {})
         if not was_shown:
             self.tables.setSizes([480, 0, 620])
-            self.sections.setSizes([1000, 0, 0])
+            self.sections.setSizes([0, 1000, 0, 0])
 
     def _show_value_plots(self, evaluation: dict, rows: list[dict]) -> None:
         """Regression: predicted-vs-true and residuals; multi-label: scores per label (hidden for other tasks)."""
@@ -328,7 +350,7 @@ class EvaluatePage(WizardPage):
             self.value_plots_title.setText(title)
             self.value_plots_box.note.setText(subtitle)
             # the table needs only its rows; the plots get the rest
-            self.sections.setSizes([self.per_class.height() + 70, 1000, 260])
+            self.sections.setSizes([0, self.per_class.height() + 70, 1000, 260])
 
     def _fill_gallery(self, rows: list[dict]) -> None:
         # the mistakes gallery is for classes; other tasks' tables have no right-or-wrong column

@@ -193,7 +193,7 @@ class ModelPage(WizardPage):
             return
         finally:
             self._loading = False
-        if key == "data.normalisation":
+        if key in ("data.normalisation", "restoration.way"):
             self._show_rows()
         if key in ("augmentation.geometric", "data.target_kinds"):  # asked in two places: both show the answer
             self.enter_controls()
@@ -225,6 +225,8 @@ class ModelPage(WizardPage):
         return {k for k in self.controls if k.startswith("model.")}
 
     def _show_rows(self) -> None:
+        restores = TASKS[self.context.settings.task.kind].restores
+        self.tabs.setTabVisible([title for title, _ in GROUPS].index("Restoration"), restores)
         used = self.used_keys()
         percentile = self.context.settings.data.normalisation == "percentile"
         segmentation = is_per_pixel(self.context.settings.task.kind)
@@ -234,6 +236,8 @@ class ModelPage(WizardPage):
                 visible = percentile
             if key == "data.image_size":
                 visible = not segmentation  # segmentation keeps every pixel: patches, not resized images
+            if key in ("restoration.masked_percent", "restoration.neighbourhood"):
+                visible = self.context.settings.restoration.way != "pairs"  # the blind spot: Noise2Void only
             form.setRowVisible(widget, visible)
         form, _ = self.rows["data.image_size"]
         form.setRowVisible(self.patch_control.widget, segmentation)
@@ -248,6 +252,8 @@ class ModelPage(WizardPage):
             if key in ("data.percentile_low", "data.percentile_high") and not percentile:
                 continue
             if key == "data.image_size" and is_per_pixel(self.context.settings.task.kind):
+                continue
+            if key.startswith("restoration.") and not TASKS[self.context.settings.task.kind].restores:
                 continue
             keys.append(key)
         if is_per_pixel(self.context.settings.task.kind):

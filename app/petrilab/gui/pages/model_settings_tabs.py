@@ -23,6 +23,9 @@ GROUPS: list[tuple[str, list[str]]] = [
                                              "augmentation.rotate_90", "augmentation.rotation",
                                              "augmentation.brightness", "augmentation.contrast",
                                              "augmentation.noise", "augmentation.zoom", "augmentation.elastic"]),
+    # a task family's own section: shown only for its tasks (model_page.py asks the registry)
+    ("Restoration", ["restoration.way", "restoration.masked_percent", "restoration.neighbourhood",
+                     "restoration.output_type", "restoration.save_difference"]),
 ]
 GROUP_NOTES = {
     "Network": "The layers of the chosen architecture. Only the settings it uses are shown.",
@@ -30,6 +33,9 @@ GROUP_NOTES = {
     "Input images": "What the network sees of each image. Larger images show more detail but train slower.",
     "Augmentation": "Changed copies of the training images, made on the fly, so the network sees more variety "
                     "and overfits less. Validation and test images are never changed.",
+    "Restoration": "How the network learns to restore: from the noisy images alone (Noise2Void hides a few pixels "
+                   "of each patch behind a neighbour and learns to guess them), or from pairs of noisy and clean "
+                   "images (CARE); and how the restored images are written.",
 }
 
 

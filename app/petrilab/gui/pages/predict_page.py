@@ -31,6 +31,7 @@ from petrilab.gui.pages.predict_results import (SEGMENTATION_COLUMNS, Prediction
                                                 results_summary)
 from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
+from petrilab.gui.tasks.restoration import predicted as restoration_results
 from petrilab.gui.tasks.segmentation.postprocess_preview import overrides
 from petrilab.gui.tasks.segmentation.predict_preview import SEGMENTATION, PreviewSection
 from petrilab.gui.widgets.message_box import InlineMessage
@@ -127,9 +128,12 @@ class PredictPage(WizardPage):
         self.table.cellDoubleClicked.connect(self._open_image)
         # the predictions as pictures first (what the model said, on each image), the table beside
         self.gallery = PredictionGallery()
+        self.restored = restoration_results.RestoredBrowser()  # restoration: each image before and after
         self.views = QTabWidget()
         self.views.addTab(self.gallery, "Images")
         self.views.addTab(self.table, "Table")
+        self.views.addTab(self.restored, "Before / after")
+        self.views.setTabVisible(2, False)
 
         results = QWidget()
         results_layout = QVBoxLayout(results)
@@ -337,13 +341,22 @@ class PredictPage(WizardPage):
             self.rows, columns = [], []
         self.output_dir = Path(path).parent
         objects = "count" in columns  # segmentation: objects per image, measurements in objects.csv
-        self.summary.setText(results_summary(self.rows, columns))
+        restored = restoration_results.is_restoration(columns)
+        self.summary.setText(restoration_results.summary(self.rows) if restored else
+                             results_summary(self.rows, columns))
         saved = f"Results saved to {path}"
         if objects and self.used_options is not None:
             saved += " · with " + options_words(self.used_options, self.task)
         self.status.setText(saved)
         input_text = self.input_edit.text().strip()
-        self.gallery.show_predictions(self.rows, columns, Path(input_text) if input_text else None, self.output_dir)
+        self.views.setTabVisible(0, not restored)
+        self.views.setTabVisible(2, restored)
+        if restored:
+            self.restored.show_rows(self.rows, Path(input_text) if input_text else None, self.output_dir)
+            self.views.setCurrentIndex(2)
+        else:
+            self.gallery.show_predictions(self.rows, columns, Path(input_text) if input_text else None,
+                                          self.output_dir)
         if objects:
             columns = [c for c in SEGMENTATION_COLUMNS if c in columns]
         self.table.fill(self.rows, columns)

@@ -16,7 +16,7 @@ from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
 from petrilab.settings import RANGES
-from petrilab.tasks import is_per_pixel, is_table_task
+from petrilab.tasks import TASKS, is_per_pixel, is_table_task
 
 SUBSET_TITLES = {"train": "Training", "validation": "Validation", "test": "Test"}
 FEW_VALIDATION = 5  # fewer validation images of a class than this: its curve will be noisy
@@ -213,7 +213,7 @@ class SplitPage(WizardPage):
         totals = [sum(table[s].values()) for s in SUBSETS]
         rows.append(("All classes" if word == "class" else "All images", totals))
         if segmentation:  # every image holds every class: one row of images
-            rows = [("Images with their masks", totals)]
+            rows = [(f"Images with their {_companion(self.context.settings.task.kind)}", totals)]
         self.table.setRowCount(len(rows))
         grand = sum(totals)
         for r, (name, numbers) in enumerate(rows):
@@ -249,7 +249,8 @@ class SplitPage(WizardPage):
             few = n < FEW_VALIDATION
             self.note.setText((f"Only {n} validation images: the validation curve will be noisy. A larger validation "
                                "fraction (or more images) makes it steadier." if few else
-                               f"{n} validation images.") + " Each image goes whole, with its mask, to one subset; "
+                               f"{n} validation images.") + " Each image goes whole, with its "
+                              f"{_companion(self.context.settings.task.kind)[:-1]}, to one subset; "
                               "training cuts patches from the training images only.")
             self.note.setStyleSheet(f"color: {theme.LEVEL_COLOURS['warning' if few else 'ok']};")
             return
@@ -275,3 +276,8 @@ class SplitPage(WizardPage):
         if s.validation_fraction + s.test_fraction >= 0.9:
             return "The validation and test fractions leave almost nothing to train on."
         return None
+
+
+def _companion(kind: str) -> str:
+    """What goes with each image of a per-pixel task: its masks, or (restoration) its clean targets if any."""
+    return "targets" if TASKS[kind].restores else "masks"

@@ -31,7 +31,8 @@ def paint_task(painter: QPainter, rect: QRectF, key: str) -> None:
     side = rect.height() - 4
     left = QRectF(rect.left() + 2, rect.top() + 2, side, side)
     right = QRectF(rect.right() - side - 2, rect.top() + 2, side, side)
-    _input_tile(painter, left)
+    answer = TASKS[key].answer if key in TASKS else ""
+    (_noisy_input if answer == "image" else _input_tile)(painter, left)
     _arrow(painter, QPointF(left.right() + 8, rect.center().y()), QPointF(right.left() - 8, rect.center().y()))
     # the output tile pictures what the task answers (Task.answer)
     {
@@ -40,7 +41,8 @@ def paint_task(painter: QPainter, rect: QRectF, key: str) -> None:
         "values": _out_numbers,
         "mask": _out_semantic,
         "objects": _out_instance,
-    }.get(TASKS[key].answer if key in TASKS else "", _out_class)(painter, right)
+        "image": _input_tile,  # restoration: the same field, clean
+    }.get(answer, _out_class)(painter, right)
 
 
 def _tile(painter: QPainter, r: QRectF, fill: str) -> None:
@@ -59,6 +61,19 @@ def _cells(painter: QPainter, r: QRectF, colours: list[str], outline: str | None
 def _input_tile(painter: QPainter, r: QRectF) -> None:
     _tile(painter, r, "#3a4652")  # a fluorescence-like dark field
     _cells(painter, r, ["#7fd1ae", "#9fe0c3", "#6cc39e"], "#c9f2e0")
+
+
+def _noisy_input(painter: QPainter, r: QRectF) -> None:
+    """The input field under grainy noise: a fixed sprinkle of light and dark dots (the same on every card)."""
+    _input_tile(painter, r)
+    painter.setPen(Qt.NoPen)
+    step = r.width() / 9
+    for i in range(81):
+        shade = (i * 37) % 7  # a fixed pseudo-random pattern: no generator, the same picture each time
+        if shade in (0, 3, 5):
+            painter.setBrush(QColor("#dfe7e3" if shade == 0 else "#1e252c" if shade == 3 else "#8aa39a"))
+            x, y = r.left() + (i % 9 + 0.2 * (i % 3)) * step, r.top() + (i // 9 + 0.15 * (i % 4)) * step
+            painter.drawRect(QRectF(x, y, step * 0.55, step * 0.55))
 
 
 def _arrow(painter: QPainter, a: QPointF, b: QPointF) -> None:

@@ -26,7 +26,7 @@ from petrilab.data.check import ERROR, INFO, WARNING, DatasetReport
 from petrilab.data.discovery import Dataset, Sample, _entries, open_folder
 from petrilab.data.images import image_info, is_image_file, read_image
 from petrilab.errors import UserError
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION_TASKS, TASKS
+from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS, TASKS
 from petrilab.tasks.segmentation import mask_hints
 
 IMAGES, MASKS = "images", "masks"

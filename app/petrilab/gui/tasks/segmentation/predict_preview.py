@@ -22,7 +22,7 @@ from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.tasks.segmentation.postprocess_preview import PostprocessPreview, read_probabilities
 from petrilab.gui.widgets.message_box import InlineMessage
-from petrilab.tasks import PER_PIXEL_TASKS as SEGMENTATION  # the tasks whose runs get the preview
+from petrilab.tasks import MASK_TASKS as SEGMENTATION  # the tasks whose runs get the preview
 
 PREVIEW_CHOICES = 500  # images offered for the preview at most
 PREVIEW_LOG = "engine-preview.log"

@@ -1,0 +1,46 @@
+"""The [restoration] settings: which way to learn, the blind spot, and how restored images are written.
+
+Declared once on their fields (settings_schema.py), as every section; settings.py holds the section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from petrilab.settings_schema import setting
+
+WAYS = ("auto", "noise2void", "pairs")
+OUTPUT_TYPES = ("input", "float32")
+
+
+@dataclass
+class RestorationSettings:
+    way: str = setting(
+        "auto", "How to learn",
+        "Noise2Void learns from the noisy images alone: it hides a few pixels of each patch and learns to guess "
+        "them from their neighbours, which works for noise that differs from pixel to pixel. With pairs "
+        "(CARE), DATA/targets holds a clean image of the same name for each noisy one, and the network learns "
+        "the clean image. 'Automatic' uses pairs when a 'targets' folder is there.",
+        choices=WAYS, learnt=True,
+        words={"auto": "automatic (pairs when DATA/targets exists)",
+                             "noise2void": "Noise2Void (noisy images alone)", "pairs": "pairs (CARE)"})
+    masked_percent: float = setting(
+        0.5, "Hidden pixels (%)",
+        "Noise2Void: the share of each patch's pixels hidden behind a neighbour's value at each step, spread "
+        "evenly over the patch. 0.2 to 2 % works; more gives more to learn from per step, but a hidden "
+        "pixel's neighbours may then be hidden too.",
+        minimum=0.05, maximum=5.0, step=0.1, decimals=2)
+    neighbourhood: int = setting(
+        5, "Neighbourhood (pixels)",
+        "Noise2Void: a hidden pixel takes the value of a random other pixel in a square of this side around "
+        "it. Keep it small (5) so the replacement looks like the pixel's surroundings.",
+        minimum=3, maximum=15)
+    output_type: str = setting(
+        "input", "Restored image type",
+        "The pixel type of the restored TIFFs: the input's own (8 or 16 bits, clipped to its range) so Fiji "
+        "opens them like the originals, or 32-bit floating point, which keeps every value.",
+        choices=OUTPUT_TYPES, words={"input": "as the input (8/16 bit)", "float32": "32-bit float"})
+    save_difference: bool = setting(
+        False, "Save the difference image",
+        "Also write, for each image, restored − input as a 32-bit TIFF: what the network removed or added. "
+        "Structures in it mean the network changed more than noise.")
