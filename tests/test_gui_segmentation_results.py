@@ -109,7 +109,7 @@ def test_the_preview_finds_the_objects_the_recipe_finds(task):
 
 def test_prediction_options_go_to_the_engine_as_postprocess_settings_only():
     post = settings_io.PostprocessSettings(threshold=0.35, min_size=40, clear_border=True, split_touching=False)
-    trained = SimpleNamespace(settings=settings_io.Settings())
+    trained = SimpleNamespace(settings=settings_io.Settings(), recipe=None)
     apply_postprocess(trained, overrides(post)[1::2])
     assert trained.settings.postprocess == post
     with pytest.raises(UserError, match="only change postprocess"):
