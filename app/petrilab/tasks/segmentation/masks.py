@@ -412,8 +412,8 @@ def _object_findings(report: DatasetReport, tally: _Tally, names: list[str]) -> 
         name = names[c] if c < len(names) else f"class {c}"
         objects[name] = {
             "count": int(sum(per_image)),
-            "per_image": _spread(per_image),
-            "area": _spread(areas),
+            "per_image": spread(per_image),
+            "area": spread(areas),
         }
     report.masks["objects"] = objects
     for name, o in objects.items():
@@ -424,7 +424,8 @@ def _object_findings(report: DatasetReport, tally: _Tally, names: list[str]) -> 
                         fix="If the microscope allows, acquire at a higher magnification.")
 
 
-def _spread(values: list[int]) -> dict:
+def spread(values: list[int]) -> dict:
+    """min, median, max of per-image counts or object sizes (the check's summaries, 2-D and stacks)."""
     if not values:
         return {"min": 0, "median": 0, "max": 0}
     return {"min": int(min(values)), "median": float(np.median(values)), "max": int(max(values))}

@@ -19,6 +19,7 @@ from petrilab.data.discovery import Dataset
 from petrilab.data.stacks import anisotropy_words, read_stack
 from petrilab.errors import UserError
 from petrilab.tasks import TASKS
+from petrilab.tasks.segmentation.masks import spread
 
 
 def size_words(size: tuple[int, ...]) -> str:
@@ -82,8 +83,8 @@ def check_stack_segmentation(dataset: Dataset,
     names = list(dataset.classes)
     report.masks = {"values": sorted(values), "kind": "labels" if TASKS[dataset.task].has_objects else "classes",
                     "objects": {names[c] if c < len(names) else f"class {c}":
-                                {"count": int(sum(per)), "per_image": _spread(per),
-                                 "area": _spread(volumes.get(c, []))}  # in voxels, as "area" is for 2-D masks
+                                {"count": int(sum(per)), "per_image": spread(per),
+                                 "area": spread(volumes.get(c, []))}  # in voxels, as "area" is for 2-D masks
                                 for c, per in sorted(objects.items())}}
     _class_values(report, dataset, values, top_mask)
     if report.n_images:  # the 3-D U-Net, small enough to train on a processor (init and the window apply them)
@@ -170,8 +171,3 @@ def _count_objects(task: str, labels: np.ndarray, objects: dict, volumes: dict) 
         objects.setdefault(int(c), []).append(int(n))
         volumes.setdefault(int(c), []).extend(int(v) for v in np.bincount(pieces.ravel())[1:])
 
-
-def _spread(values: list[int]) -> dict:
-    if not values:
-        return {"min": 0, "median": 0, "max": 0}
-    return {"min": int(min(values)), "median": float(np.median(values)), "max": int(max(values))}
