@@ -37,6 +37,8 @@ TINY_DATA = {
     "instance": ("make_segmentation_demo", {"task": "instance", "n_images": 8, "size": 64, "seed": 1}, SMALL_UNET),
     "regression": ("make_regression_demo", {"n_images": 40, "size": 32, "seed": 1}, []),
     "multilabel": ("make_multilabel_demo", {"n_images": 40, "size": 32, "seed": 1}, []),
+    "restoration": ("make_restoration_demo", {"n_images": 8, "size": 64, "seed": 1},
+                    ["model.filters=[8, 16]", "training.batch_size=8"]),
 }
 EPOCHS = 1
 

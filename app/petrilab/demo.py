@@ -67,7 +67,8 @@ _MOVED = {"petrilab.tasks.classification.demo": ("DEMO_CLASSES", "make_classific
                                                  "MULTILABEL_DEMO_LABELS", "make_multilabel_demo",
                                                  "render_labelled_cell"),
           "petrilab.tasks.segmentation.demo": ("SEGMENTATION_DEMO_CLASSES", "make_segmentation_demo", "render_nuclei"),
-          "petrilab.tasks.regression.demo": ("BEAD_TARGETS", "make_regression_demo", "render_bead")}
+          "petrilab.tasks.regression.demo": ("BEAD_TARGETS", "make_regression_demo", "render_bead"),
+          "petrilab.tasks.restoration.demo": ("make_restoration_demo",)}
 
 
 def __getattr__(name: str):
