@@ -10,6 +10,8 @@ import pytest
 
 from petrilab.demo import make_classification_demo
 
+import finished_runs
+
 
 def pytest_configure(config):
     """The window's own settings (recent experiments, the tour seen, the last session) go to a folder of
@@ -35,3 +37,12 @@ def fresh_window_settings():
 def tiny_classification_dir(tmp_path):
     """A small 3-class dataset (8 grey 32×32 PNG per class: elongated, fragmented, round) in tmp_path."""
     return make_classification_demo(tmp_path / "tiny-data", n_per_class=8, size=32, seed=1)
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    """finished_run(name) → this test's own copy of a cached finished run (tests/finished_runs.py: 'classification',
+    'regression', 'semantic', 'instance'), trained once per version of the app."""
+    def copy(name: str) -> finished_runs.FinishedRun:
+        return finished_runs.copy_of(name, tmp_path / f"{name}-run")
+    return copy
