@@ -29,13 +29,13 @@ COMPLETE = "complete.txt"  # written last: a folder without it is a build that d
 def _classification_data(folder: Path) -> Path:
     from petrilab.demo import make_classification_demo
 
-    return make_classification_demo(folder, n_per_class=8, size=32, seed=1)
+    return make_classification_demo(folder / "cell-shapes", n_per_class=8, size=32, seed=1)
 
 
 def _regression_data(folder: Path) -> Path:
     from petrilab.demo import make_regression_demo
 
-    return make_regression_demo(folder, n_images=40, size=32, seed=2)
+    return make_regression_demo(folder / "bead-positions", n_images=40, size=32, seed=2)
 
 
 def _bundled(task: str) -> Callable[[Path], Path]:
@@ -49,7 +49,7 @@ def _bundled(task: str) -> Callable[[Path], Path]:
 @dataclass(frozen=True)
 class Recipe:
     task: str
-    data: Callable[[Path], Path]  # makes (or finds) the data, given an empty folder to make it in
+    data: Callable[[Path], Path]  # makes (or finds) the data, given a folder to make it in
     sets: tuple[str, ...]  # `--set key=value` for `petrilab train`
 
 
