@@ -18,6 +18,10 @@ def pytest_configure(config):
     this test process, never to the user's: each parallel worker then has its own, and a test never sees
     what an earlier test session left there."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="petrilab-test-config-")
+    if os.environ.get("PETRILAB_SLOW_AUDIT"):  # lists the tests that should be marked slow (tests/slow_audit.py)
+        import slow_audit
+
+        config.pluginmanager.register(slow_audit, "slow_audit")
 
 
 @pytest.fixture(autouse=True)
