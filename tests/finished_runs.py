@@ -16,6 +16,7 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -107,7 +108,16 @@ def cached(name: str) -> Path:
             shutil.rmtree(folder, ignore_errors=True)  # a build that died half-way
             _train(RECIPES[name], folder)
             (folder / COMPLETE).write_text(name + "\n", encoding="utf-8")
+            _forget_old(name, folder)
+        os.utime(folder)  # its last use: what _forget_old goes by
     return folder
+
+
+def _forget_old(name: str, kept: Path, days: float = 7) -> None:
+    """Versions of this recipe unused for a week go (another checkout may still be using a recent one)."""
+    for old in kept.parent.glob(f"{name}-*"):
+        if old.is_dir() and old != kept and time.time() - old.stat().st_mtime > days * 86400:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _train(recipe: Recipe, folder: Path) -> None:
