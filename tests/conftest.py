@@ -10,12 +10,18 @@ import pytest
 
 from petrilab.demo import make_classification_demo
 
+import finished_runs
+
 
 def pytest_configure(config):
     """The window's own settings (recent experiments, the tour seen, the last session) go to a folder of
     this test process, never to the user's: each parallel worker then has its own, and a test never sees
     what an earlier test session left there."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="petrilab-test-config-")
+    if os.environ.get("PETRILAB_SLOW_AUDIT"):  # lists the tests that should be marked slow (tests/slow_audit.py)
+        import slow_audit
+
+        config.pluginmanager.register(slow_audit, "slow_audit")
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +41,12 @@ def fresh_window_settings():
 def tiny_classification_dir(tmp_path):
     """A small 3-class dataset (8 grey 32×32 PNG per class: elongated, fragmented, round) in tmp_path."""
     return make_classification_demo(tmp_path / "tiny-data", n_per_class=8, size=32, seed=1)
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    """finished_run(name) → this test's own copy of a cached finished run (tests/finished_runs.py: 'classification',
+    'regression', 'semantic', 'instance'), trained once per version of the app."""
+    def copy(name: str) -> finished_runs.FinishedRun:
+        return finished_runs.copy_of(name, tmp_path / f"{name}-run")
+    return copy

@@ -139,6 +139,7 @@ def test_corrupt_and_truncated_tiff_are_left_out_by_name(messy, messy_run, capsy
     assert digest(messy) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_a_file_that_is_not_an_image_is_ignored_and_mentioned(messy, messy_run, capsys):
     before = digest(messy)
     code, out, _ = cli(capsys, "check", messy)
@@ -147,6 +148,7 @@ def test_a_file_that_is_not_an_image_is_ignored_and_mentioned(messy, messy_run, 
     assert digest(messy) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_a_z_stack_is_refused_by_name_and_left_out(messy, messy_run, capsys):
     before = digest(messy)
     _, out, _ = cli(capsys, "check", messy)
@@ -155,6 +157,7 @@ def test_a_z_stack_is_refused_by_name_and_left_out(messy, messy_run, capsys):
     assert digest(messy) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_the_same_image_saved_twice_is_pointed_out(messy, messy_run, capsys):
     before = digest(messy)
     _, out, _ = cli(capsys, "check", messy)
@@ -163,6 +166,7 @@ def test_the_same_image_saved_twice_is_pointed_out(messy, messy_run, capsys):
     assert digest(messy) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_mixed_grey_and_colour_images_are_all_given_as_colour(messy, messy_run, capsys):
     before = digest(messy)
     _, out, _ = cli(capsys, "check", messy)
@@ -172,6 +176,7 @@ def test_mixed_grey_and_colour_images_are_all_given_as_colour(messy, messy_run, 
     assert digest(messy) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_names_with_spaces_and_accents_train_and_predict_unchanged(messy, messy_run, tmp_path, capsys):
     new = tmp_path / "nouvelles images é"
     new.mkdir()
@@ -189,6 +194,7 @@ def test_names_with_spaces_and_accents_train_and_predict_unchanged(messy, messy_
     assert digest(messy, new) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_very_large_images_are_resized_for_training_and_prediction(messy, messy_run, tmp_path, capsys):
     assert "large scan.tif" in split_files(messy_run)  # 3000 × 4000, resized to the model's 32 × 32
     _, out, _ = cli(capsys, "check", messy)
@@ -300,6 +306,7 @@ def test_a_table_with_missing_rows_text_and_nan_names_the_lines(tmp_path, capsys
 # ---------------------------------------------------------------- output folders
 
 
+@pytest.mark.slow  # the module's trained run
 def test_an_output_folder_inside_the_input_is_refused(messy, messy_run, tmp_path, capsys):
     new = tmp_path / "new images"
     new.mkdir()
@@ -344,6 +351,7 @@ def _writable(folder: Path) -> bool:
     return True
 
 
+@pytest.mark.slow  # the module's trained run
 def test_a_read_only_output_folder_is_refused_in_plain_words(messy, messy_run, tmp_path, capsys):
     new = tmp_path / "images"
     new.mkdir()

@@ -11,33 +11,28 @@ from pathlib import Path
 import pytest
 
 from petrilab import runs
-from petrilab import settings as settings_io
 from petrilab.cli import main
 from petrilab.command_events import EVALUATION_EVENTS, PREDICTION_EVENTS
-from petrilab.demo import make_classification_demo
 from petrilab.events import read_all
 
-from helpers import small_settings
+import finished_runs
 
 BOM = b"\xef\xbb\xbf"
-pytestmark = pytest.mark.slow  # trains a real (tiny) model once for the module
+pytestmark = pytest.mark.slow  # reads a real (tiny) trained run, trained once per version of the app
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, Path]:
-    """(run folder, data folder) of a one-epoch classification run."""
-    root = tmp_path_factory.mktemp("records")
-    data = make_classification_demo(root / "data", n_per_class=8, size=32, seed=3)
-    path = settings_io.save(small_settings(data, training__epochs=1), root / "small.toml")
-    assert main(["train", str(path), "--run-dir", str(root / "run"), "--quiet"]) == 0
-    return root / "run", data
+    """(run folder, data folder): a copy of the finished classification run of tests/finished_runs.py."""
+    finished = finished_runs.copy_of("classification", tmp_path_factory.mktemp("records") / "run")
+    return finished.run, finished.data
 
 
 def test_excel_is_an_option_of_the_command_for_every_table(trained, tmp_path):
     run, data = trained
-    before = dict(os.environ)
     images = sorted(p for p in data.iterdir() if p.is_dir())[0]
     assert main(["predict", str(run), str(images), str(tmp_path / "plain")]) == 0
+    before = dict(os.environ)  # after the engine's first load in this process (it sets its own variables)
     assert main(["predict", str(run), str(images), str(tmp_path / "excel"), "--excel"]) == 0
     assert dict(os.environ) == before  # the option did not travel through the environment
     assert not (tmp_path / "plain" / "predictions.csv").read_bytes().startswith(BOM)

@@ -1,8 +1,10 @@
 """One training shared between two devices (TensorFlow's MirroredStrategy), on a machine without GPUs.
 
 PETRILAB_LOGICAL_CPUS=2 splits the processor into two TensorFlow devices,
-which must happen before TensorFlow starts: so every training here is a
-`petrilab` command in a child process, on the bundled demo
+which must happen before TensorFlow starts: so every two-device training here is
+a `petrilab` command in a child process; what runs on one device (the one-device
+training, evaluate, predict) runs through `petrilab.cli.main` in the test process,
+beside them. All train on the bundled demo
 (resources/demo/classification, 240 images of three shapes) with a small
 ConvNet. The two-device run and the one-device run use the same batch of
 one update (2 per device × 2 devices = 4), so they are the same experiment
@@ -94,6 +96,14 @@ print(distribution.name, distribution.replicas, type(model.optimizer).__name__,
 """
 
 
+def in_this_process(args: list[str]) -> None:
+    """`petrilab ARGS` through the command line's main here: one device, no strategy (as a plain process)."""
+    from petrilab.cli import main
+
+    assert os.environ.get(LOGICAL_CPUS) is None  # this process's TensorFlow: one CPU device
+    assert main(args[3:]) == 0, f"petrilab {args[3]} failed"  # args[:3] = python -m petrilab
+
+
 def start(args: list[str], cpus: int | None) -> subprocess.Popen:
     return subprocess.Popen(args, env=environment(cpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -112,9 +122,9 @@ def trained(tmp_path_factory) -> dict:
     settings = root / "settings.toml"
     petrilab("init", "--task", "classification", "--data", str(DEMO), "-o", str(settings))
     runs = {"one": root / "one device", "two": root / "two devices", "settings": settings}
-    jobs = {"one device": start(train_command(settings, runs["one"], GLOBAL_BATCH), None),
-            "two devices": start(train_command(settings, runs["two"], GLOBAL_BATCH // 2), 2),
+    jobs = {"two devices": start(train_command(settings, runs["two"], GLOBAL_BATCH // 2), 2),
             "mixed precision": start([sys.executable, "-c", MIXED_PRECISION_UNDER_STRATEGY], 2)}
+    in_this_process(train_command(settings, runs["one"], GLOBAL_BATCH))
     outputs = {what: finish(job, what) for what, job in jobs.items()}
     runs["mixed precision"] = outputs["mixed precision"]
     return runs
@@ -151,20 +161,18 @@ def test_two_devices_learn_as_well_as_one(trained):
 
 @pytest.fixture(scope="module")
 def followed_up(trained, tmp_path_factory) -> dict:
-    """What users do next with the two-device run, each on its own copy, side by side: evaluate and
-    predict in plain processes (one device, no strategy), and continue the training on two devices."""
+    """What users do next with the two-device run, each on its own copy: evaluate and predict on one device
+    (no strategy: in this process), and continue the training on two devices (a child process, beside them)."""
     root = tmp_path_factory.mktemp("after")
     copies = {name: root / name for name in ("evaluated", "resumed")}
     for copy in copies.values():
         shutil.copytree(trained["two"], copy)
     (copies["evaluated"] / "evaluation.json").unlink()
-    jobs = {"evaluate": start(command("evaluate", str(copies["evaluated"])), None),
-            "predict": start(command("predict", str(trained["two"]), str(DEMO / "round"), str(root / "predictions")),
-                             None),
-            "resume": start(command("train", str(trained["settings"]), "--resume", str(copies["resumed"]), "--set",
-                                    f"training.epochs={EPOCHS + 1}", "--quiet"), 2)}
-    for what, job in jobs.items():
-        finish(job, what)
+    resume = start(command("train", str(trained["settings"]), "--resume", str(copies["resumed"]), "--set",
+                           f"training.epochs={EPOCHS + 1}", "--quiet"), 2)
+    in_this_process(command("evaluate", str(copies["evaluated"])))
+    in_this_process(command("predict", str(trained["two"]), str(DEMO / "round"), str(root / "predictions")))
+    finish(resume, "resume")
     return {**copies, "predictions": root / "predictions" / "predictions.csv"}
 
 

@@ -12,8 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
+from petrilab.cli import main  # noqa: E402
 from petrilab.command_events import read_command  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.widgets.runs_watch import RunsWatch  # noqa: E402
@@ -36,23 +35,8 @@ TINY = ["data.image_size=[32, 32]", "model.filters=[4, 8]", "model.head_units=[8
         "training.batch_size=16", "augmentation.geometric=no"]  # the learning rate is what the sweeps change
 SWEEP = "training.learning_rate"
 
-# One child process trains the four runs with the real command line (TensorFlow loads once).
-TRAIN_ALL = textwrap.dedent("""
-    import json, sys
-    from petrilab.cli import main
-    for settings, run_dir, sets in json.loads(sys.argv[1]):
-        args = ["train", settings, "--run-dir", run_dir, "--quiet"]
-        for s in sets:
-            args += ["--set", s]
-        code = main(args)
-        if code:
-            sys.exit(code)
-""")
-
-
 def _init(data: Path, task: str, out: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "petrilab", "init", "--task", task, "--data", str(data), "-o", str(out)],
-                   check=True, capture_output=True)
+    assert main(["init", "--task", task, "--data", str(data), "-o", str(out)]) == 0
     return out
 
 
@@ -64,24 +48,27 @@ def _slurm_record(run_dir: Path, sweep: str | None, values: dict, job_id: str | 
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> dict:
+def cells_toml(tmp_path_factory) -> Path:
+    """The settings `petrilab init` writes for the bundled classification demo (no training)."""
+    return _init(DEMO, "classification", tmp_path_factory.mktemp("cells-settings") / "cells.toml")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cells_toml) -> dict:
     """Four real runs, two sweeps of two learning rates: classification (accuracy) and regression (MAE)."""
     from petrilab.demo import make_regression_demo
 
     work = tmp_path_factory.mktemp("cluster-runs")
     beads = make_regression_demo(work / "beads", n_images=60, size=32, seed=3)
-    cells_toml = _init(DEMO, "classification", work / "cells.toml")
     beads_toml = _init(beads, "regression", work / "beads.toml")
     store = work / "trained"
-    jobs, made = [], {}
+    made = {}
     for task, toml in (("cells", cells_toml), ("beads", beads_toml)):
-        for rate in (0.01, 0.0003):
+        for rate in (0.01, 0.0003):  # the real command line, in this process (a set-up: no process boundary here)
             run_dir = store / f"{task}_lr{rate}"
-            jobs.append([str(toml), str(run_dir), [*TINY, f"{SWEEP}={rate}"]])
+            sets = [word for key_value in (*TINY, f"{SWEEP}={rate}") for word in ("--set", key_value)]
+            assert main(["train", str(toml), "--run-dir", str(run_dir), "--quiet", *sets]) == 0
             made.setdefault(task, []).append((run_dir, rate))
-    done = subprocess.run([sys.executable, "-c", TRAIN_ALL, json.dumps(jobs)], capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
     for task, pairs in made.items():
         for i, (run_dir, rate) in enumerate(pairs):
             assert (run_dir / runs.BEST_MODEL).is_file()
@@ -155,6 +142,7 @@ def test_runs_view_shows_each_status_of_a_cluster_folder(qtbot, tmp_path, user_s
     page.timer.stop()
 
 
+@pytest.mark.slow  # the module's four trained runs
 def test_remembered_folders_come_back_and_can_be_forgotten(qtbot, tmp_path, user_settings, cluster_disk):
     page = _page(qtbot, tmp_path)
     assert page.table.rowCount() == 0
@@ -170,6 +158,7 @@ def test_remembered_folders_come_back_and_can_be_forgotten(qtbot, tmp_path, user
         p.timer.stop()
 
 
+@pytest.mark.slow  # the module's four trained runs
 @pytest.mark.parametrize("task, metric, title, lower_better", [
     ("beads", "mae", "Validation MAE", True),
     ("cells", "accuracy", "Validation accuracy", False),
@@ -202,6 +191,7 @@ def test_a_sweep_is_compared_best_first_by_its_tasks_metric(qtbot, tmp_path, use
     page.timer.stop()
 
 
+@pytest.mark.slow  # the module's four trained runs
 def test_only_one_task_listed_names_its_metric_in_the_header(qtbot, tmp_path, user_settings, trained):
     disk = tmp_path / "beads-only"
     disk.mkdir()
@@ -227,6 +217,7 @@ def _replay(source: Path, target: Path, upto_epoch: int) -> list[str]:
     return lines[cut:]
 
 
+@pytest.mark.slow  # the module's four trained runs
 def test_a_running_cluster_run_is_followed_live_in_the_background(qtbot, tmp_path, user_settings, trained):
     disk = tmp_path / "live"
     rest = _replay(trained["cells"][0], disk / "cells_live", upto_epoch=0)
@@ -247,6 +238,7 @@ def test_a_running_cluster_run_is_followed_live_in_the_background(qtbot, tmp_pat
     page.timer.stop()
 
 
+@pytest.mark.slow  # the module's four trained runs
 def test_runs_compared_stay_selected_while_the_table_changes(qtbot, tmp_path, user_settings, trained):
     disk = tmp_path / "live"
     rest = _replay(trained["cells"][0], disk / "cells_live", upto_epoch=0)
@@ -265,6 +257,7 @@ def test_runs_compared_stay_selected_while_the_table_changes(qtbot, tmp_path, us
     page.timer.stop()
 
 
+@pytest.mark.slow  # the module's four trained runs
 def test_looking_again_costs_one_listing_and_one_stat_per_live_run(trained, tmp_path):
     """A slow network disk: nothing that did not change is read again; finished runs are not even stat'ed."""
     disk = tmp_path / "many"
@@ -311,9 +304,9 @@ def _dialog(qtbot, context, tmp_path):
 
 
 @pytest.fixture
-def experiment(trained, tmp_path) -> AppContext:
+def experiment(cells_toml, tmp_path) -> AppContext:
     path = tmp_path / "cells.toml"
-    shutil.copy(trained["cells_toml"], path)
+    shutil.copy(cells_toml, path)
     settings = settings_io.load(path)
     return AppContext(settings, settings_path=path, runs_dir=tmp_path / "runs")
 

@@ -2,8 +2,8 @@
 and model, suggestions are where they are seen, example data for every task, a tour that keeps still and
 waits, and the last experiment reopened.
 
-One tiny regression model (the bead demo, 32 × 32) is trained once through the command line, in a child
-process; the pages are then driven through the real main window.
+One tiny regression model (the bead demo, 32 × 32; tests/finished_runs.py trains it once through the command
+line); the pages are then driven through the real main window.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from petrilab import runs  # noqa: E402
-from petrilab.demo import make_regression_demo  # noqa: E402
 from petrilab.gui import session, welcome  # noqa: E402
 from petrilab.gui.app import open_window  # noqa: E402
 from petrilab.gui.pages.predict_page import NO_MODEL  # noqa: E402
@@ -34,25 +33,19 @@ from petrilab.gui.pages.train_page import NOT_TRAINED  # noqa: E402
 from petrilab.gui.predict_fit import check_fit, default_output  # noqa: E402
 from petrilab.resources import demo_data, resources_dir  # noqa: E402
 
-from helpers import FIXED_CHOICES, main_window  # noqa: E402
+import finished_runs  # noqa: E402
+from helpers import main_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
-TINY = ["model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=2", "training.batch_size=8", *FIXED_CHOICES]
 
 
 @pytest.fixture(scope="module")
 def bead(tmp_path_factory):
-    """(data folder, run folder): a tiny bead-position model (regression, 32 × 32 grey images)."""
-    tmp = tmp_path_factory.mktemp("bead")
-    data = make_regression_demo(tmp / "beads", n_images=40, size=32, seed=2)
-    settings = tmp / "bead.toml"
-    from petrilab.cli import main  # in this process: a set-up, not a test of the child process
-
-    assert main(["init", "--task", "regression", "--data", str(data), "-o", str(settings)]) == 0
-    run = tmp / "runs" / "bead-run"
-    sets = [word for key_value in TINY for word in ("--set", key_value)]
-    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), *sets]) == 0
-    return data, run
+    """(data folder, run folder): a tiny bead-position model (regression on 40 bead images, 32 × 32 grey), the
+    finished run of tests/finished_runs.py (trained once by the real command line), copied as runs/bead-run."""
+    run = tmp_path_factory.mktemp("bead") / "runs" / "bead-run"
+    finished = finished_runs.copy_of("regression", run)
+    return finished.data, finished.run
 
 
 @pytest.fixture(autouse=True)
@@ -177,7 +170,7 @@ def test_images_that_do_not_fit_the_model_are_pointed_out_before_predicting(qtbo
     assert any("one sub-folder of images per class" in p and "regression" in p
                for p in check_fit(run, classes).problems)
     assert hashes(segmentation) == before  # only headers were read
-    assert not check_fit(run, run.parent.parent / "beads" / "images")  # its own kind of images: nothing to say
+    assert not check_fit(run, _data / "images")  # its own kind of images: nothing to say
 
 
 # ---------------------------------------------------------------- 2. a change of task drops the old one's run

@@ -12,26 +12,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from petrilab import runs  # noqa: E402
 from petrilab import settings as settings_io  # noqa: E402
-from petrilab.demo import make_classification_demo  # noqa: E402
 from petrilab.events import read_all  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 
-from helpers import small_settings  # noqa: E402
+import finished_runs  # noqa: E402
 
-pytestmark = pytest.mark.slow  # trains a real (tiny) model once for the module
+pytestmark = pytest.mark.slow  # a real (tiny) trained run; the jobs start the engine as child processes
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, Path]:
-    """(run folder, data folder) of a one-epoch classification run, trained by the command line's main in this
-    process (the jobs under test are real child processes; this set-up need not be one)."""
-    from petrilab.cli import main
-
-    root = tmp_path_factory.mktemp("progress")
-    data = make_classification_demo(root / "data", n_per_class=12, size=32, seed=5)
-    path = settings_io.save(small_settings(data, training__epochs=1), root / "small.toml")
-    assert main(["train", str(path), "--run-dir", str(root / "run"), "--quiet"]) == 0
-    return root / "run", data
+    """(run folder, data folder): a copy of the finished classification run of tests/finished_runs.py (trained
+    by the command line's main in a test process; the jobs under test are real child processes)."""
+    finished = finished_runs.copy_of("classification", tmp_path_factory.mktemp("progress") / "run")
+    return finished.run, finished.data
 
 
 def _progress_events(path: Path) -> list[tuple[int, int]]:

@@ -162,6 +162,7 @@ def test_train_page_curves_plot_the_mean_absolute_error(qtbot, regression_run):
     assert list(xs) == [1, 2, 3] and all(np.isfinite(ys))
 
 
+@pytest.mark.slow  # the module's trained run
 def test_regression_plots_show_predicted_against_true(qtbot, regression_run):
     from petrilab.gui.pages.evaluate_page import read_json, read_rows
     from petrilab.gui.tasks.tables.value_results import ValueResults
@@ -200,6 +201,7 @@ def test_label_scores_chart(qtbot):
     assert view.labels.heights("precision") == pytest.approx([2 / 3, 1.0])
 
 
+@pytest.mark.slow  # the module's trained run
 def test_predict_page_shows_the_values_csv(qtbot, regression_run):
     from petrilab.gui.pages.predict_page import PredictPage
 
@@ -226,6 +228,7 @@ def test_prediction_summary_for_labels():
     assert prediction_summary(rows, ["file", "predicted_class", "p_a"]) is None
 
 
+@pytest.mark.slow  # the module's trained run
 def test_evaluate_page_shows_the_regression_plots_beside_the_baseline(qtbot, regression_run):
     from petrilab.gui.pages.evaluate_page import EvaluatePage
 

@@ -1,8 +1,7 @@
 """Segmentation in the window: the Evaluate page's outlines and scores, the Predict page's live post-processing.
 
-Two tiny U-Nets are trained once (through the command line, in child processes) on the bundled demo
-nuclei; the pages are then driven as a user would, and what they show is checked against the engine's
-own files and functions.
+Two tiny U-Nets trained on the bundled demo nuclei (tests/finished_runs.py: once per version of the app); the
+pages are then driven as a user would, and what they show is checked against the engine's own files and functions.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ import csv
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -40,30 +37,15 @@ from petrilab.resources import demo_data  # noqa: E402
 from petrilab.tasks.segmentation.masks import read_mask  # noqa: E402
 from petrilab.tasks.segmentation.postprocess import instance_labels  # noqa: E402
 
+import finished_runs  # noqa: E402
+
 pytestmark = pytest.mark.gui
-
-# tiny and quick (as in test_segmentation_engine): two levels of 8/16 filters, no batch norm, 64-pixel patches
-FAST = ["--set", "model.filters=[8, 16]", "--set", "model.dropout=0.0", "--set", "model.batch_norm=false",
-        "--set", "training.learning_rate=0.003", "--set", "training.batch_size=4",
-        "--set", "data.patch_size=[64, 64]", "--set", "augmentation.elastic=0.0", "--set", "training.epochs=8"]
-ENGINE = [sys.executable, "-m", "petrilab"]
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """{task: run folder} for a semantic and an instance U-Net trained on the demo nuclei (in parallel)."""
+    """{task: run folder}: the finished semantic and instance U-Nets of tests/finished_runs.py (demo nuclei)."""
     tmp = tmp_path_factory.mktemp("seg-runs")
-    jobs = {}
-    for task in ("semantic", "instance"):
-        settings = tmp / f"{task}.toml"
-        subprocess.run(ENGINE + ["init", "--task", task, "--data", str(demo_data(task)), "-o", str(settings)],
-                       check=True, capture_output=True)
-        jobs[task] = subprocess.Popen(ENGINE + ["train", str(settings), "--quiet", "--run-dir", str(tmp / task),
-                                                *FAST], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for task, job in jobs.items():
-        out = job.communicate(timeout=900)[0]
-        assert job.returncode == 0, out.decode(errors="replace")[-2000:]
-    return {task: tmp / task for task in jobs}
+    return {task: finished_runs.copy_of(task, tmp / task).run for task in ("semantic", "instance")}
 
 
 @pytest.fixture(autouse=True)
@@ -183,6 +165,7 @@ def test_evaluate_page_overlays_predicted_and_true_outlines(qtbot, trained, task
     close(page)
 
 
+@pytest.mark.slow
 def test_evaluate_page_scores_are_those_of_evaluation_json(qtbot, trained):
     run = trained["instance"]
     evaluation = json.loads((run / runs.EVALUATION).read_text())
@@ -221,6 +204,7 @@ def test_evaluate_page_scores_are_those_of_evaluation_json(qtbot, trained):
     close(semantic)
 
 
+@pytest.mark.slow
 def test_evaluate_page_fits_a_1280_pixel_window(qtbot, trained):
     from petrilab.gui.main_window import MainWindow
 

@@ -134,6 +134,7 @@ def test_sigkill_mid_epoch_leaves_readable_files_and_resume_continues_exactly(tm
     assert digest(data) == before
 
 
+@pytest.mark.slow
 def test_checkpoint_epoch_is_recorded_and_checked_against_the_optimizer(tmp_path):
     import keras
 

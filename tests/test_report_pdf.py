@@ -29,20 +29,9 @@ def pdf_text(path) -> tuple[int, str, int]:
     return len(reader.pages), " ".join(text.split()), sum(len(page.images) for page in reader.pages)
 
 
-def _train(settings, run_dir):
-    from petrilab.training.trainer import train
-
-    return train(settings, run_dir=run_dir, echo=False)
-
-
 @pytest.mark.slow
-def test_classification_pdf_holds_the_report(tiny_classification_dir, tmp_path, capsys):
-    s = settings_io.defaults_for("classification")
-    s.data.folder, s.data.image_size = str(tiny_classification_dir), [32, 32]
-    s.model.filters, s.model.head_units = [8], [8]
-    s.training.epochs, s.training.batch_size, s.training.seed = 2, 8, 7
-    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
-    run = _train(s, tmp_path / "run")
+def test_classification_pdf_holds_the_report(finished_run, tmp_path, capsys):
+    run = finished_run("classification").run  # training seed 7, the split's 42
 
     assert main(["report", str(run), "--pdf"]) == 0
     assert "report.pdf" in capsys.readouterr().out
@@ -136,16 +125,8 @@ def test_without_a_unicode_font_the_pdf_falls_back_to_plain_letters(tmp_path, mo
 
 
 @pytest.mark.slow
-def test_segmentation_pdf_shows_example_images(tmp_path):
-    from petrilab.demo import make_segmentation_demo
-
-    data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32)
-    s = settings_io.defaults_for("semantic")
-    s.data.folder, s.data.image_size, s.data.patch_size = str(data), [32, 32], [32, 32]
-    s.model.filters = [4, 8]
-    s.training.epochs, s.training.batch_size = 1, 4
-    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
-    run = _train(s, tmp_path / "run")
+def test_segmentation_pdf_shows_example_images(finished_run):
+    run = finished_run("semantic").run
     assert main(["report", str(run), "--pdf"]) == 0
     _, text, pictures = pdf_text(run / "report.pdf")
     assert "Examples from the test images" in text and "Outlines: true, predicted, both." in text

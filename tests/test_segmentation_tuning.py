@@ -19,12 +19,9 @@ from PIL import Image
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.cli import main
-from petrilab.demo import make_segmentation_demo
 from petrilab.events import read_all
 from petrilab.tasks.segmentation.masks import discover_segmentation
 from petrilab.tasks.segmentation.recipe import InstanceRecipe, SemanticRecipe
-
-from helpers import train_tiny_segmentation
 
 
 def write_pair(folder: Path, name: str, labels: np.ndarray) -> None:
@@ -113,9 +110,9 @@ def test_semantic_segmentation_tunes_only_its_threshold():
 
 
 @pytest.mark.slow
-def test_a_real_instance_training_records_and_uses_the_tuned_minimum_size(tmp_path):
-    data = make_segmentation_demo(tmp_path / "nuclei", "instance", n_images=8, size=96, seed=2)
-    run = train_tiny_segmentation(data, "instance", tmp_path, "training.epochs=3")
+def test_a_real_instance_training_records_and_uses_the_tuned_minimum_size(finished_run, tmp_path):
+    instance = finished_run("instance")  # the demo nuclei, trained once per version of the app
+    run, data = instance.run, instance.data
     tuned = next(e for e in read_all(run / runs.EVENTS) if e["event"] == "tuned")
     assert "min_size" in tuned and set(tuned["min_size_tried"]) >= {"0"} and len(tuned["min_size_tried"]) > 1
     saved = settings_io.load(run / runs.SETTINGS)
@@ -131,7 +128,7 @@ def test_a_real_instance_training_records_and_uses_the_tuned_minimum_size(tmp_pa
     with open(out / "objects.csv", encoding="utf-8-sig") as f:
         areas = [float(r["area_px"]) for r in csv.DictReader(f)]
     assert all(a >= saved.postprocess.min_size for a in areas)
-    saved.postprocess.min_size = 96 * 96
+    saved.postprocess.min_size = 10 ** 6  # pixels: more than any demo image holds
     settings_io.save(saved, run / runs.SETTINGS)
     assert main(["predict", str(run), str(data / "images"), str(tmp_path / "none")]) == 0
     with open(tmp_path / "none" / "objects.csv", encoding="utf-8-sig") as f:

@@ -230,6 +230,7 @@ def test_identical_files_in_two_classes_are_named_and_kept_in_one_subset(leaky, 
     assert digest(data) == before
 
 
+@pytest.mark.slow  # the module's trained run
 def test_evaluating_on_images_the_model_trained_on_is_warned(leaky, tmp_path, capsys):
     data, run = leaky
     with open(run / runs.SPLIT, newline="", encoding="utf-8") as f:
