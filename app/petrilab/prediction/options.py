@@ -14,6 +14,7 @@ from dataclasses import dataclass
 class PredictOptions:
     probabilities: bool = False  # predict --probabilities: segmentation also writes each image's probability maps
     excel: bool = False  # --excel: every table starts with a UTF-8 byte-order mark (runs.atomic_write_csv)
+    engine: str = "auto"  # --engine: what runs the network, auto | keras | onnx (prediction/engine.py)
 
 
 DEFAULT = PredictOptions()

@@ -1,0 +1,169 @@
+"""Keras against ONNX Runtime (and OpenVINO, when installed) for prediction on the CPU, per task's default model.
+
+For each task's default network, built as a run builds it (random weights:
+speed does not depend on training), the same inputs go through every engine
+in one run, engines taking turns within each repeat so that the machine's
+load changes hit them alike:
+
+- classification: PetriLab's default ConvNet, 256 demo images at the default
+  64 × 64, 32 a call (as `TrainedModel.predict_files` sends them);
+- regression: the default regression ConvNet, 256 bead demo images, 32 a call;
+- segmentation: the default U-Net (instance) on a SIZE × SIZE mosaic of demo
+  nuclei, tiled exactly as `petrilab predict` tiles it (`predict_tiled`, the
+  largest tile memory allows, overlap of a quarter of the 256 patch).
+
+Keras runs as the prediction engine runs it (`predict_on_batch`); ONNX Runtime
+runs the file `prediction/onnx_engine.convert` makes (one CPU session, default
+threads); OpenVINO reads the same ONNX file, at float32 precision and at its
+own default precision for this CPU (bfloat16 where the CPU has it). Each
+engine's outputs are compared with Keras's (largest absolute difference). The
+load average before and after is printed: on a shared machine, say so.
+
+    .venv/bin/python benchmarks/onnx_prediction.py [--size 2048] [--images 256] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def default_network(kind: str, shape):
+    from petrilab import settings as settings_io
+    from petrilab.models import build_model
+    from petrilab.recipes import get_recipe
+
+    settings = settings_io.defaults_for(kind)
+    if kind == "regression":
+        settings.data.target_columns = ["x", "y"]
+    else:
+        settings.data.classes = ["background", "object"] if kind == "instance" else ["a", "b", "c"]
+    model = build_model(settings, shape, get_recipe(kind).head(settings))
+    return model, settings
+
+
+def demo_images(kind: str, folder: Path, n: int, size: int):
+    import numpy as np
+
+    from petrilab.data.images import read_image
+    from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo
+
+    if kind == "classification":
+        data = make_classification_demo(folder, n_per_class=-(-n // 3), size=size, seed=0)
+        paths = sorted(p for p in data.rglob("*.png"))[:n]
+    elif kind == "regression":
+        data = make_regression_demo(folder, n_images=n, size=size, seed=0)
+        paths = sorted((data / "images").iterdir())[:n]
+    else:  # a mosaic of demo nuclei, SIZE × SIZE
+        data = make_segmentation_demo(folder, "instance", n_images=16, size=256, seed=0)
+        tiles = [read_image(p)[..., :1] for p in sorted((data / "images").iterdir())]
+        row = np.concatenate(tiles, axis=1)
+        mosaic = np.concatenate([np.roll(row, 256 * k, axis=1) for k in range(-(-size // 256))], axis=0)
+        mosaic = np.tile(mosaic, (1, -(-size // mosaic.shape[1]), 1))[:size, :size]
+        return (mosaic / max(1.0, float(mosaic.max()))).astype(np.float32)
+    images = [read_image(p)[..., :1].astype(np.float32) for p in paths]
+    return np.stack([im / max(1.0, float(im.max())) for im in images])
+
+
+def engines(model, onnx_path: Path) -> dict:
+    """name: a function (N, h, w, c) float32 → outputs, for every engine installed here."""
+    import numpy as np
+
+    from petrilab.prediction.onnx_engine import OnnxNetwork
+
+    found = {"Keras": lambda batch: np.asarray(model.predict_on_batch(batch), dtype=np.float32),
+             "ONNX Runtime": OnnxNetwork(onnx_path)}
+    try:
+        import openvino as ov
+    except ImportError:
+        return found
+    core = ov.Core()
+    for name, config in (("OpenVINO f32", {"INFERENCE_PRECISION_HINT": "f32"}), ("OpenVINO default", {})):
+        compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
+        precision = compiled.get_property("INFERENCE_PRECISION_HINT")
+        found[f"{name} ({precision})" if not config else name] = (lambda c: lambda batch: c(batch)[0])(compiled)
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=2048, help="side of the segmentation image")
+    parser.add_argument("--images", type=int, default=256, help="classification / regression images")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    import keras
+    import numpy as np
+
+    from petrilab.prediction.engine import BATCH
+    from petrilab.prediction.onnx_engine import convert
+    from petrilab.prediction.tiling import predict_tiled, tile_plan
+    from petrilab.tasks.segmentation.recipe import PREDICT_PIXELS, largest_tile
+
+    keras.config.disable_interactive_logging()
+    load_before = os.getloadavg()
+    print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load_before)}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="petrilab-onnx-bench-") as folder:
+        folder = Path(folder)
+        for kind in ("classification", "regression", "instance"):
+            per_pixel = kind == "instance"
+            if per_pixel:
+                image = demo_images(kind, folder / kind, 0, args.size)
+                model, settings = default_network(kind, (256, 256, 1))
+                multiple = 2 ** len(settings.model.filters)
+                side = largest_tile(256, multiple)
+                tile, overlap = (side, side), 64
+                per_call = max(1, PREDICT_PIXELS // side ** 2)
+                plan = tile_plan(image.shape[:2], tile, overlap, multiple)
+                what = (f"U-Net {settings.model.filters}, {args.size}×{args.size} image, "
+                        f"{len(plan[2]) * len(plan[3])} tiles of {plan[0][0]}×{plan[0][1]}")
+                n_out = int(model.output.shape[-1])
+
+                def work(call):
+                    return predict_tiled(call, image, tile, overlap, n_out, per_call, multiple=multiple)
+                unit, amount = "Mpixel/s", args.size ** 2 / 1e6
+            else:
+                size = 64
+                images = demo_images(kind, folder / kind, args.images, size)
+                model, settings = default_network(kind, (size, size, 1))
+                what = f"{settings.model.architecture} {settings.model.filters}, {len(images)} images {size}×{size}"
+
+                def work(call):
+                    return np.concatenate([call(images[i:i + BATCH]) for i in range(0, len(images), BATCH)])
+                unit, amount = "images/s", len(images)
+            model.predict_on_batch(np.zeros((1, 64, 64, 1), np.float32))
+            start = time.perf_counter()
+            onnx_path = folder / f"{kind}.onnx"
+            onnx_path.write_bytes(convert(model, "benchmark"))
+            converted = time.perf_counter() - start
+            calls = engines(model, onnx_path)
+            reference = work(calls["Keras"])
+            differences = {name: float(np.max(np.abs(work(call) - reference))) for name, call in calls.items()}
+            seconds = {name: [] for name in calls}
+            for _ in range(args.repeats):
+                for name, call in calls.items():  # taking turns: load changes hit every engine alike
+                    begin = time.perf_counter()
+                    work(call)
+                    seconds[name].append(time.perf_counter() - begin)
+            keras_median = float(np.median(seconds["Keras"]))
+            print(f"\n{kind}: {what}; conversion to ONNX {converted:.1f} s")
+            print(f"  {'engine':28} {'median s':>9} {'min s':>7} {unit:>10} {'× Keras':>8} {'largest diff':>13}")
+            for name, times in seconds.items():
+                median = float(np.median(times))
+                print(f"  {name:28} {median:9.3f} {min(times):7.3f} {amount / median:10.2f} "
+                      f"{keras_median / median:8.2f} {differences[name]:13.1e}", flush=True)
+                rows.append((kind, name, median, keras_median / median))
+            del calls, model
+            keras.backend.clear_session()
+    print(f"\nload average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
