@@ -86,6 +86,7 @@ def engines(model, onnx_path: Path) -> dict:
     for name, config in (("OpenVINO f32", {"INFERENCE_PRECISION_HINT": "f32"}), ("OpenVINO default", {})):
         compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
         precision = compiled.get_property("INFERENCE_PRECISION_HINT")
+        precision = precision.get_type_name() if hasattr(precision, "get_type_name") else str(precision)
         found[f"{name} ({precision})" if not config else name] = (lambda c: lambda batch: c(batch)[0])(compiled)
     return found
 
@@ -106,6 +107,10 @@ def main() -> int:
     from petrilab.tasks.segmentation.recipe import PREDICT_PIXELS, largest_tile
 
     keras.config.disable_interactive_logging()
+    if keras.backend.backend() == "tensorflow":  # retracing warnings for the last, smaller batch
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
     load_before = os.getloadavg()
     print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load_before)}")
     rows = []
