@@ -19,7 +19,7 @@ own default precision for this CPU (bfloat16 where the CPU has it). Each
 engine's outputs are compared with Keras's (largest absolute difference). The
 load average before and after is printed: on a shared machine, say so.
 
-    .venv/bin/python benchmarks/onnx_prediction.py [--size 2048] [--images 256] [--repeats 5]
+    .venv/bin/python benchmarks/onnx_prediction.py [--size 2048] [--images 256] [--repeats 5] [--threads 0]
 """
 
 from __future__ import annotations
@@ -70,20 +70,22 @@ def demo_images(kind: str, folder: Path, n: int, size: int):
     return np.stack([im / max(1.0, float(im.max())) for im in images])
 
 
-def engines(model, onnx_path: Path) -> dict:
+def engines(model, onnx_path: Path, threads: int) -> dict:
     """name: a function (N, h, w, c) float32 → outputs, for every engine installed here."""
     import numpy as np
 
     from petrilab.prediction.onnx_engine import OnnxNetwork
 
     found = {"Keras": lambda batch: np.asarray(model.predict_on_batch(batch), dtype=np.float32),
-             "ONNX Runtime": OnnxNetwork(onnx_path)}
+             "ONNX Runtime": OnnxNetwork(onnx_path, threads or None)}
     try:
         import openvino as ov
     except ImportError:
         return found
     core = ov.Core()
     for name, config in (("OpenVINO f32", {"INFERENCE_PRECISION_HINT": "f32"}), ("OpenVINO default", {})):
+        if threads:
+            config = {**config, "INFERENCE_NUM_THREADS": threads}
         compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
         precision = compiled.get_property("INFERENCE_PRECISION_HINT")
         precision = precision.get_type_name() if hasattr(precision, "get_type_name") else str(precision)
@@ -96,7 +98,12 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2048, help="side of the segmentation image")
     parser.add_argument("--images", type=int, default=256, help="classification / regression images")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per engine (0: each engine's own choice); 1 compares the engines' work per "
+                             "core where other processes keep the CPU busy")
     args = parser.parse_args()
+    if args.threads:  # before TensorFlow starts
+        os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
 
     import keras
     import numpy as np
@@ -112,6 +119,12 @@ def main() -> int:
 
         tf.get_logger().setLevel("ERROR")
     load_before = os.getloadavg()
+    if args.threads and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    print(f"threads per engine: {args.threads or 'each its own'}")
     print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load_before)}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="petrilab-onnx-bench-") as folder:
@@ -147,7 +160,7 @@ def main() -> int:
             onnx_path = folder / f"{kind}.onnx"
             onnx_path.write_bytes(convert(model, "benchmark"))
             converted = time.perf_counter() - start
-            calls = engines(model, onnx_path)
+            calls = engines(model, onnx_path, args.threads)
             reference = work(calls["Keras"])
             differences = {name: float(np.max(np.abs(work(call) - reference))) for name, call in calls.items()}
             seconds = {name: [] for name in calls}

@@ -101,10 +101,12 @@ def convert(model, source_sha256: str) -> bytes:
 class OnnxNetwork:
     """One ONNX Runtime session on the CPU: (N, h, w, c) float32 in, the network's single output out."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, threads: int | None = None):
         ort = runtime()
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: warnings about unused initialisers mean nothing to a user
+        if threads:  # benchmarks only; predict leaves ONNX Runtime its own choice (one thread a core)
+            options.intra_op_num_threads = threads
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:
