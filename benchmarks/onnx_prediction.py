@@ -84,12 +84,13 @@ def engines(model, onnx_path: Path, threads: int) -> dict:
         return found
     core = ov.Core()
     for name, config in (("OpenVINO f32", {"INFERENCE_PRECISION_HINT": "f32"}), ("OpenVINO default", {})):
+        default = not config
         if threads:
             config = {**config, "INFERENCE_NUM_THREADS": threads}
         compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
         precision = compiled.get_property("INFERENCE_PRECISION_HINT")
         precision = precision.get_type_name() if hasattr(precision, "get_type_name") else str(precision)
-        found[f"{name} ({precision})" if not config else name] = (lambda c: lambda batch: c(batch)[0])(compiled)
+        found[f"{name} ({precision})" if default else name] = (lambda c: lambda batch: c(batch)[0])(compiled)
     return found
 
 
