@@ -100,12 +100,15 @@ class NetworkRunner:
         except EngineUnavailable as exc:
             self._fall_back(f"{exc}", {"usual": isinstance(exc, EngineAbsent)})
             return self.keras(batch)
-        difference = largest_difference(got, expected) if got.shape == expected.shape else float("inf")
+        difference = largest_difference(got, expected) if got.shape == expected.shape else None
+        difference = difference if difference is not None and np.isfinite(difference) else None  # JSON: no NaN
         details = {"onnx_file": how, "onnxruntime": network.version, "largest_difference": difference,
                    "tolerance": TOLERANCE, "check_batch": list(batch.shape)}
         if got.shape != expected.shape or not np.allclose(got, expected, **TOLERANCE):
-            self._fall_back(f"its outputs differ from Keras's on the first batch by up to {difference:.2g} "
-                            f"(more than the tolerance)", details)
+            by = (f"by up to {difference:.2g} (more than the tolerance)" if difference is not None else
+                  f"in shape ({got.shape}, Keras {expected.shape})" if got.shape != expected.shape else
+                  "(some of them are not numbers)")
+            self._fall_back(f"its outputs differ from Keras's on the first batch {by}", details)
             return expected
         speed = ""
         if self.asked == "auto":  # asked for by name, ONNX Runtime runs whatever its speed
