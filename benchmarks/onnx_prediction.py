@@ -20,6 +20,7 @@ engine's outputs are compared with Keras's (largest absolute difference). The
 load average before and after is printed: on a shared machine, say so.
 
     .venv/bin/python benchmarks/onnx_prediction.py [--size 2048] [--images 256] [--repeats 5] [--threads 0]
+    .venv/bin/python benchmarks/onnx_prediction.py --end-to-end [--size 2048]
 """
 
 from __future__ import annotations
@@ -94,6 +95,52 @@ def engines(model, onnx_path: Path, threads: int) -> dict:
     return found
 
 
+def end_to_end(size: int) -> None:
+    """`petrilab predict` in a fresh process per engine on one SIZE × SIZE image, with a run of the default
+    instance U-Net trained for one epoch on demo nuclei: the whole command, conversion and `auto`'s check
+    included (in this order: keras, onnx converting, auto and onnx reusing model.onnx, keras again)."""
+    import json
+    import subprocess
+    import sys
+
+    import tifffile
+
+    from petrilab.cli import main as cli
+    from petrilab.demo import make_segmentation_demo
+
+    with tempfile.TemporaryDirectory(prefix="petrilab-onnx-e2e-") as folder:
+        folder = Path(folder)
+        data = make_segmentation_demo(folder / "nuclei", "instance", n_images=12, size=128, seed=0)
+        settings = folder / "instance.toml"
+        assert cli(["init", "--task", "instance", "--data", str(data), "-o", str(settings)]) == 0
+        fixed = ["training.epochs=1", "training.learning_rate=0.001", "augmentation.geometric=no"]
+        assert cli(["train", str(settings), "--quiet", "--run-dir", str(folder / "run"),
+                    *[w for kv in fixed for w in ("--set", kv)]]) == 0
+        (folder / "big").mkdir()
+        tifffile.imwrite(folder / "big" / "mosaic.tif",
+                         (demo_images("instance", folder / "mosaic", 0, size)[..., 0] * 255).astype("uint8"))
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "app")}
+        print(f"\npetrilab predict end to end, one {size}×{size} image, default instance U-Net (one epoch):")
+        for k, engine in enumerate(("keras", "onnx", "auto", "onnx", "keras")):
+            out = folder / f"out{k}"
+            begin = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "petrilab", "predict", str(folder / "run"),
+                                   str(folder / "big"), str(out), "--engine", engine], env=env,
+                                  capture_output=True, text=True)
+            seconds = time.perf_counter() - begin
+            record = json.loads((out / "prediction.json").read_text())["engine"] if done.returncode == 0 else {}
+            details = record.get("details", {})
+            said = [f"ran {record.get('value')}"]
+            if "onnx_file" in details:
+                said.append(f"model.onnx {details['onnx_file']}")
+            if "keras_seconds" in details:
+                said.append(f"check: Keras {details['keras_seconds']:.2f} s, "
+                            f"ONNX Runtime {details['onnx_seconds']:.2f} s")
+            if done.returncode:
+                said.append(f"FAILED: {done.stderr[-300:]}")
+            print(f"  --engine {engine:5}: {seconds:6.1f} s, {'; '.join(said)}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=2048, help="side of the segmentation image")
@@ -102,7 +149,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0,
                         help="threads per engine (0: each engine's own choice); 1 compares the engines' work per "
                              "core where other processes keep the CPU busy")
+    parser.add_argument("--end-to-end", action="store_true",
+                        help="instead: `petrilab predict` per engine on one SIZE × SIZE image (a trained run)")
     args = parser.parse_args()
+    if args.end_to_end:
+        end_to_end(args.size)
+        print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        return 0
     if args.threads:  # before TensorFlow starts
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
 
