@@ -13,7 +13,7 @@
                   [--events FILE]
     petrilab evaluate RUN_DIR [--data TEST_DIR] [--excel] [--events FILE]
     petrilab predict RUN_DIR INPUT_DIR OUTPUT_DIR [--probabilities] [--slices] [--set postprocess.KEY=VALUE ...] [--overwrite]
-                     [--excel] [--events FILE]
+                     [--excel] [--engine auto|keras|onnx] [--events FILE]
     petrilab diagnose RUN_DIR|HISTORY.csv
     petrilab describe-model --serve
     petrilab export RUN_DIR --format bioimageio -o MODEL.zip [--author ...] [--license ...] [--cite ...] [--events FILE]
@@ -189,7 +189,8 @@ def cmd_predict(args) -> int:
         if images.is_dir():  # (a missing one: predict_folder says so)
             check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
         quiet_tensorflow(run_backend(args.run_dir))
-        options = PredictOptions(probabilities=args.probabilities, excel=args.excel, slices=args.slices)
+        options = PredictOptions(probabilities=args.probabilities, excel=args.excel, slices=args.slices,
+                                 engine=args.engine)
         path = predict_folder(args.run_dir, args.input_dir, args.output_dir, overrides=args.set,
                               overwrite=args.overwrite, notes=notes, options=options, events=events)
     print(f"Predictions written to {path}")
@@ -322,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the results of an earlier prediction in OUTPUT_DIR (only the files PetriLab wrote)")
     # tables for Excel: UTF-8 with a byte-order mark (commas and decimal points as always)
     p.add_argument("--excel", action="store_true", help="write tables with a UTF-8 byte-order mark, for Excel")
+    p.add_argument("--engine", choices=("auto", "keras", "onnx"), default="auto",
+                   help="what runs the network: auto (ONNX Runtime when installed, its outputs equal Keras's and it "
+                        "is faster; else Keras), keras, or onnx (default: auto)")
     add_events_option(p, "prediction_events.jsonl among the results")
     p.set_defaults(func=cmd_predict)
 

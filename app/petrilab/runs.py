@@ -38,6 +38,7 @@ SLURM_SCRIPT = "slurm.sbatch"  # petrilab submit: the job script (cluster/script
 SLURM_RECORD = "slurm.json"  # petrilab submit: job id, array task, sweep, resources (cluster/submit.py)
 SLURM_LOG = "slurm.out"  # the job's terminal output (for a sweep, a link into the runs folder's slurm-logs)
 CORRECTIONS = "corrections.json"  # trained on an annotation folder: which images were labelled and when (annotation/corrections.py)
+ONNX_MODEL = "model.onnx"  # model.keras converted for ONNX Runtime, made by predict (prediction/onnx_engine.py)
 TRIAL_RECORD = "tuning_trial.json"  # petrilab tune: a trial's number and what it changed (tuning/records.py)
 
 

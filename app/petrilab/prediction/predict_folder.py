@@ -15,6 +15,7 @@ from pathlib import Path
 from petrilab.command_events import PREDICTION_EVENTS, CommandEvents
 from petrilab.data import finite
 from petrilab.data.images import IMAGE_SUFFIXES, is_image_file
+from petrilab.events import DECIDED
 from petrilab.errors import UserError
 from petrilab.file_names import shown
 from petrilab.output_folders import disk_problem, refuse_output_in_data, run_data_folders
@@ -90,10 +91,24 @@ def _unreadable(table: Path) -> list[dict]:
         return [{"file": r["file"], "reason": r["problem"]} for r in csv.DictReader(f) if r.get("problem")]
 
 
+def _engine_told(events: CommandEvents | None, notes: list[str] | None):
+    """The engine's decision (prediction/engine.py) as a `decided` event and, when "auto" chose, a note on the
+    terminal (not when ONNX Runtime is simply not installed: the event and prediction.json say so)."""
+    def told(decision: dict) -> None:
+        if events is not None:
+            events.emit(DECIDED, **decision)
+        if notes is not None and decision["asked"] != decision["value"] and not decision["details"].get("usual"):
+            notes.append(decision["message"])
+    return told
+
+
 def _record(trained: TrainedModel, input_dir: Path, images: list[Path], overrides, options: PredictOptions,
             skipped, outputs) -> dict:
+    decision = trained.network.decision or {"value": None, "asked": options.engine,
+                                            "message": "No image reached the network."}
     return {**made_with(trained, images, str(input_dir), root=input_dir), "postprocess_set": list(overrides or []),
-            "probabilities": options.probabilities, "excel": options.excel, "skipped": skipped, "outputs": outputs}
+            "probabilities": options.probabilities, "excel": options.excel, "skipped": skipped, "outputs": outputs,
+            "engine": {k: decision.get(k) for k in ("value", "asked", "message", "details")}}
 
 
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
@@ -120,8 +135,9 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
             if events is not None:  # the command's events (cli, ended by command_events.reported)
                 events.start(staging / PREDICTION_EVENTS, len(images), run=str(Path(run_dir).resolve()),
                              input_folder=str(input_dir), output_folder=str(output_dir))
-            trained = trained or TrainedModel(run_dir)
+            trained = trained or TrainedModel(run_dir, engine=options.engine)
             trained.progress = events.progress if events is not None else None
+            trained.decided = _engine_told(events, notes)
             if overrides:
                 apply_postprocess(trained, overrides)
             with finite.noticed() as seen:

@@ -9,14 +9,17 @@ import numpy as np
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.data.images import read_image
+from petrilab.data.split import fingerprint
 from petrilab.data.preprocess import Preprocessing
 from petrilab.errors import UserError
-
-PREDICT_BATCH = 32
+from petrilab.prediction.engine import BATCH as PREDICT_BATCH
+from petrilab.prediction.engine import NetworkRunner
 
 
 class TrainedModel:
-    def __init__(self, run_dir: str | Path, model=None):
+    def __init__(self, run_dir: str | Path, model=None, engine: str = "keras"):
+        """`engine`: what runs the network (prediction/engine.py): keras, onnx, or auto (the faster of both
+        when their outputs agree; predict's default)."""
         from petrilab.recipes import get_recipe
 
         self.run_dir = Path(run_dir)
@@ -29,7 +32,15 @@ class TrainedModel:
         self.prep = Preprocessing.from_settings(self.settings.data, self.settings.data.channels)
         self.model = model if model is not None else self._load()
         self.progress = None  # called with the number of images predicted so far (evaluate / predict events)
+        self.decided = None  # called with the engine's decision, once, at the first batch (predict's events)
         self.done = 0
+        # the file's hash ties a cached model.onnx to it; a model handed over in memory has none
+        source = fingerprint(self.run_dir / runs.BEST_MODEL) if model is None and engine != "keras" else None
+        self.network = NetworkRunner(self.model, self.run_dir, source, engine, on_decided=self._decided)
+
+    def _decided(self, decision: dict) -> None:
+        if self.decided is not None:
+            self.decided(decision)
 
     def predicted(self, n: int) -> None:
         """`n` more images went through the network (or could not be read): say so to `progress`."""
@@ -52,7 +63,7 @@ class TrainedModel:
 
     def raw_predict(self, images: np.ndarray) -> np.ndarray:
         """The network's outputs for a preprocessed batch (N, h, w, c)."""
-        return np.asarray(self.model.predict(images, verbose=0, batch_size=PREDICT_BATCH), dtype=np.float64)
+        return np.asarray(self.network(images), dtype=np.float64)
 
     def predict_files(self, paths: list[Path]) -> tuple[list[Path], np.ndarray, dict[Path, str]]:
         """Raw outputs for image files, in batches; unreadable files are reported, not fatal."""

@@ -247,13 +247,8 @@ class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEval
         patch = settings.data.patch_size or [PREDICT_TILE, PREDICT_TILE]
         context = min(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch) // 4
         tile = (largest_tile(max(int(p) for p in patch), multiple),) * 2
-        model = trained.model
-
-        def predict_batch(batch: np.ndarray) -> np.ndarray:
-            # predict_on_batch: no input pipeline is built per call (model.predict's costs 30-40 % here)
-            return np.asarray(model.predict_on_batch(batch), dtype=np.float32)
-
-        probabilities = predict_tiled(predict_batch, x, tile, context, int(model.output.shape[-1]),
+        # trained.network: Keras (predict_on_batch) or ONNX Runtime, as prediction/engine.py chose
+        probabilities = predict_tiled(trained.network, x, tile, context, int(trained.model.output.shape[-1]),
                                       batch_size=max(1, PREDICT_PIXELS // (tile[0] * tile[1])), multiple=multiple)
         if count:
             trained.predicted(1)
