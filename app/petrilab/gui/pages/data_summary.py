@@ -27,7 +27,7 @@ class SummaryCard(Card):
         self.chart = ClassBarChart()
         self.chart.setFixedHeight(190)
         self.body.addWidget(self.chart)
-        self.values_panel = panel("values").ValuesPanel(context)  # regression and multi-label: their values, not classes
+        self.values_panel = panel("values").ValuesPanel(context)  # multi-label, regression: values, not classes
         self.values_panel.hide()
         self.body.addWidget(self.values_panel)
         # a grid, not a QFormLayout: its rows grow with wrapped text instead of clipping the second line
@@ -111,22 +111,22 @@ class SummaryCard(Card):
     def _show_segmentation(self, checked: CheckedData, pairing, extra: list[str], words: str) -> str:
         """The summary in mask words: pairs, what the mask values mean, objects and their sizes."""
         report = checked.report
-        seg_summary = panel_of(report.task, "summary_words")
+        mask_words = panel_of(report.task, "summary_words")
         self.chart.setVisible(False)
         self.heading.setText("Images and masks")
         f = self.fields
         f["Images"].setText(f"{report.n_images} with a usable mask, of {pairing.images} in 'images'"
                             + (f" · {', '.join(extra)}" if extra else ""))
         bad = pairing.missing or pairing.mismatched
-        f["Masks"].setText(seg_summary.masks_words(pairing))
+        f["Masks"].setText(mask_words.masks_words(pairing))
         f["Masks"].setStyleSheet(f"color: {theme.LEVEL_COLOURS['error']};" if bad else "")
-        f["Mask values"].setText(seg_summary.values_words(report))
-        f["Objects"].setText(seg_summary.objects_words(report))
-        f["Object sizes"].setText(seg_summary.sizes_words(report))
+        f["Mask values"].setText(mask_words.values_words(report))
+        f["Objects"].setText(mask_words.objects_words(report))
+        f["Object sizes"].setText(mask_words.sizes_words(report))
         s = self.context.settings
-        f["Training patches"].setText(seg_summary.patch_words(s.data.patch_size,
-                                                              report.proposals.get("data.patch_size"),
-                                                              s.model.filters))
+        f["Training patches"].setText(mask_words.patch_words(s.data.patch_size,
+                                                             report.proposals.get("data.patch_size"),
+                                                             s.model.filters))
         if checked.test_report is not None:
             t = checked.test_report
             f["Test folder"].setText(f"{t.n_images} image/mask pairs")
