@@ -9,7 +9,8 @@ labels per image), tasks/regression/ (values per image), tasks/segmentation/
 or without clean images), and tasks/tables/ (the images + table layout
 that multi-label and regression share). The workshop's rule of thumb lives
 here once too: the task decides the last layer's activation, the loss and the
-metrics. The window's panels per family are in gui/tasks/<family>/.
+metrics. The window's panels per family are in gui/tasks/<family>/ (`Task.panels` names the
+package; gui/tasks/__init__.py is their registry).
 """
 
 from __future__ import annotations
