@@ -6,25 +6,26 @@ the words of the workshop: images per class, sizes, channels, bit depth;
 imbalanced classes, too few images, unreadable files, mixed grey/colour,
 mixed bit depths, the same image saved twice, pixels that are not numbers.
 Each finding says what to do; `proposals` are the settings changes that are
-safe to apply.
+safe to apply. The report it fills (findings, proposals, counts, its text and
+JSON) is data/check_report.py.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+# the report's types and words (check_report.py) are also imported from here by the tasks' own checks
+from petrilab.data.check_report import (ERROR, INFO, WARNING, DatasetReport, Finding, _add, _channel_words,
+                                        _depth_words)
 from petrilab.data.discovery import Dataset
 from petrilab.data import finite as finite_pixels
 from petrilab.data.images import ImageInfo, image_info, read_image
 from petrilab.data.network_depth import proposed_filters
 from petrilab.errors import UserError
 from petrilab.tasks import TASKS, is_per_pixel
-
-ERROR, WARNING, INFO = "error", "warning", "info"
 
 # Images per class below which a class cannot be learnt nor measured: the split
 # keeps at least one image for validation and one for the test, so with fewer
@@ -42,94 +43,6 @@ SIDE_STEP = 8
 MIN_PROPOSED_SIDE = 16
 # At most this many unreadable files are listed one by one; the rest are summed up.
 MAX_LISTED = 50
-
-
-@dataclass
-class Finding:
-    level: str  # error | warning | info
-    message: str
-    file: str | None = None
-    fix: str | None = None
-
-
-@dataclass
-class DatasetReport:
-    task: str
-    n_images: int  # readable images (the ones training will use)
-    classes: list[str]
-    counts: dict[str, int]  # readable images per class
-    sizes: dict[str, int]  # "HxW" -> number of images
-    channels: dict[int, int]  # channels -> number of images
-    dtypes: dict[str, int]  # "uint8", "uint16", "float32"... -> number of images
-    findings: list[Finding] = field(default_factory=list)
-    proposals: dict[str, object] = field(default_factory=dict)
-    unreadable: list[str] = field(default_factory=list)  # excluded from training
-    alpha: int = 0  # images whose 4th channel is transparency (RGBA PNG), counted in channels[4]
-    skipped: list[str] = field(default_factory=list)  # files that are not images
-    nonfinite: dict[str, int] = field(default_factory=dict)  # float images with NaN/inf pixels -> how many
-    masks: dict = field(default_factory=dict)  # segmentation: pixel share per class, objects and their sizes
-    dimensions: str = "2d"  # "3d": every image is a z-stack (sizes are "z × y × x"; docs/ARCHITECTURE.md, Z-stacks)
-    voxel: list[float] | None = None  # z-stacks of one voxel size: (z, y, x) in µm
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.level == ERROR for f in self.findings)
-
-    def to_dict(self) -> dict:
-        body = asdict(self)
-        body["channels"] = {str(k): v for k, v in self.channels.items()}  # JSON keys are text
-        body["ok"] = self.ok
-        return body
-
-    @classmethod
-    def from_dict(cls, body: dict) -> "DatasetReport":
-        body = dict(body)
-        body.pop("ok", None)
-        body["channels"] = {int(k): v for k, v in body.get("channels", {}).items()}
-        body["findings"] = [Finding(**f) for f in body.get("findings", [])]
-        return cls(**body)
-
-    def to_text(self) -> str:
-        stacks = self.dimensions == "3d"
-        lines = [f"{self.n_images} readable {'z-stacks' if stacks else 'images'} in {len(self.classes)} classes."]
-        width = max((len(c) for c in self.classes), default=0)
-        for name in self.classes:
-            lines.append(f"  {name:<{width}}  {self.counts.get(name, 0)}")
-        lines.append(("Sizes (z × y × x): " if stacks else "Sizes (height x width): ") + _tally(self.sizes, limit=6))
-        lines.append("Channels: " + _tally({_channel_words(c): n for c, n in sorted(self.channels.items())}))
-        lines.append("Bit depth: " + _tally({_depth_words(d): n for d, n in self.dtypes.items()}))
-        for level, heading in ((ERROR, "Problems"), (WARNING, "Warnings"), (INFO, "Notes")):
-            chosen = [f for f in self.findings if f.level == level]
-            if not chosen:
-                continue
-            lines.append(f"{heading}:")
-            for f in chosen:
-                lines.append(f"  - {f.message}")
-                if f.file:
-                    lines.append(f"    File: {f.file}")
-                if f.fix:
-                    lines.append(f"    What to do: {f.fix}")
-        if self.proposals:
-            lines.append("Suggested settings:")
-            lines += [f"  {key} = {value!r}" for key, value in self.proposals.items()]
-        lines.append("The data is ready to train." if self.ok else "Fix the problems above before training.")
-        return "\n".join(lines)
-
-
-def _tally(counter: dict, limit: int = 10) -> str:
-    items = sorted(counter.items(), key=lambda kv: -kv[1])
-    text = ", ".join(f"{k} ({v})" for k, v in items[:limit])
-    if len(items) > limit:
-        text += f", and {len(items) - limit} more"
-    return text or "none"
-
-
-def _channel_words(c: int) -> str:
-    return {1: "grey", 3: "colour (RGB)"}.get(c, f"{c} channels")
-
-
-def _depth_words(dtype: str) -> str:
-    return {"uint8": "8-bit", "uint16": "16-bit", "float32": "32-bit float"}.get(dtype, dtype)
 
 
 # ---------------------------------------------------------------- channels
@@ -300,10 +213,6 @@ def file_findings(report: DatasetReport, headers: Headers, dataset: Dataset, res
     by_folder = dataset.task in TASKS and TASKS[dataset.task].data == "folders"
     named.duplicate_file_findings(report, dataset.samples,
                                   lambda s: classes[s.label] if by_folder and s.label < len(classes) else None)
-
-
-def _add(report: DatasetReport, level: str, message: str, file=None, fix: str | None = None) -> None:
-    report.findings.append(Finding(level, message, str(file) if file is not None else None, fix))
 
 
 def _unreadable_findings(report: DatasetReport, errors: list[UserError]) -> None:

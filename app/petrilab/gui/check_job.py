@@ -10,7 +10,7 @@ from __future__ import annotations
 from petrilab.data.images import image_info
 from petrilab.errors import UserError
 from petrilab.gui.dataset_state import CheckedData
-from petrilab.gui.tasks.segmentation import summary as seg_summary
+from petrilab.gui.tasks import panel
 from petrilab.tasks import TASKS, is_table_task
 
 
@@ -53,9 +53,10 @@ def check_folders(key: tuple, settings, *, emit, cancelled):
     return CheckedData(key, dataset, report, test_dataset, test_report)
 
 
-def pairing_of(dataset, cancelled=lambda: False) -> seg_summary.Pairing:
-    """Images, masks found, masks missing and masks of another size (image headers only)."""
-    p = seg_summary.Pairing(images=len(dataset.samples))
+def pairing_of(dataset, cancelled=lambda: False):
+    """Images, masks found, masks missing and masks of another size (image headers only): a Pairing of the
+    family's summary words."""
+    p = panel("summary_words").Pairing(images=len(dataset.samples))
     p.orphans = sum(1 for f in dataset.skipped if f.parent.name == "masks")
     for sample in dataset.samples:
         if cancelled():

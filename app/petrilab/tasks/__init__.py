@@ -9,7 +9,8 @@ labels per image), tasks/regression/ (values per image), tasks/segmentation/
 or without clean images), and tasks/tables/ (the images + table layout
 that multi-label and regression share). The workshop's rule of thumb lives
 here once too: the task decides the last layer's activation, the loss and the
-metrics. The window's panels per family are in gui/tasks/<family>/.
+metrics. The window's panels per family are in gui/tasks/<family>/ (`Task.panels` names the
+package; gui/tasks/__init__.py is their registry).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Task:
     recipe: str = ""  # "module:class" of what differs when training (tasks/<family>/); imported only when used
     keras_objects: str = ""  # the module of custom Keras losses and metrics its saved models need (Keras only)
     demo: str = ""  # the module whose example_data(out_dir, task) makes its example data (tasks/<family>/demo.py)
+    panels: str = ""  # the window's package of its panels, gui/tasks/<panels>/ (its PANELS; gui/tasks/__init__.py)
 
     @property
     def example(self) -> str:
@@ -120,7 +122,7 @@ TASKS: dict[str, Task] = {
             "DATA/<class name>/<image> — one sub-folder per class",
             True, data="folders", answer="class", geometry="probe", chance="classes", tags=("classification",),
             recipe="petrilab.tasks.classification.recipe:ClassificationRecipe",
-            demo="petrilab.tasks.classification.demo",
+            demo="petrilab.tasks.classification.demo", panels="classification",
         ),
         Task(
             "multilabel",
@@ -129,7 +131,7 @@ TASKS: dict[str, Task] = {
             "DATA/images/<image> + DATA/labels.csv (filename, one 0/1 column per label)",
             True, data="table", answer="labels", table="labels.csv", tags=("classification", "multi-label"),
             recipe="petrilab.tasks.classification.multilabel:MultiLabelRecipe",
-            demo="petrilab.tasks.classification.demo",
+            demo="petrilab.tasks.classification.demo", panels="tables",
         ),
         Task(
             "regression",
@@ -141,6 +143,7 @@ TASKS: dict[str, Task] = {
             # the workshop's MSE, named so the user sees it
             defaults={"training.loss": "mse"}, recipe="petrilab.tasks.regression.recipe:RegressionRecipe",
             keras_objects="petrilab.tasks.regression.keras_metrics", demo="petrilab.tasks.regression.demo",
+            panels="tables",
         ),
         Task(
             "semantic",
@@ -150,6 +153,7 @@ TASKS: dict[str, Task] = {
             True, data="masks", answer="mask", tags=("semantic-segmentation", "segmentation"),
             defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:SemanticRecipe",
             keras_objects="petrilab.tasks.segmentation.losses", demo="petrilab.tasks.segmentation.demo",
+            panels="segmentation",
         ),
         Task(
             "instance",
@@ -159,6 +163,7 @@ TASKS: dict[str, Task] = {
             True, data="masks", answer="objects", tags=("instance-segmentation", "segmentation"),
             defaults=_SEGMENTATION_DEFAULTS, recipe="petrilab.tasks.segmentation.recipe:InstanceRecipe",
             keras_objects="petrilab.tasks.segmentation.losses", demo="petrilab.tasks.segmentation.demo",
+            panels="segmentation",
         ),
         Task(
             "restoration",
@@ -168,6 +173,7 @@ TASKS: dict[str, Task] = {
             True, data="images", answer="image", tags=("denoising", "restoration", "image-restoration"),
             defaults=_RESTORATION_DEFAULTS, recipe="petrilab.tasks.restoration.recipe:RestorationRecipe",
             keras_objects="petrilab.tasks.restoration.losses", demo="petrilab.tasks.restoration.demo",
+            panels="restoration",
         ),
     ]
 }

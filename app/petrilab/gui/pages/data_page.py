@@ -25,8 +25,7 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.data_findings import FindingsCard, ProposalsCard, html
 from petrilab.gui.pages.data_folder_card import FolderCard
 from petrilab.gui.pages.data_summary import SummaryCard
-from petrilab.gui.tasks.segmentation import summary as seg_summary
-from petrilab.gui.tasks.segmentation.gallery import MAX_PAIRS, SegmentationGallery, spread
+from petrilab.gui.tasks import panel
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.card import card
 from petrilab.gui.widgets.thumbnail_grid import ThumbnailGrid
@@ -35,8 +34,6 @@ from petrilab.tasks import MASK_TASKS as SEGMENTATION_TASKS
 
 THUMBNAILS_PER_CLASS = 12
 THUMBNAIL_SIZE = 64
-# segmentation: pairs without a mask come first in the gallery (up to this many), so the user sees them
-PROBLEM_PAIRS_FIRST = 6
 SUGGESTIONS = " · "  # between the check's status and the count of suggestions still to apply
 
 
@@ -47,7 +44,7 @@ class DataPage(WizardPage):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(context, parent)
         self.checked: CheckedData | None = None
-        self.pairing: seg_summary.Pairing | None = None  # segmentation: how images and masks pair up
+        self.pairing = None  # segmentation: how images and masks pair up (check_job.pairing_of)
         self.error: UserError | None = None
         self.checking = False
         self._checking_key: tuple | None = None  # the folders being checked now
@@ -111,7 +108,7 @@ class DataPage(WizardPage):
         self.examples_title = examples_layout.itemAt(0).widget()
         self.thumbnails = ThumbnailGrid(THUMBNAIL_SIZE, columns=6)
         examples_layout.addWidget(self.thumbnails)
-        self.pairs_gallery = SegmentationGallery()  # segmentation: image/mask pairs, the mask drawn on the image
+        self.pairs_gallery = panel("examples")()  # segmentation: image/mask pairs, the mask drawn on the image
         self.pairs_gallery.hide()
         examples_layout.addWidget(self.pairs_gallery)
         examples_layout.addStretch(1)
@@ -243,13 +240,8 @@ class DataPage(WizardPage):
         self._show_state()
 
     def _start_pairs(self, dataset) -> None:
-        """The gallery of image/mask pairs: images without a mask first, then pairs spread over the folder."""
-        samples = dataset.samples
-        without = [i for i, s in enumerate(samples) if s.mask is None][:PROBLEM_PAIRS_FIRST]
-        rest = [i for i in range(len(samples)) if i not in set(without)]
-        chosen = without + [rest[i] for i in spread(len(rest), MAX_PAIRS - len(without))]
-        pairs = [(str(samples[i].path), str(samples[i].mask) if samples[i].mask else None) for i in chosen]
-        self.pairs_gallery.show_pairs(dataset.task, pairs, len(samples))
+        """The gallery of image/mask pairs (the family's examples widget chooses which)."""
+        self.pairs_gallery.show_dataset(dataset)
         self._show_state()
 
     # ------------------------------------------------------------ showing

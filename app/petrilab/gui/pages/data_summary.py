@@ -9,8 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel
 from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS
 from petrilab.gui.context import AppContext
 from petrilab.gui.dataset_state import CheckedData
-from petrilab.gui.tasks.segmentation import summary as seg_summary
-from petrilab.gui.tasks.tables.value_columns import ValuesPanel, contents_words
+from petrilab.gui.tasks import panel, panel_of
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
 from petrilab.gui.widgets.card import Card
@@ -28,7 +27,7 @@ class SummaryCard(Card):
         self.chart = ClassBarChart()
         self.chart.setFixedHeight(190)
         self.body.addWidget(self.chart)
-        self.values_panel = ValuesPanel(context)  # regression and multi-label: their values, not classes
+        self.values_panel = panel("values").ValuesPanel(context)  # multi-label, regression: values, not classes
         self.values_panel.hide()
         self.body.addWidget(self.values_panel)
         # a grid, not a QFormLayout: its rows grow with wrapped text instead of clipping the second line
@@ -55,7 +54,7 @@ class SummaryCard(Card):
             self.fields[name].setVisible(segmentation)
             self.names[name].setVisible(segmentation)
 
-    def show_report(self, checked: CheckedData, pairing: seg_summary.Pairing | None, words: str) -> str:
+    def show_report(self, checked: CheckedData, pairing, words: str) -> str:
         """Fill the card from the check; returns the status line ('Checked … — `words`.')."""
         report = checked.report
         status = f"Checked {report.n_images} images in {len(report.classes)} classes — {words}."
@@ -84,6 +83,7 @@ class SummaryCard(Card):
         self.chart.setVisible(not table)
         self.heading.setText("Values per image" if table else "Images per class")
         if table:
+            contents_words = panel("values").contents_words
             status = f"Checked {report.n_images} images with {contents_words(report)} — {words}."
             f["Images"].setText(f"{report.n_images} with {contents_words(report)}"
                                 + (f" · {', '.join(extra)}" if extra else ""))
@@ -108,25 +108,25 @@ class SummaryCard(Card):
             self.fields["Test folder"].setText(f"{checked.test_report.n_images} images")
         return f"Checked {report.n_images} {'image pairs' if pairs else 'noisy images'} — {words}."
 
-    def _show_segmentation(self, checked: CheckedData, pairing: seg_summary.Pairing, extra: list[str],
-                           words: str) -> str:
+    def _show_segmentation(self, checked: CheckedData, pairing, extra: list[str], words: str) -> str:
         """The summary in mask words: pairs, what the mask values mean, objects and their sizes."""
         report = checked.report
+        mask_words = panel_of(report.task, "summary_words")
         self.chart.setVisible(False)
         self.heading.setText("Images and masks")
         f = self.fields
         f["Images"].setText(f"{report.n_images} with a usable mask, of {pairing.images} in 'images'"
                             + (f" · {', '.join(extra)}" if extra else ""))
         bad = pairing.missing or pairing.mismatched
-        f["Masks"].setText(seg_summary.masks_words(pairing))
+        f["Masks"].setText(mask_words.masks_words(pairing))
         f["Masks"].setStyleSheet(f"color: {theme.LEVEL_COLOURS['error']};" if bad else "")
-        f["Mask values"].setText(seg_summary.values_words(report))
-        f["Objects"].setText(seg_summary.objects_words(report))
-        f["Object sizes"].setText(seg_summary.sizes_words(report))
+        f["Mask values"].setText(mask_words.values_words(report))
+        f["Objects"].setText(mask_words.objects_words(report))
+        f["Object sizes"].setText(mask_words.sizes_words(report))
         s = self.context.settings
-        f["Training patches"].setText(seg_summary.patch_words(s.data.patch_size,
-                                                              report.proposals.get("data.patch_size"),
-                                                              s.model.filters))
+        f["Training patches"].setText(mask_words.patch_words(s.data.patch_size,
+                                                             report.proposals.get("data.patch_size"),
+                                                             s.model.filters))
         if checked.test_report is not None:
             t = checked.test_report
             f["Test folder"].setText(f"{t.n_images} image/mask pairs")

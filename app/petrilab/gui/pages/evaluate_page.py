@@ -25,12 +25,7 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.evaluate_cards import MetricCards
 from petrilab.gui.pages.evaluate_per_item import PER_ITEM, PerItemPanel
 from petrilab.gui.process import EngineProcess
-from petrilab.gui.tasks.classification.confusion import ConfusionMatrixView
-from petrilab.gui.tasks.classification.mistakes import mistakes
-from petrilab.gui.tasks.restoration.results import RestorationResults
-from petrilab.gui.tasks.segmentation.results import TestImageBrowser
-from petrilab.gui.tasks.tables.value_results import TITLES as VALUE_PLOT_TITLES
-from petrilab.gui.tasks.tables.value_results import ValueResults
+from petrilab.gui.tasks import panel
 from petrilab.gui.widgets.gallery import ImageGallery
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.tasks import DEFAULT_TASK, MASK_TASKS as SEGMENTATION, TASKS, has_objects
@@ -114,7 +109,7 @@ class EvaluatePage(WizardPage):
         self.card_widgets = self.metric_cards.card_widgets
         self.cards = self.metric_cards.cards  # metric key -> the value label showing it
 
-        self.confusion = ConfusionMatrixView()
+        self.confusion = panel("confusion")()
         self.confusion_box = confusion_box = self._section("Confusion matrix",
                                       "Rows: true class · columns: predicted class · the diagonal is right", self.confusion)
 
@@ -126,7 +121,7 @@ class EvaluatePage(WizardPage):
         self.per_class_subtitle = per_class_box.note
 
         # segmentation: the test images with true and predicted outlines, in place of the confusion matrix
-        self.browser = TestImageBrowser()
+        self.browser = panel("test_images")()
         self.browser_box = self._section("Test images: true and predicted outlines",
                                          "The worst first: where the two outlines part, the model went wrong",
                                          self.browser)
@@ -147,13 +142,13 @@ class EvaluatePage(WizardPage):
                                          self.gallery, title_label=self.gallery_title)
 
         # regression and multi-label: their plots between the table and the gallery
-        self.value_plots = ValueResults()
+        self.value_plots = panel("value_results").ValueResults()
         self.value_plots_title = QLabel()
         self.value_plots_box = self._section("", "", self.value_plots, title_label=self.value_plots_title)
         self.value_plots_box.hide()
 
         # restoration: the scores beside non-local means and the test images before and after
-        self.restoration = RestorationResults()
+        self.restoration = panel("before_after")()
         self.restoration_box = self._section("Test images: before and after",
                                              "Never the restored image alone: compare, wipe, look at the difference",
                                              self.restoration)
@@ -346,7 +341,7 @@ class EvaluatePage(WizardPage):
         shown = self.value_plots.show_evaluation(evaluation, rows)
         self.value_plots_box.setVisible(shown)
         if shown:
-            title, subtitle = VALUE_PLOT_TITLES[TASKS[evaluation["task"]].answer]
+            title, subtitle = panel("value_results").TITLES[TASKS[evaluation["task"]].answer]
             self.value_plots_title.setText(title)
             self.value_plots_box.note.setText(subtitle)
             # the table needs only its rows; the plots get the rest
@@ -355,7 +350,7 @@ class EvaluatePage(WizardPage):
     def _fill_gallery(self, rows: list[dict]) -> None:
         # the mistakes gallery is for classes; other tasks' tables have no right-or-wrong column
         self.gallery_box.setVisible(bool(rows) and "correct" in rows[0])
-        entries, title = mistakes(rows, self.run_dir)
+        entries, title = panel("mistakes")(rows, self.run_dir)
         self.gallery.set_images(entries)
         self.gallery_title.setText(title)
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from petrilab.gui.pages.evaluate_cards import format_metric
-from petrilab.gui.tasks.segmentation.results import ObjectScores
+from petrilab.gui.tasks import panel
 
 PER_ITEM = (("per_class", "Per class", "Precision, recall and F1 of each class"),
             ("per_label", "Per label", "Precision, recall, F1 and AUC of each label, at its decision threshold"),
@@ -56,7 +56,7 @@ class PerItemPanel(QScrollArea):
         # instance segmentation: the objects matched one to one, under the pixel scores
         self.objects_title = QLabel("Objects at IoU 0.5")
         self.objects_title.setObjectName("sectionTitle")
-        self.object_scores = ObjectScores()
+        self.object_scores = panel("object_scores")()
         inner.addWidget(self.objects_title)
         inner.addWidget(self.object_scores)
         self._stretch = inner.count()

@@ -19,8 +19,7 @@ from petrilab.gui.pages.base import WizardPage
 from petrilab.gui.pages.model_architecture_card import ArchitectureCard
 from petrilab.gui.pages.model_settings_tabs import GROUP_NOTES, GROUPS, settings_tab
 from petrilab.gui.pages.model_size_card import SizeCard
-from petrilab.gui.tasks.segmentation.patch_control import PatchSizeControl
-from petrilab.gui.tasks.segmentation.summary import resolved_patch, unet_words
+from petrilab.gui.tasks import panel
 from petrilab.gui.widgets.augmentation_question import AugmentationQuestion
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
 from petrilab.gui.widgets.setting_controls import SettingControl
@@ -104,7 +103,7 @@ class ModelPage(WizardPage):
         """Segmentation trains on patches: data.patch_size, in the Input images tab (not in self.controls:
         'from the data' is an empty list, which the generic controls do not offer)."""
         form = self.rows["data.image_size"][0]
-        self.patch_control = PatchSizeControl()
+        self.patch_control = panel("patch_control")()
         self.patch_control.changed.connect(self._control_changed)
         self.patch_label = QLabel(help_texts.label("data.patch_size") + ":")
         form.insertRow(2, self.patch_label, self.patch_control.widget)  # after the note and the image size
@@ -148,11 +147,12 @@ class ModelPage(WizardPage):
         s = self.context.settings
         checked = dataset_state.current(self.context)
         proposal = checked.report.proposals.get("data.patch_size") if checked is not None else None
-        self.patch_control.set_resolved(resolved_patch(proposal, s.model.filters))
+        words = panel("summary_words")  # the patch size and the U-Net in the words of the family that has them
+        self.patch_control.set_resolved(words.resolved_patch(proposal, s.model.filters))
         unet = s.model.architecture == "unet"
         self.unet_text.setVisible(unet)
         if unet:
-            self.unet_text.setText(unet_words(s, proposal))
+            self.unet_text.setText(words.unet_words(s, proposal))
 
     # ------------------------------------------------------------ settings ↔ controls
 

@@ -31,11 +31,10 @@ from petrilab.gui.pages.predict_results import (SEGMENTATION_COLUMNS, Prediction
                                                 results_summary)
 from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
-from petrilab.gui.tasks.restoration import predicted as restoration_results
-from petrilab.gui.tasks.segmentation.postprocess_preview import overrides
-from petrilab.gui.tasks.segmentation.predict_preview import SEGMENTATION, PreviewSection
+from petrilab.gui.tasks import panel
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.prediction_gallery import PredictionGallery
+from petrilab.tasks import MASK_TASKS as SEGMENTATION  # the tasks whose runs get the preview
 
 PREDICTIONS = "predictions.csv"
 
@@ -116,8 +115,8 @@ class PredictPage(WizardPage):
 
         self.message = InlineMessage()
         # segmentation: the post-processing, live on one image (its own engine job: the batch engine stays free)
-        self.preview_box = PreviewSection(self.context, self.input_edit, self.message,
-                                          command=command)
+        self.preview_box = panel("preview")(self.context, self.input_edit, self.message,
+                                            command=command)
         self.preview = self.preview_box.preview
         self.preview_engine = self.preview_box.engine
         self.preview_choice = self.preview_box.choice
@@ -128,7 +127,7 @@ class PredictPage(WizardPage):
         self.table.cellDoubleClicked.connect(self._open_image)
         # the predictions as pictures first (what the model said, on each image), the table beside
         self.gallery = PredictionGallery()
-        self.restored = restoration_results.RestoredBrowser()  # restoration: each image before and after
+        self.restored = panel("restored").RestoredBrowser()  # restoration: each image before and after
         self.views = QTabWidget()
         self.views.addTab(self.gallery, "Images")
         self.views.addTab(self.table, "Table")
@@ -305,7 +304,7 @@ class PredictPage(WizardPage):
         self.used_options = None
         if self.task in SEGMENTATION:
             self.used_options = self.preview.options()
-            extra += overrides(self.used_options)  # the options shown in the preview, for every image
+            extra += panel("preview_options")(self.used_options)  # the options shown in the preview, for every image
         self.engine.start_predict(self.context.current_run, Path(self.input_edit.text().strip()).resolve(),
                                   self.output_dir, extra=extra)
         self.status.setText("Predicting… the model loads, then reads every image.")
@@ -341,6 +340,7 @@ class PredictPage(WizardPage):
             self.rows, columns = [], []
         self.output_dir = Path(path).parent
         objects = "count" in columns  # segmentation: objects per image, measurements in objects.csv
+        restoration_results = panel("restored")
         restored = restoration_results.is_restoration(columns)
         self.summary.setText(restoration_results.summary(self.rows) if restored else
                              results_summary(self.rows, columns))

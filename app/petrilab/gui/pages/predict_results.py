@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from petrilab.gui.tasks.tables.value_results import prediction_summary
+from petrilab.gui.tasks import panel
 from petrilab.gui.widgets.prediction_gallery import is_coin_toss
 from petrilab.tasks import has_objects
 
@@ -120,7 +120,7 @@ def results_summary(rows: list[dict], columns: list[str]) -> str:
     elif "count" in columns:  # segmentation: objects per image, measurements in objects.csv
         text = object_summary(rows)
     else:  # regression: the range of each value; multi-label: images given each label
-        text = prediction_summary(rows, columns) or text
+        text = panel("value_results").prediction_summary(rows, columns) or text
     tosses = sum(1 for r in rows if r.get("predicted_class") and is_coin_toss(r))
     if tosses:
         text += f" · {tosses} coin toss{'es' if tosses != 1 else ''} (shown first: check them)"

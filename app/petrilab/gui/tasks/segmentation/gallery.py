@@ -29,6 +29,7 @@ from petrilab.tasks import TASKS, has_objects
 THUMB = 84
 LARGE = 800  # longest side kept for the large view and the enlarged window (it shows no more)
 MAX_PAIRS = 24
+PROBLEM_PAIRS_FIRST = 6  # pairs without a mask come first in the gallery (up to this many), so the user sees them
 
 
 def read_pair(task: str, image_path: str, mask_path: str | None, longest: int, whole: bool = False) -> dict:
@@ -228,6 +229,15 @@ class SegmentationGallery(QWidget):
         self.view.show()
         self.caption.setText("")
         self.legend.setText("")
+
+    def show_dataset(self, dataset) -> None:
+        """The Data page's examples: images without a mask first, then pairs spread over the folder."""
+        samples = dataset.samples
+        without = [i for i, s in enumerate(samples) if s.mask is None][:PROBLEM_PAIRS_FIRST]
+        rest = [i for i in range(len(samples)) if i not in set(without)]
+        chosen = without + [rest[i] for i in spread(len(rest), MAX_PAIRS - len(without))]
+        pairs = [(str(samples[i].path), str(samples[i].mask) if samples[i].mask else None) for i in chosen]
+        self.show_pairs(dataset.task, pairs, len(samples))
 
     def show_pairs(self, task: str, pairs: list[tuple[str, str | None]], total: int) -> None:
         """Thumbnails for these (image, mask) pairs, loaded in the background; the first shown large."""
