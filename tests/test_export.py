@@ -176,6 +176,13 @@ def test_command_line_export_import_and_plain_refusals(classification_run, tmp_p
                  "--description", "Cell shapes"]) == 0
     assert out.is_file() and "validated" in capsys.readouterr().out
     assert main(["import", str(out), "-o", str(tmp_path / "imp")]) == 0
+    # a name the model zoo refuses (too short; commas, accents) is made acceptable, not a "bug of the export"
+    for name, written in (("r1", "r1 model"), ("Noyaux, é-coli", "Noyaux e-coli")):
+        package = tmp_path / f"{len(name)}.zip"
+        assert main(["export", str(run), "-o", str(package), "--name", name]) == 0
+        assert f"as '{written}'" in capsys.readouterr().out
+        with zipfile.ZipFile(package) as z:
+            assert f"name: {written}" in z.read("rdf.yaml").decode("utf-8")
     # refusals: not a run, a non-empty target, a file that is not a model
     assert main(["export", str(data), "-o", str(tmp_path / "x.zip")]) == 2
     assert "no trained model" in capsys.readouterr().err

@@ -73,7 +73,16 @@ def test_evaluate_panel_shows_the_three_scores_and_the_test_images(qtbot, tmp_pa
     text = panel.scores.text()
     assert "Non-local means" in text and "<b>28.50 dB</b>" in text and "<b>0.800</b>" in text
     assert "invent structures" in panel.caution.text()
-    assert panel.chooser.count() == 1 and np.allclose(panel.view.after, after)
+    assert panel.chooser.count() == 1
+    qtbot.waitUntil(lambda: panel.view.after is not None, timeout=10_000)  # read off the window's thread
+    assert np.allclose(panel.view.after, after)
+    (masks / "a_restored.tif").rename(masks / "moved.tif")  # a restored image moved away after the run: said
+    panel.show_evaluation(evaluation, rows, tmp_path / "run")
+    qtbot.waitUntil(lambda: "no longer in" in panel.view.caption.text(), timeout=10_000)
+    assert panel.view.after is None and "a_restored.tif" in panel.view.caption.text()
+    tifffile.imwrite(masks / "a_restored.tif", after[:10].astype(np.uint16))  # and one of another size
+    panel.show_evaluation(evaluation, rows, tmp_path / "run")
+    qtbot.waitUntil(lambda: "is not the size of" in panel.view.caption.text(), timeout=10_000)
     panel.show_evaluation({"ground_truth": False, "metrics": {"noise_before": 9.0, "noise_after": 2.0}}, rows,
                           tmp_path / "run")
     assert "No ground truth" in panel.scores.text()

@@ -281,13 +281,17 @@ def test_unet_summary_uses_the_workshop_words_and_follows_the_settings(qtbot, wi
     assert window.context.settings.model.architecture == "unet"
     text = page.unet_text.text()
     assert "a small U-Net" in text and "petit" not in text and "depth 3" in text and "16 → 32 → 64" in text and "base filters 16" in text
-    assert "Batch normalisation on" in text and "dropout 10%" in text and "128 × 128 pixels, from the data" in text
+    assert "Batch normalisation on" in text and "dropout 10%" in text and "128 × 128 pixels, a size chosen from the data" in text
     page.controls["model.filters"].widget.setText("32, 64, 128, 256")
     page.controls["model.batch_norm"].widget.setChecked(False)
     text = page.unet_text.text()
     assert "larger U-Net of depth 4" in text and "base filters 32" in text and "Batch normalisation off" in text
     page.choose_architecture("convnet")
     assert not page.unet_text.isVisibleTo(page)
+    from petrilab.gui.tasks.segmentation.summary import unet_words
+
+    unchecked = unet_words(window.context.settings, proposal=None)  # before the data check: no "patches of from"
+    assert "patches whose size is chosen from the data" in unchecked and " of from " not in unchecked
 
 
 @pytest.mark.slow

@@ -28,8 +28,10 @@ from __future__ import annotations
 import datetime
 import getpass
 import io
+import re
 import shutil
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,19 @@ class PackageInfo:
     license: str = "CC-BY-4.0"
     cite: list[str] = field(default_factory=list)  # "text" or "text|doi-or-url"
     tags: list[str] = field(default_factory=list)
+
+
+def package_name(name: str) -> str:
+    """`name` as bioimage.io accepts it: ASCII letters, digits, spaces and _+-() only, 5 to 64 characters.
+
+    Accents lose their mark (Kernhülle → Kernhulle), other characters become spaces, and a
+    name too short for the model zoo gets " model" after it, so a run called "r1" still exports.
+    """
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    plain = " ".join(re.sub(r"[^A-Za-z0-9_+\-() ]", " ", plain).split())[:64].strip()
+    if len(plain) < 5:
+        plain = f"{plain} model".strip() if plain else "PetriLab model"
+    return plain
 
 
 def parse_citation(text: str) -> dict:
@@ -235,7 +250,7 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
         raise UserError(f"The run {run_dir.name} was trained on z-stacks, which PetriLab cannot export for "
                         "bioimage.io yet.", file=run_dir,
                         fix="Share the run folder itself: 'petrilab predict' reads it on any computer.")
-    info.name = info.name or settings.name or run_dir.name
+    info.name = package_name(info.name or settings.name or run_dir.name)
 
     # the weights, then everything else computed from the weights as a consumer will load them
     weights = folder / WEIGHTS_H5
@@ -271,7 +286,7 @@ def build_package_folder(run_dir: str | Path, folder: str | Path, info: PackageI
     rdf = {
         "type": "model",
         "format_version": _format_version(),
-        "name": info.name[:128],
+        "name": info.name,
         "description": (info.description or f"A {settings.task.kind} model trained with PetriLab.")[:1024],
         "authors": _authors(info),
         "cite": cite,

@@ -41,7 +41,7 @@ def cmd_export(args) -> int:
                                "disk with -o, then export again."):
             path = export_bioimageio(args.run_dir, output, info)
         events.made = {"package": str(Path(path).resolve())}
-    print(f"bioimage.io package written to {path} (validated with bioimageio.spec)")
+    print(f"bioimage.io package written to {path} as '{info.name}' (validated with bioimageio.spec)")
     return 0
 
 

@@ -49,6 +49,7 @@ def settings_tab(keys: list[str], note: str, binder: HelpBinder, on_change: Call
     form.setVerticalSpacing(8)
     form.setLabelAlignment(Qt.AlignLeft)
     form.setFieldGrowthPolicy(QFormLayout.FieldsStayAtSizeHint)
+    form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # on a laptop a long row puts its label above, not past the edge
     intro = QLabel(note)
     intro.setObjectName("muted")
     intro.setWordWrap(True)

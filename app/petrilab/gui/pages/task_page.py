@@ -40,7 +40,7 @@ class TaskCard(QPushButton):
         self.setCheckable(True)
         self.setEnabled(task.available)
         self.setCursor(Qt.PointingHandCursor if task.available else Qt.ArrowCursor)
-        self.setMinimumSize(QSize(270, 176))
+        self.setMinimumSize(QSize(240, 176))  # three cards a row still fit a 1024-pixel laptop screen
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 14)
         layout.setSpacing(6)
@@ -57,6 +57,7 @@ class TaskCard(QPushButton):
         layout.addLayout(top)
         title = QLabel(task.title)
         title.setObjectName("cardTitle")
+        title.setWordWrap(True)
         text = QLabel(task.summary)
         text.setObjectName("cardText")
         text.setWordWrap(True)
@@ -69,6 +70,16 @@ class TaskCard(QPushButton):
         layout.addStretch(1)
         self.setToolTip(f"{task.title}: {task.example}" if task.available
                         else f"{task.title} is coming in a later version of PetriLab.")
+
+    # a button ignores the layout inside it when sized: ask the layout, so wrapped text is never cut off
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return max(self.minimumHeight(), self.layout().totalHeightForWidth(width))
+
+    def sizeHint(self) -> QSize:
+        return QSize(300, self.heightForWidth(300))
 
 
 class TaskPage(WizardPage):

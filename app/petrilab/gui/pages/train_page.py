@@ -117,7 +117,7 @@ class TrainPage(WizardPage):
 
         self.curves = TrainingCurves()
         self.diagnosis = DiagnosisPanel()
-        self.diagnosis.setMinimumWidth(340)
+        self.diagnosis.setMinimumWidth(290)  # with the two plots, still within a 1024-pixel laptop screen
         self.diagnosis.setStyleSheet("#diagnosisBody { background: #ffffff; border-left: 1px solid #dddddd; }")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.curves)

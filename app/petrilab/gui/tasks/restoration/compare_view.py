@@ -2,6 +2,7 @@
 
     BeforeAfterView(QWidget)
         .set_images(before, after, caption="")   two (H, W) or (H, W, C) arrays of one size, in the same units
+        .show_files(before, after, caption)      the same, read from two image files in the background
         .set_mode("side" | "wipe" | "difference")
         .set_wipe(fraction)                      wipe mode: the restored image left of fraction·width, the input right
         .set_line((r0, c0), (r1, c1))            the line whose profile is drawn (it can also be dragged)
@@ -18,11 +19,15 @@ Only numpy, pyqtgraph and Qt (tasks/restoration/views.py does the arithmetic): n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSlider, QVBoxLayout, QWidget
 
+from petrilab.errors import UserError
+from petrilab.gui.workers import Background
 from petrilab.tasks.restoration.views import difference, display_range, grey, line_profile
 
 MODES = {"side": "Side by side", "wipe": "Wipe", "difference": "Difference (restored − input)"}
@@ -119,6 +124,20 @@ class BeforeAfterView(QWidget):
         self._draw()
         self.left_view.autoRange(padding=0)
 
+    def show_files(self, before: Path, after: Path, caption: str) -> None:
+        """Read the input and its restored image off the window's thread (a large TIFF takes seconds), then show
+        them; a moved, unreadable or mismatched file is said in the caption instead."""
+        if not hasattr(self, "_reader"):
+            self._reader = Background(self)
+        self.clear()
+        self.caption.setText(f"Reading {Path(before).name} and its restored image…")
+        self._reader.start(read_pair, Path(before), Path(after),
+                           on_done=lambda pair: self.set_images(*pair, caption), on_failed=self._not_read)
+
+    def _not_read(self, error: UserError) -> None:
+        self.clear()
+        self.caption.setText(f"{error.message} {error.fix or ''}".strip())
+
     def clear(self) -> None:
         self.before = self.after = None
         self.left_image.clear()
@@ -193,3 +212,19 @@ class BeforeAfterView(QWidget):
         self.profiles = (line_profile(self.before, start, end), line_profile(self.after, start, end))
         self.before_curve.setData(np.arange(len(self.profiles[0])), self.profiles[0])
         self.after_curve.setData(np.arange(len(self.profiles[1])), self.profiles[1])
+
+
+def read_pair(before: Path, after: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Both images, or a UserError naming the file that is missing, unreadable or of another size."""
+    from petrilab.data.images import read_image
+
+    for path in (before, after):
+        if not path.is_file():
+            raise UserError(f"{path.name} is no longer in {path.parent}.", file=path,
+                            fix="It was moved or deleted after the run; predict again to see it.")
+    pair = read_image(before), read_image(after)
+    if grey(pair[0]).shape != grey(pair[1]).shape:
+        raise UserError(f"{after.name} ({grey(pair[1]).shape[1]} × {grey(pair[1]).shape[0]}) is not the size of "
+                        f"{before.name} ({grey(pair[0]).shape[1]} × {grey(pair[0]).shape[0]}).", file=after,
+                        fix="It was replaced after the run; predict again to see it.")
+    return pair

@@ -58,15 +58,6 @@ class RestoredBrowser(QWidget):
             self.view.clear()
 
     def _show_chosen(self, index: int) -> None:
-        if not 0 <= index < len(self.pairs):
-            return
-        from petrilab.data.images import read_image
-        from petrilab.errors import UserError
-
-        before_path, after_path = self.pairs[index]
-        try:
-            self.view.set_images(read_image(before_path), read_image(after_path),
-                                 f"{before_path.name}: input and restored, zoom and pan linked.")
-        except UserError as exc:
-            self.view.clear()
-            self.view.caption.setText(exc.message)
+        if 0 <= index < len(self.pairs):
+            before, after = self.pairs[index]
+            self.view.show_files(before, after, f"{before.name}: input and restored, zoom and pan linked.")

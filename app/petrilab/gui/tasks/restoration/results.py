@@ -105,17 +105,7 @@ class RestorationResults(QWidget):
             self.view.clear()
 
     def _show_chosen(self, index: int) -> None:
-        if not 0 <= index < len(self.pairs):
-            return
-        from petrilab.data.images import read_image
-        from petrilab.errors import UserError
-
-        before_path, after_path = self.pairs[index]
-        try:
-            before, after = read_image(before_path), read_image(after_path)
-        except UserError as exc:
-            self.view.clear()
-            self.view.caption.setText(exc.message)
-            return
-        self.view.set_images(before, after, f"{before_path.name}: input and restored, zoom and pan linked. Drag "
-                                            "the blue line's ends to see the intensities along it.")
+        if 0 <= index < len(self.pairs):
+            before, after = self.pairs[index]
+            self.view.show_files(before, after, f"{before.name}: input and restored, zoom and pan linked. Drag "
+                                                "the blue line's ends to see the intensities along it.")

@@ -140,12 +140,12 @@ def unet_words(settings, proposal: list[int] | None = None) -> str:
             f"the way down, {2 * filters[-1]} at the bottom, then back up; base filters {filters[0]}. "
             f"Batch normalisation {'on' if m.batch_norm else 'off'}; ")
     text += (f"dropout {m.dropout:.0%} at the bottom." if m.dropout > 0 else "no dropout.")
+    side = settings.data.patch_size or resolved_patch(proposal, filters)
     if settings.data.patch_size:
-        patch = f"{settings.data.patch_size[0]} × {settings.data.patch_size[1]} pixels"
+        patches = f"patches of {side[0]} × {side[1]} pixels"
+    elif side:
+        patches = f"patches of {side[0]} × {side[1]} pixels, a size chosen from the data"
     else:
-        side = resolved_patch(proposal, filters)
-        patch = (f"{side[0]} × {side[1]} pixels, from the data" if side
-                 else "from the data (checked on the Data page)")
-    text += (f" Trains on patches of {patch}; image sides are handled in multiples of {2 ** depth} "
-             "(2 per level).")
+        patches = "patches whose size is chosen from the data (once it is checked on the Data page)"
+    text += f" Trains on {patches}; image sides are handled in multiples of {2 ** depth} (2 per level)."
     return text
