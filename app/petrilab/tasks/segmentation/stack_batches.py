@@ -21,6 +21,7 @@ import numpy as np
 from petrilab.data.preprocess import convert_channels
 from petrilab.errors import UserError
 from petrilab.tasks.segmentation.patches3d import flip_turn_xy
+from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
 # An unset data.stack_patch_size: blocks of this (z, y, x), or the smallest stack's size where smaller.
 DEFAULT_STACK_PATCH = (8, 64, 64)
@@ -36,31 +37,6 @@ def prepare_stack(prep, pixels: np.ndarray) -> np.ndarray:
     flat = convert_channels(pixels.reshape(z * y, x, c).astype(np.float32, copy=False), prep.channels)
     prepared = prep._normalise(flat, kind)  # noqa: SLF001 - the 2-D normalisation, over the whole stack
     return np.ascontiguousarray(prepared.reshape(z, y, x, prep.channels), dtype=np.float32)
-
-
-def read_stack_mask(path, task: str) -> np.ndarray:
-    """A label stack (Z, Y, X) as integers: class numbers (semantic) or object labels (instance)."""
-    from petrilab.data.stacks import read_stack
-
-    mask = read_stack(path).pixels
-    if mask.shape[3] != 1:
-        raise UserError(f"The mask '{path.name}' has {mask.shape[3]} channels; a mask has one.", file=path,
-                        fix="Save the mask as a single-channel label stack.")
-    from petrilab.tasks import TASKS
-    from petrilab.tasks.segmentation.masks import is_black_and_white
-
-    mask = mask[..., 0]
-    if np.issubdtype(mask.dtype, np.floating):
-        mask = np.rint(mask)
-    if TASKS[task].has_objects:
-        values = np.unique(mask)
-        if np.count_nonzero(values) == 1:  # one value for every object: its 3-D connected pieces are the objects
-            from scipy import ndimage as ndi
-
-            return ndi.label(mask > 0, structure=np.ones((3, 3, 3)))[0].astype(np.int32)
-    elif is_black_and_white(mask):
-        mask = mask // 255
-    return mask.astype(np.int64 if mask.max(initial=0) > np.iinfo(np.int32).max else np.int32)
 
 
 def read_stack_pair(sample, prep, task: str) -> tuple[np.ndarray, np.ndarray]:

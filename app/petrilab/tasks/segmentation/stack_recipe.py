@@ -48,7 +48,7 @@ class StackSegmentation:
     def mask_of(self, sample) -> np.ndarray:
         """A sample's mask: a label stack in the 3-D branch, an image otherwise."""
         from petrilab.tasks.segmentation.masks import read_mask
-        from petrilab.tasks.segmentation.stack_batches import read_stack_mask
+        from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
         return read_stack_mask(sample.mask, self.task) if self.stacks else read_mask(sample.mask, self.task)
 
@@ -157,7 +157,7 @@ class StackSegmentation:
     def stack_pairs(self, trained, samples, problems: list[str]):
         """(sample, stack pixels, true label stack, probabilities) for each labelled stack that can be read."""
         from petrilab.data.stacks import read_stack
-        from petrilab.tasks.segmentation.stack_batches import read_stack_mask
+        from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
         for sample in samples:
             if sample.mask is None:

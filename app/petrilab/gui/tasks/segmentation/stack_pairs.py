@@ -27,6 +27,7 @@ def read_stack_pair(task: str, image_path: str, mask_path: str | None, longest: 
     from petrilab.data.stacks import read_stack
     from petrilab.errors import UserError
     from petrilab.gui.widgets.stack_viewer import display_stack
+    from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
     stack = read_stack(image_path)
     step = max(1, int(np.ceil(max(stack.pixels.shape[1:3]) / max(1, longest))))
@@ -37,16 +38,16 @@ def read_stack_pair(task: str, image_path: str, mask_path: str | None, longest: 
         result.update(note="no mask", problem=True)
     else:
         try:
-            mask = read_stack(mask_path).pixels
+            mask = read_stack_mask(mask_path, task)
         except UserError as exc:
             result.update(note="mask cannot be used", problem=True, error=exc.message)
         else:
-            if mask.shape[:3] != stack.pixels.shape[:3] or mask.shape[3] != 1:
-                z, y, x = mask.shape[:3]
+            if mask.shape != stack.pixels.shape[:3]:
+                z, y, x = mask.shape
                 result.update(note=f"mask {z}×{y}×{x}, stack {'×'.join(map(str, stack.pixels.shape[:3]))}",
                               problem=True)
             else:
-                labels = mask[:, ::step, ::step, 0].astype(np.int64)
+                labels = mask[:, ::step, ::step].astype(np.int64)
                 result["note"] = _contents(task, labels, stack.pixels.shape[0])
     middle = pixels.shape[0] // 2
     result["image"] = pixels[middle, :, :, 0] if pixels.shape[3] == 1 else pixels[middle]
