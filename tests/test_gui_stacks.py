@@ -155,3 +155,119 @@ def test_the_evaluate_browser_shows_a_test_stack_with_true_and_predicted_outline
     (tmp_path / "pred.tif").unlink()  # moved since the evaluation: said, not a crash
     browser.show_image(0)
     assert "cannot be shown" in browser.scores.text()
+
+
+def a_prediction_on_stacks(tmp_path, n=2, task="instance"):
+    """Stacks and a prediction folder written as `petrilab predict` writes one for stacks: a label stack per
+    stack (labels/), predictions.csv one line per stack, prediction.json naming the input folder and task."""
+    import json
+
+    from petrilab.export.tiff import write_label_stack
+    from petrilab.tasks.segmentation.measurements import write_table
+    from petrilab.tasks.segmentation.measurements3d import measure_objects_3d, stack_summary
+
+    stacks = example_stacks(tmp_path / "new", n=n, size=(10, 48, 40), seed=20) / "images"
+    out = tmp_path / "out"
+    rows = []
+    for path in sorted(stacks.iterdir()):
+        labels = tifffile.imread(path.parent.parent / "masks" / path.name)  # the "prediction": the true nuclei
+        write_label_stack(out / "labels" / f"{path.stem}_labels.tif", labels, VOXEL)
+        objects = measure_objects_3d(labels, tifffile.imread(path)[..., None], VOXEL)
+        rows.append({"file": path.name, "mask_file": f"labels/{path.stem}_labels.tif",
+                     **stack_summary(objects, int(labels.size)), "problem": ""})
+    write_table(out / "predictions.csv", rows)
+    (out / "prediction.json").write_text(json.dumps({"input_folder": str(stacks), "task": task}), encoding="utf-8")
+    return stacks, out
+
+
+def test_the_predict_page_shows_each_predicted_stack_with_its_objects_outlined(qtbot, tmp_path):
+    from skimage.segmentation import find_boundaries
+
+    from petrilab.gui.context import AppContext
+    from petrilab.gui.pages.predict_page import PredictPage
+
+    stacks, out = a_prediction_on_stacks(tmp_path)
+    before = digests(stacks.parent)
+    page = PredictPage(AppContext(runs_dir=tmp_path / "runs"))
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.input_edit.setText(str(tmp_path / "elsewhere"))  # the page's folder changed since: the record wins
+    page.show_results(out / "predictions.csv")
+    panel = page.stacks
+    assert page.views.currentWidget() is panel and not page.views.isTabVisible(0)  # no overlay pictures
+    assert panel.choice.count() == 2 and "objects" in panel.choice.itemText(0)
+    qtbot.waitUntil(lambda: panel.shown == "nuclei_00.tif", timeout=20_000)
+    assert panel.problem == ""
+    viewer = panel.viewer
+    image = tifffile.imread(stacks / "nuclei_00.tif")
+    labels = tifffile.imread(stacks.parent / "masks" / "nuclei_00.tif")
+    assert viewer.slider.maximum() == 9 and viewer.xy.rgb.shape == (48, 40, 3)
+    assert viewer.thickness == 4 and viewer.xz.rgb.shape == (10 * 4, 40, 3)  # the label stack's voxel size
+    # the plane through the first nucleus's middle: its outline drawn, the rest of the plane as the stack is
+    z = int(np.median(np.flatnonzero((labels == 1).any(axis=(1, 2)))))
+    viewer.set_plane(z)
+    assert np.array_equal(viewer.labels[z], labels[z])
+    plain = display_stack(image)[z]
+    edge = find_boundaries(labels[z], mode="inner")
+    changed = (viewer.xy.rgb != plain).any(axis=2)
+    changed[viewer.y, :] = changed[:, viewer.x] = False  # the crosshair aside
+    edge[viewer.y, :] = edge[:, viewer.x] = False
+    assert changed[edge].mean() > 0.9 and not changed[~find_boundaries(labels[z])].any()
+    panel.outlines.setChecked(False)
+    assert not viewer.xy.overlay_visible
+
+    # the next stack, read in the background too
+    panel.step(1)
+    qtbot.waitUntil(lambda: panel.shown == "nuclei_01.tif", timeout=20_000)
+    second = tifffile.imread(stacks.parent / "masks" / "nuclei_01.tif")
+    assert np.array_equal(viewer.labels, second)
+    assert digests(stacks.parent) == before
+
+
+def test_a_predicted_stack_moved_since_the_prediction_is_said_in_plain_words(qtbot, tmp_path):
+    from petrilab.gui.tasks.segmentation.predicted_stacks import PredictedStacks
+
+    stacks, out = a_prediction_on_stacks(tmp_path)
+    rows = [{"file": p.name, "mask_file": f"labels/{p.stem}_labels.tif", "count": "3", "problem": ""}
+            for p in sorted(stacks.iterdir())]
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (stacks / "nuclei_00.tif").rename(moved / "nuclei_00.tif")  # the user moved it after predicting
+    panel = PredictedStacks()
+    qtbot.addWidget(panel)
+    panel.show_rows(rows, "instance", None, out)
+    qtbot.waitUntil(lambda: panel.problem != "", timeout=20_000)
+    assert "nuclei_00.tif is no longer in" in panel.problem and "Traceback" not in panel.problem
+    assert panel.status.text() == panel.problem and panel.viewer.display is None
+    panel.step(1)  # the other stack is still shown
+    qtbot.waitUntil(lambda: panel.shown == "nuclei_01.tif", timeout=20_000)
+    assert panel.problem == "" and panel.viewer.display is not None
+    (out / "labels" / "nuclei_01_labels.tif").unlink()  # the results folder tidied by hand
+    panel.show_stack(1)
+    qtbot.waitUntil(lambda: panel.problem != "", timeout=20_000)
+    assert "predicted objects of nuclei_01.tif" in panel.problem and "Predict again" in panel.problem
+
+
+def test_the_evaluate_table_counts_voxels_for_a_run_on_stacks(qtbot, tmp_path):
+    from petrilab import settings as settings_io
+    from petrilab.gui.pages.evaluate_per_item import PerItemPanel
+    from petrilab.gui.tasks.segmentation.stack_pairs import trained_on_stacks
+
+    metrics = {"per_class": {"nucleus": {"iou": 0.8, "dice": 0.9, "precision": 0.9, "recall": 0.85,
+                                          "support": 1000}}}
+    panel = PerItemPanel()
+    qtbot.addWidget(panel)
+    headers = lambda: [panel.table.horizontalHeaderItem(i).text() for i in range(panel.table.columnCount())]  # noqa: E731
+    panel.show_metrics(metrics)
+    assert headers()[-1] == "Pixels"
+    _, subtitle = panel.show_metrics(metrics, voxels=True)
+    assert headers()[-1] == "Voxels" and "voxels" in subtitle and "stacks" in subtitle
+
+    run, flat = tmp_path / "run", tmp_path / "flat"
+    for folder, dimensions in ((run, "3d"), (flat, "2d")):
+        settings = settings_io.Settings()
+        settings.data.dimensions = dimensions
+        folder.mkdir()
+        settings_io.save(settings, folder / "settings.toml")
+    assert trained_on_stacks(run) and not trained_on_stacks(flat)
+    assert not trained_on_stacks(tmp_path / "nowhere") and not trained_on_stacks(None)

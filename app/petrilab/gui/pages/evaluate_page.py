@@ -29,6 +29,7 @@ from petrilab.gui.tasks.classification.confusion import ConfusionMatrixView
 from petrilab.gui.tasks.classification.mistakes import mistakes
 from petrilab.gui.tasks.restoration.results import RestorationResults
 from petrilab.gui.tasks.segmentation.results import TestImageBrowser
+from petrilab.gui.tasks.segmentation.stack_pairs import trained_on_stacks
 from petrilab.gui.tasks.tables.value_results import TITLES as VALUE_PLOT_TITLES
 from petrilab.gui.tasks.tables.value_results import ValueResults
 from petrilab.gui.widgets.gallery import ImageGallery
@@ -294,7 +295,7 @@ class EvaluatePage(WizardPage):
         self.confusion_box.setVisible(bool(matrix) and task not in SEGMENTATION)
         if matrix:
             self.confusion.set_matrix(classes, matrix)
-        title, subtitle = self.per_item.show_metrics(metrics)
+        title, subtitle = self.per_item.show_metrics(metrics, voxels=trained_on_stacks(self.run_dir))
         self.per_class_title.setText(title)
         self.per_class_subtitle.setText(subtitle)
         warnings = evaluation.get("warnings") or []

@@ -33,6 +33,7 @@ from petrilab.gui.predict_fit import check_fit, default_output
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.tasks.restoration import predicted as restoration_results
 from petrilab.gui.tasks.segmentation.postprocess_preview import overrides
+from petrilab.gui.tasks.segmentation.predicted_stacks import PredictedStacks, is_stack_results
 from petrilab.gui.tasks.segmentation.predict_preview import SEGMENTATION, PreviewSection
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.gui.widgets.prediction_gallery import PredictionGallery
@@ -134,6 +135,9 @@ class PredictPage(WizardPage):
         self.views.addTab(self.table, "Table")
         self.views.addTab(self.restored, "Before / after")
         self.views.setTabVisible(2, False)
+        self.stacks = PredictedStacks()  # z-stacks: each predicted stack in the stack viewer, its objects outlined
+        self.views.addTab(self.stacks, "Stacks")
+        self.views.setTabVisible(3, False)
 
         results = QWidget()
         results_layout = QVBoxLayout(results)
@@ -200,6 +204,7 @@ class PredictPage(WizardPage):
         self.output_dir = None
         self.table.empty()
         self.gallery.set_images([])
+        self.stacks.clear()
         self.summary.clear()
         self.status.clear()
         self.message.clear()
@@ -349,9 +354,14 @@ class PredictPage(WizardPage):
             saved += " · with " + options_words(self.used_options, self.task)
         self.status.setText(saved)
         input_text = self.input_edit.text().strip()
-        self.views.setTabVisible(0, not restored)
+        stacked = is_stack_results(columns)
+        self.views.setTabVisible(0, not restored and not stacked)
         self.views.setTabVisible(2, restored)
-        if restored:
+        self.views.setTabVisible(3, stacked)
+        if stacked:
+            self.stacks.show_rows(self.rows, self.task, Path(input_text) if input_text else None, self.output_dir)
+            self.views.setCurrentIndex(3)
+        elif restored:
             self.restored.show_rows(self.rows, Path(input_text) if input_text else None, self.output_dir)
             self.views.setCurrentIndex(2)
         else:

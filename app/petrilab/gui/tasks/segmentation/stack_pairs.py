@@ -1,10 +1,13 @@
 """A z-stack and its label stack for the data page: the middle plane for a thumbnail, the whole
-stack (x, y thinned to the view's size, one contrast) for the stack viewer.
+stack (x, y thinned to the view's size, one contrast) for the stack viewer; and whether a run learnt
+from stacks (the Evaluate page then counts voxels).
 
-Runs in the gallery's background threads; nothing here touches a widget.
+read_stack_pair runs in the gallery's background threads; nothing here touches a widget.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +21,20 @@ def is_stack(path: str) -> bool:
     try:
         return stack_planes(path) > 1
     except Exception:  # unreadable: the 2-D reader names the problem
+        return False
+
+
+def trained_on_stacks(run_dir) -> bool:
+    """Whether a run learnt from z-stacks (as its settings say); False when they cannot be read."""
+    from petrilab import runs, settings as settings_io
+    from petrilab.errors import UserError
+
+    if run_dir is None:
+        return False
+    try:
+        # as stack_recipe.is_stacks decides (that module reaches the model catalogue, which the window may not)
+        return settings_io.load(Path(run_dir) / runs.SETTINGS).data.dimensions == "3d"
+    except (UserError, OSError):
         return False
 
 
