@@ -271,3 +271,53 @@ def test_the_evaluate_table_counts_voxels_for_a_run_on_stacks(qtbot, tmp_path):
         settings_io.save(settings, folder / "settings.toml")
     assert trained_on_stacks(run) and not trained_on_stacks(flat)
     assert not trained_on_stacks(tmp_path / "nowhere") and not trained_on_stacks(None)
+
+
+def test_the_stack_block_control_writes_the_setting_and_says_the_memory_it_needs(qtbot, tmp_path):
+    from petrilab.gui.tasks.segmentation.stack_patch_control import (StackPatchSizeControl, memory_words,
+                                                                     stack_facts, stacks_bytes)
+    from petrilab.settings import Settings
+    from petrilab.tasks.segmentation.masks import discover_segmentation
+    from petrilab.tasks.segmentation.stack_check import check_stack_segmentation
+
+    control = StackPatchSizeControl()
+    qtbot.addWidget(control.widget)
+    written = []
+    control.changed.connect(lambda key, value: written.append((key, value)))
+    control.show_value([])
+    assert control.from_data.isChecked() and not written  # showing a value writes nothing
+    control.set_resolved([8, 48, 48])
+    assert control.value() == [8, 48, 48]
+    control.from_data.setChecked(False)
+    control.spins[0].setValue(12)
+    assert written == [("data.stack_patch_size", [8, 48, 48]), ("data.stack_patch_size", [12, 48, 48])]
+    control.from_data.setChecked(True)
+    assert written[-1] == ("data.stack_patch_size", [])
+
+    gb = 1024 ** 3
+    fits = {"block": [8, 48, 48], "batch": 4, "needed": gb // 2, "available": 6 * gb, "where": "RAM"}
+    text, too_much = memory_words(fits, data=gb // 4)
+    assert not too_much and text.startswith("Training needs about 768 MB") and "6.0 GB is free" in text
+    assert "4 blocks of 8 × 48 × 48: 512 MB; the stacks: 256 MB" in text
+    control.show_memory(fits, gb // 4)
+    assert control.memory.isVisibleTo(control.widget) and not control.too_much
+    text, too_much = memory_words({**fits, "needed": 7 * gb})
+    assert too_much and "more than the 6.0 GB this computer has free" in text and "smaller blocks" in text
+    control.show_memory({**fits, "needed": 7 * gb})
+    assert control.too_much and control.memory.text().startswith("⚠")
+    control.show_memory(None)
+    assert not control.memory.isVisibleTo(control.widget)
+
+    # the facts come from the data check: the block "from the data" and the stacks' own bytes
+    data = example_stacks(tmp_path / "stacks", n=3, size=(10, 48, 40))
+    report = check_stack_segmentation(discover_segmentation("instance", data))
+    checked = type("Checked", (), {"report": report, "input_shape": lambda self, s: [64, 64, 1]})()
+    settings = Settings()
+    settings.model.filters = [8, 16]
+    facts = stack_facts(settings, checked)
+    assert facts["resolved"] == [8, 40, 40] and facts["block"] == [8, 40, 40]  # planes 4× apart: no z pooling
+    assert facts["data"] == stacks_bytes({"10 × 48 × 40": 3}, 1) == 3 * 10 * 48 * 40 * 8
+    settings.data.stack_patch_size = [6, 30, 30]
+    assert stack_facts(settings, checked)["block"] == [6, 28, 28]  # on the network's grid, as training rounds
+    report.dimensions = "2d"
+    assert stack_facts(settings, checked) is None

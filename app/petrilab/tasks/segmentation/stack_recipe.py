@@ -84,7 +84,7 @@ class StackSegmentation:
     def stack_decide_from_data(self, settings, dataset, report) -> None:
         from petrilab.data.check import INFO, WARNING, _add, resolve_channels
         from petrilab.models.catalogue import architectures_for, get_architecture
-        from petrilab.tasks.segmentation.stack_batches import stack_patch_size_for
+        from petrilab.tasks.segmentation.stack_blocks import stack_patch_size_for, stack_shapes
 
         if settings.data.dimensions == "2d":
             raise UserError(f"The folder {dataset.root} holds z-stacks, but 'data.dimensions' asks for 2-D images.",
@@ -102,7 +102,7 @@ class StackSegmentation:
         settings.data.channels = resolve_channels(settings.data.channels, report)
         if not settings.data.voxel_size and report.voxel:
             settings.data.voxel_size = [float(v) for v in report.voxel]
-        shapes = [tuple(int(n) for n in size.split(" × ")) for size in report.sizes]
+        shapes = stack_shapes(report.sizes)
         requested = list(settings.data.stack_patch_size)
         chosen = stack_patch_size_for(requested, shapes, stack_multiples(settings))
         settings.data.stack_patch_size = list(chosen)
