@@ -106,6 +106,9 @@ def test_the_data_page_checks_stacks_and_shows_them_in_the_stack_viewer(qtbot, t
         assert report.dimensions == "3d" and report.n_images == 6 and report.voxel == pytest.approx(list(VOXEL))
         words = " ".join(f.message for f in report.findings)
         assert "6 z-stacks" in words and "4× farther apart" in words and "is a z-stack" not in words
+        # stacks train on blocks of planes: the block "from the data" (planes 4× apart: no pooling in z)
+        patches = page.summary_fields["Training patches"].text()
+        assert patches.startswith("from the data: blocks of 8 × 48 × 48 voxels")
         per_stack = [len(np.unique(tifffile.imread(m))) - 1 for m in sorted((data / "masks").iterdir())]
         objects = report.masks["objects"]["object"]
         assert objects["count"] == sum(per_stack) and objects["per_image"]["max"] == max(per_stack)
@@ -186,11 +189,22 @@ def test_the_predict_page_shows_each_predicted_stack_with_its_objects_outlined(q
     from petrilab.gui.context import AppContext
     from petrilab.gui.pages.predict_page import PredictPage
 
+    from petrilab import settings as settings_io
+
     stacks, out = a_prediction_on_stacks(tmp_path)
     before = digests(stacks.parent)
-    page = PredictPage(AppContext(runs_dir=tmp_path / "runs"))
+    run = tmp_path / "runs" / "run"  # a run on stacks: the live preview (2-D) gives way to the results
+    run.mkdir(parents=True)
+    settings = settings_io.defaults_for("instance")
+    settings.data.dimensions = "3d"
+    settings_io.save(settings, run / "settings.toml")
+    context = AppContext(runs_dir=tmp_path / "runs")
+    page = PredictPage(context)
     qtbot.addWidget(page)
     page.resize(1000, 700)
+    context.set_run(run)
+    page.enter()
+    assert page.task == "instance" and page.preview_box.stacks and page.preview_box.isHidden()
     page.input_edit.setText(str(tmp_path / "elsewhere"))  # the page's folder changed since: the record wins
     page.show_results(out / "predictions.csv")
     panel = page.stacks
@@ -257,11 +271,14 @@ def test_the_evaluate_table_counts_voxels_for_a_run_on_stacks(qtbot, tmp_path):
                                           "support": 1000}}}
     panel = PerItemPanel()
     qtbot.addWidget(panel)
-    headers = lambda: [panel.table.horizontalHeaderItem(i).text() for i in range(panel.table.columnCount())]  # noqa: E731
+    def headers():
+        return [panel.table.horizontalHeaderItem(i).text() for i in range(panel.table.columnCount())]
+
     panel.show_metrics(metrics)
     assert headers()[-1] == "Pixels"
     _, subtitle = panel.show_metrics(metrics, voxels=True)
     assert headers()[-1] == "Voxels" and "voxels" in subtitle and "stacks" in subtitle
+    assert "true voxels" in panel.explained.text() and "pixels" not in panel.explained.text()
 
     run, flat = tmp_path / "run", tmp_path / "flat"
     for folder, dimensions in ((run, "3d"), (flat, "2d")):
@@ -298,7 +315,7 @@ def test_the_stack_block_control_writes_the_setting_and_says_the_memory_it_needs
     fits = {"block": [8, 48, 48], "batch": 4, "needed": gb // 2, "available": 6 * gb, "where": "RAM"}
     text, too_much = memory_words(fits, data=gb // 4)
     assert not too_much and text.startswith("Training needs about 768 MB") and "6.0 GB is free" in text
-    assert "4 blocks of 8 × 48 × 48: 512 MB; the stacks: 256 MB" in text
+    assert "a batch of 4 blocks of 8 × 48 × 48 voxels: 512 MB; the stacks: 256 MB" in text
     control.show_memory(fits, gb // 4)
     assert control.memory.isVisibleTo(control.widget) and not control.too_much
     text, too_much = memory_words({**fits, "needed": 7 * gb})

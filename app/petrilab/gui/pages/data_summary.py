@@ -10,6 +10,7 @@ from petrilab.data.check import FEW_PER_CLASS, MIN_PER_CLASS
 from petrilab.gui.context import AppContext
 from petrilab.gui.dataset_state import CheckedData
 from petrilab.gui.tasks.segmentation import summary as seg_summary
+from petrilab.gui.tasks.segmentation.stack_patch_control import stack_facts
 from petrilab.gui.tasks.tables.value_columns import ValuesPanel, contents_words
 from petrilab.gui.widgets import theme
 from petrilab.gui.widgets.bar_chart import ClassBarChart
@@ -124,9 +125,11 @@ class SummaryCard(Card):
         f["Objects"].setText(seg_summary.objects_words(report))
         f["Object sizes"].setText(seg_summary.sizes_words(report))
         s = self.context.settings
-        f["Training patches"].setText(seg_summary.patch_words(s.data.patch_size,
-                                                              report.proposals.get("data.patch_size"),
-                                                              s.model.filters))
+        stacks = stack_facts(s, checked)  # z-stacks train on blocks of planes
+        f["Training patches"].setText(seg_summary.block_words(s.data.stack_patch_size, stacks["block"]) if stacks
+                                      else seg_summary.patch_words(s.data.patch_size,
+                                                                   report.proposals.get("data.patch_size"),
+                                                                   s.model.filters))
         if checked.test_report is not None:
             t = checked.test_report
             f["Test folder"].setText(f"{t.n_images} image/mask pairs")

@@ -94,7 +94,8 @@ class PerItemPanel(QScrollArea):
             subtitle = ("IoU, Dice, precision and recall of each class's voxels, over all test stacks" if voxels else
                         "IoU, Dice, precision and recall of each class's pixels, over all test images")
         self.explained.setVisible(explained in PER_ITEM_EXPLAINED)
-        self.explained.setText(PER_ITEM_EXPLAINED.get(explained, ""))
+        words = PER_ITEM_EXPLAINED.get(explained, "")
+        self.explained.setText(words.replace("pixels", "voxels") if voxels else words)
         names = dict(COLUMN_NAMES, support="Voxels" if voxels else "Pixels") if pixels else COLUMN_NAMES
         self.table.setColumnCount(1 + len(columns))
         self.table.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +

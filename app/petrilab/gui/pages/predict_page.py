@@ -308,7 +308,7 @@ class PredictPage(WizardPage):
             return False
         extra = ["--overwrite"] if replace else []
         self.used_options = None
-        if self.task in SEGMENTATION:
+        if self.task in SEGMENTATION and not self.preview_box.stacks:  # a run on stacks: its own options
             self.used_options = self.preview.options()
             extra += overrides(self.used_options)  # the options shown in the preview, for every image
         self.engine.start_predict(self.context.current_run, Path(self.input_edit.text().strip()).resolve(),

@@ -108,6 +108,7 @@ class PredictedStacks(QWidget):
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         self.viewer = StackViewer(minimum=160)
+        self.viewer.setMinimumHeight(300)  # a short window scrolls the page rather than squeeze the planes
         self.outlines.toggled.connect(lambda shown: self.viewer.set_view(overlay_visible=shown))
         top = QHBoxLayout()
         top.addWidget(self.previous_button)

@@ -46,7 +46,7 @@ def memory_words(memory: dict | None, data: int = 0) -> tuple[str, bool]:
         return "", False
     needed = int(memory["needed"]) + int(data)
     block = " × ".join(str(n) for n in memory["block"])
-    parts = f"the network and a batch of {memory['batch']} blocks of {block}"
+    parts = f"the network and a batch of {memory['batch']} blocks of {block} voxels"
     if data:
         parts += f": {size_words(memory['needed'])}; the stacks: {size_words(data)}"
     text = f"Training needs about {size_words(needed)} ({parts}); {size_words(memory['available'])} is free."
