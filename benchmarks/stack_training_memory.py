@@ -23,7 +23,7 @@ import numpy as np
 import keras
 from petrilab.models import build_model, compile_model, describe_model
 from petrilab.settings import Settings
-from petrilab.tasks import output_head
+from petrilab.recipes import get_recipe
 from petrilab.tasks.segmentation.demo3d import VOXEL
 
 z, y, x, batch = (int(v) for v in sys.argv[1:5])
@@ -32,7 +32,8 @@ s.task.kind = "instance"
 s.model.architecture, s.model.filters = "unet3d", [8, 16]
 s.data.dimensions, s.data.voxel_size = "3d", list(VOXEL)
 s.training.batch_size = batch
-head = output_head("instance", 2)
+s.data.classes = ["background", "object"]
+head = get_recipe("instance").head(s)  # the recipe's loss and metrics, as the trainer compiles
 estimate = describe_model(s, (64, 64, 1), head, (z, y, x))["memory"]
 model = build_model(s, (64, 64, 1), head, load_weights=False)
 compile_model(model, s, head)
@@ -66,8 +67,9 @@ def main() -> None:
     for item in args.blocks:
         block, batch = item.split(":")
         z, y, x = block.split("x")
-        out = subprocess.run([sys.executable, "-c", CHILD, z, y, x, batch], capture_output=True, text=True,
-                             check=True, env=None)
+        out = subprocess.run([sys.executable, "-c", CHILD, z, y, x, batch], capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"{item} failed:\n{out.stderr[-3000:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print("| block (z × y × x) | batch | estimate (MB) | used by training (MB) | estimate / used |")
     print("|---|---|---|---|---|")
