@@ -1,8 +1,8 @@
 """The Model page's memory estimate for training a 3-D U-Net on blocks of a z-stack, against what training uses.
 
 For each block (z, y, x) and batch size, a fresh child process builds the 3-D U-Net exactly as training does
-(filters [8, 16], batch normalisation, the demo stacks' voxel size 1 × 0.25 × 0.25 µm, instance head, the
-recipe's loss and optimiser), asks `describe_model` for its estimate (what the Model page shows beside the
+(the instance defaults with the check's filters [8, 16], the demo stacks' voxel size 1 × 0.25 × 0.25 µm,
+the recipe's head, loss and optimiser: what the Model page describes), asks `describe_model` for its estimate (what the Model page shows beside the
 block), trains one step on the smallest block so TensorFlow has set itself up, then trains three steps on
 the block. "used" is the peak resident memory (getrusage) minus the memory before those three steps: what the
 block and batch added. The estimate should be above it (it is meant to be on the safe side) but of its order.
@@ -22,13 +22,12 @@ import json, resource, sys
 import numpy as np
 import keras
 from petrilab.models import build_model, compile_model, describe_model
-from petrilab.settings import Settings
+from petrilab.settings import defaults_for
 from petrilab.recipes import get_recipe
 from petrilab.tasks.segmentation.demo3d import VOXEL
 
 z, y, x, batch = (int(v) for v in sys.argv[1:5])
-s = Settings()
-s.task.kind = "instance"
+s = defaults_for("instance")  # what `petrilab init` and the window start from
 s.model.architecture, s.model.filters = "unet3d", [8, 16]
 s.data.dimensions, s.data.voxel_size = "3d", list(VOXEL)
 s.training.batch_size = batch
@@ -71,6 +70,7 @@ def main() -> None:
         if out.returncode:
             sys.exit(f"{item} failed:\n{out.stderr[-3000:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"3-D U-Net of {rows[0]['params']:,} parameters")
     print("| block (z × y × x) | batch | estimate (MB) | used by training (MB) | estimate / used |")
     print("|---|---|---|---|---|")
     for r in rows:

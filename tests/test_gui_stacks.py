@@ -291,8 +291,8 @@ def test_the_evaluate_table_counts_voxels_for_a_run_on_stacks(qtbot, tmp_path):
 
 
 def test_the_stack_block_control_writes_the_setting_and_says_the_memory_it_needs(qtbot, tmp_path):
-    from petrilab.gui.tasks.segmentation.stack_patch_control import (StackPatchSizeControl, memory_words,
-                                                                     stack_facts, stacks_bytes)
+    from petrilab.gui.tasks.segmentation.stack_patch_control import (StackPatchSizeControl, as_trained,
+                                                                     memory_words, stack_facts, stacks_bytes)
     from petrilab.settings import Settings
     from petrilab.tasks.segmentation.masks import discover_segmentation
     from petrilab.tasks.segmentation.stack_check import check_stack_segmentation
@@ -334,6 +334,12 @@ def test_the_stack_block_control_writes_the_setting_and_says_the_memory_it_needs
     facts = stack_facts(settings, checked)
     assert facts["resolved"] == [8, 40, 40] and facts["block"] == [8, 40, 40]  # planes 4× apart: no z pooling
     assert facts["data"] == stacks_bytes({"10 × 48 × 40": 3}, 1) == 3 * 10 * 48 * 40 * 8
+    # the helper describes the network training will build: with the stacks' voxel size when none is set
+    described = as_trained(settings, facts)
+    assert described.data.voxel_size == pytest.approx(list(VOXEL)) and settings.data.voxel_size == []
+    settings.data.voxel_size = [2.0, 0.5, 0.5]
+    assert as_trained(settings, stack_facts(settings, checked)) is settings  # the user's own wins
+    settings.data.voxel_size = []
     settings.data.stack_patch_size = [6, 30, 30]
     assert stack_facts(settings, checked)["block"] == [6, 28, 28]  # on the network's grid, as training rounds
     report.dimensions = "2d"

@@ -20,7 +20,7 @@ from petrilab.gui.pages.model_architecture_card import ArchitectureCard
 from petrilab.gui.pages.model_settings_tabs import GROUP_NOTES, GROUPS, settings_tab
 from petrilab.gui.pages.model_size_card import SizeCard
 from petrilab.gui.tasks.segmentation.patch_control import PatchSizeControl
-from petrilab.gui.tasks.segmentation.stack_patch_control import StackPatchSizeControl, stack_facts
+from petrilab.gui.tasks.segmentation.stack_patch_control import StackPatchSizeControl, as_trained, stack_facts
 from petrilab.gui.tasks.segmentation.summary import resolved_patch, unet_words
 from petrilab.gui.widgets.augmentation_question import AugmentationQuestion
 from petrilab.gui.widgets.help_panel import HelpBinder, HelpPanel
@@ -310,7 +310,7 @@ class ModelPage(WizardPage):
         else:
             input_shape = [*s.data.image_size, s.data.channels or 1]
             n_classes = max(len(s.data.classes), 2)
-        request = {"settings": s.to_dict(), "input_shape": input_shape, "n_classes": n_classes}
+        request = {"settings": as_trained(s, self.stacks).to_dict(), "input_shape": input_shape, "n_classes": n_classes}
         if self.stacks and self.stacks["block"]:
             request["block"] = self.stacks["block"]  # the helper answers the memory training on it needs
         self.describer.request(request)

@@ -75,7 +75,19 @@ def stack_facts(settings, checked) -> dict | None:
     requested = list(settings.data.stack_patch_size)
     block = list(stack_patch_size_for(requested, shapes, multiples)) if requested else resolved
     data = stacks_bytes(report.sizes, checked.input_shape(settings)[-1]) if report is not None else 0
-    return {"resolved": resolved, "block": block, "data": data}
+    return {"resolved": resolved, "block": block, "data": data, "voxel": list(voxel) if voxel else []}
+
+
+def as_trained(settings, facts: dict | None):
+    """The settings as training will complete them for stacks: data.voxel_size the stacks' own when unset (the
+    3-D U-Net's kernels and poolings follow it), so the helper describes the network training will build."""
+    if not facts or settings.data.voxel_size or not facts["voxel"]:
+        return settings
+    import copy
+
+    completed = copy.deepcopy(settings)
+    completed.data.voxel_size = [float(v) for v in facts["voxel"]]
+    return completed
 
 
 class StackPatchSizeControl(SettingControl):
