@@ -62,3 +62,29 @@ def test_instance_targets_draw_each_planes_boundary_in_that_plane():
     classes = stack_instance_classes(labels, 1)
     assert (classes[:, 5, 5] == 1).all() and (classes[:, 2, 5] == 2).all() and (classes[:, 0, 0] == 0).all()
     assert stack_encoder(None, 1)(labels).shape == (3, 12, 12, 3)
+
+
+def test_the_model_helper_answers_the_memory_training_on_a_block_needs():
+    from petrilab.models import describe_model
+    from petrilab.settings import Settings
+    from petrilab.tasks import output_head
+    from petrilab.tasks.segmentation.demo3d import VOXEL
+
+    settings = Settings()
+    settings.task.kind = "instance"
+    settings.model.architecture, settings.model.filters = "unet3d", [8, 16]
+    settings.data.dimensions, settings.data.voxel_size = "3d", list(VOXEL)
+    settings.training.batch_size = 4
+    head = output_head("instance", 2)
+    plain = describe_model(settings, (64, 64, 1), head)
+    assert "memory" not in plain  # asked for with a block only
+    small = describe_model(settings, (64, 64, 1), head, (8, 32, 32))["memory"]
+    large = describe_model(settings, (64, 64, 1), head, (8, 64, 64))["memory"]
+    assert small["block"] == [8, 32, 32] and small["batch"] == 4 and small["where"] == "RAM"
+    assert 0 < small["needed"] < large["needed"] and large["available"] > 0
+    # weights, gradients and Adam's two moments (float32) whatever the block; the batch's part grows with its voxels
+    fixed = 4 * 4 * plain["total"]
+    assert large["needed"] - fixed == pytest.approx(4 * (small["needed"] - fixed), rel=1e-6)
+    settings.training.batch_size = 8
+    doubled = describe_model(settings, (64, 64, 1), head, (8, 32, 32))["memory"]
+    assert doubled["needed"] - fixed == pytest.approx(2 * (small["needed"] - fixed), rel=1e-6)

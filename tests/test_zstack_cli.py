@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import pytest
 import tifffile
 
 from petrilab.tasks.segmentation.demo3d import VOXEL, example_stacks
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the Predict page's stack panel is shown, offscreen
 
 TINY = ["training.epochs=4", "training.batch_size=4", "training.learning_rate=0.003",
         "data.stack_patch_size=[8, 32, 32]", "model.dropout=0"]
@@ -29,8 +32,9 @@ def _rows(path):
 
 
 @pytest.mark.slow
+@pytest.mark.gui
 @pytest.mark.parametrize("kind", ["instance", "semantic"])
-def test_train_evaluate_predict_on_stacks_through_the_command_line(tmp_path, kind):
+def test_train_evaluate_predict_on_stacks_through_the_command_line(tmp_path, kind, qtbot):
     import keras
 
     from petrilab import settings as settings_io
@@ -91,6 +95,17 @@ def test_train_evaluate_predict_on_stacks_through_the_command_line(tmp_path, kin
     assert float(one["volume_um3"]) == pytest.approx(int(one["volume_voxels"]) * np.prod(VOXEL))
     summaries = _rows(out / "predictions.csv")
     assert len(summaries) == 2 and all(int(r["count"]) >= 1 for r in summaries)
+    # the window's Predict page shows each predicted stack with its objects (gui/tasks/segmentation/predicted_stacks)
+    from petrilab.gui.tasks.segmentation.predicted_stacks import PredictedStacks, is_stack_results
+
+    assert is_stack_results(list(summaries[0]))
+    panel = PredictedStacks()
+    qtbot.addWidget(panel)
+    panel.show_rows(summaries, "", None, out)  # the task and the folder from the prediction's record
+    qtbot.waitUntil(lambda: panel.shown is not None or panel.problem != "", timeout=30_000)
+    assert panel.problem == "" and panel.task == kind and panel.viewer.labels.shape == (16, 64, 64)
+    saved = tifffile.imread(out / summaries[0]["mask_file"])
+    assert np.array_equal(panel.viewer.labels > 0, saved > 0) and panel.viewer.labels.max() >= 1
     # --slices is for runs trained on 2-D images: refused in words; so is a bioimage.io export, for now
     assert main(["export", str(run), "-o", str(tmp_path / "package.zip")]) == EXIT_USER_ERROR
     assert not (tmp_path / "package.zip").exists()

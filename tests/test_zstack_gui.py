@@ -59,3 +59,35 @@ def test_stacks_get_the_3d_unet_and_2d_images_do_not(qtbot, window, tmp_path):
     window.context.settings.model.architecture = "unet"
     buttons = _model_page(qtbot, window)
     assert buttons["unet"] == (True, True) and buttons["unet3d"][0] is False
+
+
+def test_the_model_page_asks_for_blocks_in_three_dimensions_and_says_the_memory_they_need(qtbot, window,
+                                                                                          tmp_path):
+    page = _checked(qtbot, window, example_stacks(tmp_path / "stacks", n=3, size=(10, 48, 48)))
+    page.apply_all()
+    _model_page(qtbot, window)
+    model = window.pages["model"]
+    control = model.stack_patch_control
+    form = model.rows["data.image_size"][0]  # the Input images tab
+    assert form.isRowVisible(control.widget) and not form.isRowVisible(model.patch_control.widget)
+    assert "data.stack_patch_size" in model.visible_keys() and "data.patch_size" not in model.visible_keys()
+    assert control.from_data.isChecked() and control.value() == [8, 48, 48]  # what training will use
+    model.request_description()
+    qtbot.waitUntil(lambda: (model.description or {}).get("memory") is not None, timeout=90_000)
+    memory = model.description["memory"]
+    assert memory["block"] == [8, 48, 48] and memory["batch"] == window.context.settings.training.batch_size
+    assert 0 < memory["needed"] < memory["available"]
+    assert control.memory.isVisibleTo(control.widget) and "Training needs about" in control.memory.text()
+    assert not control.too_much
+
+    # far larger blocks in far larger batches: more than this computer has, said in plain words
+    control.from_data.setChecked(False)
+    control.spins[1].setValue(2048)
+    control.spins[2].setValue(2048)
+    assert window.context.settings.data.stack_patch_size == [8, 2048, 2048]
+    window.context.set_value("training.batch_size", 512)
+    model.request_description()
+    qtbot.waitUntil(lambda: ((model.description or {}).get("memory") or {}).get("block") == [8, 2048, 2048],
+                    timeout=90_000)
+    qtbot.waitUntil(lambda: control.too_much, timeout=10_000)
+    assert "this computer has free" in control.memory.text()

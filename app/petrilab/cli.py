@@ -234,7 +234,8 @@ def cmd_describe_model(args) -> int:
         settings = settings_io.from_dict(request["settings"])
         settings_io.validate(settings)
         head = output_head(settings.task.kind, int(request.get("n_classes", 2)))
-        return describe_model(settings, tuple(request["input_shape"]), head)
+        block = request.get("block")  # the training patch: its memory estimate is answered too
+        return describe_model(settings, tuple(request["input_shape"]), head, tuple(block) if block else None)
 
     lines = sys.stdin if args.serve else [sys.stdin.readline()]
     for line in lines:

@@ -21,22 +21,41 @@ from petrilab.tasks import OutputHead, task_warnings
 DENSE_FIRST_LAYER_WARNING = 200_000
 
 
-def describe_model(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead) -> dict:
+def describe_model(settings: Settings, input_shape: tuple[int, int, int], head: OutputHead,
+                   block: tuple[int, ...] | None = None) -> dict:
     """{"total", "trainable", "non_trainable", "layers": [{"name", "type", "output_shape", "parameters"}],
-    "warnings": [str]}. output_shape leaves out the batch: [height, width, channels] or [values]."""
+    "warnings": [str]}. output_shape leaves out the batch: [height, width, channels] or [values].
+    With `block` (the training patch, (z, y, x) for stacks): also "memory", what training needs (below)."""
     notes = _weights_notes(settings)
     model = build_model(settings, input_shape, head, load_weights=False)  # same counts, no download
     try:
-        return {
+        described = {
             "total": _size(model.weights),
             "trainable": _size(model.trainable_weights),
             "non_trainable": _size(model.non_trainable_weights),
             "layers": layer_table(model),
             "warnings": notes + model_warnings(model, settings),
         }
+        if block:
+            described["memory"] = training_memory(model, settings, tuple(block) + (int(input_shape[-1]),))
+        return described
     finally:
         del model
         keras.backend.clear_session()  # the GUI asks again at every edit: free each model
+
+
+def training_memory(model: keras.Model, settings: Settings, shape: tuple[int, ...]) -> dict | None:
+    """What training on patches of `shape` (with channels) in batches of training.batch_size needs, by the
+    estimate the trainer warns with (training/memory.py, on this computer's processor): {"block", "batch",
+    "needed", "available", "where"} in bytes; None when the free memory cannot be known."""
+    from petrilab.training import memory
+
+    estimate = memory.estimate(model, shape)
+    if estimate is None:
+        return None
+    batch = int(settings.training.batch_size)
+    return {"block": list(shape[:-1]), "batch": batch, "needed": int(estimate.needed(batch)),
+            "available": int(estimate.available), "where": estimate.where}
 
 
 def layer_table(model: keras.Model) -> list[dict]:

@@ -124,9 +124,11 @@ class SummaryCard(Card):
         f["Objects"].setText(mask_words.objects_words(report))
         f["Object sizes"].setText(mask_words.sizes_words(report))
         s = self.context.settings
-        f["Training patches"].setText(mask_words.patch_words(s.data.patch_size,
-                                                             report.proposals.get("data.patch_size"),
-                                                             s.model.filters))
+        stacks = panel_of(report.task, "stacks").stack_facts(s, checked)  # z-stacks train on blocks of planes
+        f["Training patches"].setText(mask_words.block_words(s.data.stack_patch_size, stacks["block"]) if stacks
+                                      else mask_words.patch_words(s.data.patch_size,
+                                                                  report.proposals.get("data.patch_size"),
+                                                                  s.model.filters))
         if checked.test_report is not None:
             t = checked.test_report
             f["Test folder"].setText(f"{t.n_images} image/mask pairs")

@@ -289,7 +289,8 @@ class EvaluatePage(WizardPage):
         self.confusion_box.setVisible(bool(matrix) and task not in SEGMENTATION)
         if matrix:
             self.confusion.set_matrix(classes, matrix)
-        title, subtitle = self.per_item.show_metrics(metrics)
+        stacks = panel("stack_runs").trained_on_stacks(self.run_dir)  # per voxel, not per pixel
+        title, subtitle = self.per_item.show_metrics(metrics, voxels=stacks)
         self.per_class_title.setText(title)
         self.per_class_subtitle.setText(subtitle)
         warnings = evaluation.get("warnings") or []

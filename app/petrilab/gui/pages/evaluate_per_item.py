@@ -82,19 +82,21 @@ class PerItemPanel(QScrollArea):
         if objects is not None:
             self.object_scores.show_scores(objects)
 
-    def show_metrics(self, metrics: dict) -> tuple[str, str]:
+    def show_metrics(self, metrics: dict, voxels: bool = False) -> tuple[str, str]:
         """The per-class (or per-label, per-value) table, with the columns this task reports; returns its
-        section's title and subtitle."""
+        section's title and subtitle. `voxels`: a run on z-stacks, whose counts are voxels, not pixels."""
         key, title, subtitle = next((item for item in PER_ITEM if isinstance(metrics.get(item[0]), dict)), PER_ITEM[0])
         items = metrics.get(key) or {}
         columns = [c for c in PER_ITEM_COLUMNS if any(c in (v or {}) for v in items.values())]
         pixels = "iou" in columns  # segmentation: scores of each class's pixels
         explained = "segmentation" if pixels else key
         if pixels:
-            subtitle = "IoU, Dice, precision and recall of each class's pixels, over all test images"
+            subtitle = ("IoU, Dice, precision and recall of each class's voxels, over all test stacks" if voxels else
+                        "IoU, Dice, precision and recall of each class's pixels, over all test images")
         self.explained.setVisible(explained in PER_ITEM_EXPLAINED)
-        self.explained.setText(PER_ITEM_EXPLAINED.get(explained, ""))
-        names = dict(COLUMN_NAMES, support="Pixels") if pixels else COLUMN_NAMES
+        words = PER_ITEM_EXPLAINED.get(explained, "")
+        self.explained.setText(words.replace("pixels", "voxels") if voxels else words)
+        names = dict(COLUMN_NAMES, support="Voxels" if voxels else "Pixels") if pixels else COLUMN_NAMES
         self.table.setColumnCount(1 + len(columns))
         self.table.setHorizontalHeaderLabels([title.removeprefix("Per ").capitalize()] +
                                              [names.get(c, c.capitalize()) for c in columns])

@@ -39,6 +39,7 @@ class ModelPage(WizardPage):
         self.description: dict | None = None  # the latest answer: total, trainable, layers, warnings
         self.describe_error: str | None = None
         self.helper_note: str | None = None
+        self.stacks: dict | None = None  # z-stacks: the block "from the data", the block used, the stacks' bytes
         self._loading = False
         self.describer = describer or ModelDescriber(self)
         self.describer.catalogue.connect(self._catalogue_arrived)
@@ -108,6 +109,12 @@ class ModelPage(WizardPage):
         self.patch_label = QLabel(help_texts.label("data.patch_size") + ":")
         form.insertRow(2, self.patch_label, self.patch_control.widget)  # after the note and the image size
         self.binder.bind(self.patch_control.widget, "data.patch_size", self.patch_label)
+        # z-stacks train on blocks instead: planes × height × width, with the memory they need beside
+        self.stack_patch_control = panel("stacks").StackPatchSizeControl()
+        self.stack_patch_control.changed.connect(self._control_changed)
+        self.stack_patch_label = QLabel(help_texts.label("data.stack_patch_size") + ":")
+        form.insertRow(3, self.stack_patch_label, self.stack_patch_control.widget)
+        self.binder.bind(self.stack_patch_control.widget, "data.stack_patch_size", self.stack_patch_label)
 
     def _add_augmentation_question(self) -> None:
         """The question with the picture, first in the Augmentation tab (above its settings)."""
@@ -149,6 +156,8 @@ class ModelPage(WizardPage):
         proposal = checked.report.proposals.get("data.patch_size") if checked is not None else None
         words = panel("summary_words")  # the patch size and the U-Net in the words of the family that has them
         self.patch_control.set_resolved(words.resolved_patch(proposal, s.model.filters))
+        self.stacks = panel("stacks").stack_facts(s, checked)  # None for 2-D images
+        self.stack_patch_control.set_resolved(self.stacks["resolved"] if self.stacks else None)
         unet = s.model.architecture == "unet"
         self.unet_text.setVisible(unet)
         if unet:
@@ -163,6 +172,7 @@ class ModelPage(WizardPage):
                 control.show_value(settings_io.get_value(self.context.settings, key))
             self.architecture_card.check(self.context.settings.model.architecture)
             self.patch_control.show_value(self.context.settings.data.patch_size)
+            self.stack_patch_control.show_value(self.context.settings.data.stack_patch_size)
             self._show_segmentation()
             self._show_catalogue()  # which networks fit the task, and the chosen one's text, follow the settings
             self._show_augmentation_question()
@@ -240,7 +250,8 @@ class ModelPage(WizardPage):
                 visible = self.context.settings.restoration.way != "pairs"  # the blind spot: Noise2Void only
             form.setRowVisible(widget, visible)
         form, _ = self.rows["data.image_size"]
-        form.setRowVisible(self.patch_control.widget, segmentation)
+        form.setRowVisible(self.patch_control.widget, segmentation and not self.stacks)
+        form.setRowVisible(self.stack_patch_control.widget, segmentation and bool(self.stacks))
 
     def visible_keys(self) -> list[str]:
         used = self.used_keys()
@@ -257,7 +268,7 @@ class ModelPage(WizardPage):
                 continue
             keys.append(key)
         if is_per_pixel(self.context.settings.task.kind):
-            keys.append("data.patch_size")
+            keys.append("data.stack_patch_size" if self.stacks else "data.patch_size")
         return keys
 
     # ------------------------------------------------------------ the catalogue
@@ -298,7 +309,11 @@ class ModelPage(WizardPage):
         else:
             input_shape = [*s.data.image_size, s.data.channels or 1]
             n_classes = max(len(s.data.classes), 2)
-        self.describer.request({"settings": s.to_dict(), "input_shape": input_shape, "n_classes": n_classes})
+        trained_as = panel("stacks").as_trained(s, self.stacks)
+        request = {"settings": trained_as.to_dict(), "input_shape": input_shape, "n_classes": n_classes}
+        if self.stacks and self.stacks["block"]:
+            request["block"] = self.stacks["block"]  # the helper answers the memory training on it needs
+        self.describer.request(request)
 
     def _busy(self, busy: bool) -> None:
         if busy:
@@ -325,6 +340,8 @@ class ModelPage(WizardPage):
             self.size_card.show_nothing(self.helper_note, self.describe_error)
         else:
             self.size_card.show_description(self.description, self.context.settings.model.architecture)
+        self.stack_patch_control.show_memory((self.description or {}).get("memory") if self.stacks else None,
+                                             self.stacks["data"] if self.stacks else 0)
 
     # ------------------------------------------------------------ the contract
 

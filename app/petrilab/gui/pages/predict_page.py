@@ -133,6 +133,10 @@ class PredictPage(WizardPage):
         self.views.addTab(self.table, "Table")
         self.views.addTab(self.restored, "Before / after")
         self.views.setTabVisible(2, False)
+        # z-stacks: each predicted stack in the stack viewer, its objects outlined
+        self.stacks = panel("predicted_stacks").PredictedStacks()
+        self.views.addTab(self.stacks, "Stacks")
+        self.views.setTabVisible(3, False)
 
         results = QWidget()
         results_layout = QVBoxLayout(results)
@@ -199,6 +203,7 @@ class PredictPage(WizardPage):
         self.output_dir = None
         self.table.empty()
         self.gallery.set_images([])
+        self.stacks.clear()
         self.summary.clear()
         self.status.clear()
         self.message.clear()
@@ -302,7 +307,7 @@ class PredictPage(WizardPage):
             return False
         extra = ["--overwrite"] if replace else []
         self.used_options = None
-        if self.task in SEGMENTATION:
+        if self.task in SEGMENTATION and not self.preview_box.stacks:  # a run on stacks: its own options
             self.used_options = self.preview.options()
             extra += panel("preview_options")(self.used_options)  # the options shown in the preview, for every image
         self.engine.start_predict(self.context.current_run, Path(self.input_edit.text().strip()).resolve(),
@@ -349,9 +354,14 @@ class PredictPage(WizardPage):
             saved += " · with " + options_words(self.used_options, self.task)
         self.status.setText(saved)
         input_text = self.input_edit.text().strip()
-        self.views.setTabVisible(0, not restored)
+        stacked = panel("predicted_stacks").is_stack_results(columns)
+        self.views.setTabVisible(0, not restored and not stacked)
         self.views.setTabVisible(2, restored)
-        if restored:
+        self.views.setTabVisible(3, stacked)
+        if stacked:
+            self.stacks.show_rows(self.rows, self.task, Path(input_text) if input_text else None, self.output_dir)
+            self.views.setCurrentIndex(3)
+        elif restored:
             self.restored.show_rows(self.rows, Path(input_text) if input_text else None, self.output_dir)
             self.views.setCurrentIndex(2)
         else:

@@ -31,6 +31,8 @@ class Panels:
     values: str = ""  # module: the summary card's panel of values in place of the bar chart of classes
     # Model page
     patch_control: str = ""  # the control of the training patches' size
+    stacks: str = ""  # module: z-stacks' facts (stack_facts), the block-size control, the settings as trained
+    stack_runs: str = ""  # module: whether a run was trained on z-stacks (trained_on_stacks), stack pairs
     # Evaluate page
     confusion: str = ""  # the confusion matrix of the classes
     mistakes: str = ""  # function: the wrongly answered test images for the gallery, and its title
@@ -42,6 +44,7 @@ class Panels:
     preview: str = ""  # a live preview of one image with the post-processing options
     preview_options: str = ""  # function: the options tried in the preview, as words for the summary
     restored: str = ""  # module: the predicted images before and after (RestoredBrowser, summary)
+    predicted_stacks: str = ""  # module: predicted z-stacks in the stack viewer (PredictedStacks, is_stack_results)
 
 
 PLACES = tuple(f.name for f in fields(Panels))

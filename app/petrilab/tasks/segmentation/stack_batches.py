@@ -21,9 +21,9 @@ import numpy as np
 from petrilab.data.preprocess import convert_channels
 from petrilab.errors import UserError
 from petrilab.tasks.segmentation.patches3d import flip_turn_xy
+from petrilab.tasks.segmentation.stack_blocks import DEFAULT_STACK_PATCH, stack_patch_size_for  # noqa: F401
+from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
-# An unset data.stack_patch_size: blocks of this (z, y, x), or the smallest stack's size where smaller.
-DEFAULT_STACK_PATCH = (8, 64, 64)
 MAX_PATCHES_PER_STACK = 16
 MIN_STEPS_PER_EPOCH = 8
 MAX_VALIDATION_BLOCKS = 64
@@ -38,31 +38,6 @@ def prepare_stack(prep, pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(prepared.reshape(z, y, x, prep.channels), dtype=np.float32)
 
 
-def read_stack_mask(path, task: str) -> np.ndarray:
-    """A label stack (Z, Y, X) as integers: class numbers (semantic) or object labels (instance)."""
-    from petrilab.data.stacks import read_stack
-
-    mask = read_stack(path).pixels
-    if mask.shape[3] != 1:
-        raise UserError(f"The mask '{path.name}' has {mask.shape[3]} channels; a mask has one.", file=path,
-                        fix="Save the mask as a single-channel label stack.")
-    from petrilab.tasks import TASKS
-    from petrilab.tasks.segmentation.masks import is_black_and_white
-
-    mask = mask[..., 0]
-    if np.issubdtype(mask.dtype, np.floating):
-        mask = np.rint(mask)
-    if TASKS[task].has_objects:
-        values = np.unique(mask)
-        if np.count_nonzero(values) == 1:  # one value for every object: its 3-D connected pieces are the objects
-            from scipy import ndimage as ndi
-
-            return ndi.label(mask > 0, structure=np.ones((3, 3, 3)))[0].astype(np.int32)
-    elif is_black_and_white(mask):
-        mask = mask // 255
-    return mask.astype(np.int64 if mask.max(initial=0) > np.iinfo(np.int32).max else np.int32)
-
-
 def read_stack_pair(sample, prep, task: str) -> tuple[np.ndarray, np.ndarray]:
     """One training pair: the prepared stack and its label stack, which must have its shape."""
     from petrilab.data.stacks import read_stack
@@ -72,19 +47,6 @@ def read_stack_pair(sample, prep, task: str) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"The mask '{sample.mask.name}' does not have the shape of its stack.", file=sample.mask,
                         fix="Save the mask with as many planes, of the same size, as its stack.")
     return prepare_stack(prep, stack.pixels), mask
-
-
-def stack_patch_size_for(requested: Sequence[int], shapes: Sequence[tuple[int, int, int]],
-                         multiples: tuple[int, int, int]) -> tuple[int, int, int]:
-    """The training block (z, y, x): data.stack_patch_size, else DEFAULT_STACK_PATCH cut to the smallest stack
-    (square in y, x, so quarter turns keep its shape); each side rounded down to its multiple (the 3-D U-Net's
-    poolings), never below it."""
-    if requested:
-        wanted = tuple(int(n) for n in requested)
-    else:
-        side = min([DEFAULT_STACK_PATCH[1]] + [min(int(s[1]), int(s[2])) for s in shapes])
-        wanted = (min([DEFAULT_STACK_PATCH[0]] + [int(s[0]) for s in shapes]), side, side)
-    return tuple(max(m, n // m * m) for n, m in zip(wanted, multiples))
 
 
 def stack_encoder(n_classes: int | None, boundary_width: int | None):

@@ -48,7 +48,7 @@ class StackSegmentation:
     def mask_of(self, sample) -> np.ndarray:
         """A sample's mask: a label stack in the 3-D branch, an image otherwise."""
         from petrilab.tasks.segmentation.masks import read_mask
-        from petrilab.tasks.segmentation.stack_batches import read_stack_mask
+        from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
         return read_stack_mask(sample.mask, self.task) if self.stacks else read_mask(sample.mask, self.task)
 
@@ -84,7 +84,7 @@ class StackSegmentation:
     def stack_decide_from_data(self, settings, dataset, report) -> None:
         from petrilab.data.check import INFO, WARNING, _add, resolve_channels
         from petrilab.models.catalogue import architectures_for, get_architecture
-        from petrilab.tasks.segmentation.stack_batches import stack_patch_size_for
+        from petrilab.tasks.segmentation.stack_blocks import stack_patch_size_for, stack_shapes
 
         if settings.data.dimensions == "2d":
             raise UserError(f"The folder {dataset.root} holds z-stacks, but 'data.dimensions' asks for 2-D images.",
@@ -102,7 +102,7 @@ class StackSegmentation:
         settings.data.channels = resolve_channels(settings.data.channels, report)
         if not settings.data.voxel_size and report.voxel:
             settings.data.voxel_size = [float(v) for v in report.voxel]
-        shapes = [tuple(int(n) for n in size.split(" × ")) for size in report.sizes]
+        shapes = stack_shapes(report.sizes)
         requested = list(settings.data.stack_patch_size)
         chosen = stack_patch_size_for(requested, shapes, stack_multiples(settings))
         settings.data.stack_patch_size = list(chosen)
@@ -157,7 +157,7 @@ class StackSegmentation:
     def stack_pairs(self, trained, samples, problems: list[str]):
         """(sample, stack pixels, true label stack, probabilities) for each labelled stack that can be read."""
         from petrilab.data.stacks import read_stack
-        from petrilab.tasks.segmentation.stack_batches import read_stack_mask
+        from petrilab.tasks.segmentation.stack_masks import read_stack_mask
 
         for sample in samples:
             if sample.mask is None:

@@ -21,6 +21,7 @@ from petrilab.gui.context import AppContext
 from petrilab.gui.engine_job import show_failure, stop_job
 from petrilab.gui.process import EngineProcess
 from petrilab.gui.tasks.segmentation.postprocess_preview import PostprocessPreview, read_probabilities
+from petrilab.gui.tasks.segmentation.stack_pairs import trained_on_stacks
 from petrilab.gui.widgets.message_box import InlineMessage
 from petrilab.tasks import MASK_TASKS as SEGMENTATION  # the tasks whose runs get the preview
 
@@ -38,6 +39,7 @@ class PreviewSection(QWidget):
         self.input_edit = input_edit  # the page's folder of new images
         self.message = message  # the page's message box: a failed preview speaks there
         self.task: str | None = None  # the current run's task
+        self.stacks = False  # the current run learnt from z-stacks: the live preview (2-D) is not offered
         self.engine = EngineProcess(self, command=command)
         self.engine.finished.connect(self._on_finished)
         self.scratch: Path | None = None
@@ -95,7 +97,10 @@ class PreviewSection(QWidget):
         """The run's task and options: segmentation runs get the preview, a new one starts afresh."""
         self.task = task
         segmentation = task in SEGMENTATION
-        self.setVisible(segmentation)
+        # the preview tries the options on one 2-D image; a run on z-stacks predicts with its own (tuned)
+        # options, which the panel still holds, so the prediction is given them unchanged
+        self.stacks = segmentation and trained_on_stacks(self.context.current_run)
+        self.setVisible(segmentation and not self.stacks)
         if changed and segmentation:
             self.preview.set_task(task, postprocess)
             self.preview.clear_prediction()
@@ -106,6 +111,8 @@ class PreviewSection(QWidget):
         """Offer the input folder's images for the preview (the first one is tried at once)."""
         from petrilab.data.images import is_image_file  # light: no Keras
 
+        if self.stacks:
+            return
         folder = Path(self.input_edit.text().strip())
         chosen = self.choice.currentData()
         images = []
@@ -132,7 +139,8 @@ class PreviewSection(QWidget):
         """Predict the chosen image once (probabilities); False when there is nothing to do or it must wait."""
         run = self.context.current_run
         chosen = self.choice.currentData()
-        if run is None or not chosen or self.task not in SEGMENTATION or not (Path(run) / runs.BEST_MODEL).exists():
+        if (run is None or not chosen or self.task not in SEGMENTATION or self.stacks
+                or not (Path(run) / runs.BEST_MODEL).exists()):
             return False
         if self._previewed == (str(run), chosen):
             return False  # its probabilities are in the panel already

@@ -260,12 +260,11 @@ class TestImageBrowser(QWidget):
         """A test stack's (display picture, true labels, predicted labels, voxel (z, y, x) µm), x and y thinned
         to at most `longest` pixels."""
         from petrilab.data.stacks import read_stack
+        from petrilab.tasks.segmentation.stack_masks import read_stack_mask  # no Keras: the window may read it
 
         stack = read_stack(self._path(row["file"]))
-        true = read_stack(self._path(row["true_mask"])).pixels[..., 0].astype(np.int64)
-        if set(np.unique(true).tolist()) <= {0, 255}:  # a black-and-white semantic mask: white is class 1
-            true = true // 255
-        predicted = read_stack(self._path(row["predicted_mask"])).pixels[..., 0].astype(np.int64)
+        true = read_stack_mask(self._path(row["true_mask"]), self.task)
+        predicted = read_stack_mask(self._path(row["predicted_mask"]), self.task)
         if true.shape != stack.pixels.shape[:3] or predicted.shape != true.shape:
             raise ValueError("sizes differ")
         step = max(1, int(np.ceil(max(true.shape[1:]) / longest)))

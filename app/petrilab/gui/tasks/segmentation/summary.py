@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from petrilab.tasks import has_objects
 from petrilab.tasks.segmentation.masks import DEFAULT_PATCH, MIN_PATCH
+from petrilab.tasks.segmentation.stack_blocks import DEFAULT_STACK_PATCH
 
 
 @dataclass
@@ -102,6 +103,19 @@ def _volume_words(volume: dict, voxel) -> str:
     across = (6 * volume["median"] * one / math.pi) ** (1 / 3)
     return (f"median {volume['median'] * one:,.1f} µm³ (a ball about {across:.1f} µm across), smallest "
             f"{volume['min'] * one:,.1f}, largest {volume['max'] * one:,.1f} µm³")
+
+
+def block_words(setting: list[int], block: list[int] | None) -> str:
+    """The training block of z-stacks (stack_patch_control.stack_facts' "block"): the setting, or what 'from
+    the data' resolves to."""
+    if block is None:
+        return "from the data (known once the folder is checked)"
+    sides = " × ".join(map(str, block))
+    if setting:
+        return f"blocks of {sides} voxels (z × y × x, set on the Model page)"
+    largest = " × ".join(map(str, DEFAULT_STACK_PATCH))
+    return (f"from the data: blocks of {sides} voxels (z × y × x; at most {largest}, cut to the smallest "
+            "stack, on the 3-D U-Net's grid)")
 
 
 def patch_words(setting: list[int], proposal: list[int] | None, filters: list[int] | None = None) -> str:
