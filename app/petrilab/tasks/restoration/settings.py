@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from petrilab.settings_schema import setting
+from petrilab.tasks.restoration.blind_spot import FILLS
 
 WAYS = ("auto", "noise2void", "pairs")
 OUTPUT_TYPES = ("input", "float32")
+TTA_CHOICES = ("auto", "yes", "no")
 
 
 @dataclass
@@ -35,6 +37,21 @@ class RestorationSettings:
         "Noise2Void: a hidden pixel takes the value of a random other pixel in a square of this side around "
         "it. Keep it small (5) so the replacement looks like the pixel's surroundings.",
         minimum=3, maximum=15)
+    test_time_augmentation: str = setting(
+        "auto", "Average flipped and turned predictions",
+        "Restores each image several times, flipped and turned, and averages the results (each turned back "
+        "first): the network's own small errors differ between orientations and partly cancel, so the result "
+        "is cleaner, at the cost of one prediction per orientation. 'Automatic' uses the flips and turns the "
+        "network saw in training (augmentation), none when flips and turns were off.",
+        choices=TTA_CHOICES, words={"auto": "automatic (the training's flips and turns)",
+                                    "yes": "yes (all 8 flips and turns)", "no": "no (the image as it is)"})
+    blind_spot_fill: str = setting(
+        "neighbour", "Hidden pixels' new value",
+        "Noise2Void: what a hidden pixel shows the network instead of its own value: the value of a random "
+        "other pixel of its neighbourhood (the original Noise2Void), or the median of its neighbourhood "
+        "without the pixel itself (N2V2), which gives away less about the pixel and leaves fewer "
+        "checkerboard-like patterns in restored images.",
+        choices=FILLS, words={"neighbour": "a random neighbour (Noise2Void)", "median": "the neighbourhood's median (N2V2)"})
     output_type: str = setting(
         "input", "Restored image type",
         "The pixel type of the restored TIFFs: the input's own (8 or 16 bits, clipped to its range) so Fiji "
