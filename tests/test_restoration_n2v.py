@@ -128,3 +128,67 @@ def test_restore_averages_the_network_over_the_eight_orientations():
     flipped = recipe.restore(trained, image)
     assert np.allclose(flipped, expected, atol=1e-3 * float(np.abs(expected).max()))
     assert not np.allclose(flipped, plain, atol=1e-3 * float(np.abs(plain).max()))  # the average is not the plain
+
+
+# ---------------------------------------------------------------- training and old settings files
+
+
+def test_noise2void_counts_any_fall_of_its_loss_and_halves_the_rate_on_plateaus():
+    from petrilab.recipes import get_recipe
+
+    recipe = get_recipe(KIND)
+    settings = settings_io.defaults_for(KIND)
+    settings.restoration.way = "noise2void"
+    settings.training.patience = 15
+    assert recipe.min_improvement(settings) == 0.0
+    (plateau,) = recipe.callbacks(settings)
+    assert type(plateau).__name__ == "ReduceLROnPlateau" and plateau.factor == 0.5 and plateau.patience == 7
+    settings.restoration.way = "pairs"  # pairs: the trainer's usual rule, no callback of its own
+    assert recipe.min_improvement(settings) == 1e-4 and recipe.callbacks(settings) == []
+
+
+def test_an_older_restoration_settings_file_opens_with_the_new_keys_at_their_defaults(tmp_path):
+    settings = settings_io.defaults_for(KIND)
+    text = settings_io.dumps(settings)
+    old = "\n".join(line for line in text.splitlines()
+                    if not line.startswith(("blind_spot_fill", "test_time_augmentation")))
+    assert old != text
+    path = tmp_path / "old.toml"
+    path.write_text(old.replace("masked_percent = 2.0", "masked_percent = 0.5"), encoding="utf-8")
+    loaded = settings_io.load(path)
+    assert loaded.restoration.masked_percent == 0.5  # what the file says stays
+    assert loaded.restoration.blind_spot_fill == "median" and loaded.restoration.test_time_augmentation == "auto"
+
+
+@pytest.mark.slow  # builds two U-Nets and saves one
+def test_noise2void_gets_n2v2s_unet_and_pairs_the_plain_one(tmp_path):
+    import keras
+
+    from petrilab.models.build import build_model
+    from petrilab.recipes import get_recipe
+
+    recipe = get_recipe(KIND)
+    settings = settings_io.defaults_for(KIND)
+    settings.model.filters = [8, 16]
+    settings.data.channels = 1
+    settings.restoration.way = "noise2void"
+    n2v2 = build_model(settings, (32, 32, 1), recipe.head(settings))
+    names = {layer.name for layer in n2v2.layers}
+    assert "up1_join" not in names and "up2_join" in names  # no shortcut at the finest level only
+    blur = n2v2.get_layer("down1_pool")
+    kernel = blur.get_weights()[0]
+    assert not blur.trainable and kernel.shape == (3, 3, 8, 1)
+    assert np.allclose(kernel[..., 0, 0], np.outer([1, 2, 1], [1, 2, 1]) / 16) and np.isclose(kernel.sum(), 8.0)
+    x = np.random.default_rng(11).random((1, 40, 48, 1)).astype(np.float32)
+    assert n2v2.predict_on_batch(x).shape == (1, 40, 48, 1)  # any size on the grid, as before
+    path = tmp_path / "n2v2.keras"
+    n2v2.save(path)
+    again = keras.models.load_model(path, compile=False)
+    assert np.allclose(again.predict_on_batch(x), n2v2.predict_on_batch(x), atol=1e-6)  # a saved run predicts alike
+
+    settings.restoration.way = "pairs"
+    plain = build_model(settings, (32, 32, 1), recipe.head(settings))
+    assert "up1_join" in {layer.name for layer in plain.layers}
+    assert type(plain.get_layer("down1_pool")).__name__ == "MaxPooling2D"
+    settings.restoration.way, settings.restoration.n2v2_network = "noise2void", False  # asked for the plain one
+    assert "up1_join" in {layer.name for layer in build_model(settings, (32, 32, 1), recipe.head(settings)).layers}

@@ -251,6 +251,8 @@ class OutputHead:
     loss: str
     metrics: tuple[str, ...]
     main_metric: str  # the one the GUI plots next to the loss
+    # a U-Net for blind-spot training (N2V2): blurred down-sampling and no shortcut at the finest level
+    blind_spot_network: bool = False
 
 
 def output_head(task_key: str, n_classes: int) -> OutputHead:

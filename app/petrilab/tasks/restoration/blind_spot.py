@@ -3,9 +3,12 @@
 The network must never see a pixel's own noisy value when it is asked to guess that pixel, or it learns to copy
 it (the identity is the easiest denoiser of all, and the worst). So at each step a few pixels of every patch are
 picked, spread evenly (one at a random place inside each box of a grid, so they never bunch together), and each
-is replaced by the value of a random other pixel of its neighbourhood (never itself). The loss is then computed
-on those pixels alone, against their original noisy values (losses.py): the noise of a pixel is independent of
-its neighbours', so the best guess from the neighbours is the clean signal (Krull et al., CVPR 2019).
+is replaced by the median of its neighbourhood without itself (restoration.blind_spot_fill = "median", N2V2,
+Höck et al. 2022) or by the value of a random other pixel of it ("neighbour", the original Noise2Void). The
+median carries less of any one neighbour's noise, and N2V2 found it leaves fewer checkerboard-like residues in
+restored images; in PetriLab's benchmark it gave the better SSIM (benchmarks/RESULTS.md). The loss is then computed on those
+pixels alone, against their original noisy values (losses.py): the noise of a pixel is independent of its
+neighbours', so the best guess from the neighbours is the clean signal (Krull et al., CVPR 2019).
 """
 
 from __future__ import annotations
