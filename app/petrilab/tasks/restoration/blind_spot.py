@@ -6,9 +6,10 @@ picked, spread evenly (one at a random place inside each box of a grid, so they 
 is replaced by the median of its neighbourhood without itself (restoration.blind_spot_fill = "median", N2V2,
 Höck et al. 2022) or by the value of a random other pixel of it ("neighbour", the original Noise2Void). The
 median carries less of any one neighbour's noise, and N2V2 found it leaves fewer checkerboard-like residues in
-restored images; in PetriLab's benchmark it gave the better SSIM (benchmarks/RESULTS.md). The loss is then computed on those
-pixels alone, against their original noisy values (losses.py): the noise of a pixel is independent of its
-neighbours', so the best guess from the neighbours is the clean signal (Krull et al., CVPR 2019).
+restored images; in PetriLab's benchmark it gave the better SSIM (benchmarks/RESULTS.md). The loss is then
+computed on those pixels alone, against their original noisy values (losses.py): the noise of a pixel is
+independent of its neighbours', so the best guess from the neighbours is the clean signal (Krull et al., CVPR
+2019).
 """
 
 from __future__ import annotations

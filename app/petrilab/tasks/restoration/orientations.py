@@ -59,7 +59,8 @@ def orientations(flip_horizontal: bool, flip_vertical: bool, quarter_turns: bool
 
 
 def _which(candidate: np.ndarray, probe: np.ndarray) -> Orientation:
-    return next(o for o in ALL if apply(probe, o).shape == candidate.shape and np.array_equal(apply(probe, o), candidate))
+    return next(o for o in ALL
+                if apply(probe, o).shape == candidate.shape and np.array_equal(apply(probe, o), candidate))
 
 
 def wanted(setting: str, augmentation) -> list[Orientation]:

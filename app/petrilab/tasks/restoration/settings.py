@@ -58,7 +58,8 @@ class RestorationSettings:
         "other pixel of its neighbourhood (the original Noise2Void), or the median of its neighbourhood "
         "without the pixel itself (N2V2), which gives away less about the pixel and leaves fewer "
         "checkerboard-like patterns in restored images.",
-        choices=FILLS, words={"neighbour": "a random neighbour (Noise2Void)", "median": "the neighbourhood's median (N2V2)"})
+        choices=FILLS,
+        words={"neighbour": "a random neighbour (Noise2Void)", "median": "the neighbourhood's median (N2V2)"})
     output_type: str = setting(
         "input", "Restored image type",
         "The pixel type of the restored TIFFs: the input's own (8 or 16 bits, clipped to its range) so Fiji "
