@@ -160,8 +160,8 @@ def test_an_older_restoration_settings_file_opens_with_the_new_keys_at_their_def
     assert loaded.restoration.blind_spot_fill == "median" and loaded.restoration.test_time_augmentation == "auto"
 
 
-@pytest.mark.slow  # builds two U-Nets and saves one
-def test_noise2void_gets_n2v2s_unet_and_pairs_the_plain_one(tmp_path):
+@pytest.mark.slow  # builds four U-Nets and saves one
+def test_noise2void_gets_blurred_down_sampling_and_pairs_the_plain_unet(tmp_path):
     import keras
 
     from petrilab.models.build import build_model
@@ -172,23 +172,28 @@ def test_noise2void_gets_n2v2s_unet_and_pairs_the_plain_one(tmp_path):
     settings.model.filters = [8, 16]
     settings.data.channels = 1
     settings.restoration.way = "noise2void"
-    n2v2 = build_model(settings, (32, 32, 1), recipe.head(settings))
-    names = {layer.name for layer in n2v2.layers}
-    assert "up1_join" not in names and "up2_join" in names  # no shortcut at the finest level only
-    blur = n2v2.get_layer("down1_pool")
+
+    def layers(network: str, way: str = "noise2void"):
+        settings.restoration.way, settings.restoration.blind_spot_network = way, network
+        model = build_model(settings, (32, 32, 1), recipe.head(settings))
+        return model, {layer.name: layer for layer in model.layers}
+
+    assert settings.restoration.blind_spot_network == "blur"  # the default
+    blurred, names = layers("blur")
+    assert "up1_join" in names and "up2_join" in names  # every shortcut kept
+    blur = names["down1_pool"]
     kernel = blur.get_weights()[0]
     assert not blur.trainable and kernel.shape == (3, 3, 8, 1)
     assert np.allclose(kernel[..., 0, 0], np.outer([1, 2, 1], [1, 2, 1]) / 16) and np.isclose(kernel.sum(), 8.0)
     x = np.random.default_rng(11).random((1, 40, 48, 1)).astype(np.float32)
-    assert n2v2.predict_on_batch(x).shape == (1, 40, 48, 1)  # any size on the grid, as before
-    path = tmp_path / "n2v2.keras"
-    n2v2.save(path)
+    assert blurred.predict_on_batch(x).shape == (1, 40, 48, 1)  # any size on the grid, as before
+    path = tmp_path / "blurred.keras"
+    blurred.save(path)
     again = keras.models.load_model(path, compile=False)
-    assert np.allclose(again.predict_on_batch(x), n2v2.predict_on_batch(x), atol=1e-6)  # a saved run predicts alike
+    assert np.allclose(again.predict_on_batch(x), blurred.predict_on_batch(x), atol=1e-6)  # a saved run alike
 
-    settings.restoration.way = "pairs"
-    plain = build_model(settings, (32, 32, 1), recipe.head(settings))
-    assert "up1_join" in {layer.name for layer in plain.layers}
-    assert type(plain.get_layer("down1_pool")).__name__ == "MaxPooling2D"
-    settings.restoration.way, settings.restoration.n2v2_network = "noise2void", False  # asked for the plain one
-    assert "up1_join" in {layer.name for layer in build_model(settings, (32, 32, 1), recipe.head(settings)).layers}
+    _, names = layers("n2v2")  # N2V2: no shortcut at the finest level only
+    assert "up1_join" not in names and "up2_join" in names and not names["down2_pool"].trainable
+    for network, way in (("plain", "noise2void"), ("n2v2", "pairs")):  # pairs: always the plain U-Net
+        _, names = layers(network, way)
+        assert "up1_join" in names and type(names["down1_pool"]).__name__ == "MaxPooling2D"

@@ -6,8 +6,9 @@ last filters sees the widest context. The decoder climbs back: a 2 × 2
 up-convolution doubles the map, the encoder's map of the same size is joined
 to it (the skip connection that keeps fine detail), two convolutions mix
 them. A 1 × 1 convolution gives the task's channels per pixel. For blind-spot
-training (Noise2Void, head.blind_spot_network) the N2V2 variant: blurred
-down-sampling and no shortcut at the finest level (_blur_pool).
+training (Noise2Void) the head may ask for blurred down-sampling
+(head.blur_pool, _blur_pool) and, as N2V2, no shortcut at the finest level
+(head.finest_shortcut).
 
 The defaults [16, 32, 64] make the "petit U-Net" (about 0.5 M parameters)
 that trains in minutes on a laptop's processor; the workshop's larger ones had
@@ -37,14 +38,14 @@ def build_unet(settings: Settings, input_shape: tuple[int, int, int], head: Outp
     the same model trains on patches and predicts whole images.
     """
     model = settings.model
-    blind_spot = getattr(head, "blind_spot_network", False)
+    blur, finest_shortcut = getattr(head, "blur_pool", False), getattr(head, "finest_shortcut", True)
     inputs = keras.Input((None, None, int(input_shape[2])), name="image")
     x = inputs
     skips = []
     for level, filters in enumerate(model.filters, start=1):
         x = _double_conv(x, filters, model, f"down{level}")
         skips.append(x)
-        x = _blur_pool(x, f"down{level}_pool") if blind_spot else blocks.pool(x, name=f"down{level}_pool")
+        x = _blur_pool(x, f"down{level}_pool") if blur else blocks.pool(x, name=f"down{level}_pool")
     if model.dropout > 0:
         # dropout where the network summarises the most, as in the original U-Net
         x = keras.layers.Dropout(model.dropout, name="bottleneck_dropout")(x)
@@ -53,7 +54,7 @@ def build_unet(settings: Settings, input_shape: tuple[int, int, int], head: Outp
         filters = model.filters[level - 1]
         x = keras.layers.Conv2DTranspose(filters, 2, strides=2, padding="same",
                                          kernel_regularizer=blocks.regulariser(model), name=f"up{level}_upconv")(x)
-        if level > 1 or not blind_spot:  # N2V2: no shortcut at the finest level, where pixel patterns would pass
+        if level > 1 or finest_shortcut:  # N2V2: none at the finest level, where pixel patterns would pass
             x = keras.layers.Concatenate(name=f"up{level}_join")([skips[level - 1], x])
         x = _double_conv(x, filters, model, f"up{level}")
     x = keras.layers.Conv2D(head.units, 1, kernel_regularizer=blocks.regulariser(model), name="output_weights")(x)

@@ -237,7 +237,7 @@ class ModelPage(WizardPage):
             if key == "data.image_size":
                 visible = not segmentation  # segmentation keeps every pixel: patches, not resized images
             if key in ("restoration.masked_percent", "restoration.neighbourhood", "restoration.blind_spot_fill",
-                       "restoration.n2v2_network"):
+                       "restoration.blind_spot_network"):
                 visible = self.context.settings.restoration.way != "pairs"  # the blind spot: Noise2Void only
             form.setRowVisible(widget, visible)
         form, _ = self.rows["data.image_size"]

@@ -76,9 +76,10 @@ class RestorationRecipe(RestorationEvaluation, RestorationPrediction, Recipe):
             raise UserError(f"training.loss = '{loss}' is not a loss for restoration: the answer is an intensity, "
                             "not a class.", fix="Use 'mse' (the usual, CARE and Noise2Void's) or 'mae'.")
         base = output_head(self.task, int(settings.data.channels or 1))
-        n2v2 = settings.restoration.way == "noise2void" and settings.restoration.n2v2_network
+        network = settings.restoration.blind_spot_network if settings.restoration.way == "noise2void" else "plain"
         return dataclasses.replace(base, loss=WeightedPixelLoss("mae" if loss == "mae" else "mse"),
-                                   metrics=(WeightedPixelMAE(),), blind_spot_network=n2v2)
+                                   metrics=(WeightedPixelMAE(),), blur_pool=network in ("blur", "n2v2"),
+                                   finest_shortcut=network != "n2v2")
 
     def blind_spot(self, settings):
         from petrilab.tasks.restoration.patches import BlindSpot

@@ -13,6 +13,7 @@ from petrilab.tasks.restoration.blind_spot import FILLS
 WAYS = ("auto", "noise2void", "pairs")
 OUTPUT_TYPES = ("input", "float32")
 TTA_CHOICES = ("auto", "yes", "no")
+NETWORKS = ("blur", "n2v2", "plain")
 
 
 @dataclass
@@ -38,12 +39,15 @@ class RestorationSettings:
         "the square, or a random other pixel of it). Keep it small (5) so the new value looks like the pixel's "
         "surroundings.",
         minimum=3, maximum=15)
-    n2v2_network: bool = setting(
-        True, "N2V2's U-Net",
-        "Noise2Void: the U-Net as N2V2 changed it for learning without clean images. It shrinks the image by "
-        "blurring before keeping every second pixel, and its finest level has no shortcut to the answer, so "
-        "pixel-sized patterns of the noise cannot pass straight through: fewer checkerboard-like patterns in "
-        "restored images. Pairs (CARE) always use the plain U-Net.")
+    blind_spot_network: str = setting(
+        "blur", "Noise2Void's U-Net",
+        "Noise2Void: how the U-Net shrinks the image. 'Blurred' blurs before keeping every second pixel, "
+        "instead of keeping the brightest of each 2 × 2 square, so pixel-sized patterns of the noise do not turn "
+        "into checkerboard-like patterns in restored images. 'N2V2' also takes away the shortcut at the finest "
+        "level (N2V2's network): smoother, best at strong noise in PetriLab's tests, but it may blur fine detail. "
+        "'Plain' is the U-Net pairs (CARE) always use.",
+        choices=NETWORKS, words={"blur": "blurred down-sampling", "n2v2": "N2V2 (blurred, no finest shortcut)",
+                                 "plain": "plain (as for pairs)"})
     test_time_augmentation: str = setting(
         "auto", "Average flipped and turned predictions",
         "Restores each image several times, flipped and turned, and averages the results (each turned back "
