@@ -3,6 +3,7 @@ non-local means, on a real fluorescence image with synthetic Poisson–Gaussian 
 
     .venv/bin/python benchmarks/restoration_quality.py [--epochs 80] [--filters 16,32] [--levels moderate,strong]
                                                        [--masked-percent 0.5] [--ways noise2void,pairs]
+                                                       [--set KEY=VALUE ...]
 
 The image: the 512 × 512 fluorescence nuclei image StarDist ships with its package (stardist/data/images/img2d.tif,
 from the 2018 Data Science Bowl, Caicedo et al., Nature Methods 2019); read from the installed package (the
@@ -89,8 +90,11 @@ def train_and_score(data: Path, test: Path, work: Path, way: str, args) -> tuple
     overrides = ["--set", f"restoration.way={way}", "--set", f"training.epochs={args.epochs}",
                  "--set", f"model.filters=[{args.filters}]", "--set", f"training.learning_rate={args.learning_rate}",
                  "--set", "training.patience=15", "--set", f"data.test_folder={test}",
-                 "--set", "split.validation_fraction=0.2", "--set", "split.test_fraction=0.0",
-                 "--set", f"restoration.masked_percent={args.masked_percent}"]
+                 "--set", "split.validation_fraction=0.2", "--set", "split.test_fraction=0.0"]
+    if args.masked_percent is not None:  # else restoration's own default
+        overrides += ["--set", f"restoration.masked_percent={args.masked_percent}"]
+    for extra in args.set:
+        overrides += ["--set", extra]
     if main(["train", str(settings), "--quiet", "--run-dir", str(run), *overrides]) != 0:
         raise SystemExit(f"training {way} failed")
     seconds = time.perf_counter() - start
@@ -102,7 +106,10 @@ def train_and_score(data: Path, test: Path, work: Path, way: str, args) -> tuple
 def main_benchmark() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=80)
-    parser.add_argument("--masked-percent", type=float, default=0.5, help="Noise2Void's hidden pixels, in %%")
+    parser.add_argument("--masked-percent", type=float, default=None,
+                        help="Noise2Void's hidden pixels, in %% (default: restoration.masked_percent's own)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another setting for both trainings (repeat), e.g. restoration.test_time_augmentation=no")
     parser.add_argument("--ways", default="noise2void,pairs")
     parser.add_argument("--filters", default="16,32")
     parser.add_argument("--learning-rate", type=float, default=1e-3)

@@ -151,6 +151,7 @@ def test_tiled_prediction_equals_the_whole_image_away_from_its_borders():
     settings.model.filters = [8, 16]
     settings.data.patch_size = [64, 64]
     settings.data.channels = 1
+    settings.restoration.test_time_augmentation = "no"  # the tiles alone (the average over flips: test_restoration_n2v)
     recipe = get_recipe(KIND)
     model = build_model(settings, (64, 64, 1), recipe.head(settings))  # random weights: any function will do
     prep = Preprocessing.from_settings(settings.data, 1)

@@ -5,7 +5,10 @@ then a 2 × 2 max-pooling that halves the map. A bottleneck with twice the
 last filters sees the widest context. The decoder climbs back: a 2 × 2
 up-convolution doubles the map, the encoder's map of the same size is joined
 to it (the skip connection that keeps fine detail), two convolutions mix
-them. A 1 × 1 convolution gives the task's channels per pixel.
+them. A 1 × 1 convolution gives the task's channels per pixel. For blind-spot
+training (Noise2Void) the head may ask for blurred down-sampling
+(head.blur_pool, _blur_pool) and, as N2V2, no shortcut at the finest level
+(head.finest_shortcut).
 
 The defaults [16, 32, 64] make the "petit U-Net" (about 0.5 M parameters)
 that trains in minutes on a laptop's processor; the workshop's larger ones had
@@ -35,13 +38,14 @@ def build_unet(settings: Settings, input_shape: tuple[int, int, int], head: Outp
     the same model trains on patches and predicts whole images.
     """
     model = settings.model
+    blur, finest_shortcut = getattr(head, "blur_pool", False), getattr(head, "finest_shortcut", True)
     inputs = keras.Input((None, None, int(input_shape[2])), name="image")
     x = inputs
     skips = []
     for level, filters in enumerate(model.filters, start=1):
         x = _double_conv(x, filters, model, f"down{level}")
         skips.append(x)
-        x = blocks.pool(x, name=f"down{level}_pool")
+        x = _blur_pool(x, f"down{level}_pool") if blur else blocks.pool(x, name=f"down{level}_pool")
     if model.dropout > 0:
         # dropout where the network summarises the most, as in the original U-Net
         x = keras.layers.Dropout(model.dropout, name="bottleneck_dropout")(x)
@@ -50,7 +54,8 @@ def build_unet(settings: Settings, input_shape: tuple[int, int, int], head: Outp
         filters = model.filters[level - 1]
         x = keras.layers.Conv2DTranspose(filters, 2, strides=2, padding="same",
                                          kernel_regularizer=blocks.regulariser(model), name=f"up{level}_upconv")(x)
-        x = keras.layers.Concatenate(name=f"up{level}_join")([skips[level - 1], x])
+        if level > 1 or finest_shortcut:  # N2V2: none at the finest level, where pixel patterns would pass
+            x = keras.layers.Concatenate(name=f"up{level}_join")([skips[level - 1], x])
         x = _double_conv(x, filters, model, f"up{level}")
     x = keras.layers.Conv2D(head.units, 1, kernel_regularizer=blocks.regulariser(model), name="output_weights")(x)
     # float32 even under mixed precision: probabilities near 0 or 1 and the loss stay accurate
@@ -77,3 +82,18 @@ def _conv(x, filters: int, model, name: str):
 def _double_conv(x, filters: int, model, name: str):
     x = _conv(x, filters, model, name=f"{name}_conv1")
     return _conv(x, filters, model, name=f"{name}_conv2")
+
+
+def _blur_pool(x, name: str):
+    """N2V2's down-sampling (Höck et al. 2022, after Zhang's "Making convolutional networks shift-invariant
+    again", 2019): the 2 × 2 maximum at every pixel, then a fixed [1 2 1] ⊗ [1 2 1] / 16 blur keeping every second
+    pixel. A plain max-pooling's pick of one pixel in four aliases fine noise into checkerboard-like patterns,
+    which a blind-spot network then paints into its answer. The blur is fixed: set here, never trained."""
+    import numpy as np
+
+    x = keras.layers.MaxPooling2D(2, strides=1, padding="same", name=f"{name}_max")(x)
+    blur = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, trainable=False, name=name)
+    x = blur(x)
+    kernel = np.outer([1, 2, 1], [1, 2, 1]).astype("float32") / 16
+    blur.set_weights([np.repeat(kernel[:, :, None, None], int(x.shape[-1]), axis=2)])
+    return x

@@ -50,6 +50,14 @@ class Recipe:
         """Extra keyword arguments for model.fit, and what to report of them in the `started` event."""
         return {}, {}
 
+    def min_improvement(self, settings: Settings) -> float:
+        """The smallest fall of the validation loss that early stopping counts as progress."""
+        return 1e-4
+
+    def callbacks(self, settings: Settings) -> list:
+        """Keras callbacks of the task's own, run beside the run's recorder and early stopping."""
+        return []
+
     def after_training(self, trained, validation: list[Sample]) -> dict:
         """Decisions taken with the trained model on the validation images (e.g. tuning a threshold).
 

@@ -257,6 +257,9 @@ class OutputHead:
     loss: str
     metrics: tuple[str, ...]
     main_metric: str  # the one the GUI plots next to the loss
+    # U-Nets for blind-spot training (Noise2Void): blurred down-sampling, and N2V2's without the finest shortcut
+    blur_pool: bool = False
+    finest_shortcut: bool = True
 
 
 def output_head(task_key: str, n_classes: int) -> OutputHead:

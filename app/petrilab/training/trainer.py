@@ -272,11 +272,11 @@ def _train(recipe: Recipe, settings: Settings, run_dir: Path, resume: bool, writ
     stop.install_signal_handlers()
     callbacks_epochs = settings.training.epochs
     recorder = RunRecorder(run_dir, writer, stop, callbacks_epochs, train_data["steps"], history, settings)
-    callbacks = [recorder]
+    callbacks = [recorder, *recipe.callbacks(settings)]
     if settings.training.early_stopping:
         # min_delta: a validation loss that creeps down by less than this is not progress worth waiting for
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.training.patience,
-                                                       min_delta=1e-4))
+                                                       min_delta=recipe.min_improvement(settings)))
 
     writer.emit(
         ev.STARTED, run_dir=str(run_dir), device=device.name, backend=device.backend,

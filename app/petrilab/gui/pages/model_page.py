@@ -246,7 +246,8 @@ class ModelPage(WizardPage):
                 visible = percentile
             if key == "data.image_size":
                 visible = not segmentation  # segmentation keeps every pixel: patches, not resized images
-            if key in ("restoration.masked_percent", "restoration.neighbourhood"):
+            if key in ("restoration.masked_percent", "restoration.neighbourhood", "restoration.blind_spot_fill",
+                       "restoration.blind_spot_network"):
                 visible = self.context.settings.restoration.way != "pairs"  # the blind spot: Noise2Void only
             form.setRowVisible(widget, visible)
         form, _ = self.rows["data.image_size"]

@@ -25,7 +25,9 @@ GROUPS: list[tuple[str, list[str]]] = [
                                              "augmentation.noise", "augmentation.zoom", "augmentation.elastic"]),
     # a task family's own section: shown only for its tasks (model_page.py asks the registry)
     ("Restoration", ["restoration.way", "restoration.masked_percent", "restoration.neighbourhood",
-                     "restoration.output_type", "restoration.save_difference"]),
+                     "restoration.blind_spot_fill", "restoration.blind_spot_network",
+                     "restoration.test_time_augmentation", "restoration.output_type",
+                     "restoration.save_difference"]),
 ]
 GROUP_NOTES = {
     "Network": "The layers of the chosen architecture. Only the settings it uses are shown.",

@@ -31,13 +31,13 @@ MIN_STEPS_PER_EPOCH = 16  # a few images still give each epoch enough weight upd
 
 
 class BlindSpot:
-    """Noise2Void's masking of one patch: restoration.masked_percent and .neighbourhood."""
+    """Noise2Void's masking of one patch: restoration.masked_percent, .neighbourhood and .blind_spot_fill."""
 
-    def __init__(self, percent: float, neighbourhood: int):
-        self.percent, self.neighbourhood = float(percent), int(neighbourhood)
+    def __init__(self, percent: float, neighbourhood: int, fill: str = "neighbour"):
+        self.percent, self.neighbourhood, self.fill = float(percent), int(neighbourhood), str(fill)
 
     def __call__(self, patch: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        return hide_pixels(patch, self.percent, self.neighbourhood, rng)
+        return hide_pixels(patch, self.percent, self.neighbourhood, rng, self.fill)
 
 
 def pad_to(image: np.ndarray, height: int, width: int) -> np.ndarray:

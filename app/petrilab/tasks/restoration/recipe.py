@@ -49,7 +49,8 @@ def patch_for(requested, shapes, multiple: int) -> tuple[int, int]:
 class RestorationRecipe(RestorationEvaluation, RestorationPrediction, Recipe):
     task = "restoration"
     # what `petrilab predict --set` may change: how the restored files are written
-    prediction_keys = ("restoration.output_type", "restoration.save_difference")
+    prediction_keys = ("restoration.output_type", "restoration.save_difference",
+                       "restoration.test_time_augmentation")
 
     # ------------------------------------------------------------ data
 
@@ -75,15 +76,18 @@ class RestorationRecipe(RestorationEvaluation, RestorationPrediction, Recipe):
             raise UserError(f"training.loss = '{loss}' is not a loss for restoration: the answer is an intensity, "
                             "not a class.", fix="Use 'mse' (the usual, CARE and Noise2Void's) or 'mae'.")
         base = output_head(self.task, int(settings.data.channels or 1))
+        network = settings.restoration.blind_spot_network if settings.restoration.way == "noise2void" else "plain"
         return dataclasses.replace(base, loss=WeightedPixelLoss("mae" if loss == "mae" else "mse"),
-                                   metrics=(WeightedPixelMAE(),))
+                                   metrics=(WeightedPixelMAE(),), blur_pool=network in ("blur", "n2v2"),
+                                   finest_shortcut=network != "n2v2")
 
     def blind_spot(self, settings):
         from petrilab.tasks.restoration.patches import BlindSpot
 
         if settings.restoration.way == "pairs":
             return None
-        return BlindSpot(settings.restoration.masked_percent, settings.restoration.neighbourhood)
+        wanted = settings.restoration
+        return BlindSpot(wanted.masked_percent, wanted.neighbourhood, wanted.blind_spot_fill)
 
     def load(self, samples, prep, pairs: bool):
         """The stretched images, and for pairs their stretched targets (each with its own stretch)."""
@@ -119,14 +123,31 @@ class RestorationRecipe(RestorationEvaluation, RestorationPrediction, Recipe):
         x, y = fixed_patches(images, targets, patch, self.blind_spot(settings), seed=settings.training.seed)
         return {"x": x, "y": y, "batch_size": batch_size, "steps": math.ceil(len(x) / batch_size), "in_memory": True}
 
+    def min_improvement(self, settings) -> float:
+        # Noise2Void's loss is mostly the noise itself, which no network can guess: real progress moves it by
+        # less than the usual 1e-4, so any fall counts (its validation hides the same pixels every epoch)
+        return 0.0 if settings.restoration.way == "noise2void" else super().min_improvement(settings)
+
+    def callbacks(self, settings) -> list:
+        import keras
+
+        if settings.restoration.way != "noise2void":
+            return []
+        # halve the step when the validation loss has not fallen for half the patience: Noise2Void's updates are
+        # noisy (a few hidden pixels per patch), smaller steps late in training average them out (as CSBDeep does)
+        return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, min_delta=0.0,
+                                                  patience=max(2, settings.training.patience // 2), verbose=0)]
+
     def fit_options(self, samples, settings):
         return {}, {"way": settings.restoration.way}
 
     # ------------------------------------------------------------ prediction
 
     def restore(self, trained, image: np.ndarray, tile: int | None = None) -> np.ndarray:
-        """The restored (H, W, C) float32 image, in the input's own intensities, predicted tile by tile."""
+        """The restored (H, W, C) float32 image, in the input's own intensities, predicted tile by tile (and
+        averaged over flips and turns: restoration.test_time_augmentation, orientations.py)."""
         from petrilab.prediction.tiling import predict_tiled, round_up
+        from petrilab.tasks.restoration.orientations import averaged, wanted
 
         settings = trained.settings
         x, stretch = prepare(image, trained.prep)
@@ -141,8 +162,12 @@ class RestorationRecipe(RestorationEvaluation, RestorationPrediction, Recipe):
         def predict_batch(batch: np.ndarray) -> np.ndarray:
             return np.asarray(model.predict_on_batch(batch), dtype=np.float32)
 
-        out = predict_tiled(predict_batch, x, (side, side), overlap, int(model.output.shape[-1]),
-                            batch_size=max(1, PREDICT_PIXELS // (side * side)), multiple=multiple)
+        def predict_whole(oriented: np.ndarray) -> np.ndarray:
+            return predict_tiled(predict_batch, oriented, (side, side), overlap, int(model.output.shape[-1]),
+                                 batch_size=max(1, PREDICT_PIXELS // (side * side)), multiple=multiple)
+
+        chosen = wanted(settings.restoration.test_time_augmentation, settings.augmentation)
+        out = averaged(predict_whole, x, chosen)
         trained.predicted(1)
         return stretch.back(out)
 
