@@ -183,8 +183,10 @@ def run_checked(*args: str, cwd: Path) -> None:
 def stop_after_cpu(process: subprocess.Popen, run_dir: Path, cpu_seconds: float) -> threading.Thread:
     """Create the run's STOP file once the training process has used `cpu_seconds` of processor time since its
     `started` event (processor time, not wall time: on a shared machine both networks get the same
-    computation). Returns the watcher, whose `.used` says the processor seconds counted when it stopped it."""
+    computation); not once training has ended (the run's `finished` event then says "completed")."""
     import psutil
+
+    events = run_dir / "events.jsonl"
 
     def cpu() -> float:
         try:
@@ -193,19 +195,20 @@ def stop_after_cpu(process: subprocess.Popen, run_dir: Path, cpu_seconds: float)
             return float("inf")
         return times.user + times.system
 
+    def seen(*names: str) -> bool:
+        text = events.read_text() if events.exists() else ""
+        return any(f'"{name}"' in text for name in names)
+
     def watch():
-        events = run_dir / "events.jsonl"
-        while process.poll() is None and (not events.exists() or '"started"' not in events.read_text()):
+        while process.poll() is None and not seen("started"):
             time.sleep(0.5)
         start = cpu()
         while process.poll() is None and cpu() - start < cpu_seconds:
             time.sleep(0.5)
-        if process.poll() is None:
+        if process.poll() is None and not seen("tuned", "evaluation", "finished"):
             (run_dir / "STOP").write_text("benchmark budget\n")
-            thread.stopped = True
 
     thread = threading.Thread(target=watch, daemon=True)
-    thread.stopped = False
     thread.start()
     return thread
 
@@ -235,7 +238,8 @@ def petrilab_run(data: Path, test: Path, predict_input: Path, work: Path, name: 
     ran = __import__("petrilab.settings", fromlist=["load"]).load(run_dir / "settings.toml")
     own = json.loads((run_dir / "evaluation.json").read_text()).get("metrics", {}) \
         if (run_dir / "evaluation.json").exists() else {}
-    info = {"epochs": len(epochs), "stopped_by_budget": watcher.stopped,
+    finished = next((e for e in events if e["event"] == "finished"), {})
+    info = {"epochs": len(epochs), "stopped_by_budget": finished.get("status") == "stopped",
             "fit_seconds": round(sum(e.get("seconds", 0) for e in epochs), 1), "train_wall_seconds": round(total, 1),
             "parameters": started.get("parameters"), "architecture": ran.model.architecture,
             "filters": list(ran.model.filters), "patch": list(ran.data.stack_patch_size or ran.data.patch_size),
@@ -266,7 +270,9 @@ def stardist_run(work: Path, names: list[str], validation: set[str], seed: int, 
 
     train = [load(n) for n in names if n not in validation]
     val = [load(n) for n in names if n in validation]
-    anisotropy = tuple(max(VOXEL) / v for v in VOXEL)  # the voxel assumed for every method
+    # StarDist's anisotropy (its notebooks: the largest object extent over each axis's, in voxels) from the voxel
+    # assumed for every method: planes 2× apart → (2, 1, 1)
+    anisotropy = tuple(v / min(VOXEL) for v in VOXEL)
     grid = tuple(1 if a > 1.5 else 2 for a in anisotropy)
     config = Config3D(rays=Rays_GoldenSpiral(64, anisotropy=anisotropy), grid=grid, anisotropy=anisotropy,
                       n_channel_in=1, backbone="unet", unet_n_depth=2, unet_n_filter_base=16,
