@@ -365,7 +365,7 @@ def main() -> int:
     results["Otsu + 3-D watershed"] = [{**scores(data["test_truth"], predicted), "info": info}]
     print(f"classical baseline done in {time.perf_counter() - t0:.0f} s: {info}", flush=True)
 
-    validation = {data["names"][1]}  # if PetriLab 3-D is skipped
+    validation = {data["names"][-1]}  # if PetriLab 3-D is skipped: the stack its split (seed 42) keeps aside
     for seed in range(1, args.seeds + 1):
         if not args.skip_3d:
             predicted, info = petrilab_run(work / "stacks", work / "test", work / "test" / "images", work,
