@@ -214,7 +214,7 @@ def stop_after_cpu(process: subprocess.Popen, run_dir: Path, cpu_seconds: float)
 
 
 def petrilab_run(data: Path, test: Path, predict_input: Path, work: Path, name: str, seed: int, budget: float,
-                 slices: bool) -> tuple[np.ndarray, dict]:
+                 slices: bool, extra: tuple[str, ...] = ()) -> tuple[np.ndarray, dict]:
     import tifffile
 
     settings = work / f"{name}.toml"
@@ -223,8 +223,8 @@ def petrilab_run(data: Path, test: Path, predict_input: Path, work: Path, name: 
                     cwd=work)
     run_dir, out = work / f"{name}-seed{seed}", work / f"{name}-seed{seed}-predicted"
     t0 = time.perf_counter()
-    process = petrilab("train", str(settings), "--quiet", "--run-dir", str(run_dir), "--set",
-                       f"training.seed={seed}", cwd=work)
+    overrides = [w for kv in (f"training.seed={seed}", *extra) for w in ("--set", kv)]
+    process = petrilab("train", str(settings), "--quiet", "--run-dir", str(run_dir), *overrides, cwd=work)
     watcher = stop_after_cpu(process, run_dir, budget)
     if process.wait() != 0:
         raise SystemExit(f"petrilab train failed; see {work / 'commands.log'}")
@@ -348,6 +348,9 @@ def main() -> int:
     parser.add_argument("--skip-2d", action="store_true")
     parser.add_argument("--skip-stardist", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a setting for PetriLab's trainings beyond init's (e.g. training.epochs=400: the budget "
+                             "and early stopping end it)")
     args = parser.parse_args()
     if args.quick:
         args.budget, args.seeds = 8.0, 1
@@ -369,13 +372,13 @@ def main() -> int:
     for seed in range(1, args.seeds + 1):
         if not args.skip_3d:
             predicted, info = petrilab_run(work / "stacks", work / "test", work / "test" / "images", work,
-                                           "petrilab-3d", seed, args.budget, slices=False)
+                                           "petrilab-3d", seed, args.budget, slices=False, extra=tuple(args.set))
             validation = validation_stacks(work / f"petrilab-3d-seed{seed}")
             results.setdefault("PetriLab 3-D", []).append({**scores(data["test_truth"], predicted), "info": info})
             print(f"seed {seed} PetriLab 3-D: F1 {results['PetriLab 3-D'][-1]['f1']:.3f} {info}", flush=True)
         if not args.skip_2d:
             predicted, info = petrilab_run(work / "planes", work / "test_planes", work / "test" / "images", work,
-                                           "petrilab-2d", seed, args.budget, slices=True)
+                                           "petrilab-2d", seed, args.budget, slices=True, extra=tuple(args.set))
             results.setdefault("PetriLab 2-D slice by slice", []).append(
                 {**scores(data["test_truth"], predicted), "info": info})
             print(f"seed {seed} PetriLab 2-D: F1 {results['PetriLab 2-D slice by slice'][-1]['f1']:.3f} {info}",
