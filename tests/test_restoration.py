@@ -103,6 +103,7 @@ def test_the_check_names_unmatched_files_and_size_mismatches_and_leaves_the_data
     assert "'field_002.tif' has no target" in text and str(data / "targets" / "field_002.tif") in text
     assert "'field_two.tif'" in text  # the target without an image is named
     assert "30 × 32" in text and "32 × 32" in text and "field_003.tif" in text
+    assert text.startswith("3 readable images.\n  image pairs  3") and "1 classes" not in text  # pairs: not classes
     assert sha(data) == before
 
 

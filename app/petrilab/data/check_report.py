@@ -59,7 +59,9 @@ class DatasetReport:
 
     def to_text(self) -> str:
         stacks = self.dimensions == "3d"
-        lines = [f"{self.n_images} readable {'z-stacks' if stacks else 'images'} in {len(self.classes)} classes."]
+        # one group (restoration's "noisy images", one class folder) is listed below, not counted as "1 classes"
+        groups = f" in {len(self.classes)} classes" if len(self.classes) > 1 else ""
+        lines = [f"{self.n_images} readable {'z-stacks' if stacks else 'images'}{groups}."]
         width = max((len(c) for c in self.classes), default=0)
         for name in self.classes:
             lines.append(f"  {name:<{width}}  {self.counts.get(name, 0)}")
