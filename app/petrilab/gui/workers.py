@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QProcess, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage
+from shiboken6 import isValid
 
 from petrilab.errors import UserError
 from petrilab.gui.context import engine_command
@@ -92,7 +93,7 @@ class Background(QObject):
         self._relays.discard(relay)
         if self._job is job:
             self._job = None
-            if callback:
+            if callback and isValid(self):  # not when its owner (and so this child) was closed meanwhile
                 callback(value)
 
     def cancel(self) -> None:
