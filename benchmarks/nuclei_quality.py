@@ -51,6 +51,28 @@ SPLIT_ROW = 320  # rows above: training and validation; below: test
 TILE = (160, 128)  # training tiles (rows, columns): 2 × 4 tiles from 320 × 512
 
 
+def budget_callbacks(budget: float) -> tuple[list, list[int]]:
+    """Keras callbacks that stop StarDist's training after `budget` processor seconds (as PetriLab's runs are
+    stopped), and the list of the epochs they saw end."""
+    import keras
+
+    epochs_seen: list[int] = []
+
+    class Budget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.process_time()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if time.process_time() - self.start > budget:
+                self.model.stop_training = True
+
+    class CountEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs_seen.append(epoch)
+
+    return [Budget(), CountEpochs()], epochs_seen
+
+
 def load_nuclei():
     try:
         from stardist.data import test_image_nuclei_2d
@@ -202,22 +224,9 @@ def stardist_run(data_dir: Path, names: list[str], subsets: dict[str, str], work
                       train_tensorboard=False)
     model = StarDist2D(config, name="stardist", basedir=str(work))
 
-    class Budget(keras.callbacks.Callback):  # processor seconds, as for PetriLab
-        def on_train_begin(self, logs=None):
-            self.start = time.process_time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if time.process_time() - self.start > budget:
-                self.model.stop_training = True
-
-    epochs_seen = []
-
-    class CountEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            epochs_seen.append(epoch)
-
     model.prepare_for_training()
-    model.callbacks += [Budget(), CountEpochs()]
+    callbacks, epochs_seen = budget_callbacks(budget)
+    model.callbacks += callbacks
     t0, c0 = time.perf_counter(), time.process_time()
     model.train([x for x, _ in train_pairs], [y for _, y in train_pairs],
                 validation_data=([x for x, _ in val_pairs], [y for _, y in val_pairs]),

@@ -58,6 +58,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from nuclei_quality import budget_callbacks, relabel  # noqa: E402  (run as a script: benchmarks/ is on the path)
 
 VOXEL = (2.0, 1.0, 1.0)  # assumed (z, y, x): planes 2× farther apart than pixels (see the docstring)
 TRAIN_X, TEST_X = (0, 28), (32, 57)  # columns: training region, test region; 28-31 a gap
@@ -71,12 +72,6 @@ def load_stack():
         raise SystemExit("This benchmark needs the stardist package: .venv/bin/pip install -e \".[bench]\"") from None
     image, labels = test_image_nuclei_3d(return_mask=True)
     return np.asarray(image), np.asarray(labels).astype(np.int32)
-
-
-def relabel(labels: np.ndarray) -> np.ndarray:
-    from skimage.segmentation import relabel_sequential
-
-    return relabel_sequential(np.asarray(labels).astype(np.int32))[0].astype(np.int32)
 
 
 def write_stack(path: Path, data: np.ndarray) -> None:
@@ -289,22 +284,9 @@ def stardist_run(work: Path, names: list[str], validation: set[str], seed: int, 
         x = x * rng.uniform(0.6, 2.0) + rng.uniform(-0.2, 0.2)
         return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
-    class Budget(keras.callbacks.Callback):  # processor seconds, as for PetriLab
-        def on_train_begin(self, logs=None):
-            self.start = time.process_time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if time.process_time() - self.start > budget:
-                self.model.stop_training = True
-
-    epochs_seen = []
-
-    class CountEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            epochs_seen.append(epoch)
-
     model.prepare_for_training()
-    model.callbacks += [Budget(), CountEpochs()]
+    callbacks, epochs_seen = budget_callbacks(budget)
+    model.callbacks += callbacks
     t0, c0 = time.perf_counter(), time.process_time()
     with open(work / "stardist.log", "a", encoding="utf-8") as log, \
             contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):  # its progress bars
