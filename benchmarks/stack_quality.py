@@ -58,7 +58,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from nuclei_quality import budget_callbacks, relabel  # noqa: E402  (run as a script: benchmarks/ is on the path)
+from nuclei_quality import budget_callbacks, relabel, scores  # noqa: E402  (run as a script: benchmarks/ is on the path)
 
 VOXEL = (2.0, 1.0, 1.0)  # assumed (z, y, x): planes 2× farther apart than pixels (see the docstring)
 TRAIN_X, TEST_X = (0, 28), (32, 57)  # columns: training region, test region; 28-31 a gap
@@ -112,17 +112,6 @@ def write_folders(image, labels, work: Path) -> dict:
     write_planes(test_image, test_truth, work / "test_planes", "test")
     return {"names": names, "train_image": train_image, "train_truth": relabel(train_truth),
             "test_image": test_image, "test_truth": test_truth}
-
-
-def scores(truth, predicted) -> dict:
-    from petrilab.tasks.segmentation.metrics import match_objects
-
-    result = match_objects(truth, predicted)
-    s = result["summary"]
-    return {"n_true": result["n_true"], "n_pred": result["n_pred"], "tp": s["tp"], "fp": s["fp"], "fn": s["fn"],
-            "precision": s["precision"], "recall": s["recall"], "f1": s["f1"],
-            "ap50": s["average_precision"], "ap50_95": s["average_precision_50_95"],
-            "mean_matched_iou": s["mean_matched_iou"]}
 
 
 # ---------------------------------------------------------------- classical baseline
