@@ -38,6 +38,7 @@ LINE_PEN = pg.mkPen("#00b4ff", width=2)
 class BeforeAfterView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._reader = Background(self)  # reads the files of show_files off the window's thread
         self.before = self.after = None
         self.mode = "side"
         self.wipe = 0.5
@@ -127,8 +128,6 @@ class BeforeAfterView(QWidget):
     def show_files(self, before: Path, after: Path, caption: str) -> None:
         """Read the input and its restored image off the window's thread (a large TIFF takes seconds), then show
         them; a moved, unreadable or mismatched file is said in the caption instead."""
-        if not hasattr(self, "_reader"):
-            self._reader = Background(self)
         self.clear()
         self.caption.setText(f"Reading {Path(before).name} and its restored image…")
         self._reader.start(read_pair, Path(before), Path(after),
@@ -215,16 +214,16 @@ class BeforeAfterView(QWidget):
 
 
 def read_pair(before: Path, after: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Both images, or a UserError naming the file that is missing, unreadable or of another size."""
+    """Both images as (H, W) grey, or a UserError naming the file that is missing, unreadable or of another size."""
     from petrilab.data.images import read_image
 
     for path in (before, after):
         if not path.is_file():
             raise UserError(f"{path.name} is no longer in {path.parent}.", file=path,
                             fix="It was moved or deleted after the run; predict again to see it.")
-    pair = read_image(before), read_image(after)
-    if grey(pair[0]).shape != grey(pair[1]).shape:
-        raise UserError(f"{after.name} ({grey(pair[1]).shape[1]} × {grey(pair[1]).shape[0]}) is not the size of "
-                        f"{before.name} ({grey(pair[0]).shape[1]} × {grey(pair[0]).shape[0]}).", file=after,
+    pair = grey(read_image(before)), grey(read_image(after))  # in the thread: set_images keeps them as they are
+    (h0, w0), (h1, w1) = pair[0].shape, pair[1].shape
+    if (h0, w0) != (h1, w1):
+        raise UserError(f"{after.name} ({w1} × {h1}) is not the size of {before.name} ({w0} × {h0}).", file=after,
                         fix="It was replaced after the run; predict again to see it.")
     return pair
