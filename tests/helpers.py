@@ -23,6 +23,25 @@ FIXED_CHOICES = ["training.learning_rate=0.001", "augmentation.geometric=no"]
 FIXED = [word for key_value in FIXED_CHOICES for word in ("--set", key_value)]
 
 
+def petrilab_here(*args) -> subprocess.CompletedProcess:
+    """`petrilab ARGS` through the command line's own `main` in this test process, its printed output captured:
+    what `python -m petrilab ARGS` does and says, without starting (and importing TensorFlow into) a child
+    process, which costs the suite seconds of processor time each. Tests about the process boundary itself
+    (stop, kill, crash, two processes at once, the terminal's encoding) start a real one instead."""
+    import io
+
+    from petrilab.cli import main
+
+    argv = [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # --help, a usage error: argparse exits with its code
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(["petrilab", *argv], code, out.getvalue(), err.getvalue())
+
+
 def small_settings(data_dir, **changes):
     """Classification settings for a tiny, quick training on `data_dir`: 32 × 32 images, a two-block ConvNet,
     batches of 8, 3 epochs. `changes` are settings keys with '__' for the dot (training__epochs=5)."""

@@ -1,4 +1,8 @@
-"""Nothing lost, nothing silent (issue #13): prediction and its neighbours, through the real `python -m petrilab`.
+"""Nothing lost, nothing silent (issue #13): prediction and its neighbours, through the command line.
+
+The commands run through `petrilab.cli.main` in the test process (`helpers.petrilab_here`), and in a real
+`python -m petrilab` process where the process is what is tested: what a terminal receives for names that
+are not UTF-8, and two predictions into one folder at once.
 
 File names that are not UTF-8, output folders in or around the data, earlier
 results in the output folder, two predictions into one folder, a full disk,
@@ -25,14 +29,14 @@ from PIL import Image
 from petrilab.demo import make_classification_demo, make_segmentation_demo
 from petrilab.file_names import shown
 
-from helpers import FIXED_CHOICES
+from helpers import FIXED_CHOICES, petrilab_here as petrilab
 
 ENGINE = [sys.executable, "-m", "petrilab"]
 TINY = ["model.filters=[4, 8]", "model.batch_norm=false", "training.epochs=1", "training.batch_size=4", *FIXED_CHOICES]
 ODD = [b"caf\xe9 %d.png", b"\xe4rger %d.png"]  # Latin-1 names, as a Windows zip unpacked on Linux leaves them
 
 
-def petrilab(*args, timeout: int = 600) -> subprocess.CompletedProcess:
+def in_a_process(*args, timeout: int = 600) -> subprocess.CompletedProcess:
     """The real command in its own process; its output must be valid UTF-8 (decoded strictly)."""
     done = subprocess.run(ENGINE + [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args],
                           capture_output=True, timeout=timeout)
@@ -152,7 +156,7 @@ def test_file_names_that_are_not_utf8_train_evaluate_and_predict_shown_escaped(o
     os.rename(new / "x.tif", odd_name(new, b"cass\xe9 %d.tif", 9))
     before = digest(new)
     out = odd_name(tmp_path, b"r\xe9sultats %d", 1)
-    done = petrilab("predict", run, new, out)
+    done = in_a_process("predict", run, new, out)  # a real process: what a terminal receives is the test
     assert done.returncode == 0, done.stderr
     assert r"r\xe9sultats 1" in done.stdout and r"cass\xe9 9.tif" in done.stderr and "Traceback" not in done.stderr
     rows = {r["file"]: r for r in rows_of(out / "predictions.csv")}

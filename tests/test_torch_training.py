@@ -21,7 +21,8 @@ import pytest
 from petrilab import demo
 from petrilab.backend import installed
 from petrilab.recipes import RECIPES
-from helpers import FIXED_CHOICES
+from petrilab.command_events import EVALUATION_EVENTS
+from helpers import FIXED_CHOICES, petrilab_here
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,14 +44,28 @@ TINY_DATA = {
 EPOCHS = 1
 
 
-def petrilab(*args: str, backend: str | None = "torch", timeout: float = 900) -> subprocess.CompletedProcess:
+# One child process runs several commands in a row through the command line's main, as the window's separate
+# processes would one by one: the backend is chosen at start-up, so a child process is what makes it PyTorch,
+# and one for the whole train → evaluate → predict chain spares the suite two imports of PyTorch and Keras.
+IN_ORDER = """
+import json, sys
+from petrilab.cli import main
+for args in json.loads(sys.argv[1]):
+    code = main(args)
+    if code:
+        sys.exit(f"petrilab {args[0]} ended with {code}")
+"""
+
+
+def petrilab(*commands: list[str], backend: str | None = "torch", timeout: float = 900) -> None:
+    """Each of `commands` (`petrilab` arguments) in turn, in one child process on `backend`."""
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_TORCH_DEVICE")}
     if backend:
         env["KERAS_BACKEND"] = backend
-    proc = subprocess.run([sys.executable, "-m", "petrilab", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
-    assert proc.returncode == 0, f"petrilab {args[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    return proc
+    argv = [[str(a) for a in args] for args in commands]
+    proc = subprocess.run([sys.executable, "-c", IN_ORDER, json.dumps(argv)], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    assert proc.returncode == 0, f"petrilab {argv} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
 
 
 def tiny_dataset(task: str, folder: Path) -> Path:
@@ -75,10 +90,14 @@ def events_of(run_dir: Path) -> list[dict]:
 def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
     data = tiny_dataset(task, tmp_path / "data")
     settings = tmp_path / "settings.toml"
-    petrilab("init", "--task", task, "--data", str(data), "-o", str(settings))
-    run_dir = tmp_path / "run"
-    petrilab("train", str(settings), "--set", f"training.epochs={EPOCHS}", *small_model(task), "--run-dir",
-             str(run_dir), "--quiet")
+    assert petrilab_here("init", "--task", task, "--data", data, "-o", settings).returncode == 0
+    run_dir, out = tmp_path / "run", tmp_path / "predictions"
+    images = data / "images" if (data / "images").is_dir() else next(p for p in sorted(data.iterdir()) if p.is_dir())
+    before = sorted(p.name for p in images.iterdir())
+    petrilab(["train", settings, "--set", f"training.epochs={EPOCHS}", *small_model(task), "--run-dir", run_dir,
+              "--quiet"],
+             ["evaluate", run_dir],  # again, after training's own evaluation: the command alone, on PyTorch
+             ["predict", run_dir, images, out])
 
     events = events_of(run_dir)
     started, finished = events[0], events[-1]
@@ -92,15 +111,12 @@ def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
     for name in ("model.keras", "last.keras", "history.csv", "diagnosis.json", "report.html"):
         assert (run_dir / name).is_file(), name
 
-    (run_dir / "evaluation.json").unlink(missing_ok=True)
-    petrilab("evaluate", str(run_dir))
+    evaluated = [json.loads(line) for line in (run_dir / EVALUATION_EVENTS).read_text(encoding="utf-8").splitlines()]
+    assert evaluated[0]["event"] == "started" and evaluated[0]["command"] == "evaluate"
+    assert evaluated[-1]["event"] == "finished" and evaluated[-1]["status"] == "completed", evaluated[-2:]
     evaluation = json.loads((run_dir / "evaluation.json").read_text(encoding="utf-8"))
     assert evaluation["n_images"] > 0 and evaluation["metrics"]
 
-    out = tmp_path / "predictions"
-    images = data / "images" if (data / "images").is_dir() else next(p for p in sorted(data.iterdir()) if p.is_dir())
-    before = sorted(p.name for p in images.iterdir())
-    petrilab("predict", str(run_dir), str(images), str(out))
     assert any(out.glob("*.csv")), f"no table of results in {sorted(p.name for p in out.iterdir())}"
     assert sorted(p.name for p in images.iterdir()) == before  # input files never touched
     if task == "classification":
@@ -109,7 +125,7 @@ def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
 
 def same_model_on_tensorflow(run_dir: Path, images: Path, torch_csv: Path, out: Path) -> None:
     """A run trained on a Windows GPU (PyTorch) is used unchanged on a Linux server (TensorFlow)."""
-    petrilab("predict", str(run_dir), str(images), str(out), backend=None)  # 'auto' without KERAS_BACKEND
+    petrilab(["predict", run_dir, images, out], backend=None)  # 'auto' without KERAS_BACKEND
     tables = []
     for path in (torch_csv, out / "predictions.csv"):
         with open(path, newline="", encoding="utf-8") as f:
@@ -124,10 +140,9 @@ def same_model_on_tensorflow(run_dir: Path, images: Path, torch_csv: Path, out: 
 
 def test_the_backend_setting_alone_chooses_pytorch(tiny_classification_dir, tmp_path):
     settings = tmp_path / "settings.toml"
-    petrilab("init", "--task", "classification", "--data", str(tiny_classification_dir), "-o", str(settings),
-             backend=None)
     run_dir = tmp_path / "run"
-    petrilab("train", str(settings), "--set", "training.epochs=1", "--set", "training.backend=torch",
-             "--set", "training.device=cpu", "--run-dir", str(run_dir), "--quiet", backend=None)
+    petrilab(["init", "--task", "classification", "--data", tiny_classification_dir, "-o", settings],
+             ["train", settings, "--set", "training.epochs=1", "--set", "training.backend=torch",
+              "--set", "training.device=cpu", "--run-dir", run_dir, "--quiet"], backend=None)
     assert events_of(run_dir)[0]["backend"] == "torch"
     assert 'backend = "torch"' in (run_dir / "settings.toml").read_text(encoding="utf-8")  # exactly what ran
