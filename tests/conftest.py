@@ -18,25 +18,10 @@ def pytest_configure(config):
     this test process, never to the user's: each parallel worker then has its own, and a test never sees
     what an earlier test session left there."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="petrilab-test-config-")
-    share_the_cores()
     if os.environ.get("PETRILAB_SLOW_AUDIT"):  # lists the tests that should be marked slow (tests/slow_audit.py)
         import slow_audit
 
         config.pluginmanager.register(slow_audit, "slow_audit")
-
-
-def share_the_cores():
-    """Parallel workers split the cores instead of each starting a thread per core: the tests' models are
-    tiny, and two workers each running TensorFlow's (spinning) thread pools over both cores of the CI
-    machine spent more processor time switching than computing. Set before TensorFlow, PyTorch or an
-    engine child process starts (they read these at start-up); a value the caller set is kept."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers < 2:
-        return
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(name, threads)
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 
 
 @pytest.fixture(autouse=True)
