@@ -95,7 +95,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--tile", type=int, default=0, help="0: the largest tile petrilab predict takes here")
-    parser.add_argument("--overlap", type=int, default=64, help="64: as petrilab predict with 128-pixel patches")
+    parser.add_argument("--overlap", type=int, default=0, help="0: as petrilab predict with 128-pixel patches")
+    parser.add_argument("--skip-before", action="store_true", help="leave out the old way (256-pixel tiles)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memmap", action="store_true", help="write the output into a memory-mapped file")
     args = parser.parse_args()
@@ -104,12 +105,13 @@ def main() -> int:
     import numpy as np
 
     from petrilab.prediction.tiling import predict_tiled, tile_plan
-    from petrilab.tasks.segmentation.recipe import PREDICT_PIXELS, largest_tile
+    from petrilab.tasks.segmentation.recipe import PREDICT_PIXELS, prediction_tiles
 
     keras.config.disable_interactive_logging()
     model, multiple, described = build_network(1)
     n_outputs = int(model.output.shape[-1])
-    largest = args.tile or largest_tile(128, multiple)
+    (largest, _), overlap = prediction_tiles([128, 128], multiple)
+    largest, args.overlap = args.tile or largest, args.overlap or overlap
     batch = max(1, PREDICT_PIXELS // largest ** 2)
 
     def on_batch(tiles):  # as petrilab predict calls the network
@@ -128,6 +130,8 @@ def main() -> int:
         f"before: 256 × 256 tiles, overlap 64, {len(old_rows) * len(old_cols)} tiles, 4 a call, model.predict":
             ((256, 256), 64, 4, through_predict),
     }
+    if args.skip_before:
+        ways.popitem()
     print(f"{described}; {model.count_params():,} parameters; image {args.size}×{args.size}")
     for tile, overlap, per_call, call in ways.values():  # warm-up: graph tracing for every tile shape used
         predict_tiled(call, rng.random((min(args.size, 2 * tile[0]),) * 2 + (1,), dtype=np.float32), tile,
