@@ -3,9 +3,11 @@
 A 4096 × 4096 one-channel image goes through PetriLab's default instance
 segmentation U-Net (random weights: speed and memory do not depend on
 training) with `prediction.tiling.predict_tiled`, as `petrilab predict`
-does it (the largest tile memory allows, overlap 64, the network called
-with predict_on_batch) and as it did before (256-pixel tiles, overlap 64,
-4 tiles per `model.predict` call); both against the network alone on the
+does it (`recipe.prediction_tiles`: the largest tile memory allows plus the
+overlap, overlap 64, the network called with predict_on_batch), with the
+2026-12-05 plan (largest tile 1024), and as it did before (256-pixel tiles,
+overlap 64, 4 tiles per `model.predict` call; `--skip-before` leaves it out);
+all against the network alone on the
 same pixels (the image in 1024-pixel tiles side by side, no overlap, no blending),
 in the same run.
 
@@ -16,7 +18,8 @@ TensorFlow's one-off start-up is not counted:
 - tracemalloc's peak of Python/numpy allocations during the prediction
   (the output array, tiles and weights; not TensorFlow's own buffers).
 
-    .venv/bin/python benchmarks/tiled_prediction.py [--size 4096] [--tile 0] [--overlap 64] [--repeats 2] [--memmap]
+    .venv/bin/python benchmarks/tiled_prediction.py [--size 4096] [--tile 0] [--overlap 0] [--repeats 2] [--memmap]
+        [--skip-before]
 """
 
 from __future__ import annotations
@@ -124,9 +127,12 @@ def main() -> int:
     image = rng.random((args.size, args.size, 1), dtype=np.float32)
     (th, tw), used_overlap, rows, cols = tile_plan(image.shape[:2], (largest, largest), args.overlap, multiple)
     (oh, ow), _, old_rows, old_cols = tile_plan(image.shape[:2], (256, 256), 64, multiple)
+    (ph, pw), _, plain_rows, plain_cols = tile_plan(image.shape[:2], (1024, 1024), 64, multiple)
     ways = {  # name: (tile, overlap, tiles per call, how the network is called)
         f"petrilab predict: largest tile {largest}, used {th}×{tw}, overlap {used_overlap[0]}, "
         f"{len(rows) * len(cols)} tiles, {batch} a call": ((largest, largest), args.overlap, batch, on_batch),
+        f"largest tile 1024 (2026-12-05), used {ph}×{pw}, overlap 64, {len(plain_rows) * len(plain_cols)} tiles, "
+        f"1 a call": ((1024, 1024), 64, 1, on_batch),
         f"before: 256 × 256 tiles, overlap 64, {len(old_rows) * len(old_cols)} tiles, 4 a call, model.predict":
             ((256, 256), 64, 4, through_predict),
     }
@@ -134,10 +140,7 @@ def main() -> int:
         ways.popitem()
     print(f"{described}; {model.count_params():,} parameters; image {args.size}×{args.size}")
     for tile, overlap, per_call, call in ways.values():  # warm-up: graph tracing for every tile shape used
-        predict_tiled(call, rng.random((min(args.size, 2 * tile[0]),) * 2 + (1,), dtype=np.float32), tile,
-                      overlap, n_outputs, per_call, multiple=multiple)
-        predict_tiled(call, image[:1100, :1100], tile, overlap, n_outputs, per_call, multiple=multiple)
-    predict_tiled(on_batch, image, (largest, largest), args.overlap, n_outputs, batch, multiple=multiple)
+        predict_tiled(call, image, tile, overlap, n_outputs, per_call, multiple=multiple)
     on_batch(image[np.newaxis, :1024, :1024])  # the network alone's tile shape
 
     def bare() -> float:
