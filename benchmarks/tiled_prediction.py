@@ -148,11 +148,14 @@ def main() -> int:
         blending; padded only where 1024 does not divide the image)."""
         side = 1024
         padded = np.pad(image, ((0, -args.size % side), (0, -args.size % side), (0, 0)), mode="reflect")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for y in range(0, padded.shape[0], side):
             for x in range(0, padded.shape[1], side):
                 on_batch(padded[np.newaxis, y:y + side, x:x + side])
+        bare_cpu.append(time.process_time() - cpu)
         return args.size ** 2 / 1e6 / (time.perf_counter() - start)
+
+    bare_cpu: list[float] = []  # processor seconds of each run of the network alone (steadier on a busy machine)
 
     output_mb = args.size * args.size * n_outputs * 4 / 2**20
     for repeat in range(args.repeats):
@@ -167,17 +170,19 @@ def main() -> int:
             tracemalloc.start()
             with PeakRSS() as rss:
                 before = rss.peak
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 result = predict_tiled(call, image, tile, overlap, n_outputs, per_call, multiple=multiple, out=out)
-                seconds = time.perf_counter() - start
+                seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             _, traced_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             reference = (before_speed + bare()) / 2
             assert result.shape == (args.size, args.size, n_outputs) and np.isfinite(result[::64, ::64]).all()
             speed = args.size ** 2 / 1e6 / seconds
+            cpu_ratio = (bare_cpu[-1] + bare_cpu[-2]) / 2 / cpu
             print(f"  {name}: {seconds:.1f} s, {speed:.3f} megapixels/s = {speed / reference:.2f} × the network "
-                  f"alone ({reference:.3f}); peak RSS +{(rss.peak - before) / 2**20:.0f} MB, tracemalloc peak "
-                  f"{traced_peak / 2**20:.0f} MB (output array alone: {output_mb:.0f} MB"
+                  f"alone ({reference:.3f}; in processor time {cpu_ratio:.2f} ×, {cpu:.0f} s against "
+                  f"{bare_cpu[-2]:.0f} / {bare_cpu[-1]:.0f} s; load {os.getloadavg()[0]:.1f}); "
+                  f"peak RSS +{(rss.peak - before) / 2**20:.0f} MB, tracemalloc peak {traced_peak / 2**20:.0f} MB (output array alone: {output_mb:.0f} MB"
                   f"{', memory-mapped' if args.memmap else ''})", flush=True)
             del result, out
     return 0

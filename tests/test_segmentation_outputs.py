@@ -493,8 +493,9 @@ def test_weights_added_on_the_frame_only_equal_the_full_product():
     from petrilab.prediction.tiling import _add_weighted, _axis_window
 
     rng = np.random.default_rng(7)
-    for (y, th, h), (x, tw, w), overlap in [((0, 96, 300), (96 - 32, 96, 300), 32), ((200, 100, 300), (0, 100, 100), 48),
-                                            ((0, 40, 40), (0, 40, 40), 16), ((64, 80, 500), (64, 80, 500), 1)]:
+    cases = [((0, 96, 300), (96 - 32, 96, 300), 32), ((200, 100, 300), (0, 100, 100), 48),
+             ((0, 40, 40), (0, 40, 40), 16), ((64, 80, 500), (64, 80, 500), 1)]
+    for (y, th, h), (x, tw, w), overlap in cases:
         row, col = _axis_window(y, th, h, overlap), _axis_window(x, tw, w, overlap)
         pred = rng.random((th, tw, 3), dtype=np.float32)
         target = np.full((th, tw, 3), 0.25, np.float32)
