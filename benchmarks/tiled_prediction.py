@@ -182,7 +182,8 @@ def main() -> int:
             print(f"  {name}: {seconds:.1f} s, {speed:.3f} megapixels/s = {speed / reference:.2f} × the network "
                   f"alone ({reference:.3f}; in processor time {cpu_ratio:.2f} ×, {cpu:.0f} s against "
                   f"{bare_cpu[-2]:.0f} / {bare_cpu[-1]:.0f} s; load {os.getloadavg()[0]:.1f}); "
-                  f"peak RSS +{(rss.peak - before) / 2**20:.0f} MB, tracemalloc peak {traced_peak / 2**20:.0f} MB (output array alone: {output_mb:.0f} MB"
+                  f"peak RSS +{(rss.peak - before) / 2**20:.0f} MB, tracemalloc peak {traced_peak / 2**20:.0f} MB "
+                  f"(output array alone: {output_mb:.0f} MB"
                   f"{', memory-mapped' if args.memmap else ''})", flush=True)
             del result, out
     return 0
