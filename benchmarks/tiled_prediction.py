@@ -4,8 +4,8 @@ A 4096 × 4096 one-channel image goes through PetriLab's default instance
 segmentation U-Net (random weights: speed and memory do not depend on
 training) with `prediction.tiling.predict_tiled`, as `petrilab predict`
 does it (`recipe.prediction_tiles`: the largest tile memory allows plus the
-overlap, overlap 64, the network called with predict_on_batch), with the
-2026-12-05 plan (largest tile 1024), and as it did before (256-pixel tiles,
+overlap, overlap 64, the network called with predict_on_batch), with other largest
+tiles asked for (`--also-tile`), and as it did before (256-pixel tiles,
 overlap 64, 4 tiles per `model.predict` call; `--skip-before` leaves it out);
 all against the network alone on the
 same pixels (the image in 1024-pixel tiles side by side, no overlap, no blending),
@@ -19,7 +19,7 @@ TensorFlow's one-off start-up is not counted:
   (the output array, tiles and weights; not TensorFlow's own buffers).
 
     .venv/bin/python benchmarks/tiled_prediction.py [--size 4096] [--tile 0] [--overlap 0] [--repeats 2] [--memmap]
-        [--skip-before]
+        [--skip-before] [--also-tile 1088]
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ def main() -> int:
     parser.add_argument("--tile", type=int, default=0, help="0: the largest tile petrilab predict takes here")
     parser.add_argument("--overlap", type=int, default=0, help="0: as petrilab predict with 128-pixel patches")
     parser.add_argument("--skip-before", action="store_true", help="leave out the old way (256-pixel tiles)")
+    parser.add_argument("--also-tile", type=int, nargs="*", default=[],
+                        help="other largest tiles to time in the same run (e.g. 1088: 1024 plus the overlap)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memmap", action="store_true", help="write the output into a memory-mapped file")
     args = parser.parse_args()
@@ -127,17 +129,18 @@ def main() -> int:
     image = rng.random((args.size, args.size, 1), dtype=np.float32)
     (th, tw), used_overlap, rows, cols = tile_plan(image.shape[:2], (largest, largest), args.overlap, multiple)
     (oh, ow), _, old_rows, old_cols = tile_plan(image.shape[:2], (256, 256), 64, multiple)
-    (ph, pw), _, plain_rows, plain_cols = tile_plan(image.shape[:2], (1024, 1024), 64, multiple)
     ways = {  # name: (tile, overlap, tiles per call, how the network is called)
         f"petrilab predict: largest tile {largest}, used {th}×{tw}, overlap {used_overlap[0]}, "
         f"{len(rows) * len(cols)} tiles, {batch} a call": ((largest, largest), args.overlap, batch, on_batch),
-        f"largest tile 1024 (2026-12-05), used {ph}×{pw}, overlap 64, {len(plain_rows) * len(plain_cols)} tiles, "
-        f"1 a call": ((1024, 1024), 64, 1, on_batch),
         f"before: 256 × 256 tiles, overlap 64, {len(old_rows) * len(old_cols)} tiles, 4 a call, model.predict":
             ((256, 256), 64, 4, through_predict),
     }
+    for other in args.also_tile:  # other largest tiles, the same overlap, in the same run
+        (ah, aw), _, also_rows, also_cols = tile_plan(image.shape[:2], (other, other), args.overlap, multiple)
+        ways[f"largest tile {other}, used {ah}×{aw}, {len(also_rows) * len(also_cols)} tiles, 1 a call"] = (
+            (other, other), args.overlap, 1, on_batch)
     if args.skip_before:
-        ways.popitem()
+        del ways[next(name for name in ways if name.startswith("before"))]
     print(f"{described}; {model.count_params():,} parameters; image {args.size}×{args.size}")
     for tile, overlap, per_call, call in ways.values():  # warm-up: graph tracing for every tile shape used
         predict_tiled(call, image, tile, overlap, n_outputs, per_call, multiple=multiple)

@@ -513,15 +513,17 @@ def test_tiles_of_the_identity_give_back_the_image(overlap, multiple):
     np.testing.assert_allclose(out, image, atol=1e-6)
 
 
-def test_prediction_tiles_add_a_whole_tile_of_new_pixels(monkeypatch):
-    """The largest tile is the largest memory allows plus the overlap: 4096 pixels take four tiles a side."""
+def test_prediction_tiles_follow_the_memory_and_the_patch(monkeypatch):
+    """The largest tile memory allows, an overlap of a quarter of the patch (at least 64): 4096 pixels
+    take five tiles a side, 1.13 times the pixels."""
     from petrilab.tasks.segmentation import recipe
     from petrilab.training import memory
 
     monkeypatch.setattr(memory, "available_memory", lambda *a, **k: ("RAM", 16 << 30))
     (side, _), overlap = recipe.prediction_tiles([128, 128], 8)
-    assert overlap == 64 and side == recipe.PREDICT_TILE_MAX + 64
+    assert overlap == 64 and side == recipe.PREDICT_TILE_MAX
+    assert recipe.prediction_tiles([512, 384], 8)[1] == 96
     tile, _, rows, cols = tile_plan((4096, 4096), (side, side), overlap, multiple=8)
-    assert len(rows) == len(cols) == 4 and (4 * tile[0] / 4096) ** 2 <= 1.10
+    assert len(rows) == len(cols) == 5 and (5 * tile[0] / 4096) ** 2 <= 1.14
     monkeypatch.setattr(memory, "available_memory", lambda *a, **k: ("RAM", 1 << 30))
-    assert recipe.prediction_tiles([128, 128], 8)[0][0] == recipe.PREDICT_TILE_SMALL + 64
+    assert recipe.prediction_tiles([128, 128], 8)[0][0] == recipe.PREDICT_TILE_SMALL

@@ -87,13 +87,15 @@ def prediction_tiles(patch, multiple: int) -> tuple[tuple[int, int], int]:
     The overlap is a quarter of the patch, at least 64 pixels: a trained default U-Net's output moves by
     less than 1e-3 once the missing surroundings are 32 pixels away, and by nothing beyond 48 (its
     receptive field), and half the overlap has at most half the weight. The largest tile is the largest
-    memory allows plus that overlap, so that a tile adds a whole PREDICT_TILE_MAX of new pixels: a
-    4096-pixel side takes four tiles of 1072 (1.10 times the pixels), not five of 872 (1.13).
+    memory allows (tile_plan then takes the fewest that cover the image, as small as they can be). Tiles
+    of 1024 plus the overlap (a 4096-pixel side in four tiles of 1072, 1.10 times the pixels, not five of
+    872, 1.13) were no faster: the network takes about 5 % more processor time a pixel on 1024–1072-pixel
+    tiles than on 768–872-pixel ones (2026-12-06, benchmarks/RESULTS.md), and they need 80 MB more.
     """
     from petrilab.prediction.tiling import round_up
 
     context = min(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch) // 4
-    side = largest_tile(max(int(p) for p in patch), multiple) + round_up(context, multiple)
+    side = largest_tile(max(int(p) for p in patch), multiple)
     return (side, side), context
 
 
