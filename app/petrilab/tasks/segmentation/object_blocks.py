@@ -5,7 +5,11 @@ each walk several 130 MB float64 arrays; the processor's caches hold none
 of them, and the time grew 5–6 times for 4 times the pixels (2048² → 4096²)
 with 0.9 GB of temporaries. Each of those steps only looks a few pixels
 around an object, so it gives the same answer on a crop around a group of
-objects, with the other objects in the crop left out of its mask.
+objects, with the other objects in the crop left out of its mask — but for
+exact ties: where two seeds reach a pixel at the same height, skimage's
+watershed gives it to the one its heap pops first, and that order depends
+on every object the heap holds (a few pixels on the line between two
+touching objects; tests/test_instance_blocks.py).
 
 Objects are grouped by the block (BLOCK pixels a side) their bounding box
 starts in; a group's crop is the union of its objects' boxes, widened by

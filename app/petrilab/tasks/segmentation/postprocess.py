@@ -233,8 +233,8 @@ def split_by_distance(foreground: np.ndarray) -> np.ndarray:
     peak of the distance to the background; peaks shallower than one pixel
     are merged so that a rough outline does not cut an object in two.
 
-    Done one group of objects at a time on a crop around them (object_blocks.py), with the very result
-    of the whole image: an object's distance to the background is found within its box widened by one
+    Done one group of objects at a time on a crop around them (object_blocks.py), with the whole image's
+    result (but for exact ties, see there): an object's distance to the background is found within its box widened by one
     pixel, and a pixel of another object that the smoothing reaches (within its radius, 4 pixels) has
     background nearer than that object, so within `_SPLIT_MARGIN` of the group's boxes.
     """
