@@ -169,9 +169,9 @@ def stop_after(run_dir: Path, cpu_seconds: float) -> threading.Thread:
     return thread
 
 
-def petrilab_run(data_dir: Path, work: Path, budget: float, test_image) -> tuple[np.ndarray, dict, Path]:
+def petrilab_train(data_dir: Path, run_dir: Path, budget: float) -> tuple[float, float]:
+    """PetriLab's instance training on DATA, stopped after `budget` processor seconds; (wall, CPU seconds)."""
     from petrilab import settings as settings_io
-    from petrilab.prediction.trained_model import TrainedModel
     from petrilab.training.trainer import train
 
     settings = settings_io.defaults_for("instance")
@@ -181,11 +181,17 @@ def petrilab_run(data_dir: Path, work: Path, budget: float, test_image) -> tuple
     settings.split.validation_fraction = 0.25
     settings.split.test_fraction = 0.0
     settings.training.epochs = 10_000  # the budget ends it
-    run_dir = work / "petrilab-run"
     stop_after(run_dir, budget)
     t0, c0 = time.perf_counter(), time.process_time()
     train(settings, run_dir=run_dir, echo=False)
-    total, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def petrilab_run(data_dir: Path, work: Path, budget: float, test_image) -> tuple[np.ndarray, dict, Path]:
+    from petrilab.prediction.trained_model import TrainedModel
+
+    run_dir = work / "petrilab-run"
+    total, cpu = petrilab_train(data_dir, run_dir, budget)
     trained = TrainedModel(run_dir)
     labels = trained.recipe.predict_image(trained, test_image[:, :, np.newaxis])["labels"]
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
@@ -207,9 +213,9 @@ def read_split(run_dir: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- StarDist
 
 
-def stardist_run(data_dir: Path, names: list[str], subsets: dict[str, str], work: Path, budget: float,
-                 test_image) -> tuple[np.ndarray, dict]:
-    import keras
+def stardist_train(data_dir: Path, names: list[str], subsets: dict[str, str], work: Path, budget: float):
+    """StarDist2D (default configuration) trained on the same tiles for `budget` processor seconds, its
+    thresholds optimised on the validation tiles; (model, info)."""
     import tifffile
     from csbdeep.utils import normalize
     from stardist.models import Config2D, StarDist2D
@@ -233,10 +239,18 @@ def stardist_run(data_dir: Path, names: list[str], subsets: dict[str, str], work
                 epochs=10_000, steps_per_epoch=20)
     fit_seconds, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
     model.optimize_thresholds([x for x, _ in val_pairs], [y for _, y in val_pairs])
-    labels, _ = model.predict_instances(normalize(test_image, 1, 99.8, axis=(0, 1)), verbose=False)
     info = {"epochs": len(epochs_seen), "steps_per_epoch": 20, "fit_seconds": round(fit_seconds, 1),
             "fit_cpu_seconds": round(fit_cpu, 1), "parameters": int(model.keras_model.count_params()),
             "thresholds": dict(model.thresholds._asdict())}
+    return model, info
+
+
+def stardist_run(data_dir: Path, names: list[str], subsets: dict[str, str], work: Path, budget: float,
+                 test_image) -> tuple[np.ndarray, dict]:
+    from csbdeep.utils import normalize
+
+    model, info = stardist_train(data_dir, names, subsets, work, budget)
+    labels, _ = model.predict_instances(normalize(test_image, 1, 99.8, axis=(0, 1)), verbose=False)
     return relabel(labels), info
 
 

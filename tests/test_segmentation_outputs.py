@@ -486,3 +486,44 @@ def test_outline_overlay(tmp_path):
     from PIL import Image
 
     assert np.array_equal(np.asarray(Image.open(path)), rgb)
+
+
+def test_weights_added_on_the_frame_only_equal_the_full_product():
+    """predict_tiled works a tile's weights out only where they ramp: the same as the whole product."""
+    from petrilab.prediction.tiling import _add_weighted, _axis_window
+
+    rng = np.random.default_rng(7)
+    cases = [((0, 96, 300), (96 - 32, 96, 300), 32), ((200, 100, 300), (0, 100, 100), 48),
+             ((0, 40, 40), (0, 40, 40), 16), ((64, 80, 500), (64, 80, 500), 1)]
+    for (y, th, h), (x, tw, w), overlap in cases:
+        row, col = _axis_window(y, th, h, overlap), _axis_window(x, tw, w, overlap)
+        pred = rng.random((th, tw, 3), dtype=np.float32)
+        target = np.full((th, tw, 3), 0.25, np.float32)
+        _add_weighted(target, pred, row, col)
+        expected = 0.25 + pred * np.outer(row, col).astype(np.float32)[:, :, np.newaxis]
+        np.testing.assert_allclose(target, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("overlap, multiple", [(0, 4), (1, 1), (2, 4), (16, 4), (48, 4), (3, 1)])
+def test_tiles_of_the_identity_give_back_the_image(overlap, multiple):
+    """Every pixel's weights sum to one; where they do not (tiles overlapping by one pixel, which have no
+    ramp) the sum divides."""
+    image = np.random.default_rng(overlap).random((150, 203, 2), dtype=np.float32)
+    out = predict_tiled(lambda tiles: tiles, image, (64, 64), overlap, 2, batch_size=3, multiple=multiple)
+    np.testing.assert_allclose(out, image, atol=1e-6)
+
+
+def test_prediction_tiles_follow_the_memory_and_the_patch(monkeypatch):
+    """The largest tile memory allows, an overlap of a quarter of the patch (at least 64): 4096 pixels
+    take five tiles a side, 1.13 times the pixels."""
+    from petrilab.tasks.segmentation import recipe
+    from petrilab.training import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda *a, **k: ("RAM", 16 << 30))
+    (side, _), overlap = recipe.prediction_tiles([128, 128], 8)
+    assert overlap == 64 and side == recipe.PREDICT_TILE_MAX
+    assert recipe.prediction_tiles([512, 384], 8)[1] == 96
+    tile, _, rows, cols = tile_plan((4096, 4096), (side, side), overlap, multiple=8)
+    assert len(rows) == len(cols) == 5 and (5 * tile[0] / 4096) ** 2 <= 1.14
+    monkeypatch.setattr(memory, "available_memory", lambda *a, **k: ("RAM", 1 << 30))
+    assert recipe.prediction_tiles([128, 128], 8)[0][0] == recipe.PREDICT_TILE_SMALL

@@ -15,7 +15,10 @@ two neighbours add up to one across their overlap: no seams.
 Memory: only the output array (H × W × n_outputs float32) is full size,
 besides the input image itself. Tiles go to the network `batch_size` at a
 time; the weights are the product of a row window and a column window, so
-their sum is two 1-D arrays, never a full-size image. For images whose
+their sum is two 1-D arrays, never a full-size image, and a tile's weights
+are worked out only on its frame of ramps (the rest has full weight). Where
+the sums are one — everywhere but where tiles overlap by less than 2 pixels —
+nothing is divided. For images whose
 output does not fit in memory, pass `out=` a `numpy.memmap` of the output's
 shape: it is filled strip by strip.
 """
@@ -142,10 +145,46 @@ def predict_tiled(predict_batch: Callable[[np.ndarray], np.ndarray], image: np.n
                              f"{(len(chunk), th, tw, n_outputs)}")
         for (y, x), pred in zip(chunk, result):
             hh, ww = min(th, h - y), min(tw, w - x)
-            weight = np.outer(row_windows[y][:hh], col_windows[x][:ww]).astype(np.float32)
-            out[y:y + hh, x:x + ww] += pred[:hh, :ww] * weight[:, :, np.newaxis]
+            _add_weighted(out[y:y + hh, x:x + ww], pred[:hh, :ww], row_windows[y][:hh], col_windows[x][:ww])
 
-    for y in range(0, h, th):  # normalise strip by strip (the weights' sum is separable)
-        total = np.outer(row_sum[y:y + th], col_sum).astype(np.float32)
-        out[y:y + th] /= np.maximum(total, 1e-12)[:, :, np.newaxis]
+    # normalise where the weights do not already sum to one (the neighbours' windows do across an overlap
+    # of 2 pixels or more): the sum is a row profile times a column profile, so rows, then columns
+    for start, stop in _runs(np.abs(row_sum - 1.0) > _SUMS_TO_ONE):
+        out[start:stop] /= np.maximum(row_sum[start:stop], 1e-12).astype(np.float32)[:, np.newaxis, np.newaxis]
+    for start, stop in _runs(np.abs(col_sum - 1.0) > _SUMS_TO_ONE):
+        out[:, start:stop] /= np.maximum(col_sum[start:stop], 1e-12).astype(np.float32)[np.newaxis, :, np.newaxis]
     return out
+
+
+_SUMS_TO_ONE = 1e-6  # weights summing to one within this are left undivided (float32 keeps 7 digits)
+
+
+def _full_span(window: np.ndarray) -> tuple[int, int]:
+    """[first, last) of a window's pixels of full weight: one run in the middle, ramps only outside it."""
+    full = np.flatnonzero(window == 1.0)
+    return (int(full[0]), int(full[-1]) + 1) if full.size else (0, 0)
+
+
+def _add_weighted(target: np.ndarray, pred: np.ndarray, row_window: np.ndarray, col_window: np.ndarray) -> None:
+    """target += pred × (row window ⊗ column window), the weights worked out only on the frame of ramps.
+
+    Most of a large tile has full weight; adding it as it is spares a tile-sized weight array and a
+    multiplication of every pixel (a tenth of the prediction's time with 872-pixel tiles).
+    """
+    r0, r1 = _full_span(row_window)
+    c0, c1 = _full_span(col_window)
+    if r0 >= r1 or c0 >= c1:
+        r0 = r1 = c0 = c1 = 0
+    target[r0:r1, c0:c1] += pred[r0:r1, c0:c1]
+    hh, ww = target.shape[:2]
+    for rows, cols in ((slice(0, r0), slice(0, ww)), (slice(r1, hh), slice(0, ww)),
+                       (slice(r0, r1), slice(0, c0)), (slice(r0, r1), slice(c1, ww))):
+        weight = np.outer(row_window[rows], col_window[cols]).astype(np.float32)
+        if weight.size:
+            target[rows, cols] += pred[rows, cols] * weight[:, :, np.newaxis]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in a 1-D boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

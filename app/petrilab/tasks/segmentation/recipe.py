@@ -81,6 +81,24 @@ def largest_tile(patch_side: int, multiple: int) -> int:
     return round_up(max(side, patch_side), multiple)
 
 
+def prediction_tiles(patch, multiple: int) -> tuple[tuple[int, int], int]:
+    """(largest tile, overlap) for predicting with a network trained on `patch`-sized patches.
+
+    The overlap is a quarter of the patch, at least 64 pixels: a trained default U-Net's output moves by
+    less than 1e-3 once the missing surroundings are 32 pixels away, and by nothing beyond 48 (its
+    receptive field), and half the overlap has at most half the weight. The largest tile is the largest
+    memory allows (tile_plan then takes the fewest that cover the image, as small as they can be). Tiles
+    of 1024 plus the overlap (a 4096-pixel side in four tiles of 1072, 1.10 times the pixels, not five of
+    872, 1.13) were no faster: the network takes about 5 % more processor time a pixel on 1024–1072-pixel
+    tiles than on 768–872-pixel ones (2026-12-06, benchmarks/RESULTS.md), and they need 80 MB more.
+    """
+    from petrilab.prediction.tiling import round_up
+
+    context = min(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch) // 4
+    side = largest_tile(max(int(p) for p in patch), multiple)
+    return (side, side), context
+
+
 class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEvaluation, SegmentationPrediction,
                          Recipe):
     """What semantic and instance segmentation share; the two subclasses differ in targets and outputs.
@@ -239,14 +257,12 @@ class SegmentationRecipe(StackSegmentation, SegmentationTuning, SegmentationEval
     def probabilities(self, trained, image: np.ndarray, count: bool = True) -> np.ndarray:
         """The network's (H, W, K) output for one whole image of any size, predicted tile by tile; `count`:
         said to the progress as one image (not for the planes of a stack predicted slice by slice)."""
-        from petrilab.prediction.tiling import predict_tiled, round_up
+        from petrilab.prediction.tiling import predict_tiled
 
         settings = trained.settings
         x = self.full_size(trained.prep)(image)
         multiple = size_multiple(settings)
-        patch = settings.data.patch_size or [PREDICT_TILE, PREDICT_TILE]
-        context = min(round_up(max(int(p), PREDICT_TILE), multiple) for p in patch) // 4
-        tile = (largest_tile(max(int(p) for p in patch), multiple),) * 2
+        tile, context = prediction_tiles(settings.data.patch_size or [PREDICT_TILE, PREDICT_TILE], multiple)
         # trained.network: Keras (predict_on_batch) or ONNX Runtime, as prediction/engine.py chose
         probabilities = predict_tiled(trained.network, x, tile, context, int(trained.model.output.shape[-1]),
                                       batch_size=max(1, PREDICT_PIXELS // (tile[0] * tile[1])), multiple=multiple)
