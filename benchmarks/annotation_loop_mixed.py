@@ -113,6 +113,39 @@ def table(results, seeds, strategies) -> list[str]:
     return lines
 
 
+def merged(runs: list[dict]) -> dict:
+    """One result from runs of the same seeds that each ran some of the strategies."""
+    out = dict(runs[0], seeds={})
+    for run in runs:
+        for seed, by_strategy in run["seeds"].items():
+            out["seeds"].setdefault(str(seed), {}).update(by_strategy)
+    return out
+
+
+def report(results: dict) -> list[str]:
+    """The table, the paired gains and the target's verdict (stored in results["target"])."""
+    seeds = list(results["seeds"])
+    strategies = [s for s in ("random", "ranking") if all(s in results["seeds"][sd] for sd in seeds)]
+    counts = results["images"]
+    lines = table(results, seeds, strategies)
+    if strategies != ["random", "ranking"]:
+        return lines
+    curves = {s: np.array([[c["mean"] for c in results["seeds"][sd][s]["curve"]] for sd in seeds])
+              for s in strategies}
+    goal = float(curves["random"].mean(0)[-1])
+    reached = next((n for n, v in zip(counts, curves["ranking"].mean(0)) if v >= goal), None)
+    half = counts[-1] / 2
+    gain = curves["ranking"] - curves["random"]
+    results["target"] = {"random_final_f1": goal, "ranking_reaches_it_at": reached, "half": half,
+                         "met": reached is not None and reached <= half}
+    lines += ["", "| paired gain, ranking − random | " + " | ".join(
+        f"{m:+.3f} ± {d:.3f} ({(g > 0).sum()}/{len(g)})" for m, d, g in
+        zip(gain.mean(0), gain.std(0, ddof=1), gain.T)) + " |", "",
+        f"random's final F1 {goal:.4f}; the ranking reaches it at {reached} images (half of {counts[-1]} = "
+        f"{half:g}): target {'met' if results['target']['met'] else 'NOT met'}"]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
@@ -121,7 +154,12 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=60, help="retraining steps per round")
     parser.add_argument("--strategies", nargs="+", default=["random", "ranking"])
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--merge", type=Path, nargs="+", default=None,
+                        help="only report: the --json files of runs of the same seeds with other strategies")
     args = parser.parse_args()
+    if args.merge:
+        print("\n".join(report(merged([json.loads(p.read_text()) for p in args.merge]))))
+        return 0
 
     import tensorflow as tf
 
@@ -164,25 +202,7 @@ def main() -> int:
     results["seconds"] = round(time.perf_counter() - t0, 1)
     results["cpu_seconds"] = round(time.process_time() - c0, 1)
 
-    counts = results["images"]
-    mean = {s: np.mean([[c["mean"] for c in results["seeds"][sd][s]["curve"]] for sd in args.seeds], axis=0)
-            for s in args.strategies}
-    print("\n" + "\n".join(table(results, args.seeds, args.strategies)))
-    if {"random", "ranking"} <= set(args.strategies):
-        goal = float(mean["random"][-1])
-        reached = next((n for n, v in zip(counts, mean["ranking"]) if v >= goal), None)
-        half = counts[-1] / 2
-        gains = {n: [results["seeds"][sd]["ranking"]["curve"][i]["mean"]
-                     - results["seeds"][sd]["random"]["curve"][i]["mean"] for sd in args.seeds]
-                 for i, n in enumerate(counts)}
-        results["target"] = {"random_final_f1": goal, "ranking_reaches_it_at": reached, "half": half,
-                             "met": reached is not None and reached <= half}
-        print("\npaired gain (ranking - random) per number of images: " + ", ".join(
-            f"{n}: {np.mean(g):+.3f} ± {np.std(g, ddof=1):.3f} ({sum(x > 0 for x in g)}/{len(g)} ahead)"
-            for n, g in gains.items()))
-        print(f"random's final F1 {goal:.4f}; the ranking reaches it at {reached} images (half of {counts[-1]} "
-              f"= {half:g}): target {'met' if results['target']['met'] else 'NOT met'}")
-    print(f"{results['seconds']} s wall, {results['cpu_seconds']} s CPU")
+    print("\n" + "\n".join(report(results)))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -1,9 +1,10 @@
 """Which images next: the unlabelled images ordered so the user corrects where it helps most.
 
 Two things make an image worth correcting: the model is unsure about it (its per-pixel probabilities
-are spread over the classes rather than near 0 or 1), and it is unlike the images already labelled (a
-correction there teaches something the labelled ones do not). `uncertainty` measures the first from
-the model's probabilities, class by class; `features` and `choose` the second in a cheap feature space (intensity and
+are spread over the classes rather than near 0 or 1), and it stands for many unlabelled images that no
+labelled one resembles (a correction there teaches something the labelled ones do not, about many
+images at once; an outlier teaches about itself only). `uncertainty` measures the first from the model's
+probabilities, class by class; `features` and `choose` the second in a cheap feature space (intensity and
 edge-strength histograms). Everything is deterministic: the same inputs give the same order, ties
 broken by name.
 """
