@@ -199,6 +199,8 @@ def main() -> int:
                       f"({curve[-1]['2d']:.3f}/{curve[-1]['3d']:.3f}) +{labelled[-1]} "
                       f"[{time.perf_counter() - t0:.0f} s]", flush=True)
             results["seeds"][seed][strategy] = {"curve": curve, "picks": labelled}
+        if args.json:  # after every seed, so a run cut short still leaves its finished seeds
+            args.json.write_text(json.dumps(results, indent=1))
     results["seconds"] = round(time.perf_counter() - t0, 1)
     results["cpu_seconds"] = round(time.process_time() - c0, 1)
 

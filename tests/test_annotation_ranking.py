@@ -186,16 +186,17 @@ def test_with_nothing_labelled_the_first_pick_is_the_most_typical_image():
 
 
 def test_the_weight_trades_coverage_against_uncertainty_and_the_order_is_deterministic():
-    """Group a is like the labelled image and the model is unsure of it; group b is like nothing labelled
+    """Group a is like the labelled images and the model is unsure of it; group b is like nothing labelled
     and the model is fairly sure of it. Coverage at twice the uncertainty puts b first, at half a."""
     rng = np.random.default_rng(4)
     feats = _group(rng, np.zeros(6), 6) + _group(rng, np.ones(6), 6)
+    labelled = _group(rng, np.zeros(6), 6)
     names = [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)]
     unsure = np.r_[rng.uniform(0.8, 0.9, 6), rng.uniform(0.1, 0.2, 6)]
-    order = ranking.rank(names, unsure, feats, [feats[0]])
+    order = ranking.rank(names, unsure, feats, labelled)
     assert order[0].startswith("b") and sorted(order) == sorted(names)
-    assert order == ranking.rank(list(names), unsure.copy(), list(feats), [feats[0]])  # the same again
-    assert ranking.rank(names, unsure, feats, [feats[0]], weight=0.5)[0].startswith("a")
+    assert order == ranking.rank(list(names), unsure.copy(), list(feats), list(labelled))  # the same again
+    assert ranking.rank(names, unsure, feats, labelled, weight=0.5)[0].startswith("a")
 
 
 def test_many_images_rank_and_a_batch_is_the_start_of_the_order():
@@ -207,3 +208,14 @@ def test_many_images_rank_and_a_batch_is_the_start_of_the_order():
     order = ranking.rank(names, unsure, feats, feats[:10])
     assert sorted(order) == names
     assert ranking.choose(names, unsure, feats, feats[:10], 5) == order[:5]
+
+
+def test_coverage_counts_the_images_the_model_is_unsure_of():
+    """Two groups as big and as far from the labelled image: the model is unsure of all of group a, sure
+    of group b but for one image, its most unsure of all. Standing for group a is worth more."""
+    rng = np.random.default_rng(6)
+    feats = _group(rng, np.zeros(6), 6) + _group(rng, np.ones(6), 6)
+    names = [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)]
+    unsure = [0.6] * 6 + [1.0] + [0.05] * 5
+    assert ranking.choose(names, unsure, feats, [np.full(6, 0.5)], 1)[0].startswith("a")
+    assert ranking.choose(names, unsure, feats, [np.full(6, 0.5)], 1, weight=0) == ["b0"]

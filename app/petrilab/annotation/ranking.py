@@ -118,7 +118,11 @@ def choose(names: list[str], uncertainties, candidate_features, labelled_feature
     f = np.asarray(candidate_features, dtype=np.float64).reshape(n, -1)
     known = np.asarray(labelled_features, dtype=np.float64).reshape(-1, f.shape[1])
     by_name = np.argsort(np.argsort(np.asarray(names, dtype=object)))  # each name's place in name order
-    references = f[np.argsort(by_name)[np.unique(np.linspace(0, n - 1, min(n, REFERENCES)).round().astype(int))]]
+    chosen = np.argsort(by_name)[np.unique(np.linspace(0, n - 1, min(n, REFERENCES)).round().astype(int))]
+    references = f[chosen]
+    # an unlabelled image counts as much as the model is unsure of it: standing for images it already gets
+    # right teaches little (all alike when the model is sure of everything)
+    doubt = u[chosen] if u[chosen].max(initial=0.0) > 0 else np.ones(len(chosen))
     width = _width(references)
     stands_for = _similarity(f, references, width)  # (n, R)
     covered = (_similarity(known, references, width).max(axis=0) if len(known)
@@ -128,7 +132,7 @@ def choose(names: list[str], uncertainties, candidate_features, labelled_feature
     score = u.copy()
     while left.any() and len(picked) < min(k, n):
         if len(picked) < GREEDY_PICKS:
-            coverage = np.clip(stands_for - covered, 0.0, None).sum(axis=1)
+            coverage = np.clip(stands_for - covered, 0.0, None) @ doubt
             score = u + weight * _scaled(np.where(left, coverage, 0.0))
         best = _best(np.where(left, score, -np.inf), by_name)
         picked.append(best)
