@@ -151,7 +151,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
     parser.add_argument("--rounds", type=int, default=11, help="images corrected after the first one")
     parser.add_argument("--first-epochs", type=int, default=60)
-    parser.add_argument("--steps", type=int, default=60, help="retraining steps per round")
+    parser.add_argument("--steps", type=int, default=120, help="retraining steps per round")
     parser.add_argument("--strategies", nargs="+", default=["random", "ranking"])
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--merge", type=Path, nargs="+", default=None,
