@@ -100,11 +100,12 @@ def choose(names: list[str], uncertainties, candidate_features, labelled_feature
 
     Score = uncertainty / the largest uncertainty + weight × coverage / the largest coverage. An image's
     coverage is how much of the unlabelled set it would stand for that no labelled image stands for yet:
-    the sum over the unlabelled images r of max(0, similarity(image, r) − the best similarity of r to a
-    labelled image), similarity = exp(−d² / 2 w²) in the feature space, w from `_width`. It is high for a
-    representative of a big group of unlabelled images that no labelled image resembles, low for an
-    outlier (it stands for itself only) and for an image like the labelled ones. With nothing labelled
-    it is how typical an image is, so the first pick is a representative, not an oddity.
+    the sum over the unlabelled images r of the model's uncertainty about r × max(0, similarity(image, r)
+    − the best similarity of r to a labelled image), similarity = exp(−d² / 2 w²) in the feature space, w
+    from `_width`. It is high for a representative of a big group of unlabelled images that the model is
+    unsure of and no labelled image resembles, low for an outlier (it stands for itself only) and for an
+    image like the labelled ones. With nothing labelled it is how typical an image is (among those the
+    model doubts), so the first pick is a representative, not an oddity.
 
     Picked one at a time: each pick counts as labelled for the next, so a batch covers different groups
     instead of holding near-copies. The coverage is counted over at most `REFERENCES` unlabelled images
