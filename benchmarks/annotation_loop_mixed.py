@@ -136,13 +136,20 @@ def report(results: dict) -> list[str]:
     reached = next((n for n, v in zip(counts, curves["ranking"].mean(0)) if v >= goal), None)
     half = counts[-1] / 2
     gain = curves["ranking"] - curves["random"]
+    # the same question seed by seed: the ranking at half the images against random at all of them
+    at_half = curves["ranking"][:, counts.index(int(half))] - curves["random"][:, -1] if half in counts else None
     results["target"] = {"random_final_f1": goal, "ranking_reaches_it_at": reached, "half": half,
-                         "met": reached is not None and reached <= half}
+                         "met": reached is not None and reached <= half,
+                         "ranking_at_half_minus_random_final": None if at_half is None else at_half.tolist()}
     lines += ["", "| paired gain, ranking − random | " + " | ".join(
         f"{m:+.3f} ± {d:.3f} ({(g > 0).sum()}/{len(g)})" for m, d, g in
         zip(gain.mean(0), gain.std(0, ddof=1), gain.T)) + " |", "",
         f"random's final F1 {goal:.4f}; the ranking reaches it at {reached} images (half of {counts[-1]} = "
         f"{half:g}): target {'met' if results['target']['met'] else 'NOT met'}"]
+    if at_half is not None:
+        lines.append(f"seed by seed, the ranking at {half:g} images − random at {counts[-1]}: {at_half.mean():+.3f} ± "
+                     f"{at_half.std(ddof=1) / np.sqrt(len(at_half)):.3f} (mean ± standard error), ahead in "
+                     f"{(at_half >= 0).sum()} of {len(at_half)} seeds")
     return lines
 
 
