@@ -158,3 +158,64 @@ def test_uncertainty_asks_about_each_class_not_how_much_of_the_image_it_covers()
     feats = np.zeros((3, 4))
     assert ranking.rank(["crowded", "doubtful", "single"], [ranking.uncertainty(x) for x in (crowded, doubtful, single)],
                         feats, [])[0] == "doubtful"
+
+
+def _group(rng, centre, n, spread=0.01):
+    return [centre + rng.normal(0, spread, centre.shape) for _ in range(n)]
+
+
+def test_coverage_prefers_a_representative_of_a_big_unlabelled_group_over_an_outlier():
+    """Equally unsure: a member of a group of ten images unlike the labelled one comes before a lone
+    image even farther from it (it stands for ten images, the outlier for itself)."""
+    rng = np.random.default_rng(2)
+    labelled = np.zeros(8)
+    group = _group(rng, np.full(8, 1.0), 10)
+    outlier = np.full(8, 3.0)
+    names = [f"g{i}" for i in range(10)] + ["outlier"]
+    order = ranking.rank(names, [0.5] * 11, group + [outlier], [labelled])
+    assert order[0].startswith("g") and order.index("outlier") == 1  # then the group is covered: the outlier
+    assert ranking.rank(names, [0.5] * 11, group + [outlier], [labelled], weight=0)[0] == "g0"  # by name
+
+
+def test_with_nothing_labelled_the_first_pick_is_the_most_typical_image():
+    rng = np.random.default_rng(3)
+    big, small = _group(rng, np.zeros(6), 8), _group(rng, np.ones(6), 3)
+    names = [f"big{i}" for i in range(8)] + [f"small{i}" for i in range(3)]
+    first = ranking.choose(names, [0.5] * 11, big + small, [], 2)
+    assert first[0].startswith("big") and first[1].startswith("small")  # the big group, then the other one
+
+
+def test_the_weight_trades_coverage_against_uncertainty_and_the_order_is_deterministic():
+    """Group a is like the labelled images and the model is unsure of it; group b is like nothing labelled
+    and the model is fairly sure of it. Coverage at twice the uncertainty puts b first, at half a."""
+    rng = np.random.default_rng(4)
+    feats = _group(rng, np.zeros(6), 6) + _group(rng, np.ones(6), 6)
+    labelled = _group(rng, np.zeros(6), 6)
+    names = [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)]
+    unsure = np.r_[rng.uniform(0.8, 0.9, 6), rng.uniform(0.1, 0.2, 6)]
+    order = ranking.rank(names, unsure, feats, labelled)
+    assert order[0].startswith("b") and sorted(order) == sorted(names)
+    assert order == ranking.rank(list(names), unsure.copy(), list(feats), list(labelled))  # the same again
+    assert ranking.rank(names, unsure, feats, labelled, weight=0.5)[0].startswith("a")
+
+
+def test_many_images_rank_and_a_batch_is_the_start_of_the_order():
+    rng = np.random.default_rng(5)
+    n = 3 * ranking.REFERENCES  # more than the coverage counts over
+    feats = rng.random((n, 8))
+    names = [f"im{i:05d}" for i in range(n)]
+    unsure = rng.random(n)
+    order = ranking.rank(names, unsure, feats, feats[:10])
+    assert sorted(order) == names
+    assert ranking.choose(names, unsure, feats, feats[:10], 5) == order[:5]
+
+
+def test_coverage_counts_the_images_the_model_is_unsure_of():
+    """Two groups as big and as far from the labelled image: the model is unsure of all of group a, sure
+    of group b but for one image, its most unsure of all. Standing for group a is worth more."""
+    rng = np.random.default_rng(6)
+    feats = _group(rng, np.zeros(6), 6) + _group(rng, np.ones(6), 6)
+    names = [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)]
+    unsure = [0.6] * 6 + [1.0] + [0.05] * 5
+    assert ranking.choose(names, unsure, feats, [np.full(6, 0.5)], 1)[0].startswith("a")
+    assert ranking.choose(names, unsure, feats, [np.full(6, 0.5)], 1, weight=0) == ["b0"]

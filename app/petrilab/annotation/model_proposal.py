@@ -69,8 +69,8 @@ class ModelProposer:
 def useful_order(proposer: ModelProposer, folder: AnnotationFolder, progress=None) -> list[tuple[str, float]]:
     """The images not labelled yet, the most useful to correct first, with each one's uncertainty.
 
-    `ranking.rank` on the model's uncertainty and the distance to the labelled images. Images that
-    cannot be read are left out (the editor says why when one is opened)."""
+    `ranking.rank` on the model's uncertainty and how much of the unlabelled set an image stands for.
+    Images that cannot be read are left out (the editor says why when one is opened)."""
     todo, images, labelled = [], [], []
     for entry in folder.entries:
         try:
