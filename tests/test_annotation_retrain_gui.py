@@ -44,6 +44,7 @@ def trained(tmp_path):
     s.data.folder, s.data.patch_size = str(folder.root), [64, 64]
     s.model.filters = [4, 8]
     s.training.epochs, s.training.batch_size, s.split.test_fraction = 1, 2, 0.0
+    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES: not tested here
     run = train(s, run_dir=tmp_path / "runs" / "first", echo=False)
     return images, folder, run
 
