@@ -22,6 +22,7 @@ from petrilab import demo
 from petrilab.backend import installed
 from petrilab.recipes import RECIPES
 from petrilab.command_events import EVALUATION_EVENTS
+from petrilab.events import read_all
 from helpers import FIXED_CHOICES, petrilab_here
 
 pytestmark = [
@@ -82,8 +83,8 @@ def small_model(task: str) -> list[str]:
     return [arg for setting in [*TINY_DATA[task][2], *fixed] for arg in ("--set", setting)]
 
 
-def events_of(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+def events_of(run_dir: Path, name: str = "events.jsonl") -> list[dict]:
+    return read_all(run_dir / name)
 
 
 @pytest.mark.parametrize("task", sorted(RECIPES))
@@ -111,7 +112,7 @@ def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
     for name in ("model.keras", "last.keras", "history.csv", "diagnosis.json", "report.html"):
         assert (run_dir / name).is_file(), name
 
-    evaluated = [json.loads(line) for line in (run_dir / EVALUATION_EVENTS).read_text(encoding="utf-8").splitlines()]
+    evaluated = events_of(run_dir, EVALUATION_EVENTS)
     assert evaluated[0]["event"] == "started" and evaluated[0]["command"] == "evaluate"
     assert evaluated[-1]["event"] == "finished" and evaluated[-1]["status"] == "completed", evaluated[-2:]
     evaluation = json.loads((run_dir / "evaluation.json").read_text(encoding="utf-8"))
