@@ -1,7 +1,7 @@
 """Real trainings on the Keras PyTorch backend, one per task the engine has (every recipe in RECIPES).
 
 Each runs the commands a user or the window runs (init → train → evaluate →
-predict) in child processes with KERAS_BACKEND=torch, on a tiny dataset made
+predict) in one child process with KERAS_BACKEND=torch, on a tiny dataset made
 for the test, and checks the run folder. This is what lets a Windows build
 ship GPU training through PyTorch. Skipped, with the reason, where PyTorch is
 not installed (pip install -e ".[torch]").
@@ -14,6 +14,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,28 +47,42 @@ TINY_DATA = {
 EPOCHS = 1
 
 
-# One child process runs several commands in a row through the command line's main, as the window's separate
-# processes would one by one: the backend is chosen at start-up, so a child process is what makes it PyTorch,
-# and one for the whole train → evaluate → predict chain spares the suite two imports of PyTorch and Keras.
+# One child process runs commands in a row through the command line's main, as the window's separate processes
+# would one by one: the backend is chosen at start-up, so a child process is what makes it PyTorch, and one for
+# every task's train → evaluate → predict spares the suite an import of PyTorch and Keras per command. A task
+# whose command fails stops there; the others go on, and its test reads why from the child's output.
 IN_ORDER = """
-import json, sys
+import json, sys, traceback
 from petrilab.cli import main
-for args in json.loads(sys.argv[1]):
-    code = main(args)
-    if code:
-        sys.exit(f"petrilab {args[0]} ended with {code}")
+failed = {}
+for task, commands in json.loads(sys.argv[1]).items():
+    for args in commands:
+        try:
+            code = main(args)
+        except BaseException:
+            code = traceback.format_exc()
+        if code:
+            failed[task] = f"petrilab {args[0]} ended with {code}"
+            print(f"{task}: {failed[task]}", file=sys.stderr)
+            break
+json.dump(failed, open(sys.argv[2], "w"))
 """
 
 
-def petrilab(*commands: list[str], backend: str | None = "torch", timeout: float = 900) -> None:
-    """Each of `commands` (`petrilab` arguments) in turn, in one child process on `backend`."""
+def petrilab(commands: dict[str, list[list]], backend: str | None = "torch", timeout: float = 900) -> dict:
+    """Each task's `commands` (`petrilab` arguments) in turn, all in one child process on `backend`:
+    {task: why it failed} for the tasks whose commands did not all succeed."""
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_TORCH_DEVICE")}
     if backend:
         env["KERAS_BACKEND"] = backend
-    argv = [[str(a) for a in args] for args in commands]
-    proc = subprocess.run([sys.executable, "-c", IN_ORDER, json.dumps(argv)], capture_output=True, text=True,
-                          env=env, timeout=timeout)
-    assert proc.returncode == 0, f"petrilab {argv} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    argv = {task: [[str(a) for a in args] for args in task_commands] for task, task_commands in commands.items()}
+    with tempfile.TemporaryDirectory() as folder:
+        failures = Path(folder) / "failed.json"
+        proc = subprocess.run([sys.executable, "-c", IN_ORDER, json.dumps(argv), str(failures)], capture_output=True,
+                              text=True, env=env, timeout=timeout)
+        assert proc.returncode == 0 and failures.is_file(), f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        failed = json.loads(failures.read_text(encoding="utf-8"))
+    return {task: f"{why}\n{proc.stderr[-3000:]}" for task, why in failed.items()}
 
 
 def tiny_dataset(task: str, folder: Path) -> Path:
@@ -87,19 +103,42 @@ def events_of(run_dir: Path, name: str = "events.jsonl") -> list[dict]:
     return read_all(run_dir / name)
 
 
-@pytest.mark.parametrize("task", sorted(RECIPES))
-def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
-    data = tiny_dataset(task, tmp_path / "data")
-    settings = tmp_path / "settings.toml"
-    assert petrilab_here("init", "--task", task, "--data", data, "-o", settings).returncode == 0
-    run_dir, out = tmp_path / "run", tmp_path / "predictions"
-    images = data / "images" if (data / "images").is_dir() else next(p for p in sorted(data.iterdir()) if p.is_dir())
-    before = sorted(p.name for p in images.iterdir())
-    petrilab(["train", settings, "--set", f"training.epochs={EPOCHS}", *small_model(task), "--run-dir", run_dir,
-              "--quiet"],
-             ["evaluate", run_dir],  # again, after training's own evaluation: the command alone, on PyTorch
-             ["predict", run_dir, images, out])
+@dataclass
+class TaskRun:
+    data: Path
+    images: Path
+    images_before: list[str]
+    run_dir: Path
+    predictions: Path
 
+
+@pytest.fixture(scope="module")
+def on_torch(tmp_path_factory) -> tuple[dict[str, TaskRun], dict[str, str]]:
+    """Every task trained, evaluated and predicted on PyTorch in one child process, once for this file."""
+    runs, commands = {}, {}
+    for task in sorted(RECIPES):
+        folder = tmp_path_factory.mktemp(task)
+        data = tiny_dataset(task, folder / "data")
+        settings = folder / "settings.toml"
+        assert petrilab_here("init", "--task", task, "--data", data, "-o", settings).returncode == 0
+        images = data / "images" if (data / "images").is_dir() else next(p for p in sorted(data.iterdir())
+                                                                         if p.is_dir())
+        run = runs[task] = TaskRun(data, images, sorted(p.name for p in images.iterdir()), folder / "run",
+                                   folder / "predictions")
+        commands[task] = [
+            ["train", settings, "--set", f"training.epochs={EPOCHS}", *small_model(task), "--run-dir", run.run_dir,
+             "--quiet"],
+            ["evaluate", run.run_dir],  # again, after training's own evaluation: the command alone, on PyTorch
+            ["predict", run.run_dir, images, run.predictions]]
+    return runs, petrilab(commands)
+
+
+@pytest.mark.parametrize("task", sorted(RECIPES))
+def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, on_torch, tmp_path):
+    runs, failed = on_torch
+    assert task not in failed, failed.get(task)
+    run = runs[task]
+    run_dir, out, images = run.run_dir, run.predictions, run.images
     events = events_of(run_dir)
     started, finished = events[0], events[-1]
     assert started["event"] == "started" and started["backend"] == "torch" and started["device"].startswith("CPU")
@@ -119,14 +158,14 @@ def test_every_task_trains_evaluates_and_predicts_on_pytorch(task, tmp_path):
     assert evaluation["n_images"] > 0 and evaluation["metrics"]
 
     assert any(out.glob("*.csv")), f"no table of results in {sorted(p.name for p in out.iterdir())}"
-    assert sorted(p.name for p in images.iterdir()) == before  # input files never touched
+    assert sorted(p.name for p in images.iterdir()) == run.images_before  # input files never touched
     if task == "classification":
         same_model_on_tensorflow(run_dir, images, out / "predictions.csv", tmp_path / "on-tensorflow")
 
 
 def same_model_on_tensorflow(run_dir: Path, images: Path, torch_csv: Path, out: Path) -> None:
     """A run trained on a Windows GPU (PyTorch) is used unchanged on a Linux server (TensorFlow)."""
-    petrilab(["predict", run_dir, images, out], backend=None)  # 'auto' without KERAS_BACKEND
+    assert not petrilab({"predict": [["predict", run_dir, images, out]]}, backend=None)  # 'auto', no KERAS_BACKEND
     tables = []
     for path in (torch_csv, out / "predictions.csv"):
         with open(path, newline="", encoding="utf-8") as f:
@@ -142,8 +181,10 @@ def same_model_on_tensorflow(run_dir: Path, images: Path, torch_csv: Path, out: 
 def test_the_backend_setting_alone_chooses_pytorch(tiny_classification_dir, tmp_path):
     settings = tmp_path / "settings.toml"
     run_dir = tmp_path / "run"
-    petrilab(["init", "--task", "classification", "--data", tiny_classification_dir, "-o", settings],
-             ["train", settings, "--set", "training.epochs=1", "--set", "training.backend=torch",
-              "--set", "training.device=cpu", "--run-dir", run_dir, "--quiet"], backend=None)
+    assert not petrilab({"classification": [
+        ["init", "--task", "classification", "--data", tiny_classification_dir, "-o", settings],
+        ["train", settings, "--set", "training.epochs=1", "--set", "training.backend=torch",
+         "--set", "training.device=cpu", *small_model("classification"), "--run-dir", run_dir, "--quiet"]]},
+        backend=None)
     assert events_of(run_dir)[0]["backend"] == "torch"
     assert 'backend = "torch"' in (run_dir / "settings.toml").read_text(encoding="utf-8")  # exactly what ran
