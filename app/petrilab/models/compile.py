@@ -50,3 +50,20 @@ def compile_model(model: keras.Model, settings: Settings, head: OutputHead) -> N
     jit_compile = False if settings.model.architecture in ("unet", "unet3d") else "auto"
     model.compile(optimizer=make_optimizer(settings), loss=choose_loss(settings, head),
                   metrics=list(head.metrics), jit_compile=jit_compile)
+    build_training_state(model)
+
+
+def build_training_state(model: keras.Model) -> None:
+    """Make the optimiser's, the loss's and the metrics' variables now rather than inside the first training
+    step: TensorFlow traces a step that creates variables twice (once to create them, once to run), which costs
+    seconds for a U-Net before every fit's first epoch. Keras builds them ahead itself only under a
+    distribution strategy; its own builder is given the shapes of the model's input and output."""
+    if keras.backend.backend() == "tensorflow" and hasattr(model, "_symbolic_build"):
+        x, y = model.inputs[0], model.outputs[0]
+        try:
+            model._symbolic_build(data_batch=(keras.KerasTensor(x.shape, x.dtype),
+                                              keras.KerasTensor(y.shape, "float32")))
+        except Exception:  # a Keras that builds otherwise: the first step is traced twice, nothing else changes
+            pass
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
