@@ -1,6 +1,6 @@
 """Prediction with ONNX Runtime beside Keras (prediction/engine.py, prediction/onnx_engine.py): a finished
-run of each family (tests/finished_runs.py); the same outputs within the tolerance whichever engine runs, the same files from
-`petrilab predict`, and Keras, saying why, when ONNX Runtime cannot be used."""
+run of each family (tests/finished_runs.py); the same outputs within the tolerance whichever engine runs, the
+same files from `petrilab predict`, and Keras, saying why, when ONNX Runtime cannot be used."""
 
 from __future__ import annotations
 
