@@ -1,5 +1,5 @@
 """Sharing a run: the bioimage.io package (validated offline, test output reproduced from its weights),
-importing it back, and the command line around them. Tiny real trainings (seconds)."""
+importing it back, and the command line around them, on tests/finished_runs.py's cached runs."""
 
 from __future__ import annotations
 
@@ -12,19 +12,12 @@ import pytest
 from petrilab import runs
 from petrilab import settings as settings_io
 from petrilab.cli import main
-from petrilab.demo import make_regression_demo
 
 import finished_runs
 
 pytest.importorskip("bioimageio.spec")
 
 pytestmark = pytest.mark.slow
-
-
-def _train(settings, run_dir):
-    from petrilab.training.trainer import train
-
-    return train(settings, run_dir=run_dir, echo=False)
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +29,9 @@ def classification_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reg")
-    data = make_regression_demo(root / "beads", n_images=40, size=16, seed=3)
-    s = settings_io.defaults_for("regression")
-    s.data.folder, s.data.image_size = str(data), [16, 16]
-    s.model.filters, s.model.head_units = [8], [8]
-    s.training.epochs, s.training.batch_size = 2, 8
-    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
-    return _train(s, root / "run"), data
+    """(run, data): a copy of tests/finished_runs.py's regression run (40 beads, 32 × 32, a position each)."""
+    finished = finished_runs.copy_of("regression", tmp_path_factory.mktemp("reg") / "run")
+    return finished.run, finished.data
 
 
 def unpack(zip_path, folder):
@@ -137,7 +125,8 @@ def test_regression_package_gives_values_in_their_units(regression_run, tmp_path
         normalise_like_spec(raw, preprocessing_steps(trained.prep, np.dtype("uint8"))), verbose=0)
     in_units = net * np.array(settings.data.target_std) + np.array(settings.data.target_mean)
     assert np.allclose(in_units, expected, atol=1e-3)
-    assert 0 <= expected.min() and expected.max() <= 16 * 1.5  # positions in pixels, not standardised numbers
+    side = max(settings.data.image_size)
+    assert 0 <= expected.min() and expected.max() <= side * 1.5  # positions in pixels, not standardised numbers
 
 
 def _predictions(path):
@@ -253,17 +242,10 @@ def test_multilabel_and_segmentation_reports_show_their_scores(tmp_path):
 def test_segmentation_package_takes_any_size_and_reproduces_its_map(tmp_path):
     from bioimageio.spec import InvalidDescr, load_description
 
-    from petrilab.demo import make_segmentation_demo
     from petrilab.export.bioimageio import export_bioimageio, load_exported_weights
     from petrilab.export.bioimageio_tensors import normalise_like_spec
 
-    data = make_segmentation_demo(tmp_path / "nuclei", task="semantic", n_images=6, size=32)
-    s = settings_io.defaults_for("semantic")
-    s.data.folder, s.data.image_size, s.data.patch_size = str(data), [32, 32], [32, 32]
-    s.model.filters = [4, 8]
-    s.training.epochs, s.training.batch_size = 1, 4
-    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES
-    run = _train(s, tmp_path / "run")
+    run = finished_runs.copy_of("semantic", tmp_path / "run").run  # a tiny U-Net: two blocks of filters
     zip_path = export_bioimageio(run, tmp_path / "seg.zip")
     descr = load_description(str(zip_path), perform_io_checks=True)
     assert not isinstance(descr, InvalidDescr), descr.validation_summary

@@ -1,6 +1,6 @@
-"""Prediction with ONNX Runtime beside Keras (prediction/engine.py, prediction/onnx_engine.py): real tiny
-trainings of each family; the same outputs within the tolerance whichever engine runs, the same files from
-`petrilab predict`, and Keras, saying why, when ONNX Runtime cannot be used."""
+"""Prediction with ONNX Runtime beside Keras (prediction/engine.py, prediction/onnx_engine.py): a finished
+run of each family (tests/finished_runs.py); the same outputs within the tolerance whichever engine runs, the
+same files from `petrilab predict`, and Keras, saying why, when ONNX Runtime cannot be used."""
 
 from __future__ import annotations
 
@@ -17,11 +17,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from helpers import small_settings, train_tiny_segmentation
+import finished_runs
 from petrilab import runs
-from petrilab import settings as settings_io
 from petrilab.cli import main
-from petrilab.demo import make_classification_demo, make_regression_demo, make_segmentation_demo
 from petrilab.errors import UserError
 from petrilab.events import read_all
 from petrilab.prediction.engine import TOLERANCE
@@ -39,36 +37,26 @@ def hashes(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def families(tmp_path_factory) -> dict[str, SimpleNamespace]:
-    """One tiny trained run per family (classification, regression, semantic segmentation) and images to
-    predict: for segmentation one wide image that takes several tiles."""
+    """One trained run per family (classification, regression, semantic segmentation), copies of
+    tests/finished_runs.py's cached runs (nothing here needs its own training), and images to predict: for
+    segmentation one wide image that takes several tiles."""
     root = tmp_path_factory.mktemp("onnx")
     found = {}
 
-    data = make_classification_demo(root / "cls-data", n_per_class=8, size=32, seed=3)
-    path = settings_io.save(small_settings(data, training__epochs=1), root / "cls.toml")
-    assert main(["train", str(path), "--run-dir", str(root / "cls-run"), "--quiet"]) == 0
-    found["classification"] = SimpleNamespace(run=root / "cls-run", images=sorted(p for p in data.iterdir()
-                                                                                   if p.is_dir())[0])
+    cells = finished_runs.copy_of("classification", root / "cls-run")
+    found["classification"] = SimpleNamespace(run=cells.run, images=sorted(p for p in cells.data.iterdir()
+                                                                           if p.is_dir())[0])
+    beads = finished_runs.copy_of("regression", root / "reg-run")
+    found["regression"] = SimpleNamespace(run=beads.run, images=beads.data / "images")
 
-    beads = make_regression_demo(root / "beads", n_images=40, size=16, seed=3)
-    settings = settings_io.defaults_for("regression")
-    settings.data.folder, settings.data.image_size = str(beads), [16, 16]
-    settings.model.filters, settings.model.head_units = [8, 16], [16]
-    settings.training.epochs, settings.training.batch_size, settings.training.learning_rate = 2, 8, 0.003
-    settings.augmentation.geometric = "no"
-    path = settings_io.save(settings, root / "reg.toml")
-    assert main(["train", str(path), "--run-dir", str(root / "reg-run"), "--quiet"]) == 0
-    found["regression"] = SimpleNamespace(run=root / "reg-run", images=beads / "images")
-
-    nuclei = make_segmentation_demo(root / "nuclei", "semantic", n_images=8, size=64, seed=5)
-    run = train_tiny_segmentation(nuclei, "semantic", root, "training.epochs=2")
+    nuclei = finished_runs.copy_of("semantic", root / "seg-run")  # 64-pixel patches, two poolings
     wide = root / "wide"  # 96 × 1200: wider than the largest tile, so it is predicted in overlapping tiles
     wide.mkdir()
-    pieces = [np.array(Image.open(p)) for p in sorted((nuclei / "images").iterdir())[:4]]
+    pieces = [np.array(Image.open(p)) for p in sorted((nuclei.data / "images").iterdir())[:4]]
     picture = np.tile(np.concatenate(pieces, axis=1), (2, 5) + (1,) * (pieces[0].ndim - 2))[:96, :1200]
     Image.fromarray(picture).save(wide / "wide.png")
     Image.fromarray(pieces[0]).save(wide / "small.png")
-    found["segmentation"] = SimpleNamespace(run=run, images=wide)
+    found["segmentation"] = SimpleNamespace(run=nuclei.run, images=wide)
     return found
 
 

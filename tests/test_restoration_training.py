@@ -25,13 +25,15 @@ def sha(folder):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("way", ["noise2void", "pairs"])
-def test_restoration_learns_both_ways_from_the_command_line(way, tmp_path):
+# Noise2Void learns from masked pixels only, so more slowly than from pairs: its PSNR clears the input's + 1 dB with a
+# margin after 8 epochs (26 dB against 22.4), pairs after 4 (27 dB)
+@pytest.mark.parametrize("way, epochs", [("noise2void", 8), ("pairs", 4)])
+def test_restoration_learns_both_ways_from_the_command_line(way, epochs, tmp_path):
     data = make_restoration_demo(tmp_path / "data", n_images=8, size=64, seed=2)
     before = sha(data)
     settings, run, out = tmp_path / "s.toml", tmp_path / "run", tmp_path / "out"
     assert main(["init", "--task", "restoration", "--data", str(data), "-o", str(settings)]) == 0
-    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), *FAST, "--set", "training.epochs=12",
+    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), *FAST, "--set", f"training.epochs={epochs}",
                  "--set", f"restoration.way={way}"]) == 0
     history = list(csv.DictReader(open(run / "history.csv", encoding="utf-8")))
     assert float(history[-1]["loss"]) < float(history[0]["loss"])  # it learnt something
@@ -40,6 +42,8 @@ def test_restoration_learns_both_ways_from_the_command_line(way, tmp_path):
     result = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
     assert result["way"] == way and result["ground_truth"]  # the demo's clean images score the test images
     compared = result["compared"]
+    print(f"{way}: PSNR {compared['psnr']['network']:.2f} against > {compared['psnr']['input'] + 1.0:.2f}, "
+          f"SSIM {compared['ssim']['network']:.3f} against > {compared['ssim']['input']:.3f}")
     # the network removes noise: closer to the clean images than the noisy input, in both figures
     assert compared["psnr"]["network"] > compared["psnr"]["input"] + 1.0
     assert compared["ssim"]["network"] > compared["ssim"]["input"]
@@ -79,9 +83,11 @@ def test_noise2void_learns_without_any_clean_image(tmp_path):
     (data / "targets").rmdir()
     settings, run = tmp_path / "s.toml", tmp_path / "run"
     assert main(["init", "--task", "restoration", "--data", str(data), "-o", str(settings)]) == 0
-    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), *FAST, "--set", "training.epochs=6"]) == 0
+    assert main(["train", str(settings), "--quiet", "--run-dir", str(run), *FAST, "--set", "training.epochs=2"]) == 0
     assert main(["evaluate", str(run)]) == 0
     result = json.loads((run / "evaluation.json").read_text(encoding="utf-8"))
     assert result["way"] == "noise2void" and not result["ground_truth"]
     assert any("There is no ground truth" in w for w in result["warnings"])
+    print(f"noise2void without clean images: noise {result['metrics']['noise_after']:.2f} against < "
+          f"{result['metrics']['noise_before']:.2f}")
     assert result["metrics"]["noise_after"] < result["metrics"]["noise_before"]

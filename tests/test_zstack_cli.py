@@ -18,8 +18,9 @@ from petrilab.tasks.segmentation.demo3d import VOXEL, example_stacks
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the Predict page's stack panel is shown, offscreen
 
-TINY = ["training.epochs=4", "training.batch_size=4", "training.learning_rate=0.003",
-        "data.stack_patch_size=[8, 32, 32]", "model.dropout=0"]
+# Two epochs without batch norm (half the graph to trace) reach IoU 0.75-0.9 on the demo stacks, above the 0.5 asserted
+TINY = ["training.epochs=2", "training.batch_size=4", "training.learning_rate=0.003",
+        "data.stack_patch_size=[8, 32, 32]", "model.dropout=0", "model.batch_norm=false"]
 
 
 def sha_all(folder):
@@ -155,7 +156,7 @@ def test_a_2d_run_predicts_stacks_slice_by_slice_joining_the_planes_into_3d_obje
     planes = _planes_as_images(stacks, tmp_path / "planes")
     new = example_stacks(tmp_path / "new", n=2, seed=40)
     before = sha_all(new)
-    run = train_tiny_segmentation(planes, "instance", tmp_path, "training.epochs=6")
+    run = train_tiny_segmentation(planes, "instance", tmp_path, "training.epochs=3")
     plain = tmp_path / "plain"  # without --slices a 2-D run cannot read a stack: said per file
     assert main(["predict", str(run), str(new / "images"), str(plain)]) == 0
     assert all(r["problem"] for r in _rows(plain / "predictions.csv"))

@@ -88,7 +88,7 @@ def test_tiny_3d_training_segments_nuclei(tmp_path):
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
     rng = np.random.default_rng(0)
     started = time.perf_counter()
-    for _ in range(60):
+    for _ in range(25):  # IoU 0.85 on the held-out stack (0.98 after 60 steps): above 0.7 with a margin
         x, y = patch_batch(stacks[:5], masks[:5], (8, 32, 32), 4, rng)
         model.train_on_batch(x, y[..., None])
     seconds = time.perf_counter() - started
