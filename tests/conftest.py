@@ -10,6 +10,7 @@ import pytest
 
 from petrilab.demo import make_classification_demo
 
+import file_seconds
 import finished_runs
 
 
@@ -22,6 +23,13 @@ def pytest_configure(config):
         import slow_audit
 
         config.pluginmanager.register(slow_audit, "slow_audit")
+    if hasattr(config.option, "loadscopereorder"):  # xdist: keep the order below, not "most tests first"
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+    """The longest files first, so the parallel workers finish together (tests/file_seconds.py)."""
+    file_seconds.longest_first(items)
 
 
 @pytest.fixture(autouse=True)
