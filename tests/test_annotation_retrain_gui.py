@@ -29,10 +29,9 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
 @pytest.fixture
-def trained(tmp_path):
-    """Six demo nuclei images, three labelled from their masks, and a run trained one epoch on them."""
-    from petrilab.training.trainer import train
-
+def trained(tmp_path, finished_run):
+    """Six demo nuclei images, three labelled from their masks, and a run that learnt instance segmentation of the
+    demo nuclei (tests/finished_runs.py's cached 'instance' run: trained once per version of the app, not here)."""
     images = tmp_path / "nuclei"
     images.mkdir()
     for p in sorted((DEMO / "images").iterdir())[:6]:
@@ -40,12 +39,8 @@ def trained(tmp_path):
     folder = AnnotationFolder.create(tmp_path / "labels", images, "instance")
     for entry in folder.entries[:3]:
         folder.save_mask(entry, tifffile.imread(DEMO / "masks" / f"{entry.stem}.tif"))
-    s = settings_io.defaults_for("instance")
-    s.data.folder, s.data.patch_size = str(folder.root), [64, 64]
-    s.model.filters = [4, 8]
-    s.training.epochs, s.training.batch_size, s.split.test_fraction = 1, 2, 0.0
-    s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES: not tested here
-    run = train(s, run_dir=tmp_path / "runs" / "first", echo=False)
+    run = finished_run("instance").run
+    assert settings_io.load(run / "settings.toml").task.kind == "instance"
     return images, folder, run
 
 

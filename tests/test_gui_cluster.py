@@ -1,8 +1,9 @@
 """Following cluster runs in the window, and the "Run on cluster…" dialog (offscreen, pytest-qt).
 
-The runs folder is made of real run folders: tiny trainings by the real command line (classification on
-the bundled demo data, regression on a small generated bead set), each pair written as a sweep would be
-(slurm.json beside the run), plus cluster runs still queued and a job script written but never sent.
+The runs folder is made of real run folders: tiny trainings by the real command line (classification of
+generated cell shapes, regression of generated bead positions: tests/finished_runs.py's recipes at two learning
+rates), each pair written as a sweep would be (slurm.json beside the run), plus cluster runs still queued and a
+job script written but never sent. The dialog and the real SLURM train the bundled classification demo.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from petrilab.command_events import read_command  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.widgets.runs_watch import RunsWatch  # noqa: E402
 
+import finished_runs  # noqa: E402
 from helpers import running_slurm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +36,7 @@ DEMO = REPO / "resources" / "demo" / "classification"
 TINY = ["data.image_size=[32, 32]", "model.filters=[4, 8]", "model.head_units=[8]", "training.epochs=3",
         "training.batch_size=16", "augmentation.geometric=no"]  # the learning rate is what the sweeps change
 SWEEP = "training.learning_rate"
+EPOCHS = 2  # of the trained runs (tests/finished_runs.py's classification and regression recipes)
 
 def _init(data: Path, task: str, out: Path) -> Path:
     assert main(["init", "--task", task, "--data", str(data), "-o", str(out)]) == 0
@@ -53,28 +56,31 @@ def cells_toml(tmp_path_factory) -> Path:
     return _init(DEMO, "classification", tmp_path_factory.mktemp("cells-settings") / "cells.toml")
 
 
+RATES = (0.01, 0.001)  # each sweep's learning rates: a training of its own, then the cached finished run's
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, cells_toml) -> dict:
-    """Four real runs, two sweeps of two learning rates: classification (accuracy) and regression (MAE)."""
-    from petrilab.demo import make_regression_demo
-
+    """Four real runs, two sweeps of two learning rates: classification (accuracy) and regression (MAE). One run
+    of each sweep is the finished run of tests/finished_runs.py (trained once per version of the app, learning
+    rate 0.001); the other is trained here by the real command line from the same recipe at 0.01."""
     work = tmp_path_factory.mktemp("cluster-runs")
-    beads = make_regression_demo(work / "beads", n_images=60, size=32, seed=3)
-    beads_toml = _init(beads, "regression", work / "beads.toml")
     store = work / "trained"
     made = {}
-    for task, toml in (("cells", cells_toml), ("beads", beads_toml)):
-        for rate in (0.01, 0.0003):  # the real command line, in this process (a set-up: no process boundary here)
-            run_dir = store / f"{task}_lr{rate}"
-            sets = [word for key_value in (*TINY, f"{SWEEP}={rate}") for word in ("--set", key_value)]
-            assert main(["train", str(toml), "--run-dir", str(run_dir), "--quiet", *sets]) == 0
-            made.setdefault(task, []).append((run_dir, rate))
-    for task, pairs in made.items():
-        for i, (run_dir, rate) in enumerate(pairs):
+    for task, recipe in (("cells", "classification"), ("beads", "regression")):
+        cached = finished_runs.copy_of(recipe, store / f"{task}_lr{RATES[1]}")
+        assert {f"{SWEEP}={RATES[1]}", f"training.epochs={EPOCHS}"} <= set(finished_runs.RECIPES[recipe].sets)
+        own = store / f"{task}_lr{RATES[0]}"
+        changed = [v for v in finished_runs.RECIPES[recipe].sets if not v.startswith(SWEEP + "=")]
+        sets = [word for key_value in (*changed, f"{SWEEP}={RATES[0]}") for word in ("--set", key_value)]
+        # the real command line, in this process (a set-up: no process boundary here)
+        assert main(["train", str(cached.settings), "--run-dir", str(own), "--quiet", *sets]) == 0
+        made[task] = [own, cached.run]
+    for task, pair in made.items():
+        for i, (run_dir, rate) in enumerate(zip(pair, RATES)):
             assert (run_dir / runs.BEST_MODEL).is_file()
             _slurm_record(run_dir, f"{task}-sweep", {SWEEP: rate}, task=i)
-    return {"work": work, "cells": [p for p, _ in made["cells"]], "beads": [p for p, _ in made["beads"]],
-            "cells_toml": cells_toml}
+    return {"work": work, "cells": made["cells"], "beads": made["beads"], "cells_toml": cells_toml}
 
 
 @pytest.fixture
@@ -176,7 +182,7 @@ def test_a_sweep_is_compared_best_first_by_its_tasks_metric(qtbot, tmp_path, use
     assert table.rowCount() == 2
     # the order follows the metric and its direction, by the values in the runs' own events
     truth = {f"learning rate {rate}": _kept_value(cluster_disk / p.name, metric)
-             for p, rate in zip(trained[task], (0.01, 0.0003))}
+             for p, rate in zip(trained[task], RATES)}
     shown = [table.item(r, 1).text() for r in range(2)]
     values = [truth[f"learning rate {v}"] for v in shown]  # equal values (a tie) may come in either order
     assert values == sorted(values, reverse=not lower_better) and len(set(shown)) == 2
@@ -187,7 +193,7 @@ def test_a_sweep_is_compared_best_first_by_its_tasks_metric(qtbot, tmp_path, use
     assert legend.index(expected[0]) < legend.index(expected[1])
     assert page.curves.metric.plotItem.titleLabel.text.lower().startswith(
         "mean absolute" if metric == "mae" else "accuracy")
-    assert page.curves.loss.point_count() == 2 * 2 * 3  # two runs × training and validation × 3 epochs
+    assert page.curves.loss.point_count() == 2 * 2 * EPOCHS  # two runs × training and validation × epochs
     page.timer.stop()
 
 
@@ -247,13 +253,13 @@ def test_runs_compared_stay_selected_while_the_table_changes(qtbot, tmp_path, us
     both = [disk / "cells_live", disk / trained["cells"][1].name]
     page.select_runs(both)
     assert set(page.selected_runs()) == set(both) and page.comparison.isVisibleTo(page)
-    assert page.curves.loss.point_count() == 2 + 6
+    assert page.curves.loss.point_count() == 2 + 2 * EPOCHS  # the live run's first epoch, the other run
     with open(both[0] / runs.EVENTS, "a") as f:
         f.write("\n".join(rest) + "\n")
     page.refresh()  # the live run's row changes (epochs, status): the table is rebuilt
     assert page.table.item(_row(page, "cells_live"), 2).text() == "completed"
     assert set(page.selected_runs()) == set(both) and page.comparison.isVisibleTo(page)
-    assert page.curves.loss.point_count() == 6 + 6
+    assert page.curves.loss.point_count() == 2 * EPOCHS + 2 * EPOCHS
     page.timer.stop()
 
 

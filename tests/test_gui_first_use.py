@@ -14,6 +14,7 @@ import html
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -56,8 +57,24 @@ def private_home(tmp_path, monkeypatch):
     monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
 
 
+# The window starts its model helper (`petrilab describe-model --serve`, which loads Keras) as soon as a setting
+# changes. Most tests here never read its answers, and a helper stopped half-way through loading TensorFlow costs
+# seconds of processor time per window. This stand-in reads the requests and answers none (it ends when the window
+# closes its input): the Model page stays at "computing", as with the real helper in its first seconds.
+SILENT_MODEL_HELPER = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
+    with main_window(tmp_path, (1280, 800)) as w:
+        w.pages["model"].describer.command = SILENT_MODEL_HELPER
+        qtbot.waitExposed(w)
+        yield w
+
+
+@pytest.fixture
+def window_with_model_helper(qtbot, tmp_path):
+    """The window with its real model helper, for the tests that read the helper's answers."""
     with main_window(tmp_path, (1280, 800)) as w:
         qtbot.waitExposed(w)
         yield w
@@ -177,7 +194,8 @@ def test_images_that_do_not_fit_the_model_are_pointed_out_before_predicting(qtbo
 
 
 @pytest.mark.slow
-def test_changing_the_task_leaves_no_page_showing_the_old_run(qtbot, window, bead):
+def test_changing_the_task_leaves_no_page_showing_the_old_run(qtbot, window_with_model_helper, bead):
+    window = window_with_model_helper
     _data, run = bead
     window.context.set_run(run)
     window.go_to("train", force=True)

@@ -15,6 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import csv  # noqa: E402
 import shutil  # noqa: E402
 
+import psutil  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
@@ -59,9 +60,11 @@ def test_the_whole_flow_from_images_to_predictions(qtbot, window, tmp_path):
     qtbot.mouseClick(window.next_button, Qt.MouseButton.LeftButton)
     assert window.current_key == "model"
 
-    # 4. Model: a tiny convnet, 3 epochs (what the model page's controls write)
+    # 4. Model: a tiny convnet, 3 epochs (what the model page's controls write); a fixed learning rate and no
+    # flips (helpers.FIXED_CHOICES): the range test and the flip probe have their own tests, not this flow
     for key, value in {"data.image_size": [32, 32], "model.filters": [4, 8], "model.head_units": [8],
-                       "training.epochs": 3, "training.batch_size": 8, "name": "flow"}.items():
+                       "training.epochs": 3, "training.batch_size": 8, "name": "flow",
+                       "training.learning_rate": 0.001, "augmentation.geometric": "no"}.items():
         context.set_value(key, value)
     qtbot.waitUntil(window.next_button.isEnabled, timeout=10_000)
     qtbot.mouseClick(window.next_button, Qt.MouseButton.LeftButton)
@@ -131,23 +134,34 @@ def test_the_whole_flow_from_images_to_predictions(qtbot, window, tmp_path):
     runs_page.timer.stop()
 
 
-def test_stop_ends_a_real_training_politely_and_keeps_its_model(qtbot, tmp_path):
+def test_stop_ends_a_real_training_politely_keeps_its_model_and_leaves_no_process(qtbot, tmp_path):
     from petrilab.gui.pages.train_page import STOPPED, TrainPage
 
     data = make_classification_demo(tmp_path / "cells", n_per_class=12, size=32, seed=4)
     context = AppContext(runs_dir=tmp_path / "runs")
     for key, value in {"data.folder": str(data), "data.image_size": [32, 32], "model.filters": [4],
-                       "model.head_units": [8], "training.epochs": 500, "training.batch_size": 8}.items():
+                       "model.head_units": [8], "training.epochs": 500, "training.batch_size": 8,
+                       "training.learning_rate": 0.001, "augmentation.geometric": "no"}.items():  # FIXED_CHOICES
         context.set_value(key, value)
     page = TrainPage(context)
     qtbot.addWidget(page)
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
     run_dir = page.start()
     qtbot.waitUntil(lambda: page.follower.state.epochs_done >= 1, timeout=60_000)
+    engines = [p for p in me.children(recursive=True) if p.pid not in before]
+    assert engines, "the engine runs as a child process"
     with qtbot.waitSignal(page.engine.finished, timeout=60_000) as ended:
         qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)
         assert page.status.text().startswith("Stopping")
     assert ended.args == [0, True], page.engine.log_tail()  # it ended by itself, not terminated
     assert page.follower.state.status == "stopped"
+    page.follower.poll()
+    assert page.status_now() == "stopped"
+    # no process of the training outlives it (what test_soak.py's own stop test asserted before)
+    gone, alive = psutil.wait_procs(engines, timeout=30)
+    assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
+    assert {p.pid for p in me.children(recursive=True)} <= before
     assert page.follower.state.epochs_done < 500
     assert (run_dir / runs.BEST_MODEL).exists() and (run_dir / runs.LAST_MODEL).exists()
     assert not (run_dir / runs.STOP_REQUEST).exists()  # the engine cleared the request

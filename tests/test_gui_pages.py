@@ -45,8 +45,23 @@ def private_qsettings(tmp_path):
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
 
 
+# The window starts its model helper (`petrilab describe-model --serve`, which loads Keras) as soon as a setting
+# changes. Most tests here never read its answers, and a helper stopped half-way through loading TensorFlow costs
+# seconds of processor time per window. This stand-in reads the requests and answers none (it ends when the window
+# closes its input): the Model page stays at "computing", as with the real helper in its first seconds.
+SILENT_MODEL_HELPER = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
+    with main_window(tmp_path) as w:
+        w.pages["model"].describer.command = SILENT_MODEL_HELPER
+        yield w
+
+
+@pytest.fixture
+def window_with_model_helper(qtbot, tmp_path):
+    """The window with its real model helper, for the tests that read the helper's answers."""
     with main_window(tmp_path) as w:
         yield w
 
@@ -352,7 +367,9 @@ def test_every_model_page_control_writes_exactly_its_key(window):
 
 
 @pytest.mark.slow
-def test_model_page_shows_the_parameter_count_from_the_engine(qtbot, window, tiny_classification_dir):
+def test_model_page_shows_the_parameter_count_from_the_engine(qtbot, window_with_model_helper,
+                                                              tiny_classification_dir):
+    window = window_with_model_helper
     checked(qtbot, window, tiny_classification_dir)
     qtbot.waitUntil(lambda: steps.reachable(window.progress())["model"], timeout=5_000)
     assert window.go_to("model")

@@ -4,6 +4,7 @@ model page's U-Net summary and patch-size control."""
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -33,8 +34,23 @@ def private_qsettings(tmp_path):
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
 
 
+# The window starts its model helper (`petrilab describe-model --serve`, which loads Keras) as soon as a setting
+# changes. Most tests here never read its answers, and a helper stopped half-way through loading TensorFlow costs
+# seconds of processor time per window. This stand-in reads the requests and answers none (it ends when the window
+# closes its input): the Model page stays at "computing", as with the real helper in its first seconds.
+SILENT_MODEL_HELPER = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
+    with main_window(tmp_path, (1280, 800)) as w:
+        w.pages["model"].describer.command = SILENT_MODEL_HELPER
+        yield w
+
+
+@pytest.fixture
+def window_with_model_helper(qtbot, tmp_path):
+    """The window with its real model helper, for the tests that read the helper's answers."""
     with main_window(tmp_path, (1280, 800)) as w:
         yield w
 
@@ -295,7 +311,8 @@ def test_unet_summary_uses_the_workshop_words_and_follows_the_settings(qtbot, wi
 
 
 @pytest.mark.slow
-def test_unet_parameter_count_and_architecture_names_not_cut(qtbot, window):
+def test_unet_parameter_count_and_architecture_names_not_cut(qtbot, window_with_model_helper):
+    window = window_with_model_helper
     open_segmentation(qtbot, window, "semantic", DEMO / "semantic")
     assert window.go_to("model", force=True)
     page = window.pages["model"]

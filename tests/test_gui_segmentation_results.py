@@ -229,15 +229,31 @@ def test_evaluate_page_fits_a_1280_pixel_window(qtbot, trained):
 
 
 @pytest.mark.slow
-def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, trained, tmp_path):
-    run = trained["instance"]
+def test_a_failed_preview_is_explained_then_retried_previews_post_processing_live_and_predicts_with_it(
+        qtbot, trained, tmp_path):
+    """One page, one story: the preview fails (a damaged model) and says why; once the model is back, Retry
+    previews, the live post-processing follows the sliders, and the batch prediction uses what is shown
+    (one preview child process fewer than a fresh page for the working preview)."""
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(trained["instance"], run)
+    (run / runs.BEST_MODEL).write_bytes(b"not a model")
     images = demo_data("instance") / "images"
     page = make_page(PredictPage, qtbot, run)
     assert not page.preview_box.isHidden()
     page.input_edit.setText(str(images))
     page.output_edit.setText(str(tmp_path / "out"))
+    qtbot.waitUntil(lambda: page.preview_choice.count() > 0 and not page.preview_engine.is_running(),
+                    timeout=120_000)
+    qtbot.waitUntil(lambda: page.message.kind == "error", timeout=5_000)
+    assert "model file could not be read" in page.message.text()
+    assert page.preview.probs is None and not page.retry_button.isHidden()
+    shutil.copy2(trained["instance"] / runs.BEST_MODEL, run / runs.BEST_MODEL)  # the model is back
+    page.retry_button.click()
     qtbot.waitUntil(lambda: page.preview.probs is not None and not page.preview_engine.is_running(),
                     timeout=180_000)
+    assert page.retry_button.isHidden() and page.preview.count is not None and page.message.kind != "error"
     preview = page.preview
     chosen = Path(page.preview_choice.currentData())
     assert chosen.parent == images and preview.count is not None
@@ -284,27 +300,6 @@ def test_predict_page_previews_post_processing_live_and_predicts_with_it(qtbot, 
     assert not any(p.name.startswith(".") or "predictions" in p.name for p in images.iterdir())
     close(page)
     assert page.preview_box.scratch is None
-
-
-@pytest.mark.slow
-def test_a_failed_preview_says_why_and_can_be_tried_again(qtbot, trained, tmp_path):
-    import shutil
-
-    run = tmp_path / "damaged"
-    shutil.copytree(trained["instance"], run)
-    (run / runs.BEST_MODEL).write_bytes(b"not a model")
-    page = make_page(PredictPage, qtbot, run)
-    page.input_edit.setText(str(demo_data("instance") / "images"))
-    qtbot.waitUntil(lambda: page.preview_choice.count() > 0 and not page.preview_engine.is_running(),
-                    timeout=120_000)
-    qtbot.waitUntil(lambda: page.message.kind == "error", timeout=5_000)
-    assert "model file could not be read" in page.message.text()
-    assert page.preview.probs is None and not page.retry_button.isHidden()
-    shutil.copy2(trained["instance"] / runs.BEST_MODEL, run / runs.BEST_MODEL)  # the model is back
-    page.retry_button.click()
-    qtbot.waitUntil(lambda: page.preview.probs is not None, timeout=120_000)
-    assert page.retry_button.isHidden() and page.preview.count is not None and page.message.kind != "error"
-    close(page)
 
 
 def test_object_scores_claim_nothing_when_there_are_no_objects(qtbot):

@@ -1,4 +1,4 @@
-"""Long runs: the window follows thousands of epochs with bounded memory, and Stop leaves no process behind.
+"""Long runs: the window follows thousands of epochs with bounded memory.
 
 The memory soak follows a real run folder whose events.jsonl grows by
 thousands of epochs (written by a helper thread at a steady pace, the way the
@@ -9,8 +9,9 @@ number of epochs: pyqtgraph's peak downsampling keeps at most a few points per
 pixel of the plot's width (a few times autoDownsampleFactor), and clip-to-view
 leaves out what is outside the view.
 
-The Stop test runs the real engine from the Train page and checks that no
-child process of the test outlives the training.
+That Stop leaves no process behind is asserted where a real training is
+stopped from the Train page already (test_gui_flow.py): one engine child
+process for both.
 """
 
 from __future__ import annotations
@@ -31,12 +32,10 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from petrilab import events as ev  # noqa: E402
 from petrilab import runs  # noqa: E402
-from petrilab.demo import make_classification_demo  # noqa: E402
 from petrilab.gui.context import AppContext  # noqa: E402
 from petrilab.gui.pages.train_page import TrainPage  # noqa: E402
 from petrilab.settings import Settings  # noqa: E402
 
-from helpers import small_settings  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -140,28 +139,3 @@ def test_following_thousands_of_epochs_keeps_the_window_memory_bounded(qtbot, tm
     assert len(page.diagnosis.advice_buttons) == len(fresh.advice_buttons) > 0
     assert page.diagnosis.advice_box.count() == fresh.advice_box.count()
     assert "So far" in page.diagnosis.stage.text()
-
-
-def test_stop_of_a_real_training_leaves_no_process_behind(qtbot, tmp_path):
-    data = make_classification_demo(tmp_path / "data", n_per_class=8, size=32, seed=31)
-    settings = small_settings(data, training__epochs=500)
-    settings.name = "stopped"
-    page = TrainPage(AppContext(settings, runs_dir=tmp_path / "runs"))
-    qtbot.addWidget(page)
-    me = psutil.Process()
-    before = {p.pid for p in me.children(recursive=True)}
-
-    run_dir = page.start()
-    assert run_dir is not None
-    qtbot.waitUntil(lambda: page.follower.state.epochs_done >= 1, timeout=240_000)
-    engines = [p for p in me.children(recursive=True) if p.pid not in before]
-    assert engines, "the engine runs as a child process"
-    with qtbot.waitSignal(page.engine.finished, timeout=240_000):
-        page.stop_button.click()
-    page.follower.poll()
-    assert page.status_now() == "stopped"
-    assert (run_dir / runs.BEST_MODEL).exists() and (run_dir / runs.LAST_MODEL).exists()
-    gone, alive = psutil.wait_procs(engines, timeout=30)
-    assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
-    assert {p.pid for p in me.children(recursive=True)} <= before
-    page.follower.stop()

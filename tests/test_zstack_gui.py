@@ -19,9 +19,11 @@ def private_qsettings(tmp_path):
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    with main_window(tmp_path, (1280, 800)) as w:
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One window for the module's tests: its model helper (a child process that loads Keras) starts once. Each
+    test chooses its task and folder first, so it does not depend on what the other left."""
+    with main_window(tmp_path_factory.mktemp("window"), (1280, 800)) as w:
         yield w
 
 
