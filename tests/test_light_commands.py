@@ -1,9 +1,12 @@
 """Light commands stay light: `petrilab init` and `petrilab check` never load Keras or TensorFlow
-(seconds of start-up for a command that only reads a folder and writes a settings file)."""
+(seconds of start-up for a command that only reads a folder and writes a settings file), and the commands that
+read a run refuse a folder that is no run before loading them."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 import subprocess
 import sys
 
@@ -43,3 +46,14 @@ def test_init_for_segmentation_loads_neither(tmp_path):
     out = tmp_path / "settings.toml"
     result = run_in_child(["init", "--task", "semantic", "--data", str(data), "-o", str(out)])
     assert out.exists() and result["loaded"] == []  # the patch size is chosen without a model too
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["predict", "IMAGES", "OUT"], ["report"], ["report", "--pdf"]])
+def test_a_folder_that_is_no_run_is_refused_before_tensorflow_loads(command, tiny_classification_dir, tmp_path):
+    not_a_run = tmp_path / "my-images"
+    not_a_run.mkdir()
+    args = [word.replace("IMAGES", str(tiny_classification_dir / "round")).replace("OUT", str(tmp_path / "out"))
+            for word in command[1:]]
+    result = run_in_child([command[0], str(not_a_run), *args])
+    assert result["code"] == 2 and result["loaded"] == []
+    assert not (tmp_path / "out").exists() and sorted(not_a_run.iterdir()) == []

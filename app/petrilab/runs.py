@@ -108,6 +108,15 @@ def safe_name(name: str) -> str:
     return cleaned[:60] or "run"
 
 
+def require_run_folder(run_dir: str | Path) -> None:
+    """Refuse a folder that is not a run (no settings.toml) in plain words: the commands that read a run call it
+    before loading TensorFlow, so a wrong folder is said at once instead of after seconds."""
+    run_dir = Path(run_dir)
+    if not (run_dir / SETTINGS).exists():
+        raise UserError(f"{run_dir} is not a PetriLab run folder (it has no {SETTINGS}).",
+                        file=run_dir, fix="Choose a folder under 'runs' made by 'petrilab train'.")
+
+
 def refuse_foreign_folder(run_dir: Path) -> None:
     """--run-dir: a new or empty folder, or one PetriLab prepared (its settings.toml written first by the window
     or `petrilab submit`); never a folder of other files, which a run would mix with its own."""

@@ -65,7 +65,6 @@ def cmd_report(args) -> int:
 
 
 def _report(args) -> dict:
-    _engine()  # segmentation reports draw example predictions with the model
     from petrilab.errors import UserError
     from petrilab.export.report import write_report
 
@@ -79,6 +78,7 @@ def _report(args) -> dict:
 
     if args.output:
         refuse_output_in_data(args.output, run_data_folders(run_dir), "PDF file")
+    _engine()  # after the checks above, which need no TensorFlow: segmentation reports draw with the model
     trained = _model_for_examples(run_dir) if args.pdf else None  # loaded once for both files
     kept = "The report files there are as they were (each is written whole or not at all)."
     then = "Free some space on that disk (or write the PDF to another disk with -o), then run the report again."

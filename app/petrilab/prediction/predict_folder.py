@@ -111,6 +111,11 @@ def _record(trained: TrainedModel, input_dir: Path, images: list[Path], override
             "engine": {k: decision.get(k) for k in ("value", "asked", "message", "details")}}
 
 
+def require_images_folder(input_dir: Path) -> None:
+    if not input_dir.is_dir():
+        raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
+
+
 def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str | Path,
                    trained: TrainedModel | None = None, overrides: list[str] | None = None,
                    overwrite: bool = False, notes: list[str] | None = None,
@@ -120,8 +125,7 @@ def predict_folder(run_dir: str | Path, input_dir: str | Path, output_dir: str |
     replaced before predicting (also in predictions.csv's `nonfinite_pixels` column). `events`: `started` once the
     folder is held (prediction_events.jsonl among the results, unless --events), then progress per image."""
     input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
-    if not input_dir.is_dir():
-        raise UserError(f"The folder {input_dir} does not exist.", file=input_dir, fix="Check the path of the images to predict.")
+    require_images_folder(input_dir)
     check_output_folder(input_dir, output_dir, run_data_folders(run_dir))
     images, others = find_images(input_dir)
     if not images:

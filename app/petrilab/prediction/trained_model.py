@@ -23,9 +23,7 @@ class TrainedModel:
         from petrilab.recipes import get_recipe
 
         self.run_dir = Path(run_dir)
-        if not (self.run_dir / runs.SETTINGS).exists():
-            raise UserError(f"{self.run_dir} is not a PetriLab run folder (it has no {runs.SETTINGS}).",
-                            file=self.run_dir, fix="Choose a folder under 'runs' made by 'petrilab train'.")
+        runs.require_run_folder(self.run_dir)
         self.settings = settings_io.load(self.run_dir / runs.SETTINGS)
         self.recipe = get_recipe(self.settings.task.kind)
         self.classes = list(self.settings.data.classes)
