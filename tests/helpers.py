@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -112,11 +113,19 @@ def running_slurm():
         yield os.environ["SLURM_CONF"]
 
 
+# The window starts its model helper (`petrilab describe-model --serve`, which loads Keras) as soon as a setting
+# changes. Most window tests never read its answers, and a helper stopped half-way through loading TensorFlow costs
+# seconds of processor time per window. This stand-in reads the requests and answers none (it ends when the window
+# closes its input): the Model page stays at "computing", as with the real helper in its first seconds.
+SILENT_MODEL_HELPER = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+
+
 @contextlib.contextmanager
-def main_window(tmp_path: Path, size: tuple[int, int] | None = None):
+def main_window(tmp_path: Path, size: tuple[int, int] | None = None, model_helper: bool = True):
     """The real main window on a runs folder in tmp_path, shown. Afterwards it is closed without asking to
     save (not by qtbot.addWidget: pytest-qt would close it before the experiment is marked saved), which
-    stops the pages' child processes, and destroyed now rather than at interpreter exit."""
+    stops the pages' child processes, and destroyed now rather than at interpreter exit. `model_helper=False`:
+    the silent stand-in above, for tests that never read the Model page's parameter counts or memory."""
     from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
@@ -124,6 +133,8 @@ def main_window(tmp_path: Path, size: tuple[int, int] | None = None):
     from petrilab.gui.main_window import MainWindow
 
     w = MainWindow(AppContext(runs_dir=tmp_path / "runs"))
+    if not model_helper:
+        w.pages["model"].describer.command = SILENT_MODEL_HELPER
     if size:
         w.resize(*size)
     w.show()

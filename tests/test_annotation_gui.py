@@ -435,7 +435,7 @@ def test_file_menu_opens_the_annotation_dialog_and_then_the_editor(qtbot, blank_
 
     from helpers import main_window
 
-    with main_window(tmp_path) as window:
+    with main_window(tmp_path, model_helper=False) as window:
         file_menu = window.menuBar().actions()[0].menu()
         assert window.action_annotate in file_menu.actions()
         assert window.action_annotate.text() == "Annotate images…"

@@ -407,7 +407,7 @@ def window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    with main_window(tmp_path) as w:
+    with main_window(tmp_path, model_helper=False) as w:
         yield w
 
 

@@ -14,7 +14,6 @@ import html
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -57,17 +56,9 @@ def private_home(tmp_path, monkeypatch):
     monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
 
 
-# The window starts its model helper (`petrilab describe-model --serve`, which loads Keras) as soon as a setting
-# changes. Most tests here never read its answers, and a helper stopped half-way through loading TensorFlow costs
-# seconds of processor time per window. This stand-in reads the requests and answers none (it ends when the window
-# closes its input): the Model page stays at "computing", as with the real helper in its first seconds.
-SILENT_MODEL_HELPER = [sys.executable, "-c", "import sys; sys.stdin.read()"]
-
-
 @pytest.fixture
 def window(qtbot, tmp_path):
-    with main_window(tmp_path, (1280, 800)) as w:
-        w.pages["model"].describer.command = SILENT_MODEL_HELPER
+    with main_window(tmp_path, (1280, 800), model_helper=False) as w:
         qtbot.waitExposed(w)
         yield w
 

@@ -31,7 +31,7 @@ def private_qsettings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    with main_window(tmp_path) as w:
+    with main_window(tmp_path, model_helper=False) as w:
         yield w
 
 

@@ -4,7 +4,6 @@ model page's U-Net summary and patch-size control."""
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -34,17 +33,9 @@ def private_qsettings(tmp_path):
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
 
 
-# The window starts its model helper (`petrilab describe-model --serve`, which loads Keras) as soon as a setting
-# changes. Most tests here never read its answers, and a helper stopped half-way through loading TensorFlow costs
-# seconds of processor time per window. This stand-in reads the requests and answers none (it ends when the window
-# closes its input): the Model page stays at "computing", as with the real helper in its first seconds.
-SILENT_MODEL_HELPER = [sys.executable, "-c", "import sys; sys.stdin.read()"]
-
-
 @pytest.fixture
 def window(qtbot, tmp_path):
-    with main_window(tmp_path, (1280, 800)) as w:
-        w.pages["model"].describer.command = SILENT_MODEL_HELPER
+    with main_window(tmp_path, (1280, 800), model_helper=False) as w:
         yield w
 
 

@@ -95,7 +95,7 @@ def test_planes_and_cross_sections_show_the_stack_at_its_proportions(qtbot):
 def test_the_data_page_checks_stacks_and_shows_them_in_the_stack_viewer(qtbot, tmp_path):
     data = example_stacks(tmp_path / "stacks", n=6, size=(12, 48, 48))
     before = digests(data)
-    with main_window(tmp_path, (1280, 800)) as window:
+    with main_window(tmp_path, (1280, 800), model_helper=False) as window:
         window.pages["task"].choose("instance")
         window.go_to("data", force=True)
         page = window.pages["data"]
