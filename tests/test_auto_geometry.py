@@ -94,7 +94,10 @@ def test_arrows_left_and_right_are_learnt_better_without_flips_and_the_probe_see
     from petrilab.training.trainer import train
 
     data = make_arrows(tmp_path / "arrows", 60, seed=1)
-    auto = train(_classification(data), runs_dir=tmp_path / "runs", echo=False)
+    # 12 epochs: the run without flips is at its best validation accuracy (0.92) from the fourth epoch on, and
+    # its test accuracy was 1.0 at 12 epochs as at 25; the flipped one 0.67 at both
+    short = {"training.epochs": 12}
+    auto = train(_classification(data, **short), runs_dir=tmp_path / "runs", echo=False)
     decided = _decided(auto, "augmentation.geometric")
     assert decided["value"] == "no", decided
     assert decided["details"]["kept"]["flipped left-right"] < 0.3
@@ -107,7 +110,7 @@ def test_arrows_left_and_right_are_learnt_better_without_flips_and_the_probe_see
     assert isinstance(saved.training.learning_rate, float) and saved.training.learning_rate == rate["value"]
     assert len(rate["tried"]) >= 10 and "training.learning_rate" in saved.training.decided_automatically
 
-    flipped = train(_classification(data, **{"augmentation.geometric": "yes",
+    flipped = train(_classification(data, **short, **{"augmentation.geometric": "yes",
                                              "training.learning_rate": saved.training.learning_rate}),
                     runs_dir=tmp_path / "runs", echo=False)
     assert events_of(flipped, "decided") == []  # the user's answer and rate win: nothing left to decide
@@ -139,9 +142,12 @@ def test_positions_are_learnt_better_with_flips_that_move_them(tmp_path):
 
     data = make_spots(tmp_path / "left", 120, seed=4, left_half=True)
     test = make_spots(tmp_path / "anywhere", 40, seed=8)
-    moved = train(_regression(data, test, **{"data.target_kinds": {"x": "position_x", "y": "position_y"}}),
-                  runs_dir=tmp_path / "runs", echo=False)
-    plain = train(_regression(data, test, **{"augmentation.geometric": "no"}), runs_dir=tmp_path / "runs",
+    # 20 epochs: the plain network never learns the right half, however long (x error 2.3 at 20 epochs as at
+    # 40), and the moved one is as good at 20 as at 40 (0.17): the 0.6 ratio is met fourteen times over
+    short = {"training.epochs": 20}
+    kinds = {"data.target_kinds": {"x": "position_x", "y": "position_y"}}
+    moved = train(_regression(data, test, **short, **kinds), runs_dir=tmp_path / "runs", echo=False)
+    plain = train(_regression(data, test, **short, **{"augmentation.geometric": "no"}), runs_dir=tmp_path / "runs",
                   echo=False)
     assert _metrics(moved)["per_target"]["x"]["mae"] < 0.6 * _metrics(plain)["per_target"]["x"]["mae"]
     assert _metrics(moved)["mae"] < _metrics(plain)["mae"]
@@ -152,7 +158,7 @@ def test_the_probe_tells_a_count_from_positions(tmp_path):
     """Nobody said what the values are: the probe finds x and y move with the image, and a count does not."""
     from petrilab.training.trainer import train
 
-    quick = {"training.epochs": 2}  # the probe runs before training: two epochs after it are enough here
+    quick = {"training.epochs": 1}  # the probe decides before the first epoch: one epoch after it is enough
     spots = make_spots(tmp_path / "spots", 160, seed=5)
     run = train(_regression(spots, make_spots(tmp_path / "t1", 10, seed=6), **quick), runs_dir=tmp_path / "runs",
                 echo=False)

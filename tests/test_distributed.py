@@ -1,10 +1,11 @@
 """One training shared between two devices (TensorFlow's MirroredStrategy), on a machine without GPUs.
 
 PETRILAB_LOGICAL_CPUS=2 splits the processor into two TensorFlow devices,
-which must happen before TensorFlow starts: so every two-device training here is
-a `petrilab` command in a child process; what runs on one device (the one-device
-training, evaluate, predict) runs through `petrilab.cli.main` in the test process,
-beside them. All train on the bundled demo
+which must happen before TensorFlow starts: so every two-device step here
+(the training and its resume, one training per other task family, mixed
+precision) runs in a child process; what runs on one
+device (the one-device training, evaluate, predict) runs through
+`petrilab.cli.main` in the test process, beside it. All train on the bundled demo
 (resources/demo/classification, 240 images of three shapes) with a small
 ConvNet. The two-device run and the one-device run use the same batch of
 one update (2 per device × 2 devices = 4), so they are the same experiment
@@ -27,7 +28,7 @@ import pytest
 from petrilab.training.device import LOGICAL_CPUS, Device, split_cpu
 from petrilab.training.distribute import MIRRORED, NONE, Distribution, choose, shared_batch, short_name
 
-from helpers import FIXED_CHOICES
+from helpers import FIXED_CHOICES, petrilab_here
 
 pytestmark = pytest.mark.slow
 
@@ -47,18 +48,16 @@ def environment(cpus: int | None) -> dict:
     return env
 
 
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "petrilab", *args]
+def petrilab(*args) -> None:
+    """`petrilab ARGS` in this process: one device, no strategy (PETRILAB_LOGICAL_CPUS is not set here)."""
+    assert os.environ.get(LOGICAL_CPUS) is None
+    done = petrilab_here(*args)
+    assert done.returncode == 0, f"petrilab {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
 
 
-def petrilab(*args: str) -> None:
-    proc = subprocess.run(command(*args), capture_output=True, text=True, env=environment(None), timeout=900)
-    assert proc.returncode == 0, f"petrilab {args[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-
-
-def train_command(settings: Path, run_dir: Path, batch_size: int, *extra: str) -> list[str]:
+def train_args(settings: Path, run_dir: Path, batch_size: int, *extra: str) -> list[str]:
     sets = [arg for s in (*SMALL, f"training.batch_size={batch_size}", *extra) for arg in ("--set", s)]
-    return command("train", str(settings), *sets, "--run-dir", str(run_dir), "--quiet")
+    return ["train", str(settings), *sets, "--run-dir", str(run_dir), "--quiet"]
 
 
 def events_of(run_dir: Path) -> list[dict]:
@@ -67,6 +66,37 @@ def events_of(run_dir: Path) -> list[dict]:
 
 def first(events: list[dict], kind: str) -> dict:
     return next(e for e in events if e["event"] == kind)
+
+
+# `petrilab` commands one after the other in a child process split into two devices (each child costs seconds
+# of processor time importing TensorFlow, and the split must happen before it starts). Its argument is a JSON
+# list of steps: ["copy", FROM, TO] or the words of a command. One network per child: a second strategy in the
+# same process training a network of other shapes fails in TensorFlow's collective ops ("Shape mismatch in the
+# collective instance"), so only a run and its own resume share one.
+TWO_DEVICE_STEPS = """
+import json, shutil, sys
+from petrilab.cli import main
+
+for step in json.loads(sys.argv[1]):
+    if step[0] == "copy":
+        shutil.copytree(step[1], step[2])
+    elif main(step) != 0:
+        sys.exit(f"petrilab {' '.join(step)} failed")
+"""
+
+
+def on_two_devices(*steps: list[str]) -> subprocess.Popen:
+    return start([sys.executable, "-c", TWO_DEVICE_STEPS, json.dumps(steps)])
+
+
+def start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(args, env=environment(2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(job: subprocess.Popen, what: str) -> str:
+    out, err = job.communicate(timeout=900)
+    assert job.returncode == 0, f"{what} failed:\n{out[-2000:]}\n{err[-3000:]}"
+    return out
 
 
 MIXED_PRECISION_UNDER_STRATEGY = """
@@ -96,35 +126,23 @@ print(distribution.name, distribution.replicas, type(model.optimizer).__name__,
 """
 
 
-def in_this_process(args: list[str]) -> None:
-    """`petrilab ARGS` through the command line's main here: one device, no strategy (as a plain process)."""
-    from petrilab.cli import main
-
-    assert os.environ.get(LOGICAL_CPUS) is None  # this process's TensorFlow: one CPU device
-    assert main(args[3:]) == 0, f"petrilab {args[3]} failed"  # args[:3] = python -m petrilab
-
-
-def start(args: list[str], cpus: int | None) -> subprocess.Popen:
-    return subprocess.Popen(args, env=environment(cpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(job: subprocess.Popen, what: str) -> str:
-    out, err = job.communicate(timeout=900)
-    assert job.returncode == 0, f"{what} failed:\n{out[-2000:]}\n{err[-3000:]}"
-    return out
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict:
-    """The same experiment on one device and on two, and the mixed-precision check, side by side
-    (child processes spend much of their time waiting on each other's cores)."""
+    """The same experiment on one device (in this process) and on two (a child, which then continues a copy
+    of its run on two devices), and the mixed-precision check, side by side (child processes spend much of
+    their time waiting on each other's cores)."""
     root = tmp_path_factory.mktemp("distributed")
     settings = root / "settings.toml"
     petrilab("init", "--task", "classification", "--data", str(DEMO), "-o", str(settings))
-    runs = {"one": root / "one device", "two": root / "two devices", "settings": settings}
-    jobs = {"two devices": start(train_command(settings, runs["two"], GLOBAL_BATCH // 2), 2),
-            "mixed precision": start([sys.executable, "-c", MIXED_PRECISION_UNDER_STRATEGY], 2)}
-    in_this_process(train_command(settings, runs["one"], GLOBAL_BATCH))
+    runs = {"one": root / "one device", "two": root / "two devices", "resumed": root / "resumed",
+            "settings": settings}
+    jobs = {"two devices": on_two_devices(train_args(settings, runs["two"], GLOBAL_BATCH // 2),
+                                          ["copy", str(runs["two"]), str(runs["resumed"])],
+                                          ["train", str(settings), "--resume", str(runs["resumed"]), "--set",
+                                           f"training.epochs={EPOCHS + 1}", "--quiet"]),
+            "mixed precision": start([sys.executable, "-c", MIXED_PRECISION_UNDER_STRATEGY])}
+    petrilab(*train_args(settings, runs["one"], GLOBAL_BATCH))
     outputs = {what: finish(job, what) for what, job in jobs.items()}
     runs["mixed precision"] = outputs["mixed precision"]
     return runs
@@ -161,19 +179,15 @@ def test_two_devices_learn_as_well_as_one(trained):
 
 @pytest.fixture(scope="module")
 def followed_up(trained, tmp_path_factory) -> dict:
-    """What users do next with the two-device run, each on its own copy: evaluate and predict on one device
-    (no strategy: in this process), and continue the training on two devices (a child process, beside them)."""
+    """What users do next with the two-device run: evaluate a copy of it and predict with it on one device
+    (no strategy: in this process). Continuing it on two devices was the child's (trained["resumed"])."""
     root = tmp_path_factory.mktemp("after")
-    copies = {name: root / name for name in ("evaluated", "resumed")}
-    for copy in copies.values():
-        shutil.copytree(trained["two"], copy)
-    (copies["evaluated"] / "evaluation.json").unlink()
-    resume = start(command("train", str(trained["settings"]), "--resume", str(copies["resumed"]), "--set",
-                           f"training.epochs={EPOCHS + 1}", "--quiet"), 2)
-    in_this_process(command("evaluate", str(copies["evaluated"])))
-    in_this_process(command("predict", str(trained["two"]), str(DEMO / "round"), str(root / "predictions")))
-    finish(resume, "resume")
-    return {**copies, "predictions": root / "predictions" / "predictions.csv"}
+    evaluated = root / "evaluated"
+    shutil.copytree(trained["two"], evaluated)
+    (evaluated / "evaluation.json").unlink()
+    petrilab("evaluate", str(evaluated))
+    petrilab("predict", str(trained["two"]), str(DEMO / "round"), str(root / "predictions"))
+    return {"evaluated": evaluated, "predictions": root / "predictions" / "predictions.csv"}
 
 
 def test_a_model_trained_on_two_devices_evaluates_on_one(trained, followed_up):
@@ -190,8 +204,8 @@ def test_a_model_trained_on_two_devices_predicts_on_one(followed_up):
     assert sum(row["predicted_class"] == "round" for row in rows) > CHANCE * len(rows)
 
 
-def test_a_two_device_run_resumes_on_two_devices(followed_up):
-    run = followed_up["resumed"]
+def test_a_two_device_run_resumes_on_two_devices(trained):
+    run = trained["resumed"]
     events = events_of(run)
     resumed = [e for e in events if e["event"] == "started"][-1]
     assert resumed["initial_epoch"] == EPOCHS and resumed["distribution"]["replicas"] == 2
@@ -215,7 +229,7 @@ OTHER_TASKS = {  # task -> the petrilab.demo maker, its arguments, settings for 
 
 @pytest.fixture(scope="module")
 def other_tasks(tmp_path_factory) -> dict[str, Path]:
-    """One short two-device training per other task family, side by side."""
+    """One short two-device training per other task family, side by side (a child each: one network each)."""
     from petrilab import demo
 
     root = tmp_path_factory.mktemp("tasks")
@@ -226,7 +240,7 @@ def other_tasks(tmp_path_factory) -> dict[str, Path]:
         petrilab("init", "--task", task, "--data", str(data), "-o", str(settings))
         runs[task] = root / f"{task} run"
         args = [arg for s in ("training.epochs=2", *FIXED_CHOICES, *sets) for arg in ("--set", s)]
-        jobs[task] = start(command("train", str(settings), *args, "--run-dir", str(runs[task]), "--quiet"), 2)
+        jobs[task] = on_two_devices(["train", str(settings), *args, "--run-dir", str(runs[task]), "--quiet"])
     for task, job in jobs.items():
         finish(job, f"training {task} on two devices")
     return runs

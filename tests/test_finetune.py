@@ -60,9 +60,15 @@ def new_images(tmp_path_factory):
     return make_classification_demo(root / "data", n_per_class=10, size=32, seed=7)
 
 
-def test_fine_tuning_a_run_starts_lower_than_from_scratch(source_run, new_images, tmp_path):
+@pytest.fixture(scope="module")
+def scratch(new_images, tmp_path_factory):
+    """The same network trained from scratch on the new images: what every fine-tuning here must beat
+    (one training, shared: the tests that compare with it would each train the very same run)."""
+    return _train(_settings(new_images, epochs=1), tmp_path_factory.mktemp("scratch") / "run")
+
+
+def test_fine_tuning_a_run_starts_lower_than_from_scratch(source_run, new_images, scratch, tmp_path):
     assert runs.read_history(source_run / runs.HISTORY)[-1]["val_accuracy"] > 0.6  # the source learnt something
-    scratch = _train(_settings(new_images, epochs=1), tmp_path / "scratch")
     s = _settings(new_images, epochs=1)
     s.model.filters = [4]  # ignored: the network comes from the source run
     s.model.start_from = str(source_run)
@@ -82,14 +88,13 @@ def test_fine_tuning_a_run_starts_lower_than_from_scratch(source_run, new_images
     assert "Started from (fine-tuning)" in (tuned / runs.REPORT).read_text(encoding="utf-8")
 
 
-def test_fine_tuning_from_an_imported_bioimageio_package(source_run, new_images, tmp_path):
+def test_fine_tuning_from_an_imported_bioimageio_package(source_run, new_images, scratch, tmp_path):
     pytest.importorskip("bioimageio.spec")
     from petrilab.export.bioimageio import PackageInfo, export_bioimageio
     from petrilab.export.importing import import_model
 
     package = export_bioimageio(source_run, tmp_path / "shapes.zip", PackageInfo(description="Cell shapes."))
     imported = import_model(package, tmp_path / "imported")
-    scratch = _train(_settings(new_images, epochs=1), tmp_path / "scratch")
     s = _settings(new_images, epochs=1)
     s.model.start_from = str(imported)
     tuned = _train(s, tmp_path / "tuned")

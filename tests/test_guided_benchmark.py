@@ -2,7 +2,8 @@
 
 One dataset (scikit-learn's digits: its data ship inside the wheel), one seed, two epochs: the
 hand-written Keras notebook and PetriLab's real command line (init → train → evaluate), both scored
-on the same test images.
+on the same test images. The script's `main` runs in this process (a child of its own would import
+TensorFlow once more for nothing); (b) still starts `petrilab` processes, as a user's commands.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -23,14 +23,23 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
                     reason="needs scikit-learn (pip install -e '.[test]'): its bundled digits are the data")
-def test_quick_guided_benchmark_trains_both_ways_on_the_same_test_set(tmp_path):
+def test_quick_guided_benchmark_trains_both_ways_on_the_same_test_set(tmp_path, monkeypatch, capsys):
     results_md = (REPO / "benchmarks" / "RESULTS.md").read_bytes()
     out = tmp_path / "guided.json"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "guided_quality.py"), "--quick", "--datasets", "digits",
-         "--seeds", "1", "--ways", "a,b", "--work", str(tmp_path / "work"), "--json", str(out)],
-        capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # the script puts its folders first on the path and sets TensorFlow's environment when imported: both
+    # put back afterwards, so the next tests in this process see neither
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    environment = dict(os.environ)
+    try:
+        import guided_quality
+
+        code = guided_quality.main(["--quick", "--datasets", "digits", "--seeds", "1", "--ways", "a,b",
+                                    "--work", str(tmp_path / "work"), "--json", str(out)])
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+    printed = capsys.readouterr().out
+    assert code == 0, printed[-3000:]
 
     report = json.loads(out.read_text(encoding="utf-8"))
     digits = report["results"]["digits"]
@@ -48,6 +57,6 @@ def test_quick_guided_benchmark_trains_both_ways_on_the_same_test_set(tmp_path):
     # init's settings, nothing else: the seed (and the quick run's epochs) are the only changes
     assert b["settings"]["training"]["seed"] == 1
     assert b["settings"]["data"]["image_size"] == [32, 32]
-    assert "| digits | orientation classes | accuracy" in done.stdout
+    assert "| digits | orientation classes | accuracy" in printed
     # a quick run records nothing in RESULTS.md
     assert (REPO / "benchmarks" / "RESULTS.md").read_bytes() == results_md

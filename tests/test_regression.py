@@ -187,6 +187,8 @@ def train_settings(folder, **changes):
     settings.training.epochs = 4
     settings.training.batch_size = 8
     settings.training.learning_rate = 0.003
+    # no flip probe (test_auto_geometry.py has its own tests): what it would decide for x, y costs seconds a run
+    settings.augmentation.geometric = "no"
     for key, value in changes.items():
         settings_io.apply_override(settings, key, value)
     return settings

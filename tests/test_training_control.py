@@ -72,6 +72,8 @@ def test_imbalance_gets_class_weights_that_training_applies(tmp_path):
     settings = settings_io.load(out)
     assert settings.data.class_weights is True
     settings.training.epochs = 1
+    # the weights are what is tested: the range test and the flip probe would only cost seconds (FIXED_CHOICES)
+    settings.training.learning_rate, settings.augmentation.geometric = 0.001, "no"
     run_dir = train(settings, run_dir=tmp_path / "run", echo=False)
     weights = events_of(run_dir, "started")[0]["class_weights"]
     assert weights["round"] > weights["elongated"] * 2
