@@ -112,6 +112,7 @@ def test_a_retraining_from_a_run_records_the_corrections_made_since(tmp_path):
         s.model.filters, s.model.start_from = [4, 8], start_from
         s.training.epochs, s.training.batch_size, s.split.test_fraction = 1, 2, 0.0
         s.training.learning_rate, s.augmentation.geometric = 0.001, "no"  # helpers.FIXED_CHOICES: not tested here
+        s.postprocess.tune_threshold = False  # the tuned threshold and minimum size have their own tests
         return s
 
     first = train(settings(), run_dir=tmp_path / "first", echo=False)

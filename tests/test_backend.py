@@ -86,10 +86,11 @@ def test_a_keras_already_loaded_on_another_backend_is_refused_not_switched(monke
 
 def test_train_refuses_a_backend_that_is_not_installed(tiny_classification_dir, tmp_path):
     """The command ends with a plain message and exit code 2 (checked with a backend name no PC has)."""
+    from helpers import petrilab_here
+
     settings = tmp_path / "s.toml"
-    init = subprocess.run([sys.executable, "-m", "petrilab", "init", "--task", "classification", "--data",
-                           str(tiny_classification_dir), "-o", str(settings)], capture_output=True, text=True,
-                          timeout=300)
+    # init needs no backend: in this process; train chooses one at start-up: a fresh process
+    init = petrilab_here("init", "--task", "classification", "--data", tiny_classification_dir, "-o", settings)
     assert init.returncode == 0, init.stderr
     env = dict(os.environ, KERAS_BACKEND="nonexistent")
     proc = subprocess.run([sys.executable, "-m", "petrilab", "train", str(settings), "--run-dir",

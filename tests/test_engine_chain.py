@@ -104,9 +104,10 @@ def test_demo_chain(tiny_classification_dir, tmp_path, capsys):
 @pytest.mark.slow
 def test_external_real_image_dataset_learns(texture_dataset, tmp_path):
     """Real photographs (16-bit TIFF crops): a tiny ConvNet must beat chance clearly."""
-    run_dir = run_chain(texture_dataset, tmp_path, "training.epochs=15", "training.batch_size=8", "training.learning_rate=0.003", "data.image_size=[48, 48]")
+    run_dir = run_chain(texture_dataset, tmp_path, "training.epochs=8", "training.batch_size=8", "training.learning_rate=0.003", "data.image_size=[48, 48]")
     evaluation = json.loads((run_dir / runs.EVALUATION).read_text())
     assert evaluation["classes"] == ["brick", "grass", "gravel"]
+    print(f"textures: balanced accuracy {evaluation['metrics']['balanced_accuracy']:.3f} against > 0.6")
     assert evaluation["metrics"]["balanced_accuracy"] > 0.6  # chance is 0.33
 
 

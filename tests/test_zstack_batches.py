@@ -88,3 +88,36 @@ def test_the_model_helper_answers_the_memory_training_on_a_block_needs():
     settings.training.batch_size = 8
     doubled = describe_model(settings, (64, 64, 1), head, (8, 32, 32))["memory"]
     assert doubled["needed"] - fixed == pytest.approx(2 * (small["needed"] - fixed), rel=1e-6)
+
+
+def test_the_model_helper_frees_each_model_it_describes():
+    """The window's model helper describes a model at every edit, in one long-lived process: the models must not
+    pile up. Python's automatic collector is off here, so the helper has to free each model itself."""
+    import gc
+
+    import keras
+
+    from petrilab.models import describe_model
+    from petrilab.settings import defaults_for
+    from petrilab.tasks import output_head
+
+    settings = defaults_for("classification")
+    settings.model.filters, settings.model.head_units = [4, 8], [8]
+    head = output_head("classification", 3)
+
+    def live_layers() -> int:
+        return sum(isinstance(o, keras.layers.Layer) for o in gc.get_objects())
+
+    automatic = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(3):
+            describe_model(settings, (32, 32, 1), head)
+        after_a_few = live_layers()
+        for _ in range(10):
+            describe_model(settings, (32, 32, 1), head)
+        after_many = live_layers()
+    finally:
+        if automatic:
+            gc.enable()
+    assert after_many <= after_a_few, (after_a_few, after_many)
