@@ -170,6 +170,8 @@ def target_report(runs: list[dict]) -> list[str]:
     for sd in seeds:
         r, k = points[sd]
         lines.append(f"| {sd} | {r:.3f} | {k:.3f} | {k - r:+.3f} |")
+    if len(seeds) < 2:  # a run of one strategy (or one seed) has nothing to pair
+        return lines
     diff = np.array([points[sd][1] - points[sd][0] for sd in seeds])
     rand = np.array([points[sd][0] for sd in seeds])
     rank = np.array([points[sd][1] for sd in seeds])
