@@ -158,6 +158,8 @@ def target_report(runs: list[dict]) -> list[str]:
     Criterion, fixed before the new seeds ran: met when the mean paired difference is ≥ 0 and the mean minus
     one standard error is ≥ −0.01 (the ranking at 6 is at least as good as random at 12, up to a hundredth of
     F1, with the noise taken into account); the sign test is reported beside it."""
+    from scipy import stats
+
     full = [r for r in runs if not r["args"].get("target_only")]
     points = target_points(merged(full)) if full else {}
     for run in runs:
@@ -183,6 +185,8 @@ def target_report(runs: list[dict]) -> list[str]:
               f"{diff.mean():+.4f} ± {se:.4f} (mean ± standard error), median {np.median(diff):+.3f}, ahead in "
               f"{ahead}, behind in {behind}, level in {len(diff) - ahead - behind}",
               f"sign test, one-sided p (ahead at least {ahead} of {ahead + behind} by chance) = {sign_test(ahead, behind):.3f}",
+              f"one-sided 95 % lower bound on the mean (t, {len(diff) - 1} df): "
+              f"{diff.mean() - stats.t.ppf(0.95, len(diff) - 1) * se:+.4f}",
               f"criterion mean ≥ 0 and mean − 1 se ≥ −0.01: {diff.mean():+.4f}, {diff.mean() - se:+.4f} → "
               f"target {'met' if met else 'NOT met'}"]
     return lines
