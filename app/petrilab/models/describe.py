@@ -50,7 +50,10 @@ def forget_model() -> None:
     whole heap at every describe: about 0.3 s of processor time in a process that has trained a few models, and
     more as the heap grows. The model's objects are recent: collecting the two young generations frees it, and
     the few an automatic collection had moved to the old one go at Python's own next full collection."""
-    keras.backend.clear_session(free_memory=False)
+    try:
+        keras.backend.clear_session(free_memory=False)
+    except TypeError:  # a Keras without that argument collects the whole heap itself
+        keras.backend.clear_session()
     gc.collect(1)
 
 
