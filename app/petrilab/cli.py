@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 from petrilab import __version__
-from petrilab import command_setup, runs
+from petrilab import command_setup
 from petrilab.command_events import add_option as add_events_option
 from petrilab.command_setup import load_settings, print_settings_warnings, quiet_tensorflow, run_backend
 from petrilab.errors import UserError
@@ -122,6 +122,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from petrilab import runs
+
     if args.resume:
         # A resumed run continues with the settings it ran with (a SETTINGS given too is not read);
         # --set may change a few (e.g. more epochs).
@@ -154,9 +156,7 @@ def cmd_evaluate(args) -> int:
 
     events = for_command("evaluate", args.events, args.run_dir)
     with reported(events, "The evaluation"):  # every outcome is an event (command_events.py says where)
-        if Path(args.run_dir).is_dir():  # a folder that is no run is said before TensorFlow loads (a missing
-            runs.require_run_folder(args.run_dir)  # one: evaluate_run says so plainly)
-        quiet_tensorflow(run_backend(args.run_dir))
+        quiet_tensorflow(run_backend(args.run_dir))  # a folder that is no run is refused there, at once
         from petrilab.evaluation.evaluate_run import evaluate_run
         from petrilab.output_folders import plain_disk_errors
         from petrilab.run_lock import hold_folder
@@ -184,13 +184,11 @@ def cmd_predict(args) -> int:
     notes: list[str] = []
     events = for_command("predict", args.events, args.run_dir, input_folder=args.input_dir)
     with reported(events, "The prediction"):  # every outcome is an event (command_events.py says where)
-        # missing images, an output folder in the data and a folder that is no run are refused at once, before
-        # TensorFlow takes seconds to load
+        # missing images, an output folder in the data and a folder that is no run (run_backend) are refused at
+        # once, before TensorFlow takes seconds to load
         images = Path(args.input_dir).resolve()
         require_images_folder(images)
         check_output_folder(images, Path(args.output_dir).resolve(), run_data_folders(args.run_dir))
-        if Path(args.run_dir).is_dir():  # (a missing one: the prediction says so)
-            runs.require_run_folder(args.run_dir)
         quiet_tensorflow(run_backend(args.run_dir))
         options = PredictOptions(probabilities=args.probabilities, excel=args.excel, slices=args.slices,
                                  engine=args.engine)

@@ -22,14 +22,19 @@ def quiet_tensorflow(backend: str = "auto", device: str = "auto") -> None:
 
 
 def run_backend(run_dir) -> str:
-    """The backend a run was trained with (its settings.toml), so evaluate and predict use the same."""
+    """The backend a run was trained with (its settings.toml), so evaluate and predict use the same. Asked before
+    TensorFlow loads, so a folder that is no run is refused here, at once (a missing folder or a damaged
+    settings.toml: the command itself explains that)."""
     from petrilab import runs
     from petrilab import settings as settings_io
 
+    if not Path(run_dir).is_dir():
+        return "auto"
+    runs.require_run_folder(run_dir)
     try:
         return settings_io.load(Path(run_dir) / runs.SETTINGS).training.backend
     except UserError:
-        return "auto"  # not a run folder: the command itself explains that
+        return "auto"
 
 
 def load_settings(path: str, overrides: list[str]):
