@@ -26,7 +26,8 @@ def longest_first(items: list) -> None:
 def write_from_junit(junit: str) -> None:
     seconds = collections.Counter()
     for case in ET.parse(junit).iter("testcase"):
-        seconds[case.get("classname").split(".")[-1] + ".py"] += float(case.get("time"))
+        module = next(part for part in case.get("classname").split(".") if part.startswith("test_"))  # not a class
+        seconds[module + ".py"] += float(case.get("time"))
     ranked = {name: round(s, 1) for name, s in sorted(seconds.items(), key=lambda pair: -pair[1])}
     SECONDS.write_text(json.dumps(ranked, indent=0) + "\n", encoding="utf-8")
 

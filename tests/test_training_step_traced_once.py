@@ -1,6 +1,7 @@
-"""The training step is traced by TensorFlow once per compile, not twice: compile_model makes the optimiser's
-variables before fit, so the first step does not create them inside the graph (which makes TensorFlow trace
-it again). A second trace of a U-Net's step costs seconds before every training's first epoch."""
+"""The training step is traced by TensorFlow once per compile, not twice: compile_model makes the optimiser's,
+the loss's and the metrics' variables before fit, so the first step does not create them inside the graph (which
+makes TensorFlow trace it again). A second trace of a U-Net's step costs seconds before every training's first
+epoch."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from petrilab import settings as settings_io  # noqa: E402
 from petrilab.models import build_model, compile_model  # noqa: E402
 from petrilab.recipes import get_recipe  # noqa: E402
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tracing is TensorFlow's")
+pytestmark = [pytest.mark.slow,  # builds and trains Keras models
+              pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tracing is TensorFlow's")]
 
 
 @pytest.mark.parametrize("task", ["classification", "multilabel", "regression", "semantic", "instance"])
