@@ -60,7 +60,7 @@ def run(*args, timeout: int = 400, **kwargs) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
-def umask(mask: int):
+def process_umask(mask: int):
     """This process's umask set to `mask` for a command run in it, then put back."""
     before = os.umask(mask)
     try:
@@ -75,7 +75,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     data = make_classification_demo(root / "data", n_per_class=8, size=32, seed=21)
     settings_path = settings_io.save(small_settings(data, training__epochs=2), root / "s.toml")
-    with umask(0o022):
+    with process_umask(0o022):
         done = petrilab_here("train", settings_path, "--run-dir", root / "run", "--quiet")
     assert done.returncode == 0, done.stderr
     return data, settings_path, root / "run"

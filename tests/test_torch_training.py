@@ -106,7 +106,6 @@ def events_of(run_dir: Path, name: str = "events.jsonl") -> list[dict]:
 
 @dataclass
 class TaskRun:
-    data: Path
     images: Path
     images_before: list[str]
     run_dir: Path
@@ -124,7 +123,7 @@ def on_torch(tmp_path_factory) -> tuple[dict[str, TaskRun], dict[str, str]]:
         assert petrilab_here("init", "--task", task, "--data", data, "-o", settings).returncode == 0
         images = data / "images" if (data / "images").is_dir() else next(p for p in sorted(data.iterdir())
                                                                          if p.is_dir())
-        run = runs[task] = TaskRun(data, images, sorted(p.name for p in images.iterdir()), folder / "run",
+        run = runs[task] = TaskRun(images, sorted(p.name for p in images.iterdir()), folder / "run",
                                    folder / "predictions")
         commands[task] = [
             ["train", settings, "--set", f"training.epochs={EPOCHS}", *small_model(task), "--run-dir", run.run_dir,
